@@ -1,0 +1,96 @@
+# odbk - Odoo backup toolkit.  Plain GNU make: libodbk.a from lib/, one program per cmd/*.c.
+#   make            build everything (-Wall -Wextra -Werror)
+#   make check      install what is missing, build, start the testbed, run every test, stop it
+#   make asan       build with AddressSanitizer + UBSan into build-asan/
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make bench      benchmarks against named baselines (see tests/bench/)
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+B        ?= build
+
+PKGS     := libpq libcurl libarchive zlib libcjson libssh2 sqlite3 libcrypto libzstd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DODBK_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) $(CFLAGS) $(SAN)
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+PROGS    := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/odbk-*.c)))
+BIN_TARGETS := $(PROGS:%=$(B)/bin/%)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_TARGETS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%.t)
+HELPER_SRCS := $(sort $(wildcard tests/helper/*.c))
+HELPER_TARGETS := $(HELPER_SRCS:tests/helper/%.c=$(B)/tests/%)
+
+all: $(B)/libodbk.a $(BIN_TARGETS) $(UNIT_TARGETS) $(HELPER_TARGETS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libodbk.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: $(B)/cmd/%.o $(B)/libodbk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libodbk.a $(LDLIBS)
+
+$(B)/tests/%.t: $(B)/tests/unit/%.o $(B)/libodbk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libodbk.a $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/helper/%.o $(B)/libodbk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libodbk.a $(LDLIBS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- tests
+# `make check` is README's test command: deps, build (plain and sanitized), testbed, prove, stop.
+check:
+	tests/run-all
+
+# the tests alone, against a testbed already started (eval "$$(tests/testbed/start-all.sh DIR)")
+test: all
+	ODBK_BUILD=$(B) prove -f $(UNIT_TARGETS) tests/integration/t*.sh
+
+asan:
+	$(MAKE) B=build-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g'
+
+deps:
+	tests/install-deps
+
+demo:
+	tests/demo
+
+bench: all
+	tests/bench/run
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[157]
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BIN_TARGETS) $(DESTDIR)$(BINDIR)/
+	for f in man/*.1; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man1/; done; true
+	for f in man/*.5; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done; true
+	for f in man/*.7; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7/; done; true
+	install -m 0644 completions/odbk.bash $(DESTDIR)$(BASHCOMPDIR)/odbk
+	for p in $(PROGS); do ln -sf odbk $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check test asan deps demo bench lint-man install clean
+.SECONDARY:

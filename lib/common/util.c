@@ -1,0 +1,256 @@
+/* util.c - allocation, time, sizes, names: the small things every module needs. */
+#include "common/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "odbk: fatal: out of memory (allocating %zu bytes)\n", n);
+    abort();
+}
+
+void *odbk_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *odbk_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *odbk_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *odbk_xstrdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (!p)
+        oom(strlen(s));
+    return p;
+}
+
+char *odbk_xstrndup(const char *s, size_t n)
+{
+    char *p = strndup(s, n);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+char *odbk_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p;
+    int n;
+    va_start(ap, fmt);
+    n = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        oom(0);
+    return p;
+}
+
+void odbk_time_rfc3339(time_t t, char buf[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int odbk_time_parse_rfc3339(const char *s, time_t *out)
+{
+    struct tm tm;
+    const char *p;
+    long off = 0;
+    memset(&tm, 0, sizeof(tm));
+    p = strptime(s, "%Y-%m-%d", &tm);
+    if (!p || (*p != 'T' && *p != 't' && *p != ' '))
+        return -1;
+    p = strptime(p + 1, "%H:%M:%S", &tm);
+    if (!p)
+        return -1;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int hh, mm;
+        char sign = *p;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6)
+            return -1;
+        off = (hh * 3600L + mm * 60L) * (sign == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (*p)
+        return -1;
+    *out = timegm(&tm) - off;
+    return 0;
+}
+
+time_t odbk_now(void)
+{
+    return time(NULL);
+}
+
+int odbk_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    uint64_t mul = 1;
+    if (!s || !isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    if (*end) {
+        char u = (char)toupper((unsigned char)*end);
+        const char *rest = end + 1;
+        switch (u) {
+        case 'K': mul = 1024ULL; break;
+        case 'M': mul = 1024ULL * 1024; break;
+        case 'G': mul = 1024ULL * 1024 * 1024; break;
+        case 'T': mul = 1024ULL * 1024 * 1024 * 1024; break;
+        case 'B': mul = 1; rest = end + 1; if (*rest) return -1; break;
+        default: return -1;
+        }
+        if (u != 'B' && *rest && strcmp(rest, "iB") && strcmp(rest, "B") && strcmp(rest, "ib"))
+            return -1;
+    }
+    if (v > UINT64_MAX / mul)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+void odbk_fmt_size(uint64_t n, char buf[32])
+{
+    const char *u[] = {"B", "KB", "MB", "GB", "TB"};
+    double d = (double)n;
+    int i = 0;
+    while (d >= 1000 && i < 4) {
+        d /= 1000;
+        i++;
+    }
+    if (i == 0)
+        snprintf(buf, 32, "%llu B", (unsigned long long)n);
+    else
+        snprintf(buf, 32, "%.1f %s", d, u[i]);
+}
+
+int odbk_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    int *prev, *cur, r;
+    if (la > 64 || lb > 64)
+        return 99;
+    prev = odbk_xcalloc(lb + 1, sizeof(int));
+    cur = odbk_xcalloc(lb + 1, sizeof(int));
+    for (j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (j = 1; j <= lb; j++) {
+            int c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < c)
+                c = prev[j] + 1;
+            if (cur[j - 1] + 1 < c)
+                c = cur[j - 1] + 1;
+            cur[j] = c;
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof(int));
+    }
+    r = prev[lb];
+    free(prev);
+    free(cur);
+    return r;
+}
+
+const char *odbk_did_you_mean(const char *word, const char *const *candidates)
+{
+    const char *best = NULL;
+    int bestd = 3;
+    for (; *candidates; candidates++) {
+        int d = odbk_edit_distance(word, *candidates);
+        if (d < bestd) {
+            bestd = d;
+            best = *candidates;
+        }
+    }
+    return best;
+}
+
+int odbk_name_is_safe(const char *s)
+{
+    if (!s || !*s || !strcmp(s, ".") || !strcmp(s, ".."))
+        return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == '\\' || (unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf;
+    size_t len = 0;
+    ssize_t n;
+    if (fd < 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", path);
+    buf = odbk_xmalloc(max + 1);
+    while ((n = read(fd, buf + len, max - len)) > 0) {
+        len += (size_t)n;
+        if (len == max)
+            break;
+    }
+    if (n < 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", path);
+        close(fd);
+        free(buf);
+        return -1;
+    }
+    close(fd);
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+const char *odbk_hostname(void)
+{
+    static char name[256];
+    if (!name[0] && gethostname(name, sizeof(name) - 1) != 0)
+        strcpy(name, "localhost");
+    return name;
+}

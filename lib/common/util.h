@@ -1,0 +1,46 @@
+/* util.h - small helpers shared by every module: allocation that cannot return NULL (as git's xmalloc:
+ * out of memory is not an error a backup can recover from, so it aborts with a message), string
+ * formatting, time stamps and durations, and safe file writes. */
+#ifndef ODBK_UTIL_H
+#define ODBK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+
+void *odbk_xmalloc(size_t n);
+void *odbk_xcalloc(size_t n, size_t size);
+void *odbk_xrealloc(void *p, size_t n);
+char *odbk_xstrdup(const char *s);
+char *odbk_xstrndup(const char *s, size_t n);
+char *odbk_xasprintf(const char *fmt, ...) ODBK_PRINTF(1, 2);
+
+/* Format t as UTC RFC 3339 ("2026-01-02T03:04:05Z") into buf (at least 21 bytes). */
+void odbk_time_rfc3339(time_t t, char buf[32]);
+/* Parse RFC 3339 ("2026-01-02T03:04:05Z", "...+02:00", fractional seconds allowed); 0 or -1. */
+int odbk_time_parse_rfc3339(const char *s, time_t *out);
+/* Now, honouring faketime as libc does. */
+time_t odbk_now(void);
+
+/* Parse a byte size such as "5MiB", "64M", "1G", "4096"; 0 or -1. */
+int odbk_parse_size(const char *s, uint64_t *out);
+/* Human size: "12.3 MB". */
+void odbk_fmt_size(uint64_t n, char buf[32]);
+
+/* Levenshtein distance, for "did you mean" hints. */
+int odbk_edit_distance(const char *a, const char *b);
+/* The closest candidate to word (distance ≤ 2, or a prefix), or NULL. */
+const char *odbk_did_you_mean(const char *word, const char *const *candidates);
+
+/* Is s a safe single path component (no '/', not "." or "..", not empty, printable)? */
+int odbk_name_is_safe(const char *s);
+
+/* Read a whole small file (≤ max bytes) into a NUL-terminated string; trailing newlines stripped. */
+int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_err *err);
+
+/* The host name of this machine (static storage). */
+const char *odbk_hostname(void);
+
+#endif

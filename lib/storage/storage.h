@@ -1,0 +1,109 @@
+/* storage.h - where backups live: one interface, one driver per kind of store.
+ *
+ * A storage is opened from its `[storage NAME]` config section.  Paths given to every operation are keys
+ * relative to the storage's root ("prod/20260102T030405Z-1a2b3c/backup-…-manifest.json"); the driver adds
+ * its own root (`path`, `prefix`).  Nothing above this interface knows which store it talks to: callers
+ * ask for features (odbk_storage_has), never for the type.
+ *
+ * Writes are streaming and atomic: odbk_storage_open_write() returns the sink of a writer chain
+ * (io/writer.h); a reader never sees the object until the writer is finished (local: temporary name,
+ * fsync, rename; S3: single PUT or completed multipart upload; SFTP/FTP: temporary name, rename).  An
+ * aborted or freed-unfinished writer leaves nothing behind.
+ *
+ * Threads: the writers and readers of one storage may run in different threads at the same time (the
+ * database and the filestore are written concurrently); drivers make that safe.  Other operations on one
+ * storage are called from one thread at a time.
+ *
+ * Adding a store: a driver file lib/storage/NAME.c defining `const struct odbk_storage_driver
+ * odbk_storage_NAME_driver`, one line in registry.c, its config keys in man/odbk.conf.5, a test file.
+ */
+#ifndef ODBK_STORAGE_H
+#define ODBK_STORAGE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "config/config.h"
+#include "io/writer.h"
+
+enum {
+    ODBK_STORAGE_F_DIRS = 1 << 0,         /* real directories (mkdir/rmdir mean something) */
+    ODBK_STORAGE_F_PRESIGN = 1 << 1,      /* can hand out expiring download URLs */
+    ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads can resume at an offset */
+};
+
+struct odbk_storage_entry {
+    char *path;       /* key relative to the storage root */
+    uint64_t size;
+    time_t mtime;     /* 0 when unknown */
+};
+
+/* Called once per object by list(); return non-zero to stop (list then returns that value). */
+typedef int (*odbk_storage_list_cb)(void *ctx, const struct odbk_storage_entry *e);
+
+struct odbk_storage;
+
+struct odbk_storage_driver {
+    const char *type;        /* the `type =` value */
+    unsigned features;
+    const char *const *keys; /* config keys the driver accepts, besides `type` (NULL-terminated) */
+    /* Parse the section, check credentials exist (not that they work), set st->priv. */
+    int (*open)(struct odbk_storage *st, const struct odbk_config_section *sec, struct odbk_err *err);
+    void (*close)(struct odbk_storage *st);
+    /* size_hint: expected size in bytes (0 = unknown), used to plan multipart part sizes. */
+    int (*open_write)(struct odbk_storage *st, const char *path, uint64_t size_hint,
+                      struct odbk_writer **out, struct odbk_err *err);
+    /* Push the whole object into dst (dst is written to, never finished or aborted here).
+     * A missing object is ODBK_E_NOINPUT. */
+    int (*read)(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err);
+    /* 0 and *out filled; 1 when the object does not exist; -1 on error. */
+    int (*stat)(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
+                struct odbk_err *err);
+    /* Every object whose key starts with prefix (recursively), in no particular order. */
+    int (*list)(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
+                struct odbk_err *err);
+    /* Remove one object; a missing object is not an error.  Drivers with directories also remove the
+     * directories the removal leaves empty, up to the root. */
+    int (*remove)(struct odbk_storage *st, const char *path, struct odbk_err *err);
+    /* Optional (ODBK_STORAGE_F_PRESIGN): an URL valid for `seconds`, malloc'd into *url. */
+    int (*presign)(struct odbk_storage *st, const char *path, long seconds, char **url, struct odbk_err *err);
+};
+
+struct odbk_storage {
+    const struct odbk_storage_driver *driver;
+    char *name;     /* the section name */
+    void *priv;     /* the driver's state */
+};
+
+/* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
+int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct odbk_storage **out,
+                      struct odbk_err *err);
+/* Validate a storage section without opening it (odbk-policy check). */
+int odbk_storage_check(const struct odbk_config_section *sec, struct odbk_err *err);
+void odbk_storage_close(struct odbk_storage *st);
+int odbk_storage_has(const struct odbk_storage *st, unsigned feature);
+
+int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
+                            struct odbk_writer **out, struct odbk_err *err);
+int odbk_storage_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err);
+int odbk_storage_stat(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
+                      struct odbk_err *err);
+int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
+                      struct odbk_err *err);
+int odbk_storage_remove(struct odbk_storage *st, const char *path, struct odbk_err *err);
+int odbk_storage_presign(struct odbk_storage *st, const char *path, long seconds, char **url,
+                         struct odbk_err *err);
+/* Write a small buffer as one object (manifests). */
+int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,
+                     struct odbk_err *err);
+/* Read a small object into memory (≤ max bytes), NUL-terminated. */
+int odbk_storage_get(struct odbk_storage *st, const char *path, size_t max, char **out, size_t *len,
+                     struct odbk_err *err);
+/* Remove every object under prefix. */
+int odbk_storage_remove_prefix(struct odbk_storage *st, const char *prefix, struct odbk_err *err);
+
+/* Join a base ("a/b", "a/b/", "" or NULL) and a key with exactly one '/'; malloc'd. */
+char *odbk_storage_join(const char *base, const char *key);
+
+#endif
