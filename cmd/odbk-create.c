@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "backup/backup.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
@@ -84,11 +86,11 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
 
 static void print_json(const struct odbk_backup *b)
 {
-    char t[32];
-    odbk_time_rfc3339(b->created_at, t);
-    printf("{\"id\": \"%s\", \"env\": \"%s\", \"status\": \"%s\", \"verified\": %s, \"created_at\": \"%s\", "
-           "\"size\": %llu, \"storage\": \"%s\"}\n",
-           b->id, b->env, b->status, b->verified ? "true" : "false", t, (unsigned long long)b->total_size, b->storage);
+    cJSON *o = odbk_backup_json(b);
+    char *s = cJSON_PrintUnformatted(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
 }
 
 int main(int argc, char **argv)

@@ -86,4 +86,18 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
                         struct odbk_restore_result *res, struct odbk_err *err);
 void odbk_restore_result_release(struct odbk_restore_result *res);
 
+
+
+/* ---- presentation shared by the programs ---- */
+struct cJSON;
+/* The backup as a JSON object (stable keys: id, uuid, env, project, database, storage, type, format,
+ * compression, status, verified, created_at, finished_at, size, db_size, filestore_size, retention,
+ * comment, error). */
+struct cJSON *odbk_backup_json(const struct odbk_backup *b);
+
+/* Rebuild the catalog from the manifests in every storage of the config (or only `storage`);
+ * returns the number of backups found. */
+int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
+                       struct odbk_err *err);
+
 #endif

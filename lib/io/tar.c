@@ -222,8 +222,10 @@ static int untar_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
     u->pipe = p;
     u->buf = odbk_xmalloc(CHUNK);
     archive_read_support_format_tar(a);
+    /* member names are checked (member_name_ok) before the target prefix is added, so libarchive's own
+     * absolute-path guard, which would refuse the prefixed name, is not used */
     archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                             ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
+                                             ARCHIVE_EXTRACT_PERM |
                                              ARCHIVE_EXTRACT_TIME);
     if (archive_read_open(a, u, NULL, ut_read, NULL) != ARCHIVE_OK) {
         r = odbk_err_set(err, ODBK_E_DATA, "not a tar stream: %s", archive_error_string(a));
