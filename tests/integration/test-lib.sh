@@ -391,19 +391,19 @@ odbk_conf_storage() {
             mkdir -p "$TRASH/storage/$name"
             printf '\n[storage %s]\ntype = local\npath = %s\n' "$name" "$TRASH/storage/$name" ;;
         s3)
-            require_service s3
+            [ -n "${S3_ENDPOINT:-}" ] || { echo "odbk_conf_storage: testbed service s3 not running" >&2; return 1; }
             (umask 077 && printf '%s\n' "$S3_ACCESS_KEY" >"$secrets/s3.id" &&
                 printf '%s\n' "$S3_SECRET_KEY" >"$secrets/s3.secret")
             printf '\n[storage %s]\ntype = s3\nendpoint = %s\nregion = %s\nbucket = %s\nprefix = %s/%s/\nuri-style = path\naccess-key-id-file = %s\nsecret-access-key-file = %s\n' \
                 "$name" "$S3_ENDPOINT" "$S3_REGION" "$S3_BUCKET" "${TEST_DB_PREFIX%_}" "$name" \
                 "$secrets/s3.id" "$secrets/s3.secret" ;;
         sftp)
-            require_service sftp
+            [ -n "${SFTP_URL:-}" ] || { echo "odbk_conf_storage: testbed service sftp not running" >&2; return 1; }
             printf '\n[storage %s]\ntype = sftp\nhost = %s\nport = %s\nuser = %s\nprivate-key = %s\nknown-hosts = %s\npath = %s/%s/%s\n' \
                 "$name" "$SFTP_HOST" "$SFTP_PORT" "$SFTP_USER" "$SFTP_KEY" "$SFTP_KNOWN_HOSTS" \
                 "$SFTP_DATA_DIR" "${TEST_DB_PREFIX%_}" "$name" ;;
         ftp)
-            require_service ftp
+            [ -n "${FTP_URL:-}" ] || { echo "odbk_conf_storage: testbed service ftp not running" >&2; return 1; }
             (umask 077 && printf '%s\n' "$FTP_PASSWORD" >"$secrets/ftp.pw")
             printf '\n[storage %s]\ntype = ftp\nurl = %s%s/%s\ntls = none\nuser = %s\npassword-file = %s\n' \
                 "$name" "$FTP_URL" "${TEST_DB_PREFIX%_}" "$name" "$FTP_USER" "$secrets/ftp.pw" ;;
