@@ -18,8 +18,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
-ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DODBK_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) $(CFLAGS) $(SAN)
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DODBK_VERSION='"$(VERSION)"' -Ilib -Itests $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c))

@@ -1,0 +1,507 @@
+/* config.c - odbk.conf parsing: sections, keys with their lines, secrets, environments. */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static char *trim(char *s)
+{
+    char *e;
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* A ';' or '#' starts a comment at the beginning of a line or after white space (so values such as
+ * URLs with '#' fragments survive when written without a space before it). */
+static void strip_comment(char *s)
+{
+    char *p;
+    for (p = s; *p; p++) {
+        if ((*p == ';' || *p == '#') && (p == s || isspace((unsigned char)p[-1]))) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+static const char *const section_kinds[] = {"storage", "policy", "env", NULL};
+
+void odbk_config_free(struct odbk_config *cfg)
+{
+    size_t i, j;
+    if (!cfg)
+        return;
+    for (i = 0; i < cfg->n_sections; i++) {
+        struct odbk_config_section *s = &cfg->sections[i];
+        for (j = 0; j < s->n_kv; j++) {
+            free(s->kv[j].key);
+            free(s->kv[j].value);
+        }
+        free(s->kv);
+        free(s->kind);
+        free(s->name);
+    }
+    free(cfg->sections);
+    free(cfg->path);
+    free(cfg);
+}
+
+int odbk_config_parse_string(const char *text, const char *file, struct odbk_config **out,
+                             struct odbk_err *err)
+{
+    struct odbk_config *cfg = odbk_xcalloc(1, sizeof(*cfg));
+    char *copy = odbk_xstrdup(text), *line, *save = NULL;
+    struct odbk_config_section *cur = NULL;
+    int lineno = 0;
+    const char *next = copy;
+
+    cfg->path = odbk_xstrdup(file);
+    while (next && *next) {
+        const char *nl = strchr(next, '\n');
+        size_t len = nl ? (size_t)(nl - next) : strlen(next);
+        char *buf = odbk_xstrndup(next, len);
+        next = nl ? nl + 1 : NULL;
+        lineno++;
+        (void)save;
+        strip_comment(buf);
+        line = trim(buf);
+        if (!*line) {
+            free(buf);
+            continue;
+        }
+        if (*line == '[') {
+            char *end = strchr(line, ']'), *kind, *name, *sp;
+            size_t i;
+            if (!end || trim(end + 1)[0]) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: malformed section header '%s'", file, lineno, line);
+                odbk_err_hint(err, "write sections as [storage NAME], [env NAME], [policy] or [policy ENV]");
+                free(buf);
+                goto fail;
+            }
+            *end = '\0';
+            kind = trim(line + 1);
+            sp = kind;
+            while (*sp && !isspace((unsigned char)*sp))
+                sp++;
+            name = NULL;
+            if (*sp) {
+                *sp = '\0';
+                name = trim(sp + 1);
+                if (!*name)
+                    name = NULL;
+            }
+            for (i = 0; section_kinds[i] && strcmp(section_kinds[i], kind); i++)
+                ;
+            if (!section_kinds[i]) {
+                const char *dym = odbk_did_you_mean(kind, section_kinds);
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: unknown section kind '%s'%s%s%s", file, lineno, kind,
+                             dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+                odbk_err_hint(err, "sections are [storage NAME], [env NAME], [policy] and [policy ENV]");
+                free(buf);
+                goto fail;
+            }
+            if (name && !odbk_name_is_safe(name)) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s %s]: the name must not contain '/', spaces or "
+                             "control characters", file, lineno, kind, name);
+                free(buf);
+                goto fail;
+            }
+            if (name && strpbrk(name, " \t")) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s %s]: the name must be one word", file, lineno,
+                             kind, name);
+                free(buf);
+                goto fail;
+            }
+            if (!name && strcmp(kind, "policy")) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s] needs a name, as in [%s NAME]", file, lineno,
+                             kind, kind);
+                free(buf);
+                goto fail;
+            }
+            if (odbk_config_find(cfg, kind, name)) {
+                const struct odbk_config_section *prev = odbk_config_find(cfg, kind, name);
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s%s%s] is defined twice (first at line %d)", file,
+                             lineno, kind, name ? " " : "", name ? name : "", prev->line);
+                free(buf);
+                goto fail;
+            }
+            cfg->sections = odbk_xrealloc(cfg->sections, (cfg->n_sections + 1) * sizeof(*cfg->sections));
+            cur = &cfg->sections[cfg->n_sections++];
+            memset(cur, 0, sizeof(*cur));
+            cur->kind = odbk_xstrdup(kind);
+            cur->name = name ? odbk_xstrdup(name) : NULL;
+            cur->line = lineno;
+            free(buf);
+            continue;
+        }
+        {
+            char *eq = strchr(line, '='), *key, *val;
+            size_t i;
+            if (!eq) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: expected 'key = value', got '%s'", file, lineno, line);
+                free(buf);
+                goto fail;
+            }
+            if (!cur) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: key outside of any section", file, lineno);
+                odbk_err_hint(err, "start the file with a section such as [env NAME]");
+                free(buf);
+                goto fail;
+            }
+            *eq = '\0';
+            key = trim(line);
+            val = trim(eq + 1);
+            if (!*key) {
+                odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: empty key", file, lineno);
+                free(buf);
+                goto fail;
+            }
+            if (strlen(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[strlen(val) - 1] == val[0]) {
+                val[strlen(val) - 1] = '\0';
+                val++;
+            }
+            for (i = 0; i < cur->n_kv; i++)
+                if (!strcmp(cur->kv[i].key, key)) {
+                    odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s%s%s] key '%s' is set twice (first at line %d)",
+                                 file, lineno, cur->kind, cur->name ? " " : "", cur->name ? cur->name : "", key,
+                                 cur->kv[i].line);
+                    free(buf);
+                    goto fail;
+                }
+            cur->kv = odbk_xrealloc(cur->kv, (cur->n_kv + 1) * sizeof(*cur->kv));
+            cur->kv[cur->n_kv].key = odbk_xstrdup(key);
+            cur->kv[cur->n_kv].value = odbk_xstrdup(val);
+            cur->kv[cur->n_kv].line = lineno;
+            cur->n_kv++;
+        }
+        free(buf);
+    }
+    free(copy);
+    {
+        size_t i;
+        for (i = 0; i < cfg->n_sections; i++)
+            cfg->sections[i].file = cfg->path;
+    }
+    *out = cfg;
+    return 0;
+fail:
+    free(copy);
+    odbk_config_free(cfg);
+    return -1;
+}
+
+int odbk_config_check_private(const char *path, const char *what, struct odbk_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return odbk_err_sys(err, ODBK_E_CONFIG, "cannot read %s '%s'", what, path);
+    if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+        odbk_err_set(err, ODBK_E_PERM, "%s '%s' can be read by others (mode %04o)", what, path,
+                     (unsigned)(st.st_mode & 07777));
+        odbk_err_hint(err, "run: chmod 600 '%s'", path);
+        return -1;
+    }
+    return 0;
+}
+
+int odbk_config_parse_file(const char *path, struct odbk_config **out, struct odbk_err *err)
+{
+    char *text = NULL;
+    int r;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return odbk_err_sys(err, ODBK_E_CONFIG, "cannot read config file '%s'", path);
+    if (S_ISDIR(st.st_mode))
+        return odbk_err_set(err, ODBK_E_CONFIG, "config file '%s' is a directory", path);
+    if (odbk_config_check_private(path, "config file", err) < 0) {
+        err->code = ODBK_E_CONFIG;
+        return -1;
+    }
+    if (odbk_read_small_file(path, 4 << 20, &text, err) < 0) {
+        err->code = ODBK_E_CONFIG;
+        return -1;
+    }
+    r = odbk_config_parse_string(text, path, out, err);
+    free(text);
+    return r;
+}
+
+int odbk_config_load(const char *explicit_path, int allow_missing, struct odbk_config **out,
+                     struct odbk_err *err)
+{
+    const char *env = getenv("ODBK_CONFIG");
+    char *xdg = NULL;
+    int r;
+    if (explicit_path && *explicit_path)
+        return odbk_config_parse_file(explicit_path, out, err);
+    if (env && *env)
+        return odbk_config_parse_file(env, out, err);
+    if (geteuid() != 0) {
+        const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        if (x && *x)
+            xdg = odbk_xasprintf("%s/odbk/odbk.conf", x);
+        else if (home && *home)
+            xdg = odbk_xasprintf("%s/.config/odbk/odbk.conf", home);
+        if (xdg && access(xdg, F_OK) == 0) {
+            r = odbk_config_parse_file(xdg, out, err);
+            free(xdg);
+            return r;
+        }
+    }
+    if (access("/etc/odbk/odbk.conf", F_OK) == 0) {
+        free(xdg);
+        return odbk_config_parse_file("/etc/odbk/odbk.conf", out, err);
+    }
+    if (allow_missing) {
+        free(xdg);
+        *out = odbk_xcalloc(1, sizeof(**out));
+        return 0;
+    }
+    odbk_err_set(err, ODBK_E_CONFIG, "no configuration file found (looked for $ODBK_CONFIG, %s%s/etc/odbk/odbk.conf)",
+                 xdg ? xdg : "", xdg ? ", " : "");
+    odbk_err_hint(err, "create one (see odbk.conf(5)) or pass --config FILE");
+    free(xdg);
+    return -1;
+}
+
+const struct odbk_config_section *odbk_config_find(const struct odbk_config *cfg, const char *kind,
+                                                   const char *name)
+{
+    size_t i;
+    if (!cfg)
+        return NULL;
+    for (i = 0; i < cfg->n_sections; i++) {
+        const struct odbk_config_section *s = &cfg->sections[i];
+        if (strcmp(s->kind, kind))
+            continue;
+        if ((!name && !s->name) || (name && s->name && !strcmp(name, s->name)))
+            return s;
+    }
+    return NULL;
+}
+
+const struct odbk_config_kv *odbk_config_get_kv(const struct odbk_config_section *sec, const char *key)
+{
+    size_t i;
+    if (!sec)
+        return NULL;
+    for (i = sec->n_kv; i > 0; i--)
+        if (!strcmp(sec->kv[i - 1].key, key))
+            return &sec->kv[i - 1];
+    return NULL;
+}
+
+const char *odbk_config_get(const struct odbk_config_section *sec, const char *key)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
+    return kv ? kv->value : NULL;
+}
+
+int odbk_config_error(struct odbk_err *err, const struct odbk_config_section *sec,
+                      const struct odbk_config_kv *kv, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (kv)
+        return odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s%s%s] %s: %s", sec->file ? sec->file : "config",
+                            kv->line, sec->kind, sec->name ? " " : "", sec->name ? sec->name : "", kv->key, msg);
+    return odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s%s%s] %s", sec->file ? sec->file : "config", sec->line,
+                        sec->kind, sec->name ? " " : "", sec->name ? sec->name : "", msg);
+}
+
+int odbk_config_check_keys(const struct odbk_config_section *sec, const char *const *known,
+                           struct odbk_err *err)
+{
+    size_t i, j;
+    for (i = 0; i < sec->n_kv; i++) {
+        const char *k = sec->kv[i].key;
+        for (j = 0; known[j] && strcmp(known[j], k); j++)
+            ;
+        if (!known[j]) {
+            const char *dym = odbk_did_you_mean(k, known);
+            odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s%s%s] unknown key '%s'%s%s%s",
+                         sec->file ? sec->file : "config", sec->kv[i].line, sec->kind, sec->name ? " " : "",
+                         sec->name ? sec->name : "", k, dym ? " (did you mean '" : "", dym ? dym : "",
+                         dym ? "'?)" : "");
+            odbk_err_hint(err, "see odbk.conf(5) for the keys of [%s] sections", sec->kind);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int odbk_config_bool(const struct odbk_config_section *sec, const char *key, int def, int *out,
+                     struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
+    const char *v;
+    if (!kv) {
+        *out = def;
+        return 0;
+    }
+    v = kv->value;
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
+        *out = 1;
+    else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"))
+        *out = 0;
+    else
+        return odbk_config_error(err, sec, kv, "'%s' is not a boolean (use true or false)", v);
+    return 0;
+}
+
+int odbk_config_secret(const struct odbk_config_section *sec, const char *key, const char *env_var,
+                       char **out, struct odbk_err *err)
+{
+    char filekey[128];
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key), *fkv;
+    *out = NULL;
+    snprintf(filekey, sizeof(filekey), "%s-file", key);
+    fkv = odbk_config_get_kv(sec, filekey);
+    if (kv && fkv)
+        return odbk_config_error(err, sec, fkv, "set either '%s' or '%s', not both", key, filekey);
+    if (kv) {
+        *out = odbk_xstrdup(kv->value);
+        return 0;
+    }
+    if (fkv) {
+        if (odbk_config_check_private(fkv->value, "secret file", err) < 0) {
+            odbk_err_prefix(err, "%s:%d: [%s%s%s] %s", sec->file ? sec->file : "config", fkv->line, sec->kind,
+                            sec->name ? " " : "", sec->name ? sec->name : "", filekey);
+            if (err->code != ODBK_E_PERM)
+                err->code = ODBK_E_CONFIG;
+            return -1;
+        }
+        if (odbk_read_small_file(fkv->value, 64 << 10, out, err) < 0) {
+            odbk_err_prefix(err, "%s:%d: [%s%s%s] %s", sec->file ? sec->file : "config", fkv->line, sec->kind,
+                            sec->name ? " " : "", sec->name ? sec->name : "", filekey);
+            err->code = ODBK_E_CONFIG;
+            return -1;
+        }
+        return 0;
+    }
+    if (env_var) {
+        const char *v = getenv(env_var);
+        if (v && *v)
+            *out = odbk_xstrdup(v);
+    }
+    return 0;
+}
+
+/* ---- environments ---- */
+
+static const char *const env_keys[] = {"project", "database", "filestore", "data-dir", "pg", "storage",
+                                       "pg-bindir", NULL};
+
+void odbk_env_release(struct odbk_env *env)
+{
+    if (!env)
+        return;
+    free(env->name);
+    free(env->project);
+    free(env->database);
+    free(env->filestore);
+    free(env->pg);
+    free(env->storage);
+    memset(env, 0, sizeof(*env));
+}
+
+size_t odbk_config_env_names(const struct odbk_config *cfg, const char ***out)
+{
+    size_t i, n = 0;
+    *out = odbk_xcalloc(cfg->n_sections + 1, sizeof(char *));
+    for (i = 0; i < cfg->n_sections; i++)
+        if (!strcmp(cfg->sections[i].kind, "env"))
+            (*out)[n++] = cfg->sections[i].name;
+    return n;
+}
+
+int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
+                    struct odbk_err *err)
+{
+    const struct odbk_config_section *sec = odbk_config_find(cfg, "env", name);
+    const char *v;
+    memset(out, 0, sizeof(*out));
+    if (!sec) {
+        const char **names;
+        size_t n = odbk_config_env_names(cfg, &names), i, len = 0;
+        char list[512] = "";
+        const char *dym = n ? odbk_did_you_mean(name, names) : NULL;
+        for (i = 0; i < n && len < sizeof(list) - 64; i++)
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", names[i]);
+        free(names);
+        odbk_err_set(err, ODBK_E_CONFIG, "unknown environment '%s'%s%s%s", name, dym ? " (did you mean '" : "",
+                     dym ? dym : "", dym ? "'?)" : "");
+        if (n)
+            odbk_err_hint(err, "environments in %s: %s", cfg->path ? cfg->path : "the config", list);
+        else
+            odbk_err_hint(err, "add an [env %s] section to %s", name, cfg->path ? cfg->path : "the config file");
+        return -1;
+    }
+    if (odbk_config_check_keys(sec, env_keys, err) < 0)
+        return -1;
+    out->section = sec;
+    out->name = odbk_xstrdup(name);
+    out->project = odbk_xstrdup(odbk_config_get(sec, "project"));
+    v = odbk_config_get(sec, "database");
+    out->database = odbk_xstrdup(v && *v ? v : name);
+    out->pg = odbk_xstrdup(odbk_config_get(sec, "pg"));
+    v = odbk_config_get(sec, "storage");
+    out->storage = v && *v ? odbk_xstrdup(v) : NULL;
+    v = odbk_config_get(sec, "filestore");
+    if (v && *v) {
+        out->filestore = odbk_xstrdup(v);
+    } else {
+        const char *dd = odbk_config_get(sec, "data-dir");
+        if (!dd || !*dd) {
+            const char *home = getenv("HOME");
+            struct passwd *pw = getpwnam("odoo");
+            /* Odoo's default data_dir: ~/.local/share/Odoo of the user running Odoo. */
+            if (pw && pw->pw_dir)
+                out->filestore = odbk_xasprintf("%s/.local/share/Odoo/filestore/%s", pw->pw_dir, out->database);
+            else
+                out->filestore = odbk_xasprintf("%s/.local/share/Odoo/filestore/%s", home ? home : "",
+                                                out->database);
+        } else {
+            out->filestore = odbk_xasprintf("%s/filestore/%s", dd, out->database);
+        }
+    }
+    if (out->storage && !odbk_config_find(cfg, "storage", out->storage)) {
+        const struct odbk_config_kv *kv = odbk_config_get_kv(sec, "storage");
+        odbk_config_error(err, sec, kv, "no [storage %s] section", out->storage);
+        odbk_env_release(out);
+        return -1;
+    }
+    return 0;
+}
+
+char *odbk_config_catalog_path(const char *explicit_path)
+{
+    const char *e = getenv("ODBK_CATALOG");
+    if (explicit_path && *explicit_path)
+        return odbk_xstrdup(explicit_path);
+    if (e && *e)
+        return odbk_xstrdup(e);
+    if (geteuid() != 0) {
+        const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        if (x && *x)
+            return odbk_xasprintf("%s/odbk/catalog.db", x);
+        if (home && *home)
+            return odbk_xasprintf("%s/.local/state/odbk/catalog.db", home);
+    }
+    return odbk_xstrdup("/var/lib/odbk/catalog.db");
+}

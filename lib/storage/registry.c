@@ -1,0 +1,9 @@
+/* registry.c - the table of storage drivers: adding a store is one line here. */
+#include "storage/storage.h"
+
+extern const struct odbk_storage_driver odbk_storage_local_driver;
+
+const struct odbk_storage_driver *const odbk_storage_drivers[] = {
+    &odbk_storage_local_driver,
+    NULL,
+};

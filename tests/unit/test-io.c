@@ -1,0 +1,121 @@
+/* test-io.c - the writer chain: compression round trips, truncation and corruption detection, sha256,
+ * sizes, and that a finish failure aborts the rest of the chain. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "io/writer.h"
+#include "tap.h"
+
+static char *roundtrip(enum odbk_compression c, const char *data, size_t len, size_t cut, int corrupt,
+                       int *rc_out, size_t *out_len)
+{
+    struct odbk_err err = {0};
+    struct odbk_writer *buf = odbk_sink_buffer_new(64 << 20);
+    struct odbk_writer *comp = odbk_filter_compress_new(c, -1, 2, buf);
+    struct odbk_writer *back, *dec;
+    const char *cdata;
+    size_t clen, i;
+    char *res, *cc;
+    int rc;
+    for (i = 0; i < len; i += 1000)
+        odbk_writer_write(comp, data + i, len - i < 1000 ? len - i : 1000, &err);
+    odbk_writer_finish(comp, &err);
+    cdata = odbk_sink_buffer_data(buf, &clen);
+    cc = odbk_xmalloc(clen + 1);
+    memcpy(cc, cdata, clen);
+    if (cut)
+        clen -= cut;
+    if (corrupt)
+        cc[clen / 2] ^= 0x55;
+    back = odbk_sink_buffer_new(64 << 20);
+    dec = odbk_filter_decompress_new(c, back);
+    rc = odbk_writer_write(dec, cc, clen, &err);
+    if (rc == 0)
+        rc = odbk_writer_finish(dec, &err);
+    *rc_out = rc;
+    res = odbk_xstrdup(odbk_sink_buffer_data(back, out_len));
+    odbk_writer_free(comp);
+    odbk_writer_free(buf);
+    odbk_writer_free(dec);
+    odbk_writer_free(back);
+    free(cc);
+    return res;
+}
+
+int main(void)
+{
+    size_t len = 3 << 20, i, got;
+    char *data = odbk_xmalloc(len + 1), *res;
+    int rc;
+    enum odbk_compression cs[] = {ODBK_COMPRESS_GZIP, ODBK_COMPRESS_ZSTD};
+    srand(7);
+    for (i = 0; i < len; i++)
+        data[i] = (i % 3000 < 2000) ? "invoice total amount "[i % 21] : (char)('a' + rand() % 26);
+    data[len] = 0;
+    for (i = 0; i < 2; i++) {
+        const char *n = odbk_compression_name(cs[i]);
+        char d[128];
+        res = roundtrip(cs[i], data, len, 0, 0, &rc, &got);
+        snprintf(d, sizeof d, "%s: round trip succeeds", n);
+        is_int(rc, 0, d);
+        snprintf(d, sizeof d, "%s: round trip gives the same bytes", n);
+        ok(got == len && !memcmp(res, data, len), d);
+        free(res);
+        res = roundtrip(cs[i], data, len, 100, 0, &rc, &got);
+        snprintf(d, sizeof d, "%s: truncated input is refused", n);
+        is_int(rc, -1, d);
+        free(res);
+        res = roundtrip(cs[i], data, len, 0, 1, &rc, &got);
+        snprintf(d, sizeof d, "%s: corrupted input is refused", n);
+        ok(rc == -1 || got != len || memcmp(res, data, len), d);
+        free(res);
+    }
+    {
+        /* two concatenated gzip members decode as one stream */
+        struct odbk_err err = {0};
+        struct odbk_writer *b1 = odbk_sink_buffer_new(1 << 20), *b2 = odbk_sink_buffer_new(1 << 20);
+        struct odbk_writer *g1 = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 1, 1, b1);
+        struct odbk_writer *g2 = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 9, 1, b2);
+        struct odbk_writer *out = odbk_sink_buffer_new(1 << 20), *dec = odbk_filter_decompress_new(ODBK_COMPRESS_GZIP, out);
+        size_t l1, l2;
+        const char *p1, *p2;
+        odbk_writer_write(g1, "hello ", 6, &err);
+        odbk_writer_finish(g1, &err);
+        odbk_writer_write(g2, "world", 5, &err);
+        odbk_writer_finish(g2, &err);
+        p1 = odbk_sink_buffer_data(b1, &l1);
+        p2 = odbk_sink_buffer_data(b2, &l2);
+        rc = odbk_writer_write(dec, p1, l1, &err);
+        rc |= odbk_writer_write(dec, p2, l2, &err);
+        rc |= odbk_writer_finish(dec, &err);
+        is_int(rc, 0, "gzip: concatenated members decode");
+        is_str(odbk_sink_buffer_data(out, NULL), "hello world", "gzip: both members' bytes come out");
+        odbk_writer_free(g1); odbk_writer_free(g2); odbk_writer_free(b1); odbk_writer_free(b2);
+        odbk_writer_free(dec); odbk_writer_free(out);
+    }
+    {
+        struct odbk_err err = {0};
+        struct odbk_writer *null = odbk_sink_null_new(), *sha = odbk_filter_sha256_new(null);
+        struct odbk_writer *size = odbk_filter_size_new(sha);
+        odbk_writer_write(size, "abc", 3, &err);
+        is_int(odbk_writer_finish(size, &err), 0, "sha256 chain finishes");
+        is_str(odbk_filter_sha256_hex(sha), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+               "sha256 of 'abc'");
+        is_int(odbk_filter_size_get(size), 3, "size counts bytes");
+        odbk_writer_free_chain(size);
+    }
+    {
+        struct odbk_err err = {0};
+        struct odbk_writer *null = odbk_sink_null_new();
+        struct odbk_writer *chk = odbk_filter_sha256_check_new(null, "00", "x.gz");
+        odbk_writer_write(chk, "abc", 3, &err);
+        is_int(odbk_writer_finish(chk, &err), -1, "sha256 check fails on mismatch");
+        is_int(odbk_err_exit_code(&err), 65, "a mismatch is a data error (65)");
+        ok(strstr(err.msg, "x.gz") != NULL, "the message names the file");
+        is_int(null->state, 2, "the sink after a failed check is aborted");
+        odbk_writer_free_chain(chk);
+    }
+    free(data);
+    return done_testing();
+}
