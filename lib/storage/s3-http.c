@@ -62,6 +62,10 @@ void s3_req_reset(struct s3_req *req)
 struct xfer {
     struct s3_req *req;
     size_t sent;
+    long timeout;
+    curl_off_t up, down;     /* bytes moved when last seen */
+    struct timespec moved;   /* when bytes last moved (monotonic) */
+    int stalled;
 };
 
 static void append(struct s3_req *req, const char *p, size_t n)
@@ -159,15 +163,31 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Called about once a second: cancel, and drop a transfer that moved no byte for `timeout` seconds (curl's
+ * own low-speed check averages over several seconds and reacts late). */
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     struct xfer *x = ud;
-    return x->req->cancel && __atomic_load_n(x->req->cancel, __ATOMIC_ACQUIRE);
+    struct timespec now;
+    if (x->req->cancel && __atomic_load_n(x->req->cancel, __ATOMIC_ACQUIRE))
+        return 1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (dn != x->down || un != x->up || !x->moved.tv_sec) {
+        x->down = dn;
+        x->up = un;
+        x->moved = now;
+        return 0;
+    }
+    if (now.tv_sec - x->moved.tv_sec >= x->timeout) {
+        x->stalled = 1;
+        return 1;
+    }
+    return 0;
 }
 
 CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
 {
-    struct xfer x = {req, 0};
+    struct xfer x = {req, 0, s->timeout, 0, 0, {0, 0}, 0};
     struct curl_slist *hdr = NULL;
     char amz_date[17], body_hash[65], *host, *path, *url, *line, *auth;
     const char *payload = EMPTY_SHA256;
@@ -215,8 +235,6 @@ CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->timeout);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s->timeout);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
     if (s->ca_file)
@@ -247,6 +265,10 @@ CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     }
     cc = curl_easy_perform(h);
+    if (cc == CURLE_ABORTED_BY_CALLBACK && x.stalled) {
+        cc = CURLE_OPERATION_TIMEDOUT;
+        snprintf(c->errbuf, sizeof(c->errbuf), "no data moved for %ld seconds", s->timeout);
+    }
     if (cc == CURLE_OK || !req->status)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &req->status);
     /* the handle keeps pointers to these until the next reset: clear them now */
