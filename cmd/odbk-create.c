@@ -18,7 +18,7 @@ static const struct odbk_opt opts[] = {
     {"type", 't', "TYPE", "manual (default), scheduled, pre-restore, pre-upgrade or pre-destroy", O_TYPE},
     {"storage", 's', "NAME", "store in this storage instead of the env's", O_STORAGE},
     {"no-filestore", 0, NULL, "back up the database only", O_NO_FILESTORE},
-    {"format", 'f', "FORMAT", "odbk (default: database + filestore + manifest) or dump (pg_dump custom format)",
+    {"format", 'f', "FORMAT", "odbk (default: database + filestore + manifest), zip (Odoo's) or dump (pg_dump custom)",
      O_FORMAT},
     {"retention", 'r', "TIER", "keep for this tier's duration: daily, weekly, monthly, yearly, permanent", O_RETENTION},
     {"comment", 'm', "TEXT", "a note stored with the backup", O_COMMENT},
@@ -54,8 +54,8 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_STORAGE: c->o.storage = arg; break;
     case O_NO_FILESTORE: c->o.no_filestore = 1; break;
     case O_FORMAT:
-        if (strcmp(arg, "odbk") && strcmp(arg, "dump"))
-            return odbk_err_set(err, ODBK_E_USAGE, "--format: unknown format '%s' (odbk, dump)", arg);
+        if (strcmp(arg, "odbk") && strcmp(arg, "dump") && strcmp(arg, "zip"))
+            return odbk_err_set(err, ODBK_E_USAGE, "--format: unknown format '%s' (odbk, zip, dump)", arg);
         c->o.format = arg;
         break;
     case O_RETENTION:

@@ -9,23 +9,29 @@
 #include "common/util.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV", O_LATEST},
+    {"from-file", 0, "PATH", "restore an Odoo .zip or .dump file, or an odbk backup folder", O_FROM_FILE},
+    {"from-url", 0, "URL", "restore an Odoo .zip or .dump file from an http(s) URL", O_FROM_URL},
     {"to", 0, "ENV", "restore into another environment of the config", O_TO},
     {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB},
     {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE},
     {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG},
     {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE},
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY},
+    {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE},
+    {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY},
     {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM},
     {"jobs", 'j', "N", "parallel jobs", O_JOBS},
     {0},
 };
 
 static const struct odbk_cli cli = {
-    "odbk-restore", "[options] BACKUP_ID\n[options] --latest ENV",
+    "odbk-restore",
+    "[options] BACKUP_ID\n[options] --latest ENV\n[options] --from-file PATH (--to ENV | --new-db NAME)\n"
+    "[options] --from-url URL (--to ENV | --new-db NAME)",
     "Restore a backup into its environment, another one, or a new database; the target is only replaced once "
     "everything loaded.",
     opts, ODBK_CLI_PROGRESS};
@@ -42,6 +48,8 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     switch (id) {
     case O_LATEST: c->o.latest_env = arg; break;
     case O_TO: c->o.to_env = arg; break;
+    case O_FROM_FILE: c->o.from_file = arg; break;
+    case O_FROM_URL: c->o.from_url = arg; break;
     case O_NEW_DB: c->o.new_db = arg; break;
     case O_FILESTORE: c->o.filestore = arg; break;
     case O_PG: c->o.pg = arg; break;
@@ -79,8 +87,8 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "unexpected argument '%s'", argv[arg0]);
         goto out;
     }
-    if (!!c.o.backup_id + !!c.o.latest_env != 1) {
-        odbk_err_set(&err, ODBK_E_USAGE, "name one backup: BACKUP_ID or --latest ENV");
+    if (!!c.o.backup_id + !!c.o.latest_env + !!c.o.from_file + !!c.o.from_url != 1) {
+        odbk_err_set(&err, ODBK_E_USAGE, "name one backup: BACKUP_ID, --latest ENV, --from-file PATH or --from-url URL");
         odbk_err_hint(&err, "odbk-list shows the backups");
         goto out;
     }

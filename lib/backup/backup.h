@@ -59,6 +59,8 @@ int odbk_backup_valid_tier(const char *s);
 struct odbk_restore_opts {
     const char *backup_id;     /* a catalog id, or NULL with latest_env */
     const char *latest_env;    /* --latest ENV */
+    const char *from_file;     /* --from-file PATH: an Odoo .zip or .dump, or an odbk backup folder */
+    const char *from_url;      /* --from-url URL: an Odoo .zip or .dump over http(s) */
     const char *to_env;        /* --to ENV (rollback when it is the backup's env) */
     const char *new_db;        /* --new-db NAME */
     const char *filestore;     /* --filestore DIR (with new_db) */

@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "io/exec.h"
 #include "io/tar.h"
+#include "io/zip.h"
 #include "odoo/odoo.h"
 #include "pg/pg.h"
 
@@ -196,6 +197,45 @@ static uint64_t dir_size(const char *path, int depth)
     return total;
 }
 
+/* ---- Odoo's own zip (format zip): dump.sql, manifest.json, filestore/xx/sha1, in one stream ---- */
+
+/* Odoo's manifest keys of m, known before the dump starts (they go into the zip's manifest.json). */
+static void odoo_keys(struct odbk_manifest *m, const struct odbk_odoo_info *odoo, const char *sv, char pg[16])
+{
+    /* Odoo's own quirk: "%d.%d" % divmod(server_version / 100, 100) */
+    int v = atoi(sv) >= 10 ? atoi(sv) * 100 : 0;
+    snprintf(pg, 16, "%d.%d", v / 100, v % 100);
+    m->odoo_version = odoo->series;
+    m->odoo_major = odoo->series;
+    m->odoo_pg_version = pg;
+    m->modules_json = odoo->modules_json;
+}
+
+/* pg_dump's plain SQL becomes the member dump.sql (size unknown: a data descriptor follows it), then
+ * manifest.json, then the filestore, read once the dump is complete. */
+static int write_zip(struct job *j, char *const argv[], char *const env[], const struct odbk_manifest *m,
+                     const char *filestore, struct odbk_err *err)
+{
+    struct odbk_zip *z = odbk_zip_new(j->head);
+    struct odbk_writer *member = odbk_zip_member_writer_new(z);
+    char *odoo_json = odbk_manifest_odoo_json(m);
+    int r = odbk_zip_begin(z, "dump.sql", -1, 0, err);
+    if (r == 0)
+        r = odbk_exec_source(argv, env, member, NULL, NULL, err);
+    if (r == 0)
+        r = odbk_writer_finish(member, err);
+    if (r == 0)
+        r = odbk_zip_add_buffer(z, "manifest.json", odoo_json, strlen(odoo_json), err);
+    if (r == 0 && filestore)
+        r = odbk_zip_add_dir(z, filestore, "filestore/", err);
+    if (r == 0)
+        r = odbk_zip_close(z, err);
+    odbk_writer_free(member);
+    odbk_zip_free(z);
+    free(odoo_json);
+    return r;
+}
+
 /* ---- create ---- */
 
 static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, const struct odbk_manifest_file *f,
@@ -271,7 +311,8 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     const char *format = o->format && *o->format ? o->format : "odbk";
     const char *type = o->type && *o->type ? o->type : "manual";
     enum odbk_compression comp = o->compression ? o->compression : ODBK_COMPRESS_GZIP;
-    int with_fs, r = -1, threads, hb_started = 0, row_written = 0;
+    int with_fs, zip, zip_fs, r = -1, threads, hb_started = 0, row_written = 0;
+    char odoo_pg[16];
     uint64_t db_hint = 0, fs_hint = 0;
 
     memset(out, 0, sizeof(*out));
@@ -279,14 +320,16 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     if (!odbk_backup_valid_type(type))
         return odbk_err_set(err, ODBK_E_USAGE, "unknown backup type '%s' (manual, scheduled, pre-restore, "
                             "pre-upgrade, pre-destroy)", type);
-    if (strcmp(format, "odbk") && strcmp(format, "dump"))
-        return odbk_err_set(err, ODBK_E_USAGE, "format '%s' is not supported (odbk, dump)", format);
+    if (strcmp(format, "odbk") && strcmp(format, "dump") && strcmp(format, "zip"))
+        return odbk_err_set(err, ODBK_E_USAGE, "format '%s' is not supported (odbk, zip, dump)", format);
     if (o->retention && *o->retention && !odbk_backup_valid_tier(o->retention))
         return odbk_err_set(err, ODBK_E_USAGE, "unknown retention '%s' (daily, weekly, monthly, yearly, permanent)",
                             o->retention);
     if (odbk_config_env(cfg, env_name, &env, err) < 0)
         return -1;
+    zip = !strcmp(format, "zip");
     with_fs = !o->no_filestore && !strcmp(format, "odbk");
+    zip_fs = !o->no_filestore && zip;
     if (!o->storage && !env.storage) {
         odbk_err_set(err, ODBK_E_CONFIG, "environment '%s' has no storage (state not_configured)", env.name);
         odbk_err_hint(err, "add 'storage = NAME' to [env %s], or pass --storage NAME", env.name);
@@ -294,7 +337,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     }
     if (odbk_storage_open(cfg, o->storage ? o->storage : env.storage, &st, err) < 0)
         goto out;
-    if (with_fs) {
+    if (with_fs || zip_fs) {
         struct stat sb;
         if (stat(env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
             odbk_err_set(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s' is missing",
@@ -330,10 +373,10 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     b.storage = odbk_xstrdup(st->name);
     b.type = odbk_xstrdup(type);
     b.format = odbk_xstrdup(format);
-    b.compression = odbk_xstrdup(strcmp(format, "dump") ? odbk_compression_name(comp) : "none");
+    b.compression = odbk_xstrdup(!strcmp(format, "odbk") ? odbk_compression_name(comp) : zip ? "zip" : "none");
     b.status = odbk_xstrdup(ODBK_STATUS_PENDING);
     b.created_at = odbk_now();
-    b.has_filestore = with_fs;
+    b.has_filestore = with_fs || zip_fs;
     b.comment = odbk_xstrdup(o->comment);
     b.retention = odbk_xstrdup(o->retention);
     b.host = odbk_xstrdup(odbk_hostname());
@@ -372,13 +415,18 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     if (!strcmp(format, "dump")) {
         dbj.name = odbk_xasprintf("backup-%s.dump", id);
         dbj.compression_name = "pg_custom";
+    } else if (zip) {
+        dbj.name = odbk_xasprintf("backup-%s.zip", id);
+        dbj.compression_name = "zip";
+        dbj.role = "archive";
+        dbj.expected = db_hint + fs_hint;
     } else {
         dbj.name = odbk_xasprintf("backup-%s-database.sql%s", id, odbk_compression_suffix(comp));
         dbj.compression_name = odbk_compression_name(comp);
     }
     dbj.key = odbk_backup_file_key(env.name, id, dbj.name);
-    if (job_open(&dbj, st, strcmp(format, "dump") ? comp : ODBK_COMPRESS_NONE, o->level, threads, db_hint, NULL,
-                 err) < 0)
+    if (job_open(&dbj, st, !strcmp(format, "odbk") ? comp : ODBK_COMPRESS_NONE, o->level, threads,
+                 db_hint + fs_hint, NULL, err) < 0)
         goto fail;
 
     /* the filestore, started by pg_dump's first bytes */
@@ -399,7 +447,13 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     {
         char *argv[] = {pg_dump, "--no-owner", strcmp(format, "dump") ? "--format=plain" : "--format=custom", NULL};
         child_env = odbk_pg_child_env(env.pg, env.database);
-        r = odbk_exec_source(argv, child_env, dbj.head, with_fs ? fs_start : NULL, &fst, err);
+        if (zip) {
+            m.database = b.database;
+            odoo_keys(&m, &odoo, sv, odoo_pg);
+            r = write_zip(&dbj, argv, child_env, &m, zip_fs ? env.filestore : NULL, err);
+        } else {
+            r = odbk_exec_source(argv, child_env, dbj.head, with_fs ? fs_start : NULL, &fst, err);
+        }
         if (r == 0 && with_fs)
             fs_start(&fst);    /* an empty dump still gets its filestore */
         if (r == 0)
@@ -440,17 +494,8 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     m.pg_dump_version = dump_version;
     m.created_at = b.created_at;
     m.finished_at = odbk_now();
-    m.odoo_version = odoo.series;
-    m.odoo_major = odoo.series;
-    {
-        static char odoo_pg[16];
-        /* Odoo's own quirk: "%d.%d" % divmod(server_version / 100, 100) */
-        int v = atoi(sv) >= 10 ? atoi(sv) * 100 : 0;
-        snprintf(odoo_pg, sizeof(odoo_pg), "%d.%d", v / 100, v % 100);
-        m.odoo_pg_version = odoo_pg;
-    }
-    m.modules_json = odoo.modules_json;
-    odbk_manifest_add_file(&m, dbj.name, "database", odbk_filter_size_get(dbj.stored), odbk_filter_sha256_hex(dbj.sha),
+    odoo_keys(&m, &odoo, sv, odoo_pg);
+    odbk_manifest_add_file(&m, dbj.name, zip ? "archive" : "database", odbk_filter_size_get(dbj.stored), odbk_filter_sha256_hex(dbj.sha),
                            dbj.compression_name, odbk_filter_size_get(dbj.raw));
     if (with_fs)
         odbk_manifest_add_file(&m, fsj.name, "filestore", odbk_filter_size_get(fsj.stored),

@@ -1,12 +1,19 @@
 /* restore.c - restore a backup without ever leaving the target worse off.
  *
  * The backup is loaded into a new temporary database ("<db>_odbk_tmp_<pid>") and a temporary filestore
- * directory next to the target ("<dir>.odbk-tmp-<pid>"), streamed from storage through a SHA-256 check
- * and the decompressor into psql (ON_ERROR_STOP) and the untar writer, both at the same time.  Only
- * when both loaded and every checksum matched are they swapped in: the target database and directory
- * are renamed aside ("_odbk_old_<pid>"), the new ones renamed into place, the old ones dropped.  Before
- * that point any failure drops the temporaries and leaves the target exactly as it was; a run killed
- * outright is cleaned up by the next restore (its pid is in the temporaries' names). */
+ * directory next to the target ("<dir>.odbk-tmp-<pid>"), streamed from its source (source.h) through a
+ * SHA-256 check into the loader of its format:
+ *
+ *     odbk   database.sql.gz → gunzip → psql (ON_ERROR_STOP)  ‖  filestore.tar.gz → gunzip → untar
+ *     dump   backup.dump → pg_restore --no-owner --exit-on-error
+ *     zip    backup.zip → streamable unzip: dump.sql → psql, filestore/… → the directory
+ *
+ * then neutralized and given a new identity when asked (on the temporary database).  Only when all of
+ * that succeeded are they swapped in: the target database and directory are renamed aside
+ * ("_odbk_old_<pid>"), the new ones renamed into place, the old ones dropped.  Before that point any
+ * failure drops the temporaries and leaves the target exactly as it was; a run killed outright is cleaned
+ * up by the next restore (its pid is in the temporaries' names; a target caught renamed aside is put
+ * back). */
 #include "backup/backup.h"
 
 #include <dirent.h>
@@ -18,9 +25,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/source.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "io/tar.h"
+#include "io/zip.h"
+#include "odoo/neutralize.h"
+#include "odoo/odoo.h"
 #include "pg/pg.h"
 
 struct target {
@@ -42,40 +53,14 @@ static void target_release(struct target *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int find_backup(struct odbk_catalog *cat, const struct odbk_restore_opts *o, struct odbk_backup *b,
-                       struct odbk_err *err)
-{
-    if (o->backup_id)
-        return odbk_catalog_backup_get(cat, o->backup_id, b, err);
-    {
-        struct odbk_backup_filter f = {0};
-        const char *envs[2] = {o->latest_env, NULL};
-        struct odbk_backup *v = NULL;
-        size_t n = 0;
-        f.envs = envs;
-        f.status = ODBK_STATUS_COMPLETED;
-        f.limit = 1;
-        if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
-            return -1;
-        if (!n) {
-            odbk_err_set(err, ODBK_E_NOINPUT, "environment '%s' has no completed backup", o->latest_env);
-            odbk_err_hint(err, "odbk-list %s shows its backups", o->latest_env);
-            return -1;
-        }
-        *b = v[0];
-        free(v);
-        return 0;
-    }
-}
-
-static int resolve_target(const struct odbk_config *cfg, const struct odbk_restore_opts *o, const struct odbk_backup *b,
-                          struct target *t, struct odbk_err *err)
+static int resolve_target(const struct odbk_config *cfg, const struct odbk_restore_opts *o,
+                          const struct odbk_source *s, struct target *t, struct odbk_err *err)
 {
     memset(t, 0, sizeof(*t));
     if (o->new_db) {
         struct odbk_env src = {0};
         struct odbk_err ignore;
-        int have_src = odbk_config_env(cfg, b->env, &src, &ignore) == 0;
+        int have_src = *s->env && odbk_config_env(cfg, s->env, &src, &ignore) == 0;
         if (!odbk_name_is_safe(o->new_db) || strlen(o->new_db) > 50)
             return odbk_err_set(err, ODBK_E_USAGE, "--new-db: '%s' is not a usable database name (at most 50 "
                                 "characters, no '/')", o->new_db);
@@ -83,7 +68,7 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
         t->pg = odbk_xstrdup(o->pg ? o->pg : have_src ? src.pg : "");
         if (have_src)
             t->pg_bindir = odbk_xstrdup(odbk_config_get(src.section, "pg-bindir"));
-        if (!o->no_filestore && b->has_filestore) {
+        if (!o->no_filestore && s->has_filestore) {
             if (o->filestore) {
                 t->filestore = odbk_xstrdup(o->filestore);
             } else if (have_src) {
@@ -99,14 +84,19 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
         odbk_env_release(&src);
         return 0;
     }
+    if (!o->to_env && !*s->env) {
+        odbk_err_set(err, ODBK_E_USAGE, "'%s' belongs to no environment: name the target", s->label);
+        odbk_err_hint(err, "add --to ENV (replaces that environment) or --new-db NAME --filestore DIR");
+        return -1;
+    }
     {
         struct odbk_env env;
-        if (odbk_config_env(cfg, o->to_env ? o->to_env : b->env, &env, err) < 0)
+        if (odbk_config_env(cfg, o->to_env ? o->to_env : s->env, &env, err) < 0)
             return -1;
         t->env = odbk_xstrdup(env.name);
         t->pg = odbk_xstrdup(env.pg);
         t->database = odbk_xstrdup(env.database);
-        if (!o->no_filestore && b->has_filestore)
+        if (!o->no_filestore && s->has_filestore)
             t->filestore = odbk_xstrdup(env.filestore);
         t->pg_bindir = odbk_xstrdup(odbk_config_get(env.section, "pg-bindir"));
         odbk_env_release(&env);
@@ -114,28 +104,47 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
     return 0;
 }
 
+/* --neutralize needs Odoo 16+: refuse early when the source says which series it is */
+static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk_source *s, struct odbk_err *err)
+{
+    int major;
+    if (!o->neutralize || !*s->odoo_series || odbk_odoo_can_neutralize(s->odoo_series, &major))
+        return 0;
+    odbk_err_set(err, ODBK_E_USAGE, "--neutralize: '%s' is an Odoo %s database; neutralization exists from Odoo "
+                 "16.0 on", s->label, s->odoo_series);
+    odbk_err_hint(err, "restore without --neutralize and disable mail servers and scheduled actions by hand");
+    return -1;
+}
+
 int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                           char **description, struct odbk_err *err)
 {
-    struct odbk_backup b;
-    struct target t;
-    char when[32], size[32];
-    if (find_backup(cat, o, &b, err) < 0)
-        return -1;
-    if (resolve_target(cfg, o, &b, &t, err) < 0) {
-        odbk_backup_release(&b);
-        return -1;
+    struct odbk_source s;
+    struct target t = {0};
+    char what[512];
+    int r = -1;
+    if (odbk_source_open(cfg, cat, o, &s, err) < 0 || resolve_target(cfg, o, &s, &t, err) < 0 ||
+        check_neutralize(o, &s, err) < 0)
+        goto out;
+    if (s.kind == ODBK_SOURCE_CATALOG) {
+        char when[32], size[32];
+        odbk_time_rfc3339(s.b.created_at, when);
+        odbk_fmt_size(s.b.total_size, size);
+        snprintf(what, sizeof(what), "backup %s (env %s, %s, %s, format %s)", s.b.id, s.b.env, when, size, s.format);
+    } else {
+        snprintf(what, sizeof(what), "%s (%s format)", s.label, s.format);
     }
-    odbk_time_rfc3339(b.created_at, when);
-    odbk_fmt_size(b.total_size, size);
-    *description = odbk_xasprintf("Restore backup %s (env %s, %s, %s) into database '%s'%s%s%s.\n%s", b.id, b.env,
-                                  when, size, t.database, t.filestore ? " and filestore '" : "",
-                                  t.filestore ? t.filestore : "", t.filestore ? "'" : "",
+    *description = odbk_xasprintf("Restore %s into database '%s'%s%s%s%s%s.\n%s", what, t.database,
+                                  t.filestore ? " and filestore '" : "", t.filestore ? t.filestore : "",
+                                  t.filestore ? "'" : "", o->neutralize ? ", neutralized" : "",
+                                  o->copy ? ", as a copy (new uuid and secret)" : "",
                                   o->new_db ? "A new database is created." :
                                   "This REPLACES the current database and filestore of the target.");
+    r = 0;
+out:
     target_release(&t);
-    odbk_backup_release(&b);
-    return 0;
+    odbk_source_close(&s);
+    return r;
 }
 
 /* ---- leftovers of killed runs ---- */
@@ -147,19 +156,29 @@ static int pid_dead(const char *s)
     return pid > 0 && *end == '\0' && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static void cleanup_leftovers(PGconn *c, const char *filestore)
+/* Temporaries of dead runs are removed; a target a dead run had renamed aside (…_odbk_old_PID while the
+ * target itself is missing) is put back. */
+static void cleanup_leftovers(PGconn *c, const char *database, const char *filestore)
 {
     PGresult *r = PQexec(c, "SELECT datname FROM pg_database WHERE datname ~ '_odbk_(tmp|old)_[0-9]+$'");
     struct odbk_err e;
+    char *prefix = odbk_xasprintf("%.40s_odbk_old_", database);
     int i;
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         for (i = 0; i < PQntuples(r); i++) {
             const char *name = PQgetvalue(r, i, 0), *p = strrchr(name, '_');
-            if (p && pid_dead(p + 1))
+            int exists = 1;
+            if (!p || !pid_dead(p + 1))
+                continue;
+            if (!strncmp(name, prefix, strlen(prefix)) && odbk_pg_database_exists(c, database, &exists, &e) == 0 &&
+                !exists)
+                odbk_pg_rename_database(c, name, database, &e);
+            else
                 odbk_pg_drop_database(c, name, &e);
         }
     }
     PQclear(r);
+    free(prefix);
     if (filestore) {
         char *parent = odbk_dirname(filestore);
         const char *base = strrchr(filestore, '/') ? strrchr(filestore, '/') + 1 : filestore;
@@ -168,13 +187,18 @@ static void cleanup_leftovers(PGconn *c, const char *filestore)
         size_t bl = strlen(base);
         while (d && (de = readdir(d))) {
             const char *rest = de->d_name + bl;
+            char *p;
+            struct stat sb;
             if (strncmp(de->d_name, base, bl) || (strncmp(rest, ".odbk-tmp-", 10) && strncmp(rest, ".odbk-old-", 10)))
                 continue;
-            if (pid_dead(rest + 10)) {
-                char *p = odbk_xasprintf("%s/%s", parent, de->d_name);
+            if (!pid_dead(rest + 10))
+                continue;
+            p = odbk_xasprintf("%s/%s", parent, de->d_name);
+            if (!strncmp(rest, ".odbk-old-", 10) && lstat(filestore, &sb) != 0)
+                rename(p, filestore);
+            else
                 odbk_rmtree(p, &e);
-                free(p);
-            }
+            free(p);
         }
         if (d)
             closedir(d);
@@ -186,8 +210,7 @@ static void cleanup_leftovers(PGconn *c, const char *filestore)
 
 struct fs_load {
     pthread_t th;
-    struct odbk_storage *st;
-    char *key;
+    struct odbk_source *src;
     const struct odbk_manifest_file *file;
     enum odbk_compression comp;
     char *dir;
@@ -196,22 +219,21 @@ struct fs_load {
     struct odbk_err err;
 };
 
-static int load_file(struct odbk_storage *st, const char *key, const struct odbk_manifest_file *f,
-                     enum odbk_compression comp, struct odbk_writer *sink, struct odbk_err *err)
+static enum odbk_compression comp_of(const struct odbk_manifest_file *f)
 {
-    struct odbk_writer *dec = odbk_filter_decompress_new(comp, sink);
-    struct odbk_writer *size = odbk_filter_size_new(dec);
-    struct odbk_writer *sha = odbk_filter_sha256_check_new(size, f->sha256, key);
-    int r = odbk_storage_read(st, key, sha, err);
-    if (r == 0 && odbk_filter_size_get(size) != f->size)
-        r = odbk_err_set(err, ODBK_E_DATA, "'%s' has %llu bytes in storage, the manifest says %llu", key,
-                         (unsigned long long)odbk_filter_size_get(size), (unsigned long long)f->size);
-    if (r == 0)
-        r = odbk_writer_finish(sha, err);
-    else
-        odbk_writer_abort(sha);
-    odbk_writer_free(sha);
-    odbk_writer_free(size);
+    enum odbk_compression c = ODBK_COMPRESS_NONE;
+    if (f && f->compression)
+        odbk_compression_parse(f->compression, &c);
+    return c;
+}
+
+/* source → (decompress) → sink, finished; the sink is not freed */
+static int load_file(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *sink,
+                     struct odbk_err *err)
+{
+    enum odbk_compression c = comp_of(f);
+    struct odbk_writer *dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, sink);
+    int r = odbk_source_read(src, f, dec ? dec : sink, err);
     odbk_writer_free(dec);
     return r;
 }
@@ -220,17 +242,9 @@ static void *fs_load_main(void *arg)
 {
     struct fs_load *l = arg;
     struct odbk_writer *untar = odbk_untar_writer_new(l->dir, &l->stats);
-    l->rc = load_file(l->st, l->key, l->file, l->comp, untar, &l->err);
+    l->rc = load_file(l->src, l->file, untar, &l->err);
     odbk_writer_free(untar);
     return NULL;
-}
-
-static enum odbk_compression comp_of(const struct odbk_manifest_file *f)
-{
-    enum odbk_compression c = ODBK_COMPRESS_NONE;
-    if (f->compression)
-        odbk_compression_parse(f->compression, &c);
-    return c;
 }
 
 void odbk_restore_result_release(struct odbk_restore_result *res)
@@ -242,21 +256,24 @@ void odbk_restore_result_release(struct odbk_restore_result *res)
     memset(res, 0, sizeof(*res));
 }
 
-static void audit(struct odbk_catalog *cat, const struct odbk_backup *b, const struct target *t,
+static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const struct target *t,
                   const struct odbk_restore_opts *o, const char *result, const char *detail)
 {
     struct odbk_audit a = {0};
     struct odbk_err e;
-    char target[512], opts[256];
+    char target[512], opts[256], source[600];
     snprintf(target, sizeof(target), "%s%s%s", t->database ? t->database : "?", t->filestore ? " + " : "",
              t->filestore ? t->filestore : "");
-    snprintf(opts, sizeof(opts), "%s%s%s%s%s", o->new_db ? "new-db" : o->to_env ? "to-env" : "rollback",
+    snprintf(opts, sizeof(opts), "%s%s%s%s%s%s%s%s", o->new_db ? "new-db" : o->to_env ? "to-env" : "rollback",
+             o->from_file ? " from-file" : o->from_url ? " from-url" : "",
+             s && s->format ? " format=" : "", s && s->format ? s->format : "",
              o->no_filestore ? " no-filestore" : "", o->no_safety_backup ? " no-safety-backup" : "",
              o->neutralize ? " neutralize" : "", o->copy ? " copy" : "");
+    snprintf(source, sizeof(source), "%s", s && s->label ? s->label : o->backup_id ? o->backup_id : "?");
     a.action = "restore";
-    a.backup_id = b ? b->id : NULL;
-    a.env = t->env ? t->env : b ? b->env : NULL;
-    a.source = b ? b->id : NULL;
+    a.backup_id = s && s->kind == ODBK_SOURCE_CATALOG ? s->b.id : NULL;
+    a.env = t->env ? t->env : s && s->env && *s->env ? s->env : NULL;
+    a.source = source;
     a.target = target;
     a.options = opts;
     a.result = (char *)result;
@@ -264,77 +281,164 @@ static void audit(struct odbk_catalog *cat, const struct odbk_backup *b, const s
     odbk_catalog_audit_add(cat, &a, &e);
 }
 
+/* What Odoo does to a database it creates besides CREATE DATABASE (research/odoo-facts.md §1.2); the
+ * extension is best effort, as a server without contrib still restores dumps that do not use it. */
+static void odoo_setup(const char *conninfo, const char *db)
+{
+    PGconn *c = NULL;
+    struct odbk_err e;
+    if (odbk_pg_connect(conninfo, db, &c, &e) < 0)
+        return;
+    odbk_pg_exec(c, "CREATE EXTENSION IF NOT EXISTS pg_trgm", &e);
+    odbk_pg_exec(c, "GRANT CREATE ON SCHEMA public TO PUBLIC", &e);
+    PQfinish(c);
+}
+
+/* neutralize and copy, on the loaded temporary database */
+static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const char *conninfo,
+                     const char *db, struct odbk_err *err)
+{
+    PGconn *c = NULL;
+    struct odbk_odoo_info info = {0};
+    int r = -1, major;
+    if (!o->neutralize && !o->copy)
+        return 0;
+    if (odbk_pg_connect(conninfo, db, &c, err) < 0)
+        return -1;
+    if (odbk_odoo_info_read(c, &info, err) < 0)
+        goto out;
+    if (o->neutralize) {
+        if (!info.is_odoo || !*info.series) {
+            odbk_err_set(err, ODBK_E_DATA, "--neutralize: '%s' is not an Odoo database (no base module)", s->label);
+            goto out;
+        }
+        if (!odbk_odoo_can_neutralize(info.series, &major)) {
+            odbk_err_set(err, ODBK_E_USAGE, "--neutralize: '%s' is an Odoo %s database; neutralization exists from "
+                         "Odoo 16.0 on", s->label, info.series);
+            odbk_err_hint(err, "restore without --neutralize and disable mail servers and scheduled actions by hand");
+            goto out;
+        }
+        if (odbk_odoo_neutralize(c, NULL, err) < 0)
+            goto out;
+    }
+    if (o->copy && odbk_odoo_copy(c, err) < 0)
+        goto out;
+    r = 0;
+out:
+    odbk_odoo_info_release(&info);
+    PQfinish(c);
+    return r;
+}
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int empty = 1;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = 0;
+    if (d)
+        closedir(d);
+    return empty;
+}
+
+/* Load the source into tmpdb (and tmpfs, when not NULL); *fs_loaded tells whether a filestore came. */
+static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
+                int server_version, int *fs_loaded, struct odbk_err *err)
+{
+    struct fs_load fl = {0};
+    struct odbk_writer *sink = NULL;
+    char *tool = NULL, **child_env = odbk_pg_child_env(t->pg, tmpdb);
+    int r = -1, fs_started = 0;
+    const char *fmt = s->format;
+
+    *fs_loaded = 0;
+    if (odbk_pg_tool(server_version, strcmp(fmt, "dump") ? "psql" : "pg_restore", t->pg_bindir, &tool, err) < 0)
+        goto out;
+    if (!strcmp(fmt, "dump")) {
+        char *dbarg = odbk_xasprintf("--dbname=%s", tmpdb);
+        char *argv[] = {tool, "--no-owner", "--exit-on-error", dbarg, NULL};
+        r = odbk_exec_sink_new(argv, child_env, &sink, err);
+        free(dbarg);
+        if (r == 0)
+            r = load_file(s, odbk_source_file(s, "database"), sink, err);
+    } else {
+        char *argv[] = {tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", NULL};
+        if (odbk_exec_sink_new(argv, child_env, &sink, err) < 0)
+            goto out;
+        if (!strcmp(fmt, "zip")) {
+            struct odbk_odoo_zip_stats zs;
+            struct odbk_writer *unzip = odbk_odoo_zip_reader_new(sink, tmpfs, &zs);
+            r = load_file(s, s->kind == ODBK_SOURCE_FILE || s->kind == ODBK_SOURCE_URL ? NULL
+                                                                                       : odbk_source_file(s, "archive"),
+                          unzip, err);
+            odbk_writer_free(unzip);
+            *fs_loaded = tmpfs && zs.files > 0;
+            free(zs.manifest);
+        } else {
+            const struct odbk_manifest_file *fsf = tmpfs ? odbk_source_file(s, "filestore") : NULL;
+            if (fsf) {
+                fl.src = s;
+                fl.file = fsf;
+                fl.dir = (char *)tmpfs;
+                if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
+                    odbk_err_set(err, ODBK_E_OSERR, "cannot start the filestore thread");
+                    goto out;
+                }
+                fs_started = 1;
+            }
+            r = load_file(s, odbk_source_file(s, "database"), sink, err);
+            if (fs_started) {
+                pthread_join(fl.th, NULL);
+                fs_started = 0;
+                if (r == 0 && fl.rc < 0) {
+                    *err = fl.err;
+                    odbk_err_prefix(err, "restoring the filestore failed");
+                    r = -1;
+                }
+                *fs_loaded = fl.rc == 0;
+            }
+        }
+    }
+out:
+    odbk_writer_free(sink);
+    odbk_pg_env_free(child_env);
+    free(tool);
+    return r;
+}
+
 int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                         struct odbk_restore_result *res, struct odbk_err *err)
 {
-    struct odbk_backup b = {0};
+    struct odbk_source s;
     struct target t = {0};
-    struct odbk_storage *st = NULL;
-    struct odbk_manifest m = {0};
-    struct fs_load fl = {0};
     PGconn *pg = NULL;
-    char *psql = NULL, *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL, *dbkey = NULL;
-    char **child_env = NULL;
-    const struct odbk_manifest_file *dbf, *fsf = NULL;
-    int r = -1, created_db = 0, fs_started = 0, swapped_db = 0;
+    char *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL;
+    int r = -1, created_db = 0, swapped_db = 0, fs_loaded = 0, audited = 0;
     pid_t me = getpid();
 
     memset(res, 0, sizeof(*res));
-    if (find_backup(cat, o, &b, err) < 0)
-        return -1;
-    if (strcmp(b.status, ODBK_STATUS_COMPLETED)) {
-        odbk_err_set(err, ODBK_E_DATA, "backup '%s' is %s; only completed backups can be restored", b.id, b.status);
+    if (odbk_source_open(cfg, cat, o, &s, err) < 0)
         goto out;
-    }
-    if (resolve_target(cfg, o, &b, &t, err) < 0)
-        goto out;
-    if (odbk_storage_open(cfg, b.storage, &st, err) < 0 || odbk_backup_manifest(st, &b, &m, err) < 0)
-        goto out;
-    if (strcmp(m.format, "odbk")) {
-        odbk_err_set(err, ODBK_E_DATA, "backup '%s' has format '%s'; this odbk restores the odbk format", b.id,
-                     m.format);
-        goto out;
-    }
-    dbf = odbk_manifest_file_by_role(&m, "database");
-    if (!dbf) {
-        odbk_err_set(err, ODBK_E_DATA, "the manifest of backup '%s' lists no database file", b.id);
-        goto out;
-    }
-    if (t.filestore) {
-        fsf = odbk_manifest_file_by_role(&m, "filestore");
-        if (!fsf) {
-            free(t.filestore);
-            t.filestore = NULL;
-        }
-    }
+    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, err) < 0)
+        goto fail;
 
     if (odbk_pg_connect(t.pg, "postgres", &pg, err) < 0)
-        goto out;
-    cleanup_leftovers(pg, t.filestore);
+        goto fail;
+    cleanup_leftovers(pg, t.database, t.filestore);
     if (odbk_pg_database_exists(pg, t.database, &t.exists, err) < 0)
-        goto out;
+        goto fail;
     if (o->new_db && t.exists) {
         odbk_err_set(err, ODBK_E_USAGE, "database '%s' already exists", t.database);
         odbk_err_hint(err, "pick another --new-db name, or restore over an environment with --to ENV");
-        goto out;
+        goto fail;
     }
-    if (o->new_db && t.filestore) {
-        DIR *d = opendir(t.filestore);
-        struct dirent *de;
-        int nonempty = 0;
-        while (d && (de = readdir(d)))
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                nonempty = 1;
-        if (d)
-            closedir(d);
-        if (nonempty) {
-            odbk_err_set(err, ODBK_E_USAGE, "filestore directory '%s' already exists and is not empty", t.filestore);
-            odbk_err_hint(err, "pick another --filestore DIR");
-            goto out;
-        }
+    if (o->new_db && t.filestore && !dir_is_empty(t.filestore)) {
+        odbk_err_set(err, ODBK_E_USAGE, "filestore directory '%s' already exists and is not empty", t.filestore);
+        odbk_err_hint(err, "pick another --filestore DIR");
+        goto fail;
     }
-    if (odbk_pg_tool(PQserverVersion(pg), "psql", t.pg_bindir, &psql, err) < 0)
-        goto out;
 
     /* the safety backup of what is about to be replaced */
     if (t.env && t.exists && !o->no_safety_backup) {
@@ -343,13 +447,13 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         co.type = "pre-restore";
         co.level = -1;
         co.no_filestore = t.filestore == NULL;
-        co.comment = b.id;
+        co.comment = s.label;
         co.progress = o->progress;
         co.progress_ctx = o->progress_ctx;
         if (odbk_backup_create(cfg, cat, t.env, &co, &sb, err) < 0) {
             odbk_err_prefix(err, "the safety backup of '%s' failed, nothing was restored", t.env);
             odbk_err_hint(err, "fix the cause, or pass --no-safety-backup to restore without one");
-            goto out;
+            goto fail;
         }
         res->safety_backup_id = odbk_xstrdup(sb.id);
         odbk_backup_release(&sb);
@@ -361,6 +465,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (odbk_pg_create_database(pg, tmpdb, err) < 0)
         goto fail;
     created_db = 1;
+    odoo_setup(t.pg, tmpdb);
     if (t.filestore) {
         char *parent = odbk_dirname(t.filestore);
         struct stat sb;
@@ -378,39 +483,23 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
             tmpfs = NULL;
             goto fail;
         }
-        fl.st = st;
-        fl.key = odbk_backup_file_key(b.env, b.id, fsf->name);
-        fl.file = fsf;
-        fl.comp = comp_of(fsf);
-        fl.dir = tmpfs;
-        if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
-            odbk_err_set(err, ODBK_E_OSERR, "cannot start the filestore thread");
-            goto fail;
-        }
-        fs_started = 1;
     }
-    {
-        char *argv[] = {psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", NULL};
-        struct odbk_writer *sink;
-        child_env = odbk_pg_child_env(t.pg, tmpdb);
-        dbkey = odbk_backup_file_key(b.env, b.id, dbf->name);
-        if (odbk_exec_sink_new(argv, child_env, &sink, err) < 0)
-            goto fail;
-        r = load_file(st, dbkey, dbf, comp_of(dbf), sink, err);
-        odbk_writer_free(sink);
-        if (r < 0) {
-            odbk_err_prefix(err, "loading the database failed, the target is unchanged");
-            goto fail;
-        }
+    if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), &fs_loaded, err) < 0) {
+        odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
+        goto fail;
     }
-    if (fs_started) {
-        pthread_join(fl.th, NULL);
-        fs_started = 0;
-        if (fl.rc < 0) {
-            *err = fl.err;
-            odbk_err_prefix(err, "restoring the filestore failed, the target is unchanged");
-            goto fail;
-        }
+    if (post_load(o, &s, t.pg, tmpdb, err) < 0) {
+        odbk_err_prefix(err, "the target is unchanged");
+        goto fail;
+    }
+    if (tmpfs && !fs_loaded && !strcmp(s.format, "zip")) {
+        /* an Odoo zip without filestore: the target keeps its directory (Odoo would not touch it either) */
+        struct odbk_err e2;
+        odbk_rmtree(tmpfs, &e2);
+        free(tmpfs);
+        tmpfs = NULL;
+        free(t.filestore);
+        t.filestore = NULL;
     }
 
     /* swap */
@@ -441,8 +530,10 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         }
         free(tmpfs);
         tmpfs = NULL;
-        if (had)
-            odbk_rmtree(oldfs, err);
+        if (had) {
+            struct odbk_err e2;
+            odbk_rmtree(oldfs, &e2);
+        }
     }
     if (swapped_db) {
         struct odbk_err e2;
@@ -451,11 +542,19 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     res->database = odbk_xstrdup(t.database);
     res->filestore = t.filestore ? odbk_xstrdup(t.filestore) : NULL;
     if (o->new_db)
-        res->env_block = odbk_xasprintf("[env %s]\ndatabase = %s\n%s%s%s%s%s%sstorage = %s\n", t.database,
-                                        t.database, t.filestore ? "filestore = " : "", t.filestore ? t.filestore : "",
+        res->env_block = odbk_xasprintf("[env %s]\ndatabase = %s\n%s%s%s%s%s%s%s%s%s", t.database, t.database,
+                                        t.filestore ? "filestore = " : "", t.filestore ? t.filestore : "",
                                         t.filestore ? "\n" : "", *t.pg ? "pg = " : "", t.pg, *t.pg ? "\n" : "",
-                                        b.storage);
-    audit(cat, &b, &t, o, "ok", res->safety_backup_id ? res->safety_backup_id : NULL);
+                                        s.kind == ODBK_SOURCE_CATALOG ? "storage = " : "",
+                                        s.kind == ODBK_SOURCE_CATALOG ? s.b.storage : "",
+                                        s.kind == ODBK_SOURCE_CATALOG ? "\n" : "");
+    {
+        char detail[256];
+        snprintf(detail, sizeof(detail), "%s%s", res->safety_backup_id ? "safety backup " : "",
+                 res->safety_backup_id ? res->safety_backup_id : "");
+        audit(cat, &s, &t, o, "ok", *detail ? detail : NULL);
+    }
+    audited = 1;
     r = 0;
     goto out;
 
@@ -471,10 +570,6 @@ fail_after_db_swap:
     }
 fail:
     r = -1;
-    if (fs_started) {
-        pthread_join(fl.th, NULL);
-        fs_started = 0;
-    }
     if (created_db && pg) {
         struct odbk_err e2;
         odbk_pg_drop_database(pg, tmpdb, &e2);
@@ -483,23 +578,18 @@ fail:
         struct odbk_err e2;
         odbk_rmtree(tmpfs, &e2);
     }
-    audit(cat, &b, &t, o, "failed", err->msg);
 out:
+    if (r < 0 && !audited)
+        audit(cat, &s, &t, o, "failed", err->msg);
     if (r < 0 && res->safety_backup_id && !strstr(err->hint, "safety"))
         odbk_err_hint(err, "the safety backup %s holds the state before this restore", res->safety_backup_id);
-    odbk_pg_env_free(child_env);
-    free(fl.key);
-    free(dbkey);
-    free(psql);
     free(tmpdb);
     free(olddb);
     free(tmpfs);
     free(oldfs);
     if (pg)
         PQfinish(pg);
-    odbk_manifest_release(&m);
-    odbk_storage_close(st);
     target_release(&t);
-    odbk_backup_release(&b);
+    odbk_source_close(&s);
     return r;
 }

@@ -1,0 +1,440 @@
+/* source.c - the sources a restore (and a download) reads a backup from (source.h). */
+#include "backup/source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/util.h"
+
+#define CHUNK (1024 * 1024)
+
+/* ---- reading files and URLs ---- */
+
+int odbk_read_path(const char *path, struct odbk_writer *dst, struct odbk_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+    char *buf;
+    if (fd < 0)
+        return odbk_err_sys(err, errno == ENOENT ? ODBK_E_NOINPUT : ODBK_E_IO, "cannot open '%s'", path);
+    buf = odbk_xmalloc(CHUNK);
+    for (;;) {
+        size_t have = 0;
+        ssize_t n = 0;
+        /* full 1 MiB chunks, whatever read() returns */
+        while (have < CHUNK && (n = read(fd, buf + have, CHUNK - have)) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            have += (size_t)n;
+        }
+        if (n < 0) {
+            r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", path);
+            break;
+        }
+        if (have && odbk_writer_write(dst, buf, have, err) < 0) {
+            r = -1;
+            break;
+        }
+        if (have < CHUNK)
+            break;
+    }
+    free(buf);
+    close(fd);
+    return r;
+}
+
+struct url_read {
+    struct odbk_writer *dst;
+    struct odbk_err *err;
+    char *buf;
+    size_t have;
+    int failed;
+};
+
+static size_t url_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct url_read *u = ctx;
+    size_t len = size * nmemb, done = 0;
+    while (done < len) {
+        size_t n = CHUNK - u->have < len - done ? CHUNK - u->have : len - done;
+        memcpy(u->buf + u->have, data + done, n);
+        u->have += n;
+        done += n;
+        if (u->have == CHUNK) {
+            if (odbk_writer_write(u->dst, u->buf, u->have, u->err) < 0) {
+                u->failed = 1;
+                return 0;
+            }
+            u->have = 0;
+        }
+    }
+    return len;
+}
+
+static char *url_label(const char *url)
+{
+    return odbk_xstrndup(url, strcspn(url, "?#"));
+}
+
+int odbk_read_url(const char *url, struct odbk_writer *dst, struct odbk_err *err)
+{
+    CURL *h = curl_easy_init();
+    struct url_read u = {dst, err, NULL, 0, 0};
+    char cerr[CURL_ERROR_SIZE] = "";
+    char *label = url_label(url);
+    CURLcode rc;
+    int r = 0;
+    if (!h) {
+        free(label);
+        return odbk_err_set(err, ODBK_E_OSERR, "cannot start an HTTP transfer");
+    }
+    u.buf = odbk_xmalloc(CHUNK);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "odbk/" ODBK_VERSION);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, url_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &u);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+    rc = curl_easy_perform(h);
+    if (u.failed) {
+        r = -1;
+    } else if (rc != CURLE_OK) {
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        if (code == 404 || code == 410)
+            r = odbk_err_set(err, ODBK_E_NOINPUT, "'%s': HTTP %ld", label, code);
+        else if (code == 401 || code == 403)
+            r = odbk_err_set(err, ODBK_E_PERM, "'%s': HTTP %ld", label, code);
+        else
+            r = odbk_err_set(err, ODBK_E_UNAVAILABLE, "cannot download '%s': %s", label,
+                             *cerr ? cerr : curl_easy_strerror(rc));
+    } else if (u.have && odbk_writer_write(dst, u.buf, u.have, err) < 0) {
+        r = -1;
+    }
+    free(u.buf);
+    free(label);
+    curl_easy_cleanup(h);
+    return r;
+}
+
+/* ---- the first bytes of a file, checked as they stream ---- */
+
+struct magic_filter {
+    struct odbk_writer w;
+    const char *magic;
+    size_t len, seen;
+    const char *what;
+};
+
+static int magic_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
+{
+    struct magic_filter *m = (struct magic_filter *)w;
+    const unsigned char *p = buf;
+    size_t i;
+    for (i = 0; i < len && m->seen < m->len; i++, m->seen++)
+        if (p[i] != (unsigned char)m->magic[m->seen])
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not %s", m->what,
+                                m->magic[0] == 'P' && m->magic[1] == 'K' ? "a zip file" : "a pg_dump custom archive");
+    return odbk_writer_write(w->next, buf, len, err);
+}
+
+static int magic_finish(struct odbk_writer *w, struct odbk_err *err)
+{
+    struct magic_filter *m = (struct magic_filter *)w;
+    if (m->seen < m->len)
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is empty or truncated", m->what);
+    return 0;
+}
+
+static void magic_free(struct odbk_writer *w)
+{
+    free(w);
+}
+
+static const struct odbk_writer_ops magic_ops = {"magic", magic_write, magic_finish, NULL, magic_free};
+
+static const char ZIP_MAGIC[] = "PK\003\004", DUMP_MAGIC[] = "PGDMP";
+
+static struct odbk_writer *magic_new(const char *format, const char *what, struct odbk_writer *next)
+{
+    struct magic_filter *m = odbk_xcalloc(1, sizeof(*m));
+    m->magic = strcmp(format, "zip") ? DUMP_MAGIC : ZIP_MAGIC;
+    m->len = strlen(m->magic);
+    m->what = what;
+    odbk_writer_init(&m->w, &magic_ops, next);
+    return &m->w;
+}
+
+/* ---- opening ---- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcasecmp(s + a - b, suffix);
+}
+
+static int find_backup(struct odbk_catalog *cat, const struct odbk_restore_opts *o, struct odbk_backup *b,
+                       struct odbk_err *err)
+{
+    struct odbk_backup_filter f = {0};
+    const char *envs[2] = {o->latest_env, NULL};
+    struct odbk_backup *v = NULL;
+    size_t n = 0;
+    if (o->backup_id)
+        return odbk_catalog_backup_get(cat, o->backup_id, b, err);
+    f.envs = envs;
+    f.status = ODBK_STATUS_COMPLETED;
+    f.limit = 1;
+    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+        return -1;
+    if (!n) {
+        free(v);
+        odbk_err_set(err, ODBK_E_NOINPUT, "environment '%s' has no completed backup", o->latest_env);
+        odbk_err_hint(err, "odbk-list %s shows its backups", o->latest_env);
+        return -1;
+    }
+    *b = v[0];
+    free(v);
+    return 0;
+}
+
+static const char *NOT_RESTORABLE_HINT =
+    "odbk restores Odoo's .zip (dump.sql first, filestore/, manifest.json), Odoo's .dump (pg_dump custom "
+    "format) and odbk backup folders";
+
+/* fill the source from a parsed manifest */
+static int from_manifest(struct odbk_source *src, const char *what, struct odbk_err *err)
+{
+    src->has_manifest = 1;
+    free(src->format);
+    src->format = odbk_xstrdup(src->m.format);
+    free(src->env);
+    src->env = odbk_xstrdup(src->m.env ? src->m.env : "");
+    free(src->id);
+    src->id = odbk_xstrdup(src->m.id ? src->m.id : "");
+    free(src->odoo_series);
+    src->odoo_series = odbk_xstrdup(src->m.odoo_version ? src->m.odoo_version : "");
+    if (strcmp(src->format, "odbk") && strcmp(src->format, "zip") && strcmp(src->format, "dump"))
+        return odbk_err_set(err, ODBK_E_DATA, "%s has format '%s', which this odbk cannot restore", what,
+                            src->format);
+    if (!strcmp(src->format, "zip") ? !odbk_source_file(src, "archive") : !odbk_source_file(src, "database"))
+        return odbk_err_set(err, ODBK_E_DATA, "the manifest of %s lists no %s file", what,
+                            !strcmp(src->format, "zip") ? "archive" : "database");
+    src->has_filestore = !strcmp(src->format, "zip") || odbk_source_file(src, "filestore") != NULL;
+    return 0;
+}
+
+static int open_folder(struct odbk_source *src, const char *dir, struct odbk_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char *mpath = NULL, *json = NULL;
+    int r = -1, n = 0;
+    if (!d)
+        return odbk_err_sys(err, ODBK_E_NOINPUT, "cannot read directory '%s'", dir);
+    while ((de = readdir(d)))
+        if (ends_with(de->d_name, "-manifest.json") && n++ == 0)
+            mpath = odbk_xasprintf("%s/%s", dir, de->d_name);
+    closedir(d);
+    if (n != 1) {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' is not an odbk backup folder (%s manifest)", dir,
+                     n ? "more than one" : "no");
+        odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
+        goto out;
+    }
+    if (odbk_read_small_file(mpath, 16 << 20, &json, err) < 0 || odbk_manifest_parse(json, mpath, &src->m, err) < 0)
+        goto out;
+    src->kind = ODBK_SOURCE_FOLDER;
+    src->dir = odbk_xstrdup(dir);
+    src->label = odbk_xstrdup(dir);
+    r = from_manifest(src, mpath, err);
+out:
+    free(json);
+    free(mpath);
+    return r;
+}
+
+static int open_file(struct odbk_source *src, const char *path, struct odbk_err *err)
+{
+    struct stat sb;
+    unsigned char head[64];
+    ssize_t n = 0;
+    int fd;
+    if (stat(path, &sb) != 0)
+        return odbk_err_sys(err, errno == ENOENT ? ODBK_E_NOINPUT : ODBK_E_IO, "cannot open '%s'", path);
+    if (S_ISDIR(sb.st_mode))
+        return open_folder(src, path, err);
+    if (ends_with(path, "-manifest.json")) {
+        char *dir = odbk_dirname(path);
+        int r = open_folder(src, dir, err);
+        free(dir);
+        return r;
+    }
+    src->kind = ODBK_SOURCE_FILE;
+    src->path = odbk_xstrdup(path);
+    src->label = odbk_xstrdup(path);
+    if (!S_ISREG(sb.st_mode))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a regular file", path);
+    if (ends_with(path, ".zip")) {
+        src->format = odbk_xstrdup("zip");
+        src->has_filestore = 1;
+    } else if (ends_with(path, ".dump")) {
+        src->format = odbk_xstrdup("dump");
+    } else {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' is not a backup odbk can restore (expected .zip, .dump or an odbk "
+                     "backup folder)", path);
+        odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", path);
+    n = read(fd, head, sizeof(head));
+    close(fd);
+    if (!strcmp(src->format, "zip")) {
+        unsigned namelen;
+        if (n < 30 || memcmp(head, ZIP_MAGIC, 4))
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a zip file%s", path, n < 30 ? " (too short)" : "");
+        namelen = head[26] | (unsigned)head[27] << 8;
+        if (namelen != 8 || n < 38 || memcmp(head + 30, "dump.sql", 8)) {
+            odbk_err_set(err, ODBK_E_DATA, "'%s' is not an Odoo backup: its first member is not dump.sql", path);
+            odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
+            return -1;
+        }
+    } else if (n < 5 || memcmp(head, DUMP_MAGIC, 5)) {
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a pg_dump custom-format archive", path);
+    }
+    return 0;
+}
+
+static int open_url(struct odbk_source *src, const char *url, struct odbk_err *err)
+{
+    char *label = url_label(url);
+    src->kind = ODBK_SOURCE_URL;
+    src->url = odbk_xstrdup(url);
+    src->label = label;
+    if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
+        return odbk_err_set(err, ODBK_E_USAGE, "--from-url: '%s' is not an http or https URL", label);
+    if (ends_with(label, ".zip")) {
+        src->format = odbk_xstrdup("zip");
+        src->has_filestore = 1;
+    } else if (ends_with(label, ".dump")) {
+        src->format = odbk_xstrdup("dump");
+    } else {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' does not name an Odoo .zip or .dump file", label);
+        odbk_err_hint(err, "%s; an odbk backup folder is restored with --from-file", NOT_RESTORABLE_HINT);
+        return -1;
+    }
+    return 0;
+}
+
+int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
+                     struct odbk_source *src, struct odbk_err *err)
+{
+    memset(src, 0, sizeof(*src));
+    src->env = odbk_xstrdup("");
+    src->id = odbk_xstrdup("");
+    src->odoo_series = odbk_xstrdup("");
+    if (o->from_file)
+        return open_file(src, o->from_file, err);
+    if (o->from_url)
+        return open_url(src, o->from_url, err);
+    src->kind = ODBK_SOURCE_CATALOG;
+    if (find_backup(cat, o, &src->b, err) < 0)
+        return -1;
+    src->label = odbk_xstrdup(src->b.id);
+    if (strcmp(src->b.status, ODBK_STATUS_COMPLETED))
+        return odbk_err_set(err, ODBK_E_DATA, "backup '%s' is %s; only completed backups can be restored",
+                            src->b.id, src->b.status);
+    if (odbk_storage_open(cfg, src->b.storage, &src->st, err) < 0 ||
+        odbk_backup_manifest(src->st, &src->b, &src->m, err) < 0)
+        return -1;
+    {
+        char *what = odbk_xasprintf("backup '%s'", src->b.id);
+        int r = from_manifest(src, what, err);
+        free(what);
+        if (r < 0)
+            return -1;
+    }
+    /* the catalog knows the env and series even when an old manifest does not */
+    free(src->env);
+    src->env = odbk_xstrdup(src->b.env);
+    if (!*src->odoo_series && src->b.odoo_version) {
+        free(src->odoo_series);
+        src->odoo_series = odbk_xstrdup(src->b.odoo_version);
+    }
+    return 0;
+}
+
+void odbk_source_close(struct odbk_source *src)
+{
+    free(src->label);
+    free(src->format);
+    odbk_backup_release(&src->b);
+    odbk_storage_close(src->st);
+    free(src->dir);
+    free(src->path);
+    free(src->url);
+    if (src->has_manifest)
+        odbk_manifest_release(&src->m);
+    free(src->env);
+    free(src->id);
+    free(src->odoo_series);
+    memset(src, 0, sizeof(*src));
+}
+
+const struct odbk_manifest_file *odbk_source_file(const struct odbk_source *src, const char *role)
+{
+    return odbk_manifest_file_by_role(&src->m, role);
+}
+
+int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
+                     struct odbk_err *err)
+{
+    struct odbk_writer *size = NULL, *head = dst;
+    char *where = NULL;
+    int r;
+    if (f) {
+        where = src->kind == ODBK_SOURCE_FOLDER ? odbk_xasprintf("%s/%s", src->dir, f->name)
+                                                : odbk_backup_file_key(src->b.env, src->b.id, f->name);
+        size = odbk_filter_size_new(dst);
+        head = odbk_filter_sha256_check_new(size, f->sha256, where);
+    } else {
+        head = magic_new(src->format, src->label, dst);
+    }
+    switch (src->kind) {
+    case ODBK_SOURCE_CATALOG: r = odbk_storage_read(src->st, where, head, err); break;
+    case ODBK_SOURCE_FOLDER: r = odbk_read_path(where, head, err); break;
+    case ODBK_SOURCE_FILE: r = odbk_read_path(src->path, head, err); break;
+    default: r = odbk_read_url(src->url, head, err); break;
+    }
+    if (r == 0 && size && odbk_filter_size_get(size) != f->size)
+        r = odbk_err_set(err, ODBK_E_DATA, "'%s' has %llu bytes, the manifest says %llu", where,
+                         (unsigned long long)odbk_filter_size_get(size), (unsigned long long)f->size);
+    if (r == 0)
+        r = odbk_writer_finish(head, err);
+    else
+        odbk_writer_abort(head);
+    if (head != dst)
+        odbk_writer_free(head);
+    odbk_writer_free(size);
+    free(where);
+    return r;
+}

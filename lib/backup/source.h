@@ -1,0 +1,50 @@
+/* source.h - where restore and download read a backup from: a catalog backup in its storage, an odbk
+ * backup folder on disk, or a single Odoo file (.zip or .dump) on disk or behind an http(s) URL.
+ *
+ * Opening a source decides its format and refuses anything else before any database is touched: a file
+ * is recognised by its extension AND its first bytes (a zip whose first member is dump.sql, a pg_dump
+ * custom archive); a URL by its extension, its first bytes being checked as they stream in.  Files are
+ * streamed in 1 MiB chunks; nothing is copied to a temporary file. */
+#ifndef ODBK_BACKUP_SOURCE_H
+#define ODBK_BACKUP_SOURCE_H
+
+#include "backup/backup.h"
+
+enum odbk_source_kind { ODBK_SOURCE_CATALOG, ODBK_SOURCE_FOLDER, ODBK_SOURCE_FILE, ODBK_SOURCE_URL };
+
+struct odbk_source {
+    enum odbk_source_kind kind;
+    char *label;            /* the backup id, the path, or the URL without its query (no secrets) */
+    char *format;           /* odbk, zip, dump */
+    struct odbk_backup b;   /* ODBK_SOURCE_CATALOG */
+    struct odbk_storage *st;
+    char *dir;              /* ODBK_SOURCE_FOLDER */
+    char *path;             /* ODBK_SOURCE_FILE */
+    char *url;              /* ODBK_SOURCE_URL */
+    struct odbk_manifest m; /* catalog and folder sources */
+    int has_manifest;
+    char *env;              /* the backup's environment, "" when unknown */
+    char *id;               /* the backup's id, "" for a single file */
+    char *odoo_series;      /* "17.0", "" when unknown before loading */
+    int has_filestore;      /* the source may hold a filestore */
+};
+
+/* Open the source named by o (backup_id, latest_env, from_file or from_url). */
+int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
+                     struct odbk_source *src, struct odbk_err *err);
+void odbk_source_close(struct odbk_source *src);
+
+/* Push the stored bytes of f (a file of the manifest; NULL for the single file of a FILE or URL source)
+ * into dst, checking size and SHA-256 against the manifest as they stream, then finish dst (or abort it
+ * on any failure).  dst is not freed. */
+int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
+                     struct odbk_err *err);
+
+/* The file of the manifest with that role, NULL when none. */
+const struct odbk_manifest_file *odbk_source_file(const struct odbk_source *src, const char *role);
+
+/* Read a local file or an http(s) URL into dst in 1 MiB chunks (dst is not finished). */
+int odbk_read_path(const char *path, struct odbk_writer *dst, struct odbk_err *err);
+int odbk_read_url(const char *url, struct odbk_writer *dst, struct odbk_err *err);
+
+#endif

@@ -1,0 +1,565 @@
+/* zip.c - Odoo's backup zip through libarchive, streaming both ways (zip.h). */
+#include "io/zip.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "common/util.h"
+#include "io/pipe.h"
+
+#define CHUNK (1024 * 1024)
+
+int odbk_member_name_ok(const char *name)
+{
+    const char *p = name;
+    if (!name || !*name || *name == '/' || *name == '\\')
+        return 0;
+    while (*p) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        p += len;
+        while (*p == '/')
+            p++;
+    }
+    return 1;
+}
+
+/* ---- writing ---- */
+
+struct odbk_zip {
+    struct archive *a;
+    struct odbk_writer *dst;
+    struct odbk_err werr;   /* the error of dst, when a write into it failed */
+    int failed;             /* dst failed */
+    int in_member;
+};
+
+static la_ssize_t zw_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+    struct odbk_zip *z = ctx;
+    if (odbk_writer_write(z->dst, buf, len, &z->werr) < 0) {
+        z->failed = 1;
+        archive_set_error(a, EIO, "%s", z->werr.msg);
+        return -1;
+    }
+    return (la_ssize_t)len;
+}
+
+static int zip_error(struct odbk_zip *z, const char *what, struct odbk_err *err)
+{
+    if (z->failed) {
+        *err = z->werr;
+        return -1;
+    }
+    return odbk_err_set(err, ODBK_E_IO, "zip: %s: %s", what, archive_error_string(z->a));
+}
+
+struct odbk_zip *odbk_zip_new(struct odbk_writer *dst)
+{
+    struct odbk_zip *z = odbk_xcalloc(1, sizeof(*z));
+    z->dst = dst;
+    z->a = archive_write_new();
+    archive_write_set_format_zip(z->a);
+    archive_write_set_bytes_per_block(z->a, 0);    /* no padding: a zip ends with its directory */
+    if (archive_write_open2(z->a, z, NULL, zw_write, NULL, NULL) != ARCHIVE_OK) {
+        fprintf(stderr, "odbk: fatal: libarchive: %s\n", archive_error_string(z->a));
+        abort();
+    }
+    return z;
+}
+
+static int end_member(struct odbk_zip *z, struct odbk_err *err)
+{
+    if (!z->in_member)
+        return 0;
+    z->in_member = 0;
+    if (archive_write_finish_entry(z->a) != ARCHIVE_OK)
+        return zip_error(z, "cannot finish a member", err);
+    return 0;
+}
+
+int odbk_zip_begin(struct odbk_zip *z, const char *name, int64_t size, time_t mtime, struct odbk_err *err)
+{
+    struct archive_entry *e;
+    int r = 0;
+    if (end_member(z, err) < 0)
+        return -1;
+    e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, mtime ? mtime : odbk_now(), 0);
+    if (size >= 0)
+        archive_entry_set_size(e, size);
+    else
+        archive_entry_unset_size(e);    /* written with a data descriptor */
+    if (archive_write_header(z->a, e) != ARCHIVE_OK)
+        r = zip_error(z, name, err);
+    else
+        z->in_member = 1;
+    archive_entry_free(e);
+    return r;
+}
+
+int odbk_zip_data(struct odbk_zip *z, const void *buf, size_t len, struct odbk_err *err)
+{
+    const char *p = buf;
+    while (len) {
+        la_ssize_t n = archive_write_data(z->a, p, len);
+        if (n <= 0)
+            return zip_error(z, "cannot write a member", err);
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int odbk_zip_add_buffer(struct odbk_zip *z, const char *name, const void *buf, size_t len, struct odbk_err *err)
+{
+    if (odbk_zip_begin(z, name, (int64_t)len, 0, err) < 0 || odbk_zip_data(z, buf, len, err) < 0)
+        return -1;
+    return end_member(z, err);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, struct odbk_err *err)
+{
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
+    struct stat sb;
+    uint64_t left;
+    if (fd < 0)
+        return errno == ENOENT ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
+    fstat(fd, &sb);
+    left = (uint64_t)sb.st_size;
+    if (odbk_zip_begin(z, name, sb.st_size, sb.st_mtime, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    while (r == 0 && left) {
+        ssize_t got = read(fd, buf, left < CHUNK ? left : CHUNK);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+        else if (got == 0)
+            r = odbk_err_set(err, ODBK_E_IO, "'%s' changed size while being read", full);
+        else
+            r = odbk_zip_data(z, buf, (size_t)got, err);
+        if (got > 0)
+            left -= (uint64_t)got;
+    }
+    close(fd);
+    return r == 0 ? end_member(z, err) : -1;
+}
+
+static int add_tree(struct odbk_zip *z, const char *root, const char *rel, const char *prefix, char *buf,
+                    int depth, struct odbk_err *err)
+{
+    char *path = *rel ? odbk_xasprintf("%s/%s", root, rel) : odbk_xstrdup(root);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, i;
+    int r = 0;
+    if (!d || depth > 32) {
+        if (d)
+            closedir(d);
+        r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
+        free(path);
+        return r;
+    }
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        names = odbk_xrealloc(names, (n + 1) * sizeof(char *));
+        names[n++] = odbk_xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(char *), name_cmp);
+    for (i = 0; i < n && r == 0; i++) {
+        char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
+        char *full = odbk_xasprintf("%s/%s", path, names[i]);
+        struct stat sb;
+        if (lstat(full, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) {
+                r = add_tree(z, root, crel, prefix, buf, depth + 1, err);
+            } else if (S_ISREG(sb.st_mode)) {
+                char *member = odbk_xasprintf("%s%s", prefix, crel);
+                r = add_file(z, full, member, buf, err);
+                free(member);
+            }
+        }
+        free(full);
+        free(crel);
+    }
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(path);
+    return r;
+}
+
+int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, struct odbk_err *err)
+{
+    char *buf = odbk_xmalloc(CHUNK);
+    int r = end_member(z, err);
+    if (r == 0)
+        r = add_tree(z, dir, "", prefix, buf, 0, err);
+    free(buf);
+    return r;
+}
+
+int odbk_zip_close(struct odbk_zip *z, struct odbk_err *err)
+{
+    if (end_member(z, err) < 0)
+        return -1;
+    if (archive_write_close(z->a) != ARCHIVE_OK)
+        return zip_error(z, "cannot write the central directory", err);
+    return 0;
+}
+
+void odbk_zip_free(struct odbk_zip *z)
+{
+    if (!z)
+        return;
+    archive_write_free(z->a);
+    free(z);
+}
+
+/* the current member as a writer */
+struct member_writer {
+    struct odbk_writer w;
+    struct odbk_zip *z;
+};
+
+static int mw_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
+{
+    return odbk_zip_data(((struct member_writer *)w)->z, buf, len, err);
+}
+
+static int mw_finish(struct odbk_writer *w, struct odbk_err *err)
+{
+    return end_member(((struct member_writer *)w)->z, err);
+}
+
+static void mw_free(struct odbk_writer *w)
+{
+    free(w);
+}
+
+static const struct odbk_writer_ops member_ops = {"zip member", mw_write, mw_finish, NULL, mw_free};
+
+struct odbk_writer *odbk_zip_member_writer_new(struct odbk_zip *z)
+{
+    struct member_writer *m = odbk_xcalloc(1, sizeof(*m));
+    m->z = z;
+    odbk_writer_init(&m->w, &member_ops, NULL);
+    return &m->w;
+}
+
+/* a tar stream turned into members */
+struct tar2zip {
+    struct odbk_zip *z;
+    char *prefix;
+    char *buf;
+    struct odbk_pipe *pipe;
+};
+
+static la_ssize_t t2z_read(struct archive *a, void *ctx, const void **out)
+{
+    struct tar2zip *t = ctx;
+    ssize_t n = odbk_pipe_read(t->pipe, t->buf, CHUNK);
+    if (n < 0) {
+        archive_set_error(a, ECANCELED, "stream aborted");
+        return -1;
+    }
+    *out = t->buf;
+    return n;
+}
+
+static int t2z_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
+{
+    struct tar2zip *t = ctx;
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    int r = 0, rc;
+    t->pipe = p;
+    t->buf = odbk_xmalloc(CHUNK);
+    archive_read_support_format_tar(a);
+    if (archive_read_open(a, t, NULL, t2z_read, NULL) != ARCHIVE_OK) {
+        r = odbk_err_set(err, ODBK_E_DATA, "not a tar stream: %s", archive_error_string(a));
+        goto out;
+    }
+    while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        const void *blk;
+        size_t len;
+        la_int64_t off;
+        char *member;
+        if (!odbk_member_name_ok(name)) {
+            r = odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", name ? name : "");
+            goto out;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG)
+            continue;    /* Odoo's zip has no directory members */
+        member = odbk_xasprintf("%s%s", t->prefix, name);
+        r = odbk_zip_begin(t->z, member, archive_entry_size(e), archive_entry_mtime(e), err);
+        free(member);
+        if (r < 0)
+            goto out;
+        while ((rc = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK)
+            if (odbk_zip_data(t->z, blk, len, err) < 0) {
+                r = -1;
+                goto out;
+            }
+        if (rc != ARCHIVE_EOF) {
+            r = odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged at '%s': %s", name,
+                             archive_error_string(a));
+            goto out;
+        }
+        if (end_member(t->z, err) < 0) {
+            r = -1;
+            goto out;
+        }
+    }
+    if (rc != ARCHIVE_EOF) {
+        r = odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged: %s", archive_error_string(a));
+        goto out;
+    }
+    while (odbk_pipe_read(p, t->buf, CHUNK) > 0)
+        ;
+out:
+    archive_read_free(a);
+    free(t->buf);
+    t->buf = NULL;
+    return r;
+}
+
+static void t2z_free(void *ctx)
+{
+    struct tar2zip *t = ctx;
+    free(t->prefix);
+    free(t);
+}
+
+struct odbk_writer *odbk_zip_from_tar_writer_new(struct odbk_zip *z, const char *prefix)
+{
+    struct tar2zip *t = odbk_xcalloc(1, sizeof(*t));
+    t->z = z;
+    t->prefix = odbk_xstrdup(prefix);
+    return odbk_pipe_writer_new(t2z_consume, t, t2z_free, 4 << 20);
+}
+
+/* ---- reading ---- */
+
+struct unzip {
+    struct odbk_writer *sql;
+    char *fsdir;
+    struct odbk_odoo_zip_stats *stats;
+    struct odbk_pipe *pipe;
+    char *buf;
+};
+
+static la_ssize_t uz_read(struct archive *a, void *ctx, const void **out)
+{
+    struct unzip *u = ctx;
+    ssize_t n = odbk_pipe_read(u->pipe, u->buf, CHUNK);
+    if (n < 0) {
+        archive_set_error(a, ECANCELED, "stream aborted");
+        return -1;
+    }
+    *out = u->buf;
+    return n;
+}
+
+/* Create the directories of rel below root (each must be a real directory, not a link). */
+static int make_parents(const char *root, const char *rel, struct odbk_err *err)
+{
+    char *p = odbk_xasprintf("%s/%s", root, rel), *s = p + strlen(root) + 1, *slash;
+    int r = 0;
+    while ((slash = strchr(s, '/'))) {
+        struct stat sb;
+        *slash = '\0';
+        if (mkdir(p, 0750) != 0 && errno != EEXIST)
+            r = odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", p);
+        else if (lstat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            r = odbk_err_set(err, ODBK_E_DATA, "'%s' is not a directory", p);
+        *slash = '/';
+        if (r < 0)
+            break;
+        s = slash + 1;
+    }
+    free(p);
+    return r;
+}
+
+static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
+{
+    struct unzip *u = ctx;
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    int r = 0, rc, first = 1, saw_sql = 0;
+    u->pipe = p;
+    u->buf = odbk_xmalloc(CHUNK);
+    archive_read_support_format_zip_streamable(a);
+    if (archive_read_open(a, u, NULL, uz_read, NULL) != ARCHIVE_OK) {
+        r = odbk_err_set(err, ODBK_E_DATA, "not a zip file: %s", archive_error_string(a));
+        goto out;
+    }
+    while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        mode_t type = archive_entry_filetype(e);
+        const void *blk;
+        size_t len;
+        la_int64_t off;
+        int fd = -1;
+        char *target = NULL, *manifest = NULL;
+        size_t mlen = 0;
+        struct odbk_writer *sql = NULL;
+        if (!name || !odbk_member_name_ok(name)) {
+            r = odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the zip", name ? name : "");
+            goto out;
+        }
+        if (archive_entry_symlink(e) || archive_entry_hardlink(e) || type == AE_IFLNK) {
+            r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the zip is a link", name);
+            goto out;
+        }
+        if (type != AE_IFREG && type != AE_IFDIR) {
+            r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the zip is not a file or directory", name);
+            goto out;
+        }
+        if (first && strcmp(name, "dump.sql")) {
+            r = odbk_err_set(err, ODBK_E_DATA, "the zip's first member is '%s', not dump.sql: not an Odoo backup",
+                             name);
+            odbk_err_hint(err, "Odoo's database manager writes dump.sql first; a zip made otherwise can be "
+                          "rebuilt with dump.sql first (zip backup.zip dump.sql; zip -r backup.zip manifest.json "
+                          "filestore)");
+            goto out;
+        }
+        first = 0;
+        if (type == AE_IFDIR)
+            continue;
+        if (!strcmp(name, "dump.sql")) {
+            if (saw_sql) {
+                r = odbk_err_set(err, ODBK_E_DATA, "the zip holds dump.sql twice");
+                goto out;
+            }
+            saw_sql = 1;
+            sql = u->sql;
+        } else if (!strcmp(name, "manifest.json")) {
+            manifest = odbk_xmalloc(1);
+        } else if (!strncmp(name, "filestore/", 10) && name[10] && u->fsdir) {
+            if (make_parents(u->fsdir, name + 10, err) < 0) {
+                r = -1;
+                goto out;
+            }
+            target = odbk_xasprintf("%s/%s", u->fsdir, name + 10);
+            fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+            if (fd < 0) {
+                r = odbk_err_sys(err, errno == EEXIST ? ODBK_E_DATA : ODBK_E_IO, "cannot create '%s'", target);
+                free(target);
+                goto out;
+            }
+        }
+        while ((rc = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK) {
+            if (sql) {
+                if (odbk_writer_write(sql, blk, len, err) < 0) {
+                    r = -1;
+                    break;
+                }
+                u->stats->sql_bytes += len;
+            } else if (manifest) {
+                if (mlen + len > (1 << 20)) {
+                    r = odbk_err_set(err, ODBK_E_DATA, "manifest.json of the zip is larger than 1 MiB");
+                    break;
+                }
+                manifest = odbk_xrealloc(manifest, mlen + len + 1);
+                memcpy(manifest + mlen, blk, len);
+                mlen += len;
+            } else if (fd >= 0) {
+                const char *q = blk;
+                size_t left = len;
+                while (left) {
+                    ssize_t w = write(fd, q, left);
+                    if (w < 0 && errno == EINTR)
+                        continue;
+                    if (w < 0) {
+                        r = odbk_err_sys(err, ODBK_E_IO, "cannot write '%s'", target);
+                        break;
+                    }
+                    q += w;
+                    left -= (size_t)w;
+                }
+                if (r < 0)
+                    break;
+                u->stats->bytes += len;
+            }
+        }
+        if (r == 0 && rc != ARCHIVE_EOF)
+            r = odbk_err_set(err, ODBK_E_DATA, "the zip is damaged or truncated at '%s': %s", name,
+                             archive_error_string(a));
+        if (fd >= 0) {
+            if (close(fd) != 0 && r == 0)
+                r = odbk_err_sys(err, ODBK_E_IO, "cannot write '%s'", target);
+            u->stats->files++;
+        }
+        free(target);
+        if (manifest) {
+            manifest[mlen] = '\0';
+            free(u->stats->manifest);
+            u->stats->manifest = manifest;
+        }
+        if (sql && r == 0)
+            r = odbk_writer_finish(sql, err);   /* psql's verdict on the dump, now */
+        if (r < 0)
+            goto out;
+    }
+    if (rc != ARCHIVE_EOF) {
+        r = odbk_err_set(err, ODBK_E_DATA, "the zip is damaged or truncated: %s", archive_error_string(a));
+        goto out;
+    }
+    if (!saw_sql) {
+        r = odbk_err_set(err, ODBK_E_DATA, "the zip has no dump.sql: not an Odoo backup");
+        goto out;
+    }
+    while (odbk_pipe_read(p, u->buf, CHUNK) > 0)
+        ;
+out:
+    if (r < 0 && u->sql)
+        odbk_writer_abort(u->sql);
+    archive_read_free(a);
+    free(u->buf);
+    u->buf = NULL;
+    return r;
+}
+
+static void uz_free(void *ctx)
+{
+    struct unzip *u = ctx;
+    free(u->fsdir);
+    free(u);
+}
+
+struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir,
+                                             struct odbk_odoo_zip_stats *stats)
+{
+    struct unzip *u = odbk_xcalloc(1, sizeof(*u));
+    u->sql = sql;
+    u->fsdir = fsdir ? odbk_xstrdup(fsdir) : NULL;
+    u->stats = stats;
+    memset(stats, 0, sizeof(*stats));
+    return odbk_pipe_writer_new(uz_consume, u, uz_free, 4 << 20);
+}

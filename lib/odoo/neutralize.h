@@ -1,0 +1,23 @@
+/* neutralize.h - what Odoo does to a restored copy so that it cannot act as production: neutralization
+ * (Odoo 16+, research/odoo-facts.md §2) and the "copy" identity change (new database.uuid, secret and
+ * create_date).  odbk carries its own copy of the core statements, since it has no Odoo addons tree; each
+ * runs only where its table and columns exist. */
+#ifndef ODBK_NEUTRALIZE_H
+#define ODBK_NEUTRALIZE_H
+
+#include <libpq-fe.h>
+
+#include "common/err.h"
+
+/* Is an Odoo series ("16.0", "saas~17.2", "17.0+e") one that knows neutralization (16 and later)?
+ * *major is set to its major number (0 when it cannot be read). */
+int odbk_odoo_can_neutralize(const char *series, int *major);
+
+/* Neutralize the database of c in one transaction, then set database.is_neutralized; *applied (may be
+ * NULL) counts the statements that ran (the others' tables were absent). */
+int odbk_odoo_neutralize(PGconn *c, int *applied, struct odbk_err *err);
+
+/* Give the database of c a new identity: database.uuid, database.secret and database.create_date. */
+int odbk_odoo_copy(PGconn *c, struct odbk_err *err);
+
+#endif
