@@ -370,19 +370,107 @@ struct unzip {
     char *fsdir;
     struct odbk_odoo_zip_stats *stats;
     struct odbk_pipe *pipe;
-    char *buf;
+    /* the last two chunks handed to libarchive, kept so that the central directory, which the streaming
+     * reader stops at, can be read from its first byte */
+    char *bufs[2];
+    uint64_t off[2];
+    size_t len[2];
+    int cur;
+    uint64_t total;
 };
 
 static la_ssize_t uz_read(struct archive *a, void *ctx, const void **out)
 {
     struct unzip *u = ctx;
-    ssize_t n = odbk_pipe_read(u->pipe, u->buf, CHUNK);
+    ssize_t n;
+    u->cur = !u->cur;
+    n = odbk_pipe_read(u->pipe, u->bufs[u->cur], CHUNK);
     if (n < 0) {
         archive_set_error(a, ECANCELED, "stream aborted");
         return -1;
     }
-    *out = u->buf;
+    u->off[u->cur] = u->total;
+    u->len[u->cur] = (size_t)n;
+    u->total += (uint64_t)n;
+    *out = u->bufs[u->cur];
     return n;
+}
+
+#define CD_MAX (256u << 20)
+
+static uint32_t le16(const unsigned char *p)
+{
+    return p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return le16(p) | le16(p + 2) << 16;
+}
+
+/* The local headers a streaming reader sees do not carry the file type; the central directory does.
+ * Read it (from offset cd of the stream to the end) and refuse links and other non-files in it; a zip
+ * without a complete central directory is truncated. */
+static int check_central_directory(struct unzip *u, uint64_t cd, struct odbk_err *err)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0, pos = 0;
+    int i, r = 0, old = !u->cur;
+    ssize_t n;
+    if (cd < u->off[old] || (cd < u->off[u->cur] && u->len[old] == 0))
+        return odbk_err_set(err, ODBK_E_DATA, "cannot read the zip's central directory (read too far ahead)");
+    for (i = 0; i < 2; i++) {
+        int k = i == 0 ? old : u->cur;
+        uint64_t start = cd > u->off[k] ? cd - u->off[k] : 0;
+        if (start >= u->len[k])
+            continue;
+        cap = len + (u->len[k] - (size_t)start) + CHUNK;
+        buf = odbk_xrealloc(buf, cap);
+        memcpy(buf + len, u->bufs[k] + start, u->len[k] - (size_t)start);
+        len += u->len[k] - (size_t)start;
+    }
+    for (;;) {
+        if (cap - len < CHUNK) {
+            if (cap > CD_MAX) {
+                r = odbk_err_set(err, ODBK_E_DATA, "the zip's central directory is larger than %u MiB", CD_MAX >> 20);
+                goto out;
+            }
+            cap = cap * 2 + CHUNK;
+            buf = odbk_xrealloc(buf, cap);
+        }
+        n = odbk_pipe_read(u->pipe, buf + len, CHUNK);
+        if (n < 0) {
+            r = odbk_err_set(err, ODBK_E_DATA, "stream aborted");
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    while (pos + 46 <= len && le32(buf + pos) == 0x02014b50) {
+        unsigned made_by = le16(buf + pos + 4), nl = le16(buf + pos + 28), el = le16(buf + pos + 30),
+                 cl = le16(buf + pos + 32);
+        uint32_t mode = le32(buf + pos + 38) >> 16;
+        char *name;
+        if (pos + 46 + nl > len)
+            break;
+        name = odbk_xstrndup((const char *)buf + pos + 46, nl);
+        if (!odbk_member_name_ok(name))
+            r = odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the zip", name);
+        else if ((made_by >> 8) == 3 && (mode & 0170000) == 0120000)
+            r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the zip is a link", name);
+        else if ((made_by >> 8) == 3 && (mode & 0170000) && (mode & 0170000) != 0100000 && (mode & 0170000) != 0040000)
+            r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the zip is not a file or directory", name);
+        free(name);
+        if (r < 0)
+            goto out;
+        pos += 46 + nl + el + cl;
+    }
+    if (pos + 22 > len || (le32(buf + pos) != 0x06054b50 && le32(buf + pos) != 0x06064b50))
+        r = odbk_err_set(err, ODBK_E_DATA, "the zip is truncated: its central directory is missing or incomplete");
+out:
+    free(buf);
+    return r;
 }
 
 /* Create the directories of rel below root (each must be a real directory, not a link). */
@@ -413,7 +501,8 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
     struct archive_entry *e;
     int r = 0, rc, first = 1, saw_sql = 0;
     u->pipe = p;
-    u->buf = odbk_xmalloc(CHUNK);
+    u->bufs[0] = odbk_xmalloc(CHUNK);
+    u->bufs[1] = odbk_xmalloc(CHUNK);
     archive_read_support_format_zip_streamable(a);
     if (archive_read_open(a, u, NULL, uz_read, NULL) != ARCHIVE_OK) {
         r = odbk_err_set(err, ODBK_E_DATA, "not a zip file: %s", archive_error_string(a));
@@ -510,7 +599,7 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
         }
         if (r == 0 && rc != ARCHIVE_EOF)
             r = odbk_err_set(err, ODBK_E_DATA, "the zip is damaged or truncated at '%s': %s", name,
-                             archive_error_string(a));
+                             archive_error_string(a) ? archive_error_string(a) : "unexpected end of data");
         if (fd >= 0) {
             if (close(fd) != 0 && r == 0)
                 r = odbk_err_sys(err, ODBK_E_IO, "cannot write '%s'", target);
@@ -528,21 +617,22 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
             goto out;
     }
     if (rc != ARCHIVE_EOF) {
-        r = odbk_err_set(err, ODBK_E_DATA, "the zip is damaged or truncated: %s", archive_error_string(a));
+        r = odbk_err_set(err, ODBK_E_DATA, "the zip is damaged or truncated: %s",
+                         archive_error_string(a) ? archive_error_string(a) : "unexpected end of data");
         goto out;
     }
     if (!saw_sql) {
         r = odbk_err_set(err, ODBK_E_DATA, "the zip has no dump.sql: not an Odoo backup");
         goto out;
     }
-    while (odbk_pipe_read(p, u->buf, CHUNK) > 0)
-        ;
+    r = check_central_directory(u, (uint64_t)archive_read_header_position(a), err);
 out:
     if (r < 0 && u->sql)
         odbk_writer_abort(u->sql);
     archive_read_free(a);
-    free(u->buf);
-    u->buf = NULL;
+    free(u->bufs[0]);
+    free(u->bufs[1]);
+    u->bufs[0] = u->bufs[1] = NULL;
     return r;
 }
 
