@@ -89,6 +89,34 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
 void odbk_restore_result_release(struct odbk_restore_result *res);
 
 
+struct odbk_download_opts {
+    const char *backup_id;
+    long expires;              /* seconds a link stays valid (1 .. 7 days) */
+    const char *output;        /* fetch into this directory instead of making links */
+    int as_zip;                /* with output: one Odoo-style zip */
+};
+
+struct odbk_download_file {
+    char *name;                /* file name in the backup's folder (or the zip made) */
+    char *role;                /* database, filestore, archive, manifest, zip */
+    uint64_t size;             /* -1 (max) when unknown */
+    char *sha256;              /* "" when unknown */
+    char *url;                 /* the link (without --output) */
+    char *path;                /* the file written (with --output) */
+};
+
+struct odbk_download_result {
+    char *backup_id;
+    time_t expires_at;         /* links only */
+    struct odbk_download_file *files;
+    size_t n_files;
+};
+
+/* Expiring links to every file of a backup (storage with ODBK_STORAGE_F_PRESIGN), or, with output, the
+ * files themselves, each checked against the manifest's size and SHA-256 before it gets its name. */
+int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_download_opts *o,
+                         struct odbk_download_result *res, struct odbk_err *err);
+void odbk_download_result_release(struct odbk_download_result *res);
 
 /* ---- presentation shared by the programs ---- */
 struct cJSON;

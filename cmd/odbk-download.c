@@ -1,0 +1,135 @@
+/* odbk-download - expiring links to a backup's files, or the files themselves (odbk-download(1)). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "backup/backup.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "policy/duration.h"
+
+enum { O_EXPIRES = 1, O_OUTPUT, O_AS };
+
+static const struct odbk_opt opts[] = {
+    {"expires", 'e', "DURATION", "how long links stay valid: 15m, 30m, 1h (default), 2h, 24h, ... at most 7d",
+     O_EXPIRES},
+    {"output", 'o', "DIR", "fetch the files into DIR (any storage), checked against the manifest", O_OUTPUT},
+    {"as", 0, "zip", "with --output: one Odoo-style zip (dump.sql, manifest.json, filestore/)", O_AS},
+    {0},
+};
+
+static const struct odbk_cli cli = {
+    "odbk-download", "[options] BACKUP_ID",
+    "Print expiring download links for a backup's files (S3), or fetch them into a directory (any storage).",
+    opts, ODBK_CLI_JSON};
+
+struct ctx {
+    struct odbk_download_opts o;
+};
+
+static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    struct ctx *c = p;
+    int64_t secs;
+    switch (id) {
+    case O_EXPIRES:
+        if (odbk_duration_parse_seconds(arg, &secs, err) < 0)
+            return odbk_err_prefix(err, "--expires"), -1;
+        if (secs > 7 * 86400) {
+            odbk_err_set(err, ODBK_E_USAGE, "--expires %s: links last at most 7 days (7d)", arg);
+            return -1;
+        }
+        c->o.expires = (long)secs;
+        break;
+    case O_OUTPUT: c->o.output = arg; break;
+    case O_AS:
+        if (strcmp(arg, "zip"))
+            return odbk_err_set(err, ODBK_E_USAGE, "--as: unknown form '%s' (zip)", arg);
+        c->o.as_zip = 1;
+        break;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx c = {{0}};
+    struct odbk_cli_common common;
+    struct odbk_err err = {0};
+    struct odbk_config *cfg = NULL;
+    struct odbk_catalog *cat = NULL;
+    struct odbk_download_result res = {0};
+    char *catpath = NULL;
+    size_t i;
+    int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    if (r != 0)
+        return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
+    r = -1;
+    if (arg0 >= argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "name the backup: BACKUP_ID");
+        odbk_err_hint(&err, "odbk-list shows the backups");
+        goto out;
+    }
+    c.o.backup_id = argv[arg0++];
+    if (arg0 < argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "unexpected argument '%s'", argv[arg0]);
+        goto out;
+    }
+    if (c.o.as_zip && !c.o.output) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--as zip goes with --output DIR");
+        goto out;
+    }
+    if (!c.o.expires)
+        c.o.expires = 3600;
+    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+        goto out;
+    catpath = odbk_config_catalog_path(common.catalog);
+    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+        goto out;
+    if ((r = odbk_backup_download(cfg, cat, &c.o, &res, &err)) < 0)
+        goto out;
+    if (common.json) {
+        cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
+        char t[32], *s;
+        cJSON_AddStringToObject(o, "id", res.backup_id);
+        if (!c.o.output) {
+            odbk_time_rfc3339(res.expires_at, t);
+            cJSON_AddStringToObject(o, "expires_at", t);
+            cJSON_AddNumberToObject(o, "expires_in", (double)c.o.expires);
+        }
+        for (i = 0; i < res.n_files; i++) {
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "name", res.files[i].name);
+            cJSON_AddStringToObject(f, "role", res.files[i].role);
+            cJSON_AddNumberToObject(f, "size", (double)res.files[i].size);
+            if (*res.files[i].sha256)
+                cJSON_AddStringToObject(f, "sha256", res.files[i].sha256);
+            if (res.files[i].url)
+                cJSON_AddStringToObject(f, "url", res.files[i].url);
+            if (res.files[i].path)
+                cJSON_AddStringToObject(f, "path", res.files[i].path);
+            cJSON_AddItemToArray(files, f);
+        }
+        cJSON_AddItemToObject(o, "files", files);
+        s = cJSON_Print(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        for (i = 0; i < res.n_files; i++)
+            printf("%s\n", res.files[i].url ? res.files[i].url : res.files[i].path);
+        if (!common.quiet && !c.o.output) {
+            char t[32];
+            odbk_time_rfc3339(res.expires_at, t);
+            fprintf(stderr, "odbk-download: links valid until %s\n", t);
+        }
+    }
+out:
+    odbk_download_result_release(&res);
+    free(catpath);
+    odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&cli, r, &err);
+}

@@ -1,0 +1,266 @@
+/* download.c - hand a backup out: expiring links where the storage can make them, or the files
+ * themselves, fetched into a directory and checked (size and SHA-256 against the manifest) under a
+ * temporary name that becomes the real one only once checked; or one Odoo-style zip made from an odbk
+ * backup as it streams (gunzip the SQL into dump.sql, untar the filestore into filestore/ members). */
+#include "backup/backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup/source.h"
+#include "common/util.h"
+#include "io/zip.h"
+
+void odbk_download_result_release(struct odbk_download_result *res)
+{
+    size_t i;
+    for (i = 0; i < res->n_files; i++) {
+        free(res->files[i].name);
+        free(res->files[i].role);
+        free(res->files[i].sha256);
+        free(res->files[i].url);
+        free(res->files[i].path);
+    }
+    free(res->files);
+    free(res->backup_id);
+    memset(res, 0, sizeof(*res));
+}
+
+static struct odbk_download_file *add(struct odbk_download_result *res, const char *name, const char *role,
+                                      uint64_t size, const char *sha256)
+{
+    struct odbk_download_file *f;
+    res->files = odbk_xrealloc(res->files, (res->n_files + 1) * sizeof(*res->files));
+    f = &res->files[res->n_files++];
+    memset(f, 0, sizeof(*f));
+    f->name = odbk_xstrdup(name);
+    f->role = odbk_xstrdup(role);
+    f->size = size;
+    f->sha256 = odbk_xstrdup(sha256 ? sha256 : "");
+    return f;
+}
+
+/* a file in dir written under a temporary name, renamed by commit */
+struct out_file {
+    char *path, *tmp;
+    int fd;
+    struct odbk_writer *sink;
+};
+
+static int out_open(struct out_file *o, const char *dir, const char *name, struct odbk_err *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->path = odbk_xasprintf("%s/%s", dir, name);
+    o->tmp = odbk_xasprintf("%s/.%s.odbk-part-%ld", dir, name, (long)getpid());
+    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (o->fd < 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", o->tmp);
+    o->sink = odbk_sink_fd_new(o->fd, o->tmp);
+    return 0;
+}
+
+static int out_commit(struct out_file *o, struct odbk_err *err)
+{
+    if (fsync(o->fd) != 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot write '%s'", o->tmp);
+    if (close(o->fd) != 0) {
+        o->fd = -1;
+        return odbk_err_sys(err, ODBK_E_IO, "cannot write '%s'", o->tmp);
+    }
+    o->fd = -1;
+    if (rename(o->tmp, o->path) != 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot rename '%s' to '%s'", o->tmp, o->path);
+    free(o->tmp);
+    o->tmp = NULL;
+    return 0;
+}
+
+static void out_close(struct out_file *o)
+{
+    odbk_writer_free(o->sink);
+    if (o->fd >= 0)
+        close(o->fd);
+    if (o->tmp)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof(*o));
+}
+
+static int fetch_file(struct odbk_source *s, const struct odbk_manifest_file *f, const char *dir,
+                      struct odbk_download_result *res, struct odbk_err *err)
+{
+    struct out_file o;
+    int r = out_open(&o, dir, f->name, err);
+    if (r == 0)
+        r = odbk_source_read(s, f, o.sink, err);
+    if (r == 0)
+        r = out_commit(&o, err);
+    if (r == 0)
+        add(res, f->name, f->role, f->size, f->sha256)->path = odbk_xstrdup(o.path);
+    out_close(&o);
+    return r;
+}
+
+static int make_zip(struct odbk_source *s, const char *dir, struct odbk_download_result *res, struct odbk_err *err)
+{
+    const struct odbk_manifest_file *dbf = odbk_source_file(s, "database"), *fsf = odbk_source_file(s, "filestore");
+    char *name = odbk_xasprintf("backup-%s.zip", s->id);
+    struct out_file o;
+    struct odbk_zip *z = NULL;
+    struct odbk_writer *member = NULL, *dec = NULL, *untar = NULL;
+    enum odbk_compression c = ODBK_COMPRESS_NONE;
+    char *odoo_json = NULL;
+    int r = out_open(&o, dir, name, err);
+    if (r < 0)
+        goto out;
+    z = odbk_zip_new(o.sink);
+    member = odbk_zip_member_writer_new(z);
+    odbk_compression_parse(dbf->compression, &c);
+    dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, member);
+    r = odbk_zip_begin(z, "dump.sql", dbf->raw_size ? (int64_t)dbf->raw_size : -1, s->m.created_at, err);
+    if (r == 0)
+        r = odbk_source_read(s, dbf, dec ? dec : member, err);
+    if (r == 0) {
+        odoo_json = odbk_manifest_odoo_json(&s->m);
+        r = odbk_zip_add_buffer(z, "manifest.json", odoo_json, strlen(odoo_json), err);
+    }
+    if (r == 0 && fsf) {
+        odbk_writer_free(dec);
+        dec = NULL;
+        c = ODBK_COMPRESS_NONE;
+        odbk_compression_parse(fsf->compression, &c);
+        untar = odbk_zip_from_tar_writer_new(z, "filestore/");
+        dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, untar);
+        r = odbk_source_read(s, fsf, dec ? dec : untar, err);
+    }
+    if (r == 0)
+        r = odbk_zip_close(z, err);
+    if (r == 0)
+        r = odbk_writer_finish(o.sink, err);
+    if (r == 0)
+        r = out_commit(&o, err);
+    if (r == 0) {
+        struct stat sb;
+        stat(o.path, &sb);
+        add(res, name, "zip", (uint64_t)sb.st_size, "")->path = odbk_xstrdup(o.path);
+    }
+out:
+    odbk_writer_free(dec);
+    odbk_writer_free(untar);
+    odbk_writer_free(member);
+    odbk_zip_free(z);
+    out_close(&o);
+    free(odoo_json);
+    free(name);
+    return r;
+}
+
+int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_download_opts *o,
+                         struct odbk_download_result *res, struct odbk_err *err)
+{
+    struct odbk_restore_opts ro = {0};
+    struct odbk_source s;
+    char *mname = NULL, *manifest_json = NULL;
+    size_t i;
+    int r = -1;
+    memset(res, 0, sizeof(*res));
+    ro.backup_id = o->backup_id;
+    if (odbk_source_open(cfg, cat, &ro, &s, err) < 0)
+        goto out;
+    res->backup_id = odbk_xstrdup(s.b.id);
+    mname = odbk_xasprintf("backup-%s-manifest.json", s.b.id);
+    manifest_json = odbk_manifest_to_json(&s.m);
+    if (!o->output) {
+        if (o->expires <= 0 || o->expires > 7 * 86400) {
+            odbk_err_set(err, ODBK_E_USAGE, "links last at most 7 days");
+            goto out;
+        }
+        res->expires_at = odbk_now() + o->expires;
+        for (i = 0; i <= s.m.n_files; i++) {
+            const struct odbk_manifest_file *f = i < s.m.n_files ? &s.m.files[i] : NULL;
+            char *key = odbk_backup_file_key(s.b.env, s.b.id, f ? f->name : mname), *url = NULL;
+            struct odbk_err e2 = {0};
+            r = odbk_storage_presign(s.st, key, o->expires, &url, err);
+            free(key);
+            if (r < 0)
+                goto out;
+            if (f) {
+                add(res, f->name, f->role, f->size, f->sha256)->url = url;
+            } else {
+                /* the manifest's own size and checksum are those of the stored object */
+                struct odbk_storage_entry st = {0};
+                char *mkey = odbk_backup_file_key(s.b.env, s.b.id, mname);
+                uint64_t size = odbk_storage_stat(s.st, mkey, &st, &e2) == 0 ? st.size : 0;
+                free(st.path);
+                free(mkey);
+                add(res, mname, "manifest", size, "")->url = url;
+            }
+        }
+        r = 0;
+        goto out;
+    }
+    {
+        struct stat sb;
+        if (stat(o->output, &sb) != 0 && mkdir(o->output, 0750) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", o->output);
+            goto out;
+        }
+    }
+    if (o->as_zip && !strcmp(s.format, "odbk")) {
+        r = make_zip(&s, o->output, res, err);
+        goto out;
+    }
+    if (o->as_zip && strcmp(s.format, "zip")) {
+        odbk_err_set(err, ODBK_E_USAGE, "--as zip: backup '%s' has format '%s' (no filestore); only odbk and zip "
+                     "backups make an Odoo zip", s.b.id, s.format);
+        goto out;
+    }
+    for (i = 0; i < s.m.n_files; i++) {
+        if (o->as_zip && strcmp(s.m.files[i].role, "archive"))
+            continue;
+        if ((r = fetch_file(&s, &s.m.files[i], o->output, res, err)) < 0)
+            goto out;
+    }
+    if (!o->as_zip) {
+        /* the manifest, written last as in storage */
+        struct out_file of;
+        r = out_open(&of, o->output, mname, err);
+        if (r == 0)
+            r = odbk_writer_write(of.sink, s.b.manifest && *s.b.manifest ? s.b.manifest : manifest_json,
+                                  strlen(s.b.manifest && *s.b.manifest ? s.b.manifest : manifest_json), err);
+        if (r == 0)
+            r = odbk_writer_finish(of.sink, err);
+        if (r == 0)
+            r = out_commit(&of, err);
+        if (r == 0)
+            add(res, mname, "manifest", strlen(s.b.manifest && *s.b.manifest ? s.b.manifest : manifest_json),
+                "")->path = odbk_xstrdup(of.path);
+        out_close(&of);
+    }
+out:
+    {
+        struct odbk_audit a = {0};
+        struct odbk_err e2;
+        char opts[128];
+        snprintf(opts, sizeof(opts), "%s%s", o->output ? "output" : "links", o->as_zip ? " as-zip" : "");
+        a.action = "download";
+        a.backup_id = s.b.id;
+        a.env = s.b.env;
+        a.source = s.b.storage;
+        a.target = (char *)(o->output ? o->output : "links");
+        a.options = opts;
+        a.result = r == 0 ? "ok" : "failed";
+        a.detail = r == 0 ? NULL : err->msg;
+        if (s.b.id)
+            odbk_catalog_audit_add(cat, &a, &e2);
+    }
+    free(mname);
+    free(manifest_json);
+    odbk_source_close(&s);
+    return r;
+}
