@@ -74,7 +74,8 @@ void odbk_err_prefix(struct odbk_err *err, const char *fmt, ...)
     vsnprintf(pre, sizeof(pre), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+    if (snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old) >= (int)sizeof(err->msg))
+        memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);   /* truncated: say so */
 }
 
 void odbk_err_clear(struct odbk_err *err)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <ftw.h>
 #include <unistd.h>
 
 static void oom(size_t n)
@@ -253,4 +254,35 @@ const char *odbk_hostname(void)
     if (!name[0] && gethostname(name, sizeof(name) - 1) != 0)
         strcpy(name, "localhost");
     return name;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_DP)
+        return rmdir(path);
+    return unlink(path);
+}
+
+int odbk_rmtree(const char *path, struct odbk_err *err)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
+    if (!S_ISDIR(sb.st_mode))
+        return unlink(path) == 0 ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
+    if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS) != 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
+    return 0;
+}
+
+char *odbk_dirname(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    if (!s)
+        return odbk_xstrdup(".");
+    if (s == path)
+        return odbk_xstrdup("/");
+    return odbk_xstrndup(path, (size_t)(s - path));
 }

@@ -43,4 +43,11 @@ int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_e
 /* The host name of this machine (static storage). */
 const char *odbk_hostname(void);
 
+
+
+/* rm -rf, never following symbolic links; a missing path is not an error. */
+int odbk_rmtree(const char *path, struct odbk_err *err);
+/* The directory part of a path ("a/b/c" → "a/b", "c" → "."), malloc'd. */
+char *odbk_dirname(const char *path);
+
 #endif

@@ -1,0 +1,177 @@
+/* odbk-create - make backups (odbk-create(1)). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "backup/backup.h"
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "common/util.h"
+
+enum { O_ALL = 1, O_TYPE, O_STORAGE, O_NO_FILESTORE, O_FORMAT, O_RETENTION, O_COMMENT, O_COMPRESS, O_LEVEL, O_JOBS,
+       O_NO_VERIFY };
+
+static const struct odbk_opt opts[] = {
+    {"all", 'a', NULL, "back up every environment of the config", O_ALL},
+    {"type", 't', "TYPE", "manual (default), scheduled, pre-restore, pre-upgrade or pre-destroy", O_TYPE},
+    {"storage", 's', "NAME", "store in this storage instead of the env's", O_STORAGE},
+    {"no-filestore", 0, NULL, "back up the database only", O_NO_FILESTORE},
+    {"format", 'f', "FORMAT", "odbk (default: database + filestore + manifest) or dump (pg_dump custom format)",
+     O_FORMAT},
+    {"retention", 'r', "TIER", "keep for this tier's duration: daily, weekly, monthly, yearly, permanent", O_RETENTION},
+    {"comment", 'm', "TEXT", "a note stored with the backup", O_COMMENT},
+    {"compress", 0, "CODEC", "gzip (default) or zstd", O_COMPRESS},
+    {"level", 'l', "N", "compression level (gzip 1-9, default 6; zstd 1-19, default 3)", O_LEVEL},
+    {"jobs", 'j', "N", "compression threads (zstd; default: the number of CPUs)", O_JOBS},
+    {"no-verify", 0, NULL, "do not read the stored files back to check them", O_NO_VERIFY},
+    {0},
+};
+
+static const struct odbk_cli cli = {
+    "odbk-create", "[options] ENV...\n[options] --all",
+    "Back up Odoo environments (database, filestore, manifest) and print each backup's id.", opts,
+    ODBK_CLI_JSON | ODBK_CLI_PROGRESS};
+
+struct ctx {
+    struct odbk_create_opts o;
+    int all;
+};
+
+static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    struct ctx *c = p;
+    long v;
+    switch (id) {
+    case O_ALL: c->all = 1; break;
+    case O_TYPE:
+        if (!odbk_backup_valid_type(arg))
+            return odbk_err_set(err, ODBK_E_USAGE, "--type: unknown type '%s' (manual, scheduled, pre-restore, "
+                                "pre-upgrade, pre-destroy)", arg);
+        c->o.type = arg;
+        break;
+    case O_STORAGE: c->o.storage = arg; break;
+    case O_NO_FILESTORE: c->o.no_filestore = 1; break;
+    case O_FORMAT:
+        if (strcmp(arg, "odbk") && strcmp(arg, "dump"))
+            return odbk_err_set(err, ODBK_E_USAGE, "--format: unknown format '%s' (odbk, dump)", arg);
+        c->o.format = arg;
+        break;
+    case O_RETENTION:
+        if (!odbk_backup_valid_tier(arg))
+            return odbk_err_set(err, ODBK_E_USAGE, "--retention: unknown tier '%s' (daily, weekly, monthly, yearly, "
+                                "permanent)", arg);
+        c->o.retention = arg;
+        break;
+    case O_COMMENT: c->o.comment = arg; break;
+    case O_COMPRESS:
+        if (odbk_compression_parse(arg, &c->o.compression) < 0 || c->o.compression == ODBK_COMPRESS_NONE)
+            return odbk_err_set(err, ODBK_E_USAGE, "--compress: unknown codec '%s' (gzip, zstd)", arg);
+        break;
+    case O_LEVEL:
+        if (odbk_cli_int("level", arg, 1, 19, &v, err) < 0)
+            return -1;
+        c->o.level = (int)v;
+        break;
+    case O_JOBS:
+        if (odbk_cli_int("jobs", arg, 1, 256, &v, err) < 0)
+            return -1;
+        c->o.jobs = (int)v;
+        break;
+    case O_NO_VERIFY: c->o.no_verify = 1; break;
+    }
+    return 0;
+}
+
+static void print_json(const struct odbk_backup *b)
+{
+    cJSON *o = odbk_backup_json(b);
+    char *s = cJSON_PrintUnformatted(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx c = {.o = {.level = -1}};
+    struct odbk_cli_common common;
+    struct odbk_err err = {0}, first = {0};
+    struct odbk_config *cfg = NULL;
+    struct odbk_catalog *cat = NULL;
+    struct odbk_progress *progress = NULL;
+    const char **envs = NULL;
+    char *catpath = NULL;
+    size_t n = 0, i;
+    int arg0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    if (rc != 0)
+        return rc > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
+    if (c.o.level > 9 && c.o.compression != ODBK_COMPRESS_ZSTD) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--level: gzip levels go from 1 to 9");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (!c.all && arg0 >= argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "name the environments to back up, or pass --all");
+        odbk_err_hint(&err, "see odbk-create --help");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (c.all && arg0 < argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--all and environment names exclude each other");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+        goto out;
+    if (c.all) {
+        n = odbk_config_env_names(cfg, &envs);
+    } else {
+        n = (size_t)(argc - arg0);
+        envs = odbk_xcalloc(n + 1, sizeof(char *));
+        for (i = 0; i < n; i++) {
+            struct odbk_env e;
+            envs[i] = argv[arg0 + (int)i];
+            if (odbk_config_env(cfg, envs[i], &e, &err) < 0)   /* refuse typos before any work */
+                goto out;
+            odbk_env_release(&e);
+        }
+    }
+    catpath = odbk_config_catalog_path(common.catalog);
+    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+        goto out;
+    if (odbk_backup_reap_stale(cfg, cat, &err) < 0)
+        goto out;
+    progress = odbk_progress_new(common.progress, common.quiet);
+    c.o.progress = progress ? odbk_progress_update : NULL;
+    c.o.progress_ctx = progress;
+    for (i = 0; i < n; i++) {
+        struct odbk_backup b;
+        struct odbk_err e = {0};
+        if (odbk_backup_create(cfg, cat, envs[i], &c.o, &b, &e) < 0) {
+            odbk_progress_free(progress);
+            progress = odbk_progress_new(common.progress, common.quiet);
+            c.o.progress_ctx = progress;
+            if (n > 1)
+                odbk_err_prefix(&e, "%s", envs[i]);
+            if (!first.code)
+                first = e;
+            else
+                odbk_err_print(&e, cli.prog, stderr);
+            continue;
+        }
+        if (common.json)
+            print_json(&b);
+        else
+            printf("%s\n", b.id);
+        fflush(stdout);
+        odbk_backup_release(&b);
+    }
+    if (first.code)
+        err = first;
+out:
+    odbk_progress_free(progress);
+    free(envs);
+    free(catpath);
+    odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
+}

@@ -1,0 +1,185 @@
+/* odbk-list - list backups, newest first (odbk-list(1)). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "backup/backup.h"
+#include "cli/cli.h"
+#include "common/util.h"
+
+enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV };
+
+static const struct odbk_opt opts[] = {
+    {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV},
+    {"project", 'p', "PROJECT", "only environments of this project", O_PROJECT},
+    {"status", 0, "STATUS", "only backups in this state: pending, in_progress, uploading, completed, failed, expired",
+     O_STATUS},
+    {"type", 't', "TYPE", "only backups of this type: manual, scheduled, pre-restore, pre-upgrade, pre-destroy",
+     O_TYPE},
+    {"storage", 's', "NAME", "only backups in this storage", O_STORAGE},
+    {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH},
+    {"rescan", 0, NULL, "rebuild the catalog from the manifests in storage first", O_RESCAN},
+    {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT},
+    {0},
+};
+
+static const struct odbk_cli cli = {"odbk-list", "[options] [ENV...]",
+                                    "List backups from the catalog, newest first.", opts, ODBK_CLI_JSON};
+
+struct ctx {
+    struct odbk_backup_filter f;
+    const char *envs[101];
+    int n_envs;
+    int rescan, audit;
+};
+
+static const char *const statuses[] = {"pending", "in_progress", "uploading", "completed", "failed", "expired", NULL};
+
+static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    struct ctx *c = p;
+    size_t i;
+    switch (id) {
+    case O_ENV:
+        if (c->n_envs >= 100)
+            return odbk_err_set(err, ODBK_E_USAGE, "too many environments");
+        c->envs[c->n_envs++] = arg;
+        break;
+    case O_PROJECT: c->f.project = arg; break;
+    case O_STATUS:
+        for (i = 0; statuses[i] && strcmp(statuses[i], arg); i++)
+            ;
+        if (!statuses[i])
+            return odbk_err_set(err, ODBK_E_USAGE, "--status: unknown state '%s' (pending, in_progress, uploading, "
+                                "completed, failed, expired)", arg);
+        c->f.status = arg;
+        break;
+    case O_TYPE:
+        if (!odbk_backup_valid_type(arg))
+            return odbk_err_set(err, ODBK_E_USAGE, "--type: unknown type '%s'", arg);
+        c->f.type = arg;
+        break;
+    case O_STORAGE: c->f.storage = arg; break;
+    case O_SEARCH: c->f.search = arg; break;
+    case O_RESCAN: c->rescan = 1; break;
+    case O_AUDIT: c->audit = 1; break;
+    }
+    return 0;
+}
+
+static void print_table(const struct odbk_backup *v, size_t n)
+{
+    size_t i;
+    printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
+           "VERIFIED", "CREATED", "SIZE_MB", "STORAGE", "COMMENT");
+    for (i = 0; i < n; i++) {
+        char t[32];
+        odbk_time_rfc3339(v[i].created_at, t);
+        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s\n", v[i].id, v[i].env,
+               v[i].project && *v[i].project ? v[i].project : "-", v[i].type, v[i].status, v[i].verified ? "yes" : "no",
+               t, (double)v[i].total_size / 1e6, v[i].storage, v[i].comment ? v[i].comment : "");
+    }
+}
+
+static int list_audit(struct odbk_catalog *cat, const struct ctx *c, int json, struct odbk_err *err)
+{
+    struct odbk_audit *v = NULL;
+    size_t n = 0, i;
+    if (odbk_catalog_audit_list(cat, c->n_envs == 1 ? c->envs[0] : NULL, &v, &n, err) < 0)
+        return -1;
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        char *s;
+        for (i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            char t[32];
+            odbk_time_rfc3339(v[i].at, t);
+            cJSON_AddStringToObject(o, "at", t);
+            cJSON_AddStringToObject(o, "user", v[i].user ? v[i].user : "");
+            cJSON_AddStringToObject(o, "host", v[i].host ? v[i].host : "");
+            cJSON_AddStringToObject(o, "action", v[i].action ? v[i].action : "");
+            cJSON_AddStringToObject(o, "backup_id", v[i].backup_id ? v[i].backup_id : "");
+            cJSON_AddStringToObject(o, "env", v[i].env ? v[i].env : "");
+            cJSON_AddStringToObject(o, "source", v[i].source ? v[i].source : "");
+            cJSON_AddStringToObject(o, "target", v[i].target ? v[i].target : "");
+            cJSON_AddStringToObject(o, "options", v[i].options ? v[i].options : "");
+            cJSON_AddStringToObject(o, "result", v[i].result ? v[i].result : "");
+            cJSON_AddStringToObject(o, "detail", v[i].detail ? v[i].detail : "");
+            cJSON_AddItemToArray(arr, o);
+        }
+        s = cJSON_Print(arr);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(arr);
+    } else {
+        printf("%-20s %-10s %-8s %-24s %-12s %-7s %s\n", "AT", "USER", "ACTION", "BACKUP", "ENV", "RESULT", "DETAIL");
+        for (i = 0; i < n; i++) {
+            char t[32];
+            odbk_time_rfc3339(v[i].at, t);
+            printf("%-20s %-10s %-8s %-24s %-12s %-7s %s%s%s%s%s\n", t, v[i].user, v[i].action,
+                   v[i].backup_id ? v[i].backup_id : "-", v[i].env ? v[i].env : "-", v[i].result,
+                   v[i].source ? v[i].source : "", v[i].target ? " -> " : "", v[i].target ? v[i].target : "",
+                   v[i].detail ? "  " : "", v[i].detail ? v[i].detail : "");
+        }
+    }
+    odbk_audit_list_free(v, n);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx c = {0};
+    struct odbk_cli_common common;
+    struct odbk_err err = {0};
+    struct odbk_config *cfg = NULL;
+    struct odbk_catalog *cat = NULL;
+    struct odbk_backup *v = NULL;
+    size_t n = 0, i;
+    char *catpath = NULL;
+    int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    if (r != 0)
+        return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
+    for (; arg0 < argc && c.n_envs < 100; arg0++)
+        c.envs[c.n_envs++] = argv[arg0];
+    c.f.envs = c.n_envs ? c.envs : NULL;
+    r = -1;
+    if (odbk_config_load(common.config, !c.rescan, &cfg, &err) < 0)
+        goto out;
+    catpath = odbk_config_catalog_path(common.catalog);
+    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+        goto out;
+    if (c.rescan) {
+        int found = odbk_backup_rescan(cfg, cat, c.f.storage, &err);
+        if (found < 0)
+            goto out;
+        if (!common.quiet)
+            fprintf(stderr, "odbk-list: %d backups found in storage\n", found);
+    }
+    if (c.audit) {
+        r = list_audit(cat, &c, common.json, &err);
+        goto out;
+    }
+    if (odbk_catalog_backup_list(cat, &c.f, &v, &n, &err) < 0)
+        goto out;
+    if (common.json) {
+        cJSON *arr = cJSON_CreateArray();
+        char *s;
+        for (i = 0; i < n; i++)
+            cJSON_AddItemToArray(arr, odbk_backup_json(&v[i]));
+        s = cJSON_Print(arr);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(arr);
+    } else {
+        print_table(v, n);
+    }
+    r = 0;
+out:
+    odbk_backup_list_free(v, n);
+    free(catpath);
+    odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&cli, r, &err);
+}

@@ -1,0 +1,128 @@
+/* odbk-restore - restore a backup (odbk-restore(1)). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/backup.h"
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "common/util.h"
+
+enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
+       O_CONFIRM, O_JOBS };
+
+static const struct odbk_opt opts[] = {
+    {"latest", 0, "ENV", "restore the newest completed backup of ENV", O_LATEST},
+    {"to", 0, "ENV", "restore into another environment of the config", O_TO},
+    {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB},
+    {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE},
+    {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG},
+    {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE},
+    {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY},
+    {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM},
+    {"jobs", 'j', "N", "parallel jobs", O_JOBS},
+    {0},
+};
+
+static const struct odbk_cli cli = {
+    "odbk-restore", "[options] BACKUP_ID\n[options] --latest ENV",
+    "Restore a backup into its environment, another one, or a new database; the target is only replaced once "
+    "everything loaded.",
+    opts, ODBK_CLI_PROGRESS};
+
+struct ctx {
+    struct odbk_restore_opts o;
+    const char *confirm;
+};
+
+static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    struct ctx *c = p;
+    long v;
+    switch (id) {
+    case O_LATEST: c->o.latest_env = arg; break;
+    case O_TO: c->o.to_env = arg; break;
+    case O_NEW_DB: c->o.new_db = arg; break;
+    case O_FILESTORE: c->o.filestore = arg; break;
+    case O_PG: c->o.pg = arg; break;
+    case O_NO_FILESTORE: c->o.no_filestore = 1; break;
+    case O_NO_SAFETY: c->o.no_safety_backup = 1; break;
+    case O_NEUTRALIZE: c->o.neutralize = 1; break;
+    case O_COPY: c->o.copy = 1; break;
+    case O_CONFIRM: c->confirm = arg; break;
+    case O_JOBS:
+        if (odbk_cli_int("jobs", arg, 1, 64, &v, err) < 0)
+            return -1;
+        c->o.jobs = (int)v;
+        break;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx c = {0};
+    struct odbk_cli_common common;
+    struct odbk_err err = {0};
+    struct odbk_config *cfg = NULL;
+    struct odbk_catalog *cat = NULL;
+    struct odbk_progress *progress = NULL;
+    struct odbk_restore_result res = {0};
+    char *catpath = NULL, *desc = NULL;
+    int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    if (r != 0)
+        return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
+    r = -1;
+    if (arg0 < argc)
+        c.o.backup_id = argv[arg0++];
+    if (arg0 < argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "unexpected argument '%s'", argv[arg0]);
+        goto out;
+    }
+    if (!!c.o.backup_id + !!c.o.latest_env != 1) {
+        odbk_err_set(&err, ODBK_E_USAGE, "name one backup: BACKUP_ID or --latest ENV");
+        odbk_err_hint(&err, "odbk-list shows the backups");
+        goto out;
+    }
+    if (c.o.new_db && c.o.to_env) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--new-db and --to exclude each other");
+        goto out;
+    }
+    if ((c.o.filestore || c.o.pg) && !c.o.new_db) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--filestore and --pg go with --new-db");
+        goto out;
+    }
+    if (odbk_config_load(common.config, c.o.new_db != NULL, &cfg, &err) < 0)
+        goto out;
+    catpath = odbk_config_catalog_path(common.catalog);
+    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+        goto out;
+    if (odbk_restore_describe(cfg, cat, &c.o, &desc, &err) < 0)
+        goto out;
+    if (odbk_cli_confirm(desc, "RESTORE", c.confirm, &err) < 0)
+        goto out;
+    progress = odbk_progress_new(common.progress, common.quiet);
+    c.o.progress = progress ? odbk_progress_update : NULL;
+    c.o.progress_ctx = progress;
+    r = odbk_backup_restore(cfg, cat, &c.o, &res, &err);
+    odbk_progress_free(progress);
+    progress = NULL;
+    if (r < 0)
+        goto out;
+    if (!common.quiet) {
+        fprintf(stderr, "odbk-restore: restored database '%s'%s%s%s\n", res.database, res.filestore ? " and filestore '" : "",
+                res.filestore ? res.filestore : "", res.filestore ? "'" : "");
+        if (res.safety_backup_id)
+            fprintf(stderr, "odbk-restore: safety backup of the previous state: %s\n", res.safety_backup_id);
+    }
+    if (res.env_block)
+        printf("# add to odbk.conf to back up the new database:\n%s", res.env_block);
+out:
+    odbk_progress_free(progress);
+    odbk_restore_result_release(&res);
+    free(desc);
+    free(catpath);
+    odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&cli, r, &err);
+}

@@ -1,0 +1,103 @@
+/* backup.h - the operations the programs call: create, restore, verify, delete, rescan.  Each takes
+ * the config and the catalog, does the whole job, and leaves either a finished result or nothing
+ * (a failed backup has its row marked failed with the reason and its objects removed). */
+#ifndef ODBK_BACKUP_H
+#define ODBK_BACKUP_H
+
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "config/config.h"
+#include "io/writer.h"
+#include "odoo/manifest.h"
+#include "storage/storage.h"
+
+/* Progress: phase ("database", "filestore", "verify", "restore database", ...), bytes so far, bytes
+ * expected (0 when unknown).  May be called from several threads at once. */
+typedef void (*odbk_backup_progress_cb)(void *ctx, const char *phase, uint64_t bytes, uint64_t expected);
+
+struct odbk_create_opts {
+    const char *type;          /* manual (default), scheduled, pre-restore, pre-upgrade, pre-destroy */
+    const char *format;        /* odbk (default), zip, dump */
+    enum odbk_compression compression;   /* default gzip */
+    int level;                 /* -1: the codec's default */
+    int jobs;                  /* compression threads (zstd); 0 = automatic */
+    int no_filestore;
+    const char *retention;     /* NULL/"" or daily, weekly, monthly, yearly, permanent */
+    const char *comment;
+    const char *storage;       /* override the env's storage */
+    int no_verify;             /* skip reading the files back */
+    odbk_backup_progress_cb progress;
+    void *progress_ctx;
+};
+
+/* Make one backup of env; on success *out is its catalog row (release with odbk_backup_release). */
+int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
+                       const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
+
+/* Read every file of a completed backup back from storage and check size and SHA-256; sets verified. */
+int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
+                       odbk_backup_progress_cb progress, void *progress_ctx, struct odbk_err *err);
+
+/* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes), mark them failed and
+ * remove their partial objects.  Returns the number reaped. */
+int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
+
+/* The storage key of a backup's folder ("env/id/") and of one of its files; malloc'd. */
+char *odbk_backup_folder(const char *env, const char *id);
+char *odbk_backup_file_key(const char *env, const char *id, const char *name);
+/* A new backup id: UTC time + random suffix, sortable and unique across hosts ("20260102T030405Z-1a2b3c"). */
+void odbk_backup_new_id(char out[40]);
+void odbk_backup_new_uuid(char out[40]);
+/* Load the manifest of a backup row (from the catalog copy, else from storage). */
+int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, struct odbk_manifest *m,
+                         struct odbk_err *err);
+/* Is s a retention tier / backup type / format name? */
+int odbk_backup_valid_type(const char *s);
+int odbk_backup_valid_tier(const char *s);
+
+struct odbk_restore_opts {
+    const char *backup_id;     /* a catalog id, or NULL with latest_env */
+    const char *latest_env;    /* --latest ENV */
+    const char *to_env;        /* --to ENV (rollback when it is the backup's env) */
+    const char *new_db;        /* --new-db NAME */
+    const char *filestore;     /* --filestore DIR (with new_db) */
+    const char *pg;            /* --pg CONNINFO (with new_db) */
+    int no_filestore;
+    int no_safety_backup;
+    int neutralize;
+    int copy;
+    int jobs;
+    odbk_backup_progress_cb progress;
+    void *progress_ctx;
+};
+
+struct odbk_restore_result {
+    char *database;            /* the restored database */
+    char *filestore;           /* the restored filestore directory, or NULL */
+    char *safety_backup_id;    /* the pre-restore backup made, or NULL */
+    char *env_block;           /* for a new database: the [env] block to add, or NULL */
+};
+
+/* Resolve the source and target of opts (for the confirmation prompt) without changing anything. */
+int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *cat,
+                          const struct odbk_restore_opts *opts, char **description, struct odbk_err *err);
+int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *opts,
+                        struct odbk_restore_result *res, struct odbk_err *err);
+void odbk_restore_result_release(struct odbk_restore_result *res);
+
+
+
+/* ---- presentation shared by the programs ---- */
+struct cJSON;
+/* The backup as a JSON object (stable keys: id, uuid, env, project, database, storage, type, format,
+ * compression, status, verified, created_at, finished_at, size, db_size, filestore_size, retention,
+ * comment, error). */
+struct cJSON *odbk_backup_json(const struct odbk_backup *b);
+
+/* Rebuild the catalog from the manifests in every storage of the config (or only `storage`);
+ * returns the number of backups found. */
+int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
+                       struct odbk_err *err);
+
+#endif

@@ -1,0 +1,307 @@
+/* common.c - what create, restore, prune and download share: ids, keys, manifests, stale runs. */
+#include "backup/backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stdio.h>
+#include <cJSON.h>
+
+#include "common/util.h"
+
+static void random_bytes(unsigned char *buf, size_t n)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    size_t got = 0;
+    if (fd >= 0) {
+        while (got < n) {
+            ssize_t r = read(fd, buf + got, n - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        close(fd);
+    }
+    for (; got < n; got++)   /* no /dev/urandom: still unique enough with the pid and time */
+        buf[got] = (unsigned char)(rand() ^ getpid());
+}
+
+void odbk_backup_new_id(char out[40])
+{
+    unsigned char r[3];
+    time_t t = odbk_now();
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    random_bytes(r, sizeof(r));
+    strftime(out, 40, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out + strlen(out), 40 - strlen(out), "-%02x%02x%02x", r[0], r[1], r[2]);
+}
+
+void odbk_backup_new_uuid(char out[40])
+{
+    unsigned char r[16];
+    random_bytes(r, sizeof(r));
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
+             r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+char *odbk_backup_folder(const char *env, const char *id)
+{
+    return odbk_xasprintf("%s/%s/", env, id);
+}
+
+char *odbk_backup_file_key(const char *env, const char *id, const char *name)
+{
+    return odbk_xasprintf("%s/%s/%s", env, id, name);
+}
+
+int odbk_backup_valid_type(const char *s)
+{
+    const char *t[] = {"manual", "scheduled", "pre-restore", "pre-upgrade", "pre-destroy", NULL};
+    size_t i;
+    for (i = 0; t[i]; i++)
+        if (!strcmp(s, t[i]))
+            return 1;
+    return 0;
+}
+
+int odbk_backup_valid_tier(const char *s)
+{
+    const char *t[] = {"daily", "weekly", "monthly", "yearly", "permanent", NULL};
+    size_t i;
+    for (i = 0; t[i]; i++)
+        if (!strcmp(s, t[i]))
+            return 1;
+    return 0;
+}
+
+int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, struct odbk_manifest *m,
+                         struct odbk_err *err)
+{
+    char *json = NULL, *key, *name;
+    int r;
+    if (b->manifest && *b->manifest)
+        return odbk_manifest_parse(b->manifest, b->id, m, err);
+    name = odbk_xasprintf("backup-%s-manifest.json", b->id);
+    key = odbk_backup_file_key(b->env, b->id, name);
+    r = odbk_storage_get(st, key, 16 << 20, &json, NULL, err);
+    if (r == 0)
+        r = odbk_manifest_parse(json, key, m, err);
+    free(json);
+    free(key);
+    free(name);
+    return r;
+}
+
+#define STALE_SECONDS (30 * 60)
+
+int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
+{
+    const char *states[] = {ODBK_STATUS_PENDING, ODBK_STATUS_IN_PROGRESS, ODBK_STATUS_UPLOADING, NULL};
+    time_t now = odbk_now();
+    int reaped = 0;
+    size_t s, i;
+    for (s = 0; states[s]; s++) {
+        struct odbk_backup_filter f = {0};
+        struct odbk_backup *v = NULL;
+        size_t n = 0;
+        f.status = states[s];
+        if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+            return -1;
+        for (i = 0; i < n; i++) {
+            struct odbk_backup *b = &v[i];
+            int same_host = b->host && !strcmp(b->host, odbk_hostname());
+            int dead = same_host && b->pid > 0 && kill((pid_t)b->pid, 0) != 0 && errno == ESRCH;
+            time_t beat = b->heartbeat_at ? b->heartbeat_at : b->created_at;
+            char *why;
+            struct odbk_storage *st = NULL;
+            struct odbk_err e2 = {0};
+            if (!dead && now - beat < STALE_SECONDS)
+                continue;
+            why = dead ? odbk_xasprintf("interrupted: process %ld on %s is gone", b->pid, b->host)
+                       : odbk_xasprintf("interrupted: no heartbeat since %ld minutes", (long)((now - beat) / 60));
+            if (odbk_storage_open(cfg, b->storage, &st, &e2) == 0) {
+                char *folder = odbk_backup_folder(b->env, b->id);
+                odbk_storage_remove_prefix(st, folder, &e2);
+                free(folder);
+                odbk_storage_close(st);
+            }
+            odbk_catalog_backup_set_status(cat, b->id, ODBK_STATUS_FAILED, why, &e2);
+            {
+                struct odbk_audit a = {0};
+                a.action = "reap";
+                a.backup_id = b->id;
+                a.env = b->env;
+                a.result = "ok";
+                a.detail = why;
+                odbk_catalog_audit_add(cat, &a, &e2);
+            }
+            free(why);
+            reaped++;
+        }
+        odbk_backup_list_free(v, n);
+    }
+    return reaped;
+}
+
+struct cJSON *odbk_backup_json(const struct odbk_backup *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+    cJSON_AddStringToObject(o, "id", b->id);
+    cJSON_AddStringToObject(o, "uuid", b->uuid ? b->uuid : "");
+    cJSON_AddStringToObject(o, "env", b->env);
+    cJSON_AddStringToObject(o, "project", b->project ? b->project : "");
+    cJSON_AddStringToObject(o, "database", b->database ? b->database : "");
+    cJSON_AddStringToObject(o, "storage", b->storage ? b->storage : "");
+    cJSON_AddStringToObject(o, "type", b->type ? b->type : "");
+    cJSON_AddStringToObject(o, "format", b->format ? b->format : "");
+    cJSON_AddStringToObject(o, "compression", b->compression ? b->compression : "");
+    cJSON_AddStringToObject(o, "status", b->status ? b->status : "");
+    cJSON_AddBoolToObject(o, "verified", b->verified);
+    odbk_time_rfc3339(b->created_at, t);
+    cJSON_AddStringToObject(o, "created_at", t);
+    if (b->finished_at) {
+        odbk_time_rfc3339(b->finished_at, t);
+        cJSON_AddStringToObject(o, "finished_at", t);
+    } else {
+        cJSON_AddNullToObject(o, "finished_at");
+    }
+    cJSON_AddNumberToObject(o, "size", (double)b->total_size);
+    cJSON_AddNumberToObject(o, "db_size", (double)b->db_size);
+    cJSON_AddNumberToObject(o, "filestore_size", (double)b->fs_size);
+    cJSON_AddBoolToObject(o, "has_filestore", b->has_filestore);
+    cJSON_AddStringToObject(o, "retention", b->retention ? b->retention : "");
+    cJSON_AddStringToObject(o, "comment", b->comment ? b->comment : "");
+    cJSON_AddStringToObject(o, "odoo_version", b->odoo_version ? b->odoo_version : "");
+    if (b->error)
+        cJSON_AddStringToObject(o, "error", b->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    return o;
+}
+
+/* ---- rescan ---- */
+
+struct rescan {
+    char **keys;
+    size_t n;
+};
+
+static int manifest_cb(void *ctx, const struct odbk_storage_entry *e)
+{
+    struct rescan *r = ctx;
+    size_t len = strlen(e->path);
+    const char *suffix = "-manifest.json";
+    if (len > strlen(suffix) && !strcmp(e->path + len - strlen(suffix), suffix)) {
+        r->keys = odbk_xrealloc(r->keys, (r->n + 1) * sizeof(char *));
+        r->keys[r->n++] = odbk_xstrdup(e->path);
+    }
+    return 0;
+}
+
+static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name, int *found,
+                          struct odbk_err *err)
+{
+    struct odbk_storage *st = NULL;
+    struct rescan rs = {0};
+    size_t i;
+    int r;
+    if (odbk_storage_open(cfg, name, &st, err) < 0)
+        return -1;
+    r = odbk_storage_list(st, "", manifest_cb, &rs, err);
+    for (i = 0; i < rs.n && r == 0; i++) {
+        char *json = NULL;
+        struct odbk_manifest m;
+        struct odbk_backup b = {0}, old;
+        struct odbk_err e2 = {0};
+        size_t k;
+        if (odbk_storage_get(st, rs.keys[i], 16 << 20, &json, NULL, &e2) < 0 ||
+            odbk_manifest_parse(json, rs.keys[i], &m, &e2) < 0) {
+            /* a foreign or damaged file: report it and go on with the others */
+            fprintf(stderr, "odbk: warning: skipping %s\n", e2.msg);
+            free(json);
+            continue;
+        }
+        b.id = odbk_xstrdup(m.id);
+        b.uuid = odbk_xstrdup(m.uuid);
+        b.env = odbk_xstrdup(m.env);
+        b.project = odbk_xstrdup(m.project);
+        b.database = odbk_xstrdup(m.database);
+        b.storage = odbk_xstrdup(name);
+        b.type = odbk_xstrdup(m.type);
+        b.format = odbk_xstrdup(m.format);
+        b.compression = odbk_xstrdup(m.n_files ? m.files[0].compression : "");
+        b.status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
+        b.created_at = m.created_at;
+        b.finished_at = m.finished_at;
+        for (k = 0; k < m.n_files; k++) {
+            if (!strcmp(m.files[k].role, "filestore")) {
+                b.fs_size = m.files[k].size;
+                b.has_filestore = 1;
+            } else {
+                b.db_size += m.files[k].size;
+            }
+            b.total_size += m.files[k].size;
+        }
+        b.total_size += strlen(json);
+        b.comment = odbk_xstrdup(m.comment);
+        b.retention = odbk_xstrdup(m.retention);
+        b.host = odbk_xstrdup(m.host);
+        b.odoo_version = odbk_xstrdup(m.odoo_version);
+        b.pg_version = odbk_xstrdup(m.pg_server_version);
+        b.manifest = json;
+        /* keep what only the catalog knows: verified, and an expired status */
+        if (odbk_catalog_backup_get(cat, m.id, &old, &e2) == 0) {
+            b.verified = old.verified;
+            if (!strcmp(old.status, ODBK_STATUS_EXPIRED)) {
+                free(b.status);
+                b.status = odbk_xstrdup(ODBK_STATUS_EXPIRED);
+            }
+            odbk_backup_release(&old);
+        }
+        r = odbk_catalog_backup_upsert(cat, &b, err);
+        (*found)++;
+        odbk_backup_release(&b);
+        odbk_manifest_release(&m);
+    }
+    for (i = 0; i < rs.n; i++)
+        free(rs.keys[i]);
+    free(rs.keys);
+    odbk_storage_close(st);
+    return r;
+}
+
+int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
+                       struct odbk_err *err)
+{
+    size_t i;
+    int found = 0;
+    for (i = 0; i < cfg->n_sections; i++) {
+        const struct odbk_config_section *s = &cfg->sections[i];
+        if (strcmp(s->kind, "storage") || (storage && strcmp(storage, s->name)))
+            continue;
+        if (rescan_storage(cfg, cat, s->name, &found, err) < 0)
+            return -1;
+    }
+    if (storage && !odbk_config_find(cfg, "storage", storage))
+        return odbk_err_set(err, ODBK_E_CONFIG, "unknown storage '%s'", storage);
+    {
+        struct odbk_audit a = {0};
+        struct odbk_err e2;
+        char detail[64];
+        snprintf(detail, sizeof(detail), "%d backups found", found);
+        a.action = "rescan";
+        a.target = (char *)storage;
+        a.result = "ok";
+        a.detail = detail;
+        odbk_catalog_audit_add(cat, &a, &e2);
+    }
+    return found;
+}

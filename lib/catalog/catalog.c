@@ -1,0 +1,591 @@
+/* catalog.c - every SQL statement of odbk: schema, migrations, backups, audit log (SQLite). */
+#include "catalog/catalog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "common/util.h"
+
+struct odbk_catalog {
+    sqlite3 *db;
+    char *path;
+};
+
+/* Forward migrations: migrations[i] brings the schema from version i to i + 1.  Never edit a released
+ * step; append a new one. */
+static const char *const migrations[] = {
+    /* 0 → 1: the first release */
+    "CREATE TABLE backups ("
+    "  id TEXT PRIMARY KEY,"
+    "  uuid TEXT NOT NULL,"
+    "  env TEXT NOT NULL,"
+    "  project TEXT NOT NULL DEFAULT '',"
+    "  database TEXT NOT NULL,"
+    "  storage TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  format TEXT NOT NULL,"
+    "  compression TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  verified INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  db_size INTEGER NOT NULL DEFAULT 0,"
+    "  fs_size INTEGER NOT NULL DEFAULT 0,"
+    "  total_size INTEGER NOT NULL DEFAULT 0,"
+    "  has_filestore INTEGER NOT NULL DEFAULT 0,"
+    "  comment TEXT NOT NULL DEFAULT '',"
+    "  retention TEXT NOT NULL DEFAULT '',"
+    "  error TEXT,"
+    "  host TEXT NOT NULL DEFAULT '',"
+    "  pid INTEGER NOT NULL DEFAULT 0,"
+    "  heartbeat_at INTEGER NOT NULL DEFAULT 0,"
+    "  odoo_version TEXT NOT NULL DEFAULT '',"
+    "  pg_version TEXT NOT NULL DEFAULT '',"
+    "  manifest TEXT"
+    ");"
+    "CREATE INDEX backups_env_created ON backups(env, created_at);"
+    "CREATE INDEX backups_status ON backups(status);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  user TEXT NOT NULL DEFAULT '',"
+    "  host TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  backup_id TEXT,"
+    "  env TEXT,"
+    "  source TEXT,"
+    "  target TEXT,"
+    "  options TEXT,"
+    "  result TEXT NOT NULL,"
+    "  detail TEXT"
+    ");"
+    "CREATE INDEX audit_env_at ON audit(env, at);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *what)
+{
+    int code = sqlite3_errcode(cat->db);
+    enum odbk_errcode k = ODBK_E_IO;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        k = ODBK_E_TEMPFAIL;
+    else if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_AUTH)
+        k = ODBK_E_PERM;
+    else if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        k = ODBK_E_DATA;
+    odbk_err_set(err, k, "catalog '%s': %s: %s", cat->path, what, sqlite3_errmsg(cat->db));
+    if (k == ODBK_E_TEMPFAIL)
+        odbk_err_hint(err, "another odbk process holds the catalog; try again");
+    return -1;
+}
+
+static int exec(struct odbk_catalog *cat, const char *sql, struct odbk_err *err)
+{
+    if (sqlite3_exec(cat->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot run statement");
+    return 0;
+}
+
+static int mkdir_parents(const char *path, struct odbk_err *err)
+{
+    char *dir = odbk_xstrdup(path), *p;
+    for (p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot create directory '%s' for the catalog", dir);
+            free(dir);
+            return -1;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return 0;
+}
+
+static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int version = 0, i;
+    if (sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot read the schema version");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION) {
+        odbk_err_set(err, ODBK_E_CONFIG, "catalog '%s' has schema version %d, newer than this odbk knows (%d)",
+                     cat->path, version, SCHEMA_VERSION);
+        odbk_err_hint(err, "upgrade odbk on this host");
+        return -1;
+    }
+    for (i = version; i < SCHEMA_VERSION; i++) {
+        char pragma[64];
+        if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+            return -1;
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
+        if (exec(cat, migrations[i], err) < 0 || exec(cat, pragma, err) < 0) {
+            sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+            odbk_err_prefix(err, "schema migration %d to %d", i, i + 1);
+            return -1;
+        }
+        if (exec(cat, "COMMIT", err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err)
+{
+    struct odbk_catalog *cat = odbk_xcalloc(1, sizeof(*cat));
+    int fd;
+    *out = NULL;
+    cat->path = odbk_xstrdup(path);
+    if (mkdir_parents(path, err) < 0)
+        goto fail;
+    /* create it private before SQLite does (its default follows the umask) */
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot open catalog '%s'", path);
+        goto fail;
+    }
+    close(fd);
+    if (sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        if (cat->db)
+            sql_err(cat, err, "cannot open");
+        else
+            odbk_err_set(err, ODBK_E_IO, "cannot open catalog '%s'", path);
+        goto fail;
+    }
+    sqlite3_busy_timeout(cat->db, 30000);
+    if (exec(cat, "PRAGMA journal_mode = WAL", err) < 0 || exec(cat, "PRAGMA synchronous = NORMAL", err) < 0 ||
+        exec(cat, "PRAGMA foreign_keys = ON", err) < 0) {
+        odbk_err_hint(err, "is '%s' an odbk catalog? (--catalog FILE, $ODBK_CATALOG)", path);
+        goto fail;
+    }
+    if (migrate(cat, err) < 0)
+        goto fail;
+    *out = cat;
+    return 0;
+fail:
+    odbk_catalog_close(cat);
+    return -1;
+}
+
+void odbk_catalog_close(struct odbk_catalog *cat)
+{
+    if (!cat)
+        return;
+    sqlite3_close(cat->db);
+    free(cat->path);
+    free(cat);
+}
+
+int odbk_catalog_transaction(struct odbk_catalog *cat, int (*fn)(void *ctx, struct odbk_err *err), void *ctx,
+                             struct odbk_err *err)
+{
+    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if (fn(ctx, err) < 0) {
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return exec(cat, "COMMIT", err);
+}
+
+/* ---- backups ---- */
+
+#define BACKUP_COLUMNS                                                                                     \
+    "id, uuid, env, project, database, storage, type, format, compression, status, verified, created_at, " \
+    "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
+    "heartbeat_at, odoo_version, pg_version, manifest"
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
+{
+    bind_text(st, 1, b->id);
+    bind_text(st, 2, b->uuid);
+    bind_text(st, 3, b->env);
+    bind_text(st, 4, b->project ? b->project : "");
+    bind_text(st, 5, b->database);
+    bind_text(st, 6, b->storage);
+    bind_text(st, 7, b->type);
+    bind_text(st, 8, b->format);
+    bind_text(st, 9, b->compression);
+    bind_text(st, 10, b->status);
+    sqlite3_bind_int(st, 11, b->verified);
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)b->created_at);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)b->finished_at);
+    sqlite3_bind_int64(st, 14, (sqlite3_int64)b->db_size);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)b->fs_size);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)b->total_size);
+    sqlite3_bind_int(st, 17, b->has_filestore);
+    bind_text(st, 18, b->comment ? b->comment : "");
+    bind_text(st, 19, b->retention ? b->retention : "");
+    bind_text(st, 20, b->error);
+    bind_text(st, 21, b->host ? b->host : "");
+    sqlite3_bind_int64(st, 22, b->pid);
+    sqlite3_bind_int64(st, 23, (sqlite3_int64)b->heartbeat_at);
+    bind_text(st, 24, b->odoo_version ? b->odoo_version : "");
+    bind_text(st, 25, b->pg_version ? b->pg_version : "");
+    bind_text(st, 26, b->manifest);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? odbk_xstrdup((const char *)t) : NULL;
+}
+
+static void read_backup(sqlite3_stmt *st, struct odbk_backup *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->id = col_text(st, 0);
+    b->uuid = col_text(st, 1);
+    b->env = col_text(st, 2);
+    b->project = col_text(st, 3);
+    b->database = col_text(st, 4);
+    b->storage = col_text(st, 5);
+    b->type = col_text(st, 6);
+    b->format = col_text(st, 7);
+    b->compression = col_text(st, 8);
+    b->status = col_text(st, 9);
+    b->verified = sqlite3_column_int(st, 10);
+    b->created_at = (time_t)sqlite3_column_int64(st, 11);
+    b->finished_at = (time_t)sqlite3_column_int64(st, 12);
+    b->db_size = (uint64_t)sqlite3_column_int64(st, 13);
+    b->fs_size = (uint64_t)sqlite3_column_int64(st, 14);
+    b->total_size = (uint64_t)sqlite3_column_int64(st, 15);
+    b->has_filestore = sqlite3_column_int(st, 16);
+    b->comment = col_text(st, 17);
+    b->retention = col_text(st, 18);
+    b->error = col_text(st, 19);
+    b->host = col_text(st, 20);
+    b->pid = (long)sqlite3_column_int64(st, 21);
+    b->heartbeat_at = (time_t)sqlite3_column_int64(st, 22);
+    b->odoo_version = col_text(st, 23);
+    b->pg_version = col_text(st, 24);
+    b->manifest = col_text(st, 25);
+}
+
+void odbk_backup_release(struct odbk_backup *b)
+{
+    if (!b)
+        return;
+    free(b->id);
+    free(b->uuid);
+    free(b->env);
+    free(b->project);
+    free(b->database);
+    free(b->storage);
+    free(b->type);
+    free(b->format);
+    free(b->compression);
+    free(b->status);
+    free(b->comment);
+    free(b->retention);
+    free(b->error);
+    free(b->host);
+    free(b->odoo_version);
+    free(b->pg_version);
+    free(b->manifest);
+    memset(b, 0, sizeof(*b));
+}
+
+void odbk_backup_list_free(struct odbk_backup *v, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        odbk_backup_release(&v[i]);
+    free(v);
+}
+
+static int write_backup(struct odbk_catalog *cat, const char *sql, const struct odbk_backup *b,
+                        struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_backup(st, b);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot write backup row");
+    return 0;
+}
+
+int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
+{
+    return write_backup(cat, "INSERT INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                        b, err);
+}
+
+int odbk_catalog_backup_upsert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
+{
+    return write_backup(cat, "INSERT OR REPLACE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+                        "?25, ?26)",
+                        b, err);
+}
+
+int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
+{
+    return write_backup(cat, "UPDATE backups SET uuid = ?2, env = ?3, project = ?4, database = ?5, storage = ?6, "
+                        "type = ?7, format = ?8, compression = ?9, status = ?10, verified = ?11, created_at = ?12, "
+                        "finished_at = ?13, db_size = ?14, fs_size = ?15, total_size = ?16, has_filestore = ?17, "
+                        "comment = ?18, retention = ?19, error = ?20, host = ?21, pid = ?22, heartbeat_at = ?23, "
+                        "odoo_version = ?24, pg_version = ?25, manifest = ?26 WHERE id = ?1",
+                        b, err);
+}
+
+int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, const char *status,
+                                   const char *error, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db,
+                           "UPDATE backups SET status = ?2, error = COALESCE(?3, error), "
+                           "finished_at = CASE WHEN ?2 IN ('completed', 'failed') AND finished_at = 0 "
+                           "THEN ?4 ELSE finished_at END WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, id);
+    bind_text(st, 2, status);
+    bind_text(st, 3, error);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot update backup status");
+    return 0;
+}
+
+int odbk_catalog_heartbeat(struct odbk_catalog *cat, const char *id, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db, "UPDATE backups SET heartbeat_at = ?2 WHERE id = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)odbk_now());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot write heartbeat");
+}
+
+int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odbk_backup *out,
+                            struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, n = 0;
+    char *like = odbk_xasprintf("%s%%", id);
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1 OR (length(?1) >= 8 AND id LIKE ?2) "
+                           "ORDER BY id = ?1 DESC LIMIT 2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        free(like);
+        return sql_err(cat, err, "cannot prepare");
+    }
+    bind_text(st, 1, id);
+    bind_text(st, 2, like);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == 0) {
+            read_backup(st, out);
+            if (!strcmp(out->id, id)) {
+                n = 1;
+                break;
+            }
+        }
+        n++;
+    }
+    sqlite3_finalize(st);
+    free(like);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot read backup");
+    if (n == 0)
+        return odbk_err_set(err, ODBK_E_NOINPUT, "no backup '%s' in the catalog", id),
+               odbk_err_hint(err, "odbk-list shows the backups; odbk-list --rescan reads them from storage"), -1;
+    if (n > 1) {
+        odbk_backup_release(out);
+        return odbk_err_set(err, ODBK_E_USAGE, "backup id prefix '%s' is ambiguous", id);
+    }
+    return 0;
+}
+
+int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
+                             struct odbk_backup **out, size_t *n, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    char sql[2048];
+    size_t len, cap = 0, i;
+    int rc, bi = 1;
+    struct odbk_backup *v = NULL;
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT " BACKUP_COLUMNS " FROM backups WHERE 1");
+    if (f && f->envs && f->envs[0]) {
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
+        for (i = 0; f->envs[i] && i < 100; i++)
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?", i ? ", " : "");
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, ")");
+    }
+    if (f && f->project)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND project = ?");
+    if (f && f->status)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND status = ?");
+    if (f && f->type)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND type = ?");
+    if (f && f->storage)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND storage = ?");
+    if (f && f->search)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                " AND (instr(lower(env), lower(?)) OR instr(lower(project), lower(?)) "
+                                "OR instr(lower(database), lower(?)))");
+    len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, id DESC");
+    if (f && f->limit)
+        snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
+    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    if (f && f->envs)
+        for (i = 0; f->envs[i] && i < 100; i++)
+            bind_text(st, bi++, f->envs[i]);
+    if (f && f->project)
+        bind_text(st, bi++, f->project);
+    if (f && f->status)
+        bind_text(st, bi++, f->status);
+    if (f && f->type)
+        bind_text(st, bi++, f->type);
+    if (f && f->storage)
+        bind_text(st, bi++, f->storage);
+    if (f && f->search) {
+        bind_text(st, bi++, f->search);
+        bind_text(st, bi++, f->search);
+        bind_text(st, bi++, f->search);
+    }
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = odbk_xrealloc(v, cap * sizeof(*v));
+        }
+        read_backup(st, &v[(*n)++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        odbk_backup_list_free(v, *n);
+        *n = 0;
+        return sql_err(cat, err, "cannot list backups");
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- audit ---- */
+
+int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    const char *user = a->user;
+    if (!user) {
+        struct passwd *pw = getpwuid(geteuid());
+        user = pw ? pw->pw_name : "?";
+    }
+    if (sqlite3_prepare_v2(cat->db,
+                           "INSERT INTO audit (at, user, host, action, backup_id, env, source, target, options, "
+                           "result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(a->at ? a->at : odbk_now()));
+    bind_text(st, 2, user);
+    bind_text(st, 3, a->host ? a->host : odbk_hostname());
+    bind_text(st, 4, a->action);
+    bind_text(st, 5, a->backup_id);
+    bind_text(st, 6, a->env);
+    bind_text(st, 7, a->source);
+    bind_text(st, 8, a->target);
+    bind_text(st, 9, a->options);
+    bind_text(st, 10, a->result ? a->result : "ok");
+    bind_text(st, 11, a->detail);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot write audit entry");
+}
+
+int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct odbk_audit **out, size_t *n,
+                            struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc;
+    struct odbk_audit *v = NULL;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT at, user, host, action, backup_id, env, source, target, options, result, detail "
+                           "FROM audit WHERE ?1 IS NULL OR env = ?1 ORDER BY at DESC, id DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct odbk_audit *a;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = odbk_xrealloc(v, cap * sizeof(*v));
+        }
+        a = &v[(*n)++];
+        a->at = (time_t)sqlite3_column_int64(st, 0);
+        a->user = col_text(st, 1);
+        a->host = col_text(st, 2);
+        a->action = col_text(st, 3);
+        a->backup_id = col_text(st, 4);
+        a->env = col_text(st, 5);
+        a->source = col_text(st, 6);
+        a->target = col_text(st, 7);
+        a->options = col_text(st, 8);
+        a->result = col_text(st, 9);
+        a->detail = col_text(st, 10);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        odbk_audit_list_free(v, *n);
+        *n = 0;
+        return sql_err(cat, err, "cannot list the audit log");
+    }
+    *out = v;
+    return 0;
+}
+
+void odbk_audit_list_free(struct odbk_audit *v, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        free(v[i].user);
+        free(v[i].host);
+        free(v[i].action);
+        free(v[i].backup_id);
+        free(v[i].env);
+        free(v[i].source);
+        free(v[i].target);
+        free(v[i].options);
+        free(v[i].result);
+        free(v[i].detail);
+    }
+    free(v);
+}

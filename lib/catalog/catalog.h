@@ -1,0 +1,113 @@
+/* catalog.h - the local SQLite catalog: backups, their states, and the audit log.
+ *
+ * The catalog is an index of what is in storage; it can be rebuilt from the manifests there
+ * (odbk-list --rescan).  Every SQL statement of odbk lives in catalog.c, so a second backend (a shared
+ * PostgreSQL catalog) can slot in behind this header.  The database runs in WAL mode with a busy timeout
+ * so that a cron run and an interactive odbk-list do not trip over each other; the schema carries a
+ * version (PRAGMA user_version) and is migrated forward on open.
+ */
+#ifndef ODBK_CATALOG_H
+#define ODBK_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+
+struct odbk_catalog;
+
+/* Backup status (SPEC §5). */
+#define ODBK_STATUS_PENDING "pending"
+#define ODBK_STATUS_IN_PROGRESS "in_progress"
+#define ODBK_STATUS_UPLOADING "uploading"
+#define ODBK_STATUS_COMPLETED "completed"
+#define ODBK_STATUS_FAILED "failed"
+#define ODBK_STATUS_EXPIRED "expired"
+
+struct odbk_backup {
+    char *id;
+    char *uuid;
+    char *env;
+    char *project;
+    char *database;
+    char *storage;
+    char *type;          /* manual, scheduled, pre-restore, pre-upgrade, pre-destroy */
+    char *format;        /* odbk, zip, dump */
+    char *compression;   /* gzip, zstd */
+    char *status;
+    int verified;
+    time_t created_at;
+    time_t finished_at;  /* 0 while running */
+    uint64_t db_size;    /* stored bytes of the database file */
+    uint64_t fs_size;    /* stored bytes of the filestore file (0 without filestore) */
+    uint64_t total_size; /* stored bytes of every file, manifest included */
+    int has_filestore;
+    char *comment;
+    char *retention;     /* "" or daily, weekly, monthly, yearly, permanent */
+    char *error;         /* why it failed, or NULL */
+    char *host;          /* host that made it */
+    long pid;            /* process making it (while running) */
+    time_t heartbeat_at;
+    char *odoo_version;
+    char *pg_version;
+    char *manifest;      /* the manifest JSON, once written */
+};
+
+struct odbk_backup_filter {
+    const char *const *envs; /* NULL-terminated, or NULL for every env */
+    const char *project;
+    const char *status;
+    const char *type;
+    const char *storage;
+    const char *search;      /* substring of env, project or database */
+    int include_expired;     /* 0 hides nothing; kept for callers that want to skip expired rows */
+    size_t limit;            /* 0: no limit */
+};
+
+struct odbk_audit {
+    time_t at;
+    char *user;
+    char *host;
+    char *action;     /* create, restore, delete, prune, rescan */
+    char *backup_id;
+    char *env;
+    char *source;
+    char *target;
+    char *options;
+    char *result;     /* ok, failed */
+    char *detail;
+};
+
+/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path. */
+int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err);
+void odbk_catalog_close(struct odbk_catalog *cat);
+
+int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
+/* Write every field of b over the row with b->id. */
+int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
+/* Insert or replace (rescan). */
+int odbk_catalog_backup_upsert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
+int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, const char *status,
+                                   const char *error, struct odbk_err *err);
+int odbk_catalog_heartbeat(struct odbk_catalog *cat, const char *id, struct odbk_err *err);
+/* ODBK_E_NOINPUT when there is no such backup (a unique prefix of an id is accepted). */
+int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odbk_backup *out,
+                            struct odbk_err *err);
+/* Newest first. */
+int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
+                             struct odbk_backup **out, size_t *n, struct odbk_err *err);
+void odbk_backup_release(struct odbk_backup *b);
+void odbk_backup_list_free(struct odbk_backup *v, size_t n);
+
+int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a, struct odbk_err *err);
+/* Newest first; env NULL for all. */
+int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct odbk_audit **out, size_t *n,
+                            struct odbk_err *err);
+void odbk_audit_list_free(struct odbk_audit *v, size_t n);
+
+/* Run fn inside one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on failure). */
+int odbk_catalog_transaction(struct odbk_catalog *cat, int (*fn)(void *ctx, struct odbk_err *err), void *ctx,
+                             struct odbk_err *err);
+
+#endif

@@ -1,0 +1,221 @@
+/* manifest.c - the backup manifest as JSON (cJSON), both ways. */
+#include "odoo/manifest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/util.h"
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+    cJSON_AddStringToObject(o, k, v ? v : "");
+}
+
+static void add_time(cJSON *o, const char *k, time_t t)
+{
+    char buf[32];
+    if (!t) {
+        cJSON_AddNullToObject(o, k);
+        return;
+    }
+    odbk_time_rfc3339(t, buf);
+    cJSON_AddStringToObject(o, k, buf);
+}
+
+static void add_odoo_keys(cJSON *o, const struct odbk_manifest *m)
+{
+    cJSON *mods = m->modules_json ? cJSON_Parse(m->modules_json) : NULL;
+    add_str(o, "odoo_dump", "1");
+    add_str(o, "db_name", m->database);
+    add_str(o, "version", m->odoo_version);
+    add_str(o, "major_version", m->odoo_major);
+    add_str(o, "pg_version", m->odoo_pg_version);
+    cJSON_AddItemToObject(o, "modules", mods ? mods : cJSON_CreateObject());
+}
+
+char *odbk_manifest_to_json(const struct odbk_manifest *m)
+{
+    cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
+    char *s, *r;
+    size_t i;
+    cJSON_AddNumberToObject(o, "odbk_manifest", m->version ? m->version : ODBK_MANIFEST_VERSION);
+    add_str(o, "id", m->id);
+    add_str(o, "uuid", m->uuid);
+    add_str(o, "env", m->env);
+    add_str(o, "project", m->project);
+    add_str(o, "database", m->database);
+    add_str(o, "type", m->type);
+    add_str(o, "format", m->format);
+    add_time(o, "created_at", m->created_at);
+    add_time(o, "finished_at", m->finished_at);
+    add_str(o, "retention", m->retention);
+    add_str(o, "comment", m->comment);
+    add_str(o, "host", m->host);
+    add_str(o, "odbk_version", m->odbk_version);
+    add_str(o, "pg_server_version", m->pg_server_version);
+    add_str(o, "pg_dump_version", m->pg_dump_version);
+    add_odoo_keys(o, m);
+    for (i = 0; i < m->n_files; i++) {
+        const struct odbk_manifest_file *f = &m->files[i];
+        cJSON *jf = cJSON_CreateObject();
+        add_str(jf, "name", f->name);
+        add_str(jf, "role", f->role);
+        cJSON_AddNumberToObject(jf, "size", (double)f->size);
+        add_str(jf, "sha256", f->sha256);
+        add_str(jf, "compression", f->compression);
+        if (f->raw_size)
+            cJSON_AddNumberToObject(jf, "raw_size", (double)f->raw_size);
+        cJSON_AddItemToArray(files, jf);
+    }
+    cJSON_AddItemToObject(o, "files", files);
+    s = cJSON_Print(o);
+    cJSON_Delete(o);
+    r = odbk_xasprintf("%s\n", s);
+    free(s);
+    return r;
+}
+
+char *odbk_manifest_odoo_json(const struct odbk_manifest *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *s, *r;
+    add_odoo_keys(o, m);
+    s = cJSON_Print(o);
+    cJSON_Delete(o);
+    r = odbk_xstrdup(s);
+    free(s);
+    return r;
+}
+
+static char *get_str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return odbk_xstrdup(cJSON_IsString(v) ? v->valuestring : "");
+}
+
+static time_t get_time(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    time_t t = 0;
+    if (cJSON_IsString(v))
+        odbk_time_parse_rfc3339(v->valuestring, &t);
+    return t;
+}
+
+int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest *m, struct odbk_err *err)
+{
+    cJSON *o = cJSON_Parse(json), *v, *files, *f;
+    memset(m, 0, sizeof(*m));
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not valid JSON", what);
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "odbk_manifest");
+    if (!cJSON_IsNumber(v)) {
+        cJSON_Delete(o);
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not an odbk manifest (no odbk_manifest key)", what);
+    }
+    m->version = v->valueint;
+    if (m->version > ODBK_MANIFEST_VERSION) {
+        cJSON_Delete(o);
+        odbk_err_set(err, ODBK_E_DATA, "'%s' has manifest format %d, newer than this odbk reads (%d)", what,
+                     m->version, ODBK_MANIFEST_VERSION);
+        odbk_err_hint(err, "upgrade odbk");
+        return -1;
+    }
+    m->id = get_str(o, "id");
+    m->uuid = get_str(o, "uuid");
+    m->env = get_str(o, "env");
+    m->project = get_str(o, "project");
+    m->database = get_str(o, "database");
+    m->type = get_str(o, "type");
+    m->format = get_str(o, "format");
+    m->retention = get_str(o, "retention");
+    m->comment = get_str(o, "comment");
+    m->host = get_str(o, "host");
+    m->odbk_version = get_str(o, "odbk_version");
+    m->pg_server_version = get_str(o, "pg_server_version");
+    m->pg_dump_version = get_str(o, "pg_dump_version");
+    m->created_at = get_time(o, "created_at");
+    m->finished_at = get_time(o, "finished_at");
+    m->odoo_version = get_str(o, "version");
+    m->odoo_major = get_str(o, "major_version");
+    m->odoo_pg_version = get_str(o, "pg_version");
+    v = cJSON_GetObjectItemCaseSensitive(o, "modules");
+    m->modules_json = v ? cJSON_PrintUnformatted(v) : odbk_xstrdup("{}");
+    files = cJSON_GetObjectItemCaseSensitive(o, "files");
+    cJSON_ArrayForEach(f, files)
+    {
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+        const cJSON *raw = cJSON_GetObjectItemCaseSensitive(f, "raw_size");
+        char *name = get_str(f, "name"), *role = get_str(f, "role"), *sha = get_str(f, "sha256"),
+             *comp = get_str(f, "compression");
+        if (!*name || !odbk_name_is_safe(name) || !cJSON_IsNumber(size) || strlen(sha) != 64) {
+            free(name);
+            free(role);
+            free(sha);
+            free(comp);
+            cJSON_Delete(o);
+            odbk_manifest_release(m);
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' lists a file without a valid name, size and sha256", what);
+        }
+        if (m->n_files < ODBK_MANIFEST_MAX_FILES)
+            odbk_manifest_add_file(m, name, role, (uint64_t)size->valuedouble, sha, comp,
+                                   cJSON_IsNumber(raw) ? (uint64_t)raw->valuedouble : 0);
+        free(name);
+        free(role);
+        free(sha);
+        free(comp);
+    }
+    cJSON_Delete(o);
+    if (!*m->id || !odbk_name_is_safe(m->id) || !*m->env || !odbk_name_is_safe(m->env)) {
+        odbk_manifest_release(m);
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has no valid id or env", what);
+    }
+    return 0;
+}
+
+void odbk_manifest_add_file(struct odbk_manifest *m, const char *name, const char *role, uint64_t size,
+                            const char *sha256, const char *compression, uint64_t raw_size)
+{
+    struct odbk_manifest_file *f;
+    if (m->n_files >= ODBK_MANIFEST_MAX_FILES)
+        return;
+    f = &m->files[m->n_files++];
+    f->name = odbk_xstrdup(name);
+    f->role = odbk_xstrdup(role);
+    f->size = size;
+    f->sha256 = odbk_xstrdup(sha256);
+    f->compression = odbk_xstrdup(compression);
+    f->raw_size = raw_size;
+}
+
+const struct odbk_manifest_file *odbk_manifest_file_by_role(const struct odbk_manifest *m, const char *role)
+{
+    size_t i;
+    for (i = 0; i < m->n_files; i++)
+        if (!strcmp(m->files[i].role, role))
+            return &m->files[i];
+    return NULL;
+}
+
+void odbk_manifest_release(struct odbk_manifest *m)
+{
+    size_t i;
+    char **strs[] = {&m->id, &m->uuid, &m->env, &m->project, &m->database, &m->type, &m->format, &m->retention,
+                     &m->comment, &m->host, &m->odbk_version, &m->pg_server_version, &m->pg_dump_version,
+                     &m->odoo_version, &m->odoo_major, &m->odoo_pg_version, &m->modules_json};
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+    for (i = 0; i < m->n_files; i++) {
+        free(m->files[i].name);
+        free(m->files[i].role);
+        free(m->files[i].sha256);
+        free(m->files[i].compression);
+    }
+    m->n_files = 0;
+}
