@@ -104,6 +104,9 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
     return 0;
 }
 
+static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const struct target *t,
+                  const struct odbk_restore_opts *o, const char *result, const char *detail);
+
 /* --neutralize needs Odoo 16+: refuse early when the source says which series it is */
 static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk_source *s, struct odbk_err *err)
 {
@@ -142,6 +145,8 @@ int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *ca
                                   "This REPLACES the current database and filestore of the target.");
     r = 0;
 out:
+    if (r < 0)   /* refused before anything started: still on record */
+        audit(cat, &s, &t, o, "refused", err->msg);
     target_release(&t);
     odbk_source_close(&s);
     return r;
