@@ -35,8 +35,11 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     int64_t secs;
     switch (id) {
     case O_EXPIRES:
-        if (odbk_duration_parse_seconds(arg, &secs, err) < 0)
-            return odbk_err_prefix(err, "--expires"), -1;
+        if (odbk_duration_parse_seconds(arg, &secs, err) < 0) {
+            odbk_err_prefix(err, "--expires");
+            err->code = ODBK_E_USAGE;   /* a bad option value, not a bad config */
+            return -1;
+        }
         if (secs > 7 * 86400) {
             odbk_err_set(err, ODBK_E_USAGE, "--expires %s: links last at most 7 days (7d)", arg);
             return -1;
