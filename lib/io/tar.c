@@ -218,6 +218,7 @@ static int untar_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
     struct untar *u = ctx;
     struct archive *a = archive_read_new(), *disk = archive_write_disk_new();
     struct archive_entry *e;
+    char *saved = NULL;
     int r = 0, rc;
     u->pipe = p;
     u->buf = odbk_xmalloc(CHUNK);
@@ -238,6 +239,8 @@ static int untar_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
         const void *blk;
         size_t len;
         la_int64_t off;
+        free(saved);
+        saved = NULL;
         if (!name || !member_name_ok(name)) {
             r = odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", name ? name : "");
             goto out;
@@ -251,6 +254,8 @@ static int untar_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
             r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the filestore archive is a link", name);
             goto out;
         }
+        /* name points into e: keep a copy for the messages below, set_pathname frees it */
+        name = saved = odbk_xstrdup(name);
         target = odbk_xasprintf("%s/%s", u->dir, name);
         archive_entry_set_pathname(e, target);
         free(target);
@@ -285,6 +290,7 @@ static int untar_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
     while (odbk_pipe_read(p, u->buf, CHUNK) > 0)
         ;
 out:
+    free(saved);
     archive_read_free(a);
     archive_write_free(disk);
     free(u->buf);

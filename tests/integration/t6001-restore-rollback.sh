@@ -53,7 +53,7 @@ test_expect_success 'the audit log has the restore: who, source, target, options
 '
 
 test_expect_success 'no temporary database or directory is left' '
-	sql postgres "select datname from pg_database where datname like '\''%_odbk_%'\''" >dbs &&
+	sql postgres "select datname from pg_database where datname like '\''${TEST_DB_PREFIX}%_odbk_%'\''" >dbs &&
 	test_must_fail test -s dbs &&
 	test -z "$(ls -d "$SRC_FS".odbk-* 2>/dev/null)"
 '

@@ -20,7 +20,7 @@ target_unchanged() {
 	test_cmp "$TRASH/target.fp" now.fp
 }
 no_leftovers() {
-	sql postgres "select datname from pg_database where datname ~ '_odbk_(tmp|old)_[0-9]+$'" >dbs &&
+	sql postgres "select datname from pg_database where datname ~ '^${TEST_DB_PREFIX}.*_odbk_(tmp|old)_[0-9]+$'" >dbs &&
 	{ test ! -s dbs || { cat dbs; false; }; } &&
 	test -z "$(ls -d "$SRC_FS".odbk-* 2>/dev/null)"
 }
@@ -79,6 +79,7 @@ test_expect_success 'an SQL error in the middle of the dump: psql stops, target 
 test_expect_success 'kill -9 during the load: target unchanged, the next run cleans up' '
 	{ ODBK_PG_BINDIR=$TRASH/slow-bin odbk-restore "$ID" --no-safety-backup --confirm RESTORE >/dev/null 2>&1 &
 	  pid=$!; } &&
+	test_when_finished "kill -9 $pid 2>/dev/null; true" &&
 	for i in $(seq 1 100); do
 		test -s "$TRASH/slow-psql.pid" && break
 		sleep 0.1

@@ -17,7 +17,7 @@ fingerprint "$T_DB" "$T_FS" >"$TRASH/target.fp"
 restore() { odbk-restore "$@" --confirm RESTORE; }
 target_untouched() {
 	fingerprint "$T_DB" "$T_FS" >now.fp && test_cmp "$TRASH/target.fp" now.fp &&
-	sql postgres "select datname from pg_database where datname ~ '_odbk_(tmp|old)_'" >dbs && test ! -s dbs &&
+	sql postgres "select datname from pg_database where datname ~ '^${TEST_DB_PREFIX}.*_odbk_(tmp|old)_'" >dbs && test ! -s dbs &&
 	test -z "$(ls -d "$T_FS".odbk-* 2>/dev/null)"
 }
 
