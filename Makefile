@@ -62,7 +62,7 @@ check:
 
 # the tests alone, against a testbed already started (eval "$$(tests/testbed/start-all.sh DIR)")
 test: all
-	ODBK_BUILD=$(B) prove -f $(UNIT_TARGETS) tests/integration/t*.sh
+	ODBK_BUILD=$(B) prove -j2 -f $(UNIT_TARGETS) $(wildcard tests/integration/t[0-9]*.sh)
 
 asan:
 	$(MAKE) B=build-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g'

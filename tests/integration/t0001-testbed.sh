@@ -78,6 +78,21 @@ test_expect_success PG 'odbk_conf writes a 0600 config with the env and local st
 	test_grep ! "password|$PGPASSWORD" "$ODBK_CONFIG"
 '
 
+test_expect_success S3,SFTP,FTP 'odbk_conf_storage: remote storages point at key files, no secret inline' '
+	odbk_conf prod acme_prod /srv/fs s3 &&
+	odbk_conf_storage sftp &&
+	odbk_conf_storage ftp &&
+	test_grep "^storage = s3$" "$ODBK_CONFIG" &&
+	test_grep "^endpoint = $S3_ENDPOINT$" "$ODBK_CONFIG" &&
+	test_grep "^known-hosts = $SFTP_KNOWN_HOSTS$" "$ODBK_CONFIG" &&
+	test_grep "^url = $FTP_URL" "$ODBK_CONFIG" &&
+	test_grep ! "$S3_SECRET_KEY|$FTP_PASSWORD" "$ODBK_CONFIG" &&
+	test_file_mode 600 "$TRASH/secrets/s3.secret" &&
+	test_file_mode 600 "$TRASH/secrets/ftp.pw" &&
+	echo "$S3_SECRET_KEY" >expect &&
+	test_cmp expect "$TRASH/secrets/s3.secret"
+'
+
 test_expect_code 3 'test_expect_code checks the exact exit code' '
 	(exit 3)
 '

@@ -255,6 +255,17 @@ test_must_fail() {
     return 0
 }
 
+# test_line_count OP N FILE: the number of lines of FILE compares with N (e.g. = 1)
+test_line_count() {
+    local n; n=$(wc -l <"$3") || return 1
+    [ "$n" "$1" "$2" ] || { echo "test_line_count: $3 has $n lines, wanted $1 $2:" >&2; cat "$3" >&2; return 1; }
+}
+
+# test_must_be_empty FILE: FILE exists and is empty (shown otherwise)
+test_must_be_empty() {
+    [ -f "$1" ] && [ ! -s "$1" ] || { echo "test_must_be_empty: $1 is not empty:" >&2; cat "$1" >&2; return 1; }
+}
+
 # test_file_mode MODE FILE: e.g. test_file_mode 600 odbk.conf
 test_file_mode() {
     local m; m=$(stat -c %a "$2") || return 1
@@ -391,19 +402,19 @@ odbk_conf_storage() {
             mkdir -p "$TRASH/storage/$name"
             printf '\n[storage %s]\ntype = local\npath = %s\n' "$name" "$TRASH/storage/$name" ;;
         s3)
-            require_service s3
+            [ -n "${S3_ENDPOINT:-}" ] || { echo "odbk_conf_storage: testbed service s3 not running" >&2; return 1; }
             (umask 077 && printf '%s\n' "$S3_ACCESS_KEY" >"$secrets/s3.id" &&
                 printf '%s\n' "$S3_SECRET_KEY" >"$secrets/s3.secret")
             printf '\n[storage %s]\ntype = s3\nendpoint = %s\nregion = %s\nbucket = %s\nprefix = %s/%s/\nuri-style = path\naccess-key-id-file = %s\nsecret-access-key-file = %s\n' \
                 "$name" "$S3_ENDPOINT" "$S3_REGION" "$S3_BUCKET" "${TEST_DB_PREFIX%_}" "$name" \
                 "$secrets/s3.id" "$secrets/s3.secret" ;;
         sftp)
-            require_service sftp
+            [ -n "${SFTP_URL:-}" ] || { echo "odbk_conf_storage: testbed service sftp not running" >&2; return 1; }
             printf '\n[storage %s]\ntype = sftp\nhost = %s\nport = %s\nuser = %s\nprivate-key = %s\nknown-hosts = %s\npath = %s/%s/%s\n' \
                 "$name" "$SFTP_HOST" "$SFTP_PORT" "$SFTP_USER" "$SFTP_KEY" "$SFTP_KNOWN_HOSTS" \
                 "$SFTP_DATA_DIR" "${TEST_DB_PREFIX%_}" "$name" ;;
         ftp)
-            require_service ftp
+            [ -n "${FTP_URL:-}" ] || { echo "odbk_conf_storage: testbed service ftp not running" >&2; return 1; }
             (umask 077 && printf '%s\n' "$FTP_PASSWORD" >"$secrets/ftp.pw")
             printf '\n[storage %s]\ntype = ftp\nurl = %s%s/%s\ntls = none\nuser = %s\npassword-file = %s\n' \
                 "$name" "$FTP_URL" "${TEST_DB_PREFIX%_}" "$name" "$FTP_USER" "$secrets/ftp.pw" ;;
