@@ -161,6 +161,17 @@ static int cmd_check(int argc, char **argv)
     if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
         goto out;
     odbk_policy_check_config(cfg, on_problem, &probs);
+    {   /* an env whose policy has no rule: odbk-prune refuses it, so it is a problem here too */
+        const char **envs = NULL;
+        size_t n = odbk_config_env_names(cfg, &envs);
+        for (i = 0; i < n; i++) {
+            struct odbk_retention_policy rules;
+            struct odbk_err e = {0};
+            if (odbk_prune_policy(cfg, envs[i], &rules, &e) < 0)
+                on_problem(&probs, &e);
+        }
+        free(envs);
+    }
     if (probs.n) {
         odbk_err_set(&err, ODBK_E_CONFIG, "%zu problem%s in '%s'", probs.n, probs.n == 1 ? "" : "s", cfg->path);
         goto out;
@@ -424,14 +435,14 @@ static int plan_env(const struct plan_ctx *c, const char *env, const struct odbk
         }
         print_json(arr);
     } else {
-        printf("policy of %s: %s\n%-24s %-20s %-10s %-6s %s\n", env, rep.policy, "ID", "TIME", "STORAGE", "ACTION",
+        printf("policy of %s: %s\n%-24s %-21s %-10s %-6s %s\n", env, rep.policy, "ID", "TIME", "STORAGE", "ACTION",
                "REASONS");
         for (i = 0; i < rep.n; i++) {
             const struct odbk_prune_item *it = &rep.items[i];
             char t[32], why[512];
             odbk_time_rfc3339(it->b.created_at, t);
             reasons_text(it->reasons, it->n_reasons, why, sizeof(why));
-            printf("%-24s %-20s %-10s %-6s %s\n", it->b.id, t, it->b.storage,
+            printf("%-24s %-21s %-10s %-6s %s\n", it->b.id, t, it->b.storage,
                    it->action == ODBK_PRUNE_KEEP ? "keep" : "prune", why);
         }
         printf("%zu backups: %zu kept, %zu pruned\n", rep.n, rep.n_keep, rep.n_expire);

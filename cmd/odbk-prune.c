@@ -114,12 +114,12 @@ static void print_plan(const struct odbk_prune_report *r)
         printf("  %s\n", r->skipped);
     if (!r->n)
         return;
-    printf("  %-7s %-24s %-20s %-10s %s\n", "ACTION", "ID", "CREATED", "STORAGE", "WHY");
+    printf("  %-7s %-24s %-21s %-10s %s\n", "ACTION", "ID", "CREATED", "STORAGE", "WHY");
     for (i = 0; i < r->n; i++) {
         const struct odbk_prune_item *it = &r->items[i];
         char t[32], buf[512];
         odbk_time_rfc3339(it->b.created_at, t);
-        printf("  %-7s %-24s %-20s %-10s %s\n", odbk_prune_action_name(it->action), it->b.id, t, it->b.storage,
+        printf("  %-7s %-24s %-21s %-10s %s\n", odbk_prune_action_name(it->action), it->b.id, t, it->b.storage,
                why(it, buf, sizeof(buf)));
     }
 }
