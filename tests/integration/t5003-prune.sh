@@ -9,8 +9,12 @@ require_program odbk-create odbk-prune odbk-policy odbk-list faketime jq sqlite3
 export TZ=UTC
 STORE=$TRASH/storage/disk
 
-# at 'YYYY-MM-DD HH:MM:SS' CMD...: run CMD with the clock started at that UTC time
-at() { local t=$1; shift; faketime -f "@$t" "$@"; }
+# at 'YYYY-MM-DD HH:MM:SS' CMD...: run CMD with the clock started at that UTC time (faketime is an
+# LD_PRELOAD library, which ASan wants to come after its own runtime: tell it not to mind)
+at() {
+	local t=$1; shift
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f "@$t" "$@"
+}
 
 # snapshot FILE: the sha256 of every stored file, by path
 snapshot() { (cd "$STORE" && find . -type f -exec sha256sum {} + | sort -k2) >"$1"; }
