@@ -147,15 +147,15 @@ int main(int argc, char **argv)
         struct odbk_backup b;
         struct odbk_err e = {0};
         if (odbk_backup_create(cfg, cat, envs[i], &c.o, &b, &e) < 0) {
+            /* report it now and go on with the other environments */
             odbk_progress_free(progress);
-            progress = odbk_progress_new(common.progress, common.quiet);
-            c.o.progress_ctx = progress;
             if (n > 1)
                 odbk_err_prefix(&e, "%s", envs[i]);
+            odbk_err_print(&e, cli.prog, stderr);
             if (!first.code)
                 first = e;
-            else
-                odbk_err_print(&e, cli.prog, stderr);
+            progress = odbk_progress_new(common.progress, common.quiet);
+            c.o.progress_ctx = progress;
             continue;
         }
         if (common.json)
@@ -165,8 +165,15 @@ int main(int argc, char **argv)
         fflush(stdout);
         odbk_backup_release(&b);
     }
-    if (first.code)
-        err = first;
+    if (first.code) {
+        odbk_progress_free(progress);
+        free(envs);
+        free(catpath);
+        odbk_catalog_close(cat);
+        odbk_config_free(cfg);
+        odbk_cli_exit(&cli, 0, &err);   /* flush stdout */
+        return odbk_err_exit_code(&first);
+    }
 out:
     odbk_progress_free(progress);
     free(envs);

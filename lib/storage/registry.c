@@ -2,8 +2,10 @@
 #include "storage/storage.h"
 
 extern const struct odbk_storage_driver odbk_storage_local_driver;
+extern const struct odbk_storage_driver odbk_storage_s3_driver;
 
 const struct odbk_storage_driver *const odbk_storage_drivers[] = {
     &odbk_storage_local_driver,
+    &odbk_storage_s3_driver,
     NULL,
 };
