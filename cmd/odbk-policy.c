@@ -480,16 +480,17 @@ static int cmd_plan(int argc, char **argv)
 
 struct subcommand {
     const char *name;
+    const struct odbk_cli *cli;          /* its options, for the completion of `odbk-policy --<TAB>` */
     int (*run)(int argc, char **argv);   /* argv[0] is the subcommand's name */
     const char *summary;
 };
 
 static const struct subcommand subcommands[] = {
-    {"show", cmd_show, "the effective policy of an environment and each key's source"},
-    {"check", cmd_check, "validate the whole configuration"},
-    {"plan", cmd_plan, "which backups the retention keeps and why"},
+    {"show", &show_cli, cmd_show, "the effective policy of an environment and each key's source"},
+    {"check", &check_cli, cmd_check, "validate the whole configuration"},
+    {"plan", &plan_cli, cmd_plan, "which backups the retention keeps and why"},
     /* due, next: schedules (added with the scheduler) */
-    {NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL},
 };
 
 static const struct odbk_opt top_opts[] = {{0}};
@@ -534,12 +535,34 @@ int main(int argc, char **argv)
         return odbk_cli_exit(&top_cli, 0, &err);
     }
     if (argc >= 2 && !strcmp(argv[1], "--completion-helper")) {
-        for (i = 0; subcommands[i].name; i++)
-            printf("%s\n", subcommands[i].name);
+        /* every option of every subcommand, once, and the common ones */
+        static const char *const common[] = {"--config=", "--catalog=", "--json", "--quiet", "--help", "--version",
+                                             NULL};
+        const char *seen[256];
+        size_t n_seen = 0, k;
+        for (i = 0; subcommands[i].name; i++) {
+            const struct odbk_opt *o;
+            for (o = subcommands[i].cli->opts; o && o->name; o++) {
+                for (k = 0; k < n_seen && strcmp(seen[k], o->name); k++)
+                    ;
+                if (k < n_seen || !o->help || n_seen >= 256)
+                    continue;
+                seen[n_seen++] = o->name;
+                printf("--%s%s\n", o->name, o->arg ? "=" : "");
+            }
+        }
+        for (i = 0; common[i]; i++)
+            printf("%s\n", common[i]);
         return 0;
     }
     if (argc >= 2) {
-        odbk_err_set(&err, ODBK_E_USAGE, "unknown option '%s' (a subcommand comes first)", argv[1]);
+        static const char *const common[] = {"config", "catalog", "json", "quiet", "help", "version", NULL};
+        char word[64];
+        snprintf(word, sizeof(word), "%s", argv[1] + strspn(argv[1], "-"));
+        word[strcspn(word, "=")] = '\0';
+        dym = odbk_did_you_mean(word, common);
+        odbk_err_set(&err, ODBK_E_USAGE, "unknown option '%s'%s%s%s: options come after the subcommand", argv[1],
+                     dym ? " (did you mean '--" : "", dym ? dym : "", dym ? "'?)" : "");
     } else {
         char list[256] = "";
         size_t len = 0;
