@@ -122,19 +122,8 @@ int main(int argc, char **argv)
     }
     if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
         goto out;
-    if (c.all) {
-        n = odbk_config_env_names(cfg, &envs);
-    } else {
-        n = (size_t)(argc - arg0);
-        envs = odbk_xcalloc(n + 1, sizeof(char *));
-        for (i = 0; i < n; i++) {
-            struct odbk_env e;
-            envs[i] = argv[arg0 + (int)i];
-            if (odbk_config_env(cfg, envs[i], &e, &err) < 0)   /* refuse typos before any work */
-                goto out;
-            odbk_env_release(&e);
-        }
-    }
+    if (odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+        goto out;
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;

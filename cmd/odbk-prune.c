@@ -176,14 +176,8 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (c.all) {
-        n = odbk_config_env_names(cfg, &envs);
-    } else {
-        n = (size_t)(argc - arg0);
-        envs = odbk_xcalloc(n + 1, sizeof(char *));
-        for (i = 0; i < n; i++)
-            envs[i] = argv[arg0 + (int)i];
-    }
+    if (odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+        goto out;
     /* Every policy first: a config problem anywhere deletes nothing anywhere. */
     for (i = 0; i < n; i++) {
         struct odbk_retention_policy rules;

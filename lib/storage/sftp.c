@@ -869,20 +869,14 @@ static const struct odbk_writer_ops sftp_write_ops = {"sftp upload", sw_write, s
 static int sftp_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                            struct odbk_writer **out, struct odbk_err *err)
 {
-    static unsigned counter;
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     struct sftp *s = st->priv;
     struct sftp_writer *sw = odbk_xcalloc(1, sizeof(*sw));
     const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
-    unsigned n;
     int attempt;
-    pthread_mutex_lock(&mu);
-    n = ++counter;
-    pthread_mutex_unlock(&mu);
     sw->s = s;
     sw->key = odbk_xstrdup(path);
     sw->final = remote_path(s, path);
-    sw->tmp = odbk_xasprintf("%s.odbk-tmp-%ld-%u", sw->final, (long)getpid(), n);
+    sw->tmp = odbk_storage_temp_name(sw->final);
     for (attempt = 0;; attempt++) {
         if (conn_get(s, &sw->c, err) == 0) {
             if (open_tmp(sw, flags, err) == 0)
