@@ -44,4 +44,16 @@ test_expect_success 'the next run marks it failed, removes its files, and makes 
 	odbk-list --audit --json | jq -e "[.[] | select(.action == \"reap\")] | length == 1"
 '
 
+test_expect_success 'a second backup of an env whose backup is running is refused with 75' '
+	ODBK_PG_BINDIR=$TRASH/slowbin odbk-create prod >/dev/null 2>&1 &
+	pid=$! &&
+	for i in $(seq 100); do
+		test "$(odbk-list --status in_progress --json | jq length)" = 1 && break
+		sleep 0.1
+	done &&
+	test_exit_code 75 odbk-create prod 2>err &&
+	test_grep "already running" err && test_grep "pid $pid" err &&
+	kill -9 $pid && { wait $pid 2>/dev/null; true; }
+'
+
 test_done
