@@ -645,21 +645,15 @@ static const struct odbk_writer_ops ftp_write_ops = {"ftp upload", fw_write, fw_
 static int ftp_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                           struct odbk_writer **out, struct odbk_err *err)
 {
-    static unsigned counter;
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     struct ftp *f = st->priv;
     struct ftp_writer *fw = odbk_xcalloc(1, sizeof(*fw));
     struct curl_slist *cmds = NULL;
     CURLcode rc;
     char *u;
-    unsigned n;
-    pthread_mutex_lock(&mu);
-    n = ++counter;
-    pthread_mutex_unlock(&mu);
     fw->f = f;
     fw->key = odbk_xstrdup(path);
     fw->final = full_path(f, path);
-    fw->tmp = odbk_xasprintf("%s.odbk-tmp-%ld-%u", fw->final, (long)getpid(), n);
+    fw->tmp = odbk_storage_temp_name(fw->final);
     pthread_mutex_init(&fw->mu, NULL);
     pthread_cond_init(&fw->cond, NULL);
     fw->c = curl_easy_init();

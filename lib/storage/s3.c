@@ -380,7 +380,7 @@ static int s3_list(struct odbk_storage *st, const char *prefix, odbk_storage_lis
 {
     struct s3 *s = st->priv;
     char *full = s3_full_key(s, prefix ? prefix : ""), *eprefix = s3_uri_encode(full, 0), *token = NULL;
-    char *what = odbk_xasprintf("list '%s'", full);
+    char *what = *full ? odbk_xasprintf("list '%s'", full) : odbk_xasprintf("list bucket '%s'", s->bucket);
     int r = 0;
     pthread_mutex_lock(&s->misc_mu);
     do {

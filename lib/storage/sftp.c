@@ -442,7 +442,7 @@ static void conn_free(struct conn *c, int graceful)
 {
     if (!c)
         return;
-    if (graceful && c->sftp)
+    if (c->sftp)   /* also when dropped: it frees what libssh2 keeps about outstanding requests */
         libssh2_sftp_shutdown(c->sftp);
     if (c->ss) {
         if (graceful)
@@ -711,6 +711,8 @@ static int writer_reconnect(struct sftp_writer *sw, int attempt, struct odbk_err
     LIBSSH2_SFTP_ATTRIBUTES a;
     if (attempt >= sw->s->retries)
         return -1;
+    if (sw->h)
+        libssh2_sftp_close_handle(sw->h);   /* fails fast on a dead connection, but frees the handle */
     conn_put(sw->s, sw->c);  /* dropped: closed, not pooled */
     sw->c = NULL;
     sw->h = NULL;
@@ -831,7 +833,7 @@ static void sw_abort(struct odbk_writer *w)
 {
     struct sftp_writer *sw = (struct sftp_writer *)w;
     struct odbk_err e2 = {0};
-    if (sw->h && !sw->c->dropped)
+    if (sw->h)
         libssh2_sftp_close_handle(sw->h);
     sw->h = NULL;
     if (sw->tmp) {
@@ -867,20 +869,14 @@ static const struct odbk_writer_ops sftp_write_ops = {"sftp upload", sw_write, s
 static int sftp_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                            struct odbk_writer **out, struct odbk_err *err)
 {
-    static unsigned counter;
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     struct sftp *s = st->priv;
     struct sftp_writer *sw = odbk_xcalloc(1, sizeof(*sw));
     const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
-    unsigned n;
     int attempt;
-    pthread_mutex_lock(&mu);
-    n = ++counter;
-    pthread_mutex_unlock(&mu);
     sw->s = s;
     sw->key = odbk_xstrdup(path);
     sw->final = remote_path(s, path);
-    sw->tmp = odbk_xasprintf("%s.odbk-tmp-%ld-%u", sw->final, (long)getpid(), n);
+    sw->tmp = odbk_storage_temp_name(sw->final);
     for (attempt = 0;; attempt++) {
         if (conn_get(s, &sw->c, err) == 0) {
             if (open_tmp(sw, flags, err) == 0)
@@ -961,6 +957,8 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
     retry:
         if (!c->dropped || attempt >= s->retries)
             goto out;
+        if (h)
+            libssh2_sftp_close_handle(h);
         h = NULL;
         conn_put(s, c);
         c = NULL;
@@ -968,7 +966,7 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
     }
     r = 0;
 out:
-    if (h && c && !c->dropped)
+    if (h)
         libssh2_sftp_close_handle(h);
     conn_put(s, c);
     free(buf);
@@ -1059,8 +1057,7 @@ static int walk(struct sftp *s, struct conn *c, const char *rel, struct list_ctx
         }
         free(child);
     }
-    if (!c->dropped)
-        libssh2_sftp_close_handle(h);
+    libssh2_sftp_close_handle(h);
     free(dir);
     return r;
 }
