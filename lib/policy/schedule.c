@@ -139,6 +139,16 @@ int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat
             goto out;
         }
         odbk_policy_release(&p);
+        if (v[i].due) {   /* a retry cannot cure a missing storage: not_configured, not due */
+            struct odbk_env e;
+            if (odbk_config_env(cfg, names[i], &e, err) < 0)
+                goto out;
+            if (!e.storage) {
+                v[i].due = 0;
+                v[i].reason = "no storage";
+            }
+            odbk_env_release(&e);
+        }
     }
     r = 0;
 out:

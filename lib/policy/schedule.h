@@ -4,6 +4,7 @@
  * successful scheduled backup (missed fire times coalesce into one run).  The rules, in order:
  *
  *   - disabled policy or no schedule: never due (manual backups are still allowed);
+ *   - the env has no storage (state not_configured): never due, as no retry can cure that;
  *   - a scheduled backup of the env is still running (pending, in_progress, uploading): not due;
  *   - no scheduled backup and no failed scheduled attempt ever: due at once ("first run"), so a new env is
  *     protected without waiting for up to one period;
@@ -41,7 +42,7 @@ struct odbk_schedule_state {
     int has_schedule;
     int due;
     const char *reason;    /* "disabled", "no schedule", "running", "first run", "fired", "retry", "backing off",
-                              "done" */
+                              "done", "no storage" */
     time_t fired_at;       /* the latest fire time at or before now (0: none) */
     time_t next_at;        /* the first fire time after now (0: none) */
     time_t retry_at;       /* when backing off: when the retry becomes due */
