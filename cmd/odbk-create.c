@@ -185,7 +185,7 @@ int main(int argc, char **argv)
             odbk_progress_free(progress);
             progress = odbk_progress_new(common.progress, common.quiet);
             c.o.progress_ctx = progress;
-            if (n > 1)
+            if (n > 1 || c.due)
                 odbk_err_prefix(&e, "%s", envs[i]);
             if (!first.code)
                 first = e;
