@@ -133,21 +133,8 @@ int main(int argc, char **argv)
     }
     if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
         goto out;
-    if (c.all) {
-        n = odbk_config_env_names(cfg, &envs);
-    } else if (c.due) {
-        n = 0;   /* filled once the catalog is open */
-    } else {
-        n = (size_t)(argc - arg0);
-        envs = odbk_xcalloc(n + 1, sizeof(char *));
-        for (i = 0; i < n; i++) {
-            struct odbk_env e;
-            envs[i] = argv[arg0 + (int)i];
-            if (odbk_config_env(cfg, envs[i], &e, &err) < 0)   /* refuse typos before any work */
-                goto out;
-            odbk_env_release(&e);
-        }
-    }
+    if (!c.due && odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+        goto out;
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
@@ -182,15 +169,15 @@ int main(int argc, char **argv)
         if (made < 0 && c.due && odbk_schedule_record_failure(cat, envs[i], NULL, e.msg, &ne) < 0)
             fprintf(stderr, "%s: warning: %s: cannot record the failed attempt: %s\n", cli.prog, envs[i], ne.msg);
         if (made < 0) {
+            /* report it now and go on with the other environments */
             odbk_progress_free(progress);
-            progress = odbk_progress_new(common.progress, common.quiet);
-            c.o.progress_ctx = progress;
             if (n > 1 || c.due)
                 odbk_err_prefix(&e, "%s", envs[i]);
+            odbk_err_print(&e, cli.prog, stderr);
             if (!first.code)
                 first = e;
-            else
-                odbk_err_print(&e, cli.prog, stderr);
+            progress = odbk_progress_new(common.progress, common.quiet);
+            c.o.progress_ctx = progress;
             continue;
         }
         if (common.json)
@@ -200,8 +187,17 @@ int main(int argc, char **argv)
         fflush(stdout);
         odbk_backup_release(&b);
     }
-    if (first.code)
-        err = first;
+    if (first.code) {
+        odbk_progress_free(progress);
+        odbk_schedule_states_free(due, n_due);
+        odbk_schedule_unlock(lock);
+        free(envs);
+        free(catpath);
+        odbk_catalog_close(cat);
+        odbk_config_free(cfg);
+        odbk_cli_exit(&cli, 0, &err);   /* flush stdout */
+        return odbk_err_exit_code(&first);
+    }
 out:
     odbk_progress_free(progress);
     odbk_schedule_states_free(due, n_due);

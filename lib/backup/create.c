@@ -341,8 +341,22 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     b.heartbeat_at = b.created_at;
     b.odoo_version = odbk_xstrdup(odoo.series);
     b.pg_version = odbk_xstrdup(sv);
-    if (odbk_catalog_backup_insert(cat, &b, err) < 0)
-        goto out;
+    {
+        struct odbk_backup running;
+        int c = odbk_catalog_backup_insert_exclusive(cat, &b, &running, err);
+        if (c < 0)
+            goto out;
+        if (c == 1) {
+            char since[32];
+            odbk_time_rfc3339(running.created_at, since);
+            odbk_err_set(err, ODBK_E_TEMPFAIL, "a backup of environment '%s' is already running (%s, pid %ld on %s, "
+                         "since %s)", env.name, running.id, running.pid, running.host, since);
+            odbk_err_hint(err, "wait for it to finish; a run that died is cleaned up after 30 minutes without a "
+                          "heartbeat");
+            odbk_backup_release(&running);
+            goto out;
+        }
+    }
     row_written = 1;
 
     hb.cat = cat;

@@ -337,6 +337,45 @@ int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backu
                         b, err);
 }
 
+int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
+                                         struct odbk_backup *running, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, found = 0;
+    memset(running, 0, sizeof(*running));
+    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT " BACKUP_COLUMNS " FROM backups WHERE env = ?1 AND status IN ('pending', "
+                           "'in_progress', 'uploading') ORDER BY created_at DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sql_err(cat, err, "cannot prepare");
+        goto fail;
+    }
+    bind_text(st, 1, b->env);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_backup(st, running);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sql_err(cat, err, "cannot read running backups");
+        goto fail;
+    }
+    if (!found && odbk_catalog_backup_insert(cat, b, err) < 0)
+        goto fail;
+    if (exec(cat, "COMMIT", err) < 0) {
+        odbk_backup_release(running);
+        return -1;
+    }
+    return found;
+fail:
+    sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    odbk_backup_release(running);
+    return -1;
+}
+
 int odbk_catalog_backup_upsert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
 {
     return write_backup(cat, "INSERT OR REPLACE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "

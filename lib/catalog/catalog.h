@@ -84,6 +84,11 @@ int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_e
 void odbk_catalog_close(struct odbk_catalog *cat);
 
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
+/* Insert b unless its env already has a backup pending, in progress or uploading; the check and the
+ * insert are one transaction, so two processes cannot both start.  On such a conflict returns 1 with
+ * *running set to that backup's row (release it). */
+int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
+                                         struct odbk_backup *running, struct odbk_err *err);
 /* Write every field of b over the row with b->id. */
 int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
 /* Insert or replace (rescan). */

@@ -489,6 +489,29 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
     return 0;
 }
 
+int odbk_config_select_envs(const struct odbk_config *cfg, int all, char *const *names, size_t n,
+                            const char ***out, size_t *count, struct odbk_err *err)
+{
+    size_t i;
+    if (all) {
+        *count = odbk_config_env_names(cfg, out);
+        return 0;
+    }
+    *out = odbk_xcalloc(n + 1, sizeof(char *));
+    for (i = 0; i < n; i++) {
+        struct odbk_env e;
+        if (odbk_config_env(cfg, names[i], &e, err) < 0) {
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+        odbk_env_release(&e);
+        (*out)[i] = names[i];
+    }
+    *count = n;
+    return 0;
+}
+
 char *odbk_config_catalog_path(const char *explicit_path)
 {
     const char *e = getenv("ODBK_CATALOG");

@@ -90,6 +90,12 @@ void odbk_env_release(struct odbk_env *env);
 /* Names of every [env] section, in file order (pointers into cfg; array freed by the caller). */
 size_t odbk_config_env_names(const struct odbk_config *cfg, const char ***out);
 
+/* The environments a program acts on: every one of the config when `all`, else the n names given, each
+ * checked to exist (an unknown name fails with its did-you-mean before any work).  *out is a
+ * NULL-terminated array the caller frees (its strings belong to cfg or names). */
+int odbk_config_select_envs(const struct odbk_config *cfg, int all, char *const *names, size_t n,
+                            const char ***out, size_t *count, struct odbk_err *err);
+
 /* Default catalog path: explicit, $ODBK_CATALOG, $XDG_STATE_HOME/odbk/catalog.db (non-root, falling
  * back to ~/.local/state), /var/lib/odbk/catalog.db.  malloc'd. */
 char *odbk_config_catalog_path(const char *explicit_path);

@@ -246,8 +246,12 @@ static struct odbk_writer *zs_new(int decompress, int level, int threads, struct
         z->c = ZSTD_createCCtx();
         if (z->c) {
             ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, level < 0 ? 3 : level);
-            if (threads > 1)
+            if (threads > 1) {
+                /* libzstd's default job is 4 windows (8 MiB at level 3) per worker, several buffered:
+                 * 2 MiB jobs keep two concurrent streams well under odbk's 64 MiB budget */
                 ZSTD_CCtx_setParameter(z->c, ZSTD_c_nbWorkers, threads);
+                ZSTD_CCtx_setParameter(z->c, ZSTD_c_jobSize, 2 << 20);
+            }
         }
     }
     if (!z->c && !z->d) {
@@ -283,7 +287,7 @@ struct odbk_writer *odbk_filter_compress_new(enum odbk_compression c, int level,
                                              struct odbk_writer *next)
 {
     switch (c) {
-    case ODBK_COMPRESS_GZIP: return gz_new(0, level, next);
+    case ODBK_COMPRESS_GZIP: return threads > 1 ? odbk_filter_pgzip_new(level, threads, next) : gz_new(0, level, next);
     case ODBK_COMPRESS_ZSTD: return zs_new(0, level, threads, next);
     default: return none_new(next);
     }

@@ -79,6 +79,8 @@ const char *odbk_compression_suffix(enum odbk_compression c);
 /* Compressor (level < 0: the default; threads: worker threads where the codec has them). */
 struct odbk_writer *odbk_filter_compress_new(enum odbk_compression c, int level, int threads,
                                              struct odbk_writer *next);
+/* Parallel gzip (pigz's method): one standard gzip member made by `threads` workers. */
+struct odbk_writer *odbk_filter_pgzip_new(int level, int threads, struct odbk_writer *next);
 /* Decompressor; fails with ODBK_E_DATA on corrupt or truncated input. */
 struct odbk_writer *odbk_filter_decompress_new(enum odbk_compression c, struct odbk_writer *next);
 

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -185,23 +184,17 @@ static const struct odbk_writer_ops local_write_ops = {"local file", lw_write, l
 static int local_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                             struct odbk_writer **out, struct odbk_err *err)
 {
-    static unsigned counter;
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     struct local_writer *lw;
-    unsigned n;
     char *final = full_path(st->priv, path);
     if (make_parents(final, err) < 0) {
         odbk_err_prefix(err, "storage '%s'", st->name);
         free(final);
         return -1;
     }
-    pthread_mutex_lock(&mu);
-    n = ++counter;
-    pthread_mutex_unlock(&mu);
     lw = odbk_xcalloc(1, sizeof(*lw));
     lw->final = final;
     lw->root = ((struct local *)st->priv)->root;
-    lw->tmp = odbk_xasprintf("%s.odbk-tmp-%ld-%u", final, (long)getpid(), n);
+    lw->tmp = odbk_storage_temp_name(final);
     lw->fd = open(lw->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (lw->fd < 0) {
         odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot create '%s'", st->name, lw->tmp);

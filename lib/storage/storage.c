@@ -2,8 +2,10 @@
  * built on the driver table (put/get of small objects, removal of a prefix). */
 #include "storage/storage.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -199,6 +201,17 @@ int odbk_storage_remove_prefix(struct odbk_storage *st, const char *prefix, stru
     }
     free(c.paths);
     return r;
+}
+
+char *odbk_storage_temp_name(const char *final)
+{
+    static unsigned counter;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    unsigned n;
+    pthread_mutex_lock(&mu);
+    n = ++counter;
+    pthread_mutex_unlock(&mu);
+    return odbk_xasprintf("%s.odbk-tmp-%ld-%u", final, (long)getpid(), n);
 }
 
 char *odbk_storage_join(const char *base, const char *key)

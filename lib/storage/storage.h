@@ -103,6 +103,11 @@ int odbk_storage_get(struct odbk_storage *st, const char *path, size_t max, char
 /* Remove every object under prefix. */
 int odbk_storage_remove_prefix(struct odbk_storage *st, const char *prefix, struct odbk_err *err);
 
+/* The temporary name a driver writes `final` under until it is complete: "FINAL.odbk-tmp-PID-N",
+ * unique within the process (malloc'd).  Listing shows such names; removing a backup's folder removes
+ * them with the rest, which is how the leftovers of a killed run go. */
+char *odbk_storage_temp_name(const char *final);
+
 /* Join a base ("a/b", "a/b/", "" or NULL) and a key with exactly one '/'; malloc'd. */
 char *odbk_storage_join(const char *base, const char *key);
 

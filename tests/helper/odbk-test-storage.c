@@ -102,7 +102,8 @@ int main(int argc, char **argv)
         struct lines l = {0};
         size_t i;
         r = odbk_storage_list(st, argc >= 5 ? argv[4] : "", list_cb, &l, &err);
-        qsort(l.v, l.n, sizeof(char *), cmp);
+        if (l.n)   /* qsort(NULL, 0, ...) is undefined */
+            qsort(l.v, l.n, sizeof(char *), cmp);
         for (i = 0; i < l.n; i++) {
             if (r == 0)
                 printf("%s\n", l.v[i]);

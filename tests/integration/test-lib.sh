@@ -255,6 +255,17 @@ test_must_fail() {
     return 0
 }
 
+# test_line_count OP N FILE: the number of lines of FILE compares with N (e.g. = 1)
+test_line_count() {
+    local n; n=$(wc -l <"$3") || return 1
+    [ "$n" "$1" "$2" ] || { echo "test_line_count: $3 has $n lines, wanted $1 $2:" >&2; cat "$3" >&2; return 1; }
+}
+
+# test_must_be_empty FILE: FILE exists and is empty (shown otherwise)
+test_must_be_empty() {
+    [ -f "$1" ] && [ ! -s "$1" ] || { echo "test_must_be_empty: $1 is not empty:" >&2; cat "$1" >&2; return 1; }
+}
+
 # test_file_mode MODE FILE: e.g. test_file_mode 600 odbk.conf
 test_file_mode() {
     local m; m=$(stat -c %a "$2") || return 1

@@ -2,6 +2,7 @@
  * sizes, and that a finish failure aborts the rest of the chain. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "io/writer.h"
@@ -115,6 +116,49 @@ int main(void)
         ok(strstr(err.msg, "x.gz") != NULL, "the message names the file");
         is_int(null->state, 2, "the sink after a failed check is aborted");
         odbk_writer_free_chain(chk);
+    }
+    {
+        /* parallel gzip: edge sizes decode to the same bytes, gzip(1) reads it, the ratio is gzip's */
+        size_t sizes[] = {0, 1, 1024 * 1024, 1024 * 1024 + 1, 3 << 20}, k;
+        for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            struct odbk_err err = {0};
+            struct odbk_writer *buf = odbk_sink_buffer_new(64 << 20), *pg = odbk_filter_pgzip_new(6, 3, buf);
+            struct odbk_writer *out = odbk_sink_buffer_new(64 << 20), *dec = odbk_filter_decompress_new(ODBK_COMPRESS_GZIP, out);
+            const char *c;
+            size_t clen, olen;
+            char d[96];
+            int r = odbk_writer_write(pg, data, sizes[k], &err);
+            r |= odbk_writer_finish(pg, &err);
+            c = odbk_sink_buffer_data(buf, &clen);
+            r |= odbk_writer_write(dec, c, clen, &err);
+            r |= odbk_writer_finish(dec, &err);
+            odbk_sink_buffer_data(out, &olen);
+            snprintf(d, sizeof d, "pgzip: %zu bytes round-trip", sizes[k]);
+            ok(r == 0 && olen == sizes[k] && !memcmp(odbk_sink_buffer_data(out, NULL), data, sizes[k]), d);
+            if (k == 4) {
+                FILE *f = fopen("/tmp/odbk-test-io.gz", "w");
+                size_t glen;
+                fwrite(c, 1, clen, f);
+                fclose(f);
+                ok(system("gzip -t /tmp/odbk-test-io.gz") == 0, "pgzip: gzip -t accepts the output");
+                unlink("/tmp/odbk-test-io.gz");
+                {
+                    struct odbk_writer *b2 = odbk_sink_buffer_new(64 << 20);
+                    struct odbk_writer *g = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 6, 1, b2);
+                    odbk_writer_write(g, data, sizes[k], &err);
+                    odbk_writer_finish(g, &err);
+                    odbk_sink_buffer_data(b2, &glen);
+                    diag("gzip -6: %zu bytes, parallel: %zu bytes", glen, clen);
+                    ok(clen < glen + glen / 100, "pgzip: within 1% of single-threaded gzip's size");
+                    odbk_writer_free(g);
+                    odbk_writer_free(b2);
+                }
+            }
+            odbk_writer_free(pg);
+            odbk_writer_free(buf);
+            odbk_writer_free(dec);
+            odbk_writer_free(out);
+        }
     }
     free(data);
     return done_testing();

@@ -1,0 +1,246 @@
+/* odbk-prune - apply each environment's retention: expire what no rule keeps, delete its files
+ * (odbk-prune(1)). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "backup/backup.h"
+#include "backup/prune.h"
+#include "cli/cli.h"
+#include "common/util.h"
+
+enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE };
+
+static const struct odbk_opt opts[] = {
+    {"all", 'a', NULL, "prune every environment of the config", O_ALL},
+    {"dry-run", 'n', NULL, "print the plan (what is kept and why, what would go) and delete nothing", O_DRY_RUN},
+    {"backup", 'b', "ID", "delete this one backup by hand (a unique prefix of its id will do)", O_BACKUP},
+    {"force", 'f', NULL, "prune even when the latest run failed; with --backup, delete a permanent or the newest "
+     "backup", O_FORCE},
+    {0},
+};
+
+static const struct odbk_cli cli = {
+    "odbk-prune", "[options] ENV...\n[options] --all\n[options] --backup ID [--force]",
+    "Apply each environment's retention policy: mark expired what no rule keeps and delete its files.", opts,
+    ODBK_CLI_JSON};
+
+struct ctx {
+    struct odbk_prune_opts o;
+    int all;
+    const char *backup;
+};
+
+static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    struct ctx *c = p;
+    (void)err;
+    switch (id) {
+    case O_ALL: c->all = 1; break;
+    case O_DRY_RUN: c->o.dry_run = 1; break;
+    case O_BACKUP: c->backup = arg; break;
+    case O_FORCE: c->o.force = 1; break;
+    }
+    return 0;
+}
+
+static cJSON *item_json(const struct odbk_prune_item *it)
+{
+    cJSON *o = cJSON_CreateObject(), *reasons = cJSON_CreateArray();
+    char t[32];
+    size_t j;
+    cJSON_AddStringToObject(o, "id", it->b.id);
+    cJSON_AddStringToObject(o, "env", it->b.env);
+    cJSON_AddStringToObject(o, "storage", it->b.storage ? it->b.storage : "");
+    odbk_time_rfc3339(it->b.created_at, t);
+    cJSON_AddStringToObject(o, "created_at", t);
+    cJSON_AddStringToObject(o, "status", it->b.status);
+    cJSON_AddStringToObject(o, "retention", it->b.retention ? it->b.retention : "");
+    cJSON_AddStringToObject(o, "action", odbk_prune_action_name(it->action));
+    for (j = 0; j < it->n_reasons; j++)
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(it->reasons[j]));
+    cJSON_AddItemToObject(o, "reasons", reasons);
+    cJSON_AddBoolToObject(o, "done", it->done);
+    if (it->error)
+        cJSON_AddStringToObject(o, "error", it->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    return o;
+}
+
+static cJSON *report_json(const struct odbk_prune_report *r, int dry_run)
+{
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    size_t i;
+    cJSON_AddStringToObject(o, "env", r->env);
+    cJSON_AddStringToObject(o, "policy", r->policy ? r->policy : "");
+    cJSON_AddBoolToObject(o, "dry_run", dry_run);
+    if (r->skipped)
+        cJSON_AddStringToObject(o, "skipped", r->skipped);
+    else
+        cJSON_AddNullToObject(o, "skipped");
+    cJSON_AddNumberToObject(o, "kept", (double)r->n_keep);
+    cJSON_AddNumberToObject(o, "expired", (double)r->n_expire);
+    cJSON_AddNumberToObject(o, "cleaned", (double)r->n_clean);
+    for (i = 0; i < r->n; i++)
+        cJSON_AddItemToArray(arr, item_json(&r->items[i]));
+    cJSON_AddItemToObject(o, "backups", arr);
+    return o;
+}
+
+static const char *why(const struct odbk_prune_item *it, char *buf, size_t size)
+{
+    size_t j, len = 0;
+    if (it->error)
+        return it->error;
+    if (it->action == ODBK_PRUNE_EXPIRE)
+        return "no rule keeps it";
+    if (it->action == ODBK_PRUNE_CLEAN)
+        return !strcmp(it->b.status, ODBK_STATUS_FAILED) ? "leftovers of a failed backup" : "leftovers of an expired backup";
+    buf[0] = '\0';
+    for (j = 0; j < it->n_reasons && len < size; j++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", j ? ", " : "", it->reasons[j]);
+    return buf;
+}
+
+/* The plan as a table (dry run). */
+static void print_plan(const struct odbk_prune_report *r)
+{
+    size_t i;
+    printf("%s: %s%s\n", r->env, r->policy ? r->policy : "", r->skipped ? " [skipped]" : "");
+    if (r->skipped)
+        printf("  %s\n", r->skipped);
+    if (!r->n)
+        return;
+    printf("  %-7s %-24s %-21s %-10s %s\n", "ACTION", "ID", "CREATED", "STORAGE", "WHY");
+    for (i = 0; i < r->n; i++) {
+        const struct odbk_prune_item *it = &r->items[i];
+        char t[32], buf[512];
+        odbk_time_rfc3339(it->b.created_at, t);
+        printf("  %-7s %-24s %-21s %-10s %s\n", odbk_prune_action_name(it->action), it->b.id, t, it->b.storage,
+               why(it, buf, sizeof(buf)));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx c = {0};
+    struct odbk_cli_common common;
+    struct odbk_err err = {0}, first = {0};
+    struct odbk_config *cfg = NULL;
+    struct odbk_catalog *cat = NULL;
+    const char **envs = NULL;
+    char *catpath = NULL;
+    cJSON *json = NULL;
+    size_t n = 0, i;
+    int arg0, bad = 0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    if (rc != 0)
+        return rc > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
+    if (c.backup && (c.all || arg0 < argc)) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--backup deletes one backup: it takes no environment and no --all");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (!c.backup && !c.all && arg0 >= argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "name the environments to prune, or pass --all");
+        odbk_err_hint(&err, "see odbk-prune --help");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (c.all && arg0 < argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--all and environment names exclude each other");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+        goto out;
+    catpath = odbk_config_catalog_path(common.catalog);
+    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+        goto out;
+    /* runs that died become failed first, so that their leftovers go and the latest-run guard sees them */
+    if (!c.o.dry_run && odbk_backup_reap_stale(cfg, cat, &err) < 0)
+        goto out;
+
+    if (c.backup) {
+        struct odbk_prune_item it;
+        rc = odbk_prune_backup(cfg, cat, c.backup, &c.o, &it, &err);
+        if (rc == 0) {
+            if (common.json) {
+                json = item_json(&it);
+            } else if (c.o.dry_run) {
+                printf("would delete %s (%s, %s, %s)\n", it.b.id, it.b.env, it.b.storage, it.b.status);
+            } else {
+                printf("%s\n", it.b.id);
+            }
+        }
+        odbk_prune_item_release(&it);
+        goto out;
+    }
+
+    if (odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+        goto out;
+    /* Every policy first: a config problem anywhere deletes nothing anywhere. */
+    for (i = 0; i < n; i++) {
+        struct odbk_retention_policy rules;
+        struct odbk_err e = {0};
+        if (odbk_prune_policy(cfg, envs[i], &rules, &e) < 0) {
+            if (!bad++)
+                first = e;
+            else
+                odbk_err_print(&e, cli.prog, stderr);
+        }
+    }
+    if (bad) {
+        err = first;
+        if (bad > 1)
+            odbk_err_hint(&err, "%d environments have policy problems; nothing was pruned", bad);
+        goto out;
+    }
+
+    if (common.json)
+        json = cJSON_CreateArray();
+    for (i = 0; i < n; i++) {
+        struct odbk_prune_report r;
+        struct odbk_err e = {0};
+        size_t k;
+        int ok = odbk_prune_env(cfg, cat, envs[i], &c.o, &r, &e) == 0;
+        if (r.env && (r.policy || r.skipped)) {
+            if (common.json) {
+                cJSON_AddItemToArray(json, report_json(&r, c.o.dry_run));
+            } else if (c.o.dry_run) {
+                print_plan(&r);
+            } else {
+                size_t expired = 0, cleaned = 0;
+                for (k = 0; k < r.n; k++)
+                    if (r.items[k].done) {
+                        printf("%s\n", r.items[k].b.id);
+                        expired += r.items[k].action == ODBK_PRUNE_EXPIRE;
+                        cleaned += r.items[k].action == ODBK_PRUNE_CLEAN;
+                    }
+                if (!common.quiet && !r.skipped)
+                    fprintf(stderr, "%s: %s: %zu kept, %zu expired and deleted, %zu leftovers removed%s\n", cli.prog,
+                            r.env, r.n_keep, expired, cleaned, r.n_failed ? ", some deletions failed" : "");
+            }
+            fflush(stdout);
+        }
+        odbk_prune_report_release(&r);
+        if (!ok) {
+            if (!first.code)
+                first = e;
+            else
+                odbk_err_print(&e, cli.prog, stderr);
+        }
+    }
+    err = first;
+out:
+    if (json) {
+        char *s = cJSON_Print(json);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(json);
+    }
+    free(envs);
+    free(catpath);
+    odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
+}

@@ -1,0 +1,476 @@
+/* prune.c - an env's retention applied to its catalog rows and stored files (see prune.h). */
+#include "backup/prune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/backup.h"
+#include "common/util.h"
+#include "policy/policy.h"
+#include "storage/storage.h"
+
+const char *odbk_prune_action_name(enum odbk_prune_action a)
+{
+    switch (a) {
+    case ODBK_PRUNE_KEEP: return "keep";
+    case ODBK_PRUNE_EXPIRE: return "expire";
+    case ODBK_PRUNE_CLEAN: return "clean";
+    }
+    return "?";
+}
+
+int odbk_prune_policy(const struct odbk_config *cfg, const char *env, struct odbk_retention_policy *out,
+                      struct odbk_err *err)
+{
+    struct odbk_env e;
+    struct odbk_policy p;
+    if (odbk_config_env(cfg, env, &e, err) < 0)
+        return -1;
+    odbk_env_release(&e);
+    if (odbk_policy_load(cfg, env, &p, err) < 0)
+        return -1;
+    *out = p.retention;
+    odbk_policy_release(&p);
+    if (odbk_retention_policy_is_empty(out)) {
+        odbk_err_set(err, ODBK_E_CONFIG, "the effective policy of '%s' has no retention rule: prune deletes nothing",
+                     env);
+        odbk_err_hint(err, "set keep-* keys in [policy] or [policy %s]; see odbk-policy show %s", env, env);
+        return -1;
+    }
+    return 0;
+}
+
+static void add_reason(struct odbk_prune_item *it, const char *r)
+{
+    it->reasons = odbk_xrealloc(it->reasons, (it->n_reasons + 1) * sizeof(char *));
+    it->reasons[it->n_reasons++] = odbk_xstrdup(r);
+}
+
+void odbk_prune_item_release(struct odbk_prune_item *it)
+{
+    size_t i;
+    if (!it)
+        return;
+    odbk_backup_release(&it->b);
+    for (i = 0; i < it->n_reasons; i++)
+        free(it->reasons[i]);
+    free(it->reasons);
+    free(it->error);
+    memset(it, 0, sizeof(*it));
+}
+
+void odbk_prune_report_release(struct odbk_prune_report *r)
+{
+    size_t i;
+    if (!r)
+        return;
+    for (i = 0; i < r->n; i++)
+        odbk_prune_item_release(&r->items[i]);
+    free(r->items);
+    free(r->env);
+    free(r->policy);
+    free(r->skipped);
+    memset(r, 0, sizeof(*r));
+}
+
+static int is_status(const struct odbk_backup *b, const char *s)
+{
+    return b->status && !strcmp(b->status, s);
+}
+
+static int is_finished(const struct odbk_backup *b)
+{
+    return is_status(b, ODBK_STATUS_COMPLETED) || is_status(b, ODBK_STATUS_FAILED) || is_status(b, ODBK_STATUS_EXPIRED);
+}
+
+/* ---- one storage of the env: opened once, its backup folders listed once ---- */
+
+struct store {
+    const char *name;
+    struct odbk_storage *st;
+    struct odbk_err err;        /* why it could not be opened or listed */
+    int failed;
+    const char *env;
+    char **folders;             /* backup ids with at least one object under env/ */
+    size_t n_folders;
+};
+
+static int folder_cb(void *ctx, const struct odbk_storage_entry *e)
+{
+    struct store *s = ctx;
+    size_t el = strlen(s->env), i;
+    const char *id, *slash;
+    if (strncmp(e->path, s->env, el) || e->path[el] != '/')
+        return 0;
+    id = e->path + el + 1;
+    slash = strchr(id, '/');
+    if (!slash || slash == id)
+        return 0;
+    for (i = 0; i < s->n_folders; i++)
+        if (strlen(s->folders[i]) == (size_t)(slash - id) && !strncmp(s->folders[i], id, (size_t)(slash - id)))
+            return 0;
+    s->folders = odbk_xrealloc(s->folders, (s->n_folders + 1) * sizeof(char *));
+    s->folders[s->n_folders++] = odbk_xstrndup(id, (size_t)(slash - id));
+    return 0;
+}
+
+static struct store *store_get(const struct odbk_config *cfg, struct store **stores, size_t *n, const char *env,
+                               const char *name)
+{
+    size_t i;
+    struct store *s;
+    char *prefix;
+    for (i = 0; i < *n; i++)
+        if (!strcmp((*stores)[i].name, name))
+            return &(*stores)[i];
+    *stores = odbk_xrealloc(*stores, (*n + 1) * sizeof(**stores));
+    s = &(*stores)[(*n)++];
+    memset(s, 0, sizeof(*s));
+    s->name = name;
+    s->env = env;
+    if (odbk_storage_open(cfg, name, &s->st, &s->err) < 0) {
+        s->failed = 1;
+        return s;
+    }
+    prefix = odbk_xasprintf("%s/", env);
+    if (odbk_storage_list(s->st, prefix, folder_cb, s, &s->err) < 0)
+        s->failed = 1;
+    free(prefix);
+    return s;
+}
+
+static int store_has(const struct store *s, const char *id)
+{
+    size_t i;
+    for (i = 0; i < s->n_folders; i++)
+        if (!strcmp(s->folders[i], id))
+            return 1;
+    return 0;
+}
+
+static void stores_free(struct store *stores, size_t n)
+{
+    size_t i, j;
+    for (i = 0; i < n; i++) {
+        odbk_storage_close(stores[i].st);
+        for (j = 0; j < stores[i].n_folders; j++)
+            free(stores[i].folders[j]);
+        free(stores[i].folders);
+    }
+    free(stores);
+}
+
+/* ---- carrying a decision out ---- */
+
+static void audit(struct odbk_catalog *cat, const struct odbk_backup *b, const char *action, int force,
+                  const char *result, const char *detail)
+{
+    struct odbk_audit a = {0};
+    struct odbk_err e = {0};
+    a.action = (char *)action;
+    a.backup_id = b->id;
+    a.env = b->env;
+    a.source = b->storage;
+    a.options = force ? "force" : NULL;
+    a.result = (char *)result;
+    a.detail = (char *)detail;
+    odbk_catalog_audit_add(cat, &a, &e);
+}
+
+/* Mark expired (EXPIRE only), remove the folder, audit.  0, or -1 with it->error and err. */
+static int carry_out(struct odbk_catalog *cat, struct odbk_storage *st, struct odbk_prune_item *it,
+                     const char *action, const char *why, int force, struct odbk_err *err)
+{
+    struct odbk_err e = {0};
+    char *folder = odbk_backup_folder(it->b.env, it->b.id);
+    char *detail;
+    int r = 0;
+    if (it->action == ODBK_PRUNE_EXPIRE &&
+        odbk_catalog_backup_set_status(cat, it->b.id, ODBK_STATUS_EXPIRED, NULL, &e) < 0)
+        r = -1;
+    if (r == 0 && odbk_storage_remove_prefix(st, folder, &e) < 0)
+        r = -1;
+    if (r == 0) {
+        it->done = 1;
+        audit(cat, &it->b, action, force, "ok", why);
+    } else {
+        it->error = odbk_xstrdup(e.msg);
+        detail = odbk_xasprintf("%s; %s", why, e.msg);
+        audit(cat, &it->b, action, force, "failed", detail);
+        free(detail);
+        if (!err->code)
+            *err = e;
+    }
+    free(folder);
+    return r;
+}
+
+/* ---- one env ---- */
+
+static int latest_failed(const struct odbk_backup *rows, size_t n, const struct odbk_backup **out)
+{
+    size_t i;
+    for (i = 0; i < n; i++)   /* newest first */
+        if (is_finished(&rows[i])) {
+            *out = &rows[i];
+            return is_status(&rows[i], ODBK_STATUS_FAILED);
+        }
+    return 0;
+}
+
+static int plan_group(const struct odbk_retention_policy *rules, struct odbk_prune_item *items, size_t n,
+                      const char *storage, time_t now, struct odbk_err *err)
+{
+    struct odbk_retention_item *ri = odbk_xcalloc(n ? n : 1, sizeof(*ri));
+    size_t *map = odbk_xcalloc(n ? n : 1, sizeof(*map));
+    struct odbk_retention_plan *plan = NULL;
+    size_t i, j, m = 0;
+    for (i = 0; i < n; i++) {
+        const struct odbk_backup *b = &items[i].b;
+        struct odbk_err e = {0};
+        if (!is_status(b, ODBK_STATUS_COMPLETED) || strcmp(b->storage, storage))
+            continue;
+        ri[m].time = b->created_at;
+        ri[m].completed = 1;
+        ri[m].id = b->id;
+        if (b->retention && *b->retention && odbk_retention_tier_parse(b->retention, &ri[m].tier, &e) < 0)
+            ri[m].tier = ODBK_TIER_NONE;   /* a tier this version does not know: the rules decide */
+        map[m++] = i;
+    }
+    if (odbk_retention_plan(rules, ri, m, now, &plan, err) < 0) {
+        free(ri);
+        free(map);
+        return -1;
+    }
+    for (i = 0; i < plan->n; i++) {
+        const struct odbk_retention_decision *d = &plan->d[i];
+        struct odbk_prune_item *it = &items[map[d->index]];
+        it->action = d->keep ? ODBK_PRUNE_KEEP : ODBK_PRUNE_EXPIRE;
+        for (j = 0; j < d->n_reasons; j++)
+            add_reason(it, d->reasons[j]);
+    }
+    odbk_retention_plan_free(plan);
+    free(ri);
+    free(map);
+    return 0;
+}
+
+int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
+                   const struct odbk_prune_opts *opts, struct odbk_prune_report *out, struct odbk_err *err)
+{
+    struct odbk_retention_policy rules;
+    struct odbk_backup_filter f = {0};
+    const char *envs[2] = {env, NULL};
+    struct odbk_backup *rows = NULL;
+    struct odbk_prune_item *items = NULL;
+    struct store *stores = NULL;
+    size_t n = 0, n_stores = 0, i, k;
+    const struct odbk_backup *latest = NULL;
+    time_t now = opts->now ? opts->now : odbk_now();
+    int r = -1;
+
+    memset(out, 0, sizeof(*out));
+    out->env = odbk_xstrdup(env);
+    if (opts->rules) {
+        rules = *opts->rules;
+        if (!rules.timezone[0]) {
+            struct odbk_policy p;
+            if (odbk_policy_load(cfg, env, &p, err) < 0)
+                return -1;
+            snprintf(rules.timezone, sizeof(rules.timezone), "%s", p.timezone);
+            odbk_policy_release(&p);
+        }
+        if (!opts->plan_only && odbk_retention_policy_is_empty(&rules))
+            return odbk_err_set(err, ODBK_E_CONFIG, "no retention rule given: prune deletes nothing");
+    } else if (opts->plan_only) {
+        struct odbk_policy p;
+        if (odbk_policy_load(cfg, env, &p, err) < 0)
+            return -1;
+        rules = p.retention;
+        odbk_policy_release(&p);
+    } else if (odbk_prune_policy(cfg, env, &rules, err) < 0) {
+        return -1;
+    }
+    out->policy = odbk_retention_policy_describe(&rules);
+
+    f.envs = envs;
+    if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
+        return -1;
+
+    if (!opts->plan_only && !opts->force && latest_failed(rows, n, &latest)) {
+        char t[32];
+        odbk_time_rfc3339(latest->created_at, t);
+        out->skipped = odbk_xasprintf("the latest backup run of '%s' (%s, %s) failed%s%s", env, latest->id, t,
+                                      latest->error ? ": " : "", latest->error ? latest->error : "");
+        odbk_err_set(err, ODBK_E_FAILED, "%s; nothing pruned in '%s'", out->skipped, env);
+        odbk_err_hint(err, "fix what makes backups fail first, or pass --force to prune anyway");
+        goto out;
+    }
+
+    /* Every row becomes an item (rows are moved, not copied); unwanted ones are dropped at the end. */
+    items = odbk_xcalloc(n ? n : 1, sizeof(*items));
+    for (i = 0; i < n; i++) {
+        items[i].b = rows[i];
+        items[i].action = ODBK_PRUNE_KEEP;
+    }
+    free(rows);
+    rows = NULL;
+
+    /* The retention, one group per storage. */
+    for (i = 0; i < n; i++) {
+        int seen = 0;
+        if (!is_status(&items[i].b, ODBK_STATUS_COMPLETED))
+            continue;
+        for (k = 0; k < i && !seen; k++)
+            seen = is_status(&items[k].b, ODBK_STATUS_COMPLETED) && !strcmp(items[k].b.storage, items[i].b.storage);
+        if (!seen && plan_group(&rules, items, n, items[i].b.storage, now, err) < 0)
+            goto out;
+    }
+    /* The env's newest completed backup stays, whatever the groups say (rows are newest first). */
+    for (i = 0; i < n; i++)
+        if (is_status(&items[i].b, ODBK_STATUS_COMPLETED)) {
+            if (items[i].action != ODBK_PRUNE_KEEP) {
+                items[i].action = ODBK_PRUNE_KEEP;
+                add_reason(&items[i], "newest");
+            }
+            break;
+        }
+
+    /* Storage: which folders exist, the leftovers of failed and expired rows. */
+    if (!opts->plan_only) {
+        for (i = 0; i < n; i++) {
+            struct odbk_prune_item *it = &items[i];
+            struct store *s;
+            if (!is_finished(&it->b) || (is_status(&it->b, ODBK_STATUS_COMPLETED) && it->action == ODBK_PRUNE_KEEP))
+                continue;
+            s = store_get(cfg, &stores, &n_stores, env, it->b.storage);
+            if (s->failed) {
+                if (!err->code) {
+                    *err = s->err;
+                    odbk_err_prefix(err, "storage '%s'", s->name);
+                }
+                if (it->action == ODBK_PRUNE_EXPIRE)
+                    it->error = odbk_xasprintf("storage '%s': %s", s->name, s->err.msg);
+                continue;
+            }
+            if (!is_status(&it->b, ODBK_STATUS_COMPLETED) && store_has(s, it->b.id))
+                it->action = ODBK_PRUNE_CLEAN;
+        }
+    }
+
+    if (!opts->plan_only && !opts->dry_run) {
+        for (i = 0; i < n; i++) {
+            struct odbk_prune_item *it = &items[i];
+            struct store *s;
+            char *why;
+            if (it->error || (it->action != ODBK_PRUNE_EXPIRE && it->action != ODBK_PRUNE_CLEAN))
+                continue;
+            s = store_get(cfg, &stores, &n_stores, env, it->b.storage);
+            if (it->action == ODBK_PRUNE_EXPIRE)
+                why = odbk_xasprintf("expired: no retention rule keeps it (%s)", out->policy);
+            else
+                why = odbk_xasprintf("leftovers of a%s %s backup", is_status(&it->b, ODBK_STATUS_FAILED) ? "" : "n",
+                                     it->b.status);
+            carry_out(cat, s->st, it, "prune", why, opts->force, err);
+            free(why);
+        }
+    }
+
+    /* Keep completed rows and rows with leftovers, newest first. */
+    for (i = 0, k = 0; i < n; i++) {
+        if (is_status(&items[i].b, ODBK_STATUS_COMPLETED) || items[i].action == ODBK_PRUNE_CLEAN) {
+            if (k != i)
+                items[k] = items[i];
+            switch (items[k].action) {
+            case ODBK_PRUNE_KEEP: out->n_keep++; break;
+            case ODBK_PRUNE_EXPIRE: out->n_expire++; break;
+            case ODBK_PRUNE_CLEAN: out->n_clean++; break;
+            }
+            out->n_failed += items[k].error != NULL;
+            k++;
+        } else {
+            odbk_prune_item_release(&items[i]);
+        }
+    }
+    out->items = items;
+    out->n = k;
+    items = NULL;
+    r = err->code ? -1 : 0;
+out:
+    if (items) {
+        for (i = 0; i < n; i++)
+            odbk_prune_item_release(&items[i]);
+        free(items);
+    }
+    if (rows)
+        odbk_backup_list_free(rows, n);
+    stores_free(stores, n_stores);
+    return r;
+}
+
+/* ---- by hand ---- */
+
+int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
+                      const struct odbk_prune_opts *opts, struct odbk_prune_item *out, struct odbk_err *err)
+{
+    struct odbk_backup_filter f = {0};
+    const char *envs[2] = {NULL, NULL};
+    struct odbk_backup *rows = NULL;
+    struct odbk_storage *st = NULL;
+    size_t n = 0;
+    int r = -1, newest = 0;
+    char *why = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (odbk_catalog_backup_get(cat, id, &out->b, err) < 0)
+        return -1;
+    if (!is_finished(&out->b)) {
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "backup '%s' is still running (%s)", out->b.id, out->b.status);
+        odbk_err_hint(err, "wait for it to finish; a run that died is marked failed after 30 minutes");
+        return -1;
+    }
+    if (is_status(&out->b, ODBK_STATUS_COMPLETED)) {
+        envs[0] = out->b.env;
+        f.envs = envs;
+        f.status = ODBK_STATUS_COMPLETED;
+        f.limit = 1;
+        if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
+            return -1;
+        newest = n && !strcmp(rows[0].id, out->b.id);
+        odbk_backup_list_free(rows, n);
+        if (out->b.retention && !strcmp(out->b.retention, "permanent")) {
+            add_reason(out, "permanent");
+            if (!opts->force) {
+                odbk_err_set(err, ODBK_E_USAGE, "backup '%s' is permanent: not deleted", out->b.id);
+                odbk_err_hint(err, "pass --force to delete it anyway");
+                return -1;
+            }
+        }
+        if (newest) {
+            add_reason(out, "newest");
+            if (!opts->force) {
+                odbk_err_set(err, ODBK_E_USAGE, "backup '%s' is the newest completed backup of '%s': not deleted",
+                             out->b.id, out->b.env);
+                odbk_err_hint(err, "pass --force to delete it anyway");
+                return -1;
+            }
+        }
+        out->action = ODBK_PRUNE_EXPIRE;
+        why = odbk_xstrdup("deleted by hand");
+    } else {
+        out->action = ODBK_PRUNE_CLEAN;
+        why = odbk_xasprintf("leftovers of a%s %s backup, deleted by hand",
+                             is_status(&out->b, ODBK_STATUS_FAILED) ? "" : "n", out->b.status);
+    }
+    if (odbk_storage_open(cfg, out->b.storage, &st, err) < 0)
+        goto out;
+    if (opts->dry_run) {
+        r = 0;
+        goto out;
+    }
+    r = carry_out(cat, st, out, "delete", why, opts->force, err);
+out:
+    free(why);
+    odbk_storage_close(st);
+    return r;
+}

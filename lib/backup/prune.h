@@ -1,0 +1,84 @@
+/* prune.h - apply an environment's retention to its backups: the catalog rows and the stored files
+ * (odbk-prune, and odbk-policy plan ENV for the plan alone).
+ *
+ * One env at a time, one retention group per storage the env's backups live in (SPEC §3, §6).  Per
+ * group, the completed backups go through the retention engine (policy/retention.h) with the env's
+ * effective policy; each row's `retention` column becomes its tier (permanent included).  On top of the
+ * engine, the newest completed backup of the env is always kept.  What no rule keeps is "expired": the
+ * row is marked `expired` first (so nothing restores from a half-deleted backup), then its folder is
+ * removed from storage, then an audit entry is written; the row stays as history.  Failed and expired
+ * rows whose folder is still in storage (a run that died, a deletion that was interrupted) have their
+ * leftovers removed; their rows stay as they are.  Rows still running are never touched.
+ *
+ * Guards, all checked before anything is deleted:
+ *   - an env whose effective policy has no rule: ODBK_E_CONFIG, nothing done (odbk_prune_policy);
+ *   - an env whose latest finished run failed: ODBK_E_FAILED, nothing done, unless opts->force;
+ *   - by hand (odbk_prune_backup): a permanent backup, or the env's newest completed one, needs force.
+ */
+#ifndef ODBK_BACKUP_PRUNE_H
+#define ODBK_BACKUP_PRUNE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "catalog/catalog.h"
+#include "config/config.h"
+#include "policy/retention.h"
+
+enum odbk_prune_action {
+    ODBK_PRUNE_KEEP,     /* a rule (or a guard) keeps it */
+    ODBK_PRUNE_EXPIRE,   /* completed and kept by nothing: mark expired, delete its files */
+    ODBK_PRUNE_CLEAN,    /* failed or expired, files still in storage: delete them */
+};
+
+struct odbk_prune_item {
+    struct odbk_backup b;           /* the catalog row as it was before the run */
+    enum odbk_prune_action action;
+    char **reasons;                 /* KEEP: why ("daily", "permanent", "newest", ...) */
+    size_t n_reasons;
+    int done;                       /* EXPIRE/CLEAN carried out (never in a dry run) */
+    char *error;                    /* why carrying it out failed, or NULL */
+};
+
+struct odbk_prune_report {
+    char *env;
+    char *policy;                   /* odbk_retention_policy_describe() of the rules applied */
+    char *skipped;                  /* why nothing was done in this env, or NULL */
+    struct odbk_prune_item *items;  /* newest first: completed rows, and failed/expired rows with files */
+    size_t n;
+    size_t n_keep, n_expire, n_clean, n_failed;
+};
+
+struct odbk_prune_opts {
+    int dry_run;     /* plan and look at storage, change nothing */
+    int plan_only;   /* plan from the catalog alone (no storage, no latest-run guard): odbk-policy plan */
+    int force;       /* act even when the env's latest run failed */
+    /* Rules to apply instead of the env's policy (odbk-policy plan ENV --keep-…), or NULL.  An empty
+     * timezone takes the env's. */
+    const struct odbk_retention_policy *rules;
+    time_t now;      /* 0: odbk_now() */
+};
+
+/* The effective retention of env, refusing an empty one (ODBK_E_CONFIG naming the env); config errors
+ * name file:line.  Call it for every env before pruning any, so that a bad config deletes nothing. */
+int odbk_prune_policy(const struct odbk_config *cfg, const char *env, struct odbk_retention_policy *out,
+                      struct odbk_err *err);
+
+/* Plan and (unless dry_run/plan_only) carry out the retention of env.  *out is filled whenever the env's
+ * rows could be read, even on failure (then it says what was done).  Returns -1 with err when the env
+ * was skipped (ODBK_E_FAILED: latest run failed), a guard refused, or any deletion failed (the first
+ * failure; every item with a failure has its error). */
+int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
+                   const struct odbk_prune_opts *opts, struct odbk_prune_report *out, struct odbk_err *err);
+void odbk_prune_report_release(struct odbk_prune_report *r);
+
+/* Delete one backup by hand (odbk-prune --backup): mark it expired, remove its files, audit "delete".
+ * A permanent backup or the env's newest completed backup needs opts->force; a running one is refused
+ * (ODBK_E_TEMPFAIL).  A failed or expired row only has its leftover files removed.  *out describes it. */
+int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
+                      const struct odbk_prune_opts *opts, struct odbk_prune_item *out, struct odbk_err *err);
+void odbk_prune_item_release(struct odbk_prune_item *it);
+
+const char *odbk_prune_action_name(enum odbk_prune_action a);
+
+#endif

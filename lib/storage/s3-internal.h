@@ -1,0 +1,123 @@
+/* s3-internal.h - what the files of the S3 driver share (s3.c: the driver operations; s3-http.c: requests,
+ * SigV4 signing, retries, error mapping; s3-upload.c: the streaming multipart writer; s3-xml.c: the little
+ * XML S3 answers with).  Not for use outside lib/storage/s3*.c. */
+#ifndef ODBK_S3_INTERNAL_H
+#define ODBK_S3_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "common/err.h"
+#include "storage/s3.h"
+#include "storage/storage.h"
+
+/* The state of one opened s3 storage; read-only after open except `misc` (under misc_mu). */
+struct s3 {
+    const char *name;        /* the storage name (owned by struct odbk_storage) */
+    char *scheme;            /* "https" or "http" */
+    char *endpoint_host;     /* "s3.eu-central-1.amazonaws.com", "127.0.0.1:9000" (with the port if any) */
+    char *region;
+    char *bucket;
+    char *prefix;            /* "" or ending in '/' */
+    int path_style;
+    char *access_key;
+    char *secret_key;        /* secret: never logged, never in a message */
+    char *session_token;     /* secret, or NULL */
+    int tls_verify;
+    char *ca_file;
+    uint64_t part_size;      /* configured override, 0 = planned from the size hint */
+    unsigned concurrency;
+    unsigned retries;
+    long timeout;            /* seconds: connect timeout, and a transfer stalled this long is dropped */
+    pthread_mutex_t misc_mu;
+    struct s3_conn *misc;    /* handle for stat/list/remove (one thread at a time) */
+};
+
+/* One curl handle: each thread that talks to the store has its own. */
+struct s3_conn {
+    CURL *h;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct s3_conn *s3_conn_new(void);
+void s3_conn_free(struct s3_conn *c);
+
+/* Called with the body of a 2xx response; return 0, or -1 to stop the transfer (the sink's own error). */
+typedef int (*s3_sink_fn)(void *ctx, const char *p, size_t n);
+
+struct s3_req {
+    /* request */
+    const char *method;      /* GET HEAD PUT POST DELETE */
+    const char *key;         /* the full object key (driver prefix included), or NULL for the bucket */
+    const char *query;       /* canonical query ("list-type=2&prefix=a%2F"): sorted, encoded; or NULL */
+    const void *body;        /* PUT/POST body */
+    size_t body_len;
+    const char *body_sha256; /* hex SHA-256 of the body when already known */
+    const char *range;       /* "bytes=N-" */
+    const char *if_match;    /* an ETag */
+    s3_sink_fn sink;         /* 2xx bodies go here instead of `resp` */
+    void *sink_ctx;
+    const int *cancel;       /* stop the transfer when *cancel becomes non-zero (atomic load) */
+    /* response (reset by every attempt) */
+    long status;
+    char *resp;              /* body (of errors, or of everything when no sink), NUL-terminated */
+    size_t resp_len;
+    char *etag;
+    uint64_t content_length;
+    int has_length;
+    uint64_t range_total;    /* from Content-Range ".../TOTAL" of a 206, 0 when none */
+    time_t last_modified;
+    int sink_failed;         /* the sink refused data: its error is in the caller's hands */
+};
+
+/* One attempt; the CURLcode of the transfer (CURLE_OK even for an HTTP error: see req->status). */
+CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req);
+/* Is this outcome worth another attempt (5xx, 429, timeouts, resets, refused connections)? */
+int s3_retryable(CURLcode cc, long status);
+/* Sleep before attempt `attempt` (1, 2, ...): exponential backoff with jitter; returns early (non-zero)
+ * when *cancel becomes set. */
+int s3_backoff(unsigned attempt, const int *cancel);
+/* s3_perform with retries (s->retries, or `retries` when >= 0); 0 on a 2xx, else -1 with err set by
+ * s3_fail(what). */
+int s3_call(struct s3 *s, struct s3_conn *c, struct s3_req *req, int retries, const char *what,
+            struct odbk_err *err);
+/* Fill err for a failed request: "storage 'NAME': cannot WHAT: S3CODE: message (HTTP n)" or the curl
+ * error; the kind follows the HTTP status, the S3 error code and the curl code. */
+int s3_fail(struct s3 *s, struct s3_conn *c, struct s3_req *req, CURLcode cc, const char *what,
+            struct odbk_err *err);
+void s3_req_reset(struct s3_req *req);   /* free the response fields */
+
+/* SigV4 */
+void s3_sha256_hex(const void *data, size_t len, char hex[65]);
+/* Percent-encode as SigV4 wants: unreserved characters kept, '/' kept when keep_slash. malloc'd. */
+char *s3_uri_encode(const char *s, int keep_slash);
+/* The host and the encoded path of key (NULL: the bucket itself) for this storage's uri-style. */
+void s3_locate(struct s3 *s, const char *key, char **host, char **path);
+/* A presigned GET URL for key valid `seconds` from `now`. */
+char *s3_presign_url(struct s3 *s, const char *key, long seconds, time_t now);
+/* The Authorization header value for a request (headers host, x-amz-content-sha256, x-amz-date and
+ * x-amz-security-token when there is a session token are signed). */
+char *s3_authorization(struct s3 *s, const char *method, const char *host, const char *path,
+                       const char *query, const char *payload_sha256, const char *amz_date);
+
+/* XML: the unescaped text of the first <tag>…</tag> in [*pos, end), advancing *pos past it; NULL when
+ * there is none.  malloc'd. */
+char *s3_xml_next(const char **pos, const char *end, const char *tag);
+/* The span [*start, *end) of the next <tag>…</tag> element's content; 0 when found, -1 when not. */
+int s3_xml_element(const char **pos, const char *end, const char *tag, const char **start,
+                   const char **stop);
+/* XML-escape s for a request body. malloc'd. */
+char *s3_xml_escape(const char *s);
+
+/* The full key of a storage path (prefix + path). malloc'd. */
+char *s3_full_key(struct s3 *s, const char *path);
+
+/* The streaming writer (s3-upload.c). */
+int s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
+                  struct odbk_err *err);
+
+#endif

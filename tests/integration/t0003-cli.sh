@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every program answers --help and --version with exit 0, refuses an unknown option with exit 64 and a
+# did-you-mean, and has a man page that documents every option its --help lists (so they cannot drift).
+. "$(dirname "$0")/test-lib.sh"
+test_description 'command-line basics, --help against the man pages'
+
+ROOT=$ODBK_SRC
+progs=$(cd "$ODBK_BUILD/bin" 2>/dev/null && ls odbk-* 2>/dev/null)
+[ -n "$progs" ] || skip_all "no programs built in $ODBK_BUILD/bin"
+
+# man_documents_help PROG: PROG's man page names every long option of its --help (as \-\-NAME)
+man_documents_help() {
+	local man=$ODBK_SRC/man/$1.1 o
+	test -f "$man" || { echo "no man page $man" >&2; return 1; }
+	for o in $("$1" --completion-helper | sed 's/=$//; s/^--//'); do
+		grep -qF -e "\\-\\-$o" -e "\\-\\-${o//-/\\-}" -- "$man" ||
+			{ echo "--$o is missing from $man" >&2; return 1; }
+	done
+}
+
+for P in $progs; do
+	test_expect_success "$P --help and --version exit 0" '
+		"$P" --help >out && grep -q "^usage: $P" out && grep -q "See $P(1)" out &&
+		"$P" --version >out && grep -q "^$P [0-9]" out
+	'
+	test_expect_success "$P refuses an unknown option with 64 and a hint" '
+		test_exit_code 64 "$P" --confgi x 2>err && grep -q "did you mean .--config." err
+	'
+	test_expect_success "$P has a man page documenting every option of --help" '
+		man_documents_help "$P"
+	'
+done
+
+test_expect_success 'the man pages pass mandoc -Tlint' '
+	command -v mandoc >/dev/null || { echo "# mandoc not installed" >&2; exit 1; }
+	mandoc -Tlint -Wwarning "$ROOT"/man/*.[157]
+'
+
+test_done

@@ -1,0 +1,131 @@
+/* test-s3.c - the S3 driver's pure parts: the multipart part-size planner (uniform parts of whole MiB,
+ * at least 5 MiB, at most 10,000 parts for hints up to 5 TiB, room for twice the hint), SigV4 against the
+ * published AWS example, URI encoding, and the XML reader (exact tags, entities). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "storage/s3-internal.h"
+#include "tap.h"
+
+#define MIB (1ULL << 20)
+#define GIB (1ULL << 30)
+#define TIB (1ULL << 40)
+
+static uint64_t parts_for(uint64_t size, uint64_t part)
+{
+    return size ? (size + part - 1) / part : 1;
+}
+
+static void planner(void)
+{
+    static const uint64_t hints[] = {0, 1, 5 * MIB, 100 * MIB, 1 * GIB, 47 * GIB, 48 * GIB + 1, 100 * GIB,
+                                     1 * TIB, 2 * TIB + 12345, 5 * TIB - 1, 5 * TIB};
+    size_t i;
+    int all_min = 1, all_mib = 1, all_cover = 1, all_margin = 1, all_max = 1;
+    uint64_t h;
+    is_int(odbk_s3_part_size(0, 0), 5 * MIB, "unknown size: 5 MiB parts");
+    is_int(odbk_s3_part_size(100 * MIB, 0), 5 * MIB, "100 MiB: 5 MiB parts");
+    is_int(odbk_s3_part_size(100 * GIB, 0), 21 * MIB, "100 GiB: 21 MiB parts (2 x 100 GiB / 10000, rounded up)");
+    is_int(odbk_s3_part_size(0, 8 * MIB), 8 * MIB, "part-size override is used");
+    is_int(odbk_s3_part_size(1 * TIB, 8 * MIB), 210 * MIB, "an override too small for the hint is raised");
+    is_int(odbk_s3_part_size(0, 1 * MIB), 5 * MIB, "never below 5 MiB");
+    is_int(odbk_s3_part_size(0, 6 * GIB), 5 * GIB, "never above 5 GiB");
+    for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+        uint64_t p = odbk_s3_part_size(hints[i], 0);
+        all_min &= p >= 5 * MIB;
+        all_max &= p <= 5 * GIB;
+        all_mib &= p % MIB == 0;
+        all_cover &= parts_for(hints[i], p) <= 10000;
+        all_margin &= parts_for(hints[i] * 2 > 5 * TIB ? 5 * TIB : hints[i] * 2, p) <= 10000;
+    }
+    /* every hint from 1 GiB to 5 TiB in steps of a prime number of bytes */
+    for (h = GIB; h <= 5 * TIB; h += 7919ULL * MIB + 13) {
+        uint64_t p = odbk_s3_part_size(h, 0);
+        all_min &= p >= 5 * MIB;
+        all_mib &= p % MIB == 0;
+        all_cover &= parts_for(h, p) <= 10000;
+    }
+    ok(all_min, "every part size is at least 5 MiB");
+    ok(all_max, "every part size is at most 5 GiB");
+    ok(all_mib, "every part size is a whole number of MiB (the same for every part)");
+    ok(all_cover, "10,000 parts hold the hint, for hints up to 5 TiB");
+    ok(all_margin, "10,000 parts hold twice the hint (an underestimate by half still fits)");
+    ok(parts_for(5 * TIB, odbk_s3_part_size(5 * TIB, 0)) <= 10000, "a 5 TiB object fits in 10,000 parts");
+    ok(odbk_s3_part_size(48 * GIB, 0) > 5 * MIB, "48 GiB needs parts larger than 5 MiB");
+}
+
+static void sigv4(void)
+{
+    /* "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)", S3 API reference */
+    struct s3 s = {0};
+    char *url;
+    s.scheme = "https";
+    s.endpoint_host = "s3.amazonaws.com";
+    s.bucket = "examplebucket";
+    s.region = "us-east-1";
+    s.prefix = "";
+    s.access_key = "AKIAIOSFODNN7EXAMPLE";
+    s.secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    url = s3_presign_url(&s, "test.txt", 86400, 1369353600 /* 2013-05-24T00:00:00Z */);
+    is_str(url,
+           "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+           "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+           "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+           "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404",
+           "presigned URL matches the AWS example");
+    free(url);
+    s.path_style = 1;
+    s.endpoint_host = "127.0.0.1:9000";
+    s.scheme = "http";
+    url = s3_presign_url(&s, "a b/c+d.txt", 60, 1369353600);
+    ok(!strncmp(url, "http://127.0.0.1:9000/examplebucket/a%20b/c%2Bd.txt?", 52), "path-style URL, key encoded");
+    free(url);
+}
+
+static void encoding(void)
+{
+    char *e = s3_uri_encode("a/b c~d_e.f-g+h=i&é", 1);
+    is_str(e, "a/b%20c~d_e.f-g%2Bh%3Di%26%C3%A9", "uri encoding keeps unreserved and '/'");
+    free(e);
+    e = s3_uri_encode("a/b", 0);
+    is_str(e, "a%2Fb", "uri encoding of a query value encodes '/'");
+    free(e);
+}
+
+static void xml(void)
+{
+    const char *doc = "<?xml version=\"1.0\"?><ListBucketResult xmlns=\"x\"><KeyCount>2</KeyCount>"
+                      "<IsTruncated>true</IsTruncated><Contents><Key>a&amp;b &lt;c&gt; &#233;&#x41;</Key>"
+                      "<Size>12</Size></Contents><Contents><Key>second</Key><Size>0</Size></Contents>"
+                      "<NextContinuationToken>1/x+=</NextContinuationToken><Prefix/></ListBucketResult>";
+    const char *pos = doc, *end = doc + strlen(doc), *a, *b;
+    char *v;
+    v = s3_xml_next(&pos, end, "Key");
+    is_str(v, "a&b <c> \xc3\xa9" "A", "<Key> found (not <KeyCount>), entities unescaped");
+    free(v);
+    v = s3_xml_next(&pos, end, "Key");
+    is_str(v, "second", "next <Key>");
+    free(v);
+    v = s3_xml_next(&pos, end, "Key");
+    ok(v == NULL, "no third <Key>");
+    pos = doc;
+    ok(s3_xml_element(&pos, end, "Contents", &a, &b) == 0 && strstr(a, "<Size>12</Size>") && b - a < 80,
+       "<Contents> span");
+    pos = doc;
+    v = s3_xml_next(&pos, end, "Prefix");
+    is_str(v, "", "empty element <Prefix/>");
+    free(v);
+    v = s3_xml_escape("\"etag\" & <x>");
+    is_str(v, "&quot;etag&quot; &amp; &lt;x&gt;", "escape for request bodies");
+    free(v);
+}
+
+int main(void)
+{
+    planner();
+    sigv4();
+    encoding();
+    xml();
+    return done_testing();
+}
