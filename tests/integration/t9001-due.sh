@@ -11,6 +11,8 @@ export TZ=UTC
 
 # test_line_count = N FILE
 test_line_count() { test "$(wc -l <"$3")" "$1" "$2" || { echo "$3 has $(wc -l <"$3") lines, not $2:"; cat "$3"; return 1; }; }
+# under ASan, libfaketime is preloaded before the ASan runtime: tell ASan that is fine
+faketime() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" command faketime "$@"; }
 at() { local t=$1; shift; faketime "$t" "$@"; }
 # the number of scheduled backups of ENV with status STATUS (default completed)
 n_sched() {
