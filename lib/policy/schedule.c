@@ -84,14 +84,16 @@ int odbk_schedule_history(struct odbk_catalog *cat, const char *env, struct odbk
     size_t n = 0, na = 0, i;
     memset(h, 0, sizeof(*h));
     f.envs = envs;
-    f.type = "scheduled";
     if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
         return -1;
     for (i = 0; i < n; i++) {   /* newest first */
         const char *s = v[i].status;
+        /* any backup of the env running (manual ones too) makes it not due: only one runs at a time */
         if (!strcmp(s, ODBK_STATUS_PENDING) || !strcmp(s, ODBK_STATUS_IN_PROGRESS) ||
             !strcmp(s, ODBK_STATUS_UPLOADING))
             h->running = 1;
+        else if (strcmp(v[i].type, "scheduled"))
+            continue;
         else if (!h->last_success && (!strcmp(s, ODBK_STATUS_COMPLETED) || !strcmp(s, ODBK_STATUS_EXPIRED)))
             h->last_success = v[i].created_at;
     }
