@@ -9,9 +9,11 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "common/util.h"
+#include "notify/notify.h"
+#include "policy/schedule.h"
 
 enum { O_ALL = 1, O_TYPE, O_STORAGE, O_NO_FILESTORE, O_FORMAT, O_RETENTION, O_COMMENT, O_COMPRESS, O_LEVEL, O_JOBS,
-       O_NO_VERIFY };
+       O_NO_VERIFY, O_DUE };
 
 static const struct odbk_opt opts[] = {
     {"all", 'a', NULL, "back up every environment of the config", O_ALL},
@@ -26,17 +28,19 @@ static const struct odbk_opt opts[] = {
     {"level", 'l', "N", "compression level (gzip 1-9, default 6; zstd 1-19, default 3)", O_LEVEL},
     {"jobs", 'j', "N", "compression threads (zstd; default: the number of CPUs)", O_JOBS},
     {"no-verify", 0, NULL, "do not read the stored files back to check them", O_NO_VERIFY},
+    {"due", 0, NULL, "make a scheduled backup of every enabled env whose schedule fired since its last one", O_DUE},
     {0},
 };
 
 static const struct odbk_cli cli = {
-    "odbk-create", "[options] ENV...\n[options] --all",
+    "odbk-create", "[options] ENV...\n[options] --all\n[options] --due",
     "Back up Odoo environments (database, filestore, manifest) and print each backup's id.", opts,
     ODBK_CLI_JSON | ODBK_CLI_PROGRESS};
 
 struct ctx {
     struct odbk_create_opts o;
     int all;
+    int due;
 };
 
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
@@ -80,6 +84,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         c->o.jobs = (int)v;
         break;
     case O_NO_VERIFY: c->o.no_verify = 1; break;
+    case O_DUE: c->due = 1; break;
     }
     return 0;
 }
@@ -103,7 +108,9 @@ int main(int argc, char **argv)
     struct odbk_progress *progress = NULL;
     const char **envs = NULL;
     char *catpath = NULL;
-    size_t n = 0, i;
+    struct odbk_schedule_state *due = NULL;
+    size_t n = 0, i, n_due = 0;
+    int lock = -1;
     int arg0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (rc != 0)
         return rc > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
@@ -111,7 +118,11 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--level: gzip levels go from 1 to 9");
         return odbk_cli_exit(&cli, -1, &err);
     }
-    if (!c.all && arg0 >= argc) {
+    if (c.due && (c.all || arg0 < argc || (c.o.type && strcmp(c.o.type, "scheduled")))) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--due excludes --all, --type and environment names");
+        return odbk_cli_exit(&cli, -1, &err);
+    }
+    if (!c.all && !c.due && arg0 >= argc) {
         odbk_err_set(&err, ODBK_E_USAGE, "name the environments to back up, or pass --all");
         odbk_err_hint(&err, "see odbk-create --help");
         return odbk_cli_exit(&cli, -1, &err);
@@ -122,23 +133,45 @@ int main(int argc, char **argv)
     }
     if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
         goto out;
-    if (odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+    if (!c.due && odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
         goto out;
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
     if (odbk_backup_reap_stale(cfg, cat, &err) < 0)
         goto out;
+    if (c.due) {   /* one --due run at a time; the envs whose schedule fired (odbk-policy due) */
+        if (odbk_schedule_lock(catpath, &lock, &err) < 0)
+            goto out;
+        if (lock < 0) {
+            if (!common.quiet)
+                fprintf(stderr, "%s: another 'odbk-create --due' is running; nothing done\n", cli.prog);
+            goto out;
+        }
+        if (odbk_schedule_states(cfg, cat, odbk_now(), &due, &n_due, &err) < 0)
+            goto out;
+        envs = odbk_xcalloc(n_due + 1, sizeof(char *));
+        for (i = 0; i < n_due; i++)
+            if (due[i].due)
+                envs[n++] = due[i].env;
+        c.o.type = "scheduled";
+    }
     progress = odbk_progress_new(common.progress, common.quiet);
     c.o.progress = progress ? odbk_progress_update : NULL;
     c.o.progress_ctx = progress;
     for (i = 0; i < n; i++) {
         struct odbk_backup b;
-        struct odbk_err e = {0};
-        if (odbk_backup_create(cfg, cat, envs[i], &c.o, &b, &e) < 0) {
+        struct odbk_err e = {0}, ne = {0};
+        time_t started = odbk_now();
+        int made = odbk_backup_create(cfg, cat, envs[i], &c.o, &b, &e);
+        if (odbk_notify_backup(cfg, envs[i], made < 0 ? NULL : &b, &e, started, &ne) < 0)
+            fprintf(stderr, "%s: warning: %s: notification failed: %s\n", cli.prog, envs[i], ne.msg);
+        if (made < 0 && c.due && odbk_schedule_record_failure(cat, envs[i], NULL, e.msg, &ne) < 0)
+            fprintf(stderr, "%s: warning: %s: cannot record the failed attempt: %s\n", cli.prog, envs[i], ne.msg);
+        if (made < 0) {
             /* report it now and go on with the other environments */
             odbk_progress_free(progress);
-            if (n > 1)
+            if (n > 1 || c.due)
                 odbk_err_prefix(&e, "%s", envs[i]);
             odbk_err_print(&e, cli.prog, stderr);
             if (!first.code)
@@ -156,6 +189,8 @@ int main(int argc, char **argv)
     }
     if (first.code) {
         odbk_progress_free(progress);
+        odbk_schedule_states_free(due, n_due);
+        odbk_schedule_unlock(lock);
         free(envs);
         free(catpath);
         odbk_catalog_close(cat);
@@ -165,6 +200,8 @@ int main(int argc, char **argv)
     }
 out:
     odbk_progress_free(progress);
+    odbk_schedule_states_free(due, n_due);
+    odbk_schedule_unlock(lock);
     free(envs);
     free(catpath);
     odbk_catalog_close(cat);

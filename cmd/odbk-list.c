@@ -8,8 +8,9 @@
 #include "backup/backup.h"
 #include "cli/cli.h"
 #include "common/util.h"
+#include "policy/compliance.h"
 
-enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV };
+enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS };
 
 static const struct odbk_opt opts[] = {
     {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV},
@@ -22,6 +23,7 @@ static const struct odbk_opt opts[] = {
     {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH},
     {"rescan", 0, NULL, "rebuild the catalog from the manifests in storage first", O_RESCAN},
     {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT},
+    {"envs", 0, NULL, "one row per environment instead: state, backup count, latest backup, policy", O_ENVS},
     {0},
 };
 
@@ -32,7 +34,7 @@ struct ctx {
     struct odbk_backup_filter f;
     const char *envs[101];
     int n_envs;
-    int rescan, audit;
+    int rescan, audit, envs_mode;
 };
 
 static const char *const statuses[] = {"pending", "in_progress", "uploading", "completed", "failed", "expired", NULL};
@@ -65,6 +67,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_SEARCH: c->f.search = arg; break;
     case O_RESCAN: c->rescan = 1; break;
     case O_AUDIT: c->audit = 1; break;
+    case O_ENVS: c->envs_mode = 1; break;
     }
     return 0;
 }
@@ -128,6 +131,48 @@ static int list_audit(struct odbk_catalog *cat, const struct ctx *c, int json, s
     return 0;
 }
 
+/* --envs: the state of each env (SPEC §5), from the config and the catalog. */
+static int list_envs(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct ctx *c, int json,
+                     struct odbk_err *err)
+{
+    struct odbk_env_status *v = NULL;
+    size_t n = 0, i;
+    int k;
+    if (odbk_env_status_list(cfg, cat, c->f.project, odbk_now(), &v, &n, err) < 0)
+        return -1;
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        char *s;
+        for (i = 0; i < n; i++) {
+            for (k = 0; k < c->n_envs && strcmp(c->envs[k], v[i].env); k++)
+                ;
+            if (!c->n_envs || k < c->n_envs)
+                cJSON_AddItemToArray(arr, odbk_env_status_json(&v[i]));
+        }
+        s = cJSON_Print(arr);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(arr);
+    } else {
+        printf("%-12s %-10s %-14s %7s %-24s %-20s %-7s %s\n", "ENV", "PROJECT", "STATE", "BACKUPS", "LATEST",
+               "LATEST_AT", "POLICY", "ENABLED");
+        for (i = 0; i < n; i++) {
+            char t[32] = "-";
+            for (k = 0; k < c->n_envs && strcmp(c->envs[k], v[i].env); k++)
+                ;
+            if (c->n_envs && k == c->n_envs)
+                continue;
+            if (v[i].latest_id)
+                odbk_time_rfc3339(v[i].latest_at, t);
+            printf("%-12s %-10s %-14s %7zu %-24s %-20s %-7s %s\n", v[i].env, *v[i].project ? v[i].project : "-",
+                   v[i].state, v[i].backups, v[i].latest_id ? v[i].latest_id : "-", t, v[i].policy_source,
+                   v[i].enabled ? "yes" : "no");
+        }
+    }
+    odbk_env_status_free(v, n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
@@ -159,6 +204,10 @@ int main(int argc, char **argv)
     }
     if (c.audit) {
         r = list_audit(cat, &c, common.json, &err);
+        goto out;
+    }
+    if (c.envs_mode) {
+        r = list_envs(cfg, cat, &c, common.json, &err);
         goto out;
     }
     if (odbk_catalog_backup_list(cat, &c.f, &v, &n, &err) < 0)

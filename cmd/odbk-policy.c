@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "policy/schedule.h"
 #include "policy/tz.h"
 
 #define PROG "odbk-policy"
@@ -476,6 +477,217 @@ static int cmd_plan(int argc, char **argv)
     return odbk_cli_exit(&plan_cli, rc, &err);
 }
 
+/* ---------------------------------------------------------------- due, next (schedules) */
+
+/* t in zone as RFC 3339 with its offset ("2026-03-29T03:00:00+02:00"). */
+static void local_rfc3339(time_t t, const char *zone, char out[40])
+{
+    struct tm tm;
+    char z[8];
+    odbk_tz_enter(zone);
+    odbk_tz_local(t, &tm);
+    strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    strftime(z, sizeof(z), "%z", &tm);
+    odbk_tz_leave();
+    if (!strcmp(z, "+0000"))
+        strcat(out, "Z");
+    else
+        snprintf(out + strlen(out), 40 - strlen(out), "%.3s:%.2s", z, z + 3);
+}
+
+static void add_time(cJSON *o, const char *key, time_t t)
+{
+    char buf[32];
+    if (!t) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    odbk_time_rfc3339(t, buf);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+enum { S_AT = 1, S_COUNT };
+
+struct sched_ctx {
+    time_t at;
+    long count;
+};
+
+static int sched_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    struct sched_ctx *c = p;
+    if (id == S_AT && odbk_time_parse_rfc3339(arg, &c->at) < 0)
+        return odbk_err_set(err, ODBK_E_USAGE, "--at: '%s' is not an RFC 3339 time (2026-03-01T10:00:00Z)", arg);
+    if (id == S_COUNT)
+        return odbk_cli_int("count", arg, 1, 1000, &c->count, err);
+    return 0;
+}
+
+static const struct odbk_opt due_opts[] = {
+    {"at", 0, "TIME", "evaluate at this RFC 3339 time instead of now", S_AT},
+    {0},
+};
+static const struct odbk_cli due_cli = {
+    PROG, "due [--at TIME] [--json]",
+    "Print the environments whose schedule fired since their last scheduled backup (what 'odbk-create --due' "
+    "backs up), one per line; --json gives every environment with the reason.",
+    due_opts, ODBK_CLI_JSON};
+
+static int cmd_due(int argc, char **argv)
+{
+    struct odbk_cli_common common;
+    struct odbk_err err = {0};
+    struct sched_ctx c = {0};
+    struct odbk_config *cfg = NULL;
+    struct odbk_catalog *cat = NULL;
+    struct odbk_schedule_state *v = NULL;
+    size_t n = 0, i;
+    char *catpath = NULL;
+    int arg0, rc = odbk_cli_parse(&due_cli, argc, argv, &common, sched_opt, &c, &arg0, &err);
+    if (rc != 0)
+        return rc > 0 ? 0 : odbk_cli_exit(&due_cli, -1, &err);
+    if (arg0 < argc) {
+        odbk_err_set(&err, ODBK_E_USAGE, "due takes no operand ('%s')", argv[arg0]);
+        return odbk_cli_exit(&due_cli, -1, &err);
+    }
+    rc = -1;
+    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+        goto out;
+    catpath = odbk_config_catalog_path(common.catalog);
+    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+        goto out;
+    if (odbk_schedule_states(cfg, cat, c.at ? c.at : odbk_now(), &v, &n, &err) < 0)
+        goto out;
+    if (common.json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "env", v[i].env);
+            cJSON_AddBoolToObject(o, "due", v[i].due);
+            cJSON_AddStringToObject(o, "reason", v[i].reason);
+            cJSON_AddBoolToObject(o, "enabled", v[i].enabled);
+            add_time(o, "fired_at", v[i].fired_at);
+            add_time(o, "next_at", v[i].next_at);
+            add_time(o, "last_scheduled_backup_at", v[i].h.last_success);
+            add_time(o, "last_failure_at", v[i].h.last_failure);
+            cJSON_AddNumberToObject(o, "failures", v[i].h.failures);
+            add_time(o, "retry_at", v[i].retry_at);
+            cJSON_AddItemToArray(arr, o);
+        }
+        print_json(arr);
+    } else {
+        for (i = 0; i < n; i++)
+            if (v[i].due)
+                printf("%s\n", v[i].env);
+    }
+    rc = 0;
+out:
+    odbk_schedule_states_free(v, n);
+    free(catpath);
+    odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&due_cli, rc, &err);
+}
+
+static const struct odbk_opt next_opts[] = {
+    {"count", 'n', "N", "how many fire times (default 5)", S_COUNT},
+    {"at", 0, "TIME", "the fire times after this RFC 3339 time instead of now", S_AT},
+    {0},
+};
+static const struct odbk_cli next_cli = {
+    PROG, "next [ENV] [--count N] [--at TIME] [--json]",
+    "Print the next fire times of the schedule of ENV (or of every enabled environment), in UTC and in the "
+    "policy's time zone.",
+    next_opts, ODBK_CLI_JSON | ODBK_CLI_NOCATALOG};
+
+static int cmd_next(int argc, char **argv)
+{
+    struct odbk_cli_common common;
+    struct odbk_err err = {0};
+    struct sched_ctx c = {0};
+    struct odbk_config *cfg = NULL;
+    const char **names = NULL, *one = NULL;
+    cJSON *arr = NULL;
+    time_t *t = NULL;
+    size_t n, i, k, count;
+    int arg0, rc = odbk_cli_parse(&next_cli, argc, argv, &common, sched_opt, &c, &arg0, &err);
+    if (rc != 0)
+        return rc > 0 ? 0 : odbk_cli_exit(&next_cli, -1, &err);
+    if (argc - arg0 > 1) {
+        odbk_err_set(&err, ODBK_E_USAGE, "next takes at most one environment");
+        return odbk_cli_exit(&next_cli, -1, &err);
+    }
+    count = c.count > 0 ? (size_t)c.count : 5;
+    t = odbk_xcalloc(count, sizeof(time_t));
+    arr = common.json ? cJSON_CreateArray() : NULL;
+    rc = -1;
+    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+        goto out;
+    if (arg0 < argc) {
+        struct odbk_env e;
+        if (odbk_config_env(cfg, argv[arg0], &e, &err) < 0)
+            goto out;
+        odbk_env_release(&e);
+        one = argv[arg0];
+        n = 1;
+    } else {
+        n = odbk_config_env_names(cfg, &names);
+    }
+    for (i = 0; i < n; i++) {
+        const char *env = names ? names[i] : one;
+        struct odbk_policy p;
+        if (odbk_policy_load(cfg, env, &p, &err) < 0)
+            goto out;
+        if (!p.enabled || !p.has_schedule) {   /* disabled policies never fire */
+            if (one && !common.quiet)
+                fprintf(stderr, "%s: environment '%s' %s: its schedule does not fire\n", PROG, env,
+                        p.enabled ? "has no schedule" : "is disabled");
+            odbk_policy_release(&p);
+            continue;
+        }
+        if (odbk_schedule_next(&p, c.at ? c.at : odbk_now(), t, count, &err) < 0) {
+            odbk_err_prefix(&err, "environment '%s'", env);
+            odbk_policy_release(&p);
+            goto out;
+        }
+        if (arr) {
+            cJSON *o = cJSON_CreateObject(), *times = cJSON_CreateArray();
+            cJSON_AddStringToObject(o, "env", env);
+            cJSON_AddStringToObject(o, "schedule", p.cron.text);
+            cJSON_AddStringToObject(o, "timezone", p.timezone);
+            for (k = 0; k < count; k++) {
+                cJSON *ti = cJSON_CreateObject();
+                char local[40];
+                add_time(ti, "utc", t[k]);
+                local_rfc3339(t[k], p.timezone, local);
+                cJSON_AddStringToObject(ti, "local", local);
+                cJSON_AddItemToArray(times, ti);
+            }
+            cJSON_AddItemToObject(o, "next", times);
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            for (k = 0; k < count; k++) {
+                char utc[32], local[40];
+                odbk_time_rfc3339(t[k], utc);
+                local_rfc3339(t[k], p.timezone, local);
+                printf("%-12s %s  %s %s\n", env, utc, local, p.timezone);
+            }
+        }
+        odbk_policy_release(&p);
+    }
+    if (arr) {
+        print_json(arr);
+        arr = NULL;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(arr);
+    free(t);
+    free(names);
+    odbk_config_free(cfg);
+    return odbk_cli_exit(&next_cli, rc, &err);
+}
+
 /* ---------------------------------------------------------------- subcommands */
 
 struct subcommand {
@@ -489,7 +701,8 @@ static const struct subcommand subcommands[] = {
     {"show", &show_cli, cmd_show, "the effective policy of an environment and each key's source"},
     {"check", &check_cli, cmd_check, "validate the whole configuration"},
     {"plan", &plan_cli, cmd_plan, "which backups the retention keeps and why"},
-    /* due, next: schedules (added with the scheduler) */
+    {"due", &due_cli, cmd_due, "the environments whose schedule fired since their last scheduled backup"},
+    {"next", &next_cli, cmd_next, "the next fire times of the schedules"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -90,9 +90,14 @@ run_body() {
     local body=$1 log=$TRASH/.out/$((test_count + 1)).log rc
     test_cleanup=
     if [ "${ODBK_TEST_VERBOSE:-0}" = 1 ]; then
-        eval "$body" > >(tee "$log" | sed 's/^/# /' >&2) 2>&1 </dev/null
+        # the tee's pid is taken at once: $! after the body would be the body's own last background job
+        local tee_pid
+        exec 8> >(tee "$log" | sed 's/^/# /' >&2)
+        tee_pid=$!
+        eval "$body" >&8 2>&1 </dev/null
         rc=$?
-        wait $! 2>/dev/null
+        exec 8>&-
+        wait "$tee_pid" 2>/dev/null
     else
         eval "$body" >"$log" 2>&1 </dev/null
         rc=$?

@@ -1,0 +1,197 @@
+/* compliance.c - env states and compliance windows; the definitions are in compliance.h. */
+#include "policy/compliance.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/util.h"
+
+#define DAY 86400
+
+const char *odbk_env_state(const struct odbk_policy *p, int has_storage, time_t latest_at, time_t now)
+{
+    int64_t age;
+    if (!has_storage)
+        return ODBK_ENV_NOT_CONFIGURED;
+    if (!latest_at)
+        return ODBK_ENV_DANGER;
+    age = (int64_t)now - (int64_t)latest_at;
+    if (age < p->warning_after)
+        return ODBK_ENV_NORMAL;
+    if (age < p->danger_after)
+        return ODBK_ENV_WARNING;
+    return ODBK_ENV_DANGER;
+}
+
+/* The longest gap between fire times, walking a year from `from` (longer while fewer than two fire times
+ * were seen, up to 9 years).  Gaps of at most one day are not measured exactly: from a fire time f whose
+ * successor is within a day, jump to the last fire time at or before f + 1 day, as every gap in between is
+ * shorter than a day; so the walk takes about two cron steps per day. */
+static int longest_gap(const struct odbk_policy *p, time_t from, int64_t *out, struct odbk_err *err)
+{
+    time_t f, g, end = from + 366 * (time_t)DAY, limit = from + 9 * 366 * (time_t)DAY;
+    int64_t longest = 0;
+    int fires = 1;
+    if (odbk_cron_next(&p->cron, from, p->timezone, &f, err) < 0)
+        return -1;
+    while ((f <= end || fires < 2) && f <= limit) {
+        if (odbk_cron_next(&p->cron, f, p->timezone, &g, err) < 0)
+            return -1;
+        if (g - f <= DAY) {
+            if (odbk_cron_prev(&p->cron, f + DAY, p->timezone, &g, err) < 0)
+                return -1;
+        } else if (g - f > longest) {
+            longest = g - f;
+        }
+        f = g;
+        fires++;
+    }
+    *out = longest;
+    return 0;
+}
+
+int odbk_compliance_window(const struct odbk_policy *p, time_t from, int64_t *window, struct odbk_err *err)
+{
+    int64_t gap;
+    if (p->compliance_window > 0) {
+        *window = p->compliance_window;
+        return 0;
+    }
+    if (!p->has_schedule) {
+        *window = DAY;
+        return 0;
+    }
+    if (longest_gap(p, from, &gap, err) < 0)
+        return -1;
+    *window = gap <= DAY + 3600 ? DAY : gap + 3600;
+    return 0;
+}
+
+void odbk_env_status_free(struct odbk_env_status *v, size_t n)
+{
+    size_t i;
+    for (i = 0; v && i < n; i++) {
+        free(v[i].env);
+        free(v[i].project);
+        free(v[i].storage);
+        free(v[i].latest_id);
+    }
+    free(v);
+}
+
+static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_env *env,
+                      time_t now, struct odbk_env_status *s, struct odbk_err *err)
+{
+    struct odbk_policy p;
+    const char *envs[2] = {env->name, NULL};
+    struct odbk_backup_filter f = {0};
+    struct odbk_backup *v = NULL;
+    size_t n = 0;
+    int r = -1;
+    if (odbk_policy_load(cfg, env->name, &p, err) < 0)
+        return -1;
+    s->env = odbk_xstrdup(env->name);
+    s->project = odbk_xstrdup(env->project ? env->project : "");
+    s->storage = env->storage ? odbk_xstrdup(env->storage) : NULL;
+    s->enabled = p.enabled;
+    s->policy_source = p.custom ? "custom" : "default";
+    f.envs = envs;
+    f.status = ODBK_STATUS_COMPLETED;
+    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+        goto out;
+    s->backups = n;
+    s->age = -1;
+    if (n) {   /* newest first */
+        s->latest_id = odbk_xstrdup(v[0].id);
+        s->latest_at = v[0].created_at;
+        s->age = (int64_t)now - (int64_t)s->latest_at;
+    }
+    s->state = odbk_env_state(&p, env->storage != NULL, s->latest_at, now);
+    if (odbk_compliance_window(&p, now, &s->window, err) < 0)
+        goto out;
+    s->recent = s->storage && n && s->age < s->window;
+    r = 0;
+out:
+    if (r < 0)
+        odbk_err_prefix(err, "environment '%s'", env->name);
+    odbk_backup_list_free(v, n);
+    odbk_policy_release(&p);
+    return r;
+}
+
+int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *project, time_t now,
+                         struct odbk_env_status **out, size_t *n_out, struct odbk_err *err)
+{
+    const char **names = NULL;
+    size_t n = odbk_config_env_names(cfg, &names), i, k = 0;
+    struct odbk_env_status *v = odbk_xcalloc(n + 1, sizeof(*v));
+    int r = -1;
+    for (i = 0; i < n; i++) {
+        struct odbk_env env;
+        if (odbk_config_env(cfg, names[i], &env, err) < 0)
+            goto out;
+        if (project && strcmp(project, env.project ? env.project : "")) {
+            odbk_env_release(&env);
+            continue;
+        }
+        r = env_status(cfg, cat, &env, now, &v[k++], err);
+        odbk_env_release(&env);
+        if (r < 0)
+            goto out;
+    }
+    r = 0;
+out:
+    free(names);
+    if (r < 0) {
+        odbk_env_status_free(v, k);
+        v = NULL;
+        k = 0;
+    }
+    *out = v;
+    *n_out = k;
+    return r;
+}
+
+void odbk_compliance_count(const struct odbk_env_status *v, size_t n, size_t *enabled, size_t *compliant)
+{
+    size_t i;
+    *enabled = *compliant = 0;
+    for (i = 0; i < n; i++) {
+        if (!v[i].enabled)
+            continue;
+        (*enabled)++;
+        if (v[i].recent)
+            (*compliant)++;
+    }
+}
+
+struct cJSON *odbk_env_status_json(const struct odbk_env_status *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+    cJSON_AddStringToObject(o, "env", s->env);
+    cJSON_AddStringToObject(o, "project", s->project ? s->project : "");
+    if (s->storage)
+        cJSON_AddStringToObject(o, "storage", s->storage);
+    else
+        cJSON_AddNullToObject(o, "storage");
+    cJSON_AddBoolToObject(o, "enabled", s->enabled);
+    cJSON_AddStringToObject(o, "policy", s->policy_source);
+    cJSON_AddStringToObject(o, "state", s->state);
+    cJSON_AddNumberToObject(o, "backups", (double)s->backups);
+    if (s->latest_id) {
+        odbk_time_rfc3339(s->latest_at, t);
+        cJSON_AddStringToObject(o, "latest_backup_id", s->latest_id);
+        cJSON_AddStringToObject(o, "latest_backup_at", t);
+        cJSON_AddNumberToObject(o, "age_seconds", (double)s->age);
+    } else {
+        cJSON_AddNullToObject(o, "latest_backup_id");
+        cJSON_AddNullToObject(o, "latest_backup_at");
+        cJSON_AddNullToObject(o, "age_seconds");
+    }
+    cJSON_AddNumberToObject(o, "compliance_window_seconds", (double)s->window);
+    cJSON_AddBoolToObject(o, "recent", s->recent);
+    return o;
+}

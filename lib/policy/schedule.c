@@ -1,0 +1,225 @@
+/* schedule.c - due decisions for scheduled backups; the rules are in schedule.h. */
+#include "policy/schedule.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+long odbk_schedule_backoff(int failures)
+{
+    long b = 300;
+    int i;
+    for (i = 1; i < failures && b < 3600; i++)
+        b *= 2;
+    return b < 3600 ? b : 3600;
+}
+
+int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule_history *h, time_t now,
+                         struct odbk_schedule_state *st, struct odbk_err *err)
+{
+    int fired = 0;
+    st->enabled = p->enabled;
+    st->has_schedule = p->has_schedule;
+    st->due = 0;
+    st->fired_at = st->next_at = st->retry_at = 0;
+    st->h = *h;
+    if (!p->has_schedule) {
+        st->reason = "no schedule";
+        return 0;
+    }
+    if (odbk_cron_next(&p->cron, now, p->timezone, &st->next_at, err) < 0)
+        return -1;
+    if (odbk_cron_prev(&p->cron, now, p->timezone, &st->fired_at, err) < 0)
+        st->fired_at = 0, odbk_err_clear(err);   /* never fired in the searched past: fine */
+    if (!p->enabled) {
+        st->reason = "disabled";
+        return 0;
+    }
+    if (h->running) {
+        st->reason = "running";
+        return 0;
+    }
+    if (!h->last_success && !h->failures) {
+        st->due = 1;
+        st->reason = "first run";
+        return 0;
+    }
+    /* fired since the last success?  (no success yet: since the beginning of time) */
+    if (h->last_success && odbk_cron_fired(&p->cron, h->last_success, now, p->timezone, &fired, err) < 0)
+        return -1;
+    if (h->last_success && !fired) {
+        st->reason = "done";
+        return 0;
+    }
+    if (!h->failures || h->last_failure <= h->last_success) {
+        st->due = 1;
+        st->reason = "fired";
+        return 0;
+    }
+    /* a failed attempt since: retry at the next fire time, or after the back-off */
+    if (odbk_cron_fired(&p->cron, h->last_failure, now, p->timezone, &fired, err) < 0)
+        return -1;
+    st->retry_at = h->last_failure + odbk_schedule_backoff(h->failures);
+    if (fired || now >= st->retry_at) {
+        st->due = 1;
+        st->reason = "retry";
+    } else {
+        st->reason = "backing off";
+    }
+    return 0;
+}
+
+int odbk_schedule_history(struct odbk_catalog *cat, const char *env, struct odbk_schedule_history *h,
+                          struct odbk_err *err)
+{
+    const char *envs[2] = {env, NULL};
+    struct odbk_backup_filter f = {0};
+    struct odbk_backup *v = NULL;
+    struct odbk_audit *a = NULL;
+    size_t n = 0, na = 0, i;
+    memset(h, 0, sizeof(*h));
+    f.envs = envs;
+    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {   /* newest first */
+        const char *s = v[i].status;
+        /* any backup of the env running (manual ones too) makes it not due: only one runs at a time */
+        if (!strcmp(s, ODBK_STATUS_PENDING) || !strcmp(s, ODBK_STATUS_IN_PROGRESS) ||
+            !strcmp(s, ODBK_STATUS_UPLOADING))
+            h->running = 1;
+        else if (strcmp(v[i].type, "scheduled"))
+            continue;
+        else if (!h->last_success && (!strcmp(s, ODBK_STATUS_COMPLETED) || !strcmp(s, ODBK_STATUS_EXPIRED)))
+            h->last_success = v[i].created_at;
+    }
+    odbk_backup_list_free(v, n);
+    if (odbk_catalog_audit_list(cat, env, &a, &na, err) < 0)
+        return -1;
+    for (i = 0; i < na; i++) {  /* newest first */
+        if (!a[i].action || strcmp(a[i].action, "schedule") || !a[i].result || strcmp(a[i].result, "failed"))
+            continue;
+        if (a[i].at <= h->last_success)
+            break;
+        if (!h->last_failure)
+            h->last_failure = a[i].at;
+        h->failures++;
+    }
+    odbk_audit_list_free(a, na);
+    return 0;
+}
+
+void odbk_schedule_states_free(struct odbk_schedule_state *v, size_t n)
+{
+    size_t i;
+    for (i = 0; v && i < n; i++)
+        free(v[i].env);
+    free(v);
+}
+
+int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat, time_t now,
+                         struct odbk_schedule_state **out, size_t *n_out, struct odbk_err *err)
+{
+    const char **names = NULL;
+    size_t n = odbk_config_env_names(cfg, &names), i;
+    struct odbk_schedule_state *v = odbk_xcalloc(n + 1, sizeof(*v));
+    int r = -1;
+    for (i = 0; i < n; i++) {
+        struct odbk_policy p;
+        struct odbk_schedule_history h = {0};
+        v[i].env = odbk_xstrdup(names[i]);
+        if (odbk_policy_load(cfg, names[i], &p, err) < 0)
+            goto out;
+        if ((p.enabled && p.has_schedule && odbk_schedule_history(cat, names[i], &h, err) < 0) ||
+            odbk_schedule_decide(&p, &h, now, &v[i], err) < 0) {
+            odbk_err_prefix(err, "environment '%s'", names[i]);
+            odbk_policy_release(&p);
+            goto out;
+        }
+        odbk_policy_release(&p);
+        if (v[i].due) {   /* a retry cannot cure a missing storage: not_configured, not due */
+            struct odbk_env e;
+            if (odbk_config_env(cfg, names[i], &e, err) < 0)
+                goto out;
+            if (!e.storage) {
+                v[i].due = 0;
+                v[i].reason = "no storage";
+            }
+            odbk_env_release(&e);
+        }
+    }
+    r = 0;
+out:
+    free(names);
+    if (r < 0) {
+        odbk_schedule_states_free(v, n);
+        v = NULL;
+        n = 0;
+    }
+    *out = v;
+    *n_out = n;
+    return r;
+}
+
+int odbk_schedule_record_failure(struct odbk_catalog *cat, const char *env, const char *backup_id,
+                                 const char *why, struct odbk_err *err)
+{
+    struct odbk_audit a = {0};
+    a.action = "schedule";
+    a.env = (char *)env;
+    a.backup_id = (char *)backup_id;
+    a.options = "scheduled";
+    a.result = "failed";
+    a.detail = (char *)why;
+    return odbk_catalog_audit_add(cat, &a, err);
+}
+
+int odbk_schedule_lock(const char *catalog_path, int *fd, struct odbk_err *err)
+{
+    char *path = odbk_xasprintf("%s.due.lock", catalog_path);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    *fd = -1;
+    if (f < 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot open the lock file '%s'", path);
+        free(path);
+        return -1;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(f);
+        if (e == EWOULDBLOCK) {
+            free(path);
+            return 0;
+        }
+        errno = e;
+        odbk_err_sys(err, ODBK_E_IO, "cannot lock '%s'", path);
+        free(path);
+        return -1;
+    }
+    free(path);
+    *fd = f;
+    return 0;
+}
+
+void odbk_schedule_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+int odbk_schedule_next(const struct odbk_policy *p, time_t after, time_t *out, size_t count, struct odbk_err *err)
+{
+    size_t i;
+    if (!p->has_schedule)
+        return odbk_err_set(err, ODBK_E_CONFIG, "environment '%s' has no schedule", p->env ? p->env : "(default)");
+    for (i = 0; i < count; i++) {
+        if (odbk_cron_next(&p->cron, after, p->timezone, &out[i], err) < 0)
+            return -1;
+        after = out[i];
+    }
+    return 0;
+}
