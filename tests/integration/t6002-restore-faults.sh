@@ -49,7 +49,7 @@ test_expect_success 'a byte changed in a stored file: checksum refused, target u
 	printf "\\377" | dd of="$f" bs=1 seek=5000 conv=notrunc 2>/dev/null &&
 	test_expect_code_rc=0 &&
 	expect_rc 65 restore "$ID" &&
-	test_grep "SHA-256|sha256|checksum|corrupt" err &&
+	test_grep "SHA-256|sha256|checksum|corrupt|damaged" err &&
 	target_unchanged && no_leftovers
 '
 
