@@ -10,6 +10,7 @@
 #include "backup/prune.h"
 #include "cli/cli.h"
 #include "common/util.h"
+#include "notify/notify.h"
 
 enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE };
 
@@ -124,6 +125,25 @@ static void print_plan(const struct odbk_prune_report *r)
     }
 }
 
+/* Tell the env's notification channels what this run deleted (or that it failed); a notification that
+ * fails is a warning and never changes prune's result. */
+static void notify_prune(const struct odbk_config *cfg, const char *env, const struct odbk_prune_report *r,
+                         const struct odbk_err *failure, time_t started)
+{
+    const char **ids = odbk_xcalloc(r->n + 1, sizeof(char *));
+    struct odbk_err ne = {0};
+    uint64_t bytes = 0;
+    size_t k, n = 0;
+    for (k = 0; k < r->n; k++)
+        if (r->items[k].done && r->items[k].action == ODBK_PRUNE_EXPIRE) {
+            ids[n++] = r->items[k].b.id;
+            bytes += r->items[k].b.total_size;
+        }
+    if (odbk_notify_prune(cfg, env, ids, n, bytes, failure, started, &ne) < 0)
+        fprintf(stderr, "%s: warning: %s: notification failed: %s\n", cli.prog, env, ne.msg);
+    free(ids);
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
@@ -202,7 +222,10 @@ int main(int argc, char **argv)
         struct odbk_prune_report r;
         struct odbk_err e = {0};
         size_t k;
+        time_t started = odbk_now();
         int ok = odbk_prune_env(cfg, cat, envs[i], &c.o, &r, &e) == 0;
+        if (!c.o.dry_run)
+            notify_prune(cfg, envs[i], &r, ok ? NULL : &e, started);
         if (r.env && (r.policy || r.skipped)) {
             if (common.json) {
                 cJSON_AddItemToArray(json, report_json(&r, c.o.dry_run));

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "common/util.h"
+#include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
        O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL };
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
     struct odbk_progress *progress = NULL;
     struct odbk_restore_result res = {0};
     char *catpath = NULL, *desc = NULL;
+    time_t started;
     int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
         return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
@@ -112,9 +114,16 @@ int main(int argc, char **argv)
     progress = odbk_progress_new(common.progress, common.quiet);
     c.o.progress = progress ? odbk_progress_update : NULL;
     c.o.progress_ctx = progress;
+    started = odbk_now();
     r = odbk_backup_restore(cfg, cat, &c.o, &res, &err);
     odbk_progress_free(progress);
     progress = NULL;
+    {
+        /* a notification that fails is a warning; it never changes the restore's result */
+        struct odbk_err ne = {0};
+        if (odbk_notify_restore(cfg, res.env, res.source ? res.source : "", r < 0 ? &err : NULL, started, &ne) < 0)
+            fprintf(stderr, "%s: warning: notification failed: %s\n", cli.prog, ne.msg);
+    }
     if (r < 0)
         goto out;
     if (!common.quiet) {

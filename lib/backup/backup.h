@@ -79,6 +79,8 @@ struct odbk_restore_result {
     char *filestore;           /* the restored filestore directory, or NULL */
     char *safety_backup_id;    /* the pre-restore backup made, or NULL */
     char *env_block;           /* for a new database: the [env] block to add, or NULL */
+    char *env;                 /* the target environment (NULL for a new database), set even on failure */
+    char *source;              /* the backup id, path or URL restored from, set even on failure */
 };
 
 /* Resolve the source and target of opts (for the confirmation prompt) without changing anything. */

@@ -258,6 +258,8 @@ void odbk_restore_result_release(struct odbk_restore_result *res)
     free(res->filestore);
     free(res->safety_backup_id);
     free(res->env_block);
+    free(res->env);
+    free(res->source);
     memset(res, 0, sizeof(*res));
 }
 
@@ -426,8 +428,10 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     memset(res, 0, sizeof(*res));
     if (odbk_source_open(cfg, cat, o, &s, err) < 0)
         goto out;
+    res->source = odbk_xstrdup(s.label);
     if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, err) < 0)
         goto fail;
+    res->env = t.env ? odbk_xstrdup(t.env) : NULL;
 
     if (odbk_pg_connect(t.pg, "postgres", &pg, err) < 0)
         goto fail;

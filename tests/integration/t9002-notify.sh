@@ -129,6 +129,20 @@ test_expect_success 'a webhook answering 500 is retried' '
 	! test_grep warning err
 '
 
+test_expect_success 'restores and prunes notify too (restore.completed, prune.deleted)' '
+	odbk_conf_env quiet "$FIXTURE_DB" "$FIXTURE_FS" disk &&
+	printf "\n[policy quiet]\nnotify-on = both\nnotify-url =\nkeep-last = 1\nkeep-within-daily =\nkeep-within-weekly =\nkeep-within-monthly =\nkeep-within-yearly =\n" >>"$ODBK_CONF" &&
+	odbk-create quiet >id1 && sleep 1 && odbk-create quiet >id2 &&
+	: >hook.events &&
+	odbk-restore --latest quiet --confirm RESTORE --no-safety-backup 2>/dev/null &&
+	test_grep "^restore.completed quiet$" hook.events &&
+	test_grep "^ODBK_BACKUP_ID=$(cat id2)$" hook.out &&
+	odbk-prune quiet >pruned &&
+	test_grep "^$(cat id1)$" pruned &&
+	test_grep "^prune.deleted quiet$" hook.events &&
+	test_grep "^ODBK_BACKUP_ID=$(cat id1)$" hook.out
+'
+
 test_expect_success 'stop the receivers' '
 	kill $RX_PID $RX2_PID
 '
