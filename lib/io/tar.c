@@ -175,32 +175,12 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
     return r;
 }
 
-/* ---- extraction ---- */
+/* ---- reading ---- */
 
-struct untar {
-    char *dir;
-    struct odbk_tar_stats *stats;
-    struct odbk_pipe *pipe;
-    char *buf;
-};
-
-static la_ssize_t ut_read(struct archive *a, void *ctx, const void **out)
-{
-    struct untar *u = ctx;
-    ssize_t n = odbk_pipe_read(u->pipe, u->buf, CHUNK);
-    if (n < 0) {
-        archive_set_error(a, ECANCELED, "stream aborted");
-        return -1;
-    }
-    *out = u->buf;
-    return n;
-}
-
-/* A member name is safe when it is relative, has no ".." component and no empty component. */
-static int member_name_ok(const char *name)
+int odbk_member_name_ok(const char *name)
 {
     const char *p = name;
-    if (!*name || *name == '/')
+    if (!name || !*name || *name == '/' || *name == '\\')
         return 0;
     while (*p) {
         size_t len = strcspn(p, "/");
@@ -213,94 +193,150 @@ static int member_name_ok(const char *name)
     return 1;
 }
 
-static int untar_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
+struct tar_reader {
+    const struct odbk_tar_visitor *v;
+    void *ctx;
+    void (*free_ctx)(void *);
+    struct odbk_pipe *pipe;
+    char *buf;
+};
+
+static la_ssize_t reader_read(struct archive *a, void *ctx, const void **out)
 {
-    struct untar *u = ctx;
-    struct archive *a = archive_read_new(), *disk = archive_write_disk_new();
+    struct tar_reader *t = ctx;
+    ssize_t n = odbk_pipe_read(t->pipe, t->buf, CHUNK);
+    if (n < 0) {
+        archive_set_error(a, ECANCELED, "stream aborted");
+        return -1;
+    }
+    *out = t->buf;
+    return n;
+}
+
+static int reader_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
+{
+    struct tar_reader *t = ctx;
+    struct archive *a = archive_read_new();
     struct archive_entry *e;
-    char *saved = NULL;
-    int r = 0, rc;
-    u->pipe = p;
-    u->buf = odbk_xmalloc(CHUNK);
+    char *name = NULL;
+    int r = -1, rc;
+    t->pipe = p;
+    t->buf = odbk_xmalloc(CHUNK);
     archive_read_support_format_tar(a);
-    /* member names are checked (member_name_ok) before the target prefix is added, so libarchive's own
-     * absolute-path guard, which would refuse the prefixed name, is not used */
-    archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                             ARCHIVE_EXTRACT_PERM |
-                                             ARCHIVE_EXTRACT_TIME);
-    if (archive_read_open(a, u, NULL, ut_read, NULL) != ARCHIVE_OK) {
-        r = odbk_err_set(err, ODBK_E_DATA, "not a tar stream: %s", archive_error_string(a));
+    if (archive_read_open(a, t, NULL, reader_read, NULL) != ARCHIVE_OK) {
+        odbk_err_set(err, ODBK_E_DATA, "not a tar stream: %s", archive_error_string(a));
         goto out;
     }
     while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
+        const char *raw = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
-        char *target;
         const void *blk;
         size_t len;
         la_int64_t off;
-        free(saved);
-        saved = NULL;
-        if (!name || !member_name_ok(name)) {
-            r = odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", name ? name : "");
-            goto out;
-        }
-        if (type != AE_IFREG && type != AE_IFDIR) {
-            r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the filestore archive is not a file or directory",
-                             name);
+        free(name);
+        name = NULL;
+        if (!odbk_member_name_ok(raw)) {
+            odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", raw ? raw : "");
             goto out;
         }
         if (archive_entry_hardlink(e) || archive_entry_symlink(e)) {
-            r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the filestore archive is a link", name);
+            odbk_err_set(err, ODBK_E_DATA, "member '%s' of the filestore archive is a link", raw);
             goto out;
         }
-        /* name points into e: keep a copy for the messages below, set_pathname frees it */
-        name = saved = odbk_xstrdup(name);
-        target = odbk_xasprintf("%s/%s", u->dir, name);
-        archive_entry_set_pathname(e, target);
-        free(target);
-        if (archive_write_header(disk, e) != ARCHIVE_OK) {
-            r = odbk_err_set(err, ODBK_E_IO, "cannot extract '%s': %s", name, archive_error_string(disk));
+        if (type != AE_IFREG && type != AE_IFDIR) {
+            odbk_err_set(err, ODBK_E_DATA, "member '%s' of the filestore archive is not a file or directory", raw);
             goto out;
         }
-        while ((rc = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK) {
-            if (archive_write_data_block(disk, blk, len, off) != ARCHIVE_OK) {
-                r = odbk_err_set(err, ODBK_E_IO, "cannot write '%s': %s", name, archive_error_string(disk));
+        name = odbk_xstrdup(raw);   /* raw points into e, which begin may change */
+        if (t->v->begin(t->ctx, e, name, err) < 0)
+            goto out;
+        while ((rc = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK)
+            if (t->v->data(t->ctx, blk, len, off, err) < 0)
                 goto out;
-            }
-            u->stats->bytes += len;
-        }
         if (rc != ARCHIVE_EOF) {
-            r = odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged at '%s': %s", name,
-                             archive_error_string(a));
+            odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged at '%s': %s", name, archive_error_string(a));
             goto out;
         }
-        if (archive_write_finish_entry(disk) != ARCHIVE_OK) {
-            r = odbk_err_set(err, ODBK_E_IO, "cannot finish '%s': %s", name, archive_error_string(disk));
+        if (t->v->end(t->ctx, e, name, err) < 0)
             goto out;
-        }
-        if (type == AE_IFREG)
-            u->stats->files++;
     }
     if (rc != ARCHIVE_EOF) {
-        r = odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged: %s", archive_error_string(a));
+        odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged: %s", archive_error_string(a));
         goto out;
     }
     /* the tar's end-of-archive padding */
-    while (odbk_pipe_read(p, u->buf, CHUNK) > 0)
+    while (odbk_pipe_read(p, t->buf, CHUNK) > 0)
         ;
+    r = 0;
 out:
-    free(saved);
+    free(name);
     archive_read_free(a);
-    archive_write_free(disk);
-    free(u->buf);
-    u->buf = NULL;
+    free(t->buf);
+    t->buf = NULL;
     return r;
 }
+
+static void reader_free(void *ctx)
+{
+    struct tar_reader *t = ctx;
+    if (t->free_ctx)
+        t->free_ctx(t->ctx);
+    free(t);
+}
+
+struct odbk_writer *odbk_tar_reader_new(const struct odbk_tar_visitor *v, void *ctx, void (*free_ctx)(void *))
+{
+    struct tar_reader *t = odbk_xcalloc(1, sizeof(*t));
+    t->v = v;
+    t->ctx = ctx;
+    t->free_ctx = free_ctx;
+    return odbk_pipe_writer_new(reader_consume, t, reader_free, 4 << 20);
+}
+
+/* ---- extraction: a visitor writing each member under dir ---- */
+
+struct untar {
+    char *dir;
+    struct odbk_tar_stats *stats;
+    struct archive *disk;
+};
+
+static int untar_begin(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
+{
+    struct untar *u = ctx;
+    char *target = odbk_xasprintf("%s/%s", u->dir, name);
+    archive_entry_set_pathname(e, target);
+    free(target);
+    if (archive_write_header(u->disk, e) != ARCHIVE_OK)
+        return odbk_err_set(err, ODBK_E_IO, "cannot extract '%s': %s", name, archive_error_string(u->disk));
+    return 0;
+}
+
+static int untar_data(void *ctx, const void *buf, size_t len, int64_t off, struct odbk_err *err)
+{
+    struct untar *u = ctx;
+    if (archive_write_data_block(u->disk, buf, len, off) != ARCHIVE_OK)
+        return odbk_err_set(err, ODBK_E_IO, "cannot write to '%s': %s", u->dir, archive_error_string(u->disk));
+    u->stats->bytes += len;
+    return 0;
+}
+
+static int untar_end(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
+{
+    struct untar *u = ctx;
+    if (archive_write_finish_entry(u->disk) != ARCHIVE_OK)
+        return odbk_err_set(err, ODBK_E_IO, "cannot finish '%s': %s", name, archive_error_string(u->disk));
+    if (archive_entry_filetype(e) == AE_IFREG)
+        u->stats->files++;
+    return 0;
+}
+
+static const struct odbk_tar_visitor untar_visitor = {untar_begin, untar_data, untar_end};
 
 static void free_untar(void *ctx)
 {
     struct untar *u = ctx;
+    archive_write_free(u->disk);
     free(u->dir);
     free(u);
 }
@@ -311,5 +347,10 @@ struct odbk_writer *odbk_untar_writer_new(const char *dir, struct odbk_tar_stats
     u->dir = odbk_xstrdup(dir);
     u->stats = stats;
     memset(stats, 0, sizeof(*stats));
-    return odbk_pipe_writer_new(untar_consume, u, free_untar, 4 << 20);
+    u->disk = archive_write_disk_new();
+    /* member names are checked (odbk_member_name_ok) before the target prefix is added, so libarchive's own
+     * absolute-path guard, which would refuse the prefixed name, is not used */
+    archive_write_disk_set_options(u->disk, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+    return odbk_tar_reader_new(&untar_visitor, u, free_untar);
 }

@@ -13,25 +13,10 @@
 #include <archive_entry.h>
 
 #include "common/util.h"
+#include "io/tar.h"
 #include "io/pipe.h"
 
 #define CHUNK (1024 * 1024)
-
-int odbk_member_name_ok(const char *name)
-{
-    const char *p = name;
-    if (!name || !*name || *name == '/' || *name == '\\')
-        return 0;
-    while (*p) {
-        size_t len = strcspn(p, "/");
-        if (len == 2 && p[0] == '.' && p[1] == '.')
-            return 0;
-        p += len;
-        while (*p == '/')
-            p++;
-    }
-    return 1;
-}
 
 /* ---- writing ---- */
 
@@ -271,82 +256,41 @@ struct odbk_writer *odbk_zip_member_writer_new(struct odbk_zip *z)
 }
 
 /* a tar stream turned into members */
+/* tar → zip: a tar visitor adding each regular file as a zip member under a prefix (Odoo's zip has no
+ * directory members). */
 struct tar2zip {
     struct odbk_zip *z;
     char *prefix;
-    char *buf;
-    struct odbk_pipe *pipe;
 };
 
-static la_ssize_t t2z_read(struct archive *a, void *ctx, const void **out)
+static int t2z_begin(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
 {
     struct tar2zip *t = ctx;
-    ssize_t n = odbk_pipe_read(t->pipe, t->buf, CHUNK);
-    if (n < 0) {
-        archive_set_error(a, ECANCELED, "stream aborted");
-        return -1;
-    }
-    *out = t->buf;
-    return n;
-}
-
-static int t2z_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
-{
-    struct tar2zip *t = ctx;
-    struct archive *a = archive_read_new();
-    struct archive_entry *e;
-    int r = 0, rc;
-    t->pipe = p;
-    t->buf = odbk_xmalloc(CHUNK);
-    archive_read_support_format_tar(a);
-    if (archive_read_open(a, t, NULL, t2z_read, NULL) != ARCHIVE_OK) {
-        r = odbk_err_set(err, ODBK_E_DATA, "not a tar stream: %s", archive_error_string(a));
-        goto out;
-    }
-    while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        const void *blk;
-        size_t len;
-        la_int64_t off;
-        char *member;
-        if (!odbk_member_name_ok(name)) {
-            r = odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", name ? name : "");
-            goto out;
-        }
-        if (archive_entry_filetype(e) != AE_IFREG)
-            continue;    /* Odoo's zip has no directory members */
-        member = odbk_xasprintf("%s%s", t->prefix, name);
-        r = odbk_zip_begin(t->z, member, archive_entry_size(e), archive_entry_mtime(e), err);
-        free(member);
-        if (r < 0)
-            goto out;
-        while ((rc = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK)
-            if (odbk_zip_data(t->z, blk, len, err) < 0) {
-                r = -1;
-                goto out;
-            }
-        if (rc != ARCHIVE_EOF) {
-            r = odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged at '%s': %s", name,
-                             archive_error_string(a));
-            goto out;
-        }
-        if (end_member(t->z, err) < 0) {
-            r = -1;
-            goto out;
-        }
-    }
-    if (rc != ARCHIVE_EOF) {
-        r = odbk_err_set(err, ODBK_E_DATA, "filestore archive is damaged: %s", archive_error_string(a));
-        goto out;
-    }
-    while (odbk_pipe_read(p, t->buf, CHUNK) > 0)
-        ;
-out:
-    archive_read_free(a);
-    free(t->buf);
-    t->buf = NULL;
+    char *member;
+    int r;
+    if (archive_entry_filetype(e) != AE_IFREG)
+        return 0;
+    member = odbk_xasprintf("%s%s", t->prefix, name);
+    r = odbk_zip_begin(t->z, member, archive_entry_size(e), archive_entry_mtime(e), err);
+    free(member);
     return r;
 }
+
+static int t2z_data(void *ctx, const void *buf, size_t len, int64_t off, struct odbk_err *err)
+{
+    struct tar2zip *t = ctx;
+    (void)off;
+    return odbk_zip_data(t->z, buf, len, err);
+}
+
+static int t2z_end(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
+{
+    struct tar2zip *t = ctx;
+    (void)name;
+    return archive_entry_filetype(e) == AE_IFREG ? end_member(t->z, err) : 0;
+}
+
+static const struct odbk_tar_visitor t2z_visitor = {t2z_begin, t2z_data, t2z_end};
 
 static void t2z_free(void *ctx)
 {
@@ -360,7 +304,7 @@ struct odbk_writer *odbk_zip_from_tar_writer_new(struct odbk_zip *z, const char 
     struct tar2zip *t = odbk_xcalloc(1, sizeof(*t));
     t->z = z;
     t->prefix = odbk_xstrdup(prefix);
-    return odbk_pipe_writer_new(t2z_consume, t, t2z_free, 4 << 20);
+    return odbk_tar_reader_new(&t2z_visitor, t, t2z_free);
 }
 
 /* ---- reading ---- */

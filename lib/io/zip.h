@@ -55,7 +55,4 @@ struct odbk_odoo_zip_stats {
 struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir,
                                              struct odbk_odoo_zip_stats *stats);
 
-/* Does a member name look safe: relative, no ".." component? */
-int odbk_member_name_ok(const char *name);
-
 #endif
