@@ -25,7 +25,8 @@ static const struct odbk_opt opts[] = {
     {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE},
     {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY},
     {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM},
-    {"jobs", 'j', "N", "parallel jobs", O_JOBS},
+    {"jobs", 'j', "N", "accepted for scripts; a streamed restore loads the database in one session (the filestore "
+     "loads alongside)", O_JOBS},
     {0},
 };
 
