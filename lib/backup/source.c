@@ -271,6 +271,27 @@ out:
     return r;
 }
 
+/* The first bytes of a .zip (an Odoo zip starts with its dump.sql member) or a .dump (pg_dump's magic),
+ * checked before anything is touched. */
+static int check_head(const char *label, const char *format, const unsigned char *head, size_t n,
+                      struct odbk_err *err)
+{
+    if (!strcmp(format, "zip")) {
+        unsigned namelen;
+        if (n < 30 || memcmp(head, ZIP_MAGIC, 4))
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a zip file%s", label, n < 30 ? " (too short)" : "");
+        namelen = head[26] | (unsigned)head[27] << 8;
+        if (namelen != 8 || n < 38 || memcmp(head + 30, "dump.sql", 8)) {
+            odbk_err_set(err, ODBK_E_DATA, "'%s' is not an Odoo backup: its first member is not dump.sql", label);
+            odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
+            return -1;
+        }
+    } else if (n < 5 || memcmp(head, DUMP_MAGIC, 5)) {
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a pg_dump custom-format archive", label);
+    }
+    return 0;
+}
+
 static int open_file(struct odbk_source *src, const char *path, struct odbk_err *err)
 {
     struct stat sb;
@@ -308,21 +329,33 @@ static int open_file(struct odbk_source *src, const char *path, struct odbk_err 
         return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", path);
     n = read(fd, head, sizeof(head));
     close(fd);
-    if (!strcmp(src->format, "zip")) {
-        unsigned namelen;
-        if (n < 30 || memcmp(head, ZIP_MAGIC, 4))
-            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a zip file%s", path, n < 30 ? " (too short)" : "");
-        namelen = head[26] | (unsigned)head[27] << 8;
-        if (namelen != 8 || n < 38 || memcmp(head + 30, "dump.sql", 8)) {
-            odbk_err_set(err, ODBK_E_DATA, "'%s' is not an Odoo backup: its first member is not dump.sql", path);
-            odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
-            return -1;
-        }
-    } else if (n < 5 || memcmp(head, DUMP_MAGIC, 5)) {
-        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a pg_dump custom-format archive", path);
-    }
+    return check_head(path, src->format, head, n < 0 ? 0 : (size_t)n, err);
+}
+
+/* A sink that keeps the first `max` bytes, then stops the transfer (the probe of --from-url). */
+struct peek_sink {
+    struct odbk_writer w;
+    unsigned char *buf;
+    size_t len, max;
+};
+
+static int peek_write(struct odbk_writer *w, const void *data, size_t len, struct odbk_err *err)
+{
+    struct peek_sink *p = (struct peek_sink *)w;
+    size_t n = p->max - p->len < len ? p->max - p->len : len;
+    memcpy(p->buf + p->len, data, n);
+    p->len += n;
+    if (p->len == p->max)
+        return odbk_err_set(err, ODBK_E_NONE, "enough");   /* stop: the probe has what it needs */
     return 0;
 }
+
+static void peek_free(struct odbk_writer *w)
+{
+    free(w);
+}
+
+static const struct odbk_writer_ops peek_ops = {"probe", peek_write, NULL, NULL, peek_free};
 
 static int open_url(struct odbk_source *src, const char *url, struct odbk_err *err)
 {
@@ -342,7 +375,21 @@ static int open_url(struct odbk_source *src, const char *url, struct odbk_err *e
         odbk_err_hint(err, "%s; an odbk backup folder is restored with --from-file", NOT_RESTORABLE_HINT);
         return -1;
     }
-    return 0;
+    {
+        /* probe: the server answers and the file starts as it should, before any database is touched */
+        unsigned char head[64];
+        struct peek_sink p;
+        struct odbk_err pe = {0};
+        memset(&p, 0, sizeof(p));
+        p.buf = head;
+        p.max = sizeof(head);
+        odbk_writer_init(&p.w, &peek_ops, NULL);
+        if (odbk_read_url(url, &p.w, &pe) < 0 && pe.code != ODBK_E_NONE) {
+            *err = pe;
+            return -1;
+        }
+        return check_head(label, src->format, head, p.len, err);
+    }
 }
 
 int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
