@@ -242,6 +242,12 @@ int main(int argc, char **argv)
                 if (!common.quiet && !r.skipped)
                     fprintf(stderr, "%s: %s: %zu kept, %zu expired and deleted, %zu leftovers removed%s\n", cli.prog,
                             r.env, r.n_keep, expired, cleaned, r.n_failed ? ", some deletions failed" : "");
+                if (!common.quiet && r.n_swept)
+                    fprintf(stderr, "%s: %s: %zu unfinished uploads older than a day aborted\n", cli.prog, r.env,
+                            r.n_swept);
+                if (r.sweep_warning)
+                    fprintf(stderr, "%s: warning: %s: unfinished uploads not swept: %s\n", cli.prog, r.env,
+                            r.sweep_warning);
             }
             fflush(stdout);
         }

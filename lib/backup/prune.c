@@ -70,6 +70,7 @@ void odbk_prune_report_release(struct odbk_prune_report *r)
     free(r->env);
     free(r->policy);
     free(r->skipped);
+    free(r->sweep_warning);
     memset(r, 0, sizeof(*r));
 }
 
@@ -86,6 +87,7 @@ static int is_finished(const struct odbk_backup *b)
 /* ---- one storage of the env: opened once, its backup folders listed once ---- */
 
 struct store {
+    int swept;
     const char *name;
     struct odbk_storage *st;
     struct odbk_err err;        /* why it could not be opened or listed */
@@ -374,6 +376,24 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             carry_out(cat, s->st, it, "prune", why, opts->force, err);
             free(why);
         }
+    }
+
+    /* Debris no row knows of: uploads of this env that never finished (a run killed mid-upload, or an
+     * upload whose creation answer was lost), older than a day so that no running upload is touched. */
+    if (!opts->plan_only && !opts->dry_run) {
+        char *prefix = odbk_xasprintf("%s/", env);
+        for (i = 0; i < n; i++) {
+            struct store *s = store_get(cfg, &stores, &n_stores, env, items[i].b.storage);
+            struct odbk_err se = {0};
+            int swept = 0;
+            if (s->failed || s->swept)
+                continue;
+            s->swept = 1;
+            if (odbk_storage_sweep(s->st, prefix, now - 86400, &swept, &se) < 0 && !out->sweep_warning)
+                out->sweep_warning = odbk_xstrdup(se.msg);
+            out->n_swept += (size_t)swept;
+        }
+        free(prefix);
     }
 
     /* Keep completed rows and rows with leftovers, newest first. */

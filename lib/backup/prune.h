@@ -47,6 +47,8 @@ struct odbk_prune_report {
     struct odbk_prune_item *items;  /* newest first: completed rows, and failed/expired rows with files */
     size_t n;
     size_t n_keep, n_expire, n_clean, n_failed;
+    size_t n_swept;                 /* unfinished uploads older than a day aborted (S3 multipart debris) */
+    char *sweep_warning;            /* why the sweep of unfinished uploads failed, or NULL (not an error) */
 };
 
 struct odbk_prune_opts {

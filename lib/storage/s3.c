@@ -432,6 +432,89 @@ static int s3_remove(struct odbk_storage *st, const char *path, struct odbk_err 
     return r;
 }
 
+/* Abort the multipart uploads under prefix that were initiated before older_than.  Such uploads are left
+ * when a run dies or the answer to CreateMultipartUpload was lost (the writer never learnt the upload's
+ * id); the store keeps, and bills, their parts until they are aborted. */
+static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err)
+{
+    struct s3 *s = st->priv;
+    char *full = s3_full_key(s, prefix ? prefix : ""), *eprefix = s3_uri_encode(full, 0);
+    char *key_marker = NULL, *id_marker = NULL;
+    int r = 0, more;
+    pthread_mutex_lock(&s->misc_mu);
+    do {
+        struct s3_req req = {0};
+        char *ek = key_marker ? s3_uri_encode(key_marker, 0) : NULL, *eu = id_marker ? s3_uri_encode(id_marker, 0) : NULL;
+        /* parameters in byte order (canonical query) */
+        char *query = odbk_xasprintf("%s%s%sprefix=%s%s%s%suploads=", ek ? "key-marker=" : "", ek ? ek : "",
+                                     ek ? "&" : "", eprefix, eu ? "&upload-id-marker=" : "", eu ? eu : "",
+                                     "&");
+        const char *pos, *end;
+        const char *u0, *u1;
+        more = 0;
+        req.method = "GET";
+        req.query = query;
+        r = s3_call(s, s->misc, &req, -1, "list unfinished uploads", err);
+        free(key_marker);
+        free(id_marker);
+        key_marker = id_marker = NULL;
+        if (r == 0 && req.resp) {
+            char *trunc;
+            pos = req.resp;
+            end = req.resp + req.resp_len;
+            while (r == 0 && s3_xml_element(&pos, end, "Upload", &u0, &u1) == 0) {
+                const char *q = u0;
+                char *key = s3_xml_next(&q, u1, "Key"), *id, *when;
+                time_t t = 0;
+                q = u0;
+                id = s3_xml_next(&q, u1, "UploadId");
+                q = u0;
+                when = s3_xml_next(&q, u1, "Initiated");
+                if (key && id && when && odbk_time_parse_rfc3339(when, &t) == 0 && t < older_than) {
+                    struct s3_req del = {0};
+                    char *eid = s3_uri_encode(id, 0), *dq = odbk_xasprintf("uploadId=%s", eid);
+                    del.method = "DELETE";
+                    del.key = key;
+                    del.query = dq;
+                    r = s3_call(s, s->misc, &del, -1, "abort an unfinished upload", err);
+                    if (r < 0 && del.status == 404) {   /* gone meanwhile */
+                        odbk_err_clear(err);
+                        r = 0;
+                    } else if (r == 0) {
+                        (*n)++;
+                    }
+                    s3_req_reset(&del);
+                    free(dq);
+                    free(eid);
+                }
+                free(key);
+                free(id);
+                free(when);
+            }
+            pos = req.resp;
+            trunc = s3_xml_next(&pos, end, "IsTruncated");
+            if (trunc && !strcmp(trunc, "true")) {
+                pos = req.resp;
+                key_marker = s3_xml_next(&pos, end, "NextKeyMarker");
+                pos = req.resp;
+                id_marker = s3_xml_next(&pos, end, "NextUploadIdMarker");
+                more = key_marker != NULL;
+            }
+            free(trunc);
+        }
+        s3_req_reset(&req);
+        free(query);
+        free(ek);
+        free(eu);
+    } while (r == 0 && more);
+    pthread_mutex_unlock(&s->misc_mu);
+    free(key_marker);
+    free(id_marker);
+    free(eprefix);
+    free(full);
+    return r;
+}
+
 static int s3_presign(struct odbk_storage *st, const char *path, long seconds, char **url, struct odbk_err *err)
 {
     struct s3 *s = st->priv;
@@ -458,5 +541,6 @@ const struct odbk_storage_driver odbk_storage_s3_driver = {
     .stat = s3_stat,
     .list = s3_list,
     .remove = s3_remove,
+    .sweep = s3_sweep,
     .presign = s3_presign,
 };

@@ -141,6 +141,13 @@ int odbk_storage_presign(struct odbk_storage *st, const char *path, long seconds
     return st->driver->presign(st, path, seconds, url, err);
 }
 
+int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n,
+                       struct odbk_err *err)
+{
+    *n = 0;
+    return st->driver->sweep ? st->driver->sweep(st, prefix, older_than, n, err) : 0;
+}
+
 int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,
                      struct odbk_err *err)
 {

@@ -66,6 +66,9 @@ struct odbk_storage_driver {
     /* Remove one object; a missing object is not an error.  Drivers with directories also remove the
      * directories the removal leaves empty, up to the root. */
     int (*remove)(struct odbk_storage *st, const char *path, struct odbk_err *err);
+    /* Optional: remove the debris of uploads that never finished and that ordinary listing does not show
+     * (S3: multipart uploads under prefix initiated before older_than); *n counts what was removed. */
+    int (*sweep)(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err);
     /* Optional (ODBK_STORAGE_F_PRESIGN): an URL valid for `seconds`, malloc'd into *url. */
     int (*presign)(struct odbk_storage *st, const char *path, long seconds, char **url, struct odbk_err *err);
 };
@@ -94,6 +97,9 @@ int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_
 int odbk_storage_remove(struct odbk_storage *st, const char *path, struct odbk_err *err);
 int odbk_storage_presign(struct odbk_storage *st, const char *path, long seconds, char **url,
                          struct odbk_err *err);
+/* The driver's sweep, if it has one (else 0 and *n = 0). */
+int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n,
+                       struct odbk_err *err);
 /* Write a small buffer as one object (manifests). */
 int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,
                      struct odbk_err *err);

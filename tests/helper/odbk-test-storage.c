@@ -8,6 +8,7 @@
  *   odbk-test-storage CONFIG STORAGE rm KEY
  *   odbk-test-storage CONFIG STORAGE rmprefix PREFIX
  *   odbk-test-storage CONFIG STORAGE presign KEY SECONDS
+ *   odbk-test-storage CONFIG STORAGE sweep PREFIX AGE_SECONDS   prints how many unfinished uploads went
  * Exit codes are odbk's (sysexits); errors on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,11 @@ int main(int argc, char **argv)
         r = odbk_storage_remove(st, argv[4], &err);
     } else if (!strcmp(op, "rmprefix") && argc == 5) {
         r = odbk_storage_remove_prefix(st, argv[4], &err);
+    } else if (!strcmp(op, "sweep") && argc == 6) {
+        int n = 0;
+        r = odbk_storage_sweep(st, argv[4], odbk_now() - atol(argv[5]), &n, &err);
+        if (r == 0)
+            printf("%d\n", n);
     } else if (!strcmp(op, "presign") && argc == 6) {
         char *url = NULL;
         r = odbk_storage_presign(st, argv[4], atol(argv[5]), &url, &err);

@@ -163,4 +163,19 @@ test_expect_success 'clean up this script'"'"'s objects' '
     test -z "$(aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive "s3://$S3_BUCKET/$PFX/")"
 '
 
+test_expect_success 'sweep aborts unfinished multipart uploads under the prefix, and only old ones' '
+    aws --endpoint-url "$S3_ENDPOINT" s3api create-multipart-upload --bucket "$S3_BUCKET" \
+        --key "$PFX/s3path/env1/dead/backup.sql.gz" --output text >/dev/null &&
+    aws --endpoint-url "$S3_ENDPOINT" s3api create-multipart-upload --bucket "$S3_BUCKET" \
+        --key "$PFX/s3path/env2/other.sql.gz" --output text >/dev/null &&
+    test "$(open_uploads | wc -l)" = 2 &&
+    test "$($T "$CONF" s3path sweep env1/ 3600)" = 0 &&
+    test "$(open_uploads | wc -l)" = 2 &&
+    sleep 1 &&
+    test "$($T "$CONF" s3path sweep env1/ 0)" = 1 &&
+    open_uploads >left && test_line_count = 1 left && test_grep "env2/other" left &&
+    test "$($T "$CONF" s3path sweep "" 0)" = 1 &&
+    test -z "$(open_uploads)"
+'
+
 test_done
