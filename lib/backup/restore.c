@@ -213,9 +213,24 @@ static void cleanup_leftovers(PGconn *c, const char *database, const char *files
 
 /* ---- loading ---- */
 
+/* Where a load reports its progress (the program's bar or JSON lines), and under which phase. */
+struct load_progress {
+    odbk_backup_progress_cb cb;
+    void *ctx;
+    const char *phase;
+    uint64_t expected;
+};
+
+static void load_progress_cb(void *arg, uint64_t bytes)
+{
+    struct load_progress *p = arg;
+    p->cb(p->ctx, p->phase, bytes, p->expected);
+}
+
 struct fs_load {
     pthread_t th;
     struct odbk_source *src;
+    struct load_progress progress;
     const struct odbk_manifest_file *file;
     enum odbk_compression comp;
     char *dir;
@@ -233,12 +248,21 @@ static enum odbk_compression comp_of(const struct odbk_manifest_file *f)
 }
 
 /* source → (decompress) → sink, finished; the sink is not freed */
+/* Stream one file of the source into sink, decompressing it; progress counts the bytes read from the
+ * source (against the manifest's size when there is one). */
 static int load_file(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *sink,
-                     struct odbk_err *err)
+                     struct load_progress *progress, struct odbk_err *err)
 {
     enum odbk_compression c = comp_of(f);
     struct odbk_writer *dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, sink);
-    int r = odbk_source_read(src, f, dec ? dec : sink, err);
+    struct odbk_writer *head = dec ? dec : sink, *prog = NULL;
+    int r;
+    if (progress && progress->cb) {
+        progress->expected = f ? f->size : 0;
+        prog = head = odbk_filter_progress_new(head, load_progress_cb, progress, 250);
+    }
+    r = odbk_source_read(src, f, head, err);
+    odbk_writer_free(prog);
     odbk_writer_free(dec);
     return r;
 }
@@ -247,7 +271,7 @@ static void *fs_load_main(void *arg)
 {
     struct fs_load *l = arg;
     struct odbk_writer *untar = odbk_untar_writer_new(l->dir, &l->stats);
-    l->rc = load_file(l->src, l->file, untar, &l->err);
+    l->rc = load_file(l->src, l->file, untar, &l->progress, &l->err);
     odbk_writer_free(untar);
     return NULL;
 }
@@ -352,8 +376,9 @@ static int dir_is_empty(const char *path)
 
 /* Load the source into tmpdb (and tmpfs, when not NULL); *fs_loaded tells whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
-                int server_version, int *fs_loaded, struct odbk_err *err)
+                int server_version, const struct odbk_restore_opts *o, int *fs_loaded, struct odbk_err *err)
 {
+    struct load_progress dbp = {o->progress, o->progress_ctx, "restore database", 0};
     struct fs_load fl = {0};
     struct odbk_writer *sink = NULL;
     char *tool = NULL, **child_env = odbk_pg_child_env(t->pg, tmpdb);
@@ -369,7 +394,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
         r = odbk_exec_sink_new(argv, child_env, &sink, err);
         free(dbarg);
         if (r == 0)
-            r = load_file(s, odbk_source_file(s, "database"), sink, err);
+            r = load_file(s, odbk_source_file(s, "database"), sink, &dbp, err);
     } else {
         char *argv[] = {tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", NULL};
         if (odbk_exec_sink_new(argv, child_env, &sink, err) < 0)
@@ -379,7 +404,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
             struct odbk_writer *unzip = odbk_odoo_zip_reader_new(sink, tmpfs, &zs);
             r = load_file(s, s->kind == ODBK_SOURCE_FILE || s->kind == ODBK_SOURCE_URL ? NULL
                                                                                        : odbk_source_file(s, "archive"),
-                          unzip, err);
+                          unzip, &dbp, err);
             odbk_writer_free(unzip);
             *fs_loaded = tmpfs && zs.files > 0;
             free(zs.manifest);
@@ -387,6 +412,9 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
             const struct odbk_manifest_file *fsf = tmpfs ? odbk_source_file(s, "filestore") : NULL;
             if (fsf) {
                 fl.src = s;
+                fl.progress.cb = o->progress;
+                fl.progress.ctx = o->progress_ctx;
+                fl.progress.phase = "restore filestore";
                 fl.file = fsf;
                 fl.dir = (char *)tmpfs;
                 if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
@@ -395,7 +423,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
                 }
                 fs_started = 1;
             }
-            r = load_file(s, odbk_source_file(s, "database"), sink, err);
+            r = load_file(s, odbk_source_file(s, "database"), sink, &dbp, err);
             if (fs_started) {
                 pthread_join(fl.th, NULL);
                 fs_started = 0;
@@ -493,7 +521,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
             goto fail;
         }
     }
-    if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), &fs_loaded, err) < 0) {
+    if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), o, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         goto fail;
     }
