@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -169,31 +168,19 @@ static void *heartbeat_main(void *arg)
 
 /* ---- sizes, for planning uploads and progress ---- */
 
-static uint64_t dir_size(const char *path, int depth)
+static int size_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
 {
-    DIR *d = opendir(path);
-    struct dirent *de;
+    if (sb && S_ISREG(sb->st_mode))
+        *(uint64_t *)ctx += (uint64_t)sb->st_size;
+    return 0;
+}
+
+/* The filestore's size, to plan S3 part sizes and show progress (0 when it cannot be read). */
+static uint64_t dir_size(const char *path)
+{
     uint64_t total = 0;
-    if (!d || depth > 16) {
-        if (d)
-            closedir(d);
-        return 0;
-    }
-    while ((de = readdir(d))) {
-        struct stat sb;
-        char *p;
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        p = odbk_xasprintf("%s/%s", path, de->d_name);
-        if (lstat(p, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode))
-                total += dir_size(p, depth + 1);
-            else if (S_ISREG(sb.st_mode))
-                total += (uint64_t)sb.st_size;
-        }
-        free(p);
-    }
-    closedir(d);
+    struct odbk_err ignored;
+    odbk_walk(path, size_entry, &total, &ignored);
     return total;
 }
 
@@ -346,7 +333,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
                           env.name);
             goto out;
         }
-        fs_hint = dir_size(env.filestore, 0);
+        fs_hint = dir_size(env.filestore);
     }
     if (odbk_pg_connect(env.pg, env.database, &pg, err) < 0)
         goto out;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <unistd.h>
 
@@ -285,4 +286,62 @@ char *odbk_dirname(const char *path)
     if (s == path)
         return odbk_xstrdup("/");
     return odbk_xstrndup(path, (size_t)(s - path));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(const char *root, const char *rel, int depth, odbk_walk_cb cb, void *ctx, struct odbk_err *err)
+{
+    char *path = *rel ? odbk_xasprintf("%s/%s", root, rel) : odbk_xstrdup(root);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, i;
+    int r = 0;
+    if (!d || depth > 64) {
+        if (d)
+            closedir(d);
+        r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
+        free(path);
+        return r;
+    }
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        names = odbk_xrealloc(names, (n + 1) * sizeof(char *));
+        names[n++] = odbk_xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof(char *), name_cmp);
+    for (i = 0; i < n && r == 0; i++) {
+        char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
+        char *full = odbk_xasprintf("%s/%s", path, names[i]);
+        struct stat sb;
+        int have = lstat(full, &sb) == 0;
+        if (!have && errno != ENOENT) {
+            r = odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
+        } else {
+            r = cb(ctx, crel, full, have ? &sb : NULL, err);
+            if (r == 0 && have && S_ISDIR(sb.st_mode))
+                r = walk_dir(root, crel, depth + 1, cb, ctx, err);
+            else if (r == 1)
+                r = 0;
+        }
+        free(full);
+        free(crel);
+    }
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(path);
+    return r < 0 ? -1 : 0;
+}
+
+int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err)
+{
+    return walk_dir(root, "", 0, cb, ctx, err);
 }

@@ -45,6 +45,16 @@ const char *odbk_hostname(void);
 
 
 
+/* Visit the tree under root in sorted order, a directory before what it holds, never following symbolic
+ * links: cb(ctx, rel, full, sb) for every entry below root (rel is relative to root, full includes it); sb
+ * is NULL for an entry that vanished between the listing and its lstat.  cb returns 0 to go on (a
+ * directory is then entered), 1 to skip a directory's contents, -1 to stop (the walk returns -1).  An
+ * unreadable directory is an ODBK_E_IO error. */
+struct stat;
+typedef int (*odbk_walk_cb)(void *ctx, const char *rel, const char *full, const struct stat *sb,
+                            struct odbk_err *err);
+int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err);
+
 /* rm -rf, never following symbolic links; a missing path is not an error. */
 int odbk_rmtree(const char *path, struct odbk_err *err);
 /* The directory part of a path ("a/b/c" → "a/b", "c" → "."), malloc'd. */

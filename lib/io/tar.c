@@ -1,7 +1,6 @@
 /* tar.c - directory ↔ tar stream through libarchive, streaming both ways. */
 #include "io/tar.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,108 +33,82 @@ static la_ssize_t tw_write(struct archive *a, void *ctx, const void *buf, size_t
     return (la_ssize_t)len;
 }
 
-static int name_cmp(const void *a, const void *b)
+/* One entry of the filestore walk (odbk_walk): a directory header, or a file's header and contents. */
+struct tar_walk {
+    struct archive *a;
+    struct tw *t;
+    char *buf;
+    struct odbk_tar_stats *stats;
+};
+
+static int tar_error(struct tar_walk *w, struct odbk_err *err)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return w->t->failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(w->a));
 }
 
-static int add_tree(struct archive *a, struct tw *t, const char *root, const char *rel, char *buf,
-                    struct odbk_tar_stats *stats, struct odbk_err *err)
+static int tar_entry(void *ctx, const char *rel, const char *full, const struct stat *lsb, struct odbk_err *err)
 {
-    char *path = *rel ? odbk_xasprintf("%s/%s", root, rel) : odbk_xstrdup(root);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, i;
-    int r = 0;
-    if (!d) {
-        odbk_err_sys(err, ODBK_E_IO, "cannot read filestore directory '%s'", path);
-        free(path);
-        return -1;
+    struct tar_walk *w = ctx;
+    struct archive_entry *e;
+    struct stat sb;
+    uint64_t left;
+    int fd, r = 0;
+    if (!lsb) {                       /* deleted while we walked (Odoo's garbage collection) */
+        w->stats->vanished++;
+        return 0;
     }
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+    if (S_ISDIR(lsb->st_mode)) {
+        e = archive_entry_new();
+        archive_entry_set_pathname(e, rel);
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, lsb->st_mode & 07777);
+        archive_entry_set_mtime(e, lsb->st_mtime, 0);
+        if (archive_write_header(w->a, e) != ARCHIVE_OK)
+            r = tar_error(w, err);
+        archive_entry_free(e);
+        return r;
+    }
+    if (!S_ISREG(lsb->st_mode))
+        return 0;                     /* sockets, fifos, links: not part of an Odoo filestore */
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
+        w->stats->vanished++;
+        return 0;
+    }
+    fstat(fd, &sb);
+    left = (uint64_t)sb.st_size;
+    e = archive_entry_new();
+    archive_entry_set_pathname(e, rel);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, sb.st_mode & 07777);
+    archive_entry_set_size(e, sb.st_size);
+    archive_entry_set_mtime(e, sb.st_mtime, 0);
+    if (archive_write_header(w->a, e) != ARCHIVE_OK)
+        r = tar_error(w, err);
+    while (r == 0 && left) {
+        ssize_t got = read(fd, w->buf, left < CHUNK ? left : CHUNK);
+        if (got < 0 && errno == EINTR)
             continue;
-        names = odbk_xrealloc(names, (n + 1) * sizeof(char *));
-        names[n++] = odbk_xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(char *), name_cmp);
-    for (i = 0; i < n && r == 0; i++) {
-        char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
-        char *full = odbk_xasprintf("%s/%s", path, names[i]);
-        struct stat sb;
-        if (lstat(full, &sb) != 0) {
-            if (errno == ENOENT)
-                stats->vanished++;
-            else
-                r = odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
-        } else if (S_ISDIR(sb.st_mode)) {
-            struct archive_entry *e = archive_entry_new();
-            archive_entry_set_pathname(e, crel);
-            archive_entry_set_filetype(e, AE_IFDIR);
-            archive_entry_set_perm(e, sb.st_mode & 07777);
-            archive_entry_set_mtime(e, sb.st_mtime, 0);
-            if (archive_write_header(a, e) != ARCHIVE_OK)
-                r = t->failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
-            archive_entry_free(e);
-            if (r == 0)
-                r = add_tree(a, t, root, crel, buf, stats, err);
-        } else if (S_ISREG(sb.st_mode)) {
-            int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            if (fd < 0) {
-                if (errno == ENOENT)
-                    stats->vanished++;
-                else
-                    r = odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
-            } else {
-                struct archive_entry *e = archive_entry_new();
-                uint64_t left;
-                fstat(fd, &sb);
-                left = (uint64_t)sb.st_size;
-                archive_entry_set_pathname(e, crel);
-                archive_entry_set_filetype(e, AE_IFREG);
-                archive_entry_set_perm(e, sb.st_mode & 07777);
-                archive_entry_set_size(e, sb.st_size);
-                archive_entry_set_mtime(e, sb.st_mtime, 0);
-                if (archive_write_header(a, e) != ARCHIVE_OK)
-                    r = t->failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
-                while (r == 0 && left) {
-                    ssize_t got = read(fd, buf, left < CHUNK ? left : CHUNK);
-                    if (got < 0 && errno == EINTR)
-                        continue;
-                    if (got < 0) {
-                        r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
-                        break;
-                    }
-                    if (got == 0) {
-                        /* the file shrank while we read it: the header promised more, so fail
-                         * rather than store a file that is not what it was */
-                        r = odbk_err_set(err, ODBK_E_IO, "'%s' changed size while being read", full);
-                        break;
-                    }
-                    if (archive_write_data(a, buf, (size_t)got) < 0) {
-                        r = t->failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
-                        break;
-                    }
-                    left -= (uint64_t)got;
-                }
-                if (r == 0) {
-                    stats->files++;
-                    stats->bytes += (uint64_t)sb.st_size;
-                }
-                archive_entry_free(e);
-                close(fd);
-            }
+        if (got < 0) {
+            r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+        } else if (got == 0) {
+            /* the file shrank while we read it: the header promised more, so fail rather than store a
+             * file that is not what it was */
+            r = odbk_err_set(err, ODBK_E_IO, "'%s' changed size while being read", full);
+        } else if (archive_write_data(w->a, w->buf, (size_t)got) < 0) {
+            r = tar_error(w, err);
+        } else {
+            left -= (uint64_t)got;
         }
-        /* sockets, fifos, links: not part of an Odoo filestore; skipped */
-        free(full);
-        free(crel);
     }
-    for (i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(path);
+    if (r == 0) {
+        w->stats->files++;
+        w->stats->bytes += (uint64_t)sb.st_size;
+    }
+    archive_entry_free(e);
+    close(fd);
     return r;
 }
 
@@ -145,7 +118,6 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
     struct archive *a = archive_write_new();
     struct tw t = {dst, err, 0};
     struct stat sb;
-    char *buf;
     int r;
     memset(stats, 0, sizeof(*stats));
     if (stat(dir, &sb) != 0) {
@@ -166,9 +138,11 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
         archive_write_free(a);
         return -1;
     }
-    buf = odbk_xmalloc(CHUNK);
-    r = add_tree(a, &t, dir, "", buf, stats, err);
-    free(buf);
+    {
+        struct tar_walk w = {a, &t, odbk_xmalloc(CHUNK), stats};
+        r = odbk_walk(dir, tar_entry, &w, err);
+        free(w.buf);
+    }
     if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
         r = t.failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
     archive_write_free(a);

@@ -1,7 +1,6 @@
 /* zip.c - Odoo's backup zip through libarchive, streaming both ways (zip.h). */
 #include "io/zip.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -115,11 +114,6 @@ int odbk_zip_add_buffer(struct odbk_zip *z, const char *name, const void *buf, s
     return end_member(z, err);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, struct odbk_err *err)
 {
     int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
@@ -150,60 +144,33 @@ static int add_file(struct odbk_zip *z, const char *full, const char *name, char
     return r == 0 ? end_member(z, err) : -1;
 }
 
-static int add_tree(struct odbk_zip *z, const char *root, const char *rel, const char *prefix, char *buf,
-                    int depth, struct odbk_err *err)
+struct zip_walk {
+    struct odbk_zip *z;
+    const char *prefix;
+    char *buf;
+};
+
+/* One entry of odbk_walk: regular files become members (Odoo's zip has no directory members). */
+static int zip_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
 {
-    char *path = *rel ? odbk_xasprintf("%s/%s", root, rel) : odbk_xstrdup(root);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, i;
-    int r = 0;
-    if (!d || depth > 32) {
-        if (d)
-            closedir(d);
-        r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
-        free(path);
-        return r;
-    }
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        names = odbk_xrealloc(names, (n + 1) * sizeof(char *));
-        names[n++] = odbk_xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(char *), name_cmp);
-    for (i = 0; i < n && r == 0; i++) {
-        char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
-        char *full = odbk_xasprintf("%s/%s", path, names[i]);
-        struct stat sb;
-        if (lstat(full, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode)) {
-                r = add_tree(z, root, crel, prefix, buf, depth + 1, err);
-            } else if (S_ISREG(sb.st_mode)) {
-                char *member = odbk_xasprintf("%s%s", prefix, crel);
-                r = add_file(z, full, member, buf, err);
-                free(member);
-            }
-        }
-        free(full);
-        free(crel);
-    }
-    for (i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(path);
+    struct zip_walk *w = ctx;
+    char *member;
+    int r;
+    if (!sb || !S_ISREG(sb->st_mode))
+        return 0;
+    member = odbk_xasprintf("%s%s", w->prefix, rel);
+    r = add_file(w->z, full, member, w->buf, err);
+    free(member);
     return r;
 }
 
 int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, struct odbk_err *err)
 {
-    char *buf = odbk_xmalloc(CHUNK);
+    struct zip_walk w = {z, prefix, odbk_xmalloc(CHUNK)};
     int r = end_member(z, err);
     if (r == 0)
-        r = add_tree(z, dir, "", prefix, buf, 0, err);
-    free(buf);
+        r = odbk_walk(dir, zip_entry, &w, err);
+    free(w.buf);
     return r;
 }
 
