@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -185,6 +186,12 @@ int main(int argc, char **argv)
         else
             printf("%s\n", b.id);
         fflush(stdout);
+        if (!common.quiet && isatty(2)) {
+            char size[32];
+            odbk_fmt_size(b.total_size, size);
+            fprintf(stderr, "%s: %s: backup %s completed: %s stored in '%s' in %lds%s\n", cli.prog, b.env, b.id,
+                    size, b.storage, (long)(b.finished_at - b.created_at), b.verified ? ", verified" : "");
+        }
         odbk_backup_release(&b);
     }
     if (first.code) {
