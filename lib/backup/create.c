@@ -230,16 +230,26 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
 {
     char *key = odbk_backup_file_key(b->env, b->id, f->name);
     struct odbk_writer *null = odbk_sink_null_new(), *size = odbk_filter_size_new(null);
-    struct odbk_writer *sha = odbk_filter_sha256_check_new(size, f->sha256, key);
-    int r = odbk_storage_read(st, key, sha, err);
-    (void)cb;
-    (void)cb_ctx;
+    struct odbk_writer *sha = odbk_filter_sha256_check_new(size, f->sha256, key), *head = sha;
+    struct job v = {0};
+    char *phase = NULL;
+    int r;
+    if (cb) {   /* progress of the read-back, as "verify database", "verify filestore" */
+        phase = odbk_xasprintf("verify %s", f->role);
+        v.role = phase;
+        v.cb = cb;
+        v.cb_ctx = cb_ctx;
+        v.expected = f->size;
+        head = odbk_filter_progress_new(sha, job_progress, &v, 250);
+    }
+    r = odbk_storage_read(st, key, head, err);
     if (r == 0)
-        r = odbk_writer_finish(sha, err);
+        r = odbk_writer_finish(head, err);
     if (r == 0 && odbk_filter_size_get(size) != f->size)
         r = odbk_err_set(err, ODBK_E_DATA, "'%s' has %llu bytes in storage, the manifest says %llu", key,
                          (unsigned long long)odbk_filter_size_get(size), (unsigned long long)f->size);
-    odbk_writer_free_chain(sha);
+    odbk_writer_free_chain(head);
+    free(phase);
     free(key);
     return r;
 }
@@ -412,7 +422,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     dbj.role = "database";
     dbj.cb = o->progress;
     dbj.cb_ctx = o->progress_ctx;
-    dbj.expected = db_hint;
+    dbj.expected = 0;   /* pg_database_size overstates a dump: no percentage rather than a wrong one */
     if (!strcmp(format, "dump")) {
         dbj.name = odbk_xasprintf("backup-%s.dump", id);
         dbj.compression_name = "pg_custom";
