@@ -27,7 +27,7 @@ static const struct odbk_opt opts[] = {
     {"comment", 'm', "TEXT", "a note stored with the backup", O_COMMENT},
     {"compress", 0, "CODEC", "gzip (default) or zstd", O_COMPRESS},
     {"level", 'l', "N", "compression level (gzip 1-9, default 6; zstd 1-19, default 3)", O_LEVEL},
-    {"jobs", 'j', "N", "compression threads (zstd; default: the number of CPUs)", O_JOBS},
+    {"jobs", 'j', "N", "compression threads (gzip and zstd; default: the number of CPUs)", O_JOBS},
     {"no-verify", 0, NULL, "do not read the stored files back to check them", O_NO_VERIFY},
     {"due", 0, NULL, "make a scheduled backup of every enabled env whose schedule fired since its last one", O_DUE},
     {0},
