@@ -35,10 +35,6 @@ struct odbk_create_opts {
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
-/* Read every file of a completed backup back from storage and check size and SHA-256; sets verified. */
-int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
-                       odbk_backup_progress_cb progress, void *progress_ctx, struct odbk_err *err);
-
 /* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes), mark them failed and
  * remove their partial objects.  Returns the number reaped. */
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
@@ -46,6 +42,8 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
 /* The storage key of a backup's folder ("env/id/") and of one of its files; malloc'd. */
 char *odbk_backup_folder(const char *env, const char *id);
 char *odbk_backup_file_key(const char *env, const char *id, const char *name);
+/* The name of a backup's manifest file, "backup-ID-manifest.json"; malloc'd. */
+char *odbk_backup_manifest_name(const char *id);
 /* A new backup id: UTC time + random suffix, sortable and unique across hosts ("20260102T030405Z-1a2b3c"). */
 void odbk_backup_new_id(char out[40]);
 void odbk_backup_new_uuid(char out[40]);

@@ -56,6 +56,11 @@ char *odbk_backup_folder(const char *env, const char *id)
     return odbk_xasprintf("%s/%s/", env, id);
 }
 
+char *odbk_backup_manifest_name(const char *id)
+{
+    return odbk_xasprintf("backup-%s-manifest.json", id);
+}
+
 char *odbk_backup_file_key(const char *env, const char *id, const char *name)
 {
     return odbk_xasprintf("%s/%s/%s", env, id, name);
@@ -88,7 +93,7 @@ int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, s
     int r;
     if (b->manifest && *b->manifest)
         return odbk_manifest_parse(b->manifest, b->id, m, err);
-    name = odbk_xasprintf("backup-%s-manifest.json", b->id);
+    name = odbk_backup_manifest_name(b->id);
     key = odbk_backup_file_key(b->env, b->id, name);
     r = odbk_storage_get(st, key, 16 << 20, &json, NULL, err);
     if (r == 0)

@@ -229,8 +229,8 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
                        odbk_backup_progress_cb cb, void *cb_ctx, struct odbk_err *err)
 {
     char *key = odbk_backup_file_key(b->env, b->id, f->name);
-    struct odbk_writer *null = odbk_sink_null_new(), *size = odbk_filter_size_new(null);
-    struct odbk_writer *sha = odbk_filter_sha256_check_new(size, f->sha256, key), *head = sha;
+    struct odbk_writer *null = odbk_sink_null_new();
+    struct odbk_writer *sha = odbk_filter_verify_new(null, f->sha256, f->size, key), *head = sha;
     struct job v = {0};
     char *phase = NULL;
     int r;
@@ -245,9 +245,6 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
     r = odbk_storage_read(st, key, head, err);
     if (r == 0)
         r = odbk_writer_finish(head, err);
-    if (r == 0 && odbk_filter_size_get(size) != f->size)
-        r = odbk_err_set(err, ODBK_E_DATA, "'%s' has %llu bytes in storage, the manifest says %llu", key,
-                         (unsigned long long)odbk_filter_size_get(size), (unsigned long long)f->size);
     odbk_writer_free_chain(head);
     free(phase);
     free(key);
@@ -513,7 +510,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
                                odbk_filter_sha256_hex(fsj.sha), fsj.compression_name, odbk_filter_size_get(fsj.raw));
     manifest_json = odbk_manifest_to_json(&m);
     {
-        char *mname = odbk_xasprintf("backup-%s-manifest.json", id);
+        char *mname = odbk_backup_manifest_name(id);
         char *mkey = odbk_backup_file_key(env.name, id, mname);
         r = odbk_storage_put(st, mkey, manifest_json, strlen(manifest_json), err);
         free(mkey);
@@ -609,28 +606,3 @@ out:
     return r;
 }
 
-int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
-                       odbk_backup_progress_cb progress, void *progress_ctx, struct odbk_err *err)
-{
-    struct odbk_backup b;
-    struct odbk_storage *st = NULL;
-    struct odbk_manifest m = {0};
-    int r = -1;
-    if (odbk_catalog_backup_get(cat, id, &b, err) < 0)
-        return -1;
-    if (strcmp(b.status, ODBK_STATUS_COMPLETED)) {
-        odbk_err_set(err, ODBK_E_DATA, "backup '%s' is %s, not completed", b.id, b.status);
-        goto out;
-    }
-    if (odbk_storage_open(cfg, b.storage, &st, err) < 0 || odbk_backup_manifest(st, &b, &m, err) < 0)
-        goto out;
-    if (verify_all(st, &b, &m, progress, progress_ctx, err) < 0)
-        goto out;
-    b.verified = 1;
-    r = odbk_catalog_backup_update(cat, &b, err);
-out:
-    odbk_manifest_release(&m);
-    odbk_storage_close(st);
-    odbk_backup_release(&b);
-    return r;
-}

@@ -166,6 +166,7 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
     struct odbk_restore_opts ro = {0};
     struct odbk_source s;
     char *mname = NULL, *manifest_json = NULL;
+    const char *mtext;
     size_t i;
     int r = -1;
     memset(res, 0, sizeof(*res));
@@ -173,8 +174,11 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
     if (odbk_source_open(cfg, cat, &ro, &s, err) < 0)
         goto out;
     res->backup_id = odbk_xstrdup(s.b.id);
-    mname = odbk_xasprintf("backup-%s-manifest.json", s.b.id);
-    manifest_json = odbk_manifest_to_json(&s.m);
+    mname = odbk_backup_manifest_name(s.b.id);
+    /* the manifest as stored (the catalog keeps its text); re-serialised only when the catalog has none */
+    if (!s.b.manifest || !*s.b.manifest)
+        manifest_json = odbk_manifest_to_json(&s.m);
+    mtext = manifest_json ? manifest_json : s.b.manifest;
     if (!o->output) {
         if (o->expires <= 0 || o->expires > 7 * 86400) {
             odbk_err_set(err, ODBK_E_USAGE, "links last at most 7 days");
@@ -231,15 +235,13 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
         struct out_file of;
         r = out_open(&of, o->output, mname, err);
         if (r == 0)
-            r = odbk_writer_write(of.sink, s.b.manifest && *s.b.manifest ? s.b.manifest : manifest_json,
-                                  strlen(s.b.manifest && *s.b.manifest ? s.b.manifest : manifest_json), err);
+            r = odbk_writer_write(of.sink, mtext, strlen(mtext), err);
         if (r == 0)
             r = odbk_writer_finish(of.sink, err);
         if (r == 0)
             r = out_commit(&of, err);
         if (r == 0)
-            add(res, mname, "manifest", strlen(s.b.manifest && *s.b.manifest ? s.b.manifest : manifest_json),
-                "")->path = odbk_xstrdup(of.path);
+            add(res, mname, "manifest", strlen(mtext), "")->path = odbk_xstrdup(of.path);
         out_close(&of);
     }
 out:

@@ -455,14 +455,13 @@ const struct odbk_manifest_file *odbk_source_file(const struct odbk_source *src,
 int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
                      struct odbk_err *err)
 {
-    struct odbk_writer *size = NULL, *head = dst;
+    struct odbk_writer *head = dst;
     char *where = NULL;
     int r;
     if (f) {
         where = src->kind == ODBK_SOURCE_FOLDER ? odbk_xasprintf("%s/%s", src->dir, f->name)
                                                 : odbk_backup_file_key(src->b.env, src->b.id, f->name);
-        size = odbk_filter_size_new(dst);
-        head = odbk_filter_sha256_check_new(size, f->sha256, where);
+        head = odbk_filter_verify_new(dst, f->sha256, f->size, where);
     } else {
         head = magic_new(src->format, src->label, dst);
     }
@@ -472,16 +471,12 @@ int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f
     case ODBK_SOURCE_FILE: r = odbk_read_path(src->path, head, err); break;
     default: r = odbk_read_url(src->url, head, err); break;
     }
-    if (r == 0 && size && odbk_filter_size_get(size) != f->size)
-        r = odbk_err_set(err, ODBK_E_DATA, "'%s' has %llu bytes, the manifest says %llu", where,
-                         (unsigned long long)odbk_filter_size_get(size), (unsigned long long)f->size);
     if (r == 0)
         r = odbk_writer_finish(head, err);
     else
         odbk_writer_abort(head);
     if (head != dst)
         odbk_writer_free(head);
-    odbk_writer_free(size);
     free(where);
     return r;
 }

@@ -189,18 +189,6 @@ void odbk_catalog_close(struct odbk_catalog *cat)
     free(cat);
 }
 
-int odbk_catalog_transaction(struct odbk_catalog *cat, int (*fn)(void *ctx, struct odbk_err *err), void *ctx,
-                             struct odbk_err *err)
-{
-    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
-        return -1;
-    if (fn(ctx, err) < 0) {
-        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
-    }
-    return exec(cat, "COMMIT", err);
-}
-
 /* ---- backups ---- */
 
 #define BACKUP_COLUMNS                                                                                     \

@@ -61,7 +61,6 @@ struct odbk_backup_filter {
     const char *type;
     const char *storage;
     const char *search;      /* substring of env, project or database */
-    int include_expired;     /* 0 hides nothing; kept for callers that want to skip expired rows */
     size_t limit;            /* 0: no limit */
 };
 
@@ -111,8 +110,5 @@ int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct od
                             struct odbk_err *err);
 void odbk_audit_list_free(struct odbk_audit *v, size_t n);
 
-/* Run fn inside one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on failure). */
-int odbk_catalog_transaction(struct odbk_catalog *cat, int (*fn)(void *ctx, struct odbk_err *err), void *ctx,
-                             struct odbk_err *err);
 
 #endif

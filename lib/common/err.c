@@ -7,10 +7,9 @@
 
 static const struct {
     int exit_code;
-    int retryable;
 } kinds[] = {
-    [ODBK_E_NONE] = {0, 0},
-#define X(name, code, retry) [ODBK_E_##name] = {code, retry},
+    [ODBK_E_NONE] = {0},
+#define X(name, code) [ODBK_E_##name] = {code},
 #include "common/errcodes.def"
 #undef X
 };
@@ -91,13 +90,6 @@ int odbk_err_exit_code(const struct odbk_err *err)
     if (!err || err->code <= ODBK_E_NONE || (size_t)err->code >= sizeof(kinds) / sizeof(kinds[0]))
         return err && err->code ? 1 : 0;
     return kinds[err->code].exit_code;
-}
-
-int odbk_err_retryable(const struct odbk_err *err)
-{
-    if (!err || err->code <= ODBK_E_NONE || (size_t)err->code >= sizeof(kinds) / sizeof(kinds[0]))
-        return 0;
-    return kinds[err->code].retryable;
 }
 
 void odbk_err_print(const struct odbk_err *err, const char *prog, FILE *f)

@@ -13,7 +13,7 @@
 
 enum odbk_errcode {
     ODBK_E_NONE = 0,
-#define X(name, code, retry) ODBK_E_##name,
+#define X(name, code) ODBK_E_##name,
 #include "common/errcodes.def"
 #undef X
 };
@@ -38,7 +38,6 @@ void odbk_err_prefix(struct odbk_err *err, const char *fmt, ...) ODBK_PRINTF(2, 
 void odbk_err_clear(struct odbk_err *err);
 /* The sysexits code of the error (0 when none). */
 int odbk_err_exit_code(const struct odbk_err *err);
-int odbk_err_retryable(const struct odbk_err *err);
 /* Print "PROG: error: msg" and, if any, "PROG: hint: hint" to f. */
 void odbk_err_print(const struct odbk_err *err, const char *prog, FILE *f);
 

@@ -120,7 +120,8 @@ struct sha_filter {
     struct odbk_writer w;
     EVP_MD_CTX *ctx;
     char hex[65];
-    char *expect;
+    char *expect;         /* verify: the expected digest and size, else NULL */
+    uint64_t expect_size, n;
     char *what;
 };
 
@@ -129,6 +130,7 @@ static int sha_write(struct odbk_writer *w, const void *buf, size_t len, struct 
     struct sha_filter *f = (struct sha_filter *)w;
     if (EVP_DigestUpdate(f->ctx, buf, len) != 1)
         return odbk_err_set(err, ODBK_E_SOFTWARE, "sha256 update failed");
+    f->n += len;
     return pass(w, buf, len, err);
 }
 
@@ -141,6 +143,12 @@ static int sha_finish(struct odbk_writer *w, struct odbk_err *err)
         return odbk_err_set(err, ODBK_E_SOFTWARE, "sha256 final failed");
     for (i = 0; i < n && i < 32; i++)
         snprintf(f->hex + 2 * i, 3, "%02x", md[i]);
+    if (f->expect && f->n != f->expect_size) {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' has %llu bytes, the manifest says %llu", f->what ? f->what : "stream",
+                     (unsigned long long)f->n, (unsigned long long)f->expect_size);
+        odbk_err_hint(err, "the stored file is truncated or was changed; restore another backup");
+        return -1;
+    }
     if (f->expect && strcmp(f->expect, f->hex)) {
         odbk_err_set(err, ODBK_E_DATA, "checksum mismatch for '%s': expected sha256 %s, got %s",
                      f->what ? f->what : "stream", f->expect, f->hex);
@@ -161,8 +169,8 @@ static void sha_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops sha_ops = {"sha256", sha_write, sha_finish, NULL, sha_free};
 
-struct odbk_writer *odbk_filter_sha256_check_new(struct odbk_writer *next, const char *expect_hex,
-                                                 const char *what)
+static struct odbk_writer *sha_new(struct odbk_writer *next, const char *expect_hex, uint64_t size,
+                                   const char *what)
 {
     struct sha_filter *f = odbk_xcalloc(1, sizeof(*f));
     f->ctx = EVP_MD_CTX_new();
@@ -171,6 +179,7 @@ struct odbk_writer *odbk_filter_sha256_check_new(struct odbk_writer *next, const
         abort();
     }
     f->expect = expect_hex ? odbk_xstrdup(expect_hex) : NULL;
+    f->expect_size = size;
     f->what = what ? odbk_xstrdup(what) : NULL;
     odbk_writer_init(&f->w, &sha_ops, next);
     return &f->w;
@@ -178,7 +187,13 @@ struct odbk_writer *odbk_filter_sha256_check_new(struct odbk_writer *next, const
 
 struct odbk_writer *odbk_filter_sha256_new(struct odbk_writer *next)
 {
-    return odbk_filter_sha256_check_new(next, NULL, NULL);
+    return sha_new(next, NULL, 0, NULL);
+}
+
+struct odbk_writer *odbk_filter_verify_new(struct odbk_writer *next, const char *expect_hex, uint64_t size,
+                                           const char *what)
+{
+    return sha_new(next, expect_hex, size, what);
 }
 
 const char *odbk_filter_sha256_hex(const struct odbk_writer *w)

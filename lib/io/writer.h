@@ -67,9 +67,11 @@ uint64_t odbk_filter_size_get(const struct odbk_writer *w);
 /* SHA-256 of the bytes passing through; hex (65 bytes with NUL) valid after finish. */
 struct odbk_writer *odbk_filter_sha256_new(struct odbk_writer *next);
 const char *odbk_filter_sha256_hex(const struct odbk_writer *w);
-/* When expect_hex is set, finish() fails with ODBK_E_DATA if the digest differs (restore, verify). */
-struct odbk_writer *odbk_filter_sha256_check_new(struct odbk_writer *next, const char *expect_hex,
-                                                 const char *what);
+/* Checks, at finish() and before anything below it is finished, that exactly `size` bytes with SHA-256
+ * expect_hex went through; otherwise fails with ODBK_E_DATA naming `what` (reading a stored file back
+ * against its manifest: restore, download, verification). */
+struct odbk_writer *odbk_filter_verify_new(struct odbk_writer *next, const char *expect_hex, uint64_t size,
+                                           const char *what);
 
 enum odbk_compression { ODBK_COMPRESS_NONE = 0, ODBK_COMPRESS_GZIP, ODBK_COMPRESS_ZSTD };
 /* "gzip"/"zstd"/"none" ↔ enum; the file suffix (".gz", ".zst", ""). */

@@ -120,11 +120,6 @@ int odbk_retention_tier_parse(const char *s, enum odbk_retention_tier *out, stru
                         "unknown retention tier '%s' (daily, weekly, monthly, yearly or permanent)", s ? s : "");
 }
 
-const char *odbk_retention_tier_name(enum odbk_retention_tier t)
-{
-    return (unsigned)t < sizeof tier_names / sizeof *tier_names ? tier_names[t] : "?";
-}
-
 /* ---------------------------------------------------------------- the engine */
 
 struct entry {

@@ -110,7 +110,6 @@ char *odbk_retention_policy_describe(const struct odbk_retention_policy *p);
 int odbk_retention_parse_count(const char *s, int *out, struct odbk_err *err);
 /* "daily" -> ODBK_TIER_DAILY ...; "none" too. */
 int odbk_retention_tier_parse(const char *s, enum odbk_retention_tier *out, struct odbk_err *err);
-const char *odbk_retention_tier_name(enum odbk_retention_tier t);
 
 /* Apply the policy to n items at time `now` (for the future-dated rule and the tiers).  Fails only on an
  * unknown time zone. */

@@ -109,12 +109,30 @@ int main(void)
     {
         struct odbk_err err = {0};
         struct odbk_writer *null = odbk_sink_null_new();
-        struct odbk_writer *chk = odbk_filter_sha256_check_new(null, "00", "x.gz");
+        struct odbk_writer *chk = odbk_filter_verify_new(null, "00", 3, "x.gz");
         odbk_writer_write(chk, "abc", 3, &err);
         is_int(odbk_writer_finish(chk, &err), -1, "sha256 check fails on mismatch");
         is_int(odbk_err_exit_code(&err), 65, "a mismatch is a data error (65)");
         ok(strstr(err.msg, "x.gz") != NULL, "the message names the file");
         is_int(null->state, 2, "the sink after a failed check is aborted");
+        odbk_writer_free_chain(chk);
+    }
+    {
+        /* the right digest of "abc" but the wrong size: refused before anything below is finished */
+        struct odbk_err err = {0};
+        struct odbk_writer *null = odbk_sink_null_new();
+        struct odbk_writer *chk = odbk_filter_verify_new(
+            null, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 4, "y.gz");
+        odbk_writer_write(chk, "abc", 3, &err);
+        is_int(odbk_writer_finish(chk, &err), -1, "verify fails on a size that differs from the manifest");
+        ok(strstr(err.msg, "has 3 bytes, the manifest says 4") != NULL, "saying both sizes");
+        is_int(null->state, 2, "and the sink is aborted, not finished");
+        odbk_writer_free_chain(chk);
+        null = odbk_sink_null_new();
+        chk = odbk_filter_verify_new(null, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3,
+                                     "y.gz");
+        odbk_writer_write(chk, "abc", 3, &err);
+        is_int(odbk_writer_finish(chk, &err), 0, "verify passes on the right size and digest");
         odbk_writer_free_chain(chk);
     }
     {
