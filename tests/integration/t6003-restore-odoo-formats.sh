@@ -65,9 +65,11 @@ test_expect_success 'the zip restores with --from-url from an HTTP server' '
 	printf "not a zip at all\n" >fake.zip &&
 	test_exit_code 65 restore --from-url "http://127.0.0.1:$port/fake.zip" --new-db "$(test_db fake)" 2>err &&
 	test_grep "is not a zip file" err &&
+	odbk-list --audit --json | jq -e ".[0].result == \"refused\"" &&
 	test_exit_code 66 restore --from-url "http://127.0.0.1:$port/missing.zip" --new-db "$(test_db fake)" 2>err &&
 	test_grep "HTTP 404" err &&
-	test -z "$(sql postgres "select 1 from pg_database where datname = '\''$(test_db fake)'\''")"
+	odbk-list --audit --json | jq -e ".[0].result == \"refused\"" &&
+	test -z "$(sql postgres "select 1 from pg_database where starts_with(datname, '\''$(test_db fake)'\'')")"
 '
 
 test_expect_success 'the zip replaces an environment with --to (safety backup first)' '
