@@ -62,10 +62,10 @@ int odbk_config_parse_string(const char *text, const char *file, struct odbk_con
                              struct odbk_err *err)
 {
     struct odbk_config *cfg = odbk_xcalloc(1, sizeof(*cfg));
-    char *copy = odbk_xstrdup(text), *line, *save = NULL;
+    char *line;
     struct odbk_config_section *cur = NULL;
     int lineno = 0;
-    const char *next = copy;
+    const char *next = text;
 
     cfg->path = odbk_xstrdup(file);
     while (next && *next) {
@@ -74,7 +74,6 @@ int odbk_config_parse_string(const char *text, const char *file, struct odbk_con
         char *buf = odbk_xstrndup(next, len);
         next = nl ? nl + 1 : NULL;
         lineno++;
-        (void)save;
         strip_comment(buf);
         line = trim(buf);
         if (!*line) {
@@ -188,7 +187,6 @@ int odbk_config_parse_string(const char *text, const char *file, struct odbk_con
         }
         free(buf);
     }
-    free(copy);
     {
         size_t i;
         for (i = 0; i < cfg->n_sections; i++)
@@ -197,7 +195,6 @@ int odbk_config_parse_string(const char *text, const char *file, struct odbk_con
     *out = cfg;
     return 0;
 fail:
-    free(copy);
     odbk_config_free(cfg);
     return -1;
 }

@@ -143,7 +143,7 @@ int odbk_pg_tool(int server_version_num, const char *tool, const char *bindir, c
         if (found_other > 0)
             odbk_err_set(err, ODBK_E_UNAVAILABLE, "no %s %s found for PostgreSQL server %s (only %s %d.x, which "
                          "does not match the server's major version)", tool, majs, sv, tool,
-                         found_other >= 1000 ? found_other / 100 : found_other / 100);
+                         found_other / 100);
         else
             odbk_err_set(err, ODBK_E_UNAVAILABLE, "no %s %s found for PostgreSQL server %s", tool, majs, sv);
         odbk_err_hint(err, "install it: apt-get install postgresql-client-%s (or set pg-bindir in the env)", majs);

@@ -12,7 +12,7 @@
  * no such database 66. */
 int odbk_pg_connect(const char *conninfo, const char *dbname, PGconn **out, struct odbk_err *err);
 
-/* "15.4" style version string of the server (static storage per call site: copy it). */
+/* The server version as "15.4" (or "9.6.3") into buf. */
 void odbk_pg_version_string(int server_version_num, char buf[32]);
 
 /* Path of `tool` (pg_dump, pg_restore, psql) whose major version equals the server's: $ODBK_PG_BINDIR,
