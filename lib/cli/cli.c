@@ -46,13 +46,28 @@ static int common_applies(const struct odbk_cli *cli, const struct odbk_opt *o)
     return 1;
 }
 
-static void help_line(const struct odbk_opt *o, FILE *f)
+/* A program's own option keeps its short letter; a common option whose letter the program uses has none
+ * there (odbk-compliance's -c is --crit-below, as monitoring plugins have it, not --config). */
+static char short_of(const struct odbk_cli *cli, const struct odbk_opt *o)
+{
+    const struct odbk_opt *p;
+    for (p = cli->opts; o->short_name && p && p->name; p++) {
+        if (p == o)
+            return o->short_name;
+        if (p->short_name == o->short_name)
+            return 0;
+    }
+    return o->short_name;
+}
+
+static void help_line(const struct odbk_cli *cli, const struct odbk_opt *o, FILE *f)
 {
     char left[64];
+    char sn = short_of(cli, o);
     if (!o->help)
         return;
-    if (o->short_name)
-        snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+    if (sn)
+        snprintf(left, sizeof(left), "-%c, --%s%s%s", sn, o->name, o->arg ? " " : "",
                  o->arg ? o->arg : "");
     else
         snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
@@ -75,10 +90,10 @@ void odbk_cli_help(const struct odbk_cli *cli, FILE *f)
     }
     fprintf(f, "\n%s\n\noptions:\n", cli->summary);
     for (o = cli->opts; o && o->name; o++)
-        help_line(o, f);
+        help_line(cli, o, f);
     for (o = common_opts; o->name; o++)
         if (common_applies(cli, o))
-            help_line(o, f);
+            help_line(cli, o, f);
     fprintf(f, "\nSee %s(1).\n", cli->prog);
 }
 
@@ -102,7 +117,7 @@ int odbk_cli_parse(const struct odbk_cli *cli, int argc, char **argv, struct odb
             lo[n].flag = NULL;
             lo[n].val = 256 + (int)n;
             byval[n] = o;
-            if (o->short_name) {
+            if (short_of(cli, o)) {
                 shorts[sn++] = o->short_name;
                 if (o->arg)
                     shorts[sn++] = ':';
@@ -143,8 +158,8 @@ int odbk_cli_parse(const struct odbk_cli *cli, int argc, char **argv, struct odb
         if (c >= 256)
             opt = byval[c - 256];
         else
-            for (i = 0; i < n; i++)
-                if (byval[i]->short_name == c)
+            for (i = 0; i < n && !opt; i++)
+                if (short_of(cli, byval[i]) == c)
                     opt = byval[i];
         if (!opt)
             continue;

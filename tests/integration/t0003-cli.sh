@@ -31,6 +31,10 @@ for P in $progs; do
 	test_expect_success "$P has a man page documenting every option of --help" '
 		man_documents_help "$P"
 	'
+	test_expect_success "$P: each short option means one thing" '
+		"$P" --help | sed -n "s/^  -\\([A-Za-z]\\), --.*/\\1/p" | sort | uniq -d >dups &&
+		test_must_be_empty dups
+	'
 done
 
 test_expect_success 'the man pages pass mandoc -Tlint' '

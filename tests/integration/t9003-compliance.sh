@@ -87,7 +87,9 @@ test_expect_success '--nagios: one line with perfdata' '
 	echo "ODBK COMPLIANCE CRITICAL - 20% (1/5 envs with a recent backup); not recent: old3, old8, none, nostore | compliance=20%;90:;50:;0;100 envs=5 compliant=1 disabled=1 normal=1 warning=1 danger=2 not_configured=1" >expect &&
 	test_cmp expect out &&
 	test_exit_code 0 odbk-compliance --nagios --warn-below 20 --crit-below 10 >out &&
-	test_grep "^ODBK COMPLIANCE OK - 20% " out
+	test_grep "^ODBK COMPLIANCE OK - 20% " out &&
+	test_exit_code 1 odbk-compliance -w 30 -c 10 --nagios >out &&
+	test_grep "^ODBK COMPLIANCE WARNING - 20% .*compliance=20%;30:;10:;0;100 " out
 '
 
 test_expect_success 'a compliance-window keeps an older backup recent' '
