@@ -35,7 +35,9 @@ static const struct odbk_opt opts[] = {
 
 static const struct odbk_cli cli = {
     "odbk-create", "[options] ENV...\n[options] --all\n[options] --due",
-    "Back up Odoo environments (database, filestore, manifest) and print each backup's id.", opts,
+    "Back up Odoo environments (database, filestore, manifest) and print each backup's id.\n"
+    "Symbolic links in the filestore are followed as Odoo's own copy does; a link to nothing (exit 66), a\n"
+    "folder link that loops (65) or a file that keeps changing while read (75) fails the backup.", opts,
     ODBK_CLI_JSON | ODBK_CLI_PROGRESS};
 
 struct ctx {

@@ -223,6 +223,12 @@ int odbk_name_is_safe(const char *s)
 
 int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_err *err)
 {
+    size_t len;
+    return odbk_read_small_file_len(path, max, out, &len, err);
+}
+
+int odbk_read_small_file_len(const char *path, size_t max, char **out, size_t *out_len, struct odbk_err *err)
+{
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     char *buf;
     size_t len = 0;
@@ -246,7 +252,21 @@ int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_e
         len--;
     buf[len] = '\0';
     *out = buf;
+    *out_len = len;
     return 0;
+}
+
+int odbk_failpoint(const char *name)
+{
+    static int fired;
+    const char *v = getenv("ODBK_FAILPOINT");
+    size_t n = strlen(name);
+    if (!v || strncmp(v, name, n) || (v[n] && v[n] != ':'))
+        return 0;
+    if (v[n] == ':' && fired >= atoi(v + n + 1))
+        return 0;
+    fired++;
+    return 1;
 }
 
 const char *odbk_hostname(void)
@@ -293,8 +313,42 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int walk_dir(const char *root, const char *rel, int depth, odbk_walk_cb cb, void *ctx, struct odbk_err *err)
+/* The directories on the current path, by device and inode: a symbolic link back to one of them is a loop. */
+struct walk_frame {
+    dev_t dev;
+    ino_t ino;
+    const char *rel;                  /* "" for the root */
+    const struct walk_frame *up;
+};
+
+/* lstat an entry and, for a symbolic link, stat what it points to; *vanished when it went away meanwhile. */
+static int walk_stat(const char *full, struct stat *sb, int *vanished, struct odbk_err *err)
 {
+    char target[4096];
+    ssize_t n;
+    *vanished = 0;
+    if (lstat(full, sb) != 0) {
+        if (errno == ENOENT) {
+            *vanished = 1;
+            return 0;
+        }
+        return odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
+    }
+    if (!S_ISLNK(sb->st_mode) || stat(full, sb) == 0)
+        return 0;
+    if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot follow the symbolic link '%s'", full);
+    n = readlink(full, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    odbk_err_set(err, ODBK_E_NOINPUT, "symbolic link '%s' points to '%s', which does not exist", full, target);
+    odbk_err_hint(err, "restore what the link points to, or remove the link; a backup never leaves a file out");
+    return -1;
+}
+
+static int walk_dir(const char *root, const struct walk_frame *here, int depth, odbk_walk_cb cb, void *ctx,
+                    struct odbk_err *err)
+{
+    const char *rel = here->rel;
     char *path = *rel ? odbk_xasprintf("%s/%s", root, rel) : odbk_xstrdup(root);
     DIR *d = opendir(path);
     struct dirent *de;
@@ -321,15 +375,25 @@ static int walk_dir(const char *root, const char *rel, int depth, odbk_walk_cb c
         char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
         char *full = odbk_xasprintf("%s/%s", path, names[i]);
         struct stat sb;
-        int have = lstat(full, &sb) == 0;
-        if (!have && errno != ENOENT) {
-            r = odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
-        } else {
-            r = cb(ctx, crel, full, have ? &sb : NULL, err);
-            if (r == 0 && have && S_ISDIR(sb.st_mode))
-                r = walk_dir(root, crel, depth + 1, cb, ctx, err);
-            else if (r == 1)
+        const struct walk_frame *f;
+        int vanished;
+        r = walk_stat(full, &sb, &vanished, err);
+        if (r == 0 && !vanished && S_ISDIR(sb.st_mode))
+            for (f = here; f; f = f->up)
+                if (f->dev == sb.st_dev && f->ino == sb.st_ino) {
+                    r = odbk_err_set(err, ODBK_E_DATA, "symbolic link '%s' loops back to '%s%s%s'", full, root,
+                                     *f->rel ? "/" : "", f->rel);
+                    odbk_err_hint(err, "remove the link, or point it outside the filestore");
+                    break;
+                }
+        if (r == 0) {
+            r = cb(ctx, crel, full, vanished ? NULL : &sb, err);
+            if (r == 0 && !vanished && S_ISDIR(sb.st_mode)) {
+                struct walk_frame child = {sb.st_dev, sb.st_ino, crel, here};
+                r = walk_dir(root, &child, depth + 1, cb, ctx, err);
+            } else if (r == 1) {
                 r = 0;
+            }
         }
         free(full);
         free(crel);
@@ -343,5 +407,11 @@ static int walk_dir(const char *root, const char *rel, int depth, odbk_walk_cb c
 
 int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err)
 {
-    return walk_dir(root, "", 0, cb, ctx, err);
+    struct stat sb;
+    struct walk_frame top = {0, 0, "", NULL};
+    if (stat(root, &sb) == 0) {
+        top.dev = sb.st_dev;
+        top.ino = sb.st_ino;
+    }
+    return walk_dir(root, &top, 0, cb, ctx, err);
 }

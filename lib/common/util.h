@@ -39,15 +39,23 @@ int odbk_name_is_safe(const char *s);
 
 /* Read a whole small file (≤ max bytes) into a NUL-terminated string; trailing newlines stripped. */
 int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_err *err);
+/* The same, also giving its length (the text may hold NUL bytes the caller must refuse). */
+int odbk_read_small_file_len(const char *path, size_t max, char **out, size_t *out_len, struct odbk_err *err);
+
+/* Test-only fault injection: is $ODBK_FAILPOINT "name" (always) or "name:N" (the first N calls)? */
+int odbk_failpoint(const char *name);
 
 /* The host name of this machine (static storage). */
 const char *odbk_hostname(void);
 
 
 
-/* Visit the tree under root in sorted order, a directory before what it holds, never following symbolic
- * links: cb(ctx, rel, full, sb) for every entry below root (rel is relative to root, full includes it); sb
- * is NULL for an entry that vanished between the listing and its lstat.  cb returns 0 to go on (a
+/* Visit the tree under root in sorted order, a directory before what it holds, following symbolic links as
+ * Odoo's own copy does (shutil.copytree): cb(ctx, rel, full, sb) for every entry below root (rel is relative
+ * to root, full includes it), sb describing what a link points to, so a linked file is a regular file and a
+ * linked folder is walked; sb is NULL for an entry that vanished between the listing and its stat.  A link
+ * to nothing is an ODBK_E_NOINPUT error naming it, a folder link back to a folder of the current path (same
+ * device and inode) an ODBK_E_DATA error: nothing is ever left out silently.  cb returns 0 to go on (a
  * directory is then entered), 1 to skip a directory's contents, -1 to stop (the walk returns -1).  An
  * unreadable directory is an ODBK_E_IO error. */
 struct stat;

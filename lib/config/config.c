@@ -61,19 +61,32 @@ void odbk_config_free(struct odbk_config *cfg)
 int odbk_config_parse_string(const char *text, const char *file, struct odbk_config **out,
                              struct odbk_err *err)
 {
+    return odbk_config_parse_text(text, strlen(text), file, out, err);
+}
+
+int odbk_config_parse_text(const char *text, size_t size, const char *file, struct odbk_config **out,
+                           struct odbk_err *err)
+{
     struct odbk_config *cfg = odbk_xcalloc(1, sizeof(*cfg));
     char *line;
     struct odbk_config_section *cur = NULL;
     int lineno = 0;
-    const char *next = text;
+    const char *next = text, *text_end = text + size;
 
     cfg->path = odbk_xstrdup(file);
-    while (next && *next) {
-        const char *nl = strchr(next, '\n');
-        size_t len = nl ? (size_t)(nl - next) : strlen(next);
-        char *buf = odbk_xstrndup(next, len);
-        next = nl ? nl + 1 : NULL;
+    while (next && next < text_end) {
+        const char *nl = memchr(next, '\n', (size_t)(text_end - next));
+        size_t len = nl ? (size_t)(nl - next) : (size_t)(text_end - next);
+        char *buf;
         lineno++;
+        /* a NUL would end the line, and everything after it, without a word: refuse the file instead */
+        if (memchr(next, '\0', len)) {
+            odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: NUL byte in the line", file, lineno);
+            odbk_err_hint(err, "odbk.conf is a text file; remove the NUL byte (e.g. with: tr -d '\\000')");
+            goto fail;
+        }
+        buf = odbk_xstrndup(next, len);
+        next = nl ? nl + 1 : NULL;
         strip_comment(buf);
         line = trim(buf);
         if (!*line) {
@@ -216,6 +229,7 @@ int odbk_config_check_private(const char *path, const char *what, struct odbk_er
 int odbk_config_parse_file(const char *path, struct odbk_config **out, struct odbk_err *err)
 {
     char *text = NULL;
+    size_t len = 0;
     int r;
     struct stat st;
     if (stat(path, &st) != 0)
@@ -226,11 +240,11 @@ int odbk_config_parse_file(const char *path, struct odbk_config **out, struct od
         err->code = ODBK_E_CONFIG;
         return -1;
     }
-    if (odbk_read_small_file(path, 4 << 20, &text, err) < 0) {
+    if (odbk_read_small_file_len(path, 4 << 20, &text, &len, err) < 0) {
         err->code = ODBK_E_CONFIG;
         return -1;
     }
-    r = odbk_config_parse_string(text, path, out, err);
+    r = odbk_config_parse_text(text, len, path, out, err);
     free(text);
     return r;
 }

@@ -44,6 +44,9 @@ int odbk_config_parse_file(const char *path, struct odbk_config **out, struct od
 /* Parse text (unit tests); `file` names it in messages. */
 int odbk_config_parse_string(const char *text, const char *file, struct odbk_config **out,
                              struct odbk_err *err);
+/* Parse size bytes of text; a NUL byte among them is an ODBK_E_CONFIG error naming file:line. */
+int odbk_config_parse_text(const char *text, size_t size, const char *file, struct odbk_config **out,
+                           struct odbk_err *err);
 void odbk_config_free(struct odbk_config *cfg);
 
 /* The section [kind name] (name NULL: the unnamed one), or NULL. */

@@ -46,70 +46,206 @@ static int tar_error(struct tar_walk *w, struct odbk_err *err)
     return w->t->failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(w->a));
 }
 
-static int tar_entry(void *ctx, const char *rel, const char *full, const struct stat *lsb, struct odbk_err *err)
+static int same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Test-only: ODBK_FAILPOINT=grow-while-read[:N] appends a byte to each file (the first N) after its first
+ * read, as a writer would; the only way to make that race happen on cue. */
+static void failpoint_grow(const char *full)
+{
+    int fd;
+    if (!odbk_failpoint("grow-while-read"))
+        return;
+    fd = open(full, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, "+", 1) != 1) {
+            /* nothing to do: the failpoint simply did not fire */
+        }
+        close(fd);
+    }
+}
+
+static int changed_error(const char *full, struct odbk_err *err)
+{
+    odbk_err_set(err, ODBK_E_TEMPFAIL, "'%s' changed while being read", full);
+    odbk_err_hint(err, "a program was writing it during the backup; run the backup again");
+    return -1;
+}
+
+/* Read up to want bytes at the current offset: the count read, or -1 on a read error. */
+static ssize_t read_full(int fd, char *buf, size_t want)
+{
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, buf + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+int odbk_member_read_file(const char *full, char *buf, size_t bufsize, const struct odbk_member_sink *sink,
+                          void *ctx, struct odbk_err *err)
+{
+    struct stat before, after;
+    int fd = open(full, O_RDONLY | O_CLOEXEC), r = -1, attempt;
+    char extra;
+    ssize_t got;
+    uint64_t left;
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 1;             /* deleted while we walked (Odoo's garbage collection) */
+        return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
+    }
+    for (attempt = 0; attempt < 3; attempt++) {
+        if (fstat(fd, &before) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+            goto out;
+        }
+        if ((uint64_t)before.st_size >= bufsize)
+            break;                /* too big to hold: streamed below */
+        got = read_full(fd, buf, bufsize);
+        if (got < 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+            goto out;
+        }
+        if (got > 0)
+            failpoint_grow(full);
+        if (fstat(fd, &after) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+            goto out;
+        }
+        if (got == before.st_size && same_file_state(&before, &after)) {
+            r = sink->begin(ctx, &before, err) < 0 || sink->data(ctx, buf, (size_t)got, err) < 0 ? -1 : 0;
+            goto out;
+        }
+    }
+    if (attempt == 3) {
+        changed_error(full, err);
+        goto out;
+    }
+    /* a big file: its header is written before its bytes, so a change can only fail the backup */
+    if (sink->begin(ctx, &before, err) < 0)
+        goto out;
+    left = (uint64_t)before.st_size;
+    while (left) {
+        got = read_full(fd, buf, left < bufsize ? left : bufsize);
+        if (got < 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+            goto out;
+        }
+        if (got == 0) {
+            changed_error(full, err);      /* it shrank */
+            goto out;
+        }
+        if (left == (uint64_t)before.st_size)
+            failpoint_grow(full);
+        if (sink->data(ctx, buf, (size_t)got, err) < 0)
+            goto out;
+        left -= (uint64_t)got;
+    }
+    if (read_full(fd, &extra, 1) != 0 || fstat(fd, &after) != 0 || !same_file_state(&before, &after)) {
+        changed_error(full, err);          /* it grew, or was rewritten */
+        goto out;
+    }
+    r = 0;
+out:
+    close(fd);
+    return r;
+}
+
+struct tar_member {
+    struct tar_walk *w;
+    const char *rel;
+    struct archive_entry *e;
+};
+
+/* Names byte for byte.  libarchive converts a name from the locale's charset to the pax header's UTF-8,
+ * which refuses any byte above 0x7f in odbk's C locale, and with it the whole backup: a tree holding such a
+ * name (rare: Odoo's own names are hex) is written with hdrcharset=BINARY, its names as they are on disk.
+ * Every other tree keeps the plain headers any tar reads without a warning (GNU tar 1.34 warns about
+ * hdrcharset, though it extracts the names right). */
+static int ascii_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
+{
+    const unsigned char *p;
+    for (p = (const unsigned char *)rel; *p; p++)
+        if (*p >= 0x80) {
+            *(int *)ctx = 1;
+            return -1;            /* one is enough */
+        }
+    return 0;
+}
+
+static int needs_binary_names(const char *dir)
+{
+    int found = 0;
+    struct odbk_err ignored = {0};
+    odbk_walk(dir, ascii_entry, &found, &ignored);
+    return found;
+}
+
+static int tar_member_begin(void *ctx, const struct stat *sb, struct odbk_err *err)
+{
+    struct tar_member *m = ctx;
+    m->e = archive_entry_new();
+    archive_entry_copy_pathname(m->e, m->rel);
+    archive_entry_set_filetype(m->e, AE_IFREG);
+    archive_entry_set_perm(m->e, sb->st_mode & 07777);
+    archive_entry_set_size(m->e, sb->st_size);
+    archive_entry_set_mtime(m->e, sb->st_mtime, 0);
+    if (archive_write_header(m->w->a, m->e) != ARCHIVE_OK)
+        return tar_error(m->w, err);
+    m->w->stats->bytes += (uint64_t)sb->st_size;
+    return 0;
+}
+
+static int tar_member_data(void *ctx, const void *buf, size_t len, struct odbk_err *err)
+{
+    struct tar_member *m = ctx;
+    return archive_write_data(m->w->a, buf, len) < 0 ? tar_error(m->w, err) : 0;
+}
+
+static const struct odbk_member_sink tar_member_sink = {tar_member_begin, tar_member_data};
+
+static int tar_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
 {
     struct tar_walk *w = ctx;
     struct archive_entry *e;
-    struct stat sb;
-    uint64_t left;
-    int fd, r = 0;
-    if (!lsb) {                       /* deleted while we walked (Odoo's garbage collection) */
+    struct tar_member m = {w, rel, NULL};
+    int r = 0;
+    if (!sb) {                        /* deleted while we walked (Odoo's garbage collection) */
         w->stats->vanished++;
         return 0;
     }
-    if (S_ISDIR(lsb->st_mode)) {
+    if (S_ISDIR(sb->st_mode)) {
         e = archive_entry_new();
-        archive_entry_set_pathname(e, rel);
+        archive_entry_copy_pathname(e, rel);
         archive_entry_set_filetype(e, AE_IFDIR);
-        archive_entry_set_perm(e, lsb->st_mode & 07777);
-        archive_entry_set_mtime(e, lsb->st_mtime, 0);
+        archive_entry_set_perm(e, sb->st_mode & 07777);
+        archive_entry_set_mtime(e, sb->st_mtime, 0);
         if (archive_write_header(w->a, e) != ARCHIVE_OK)
             r = tar_error(w, err);
         archive_entry_free(e);
         return r;
     }
-    if (!S_ISREG(lsb->st_mode))
-        return 0;                     /* sockets, fifos, links: not part of an Odoo filestore */
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
+    if (!S_ISREG(sb->st_mode))
+        return 0;                     /* sockets, fifos, devices: not part of an Odoo filestore */
+    r = odbk_member_read_file(full, w->buf, CHUNK, &tar_member_sink, &m, err);
+    archive_entry_free(m.e);
+    if (r == 1)
         w->stats->vanished++;
-        return 0;
-    }
-    fstat(fd, &sb);
-    left = (uint64_t)sb.st_size;
-    e = archive_entry_new();
-    archive_entry_set_pathname(e, rel);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, sb.st_mode & 07777);
-    archive_entry_set_size(e, sb.st_size);
-    archive_entry_set_mtime(e, sb.st_mtime, 0);
-    if (archive_write_header(w->a, e) != ARCHIVE_OK)
-        r = tar_error(w, err);
-    while (r == 0 && left) {
-        ssize_t got = read(fd, w->buf, left < CHUNK ? left : CHUNK);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
-        } else if (got == 0) {
-            /* the file shrank while we read it: the header promised more, so fail rather than store a
-             * file that is not what it was */
-            r = odbk_err_set(err, ODBK_E_IO, "'%s' changed size while being read", full);
-        } else if (archive_write_data(w->a, w->buf, (size_t)got) < 0) {
-            r = tar_error(w, err);
-        } else {
-            left -= (uint64_t)got;
-        }
-    }
-    if (r == 0) {
+    else if (r == 0)
         w->stats->files++;
-        w->stats->bytes += (uint64_t)sb.st_size;
-    }
-    archive_entry_free(e);
-    close(fd);
-    return r;
+    return r < 0 ? -1 : 0;
 }
 
 int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar_stats *stats,
@@ -131,6 +267,8 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
         return odbk_err_set(err, ODBK_E_NOINPUT, "filestore '%s' is not a directory", dir);
     }
     archive_write_set_format_pax_restricted(a);
+    if (needs_binary_names(dir))
+        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY");
     archive_write_set_bytes_per_block(a, 64 * 1024);
     archive_write_set_bytes_in_last_block(a, 1);
     if (archive_write_open2(a, &t, NULL, tw_write, NULL, NULL) != ARCHIVE_OK) {

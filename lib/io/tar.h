@@ -18,9 +18,25 @@ struct odbk_tar_stats {
     uint64_t vanished;  /* files that disappeared while being read (skipped) */
 };
 
-/* Write the contents of dir (names relative to it, sorted) as a pax tar into dst (not finished). */
+/* Write the contents of dir (names relative to it, sorted; symbolic links followed, see odbk_walk) as a pax
+ * tar into dst (not finished).  Names are stored byte for byte, UTF-8 or not (a tree with a
+ * non-ASCII name is written with hdrcharset=BINARY). */
 int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar_stats *stats,
                        struct odbk_err *err);
+/* Reading one file of a tree into an archive (tar and zip alike).  begin(ctx, sb) is called once the size
+ * to store is known (sb->st_size), then data(ctx, buf, n) with exactly that many bytes.  A file that fits
+ * in buf (bufsize) is read whole before begin and read again, up to three times, when it changed meanwhile
+ * (size, mtime or ctime moved), so a file being written is stored as it was at one moment; a bigger one
+ * that changes while it is streamed, or that has more or fewer bytes than its size said, is an
+ * ODBK_E_TEMPFAIL error naming it: never a silent prefix.  Returns 1, calling nothing, when the file
+ * vanished before it was opened. */
+struct stat;
+struct odbk_member_sink {
+    int (*begin)(void *ctx, const struct stat *sb, struct odbk_err *err);
+    int (*data)(void *ctx, const void *buf, size_t len, struct odbk_err *err);
+};
+int odbk_member_read_file(const char *full, char *buf, size_t bufsize, const struct odbk_member_sink *sink,
+                          void *ctx, struct odbk_err *err);
 /* Is a member name safe: relative, no ".." component?  (tar and zip members alike) */
 int odbk_member_name_ok(const char *name);
 

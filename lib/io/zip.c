@@ -114,33 +114,31 @@ int odbk_zip_add_buffer(struct odbk_zip *z, const char *name, const void *buf, s
     return end_member(z, err);
 }
 
+struct zip_member {
+    struct odbk_zip *z;
+    const char *name;
+};
+
+static int zip_member_begin(void *ctx, const struct stat *sb, struct odbk_err *err)
+{
+    struct zip_member *m = ctx;
+    return odbk_zip_begin(m->z, m->name, sb->st_size, sb->st_mtime, err);
+}
+
+static int zip_member_data(void *ctx, const void *buf, size_t len, struct odbk_err *err)
+{
+    struct zip_member *m = ctx;
+    return odbk_zip_data(m->z, buf, len, err);
+}
+
+static const struct odbk_member_sink zip_member_sink = {zip_member_begin, zip_member_data};
+
 static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, struct odbk_err *err)
 {
-    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
-    struct stat sb;
-    uint64_t left;
-    if (fd < 0)
-        return errno == ENOENT ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
-    fstat(fd, &sb);
-    left = (uint64_t)sb.st_size;
-    if (odbk_zip_begin(z, name, sb.st_size, sb.st_mtime, err) < 0) {
-        close(fd);
-        return -1;
-    }
-    while (r == 0 && left) {
-        ssize_t got = read(fd, buf, left < CHUNK ? left : CHUNK);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
-        else if (got == 0)
-            r = odbk_err_set(err, ODBK_E_IO, "'%s' changed size while being read", full);
-        else
-            r = odbk_zip_data(z, buf, (size_t)got, err);
-        if (got > 0)
-            left -= (uint64_t)got;
-    }
-    close(fd);
+    struct zip_member m = {z, name};
+    int r = odbk_member_read_file(full, buf, CHUNK, &zip_member_sink, &m, err);
+    if (r == 1)
+        return 0;                 /* vanished before it was opened */
     return r == 0 ? end_member(z, err) : -1;
 }
 

@@ -147,5 +147,15 @@ int main(void)
         rmdir(dir);
         free(f);
     }
+    {
+        /* a NUL byte must not end the file silently: the sections after it would vanish */
+        static const char nul[] = "[storage disk]\ntype = local\npath = /x\0junk\n[env prod]\ndatabase = d\n";
+        struct odbk_config *c = NULL;
+        is_int(odbk_config_parse_text(nul, sizeof nul - 1, "n.conf", &c, &err), -1, "a NUL byte is refused");
+        is_int((int)err.code, ODBK_E_CONFIG, "as a configuration error");
+        ok(strstr(err.msg, "n.conf:3:") && strstr(err.msg, "NUL"), "naming file:line and the NUL byte");
+        ok(c == NULL, "no half-parsed config");
+        odbk_config_free(c);
+    }
     return done_testing();
 }
