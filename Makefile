@@ -2,7 +2,8 @@
 #   make            build everything (-Wall -Wextra -Werror)
 #   make check      install what is missing, build, start the testbed, run every test, stop it
 #   make asan       build with AddressSanitizer + UBSan into build-asan/
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, completion, systemd units,
+#                   and /etc/odbk/odbk.conf with mode 600 when there is none)
 #   make bench      benchmarks against named baselines (see tests/bench/)
 
 VERSION  := 0.1.0
@@ -10,6 +11,8 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 B        ?= build
 
 PKGS     := libpq libcurl libarchive zlib libcjson libssh2 sqlite3 libcrypto libzstd
@@ -88,6 +91,11 @@ install: all
 	for f in man/*.7; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7/; done; true
 	install -m 0644 completions/odbk.bash $(DESTDIR)$(BASHCOMPDIR)/odbk
 	for p in $(PROGS); do ln -sf odbk $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for u in dist/systemd/*; do sed 's|@BINDIR@|$(BINDIR)|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/odbk
+	[ -e $(DESTDIR)$(SYSCONFDIR)/odbk/odbk.conf ] || install -m 0600 dist/odbk.conf $(DESTDIR)$(SYSCONFDIR)/odbk/odbk.conf
 
 clean:
 	rm -rf build build-asan

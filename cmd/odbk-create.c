@@ -185,7 +185,7 @@ int main(int argc, char **argv)
         }
         if (common.json)
             print_json(&b);
-        else
+        else if (!(c.due && common.quiet))   /* cron: silent unless something failed */
             printf("%s\n", b.id);
         fflush(stdout);
         if (!common.quiet && isatty(2)) {

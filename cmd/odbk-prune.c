@@ -235,7 +235,8 @@ int main(int argc, char **argv)
                 size_t expired = 0, cleaned = 0;
                 for (k = 0; k < r.n; k++)
                     if (r.items[k].done) {
-                        printf("%s\n", r.items[k].b.id);
+                        if (!common.quiet)
+                            printf("%s\n", r.items[k].b.id);
                         expired += r.items[k].action == ODBK_PRUNE_EXPIRE;
                         cleaned += r.items[k].action == ODBK_PRUNE_CLEAN;
                     }

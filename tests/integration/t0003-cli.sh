@@ -42,4 +42,20 @@ test_expect_success 'the man pages pass mandoc -Tlint' '
 	mandoc -Tlint -Wwarning "$ROOT"/man/*.[157]
 '
 
+test_expect_success 'make install: programs, systemd units, and an example config of mode 600' '
+	make -C "$ROOT" -s install PREFIX=/usr DESTDIR="$TRASH/inst" >/dev/null &&
+	i=$TRASH/inst && u=$i/usr/lib/systemd/system &&
+	test -x "$i/usr/bin/odbk-create" && test -f "$u/odbk.timer" &&
+	grep -qF "ExecStart=/bin/sh -c '"'"'/usr/bin/odbk-create --due --quiet; rc=\$\$?; /usr/bin/odbk-prune --all --quiet" "$u/odbk.service" &&
+	test "$(stat -c %a "$i/etc/odbk/odbk.conf")" = 600 &&
+	test "$(stat -c %a "$i/etc/odbk")" = 700 &&
+	"$ODBK_BUILD/bin/odbk-policy" check --config "$i/etc/odbk/odbk.conf" >out &&
+	echo changed >>"$i/etc/odbk/odbk.conf" &&
+	make -C "$ROOT" -s install PREFIX=/usr DESTDIR="$TRASH/inst" >/dev/null &&
+	tail -n1 "$i/etc/odbk/odbk.conf" | grep -qx changed &&
+	if command -v systemd-analyze >/dev/null; then
+		systemd-analyze verify --man=no "$u/odbk.service" "$u/odbk.timer" 2>err; test_must_be_empty err
+	fi
+'
+
 test_done

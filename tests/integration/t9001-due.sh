@@ -34,7 +34,7 @@ test_expect_success 'a never backed-up env is due at once; a disabled one never'
 '
 
 test_expect_success 'first --due makes one scheduled backup' '
-	at "2026-03-01 10:00:00" odbk-create --due --quiet >ids &&
+	at "2026-03-01 10:00:00" odbk-create --due >ids &&
 	test_line_count = 1 ids &&
 	test "$(n_sched prod)" = 1 &&
 	test "$(n_sched off)" = 0 &&
@@ -51,9 +51,9 @@ test_expect_success 'called again the same day: nothing, even at 23:59' '
 '
 
 test_expect_success 'after midnight: once, however often called' '
-	at "2026-03-02 00:00:30" odbk-create --due --quiet >ids &&
-	at "2026-03-02 00:05:00" odbk-create --due --quiet >>ids &&
-	at "2026-03-02 12:00:00" odbk-create --due --quiet >>ids &&
+	at "2026-03-02 00:00:30" odbk-create --due >ids &&
+	at "2026-03-02 00:05:00" odbk-create --due >>ids &&
+	at "2026-03-02 12:00:00" odbk-create --due >>ids &&
 	test_line_count = 1 ids &&
 	test "$(n_sched prod)" = 2
 '
@@ -62,8 +62,8 @@ test_expect_success 'two missed days coalesce into one run' '
 	at "2026-03-05 09:00:00" odbk-policy due --json >due.json &&
 	test "$(jq -r ".[] | select(.env == \"prod\") | .reason" due.json)" = fired &&
 	test "$(jq -r ".[] | select(.env == \"off\") | .reason" due.json)" = disabled &&
-	at "2026-03-05 09:00:00" odbk-create --due --quiet >ids &&
-	at "2026-03-05 09:10:00" odbk-create --due --quiet >>ids &&
+	at "2026-03-05 09:00:00" odbk-create --due >ids &&
+	at "2026-03-05 09:10:00" odbk-create --due >>ids &&
 	test_line_count = 1 ids &&
 	test "$(n_sched prod)" = 3
 '
@@ -99,6 +99,27 @@ test_expect_success 'a failing env: recorded, retried after the back-off, not in
 
 test_expect_success 'prod was not disturbed by the failing env' '
 	test "$(n_sched prod)" = 3
+'
+
+# the crontab line as odbk-schedules(7) prints it, run by sh as cron would
+cron_line=$(sed -n "/^\.SH SYNOPSIS/,/^\.fi/s/^\*\/5 \* \* \* \* //p" "$ODBK_SRC/man/odbk-schedules.7" | sed "s/\\\\-/-/g")
+
+test_expect_success 'the documented cron line: silent when nothing failed' '
+	test -n "$cron_line" &&
+	printf "\n[policy prod]\nkeep-last = 1\nkeep-within-daily =\nkeep-within-weekly =\nkeep-within-monthly =\nkeep-within-yearly =\n" >>"$ODBK_CONF" &&
+	sed -i "/^\[env broken\]/,/^\[/s/^database = .*/database = $FIXTURE_DB/" "$ODBK_CONF" &&
+	at "2026-03-06 09:00:00" sh -c "$cron_line" >out 2>err &&
+	test_must_be_empty out && test_must_be_empty err &&
+	test "$(odbk-list --status completed --json prod | jq length)" = 1
+'
+
+test_expect_success 'the documented cron line: one failing env says so on stderr (cron mails it), and pruning still happens' '
+	sed -i "/^\[env broken\]/,/^\[/s/^database = .*/database = $(test_db nosuchdb)/" "$ODBK_CONF" &&
+	at "2026-03-07 09:00:00" odbk-create prod --type scheduled >/dev/null &&
+	test "$(odbk-list --status completed --json prod | jq length)" = 2 &&
+	{ at "2026-03-07 09:30:00" sh -c "$cron_line" >out 2>err; true; } &&
+	test_must_be_empty out && test_grep "broken" err &&
+	test "$(odbk-list --status completed --json prod | jq length)" = 1
 '
 
 test_done
