@@ -216,7 +216,7 @@ static int find_backup(struct odbk_catalog *cat, const struct odbk_restore_opts 
 }
 
 static const char *NOT_RESTORABLE_HINT =
-    "odbk restores Odoo's .zip (dump.sql first, filestore/, manifest.json), Odoo's .dump (pg_dump custom "
+    "odbk restores Odoo's .zip (dump.sql, filestore/, manifest.json in any order), Odoo's .dump (pg_dump custom "
     "format) and odbk backup folders";
 
 /* fill the source from a parsed manifest */
@@ -271,21 +271,14 @@ out:
     return r;
 }
 
-/* The first bytes of a .zip (an Odoo zip starts with its dump.sql member) or a .dump (pg_dump's magic),
- * checked before anything is touched. */
+/* The first bytes of a .zip (a local file header; its members may come in any order, so which one is
+ * first says nothing) or a .dump (pg_dump's magic), checked before anything is touched. */
 static int check_head(const char *label, const char *format, const unsigned char *head, size_t n,
                       struct odbk_err *err)
 {
     if (!strcmp(format, "zip")) {
-        unsigned namelen;
         if (n < 30 || memcmp(head, ZIP_MAGIC, 4))
             return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a zip file%s", label, n < 30 ? " (too short)" : "");
-        namelen = head[26] | (unsigned)head[27] << 8;
-        if (namelen != 8 || n < 38 || memcmp(head + 30, "dump.sql", 8)) {
-            odbk_err_set(err, ODBK_E_DATA, "'%s' is not an Odoo backup: its first member is not dump.sql", label);
-            odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
-            return -1;
-        }
     } else if (n < 5 || memcmp(head, DUMP_MAGIC, 5)) {
         return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a pg_dump custom-format archive", label);
     }

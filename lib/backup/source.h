@@ -2,7 +2,7 @@
  * backup folder on disk, or a single Odoo file (.zip or .dump) on disk or behind an http(s) URL.
  *
  * Opening a source decides its format and refuses anything else before any database is touched: a file
- * is recognised by its extension AND its first bytes (a zip whose first member is dump.sql, a pg_dump
+ * is recognised by its extension AND its first bytes (a zip's local header, a pg_dump
  * custom archive); a URL by its extension, its first bytes being checked as they stream in.  Files are
  * streamed in 1 MiB chunks; nothing is copied to a temporary file. */
 #ifndef ODBK_BACKUP_SOURCE_H

@@ -408,7 +408,7 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
     struct unzip *u = ctx;
     struct archive *a = archive_read_new();
     struct archive_entry *e;
-    int r = 0, rc, first = 1, saw_sql = 0;
+    int r = 0, rc, saw_sql = 0;
     u->pipe = p;
     u->bufs[0] = odbk_xmalloc(CHUNK);
     u->bufs[1] = odbk_xmalloc(CHUNK);
@@ -439,15 +439,6 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
             r = odbk_err_set(err, ODBK_E_DATA, "member '%s' of the zip is not a file or directory", name);
             goto out;
         }
-        if (first && strcmp(name, "dump.sql")) {
-            r = odbk_err_set(err, ODBK_E_DATA, "the zip's first member is '%s', not dump.sql: not an Odoo backup",
-                             name);
-            odbk_err_hint(err, "Odoo's database manager writes dump.sql first; a zip made otherwise can be "
-                          "rebuilt with dump.sql first (zip backup.zip dump.sql; zip -r backup.zip manifest.json "
-                          "filestore)");
-            goto out;
-        }
-        first = 0;
         if (type == AE_IFDIR)
             continue;
         if (!strcmp(name, "dump.sql")) {
@@ -473,6 +464,8 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
             }
         }
         while ((rc = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK) {
+            if (len == 0)
+                continue;       /* a stored member's empty block comes with a NULL pointer */
             if (sql) {
                 if (odbk_writer_write(sql, blk, len, err) < 0) {
                     r = -1;

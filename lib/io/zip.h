@@ -1,5 +1,5 @@
-/* zip.h - Odoo's backup zip (dump.sql first, then manifest.json, then filestore/xx/sha1), both ways,
- * streaming through libarchive.
+/* zip.h - Odoo's backup zip (dump.sql, manifest.json, filestore/xx/sha1), both ways, streaming through
+ * libarchive.  odbk writes dump.sql first, as Odoo does; it reads the members in whatever order they come.
  *
  * Writing: members are added one after the other into a writer chain; a member of unknown size (dump.sql
  * straight from pg_dump) is written with a data descriptor, so nothing is staged or seeked.  Only files get
@@ -50,8 +50,10 @@ struct odbk_odoo_zip_stats {
 
 /* A writer taking the bytes of an Odoo zip: dump.sql is written into sql (finished when the member ends,
  * aborted on failure; the caller frees it), filestore/<name> is extracted into fsdir/<name> (skipped when
- * fsdir is NULL), manifest.json kept in stats->manifest, other members ignored (as Odoo does).  The first
- * member must be dump.sql, as Odoo writes it, so the SQL streams as it arrives. */
+ * fsdir is NULL), manifest.json kept in stats->manifest, other members ignored (as Odoo does).  Members may
+ * come in any order (filestore/ before dump.sql, manifest.json anywhere), as Odoo's restore, which extracts
+ * first, takes them: each is handled as it arrives, nothing is spooled.  A zip without dump.sql is refused
+ * at its end. */
 struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir,
                                              struct odbk_odoo_zip_stats *stats);
 
