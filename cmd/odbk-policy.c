@@ -214,7 +214,9 @@ static const struct odbk_cli plan_cli = {
     PROG, "plan ENV [--json] [rule options] [--tz ZONE]\nplan --times FILE [--json] [rule options] [--tz ZONE]",
     "Show which backups the retention keeps and why, and which it would prune: the catalog's completed backups "
     "of ENV, or the times in FILE.  Rule options replace the policy's rules (without any: ENV's effective "
-    "policy, or the organization's with --times).",
+    "policy, or the organization's with --times).  The built-in policy is keep-last 7 with keep-within-daily 7d, "
+    "keep-within-weekly 4w, keep-within-monthly 12m and keep-within-yearly 2y; windows count back from the newest "
+    "backup not dated in the future.",
     plan_opts, ODBK_CLI_JSON};
 
 struct plan_ctx {

@@ -18,7 +18,7 @@ static const struct def defaults[] = {
     {"enabled", "true"},
     {"schedule", "@daily"},
     {"timezone", "UTC"},
-    {"keep-last", ""},
+    {"keep-last", "7"},        /* seed 002: "Keep Latest Backup", a floor always kept */
     {"keep-hourly", ""},
     {"keep-daily", ""},
     {"keep-weekly", ""},

@@ -35,6 +35,7 @@ test_expect_success 'setup: eight backups of prod from 1 to 7 January' '
 	keep-within-weekly =
 	keep-within-monthly =
 	keep-within-yearly =
+	keep-last =
 	keep-daily = 3
 	EOF
 	d1=$(at "2026-01-01 03:00:00" odbk-create --quiet --retention weekly prod) &&

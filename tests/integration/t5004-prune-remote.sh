@@ -42,7 +42,7 @@ for type in s3 sftp ftp; do
 
 	test_expect_success "$P,DRIVER_$P" "$type: four backups, a dry run deletes nothing" '
 		odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" '"$type"' &&
-		printf "\n[policy]\nkeep-within-daily =\nkeep-within-weekly =\nkeep-within-monthly =\nkeep-within-yearly =\nkeep-daily = 2\n" >>"$ODBK_CONF" &&
+		printf "\n[policy]\nkeep-within-daily =\nkeep-within-weekly =\nkeep-within-monthly =\nkeep-within-yearly =\nkeep-last =\nkeep-daily = 2\n" >>"$ODBK_CONF" &&
 		rm -f "$ODBK_CATALOG" &&
 		r1=$(odbk-create --quiet prod) && backdate $r1 "2026-01-01 03:00:00" &&
 		r2=$(odbk-create --quiet prod) && backdate $r2 "2026-01-02 03:00:00" &&

@@ -102,7 +102,7 @@ int main(void)
         return 1;
     text = odbk_xasprintf("[storage a]\ntype = local\npath = %s/a\n\n[storage b]\ntype = local\npath = %s/b\n\n"
                           "[policy]\nkeep-within-daily =\nkeep-within-weekly =\nkeep-within-monthly =\n"
-                          "keep-within-yearly =\nkeep-daily = 2\n\n[env prod]\ndatabase = prod\nstorage = a\n",
+                          "keep-within-yearly =\nkeep-last =\nkeep-daily = 2\n\n[env prod]\ndatabase = prod\nstorage = a\n",
                           dir, dir);
     for (const char *s = "ab"; *s; s++) {
         char *p = odbk_xasprintf("%s/%c", dir, *s);
