@@ -9,6 +9,7 @@
 #include "backup/backup.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "common/interrupt.h"
 #include "common/util.h"
 #include "notify/notify.h"
 #include "policy/schedule.h"
@@ -141,7 +142,11 @@ int main(int argc, char **argv)
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
+    /* from here a stop signal ends the run cleanly: the backup under way is failed and removed */
+    odbk_interrupt_install();
     if (odbk_backup_reap_stale(cfg, cat, &err) < 0)
+        goto out;
+    if (odbk_backup_retry_removals(cfg, cat, &err) < 0)
         goto out;
     if (c.due) {   /* one --due run at a time; the envs whose schedule fired (odbk-policy due) */
         if (odbk_schedule_lock(catpath, &lock, &err) < 0)
@@ -162,7 +167,7 @@ int main(int argc, char **argv)
     progress = odbk_progress_new(common.progress, common.quiet);
     c.o.progress = progress ? odbk_progress_update : NULL;
     c.o.progress_ctx = progress;
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && !odbk_interrupted(); i++) {
         struct odbk_backup b;
         struct odbk_err e = {0}, ne = {0};
         time_t started = odbk_now();
@@ -205,7 +210,7 @@ int main(int argc, char **argv)
         odbk_catalog_close(cat);
         odbk_config_free(cfg);
         odbk_cli_exit(&cli, 0, &err);   /* flush stdout */
-        return odbk_err_exit_code(&first);
+        return odbk_interrupted() ? odbk_interrupt_exit_code() : odbk_err_exit_code(&first);
     }
 out:
     odbk_progress_free(progress);
@@ -215,5 +220,6 @@ out:
     free(catpath);
     odbk_catalog_close(cat);
     odbk_config_free(cfg);
-    return odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
+    rc = odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
+    return odbk_interrupted() ? odbk_interrupt_exit_code() : rc;
 }

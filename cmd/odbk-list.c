@@ -195,6 +195,10 @@ int main(int argc, char **argv)
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
+    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
+        struct odbk_err ignored = {0};
+        odbk_backup_retry_removals(cfg, cat, &ignored);
+    }
     if (c.rescan) {
         int found = odbk_backup_rescan(cfg, cat, c.f.storage, &err);
         if (found < 0)

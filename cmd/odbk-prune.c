@@ -176,6 +176,11 @@ int main(int argc, char **argv)
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
+    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
+        struct odbk_err ignored = {0};
+        if (!c.o.dry_run)
+            odbk_backup_retry_removals(cfg, cat, &ignored);
+    }
     /* runs that died become failed first, so that their leftovers go and the latest-run guard sees them */
     if (!c.o.dry_run && odbk_backup_reap_stale(cfg, cat, &err) < 0)
         goto out;

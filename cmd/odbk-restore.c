@@ -108,6 +108,10 @@ int main(int argc, char **argv)
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
+    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
+        struct odbk_err ignored = {0};
+        odbk_backup_retry_removals(cfg, cat, &ignored);
+    }
     if (odbk_restore_describe(cfg, cat, &c.o, &desc, &err) < 0)
         goto out;
     if (odbk_cli_confirm(desc, "RESTORE", c.confirm, &err) < 0)

@@ -35,9 +35,17 @@ struct odbk_create_opts {
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
-/* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes), mark them failed and
- * remove their partial objects.  Returns the number reaped. */
+/* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes).  One that had stored
+ * its manifest and every file it lists becomes completed (not verified); any other is marked failed, its
+ * partial objects removed and its unfinished multipart uploads aborted.  Returns the number reaped. */
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
+/* Remove a backup's folder and abort its unfinished uploads; when that fails (st NULL: the storage could
+ * not be opened), record the removal so that later runs retry it. */
+int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,
+                               const char *env, const char *id, struct odbk_err *err);
+/* Retry every recorded removal (whatever the retention says: they are leftovers of failed runs);
+ * returns the number done now.  Every program runs it at its start. */
+int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
 
 /* The storage key of a backup's folder ("env/id/") and of one of its files; malloc'd. */
 char *odbk_backup_folder(const char *env, const char *id);

@@ -104,6 +104,152 @@ int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, s
     return r;
 }
 
+/* Remove every object of a backup's folder and abort its unfinished multipart uploads (they belong to
+ * this backup alone: its folder is its own); what cannot be removed now is recorded for later runs. */
+int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,
+                               const char *env, const char *id, struct odbk_err *err)
+{
+    char *folder = odbk_backup_folder(env, id);
+    struct odbk_err e2 = {0};
+    int swept = 0, r = -1;
+    /* a future cut-off: every upload of the folder, whatever the store's clock says */
+    if (st && odbk_storage_remove_prefix(st, folder, err) == 0 &&
+        odbk_storage_sweep(st, folder, odbk_now() + 86400, &swept, err) == 0) {
+        odbk_catalog_removal_done(cat, storage, folder, &e2);
+        r = 0;
+    } else {
+        if (!st && !err->code)
+            odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s' cannot be opened", storage);
+        odbk_catalog_removal_add(cat, storage, folder, id, err->msg, &e2);
+    }
+    free(folder);
+    return r;
+}
+
+int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
+{
+    struct odbk_removal *v = NULL;
+    size_t n = 0, i;
+    int done = 0;
+    if (odbk_catalog_removal_list(cat, &v, &n, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        struct odbk_storage *st = NULL;
+        struct odbk_err e2 = {0};
+        int swept = 0;
+        struct odbk_audit a = {0};
+        if (odbk_storage_open(cfg, v[i].storage, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
+            odbk_storage_sweep(st, v[i].prefix, odbk_now() + 86400, &swept, &e2) == 0) {
+            odbk_catalog_removal_done(cat, v[i].storage, v[i].prefix, &e2);
+            a.result = "ok";
+            done++;
+        } else {
+            odbk_catalog_removal_add(cat, v[i].storage, v[i].prefix, v[i].backup_id, e2.msg, &e2);
+            a.result = "failed";
+            a.detail = e2.msg;
+        }
+        a.action = "remove";
+        a.backup_id = v[i].backup_id;
+        a.target = v[i].storage;
+        a.source = v[i].prefix;
+        odbk_catalog_audit_add(cat, &a, &e2);
+        odbk_storage_close(st);
+    }
+    odbk_removal_list_free(v, n);
+    return done;
+}
+
+/* The catalog row a manifest describes (status completed, not verified); json is kept as its manifest. */
+static void backup_from_manifest(const struct odbk_manifest *m, char *json, const char *storage, struct odbk_backup *b)
+{
+    size_t k;
+    memset(b, 0, sizeof(*b));
+    b->id = odbk_xstrdup(m->id);
+    b->uuid = odbk_xstrdup(m->uuid);
+    b->env = odbk_xstrdup(m->env);
+    b->project = odbk_xstrdup(m->project);
+    b->database = odbk_xstrdup(m->database);
+    b->storage = odbk_xstrdup(storage);
+    b->type = odbk_xstrdup(m->type);
+    b->format = odbk_xstrdup(m->format);
+    b->compression = odbk_xstrdup(m->n_files ? m->files[0].compression : "");
+    b->status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
+    b->created_at = m->created_at;
+    b->finished_at = m->finished_at;
+    for (k = 0; k < m->n_files; k++) {
+        if (!strcmp(m->files[k].role, "filestore")) {
+            b->fs_size = m->files[k].size;
+            b->has_filestore = 1;
+        } else {
+            b->db_size += m->files[k].size;
+        }
+        b->total_size += m->files[k].size;
+    }
+    b->total_size += strlen(json);
+    b->comment = odbk_xstrdup(m->comment);
+    b->retention = odbk_xstrdup(m->retention);
+    b->host = odbk_xstrdup(m->host);
+    b->odoo_version = odbk_xstrdup(m->odoo_version);
+    b->pg_version = odbk_xstrdup(m->pg_server_version);
+    b->manifest = json;
+}
+
+/* A run that died after storing its manifest made a complete backup: when the manifest is there and
+ * every file it lists is stored with its size, the row becomes completed (not verified: nothing was
+ * read back; odbk-list --verify does that).  1 finished, 0 not complete, -1 the storage could not say. */
+static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, const struct odbk_backup *b,
+                           struct odbk_err *err)
+{
+    char *name = odbk_backup_manifest_name(b->id), *key = odbk_backup_file_key(b->env, b->id, name);
+    char *json = NULL;
+    struct odbk_manifest m;
+    struct odbk_backup done;
+    int r = odbk_storage_get(st, key, 16 << 20, &json, NULL, err);
+    size_t i;
+    free(key);
+    free(name);
+    if (r < 0) {
+        free(json);
+        if (err->code != ODBK_E_NOINPUT)
+            return -1;
+        odbk_err_clear(err);
+        return 0;
+    }
+    if (odbk_manifest_parse(json, b->id, &m, err) < 0) {   /* damaged: not a backup */
+        odbk_err_clear(err);
+        free(json);
+        return 0;
+    }
+    if (strcmp(m.id, b->id) || strcmp(m.env, b->env))
+        r = 1;
+    for (i = 0; i < m.n_files && r == 0; i++) {
+        struct odbk_storage_entry e = {0};
+        char *fkey = odbk_backup_file_key(b->env, b->id, m.files[i].name);
+        int s = odbk_storage_stat(st, fkey, &e, err);
+        free(fkey);
+        if (s < 0)
+            r = -1;
+        else if (s == 1 || e.size != m.files[i].size)
+            r = 1;
+        free(e.path);
+    }
+    if (r != 0) {
+        free(json);
+        odbk_manifest_release(&m);
+        if (r == 1)
+            odbk_err_clear(err);
+        return r == 1 ? 0 : -1;
+    }
+    backup_from_manifest(&m, json, b->storage, &done);
+    free(done.type);
+    done.type = odbk_xstrdup(b->type);
+    done.verified = 0;
+    r = odbk_catalog_backup_update(cat, &done, err);
+    odbk_backup_release(&done);
+    odbk_manifest_release(&m);
+    return r < 0 ? -1 : 1;
+}
+
 #define STALE_SECONDS (30 * 60)
 
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
@@ -127,26 +273,33 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
             char *why;
             struct odbk_storage *st = NULL;
             struct odbk_err e2 = {0};
+            struct odbk_audit a = {0};
+            int complete = 0;
             if (!dead && now - beat < STALE_SECONDS)
                 continue;
             why = dead ? odbk_xasprintf("interrupted: process %ld on %s is gone", b->pid, b->host)
                        : odbk_xasprintf("interrupted: no heartbeat since %ld minutes", (long)((now - beat) / 60));
-            if (odbk_storage_open(cfg, b->storage, &st, &e2) == 0) {
-                char *folder = odbk_backup_folder(b->env, b->id);
-                odbk_storage_remove_prefix(st, folder, &e2);
-                free(folder);
+            odbk_storage_open(cfg, b->storage, &st, &e2);
+            if (st && !strcmp(b->status, ODBK_STATUS_UPLOADING))   /* the manifest may be stored */
+                complete = finish_complete(st, cat, b, &e2);
+            if (complete < 0) {   /* the store cannot tell now: decide at a later run */
                 odbk_storage_close(st);
+                free(why);
+                continue;
             }
-            odbk_catalog_backup_set_status(cat, b->id, ODBK_STATUS_FAILED, why, &e2);
-            {
-                struct odbk_audit a = {0};
-                a.action = "reap";
-                a.backup_id = b->id;
-                a.env = b->env;
-                a.result = "ok";
-                a.detail = why;
-                odbk_catalog_audit_add(cat, &a, &e2);
+            if (!complete) {
+                odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
+                odbk_catalog_backup_set_status(cat, b->id, ODBK_STATUS_FAILED, why, &e2);
             }
+            odbk_storage_close(st);
+            a.action = "reap";
+            a.backup_id = b->id;
+            a.env = b->env;
+            a.result = "ok";
+            a.detail = complete ? odbk_xasprintf("%s after storing its manifest: completed, not verified", why)
+                                : odbk_xstrdup(why);
+            odbk_catalog_audit_add(cat, &a, &e2);
+            free(a.detail);
             free(why);
             reaped++;
         }
@@ -224,9 +377,8 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     for (i = 0; i < rs.n && r == 0; i++) {
         char *json = NULL;
         struct odbk_manifest m;
-        struct odbk_backup b = {0}, old;
+        struct odbk_backup b, old;
         struct odbk_err e2 = {0};
-        size_t k;
         if (odbk_storage_get(st, rs.keys[i], 16 << 20, &json, NULL, &e2) < 0 ||
             odbk_manifest_parse(json, rs.keys[i], &m, &e2) < 0) {
             /* a foreign or damaged file: report it and go on with the others */
@@ -234,34 +386,7 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
             free(json);
             continue;
         }
-        b.id = odbk_xstrdup(m.id);
-        b.uuid = odbk_xstrdup(m.uuid);
-        b.env = odbk_xstrdup(m.env);
-        b.project = odbk_xstrdup(m.project);
-        b.database = odbk_xstrdup(m.database);
-        b.storage = odbk_xstrdup(name);
-        b.type = odbk_xstrdup(m.type);
-        b.format = odbk_xstrdup(m.format);
-        b.compression = odbk_xstrdup(m.n_files ? m.files[0].compression : "");
-        b.status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
-        b.created_at = m.created_at;
-        b.finished_at = m.finished_at;
-        for (k = 0; k < m.n_files; k++) {
-            if (!strcmp(m.files[k].role, "filestore")) {
-                b.fs_size = m.files[k].size;
-                b.has_filestore = 1;
-            } else {
-                b.db_size += m.files[k].size;
-            }
-            b.total_size += m.files[k].size;
-        }
-        b.total_size += strlen(json);
-        b.comment = odbk_xstrdup(m.comment);
-        b.retention = odbk_xstrdup(m.retention);
-        b.host = odbk_xstrdup(m.host);
-        b.odoo_version = odbk_xstrdup(m.odoo_version);
-        b.pg_version = odbk_xstrdup(m.pg_server_version);
-        b.manifest = json;
+        backup_from_manifest(&m, json, name, &b);
         /* keep what only the catalog knows: verified, and an expired status */
         if (odbk_catalog_backup_get(cat, m.id, &old, &e2) == 0) {
             b.verified = old.verified;

@@ -5,17 +5,22 @@
  * The filestore is started when pg_dump's first bytes arrive: by then pg_dump holds its snapshot, so
  * every attachment row in the dump was taken before the filestore is read (SPEC §4) while the two still
  * overlap in time.  Any failure aborts both chains, removes what was stored, and marks the row failed
- * with the reason. */
+ * with the reason; a failure before anything started (PostgreSQL down, database or filestore missing)
+ * still records a failed row.  A stop signal (common/interrupt.h) is such a failure, found between two
+ * chunks: "interrupted by SIGTERM".  Once the manifest is stored the backup is complete: a signal during
+ * the read-back then leaves it completed, not verified. */
 #include "backup/backup.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/interrupt.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "io/tar.h"
@@ -23,7 +28,8 @@
 #include "odoo/odoo.h"
 #include "pg/pg.h"
 
-/* ---- a link that fails once the run is cancelled (stops the other pipeline quickly) ---- */
+/* ---- a link that fails once the run is cancelled (stops the other pipeline quickly) or a stop signal
+ * arrived ---- */
 
 struct cancel_filter {
     struct odbk_writer w;
@@ -33,6 +39,8 @@ struct cancel_filter {
 static int cancel_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
 {
     struct cancel_filter *c = (struct cancel_filter *)w;
+    if (odbk_interrupted())
+        return odbk_interrupt_err(err);
     if (atomic_load(c->flag))
         return odbk_err_set(err, ODBK_E_FAILED, "cancelled");
     return odbk_writer_write(w->next, buf, len, err);
@@ -44,6 +52,13 @@ static void cancel_free(struct odbk_writer *w)
 }
 
 static const struct odbk_writer_ops cancel_ops = {"cancel", cancel_write, NULL, NULL, cancel_free};
+
+/* Test-only: die as kill -9 would at this point when $ODBK_FAILPOINT names it. */
+static void crash_point(const char *name)
+{
+    if (odbk_failpoint(name))
+        kill(getpid(), SIGKILL);
+}
 
 /* ---- one file of the backup: its writer chain and results ---- */
 
@@ -261,23 +276,25 @@ static int verify_all(struct odbk_storage *st, const struct odbk_backup *b, cons
     return 0;
 }
 
+/* Record b as failed with the reason: its row is new (insert) when the run failed before it started,
+ * and then nothing was stored (st NULL); otherwise its objects are removed first. */
 static void fail_backup(struct odbk_catalog *cat, struct odbk_storage *st, struct odbk_backup *b,
-                        const struct odbk_err *why)
+                        const struct odbk_err *why, int new_row)
 {
     struct odbk_err e2 = {0};
     struct odbk_audit a = {0};
-    if (st) {
-        char *folder = odbk_backup_folder(b->env, b->id);
-        odbk_storage_remove_prefix(st, folder, &e2);
-        free(folder);
-    }
+    if (st)
+        odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
     free(b->status);
     b->status = odbk_xstrdup(ODBK_STATUS_FAILED);
     free(b->error);
     b->error = odbk_xstrdup(why->msg);
     b->finished_at = odbk_now();
     b->pid = 0;
-    odbk_catalog_backup_update(cat, b, &e2);
+    if (new_row)
+        odbk_catalog_backup_insert(cat, b, &e2);
+    else
+        odbk_catalog_backup_update(cat, b, &e2);
     a.action = "create";
     a.backup_id = b->id;
     a.env = b->env;
@@ -329,34 +346,8 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
         odbk_err_hint(err, "add 'storage = NAME' to [env %s], or pass --storage NAME", env.name);
         goto out;
     }
-    if (odbk_storage_open(cfg, o->storage ? o->storage : env.storage, &st, err) < 0)
-        goto out;
-    if (with_fs || zip_fs) {
-        struct stat sb;
-        if (stat(env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            odbk_err_set(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s' is missing",
-                         env.filestore, env.name);
-            odbk_err_hint(err, "set 'filestore =' in [env %s], or pass --no-filestore for a database-only backup",
-                          env.name);
-            goto out;
-        }
-        fs_hint = dir_size(env.filestore);
-    }
-    if (odbk_pg_connect(env.pg, env.database, &pg, err) < 0)
-        goto out;
-    odbk_pg_version_string(PQserverVersion(pg), sv);
-    if (odbk_pg_tool(PQserverVersion(pg), "pg_dump", odbk_config_get(env.section, "pg-bindir"), &pg_dump, err) < 0)
-        goto out;
-    dump_version = odbk_pg_tool_version(pg_dump);
-    if (odbk_odoo_info_read(pg, &odoo, err) < 0)
-        goto out;
-    if (odbk_pg_value(pg, "SELECT pg_database_size(current_database())", NULL, &dbsize, err) < 0)
-        goto out;
-    db_hint = dbsize ? strtoull(dbsize, NULL, 10) : 0;
-    PQfinish(pg);
-    pg = NULL;
 
-    /* the row, from here on every failure is recorded */
+    /* the row: from here on every failure is recorded, even one before anything started */
     odbk_backup_new_id(id);
     odbk_backup_new_uuid(uuid);
     b.id = odbk_xstrdup(id);
@@ -364,7 +355,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     b.env = odbk_xstrdup(env.name);
     b.project = odbk_xstrdup(env.project);
     b.database = odbk_xstrdup(env.database);
-    b.storage = odbk_xstrdup(st->name);
+    b.storage = odbk_xstrdup(o->storage ? o->storage : env.storage);
     b.type = odbk_xstrdup(type);
     b.format = odbk_xstrdup(format);
     b.compression = odbk_xstrdup(!strcmp(format, "odbk") ? odbk_compression_name(comp) : zip ? "zip" : "none");
@@ -376,8 +367,39 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     b.host = odbk_xstrdup(odbk_hostname());
     b.pid = (long)getpid();
     b.heartbeat_at = b.created_at;
+
+    if (odbk_storage_open(cfg, b.storage, &st, err) < 0)
+        goto fail;
+    if (with_fs || zip_fs) {
+        struct stat sb;
+        if (stat(env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            odbk_err_set(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s' is missing",
+                         env.filestore, env.name);
+            odbk_err_hint(err, "set 'filestore =' in [env %s], or pass --no-filestore for a database-only backup",
+                          env.name);
+            goto fail;
+        }
+        fs_hint = dir_size(env.filestore);
+    }
+    if (odbk_pg_connect(env.pg, env.database, &pg, err) < 0)
+        goto fail;
+    odbk_pg_version_string(PQserverVersion(pg), sv);
+    if (odbk_pg_tool(PQserverVersion(pg), "pg_dump", odbk_config_get(env.section, "pg-bindir"), &pg_dump, err) < 0)
+        goto fail;
+    dump_version = odbk_pg_tool_version(pg_dump);
+    if (odbk_odoo_info_read(pg, &odoo, err) < 0)
+        goto fail;
+    if (odbk_pg_value(pg, "SELECT pg_database_size(current_database())", NULL, &dbsize, err) < 0)
+        goto fail;
+    db_hint = dbsize ? strtoull(dbsize, NULL, 10) : 0;
+    PQfinish(pg);
+    pg = NULL;
     b.odoo_version = odbk_xstrdup(odoo.series);
     b.pg_version = odbk_xstrdup(sv);
+    if (odbk_interrupted()) {
+        odbk_interrupt_err(err);
+        goto fail;
+    }
     {
         struct odbk_backup running;
         int c = odbk_catalog_backup_insert_exclusive(cat, &b, &running, err);
@@ -391,7 +413,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
             odbk_err_hint(err, "wait for it to finish; a run that died is cleaned up after 30 minutes without a "
                           "heartbeat");
             odbk_backup_release(&running);
-            goto out;
+            goto out;   /* not a failed backup: the running one goes on */
         }
     }
     row_written = 1;
@@ -480,6 +502,10 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
         if (r < 0)
             goto fail;
     }
+    if (odbk_interrupted()) {   /* the last chance to leave nothing: the manifest is not stored yet */
+        odbk_interrupt_err(err);
+        goto fail;
+    }
 
     free(b.status);
     b.status = odbk_xstrdup(ODBK_STATUS_UPLOADING);
@@ -518,18 +544,23 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
         if (r < 0)
             goto fail;
     }
+    crash_point("create-after-manifest");
     b.db_size = odbk_filter_size_get(dbj.stored);
     b.fs_size = with_fs ? odbk_filter_size_get(fsj.stored) : 0;
     b.total_size = b.db_size + b.fs_size + strlen(manifest_json);
     b.finished_at = m.finished_at;
     b.manifest = odbk_xstrdup(manifest_json);
     if (!o->no_verify) {
-        if (verify_all(st, &b, &m, o->progress, o->progress_ctx, err) < 0) {
+        crash_point("create-verify");
+        if (verify_all(st, &b, &m, o->progress, o->progress_ctx, err) == 0)
+            b.verified = 1;
+        else if (odbk_interrupted())   /* stopped, but the backup is complete: kept, not verified */
+            odbk_err_clear(err);
+        else {
             odbk_err_prefix(err, "verification after upload failed");
             r = -1;
             goto fail;
         }
-        b.verified = 1;
     }
     free(b.status);
     b.status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
@@ -567,8 +598,10 @@ fail:
         odbk_writer_abort(dbj.head);
     if (fsj.head)
         odbk_writer_abort(fsj.head);
-    if (row_written)
-        fail_backup(cat, st, &b, err);
+    if (odbk_interrupted())   /* whatever broke first (a child may have had the signal too), this is why */
+        odbk_interrupt_err(err);
+    if (b.id)
+        fail_backup(cat, row_written ? st : NULL, &b, err, !row_written);
 out:
     if (hb_started) {
         pthread_mutex_lock(&hb.mu);

@@ -67,6 +67,17 @@ static const char *const migrations[] = {
     "  detail TEXT"
     ");"
     "CREATE INDEX audit_env_at ON audit(env, at);",
+    /* 1 → 2: objects a failed run could not remove (the store was down), retried by every later run */
+    "CREATE TABLE removals ("
+    "  storage TEXT NOT NULL,"
+    "  prefix TEXT NOT NULL,"
+    "  backup_id TEXT,"
+    "  added_at INTEGER NOT NULL,"
+    "  tried_at INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 1,"
+    "  error TEXT,"
+    "  PRIMARY KEY (storage, prefix)"
+    ");",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -613,6 +624,92 @@ void odbk_audit_list_free(struct odbk_audit *v, size_t n)
         free(v[i].options);
         free(v[i].result);
         free(v[i].detail);
+    }
+    free(v);
+}
+
+/* ---- removals still owed ---- */
+
+int odbk_catalog_removal_add(struct odbk_catalog *cat, const char *storage, const char *prefix,
+                             const char *backup_id, const char *error, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db,
+                           "INSERT INTO removals (storage, prefix, backup_id, added_at, tried_at, error) "
+                           "VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (storage, prefix) DO UPDATE SET "
+                           "tried_at = ?4, attempts = attempts + 1, error = ?5",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, storage);
+    bind_text(st, 2, prefix);
+    bind_text(st, 3, backup_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
+    bind_text(st, 5, error);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record a removal to retry");
+}
+
+int odbk_catalog_removal_done(struct odbk_catalog *cat, const char *storage, const char *prefix,
+                              struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db, "DELETE FROM removals WHERE storage = ?1 AND prefix = ?2", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, storage);
+    bind_text(st, 2, prefix);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot clear a removal");
+}
+
+int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **out, size_t *n, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc;
+    struct odbk_removal *v = NULL;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT storage, prefix, backup_id, added_at, attempts, error FROM removals "
+                           "ORDER BY added_at, storage, prefix",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct odbk_removal *r;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = odbk_xrealloc(v, cap * sizeof(*v));
+        }
+        r = &v[(*n)++];
+        r->storage = col_text(st, 0);
+        r->prefix = col_text(st, 1);
+        r->backup_id = col_text(st, 2);
+        r->added_at = (time_t)sqlite3_column_int64(st, 3);
+        r->attempts = sqlite3_column_int(st, 4);
+        r->error = col_text(st, 5);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        odbk_removal_list_free(v, *n);
+        *n = 0;
+        return sql_err(cat, err, "cannot list the removals to retry");
+    }
+    *out = v;
+    return 0;
+}
+
+void odbk_removal_list_free(struct odbk_removal *v, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        free(v[i].storage);
+        free(v[i].prefix);
+        free(v[i].backup_id);
+        free(v[i].error);
     }
     free(v);
 }

@@ -110,5 +110,25 @@ int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct od
                             struct odbk_err *err);
 void odbk_audit_list_free(struct odbk_audit *v, size_t n);
 
+/* Objects a failed run could not remove (its storage was down): every later run retries them. */
+struct odbk_removal {
+    char *storage;    /* the storage section's name */
+    char *prefix;     /* the folder to empty ("env/id/") */
+    char *backup_id;
+    time_t added_at;
+    int attempts;
+    char *error;      /* why the last attempt failed */
+};
+
+/* Record (or, when already recorded, count another failed attempt at) the removal of prefix. */
+int odbk_catalog_removal_add(struct odbk_catalog *cat, const char *storage, const char *prefix,
+                             const char *backup_id, const char *error, struct odbk_err *err);
+/* The removal is done: forget it. */
+int odbk_catalog_removal_done(struct odbk_catalog *cat, const char *storage, const char *prefix,
+                              struct odbk_err *err);
+/* Oldest first. */
+int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **out, size_t *n, struct odbk_err *err);
+void odbk_removal_list_free(struct odbk_removal *v, size_t n);
+
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/interrupt.h"
 #include "common/util.h"
 
 #define ERRTAIL 4096
@@ -119,6 +120,8 @@ static int spawn(char *const argv[], char *const env[], int want_in, int want_ou
     if (c->pid == 0) {
         int devnull = open("/dev/null", O_RDWR);
         signal(SIGPIPE, SIG_DFL);
+        /* its own process group: a terminal's Ctrl-C reaches us alone, and we stop the whole group */
+        setpgid(0, 0);
         dup2(want_in ? pin[0] : devnull, 0);
         dup2(want_out ? pout[1] : devnull, 1);
         dup2(perr[1], 2);
@@ -129,6 +132,7 @@ static int spawn(char *const argv[], char *const env[], int want_in, int want_ou
         _exit(127);
     }
     free(envp);
+    setpgid(c->pid, c->pid);   /* also here: no race with a kill of the group right after the fork */
     close(pexec[1]);
     pexec[1] = -1;
     n = read(pexec[0], &e, sizeof(e));   /* EOF: exec succeeded */
@@ -211,6 +215,29 @@ static const char *base(const char *p)
     return s ? s + 1 : p;
 }
 
+/* Stop the child and whatever it started (its process group). */
+static void stop_group(struct child *c)
+{
+    if (c->pid > 0 && kill(-c->pid, SIGTERM) != 0)
+        kill(c->pid, SIGTERM);
+}
+
+/* Wait until fd is readable or a stop signal arrived: 1 when interrupted, 0 otherwise. */
+static int wait_readable(int fd)
+{
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {odbk_interrupt_fd(), POLLIN, 0}};
+    for (;;) {
+        if (odbk_interrupted())
+            return 1;
+        if (poll(p, p[1].fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+            return 0;   /* let read() report it */
+        if (odbk_interrupted())
+            return 1;
+        if (p[0].revents)
+            return 0;
+    }
+}
+
 int odbk_exec_source(char *const argv[], char *const env[], struct odbk_writer *dst, odbk_exec_first_cb first,
                      void *first_ctx, struct odbk_err *err)
 {
@@ -218,10 +245,18 @@ int odbk_exec_source(char *const argv[], char *const env[], struct odbk_writer *
     char *buf;
     ssize_t n;
     int r = 0, seen = 0;
+    if (odbk_interrupted())
+        return odbk_interrupt_err(err);
     if (spawn(argv, env, 0, 1, &c, err) < 0)
         return -1;
     buf = odbk_xmalloc(CHUNK);
-    while ((n = read(c.out, buf, CHUNK)) != 0) {
+    for (;;) {
+        if (wait_readable(c.out)) {
+            r = odbk_interrupt_err(err);
+            break;
+        }
+        if ((n = read(c.out, buf, CHUNK)) == 0)
+            break;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -237,7 +272,7 @@ int odbk_exec_source(char *const argv[], char *const env[], struct odbk_writer *
     }
     free(buf);
     if (r < 0) {
-        kill(c.pid, SIGTERM);
+        stop_group(&c);
         reap(&c, base(argv[0]), NULL);
         return -1;
     }
@@ -285,7 +320,7 @@ static void sink_abort(struct odbk_writer *w)
 {
     struct exec_sink *s = (struct exec_sink *)w;
     if (s->c.pid > 0) {
-        kill(s->c.pid, SIGTERM);
+        stop_group(&s->c);
         reap(&s->c, s->name, NULL);
     }
 }

@@ -426,3 +426,20 @@ odbk_conf_storage() {
         *) echo "odbk_conf_storage: unknown storage type '$type'" >&2; return 1 ;;
     esac >>"$ODBK_CONF"
 }
+
+# ------------------------------------------------------------------ stalled runs
+# slow_pg_dump [NOISE_BYTES]: write $TRASH/slowbin/pg_dump (use it with ODBK_PG_BINDIR=$TRASH/slowbin), a
+# pg_dump that writes the real dump's first 100 kB, then NOISE_BYTES random bytes (default 0: enough for
+# a multipart upload when above the part size), then stalls for 60 s; its pid is in $TRASH/dump.pid.
+slow_pg_dump() {
+    mkdir -p "$TRASH/slowbin" &&
+    cat >"$TRASH/slowbin/pg_dump" <<SCRIPT &&
+#!/bin/sh
+if [ "\$1" = --version ]; then exec "$(command -v pg_dump)" --version; fi
+echo \$\$ >"$TRASH/dump.pid"
+"$(command -v pg_dump)" "\$@" | head -c 100000
+head -c ${1:-0} /dev/urandom
+exec sleep 60
+SCRIPT
+    chmod +x "$TRASH/slowbin/pg_dump"
+}
