@@ -10,7 +10,7 @@
 #include "common/util.h"
 #include "policy/compliance.h"
 
-enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS };
+enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS, O_VERIFY };
 
 static const struct odbk_opt opts[] = {
     {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV},
@@ -22,19 +22,24 @@ static const struct odbk_opt opts[] = {
     {"storage", 's', "NAME", "only backups in this storage", O_STORAGE},
     {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH},
     {"rescan", 0, NULL, "rebuild the catalog from the manifests in storage first", O_RESCAN},
+    {"verify", 0, NULL, "read every stored file of the selected completed backups back and check its size and "
+     "SHA-256 (exit 65 naming the file, and verified cleared, on a mismatch)", O_VERIFY},
     {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT},
     {"envs", 0, NULL, "one row per environment instead: state, backup count, latest backup, policy", O_ENVS},
     {0},
 };
 
-static const struct odbk_cli cli = {"odbk-list", "[options] [ENV...]",
-                                    "List backups from the catalog, newest first.", opts, ODBK_CLI_JSON};
+static const struct odbk_cli cli = {
+    "odbk-list", "[options] [ENV...]",
+    "List backups from the catalog, newest first.  --verify first reads the selected completed backups back "
+    "from storage (size and SHA-256 of every file): exit 0 and verified set when all match, exit 65 naming the "
+    "file and verified cleared on a mismatch.", opts, ODBK_CLI_JSON};
 
 struct ctx {
     struct odbk_backup_filter f;
     const char *envs[101];
     int n_envs;
-    int rescan, audit, envs_mode;
+    int rescan, audit, envs_mode, verify;
 };
 
 static const char *const statuses[] = {"pending", "in_progress", "uploading", "completed", "failed", "expired", NULL};
@@ -68,6 +73,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_RESCAN: c->rescan = 1; break;
     case O_AUDIT: c->audit = 1; break;
     case O_ENVS: c->envs_mode = 1; break;
+    case O_VERIFY: c->verify = 1; break;
     }
     return 0;
 }
@@ -173,6 +179,34 @@ static int list_envs(const struct odbk_config *cfg, struct odbk_catalog *cat, co
     return 0;
 }
 
+/* --verify: read back each selected completed backup; every failure is printed, the first one is returned. */
+static int verify_selected(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct ctx *c, int quiet,
+                           struct odbk_err *err)
+{
+    struct odbk_backup_filter f = c->f;
+    struct odbk_backup *v = NULL;
+    size_t n = 0, i, bad = 0;
+    if (f.status && strcmp(f.status, "completed"))
+        return odbk_err_set(err, ODBK_E_USAGE, "--verify reads completed backups; --status %s selects none", f.status);
+    f.status = "completed";
+    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        struct odbk_err e = {0};
+        if (odbk_backup_verify(cfg, cat, v[i].id, &e) == 0) {
+            if (!quiet)
+                fprintf(stderr, "odbk-list: %s: backup %s verified\n", v[i].env, v[i].id);
+            continue;
+        }
+        if (bad++ == 0)
+            *err = e;
+        else
+            odbk_err_print(&e, "odbk-list", stderr);
+    }
+    odbk_backup_list_free(v, n);
+    return bad ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
@@ -213,6 +247,10 @@ int main(int argc, char **argv)
     if (c.envs_mode) {
         r = list_envs(cfg, cat, &c, common.json, &err);
         goto out;
+    }
+    if (c.verify) {
+        if (verify_selected(cfg, cat, &c, common.quiet, &err) < 0)
+            goto out;   /* the list is not printed: the errors are the answer */
     }
     if (odbk_catalog_backup_list(cat, &c.f, &v, &n, &err) < 0)
         goto out;

@@ -35,7 +35,8 @@ static const struct odbk_cli cli = {
     "[options] BACKUP_ID\n[options] --latest ENV\n[options] --from-file PATH (--to ENV | --new-db NAME)\n"
     "[options] --from-url URL (--to ENV | --new-db NAME)",
     "Restore a backup into its environment, another one, or a new database; the target is only replaced once "
-    "everything loaded.",
+    "everything loaded.  A damaged backup is reported as \"checksum mismatch in FILE\" (exit 65), whatever step "
+    "it broke first.",
     opts, ODBK_CLI_PROGRESS};
 
 struct ctx {

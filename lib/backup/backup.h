@@ -133,6 +133,12 @@ struct cJSON;
  * comment, error). */
 struct cJSON *odbk_backup_json(const struct odbk_backup *b);
 
+/* Read every stored file of the completed backup `id` back from its storage and check its size and SHA-256
+ * against the manifest: 0 and `verified` set when all match; on a mismatch or a missing file -1
+ * (ODBK_E_DATA naming the file, or ODBK_E_NOINPUT) and `verified` cleared. */
+int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
+                       struct odbk_err *err);
+
 /* Rebuild the catalog from the manifests in every storage of the config (or only `storage`);
  * returns the number of backups found. */
 int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,

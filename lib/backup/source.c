@@ -445,6 +445,34 @@ const struct odbk_manifest_file *odbk_source_file(const struct odbk_source *src,
     return odbk_manifest_file_by_role(&src->m, role);
 }
 
+/* Did the verifying filter itself (size or SHA-256 against the manifest) report err? */
+static int is_verify_error(const struct odbk_err *err)
+{
+    return err->code == ODBK_E_DATA && (strstr(err->msg, "checksum mismatch in ") || strstr(err->msg, "the manifest says"));
+}
+
+/* A load that failed on the way (psql's syntax error, a decompressor's complaint) may have failed because the
+ * stored file is damaged, which its checksum, reached only at the end, would have said.  Read the file once
+ * more into nothing: when it does not match its manifest, that is the error to report, and the only one
+ * that tells the user what to do.  Only on failure, so a good restore reads each file once. */
+static void stored_file_wins(struct odbk_source *src, const struct odbk_manifest_file *f, const char *where,
+                             struct odbk_err *err)
+{
+    struct odbk_writer *null = odbk_sink_null_new();
+    struct odbk_writer *check = odbk_filter_verify_new(null, f->sha256, f->size, where);
+    struct odbk_err e2 = {0};
+    int r = src->kind == ODBK_SOURCE_CATALOG ? odbk_storage_read(src->st, where, check, &e2)
+                                             : odbk_read_path(where, check, &e2);
+    if (r == 0)
+        r = odbk_writer_finish(check, &e2);
+    else
+        odbk_writer_abort(check);
+    odbk_writer_free(check);
+    odbk_writer_free(null);
+    if (r < 0 && is_verify_error(&e2))
+        *err = e2;
+}
+
 int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
                      struct odbk_err *err)
 {
@@ -470,6 +498,8 @@ int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f
         odbk_writer_abort(head);
     if (head != dst)
         odbk_writer_free(head);
+    if (r < 0 && f && src->kind != ODBK_SOURCE_URL && !is_verify_error(err))
+        stored_file_wins(src, f, where, err);
     free(where);
     return r;
 }

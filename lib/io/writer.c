@@ -150,7 +150,7 @@ static int sha_finish(struct odbk_writer *w, struct odbk_err *err)
         return -1;
     }
     if (f->expect && strcmp(f->expect, f->hex)) {
-        odbk_err_set(err, ODBK_E_DATA, "checksum mismatch for '%s': expected sha256 %s, got %s",
+        odbk_err_set(err, ODBK_E_DATA, "checksum mismatch in '%s': expected sha256 %s, got %s",
                      f->what ? f->what : "stream", f->expect, f->hex);
         odbk_err_hint(err, "the stored file is damaged or was changed; restore another backup");
         return -1;

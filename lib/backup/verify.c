@@ -1,0 +1,42 @@
+/* verify.c - reading a completed backup's stored files back (odbk-list --verify), to find bit rot later:
+ * the same verifying read as a restore's (odbk_source_read: size and SHA-256 against the manifest), into
+ * nothing, with the backup's `verified` flag set or cleared by what it found. */
+#include <string.h>
+
+#include "backup/backup.h"
+#include "backup/source.h"
+#include "catalog/catalog.h"
+#include "common/util.h"
+#include "io/writer.h"
+
+int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
+                       struct odbk_err *err)
+{
+    struct odbk_restore_opts o = {0};
+    struct odbk_source src;
+    struct odbk_err e2 = {0};
+    size_t i;
+    int r;
+    o.backup_id = id;
+    r = odbk_source_open(cfg, cat, &o, &src, err);
+    if (r < 0 && !src.b.id)
+        goto out;                 /* no such backup: nothing to mark */
+    for (i = 0; r == 0 && i < src.m.n_files; i++) {
+        struct odbk_writer *null = odbk_sink_null_new();
+        r = odbk_source_read(&src, &src.m.files[i], null, err);
+        odbk_writer_free(null);
+    }
+    /* a file that does not match, or is gone, means the backup is not what it says; a storage that
+     * cannot be reached says nothing about it, so the flag is left as it was */
+    if ((r == 0 || err->code == ODBK_E_DATA || err->code == ODBK_E_NOINPUT) &&
+        !strcmp(src.b.status, ODBK_STATUS_COMPLETED)) {
+        src.b.verified = r == 0;
+        if (odbk_catalog_backup_update(cat, &src.b, &e2) < 0 && r == 0) {
+            *err = e2;
+            r = -1;
+        }
+    }
+out:
+    odbk_source_close(&src);
+    return r;
+}
