@@ -21,7 +21,7 @@ static const struct odbk_opt opts[] = {
      O_TYPE},
     {"storage", 's', "NAME", "only backups in this storage", O_STORAGE},
     {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH},
-    {"rescan", 0, NULL, "rebuild the catalog from the manifests in storage first", O_RESCAN},
+    {"rescan", 0, NULL, "import the manifests in storage first (each checked; bad ones and conflicts: exit 65)", O_RESCAN},
     {"verify", 0, NULL, "read every stored file of the selected completed backups back and check its size and "
      "SHA-256 (exit 65 naming the file, and verified cleared, on a mismatch)", O_VERIFY},
     {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT},
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     struct odbk_backup *v = NULL;
     size_t n = 0, i;
     char *catpath = NULL;
-    int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    int skipped = 0, arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
         return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
     for (; arg0 < argc && c.n_envs < 100; arg0++)
@@ -234,11 +234,19 @@ int main(int argc, char **argv)
         odbk_backup_retry_removals(cfg, cat, &ignored);
     }
     if (c.rescan) {
-        int found = odbk_backup_rescan(cfg, cat, c.f.storage, &err);
-        if (found < 0)
+        struct odbk_rescan_result rr;
+        size_t k;
+        if (odbk_backup_rescan(cfg, cat, c.f.storage, &rr, &err) < 0) {
+            odbk_rescan_result_release(&rr);
             goto out;
+        }
+        for (k = 0; k < rr.n_msgs; k++)
+            fprintf(stderr, "odbk-list: warning: %s\n", rr.msgs[k]);
         if (!common.quiet)
-            fprintf(stderr, "odbk-list: %d backups found in storage\n", found);
+            fprintf(stderr, "odbk-list: %d backups found in storage (%d new), %d manifests skipped, %d conflicts\n",
+                    rr.found, rr.imported, rr.skipped, rr.conflicts);
+        skipped = rr.skipped + rr.conflicts;
+        odbk_rescan_result_release(&rr);
     }
     if (c.audit) {
         r = list_audit(cat, &c, common.json, &err);
@@ -267,6 +275,13 @@ int main(int argc, char **argv)
         print_table(v, n);
     }
     r = 0;
+    if (skipped) {
+        /* the listing is printed; the exit code says that storage holds manifests the catalog did not take */
+        r = odbk_err_set(&err, ODBK_E_DATA, "--rescan: %d manifests were skipped or in conflict (see the warnings "
+                         "above)", skipped);
+        odbk_err_hint(&err, "a skipped manifest is damaged or lists files missing from storage; a conflict is a "
+                      "backup id already known from another storage or with other content");
+    }
 out:
     odbk_backup_list_free(v, n);
     free(catpath);

@@ -139,9 +139,23 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b);
 int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
                        struct odbk_err *err);
 
-/* Rebuild the catalog from the manifests in every storage of the config (or only `storage`);
- * returns the number of backups found. */
+/* What a rescan did: each skipped manifest and each conflict has one line in msgs (naming the file, and
+ * for a conflict both storages). */
+struct odbk_rescan_result {
+    int found;        /* valid manifests: imported, or already in the catalog as they are */
+    int imported;     /* new rows (completed, not verified) */
+    int skipped;      /* manifests refused: unreadable, a field out of range, a listed file missing or of
+                       * another size, env or id not those of its folder */
+    int conflicts;    /* ids known from another storage or with other content: not applied */
+    char **msgs;
+    size_t n_msgs;
+};
+
+/* Rebuild the catalog from the manifests in every storage of the config (or only `storage`).  Every
+ * field of a manifest is checked and every file it lists must exist in the storage with its size; a known
+ * id is never re-pointed or rewritten.  -1 only when a storage cannot be listed or the catalog written. */
 int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
-                       struct odbk_err *err);
+                       struct odbk_rescan_result *res, struct odbk_err *err);
+void odbk_rescan_result_release(struct odbk_rescan_result *res);
 
 #endif

@@ -1,9 +1,11 @@
 /* common.c - what create, restore, prune and download share: ids, keys, manifests, stale runs. */
 #include "backup/backup.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -347,25 +349,131 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
 
 /* ---- rescan ---- */
 
+/* What one storage's listing holds: every object with its size, sorted by key (to look files up). */
 struct rescan {
-    char **keys;
-    size_t n;
+    struct odbk_storage_entry *objs;
+    size_t n, cap;
 };
 
-static int manifest_cb(void *ctx, const struct odbk_storage_entry *e)
+static int listing_cb(void *ctx, const struct odbk_storage_entry *e)
 {
     struct rescan *r = ctx;
-    size_t len = strlen(e->path);
-    const char *suffix = "-manifest.json";
-    if (len > strlen(suffix) && !strcmp(e->path + len - strlen(suffix), suffix)) {
-        r->keys = odbk_xrealloc(r->keys, (r->n + 1) * sizeof(char *));
-        r->keys[r->n++] = odbk_xstrdup(e->path);
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->objs = odbk_xrealloc(r->objs, r->cap * sizeof(*r->objs));
     }
+    r->objs[r->n] = *e;
+    r->objs[r->n++].path = odbk_xstrdup(e->path);
     return 0;
 }
 
-static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name, int *found,
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct odbk_storage_entry *)a)->path, ((const struct odbk_storage_entry *)b)->path);
+}
+
+static const struct odbk_storage_entry *listing_find(const struct rescan *r, const char *key)
+{
+    struct odbk_storage_entry k = {(char *)key, 0, 0};
+    return r->n ? bsearch(&k, r->objs, r->n, sizeof(*r->objs), entry_cmp) : NULL;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && !strcmp(s + n - k, suffix);
+}
+
+/* An id as odbk_backup_new_id makes it: YYYYMMDDTHHMMSSZ-xxxxxx. */
+static int id_ok(const char *id)
+{
+    size_t i;
+    if (strlen(id) != 23 || id[8] != 'T' || id[15] != 'Z' || id[16] != '-')
+        return 0;
+    for (i = 0; i < 23; i++)
+        if (i != 8 && i != 15 && i != 16 && !(i < 16 ? isdigit((unsigned char)id[i]) : isxdigit((unsigned char)id[i])))
+            return 0;
+    return 1;
+}
+
+static int one_of(const char *s, const char *const *v)
+{
+    for (; *v; v++)
+        if (!strcmp(s, *v))
+            return 1;
+    return 0;
+}
+
+/* Every field of a manifest found at key, and every file it lists against the listing. */
+static int manifest_check(const struct odbk_manifest *m, const char *key, const struct rescan *rs,
                           struct odbk_err *err)
+{
+    static const char *const formats[] = {"odbk", "zip", "dump", NULL};
+    static const char *const roles[] = {"database", "filestore", "archive", NULL};
+    static const char *const comps[] = {"gzip", "zstd", "none", "zip", "pg_custom", NULL};
+    const char *slash = strchr(key, '/');
+    char *expect;
+    size_t i, j;
+    int r = 0;
+    if (!id_ok(m->id))
+        return odbk_err_set(err, ODBK_E_DATA, "id '%s' is not an odbk backup id", m->id);
+    if (!slash || (size_t)(slash - key) != strlen(m->env) || strncmp(key, m->env, strlen(m->env)))
+        return odbk_err_set(err, ODBK_E_DATA, "its env '%s' is not the env of its folder", m->env);
+    expect = odbk_xasprintf("%s/%s/backup-%s-manifest.json", m->env, m->id, m->id);
+    if (strcmp(expect, key))
+        r = odbk_err_set(err, ODBK_E_DATA, "its id '%s' does not match its name (expected %s)", m->id, expect);
+    free(expect);
+    if (r < 0)
+        return r;
+    if (!odbk_backup_valid_type(m->type))
+        return odbk_err_set(err, ODBK_E_DATA, "unknown type '%s'", m->type);
+    if (!one_of(m->format, formats))
+        return odbk_err_set(err, ODBK_E_DATA, "unknown format '%s'", m->format);
+    if (*m->retention && !odbk_backup_valid_tier(m->retention))
+        return odbk_err_set(err, ODBK_E_DATA, "unknown retention tier '%s'", m->retention);
+    if (!m->created_at || !m->finished_at || m->finished_at < m->created_at)
+        return odbk_err_set(err, ODBK_E_DATA, "created_at and finished_at are missing or out of order");
+    for (i = 0; i < m->n_files; i++) {
+        const struct odbk_manifest_file *f = &m->files[i];
+        const struct odbk_storage_entry *e;
+        char *fkey;
+        if (!one_of(f->role, roles))
+            return odbk_err_set(err, ODBK_E_DATA, "file '%s' has an unknown role '%s'", f->name, f->role);
+        if (!one_of(f->compression, comps))
+            return odbk_err_set(err, ODBK_E_DATA, "file '%s' has an unknown compression '%s'", f->name,
+                                f->compression);
+        for (j = 0; j < i; j++)
+            if (!strcmp(m->files[j].name, f->name) || !strcmp(m->files[j].role, f->role))
+                return odbk_err_set(err, ODBK_E_DATA, "file '%s' or its role is listed twice", f->name);
+        fkey = odbk_backup_file_key(m->env, m->id, f->name);
+        e = listing_find(rs, fkey);
+        free(fkey);
+        if (!e)
+            return odbk_err_set(err, ODBK_E_DATA, "file '%s' is missing from storage", f->name);
+        if (e->size != f->size)
+            return odbk_err_set(err, ODBK_E_DATA, "file '%s' has %llu bytes in storage, the manifest says %llu",
+                                f->name, (unsigned long long)e->size, (unsigned long long)f->size);
+    }
+    if (!odbk_manifest_file_by_role(m, strcmp(m->format, "zip") ? "database" : "archive"))
+        return odbk_err_set(err, ODBK_E_DATA, "it lists no %s file", strcmp(m->format, "zip") ? "database" : "archive");
+    return 0;
+}
+
+static void note(struct odbk_rescan_result *res, const char *fmt, ...) ODBK_PRINTF(2, 3);
+static void note(struct odbk_rescan_result *res, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    res->msgs = odbk_xrealloc(res->msgs, (res->n_msgs + 1) * sizeof(char *));
+    res->msgs[res->n_msgs++] = s;
+}
+
+static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
+                          struct odbk_rescan_result *res, struct odbk_err *err)
 {
     struct odbk_storage *st = NULL;
     struct rescan rs = {0};
@@ -373,65 +481,103 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     int r;
     if (odbk_storage_open(cfg, name, &st, err) < 0)
         return -1;
-    r = odbk_storage_list(st, "", manifest_cb, &rs, err);
+    r = odbk_storage_list(st, "", listing_cb, &rs, err);
+    if (r == 0 && rs.n)
+        qsort(rs.objs, rs.n, sizeof(*rs.objs), entry_cmp);
     for (i = 0; i < rs.n && r == 0; i++) {
+        const char *key = rs.objs[i].path;
         char *json = NULL;
         struct odbk_manifest m;
         struct odbk_backup b, old;
         struct odbk_err e2 = {0};
-        if (odbk_storage_get(st, rs.keys[i], 16 << 20, &json, NULL, &e2) < 0 ||
-            odbk_manifest_parse(json, rs.keys[i], &m, &e2) < 0) {
+        if (!ends_with(key, "-manifest.json"))
+            continue;
+        if (rs.objs[i].size > (16 << 20)) {
+            note(res, "skipping %s in storage '%s': a manifest of %llu bytes is not plausible", key, name,
+                 (unsigned long long)rs.objs[i].size);
+            res->skipped++;
+            continue;
+        }
+        if (odbk_storage_get(st, key, 16 << 20, &json, NULL, &e2) < 0 || odbk_manifest_parse(json, key, &m, &e2) < 0) {
             /* a foreign or damaged file: report it and go on with the others */
-            fprintf(stderr, "odbk: warning: skipping %s\n", e2.msg);
+            note(res, "skipping %s in storage '%s': %s", key, name, e2.msg);
+            res->skipped++;
             free(json);
             continue;
         }
-        backup_from_manifest(&m, json, name, &b);
-        /* keep what only the catalog knows: verified, and an expired status */
-        if (odbk_catalog_backup_get(cat, m.id, &old, &e2) == 0) {
-            b.verified = old.verified;
-            if (!strcmp(old.status, ODBK_STATUS_EXPIRED)) {
-                free(b.status);
-                b.status = odbk_xstrdup(ODBK_STATUS_EXPIRED);
-            }
-            odbk_backup_release(&old);
+        if (manifest_check(&m, key, &rs, &e2) < 0) {
+            note(res, "skipping %s in storage '%s': %s", key, name, e2.msg);
+            res->skipped++;
+            free(json);
+            odbk_manifest_release(&m);
+            continue;
         }
+        if (odbk_catalog_backup_get(cat, m.id, &old, &e2) == 0 && !strcmp(old.id, m.id)) {
+            /* a known id: the catalog's row stands (it keeps verified, expired); a copy elsewhere or with
+             * other content is a conflict for a person to look at, never a silent re-pointing */
+            if (strcmp(old.storage, name))
+                note(res, "conflict: backup %s in storage '%s' (%s) is already known from storage '%s': not applied",
+                     m.id, name, key, old.storage);
+            else if (!old.manifest || strcmp(old.manifest, json))
+                note(res, "conflict: backup %s in storage '%s' (%s) differs from the manifest the catalog holds: "
+                     "not applied", m.id, name, key);
+            else
+                res->found++;
+            if (strcmp(old.storage, name) || !old.manifest || strcmp(old.manifest, json))
+                res->conflicts++;
+            odbk_backup_release(&old);
+            free(json);
+            odbk_manifest_release(&m);
+            continue;
+        }
+        backup_from_manifest(&m, json, name, &b);
         r = odbk_catalog_backup_upsert(cat, &b, err);
-        (*found)++;
+        res->found++;
+        res->imported++;
         odbk_backup_release(&b);
         odbk_manifest_release(&m);
     }
     for (i = 0; i < rs.n; i++)
-        free(rs.keys[i]);
-    free(rs.keys);
+        free(rs.objs[i].path);
+    free(rs.objs);
     odbk_storage_close(st);
     return r;
 }
 
-int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
-                       struct odbk_err *err)
+void odbk_rescan_result_release(struct odbk_rescan_result *res)
 {
     size_t i;
-    int found = 0;
+    for (i = 0; i < res->n_msgs; i++)
+        free(res->msgs[i]);
+    free(res->msgs);
+    memset(res, 0, sizeof(*res));
+}
+
+int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
+                       struct odbk_rescan_result *res, struct odbk_err *err)
+{
+    size_t i;
+    memset(res, 0, sizeof(*res));
+    if (storage && !odbk_config_find(cfg, "storage", storage))
+        return odbk_err_set(err, ODBK_E_CONFIG, "unknown storage '%s'", storage);
     for (i = 0; i < cfg->n_sections; i++) {
         const struct odbk_config_section *s = &cfg->sections[i];
         if (strcmp(s->kind, "storage") || (storage && strcmp(storage, s->name)))
             continue;
-        if (rescan_storage(cfg, cat, s->name, &found, err) < 0)
+        if (rescan_storage(cfg, cat, s->name, res, err) < 0)
             return -1;
     }
-    if (storage && !odbk_config_find(cfg, "storage", storage))
-        return odbk_err_set(err, ODBK_E_CONFIG, "unknown storage '%s'", storage);
     {
         struct odbk_audit a = {0};
         struct odbk_err e2;
-        char detail[64];
-        snprintf(detail, sizeof(detail), "%d backups found", found);
+        char detail[128];
+        snprintf(detail, sizeof(detail), "%d backups found, %d imported, %d skipped, %d conflicts", res->found,
+                 res->imported, res->skipped, res->conflicts);
         a.action = "rescan";
         a.target = (char *)storage;
-        a.result = "ok";
+        a.result = res->skipped || res->conflicts ? "partial" : "ok";
         a.detail = detail;
         odbk_catalog_audit_add(cat, &a, &e2);
     }
-    return found;
+    return 0;
 }

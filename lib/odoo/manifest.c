@@ -95,18 +95,32 @@ static char *get_str(const cJSON *o, const char *k)
     return odbk_xstrdup(cJSON_IsString(v) ? v->valuestring : "");
 }
 
-static time_t get_time(const cJSON *o, const char *k)
+/* A time: absent or null is 0; a string must be RFC 3339 (*bad set otherwise). */
+static time_t get_time(const cJSON *o, const char *k, int *bad)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     time_t t = 0;
-    if (cJSON_IsString(v))
-        odbk_time_parse_rfc3339(v->valuestring, &t);
+    if (cJSON_IsString(v) ? odbk_time_parse_rfc3339(v->valuestring, &t) != 0 : v && !cJSON_IsNull(v))
+        *bad = 1;
     return t;
+}
+
+static int is_sha256(const char *s)
+{
+    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* A size: a whole number of bytes, 0 .. ODBK_MANIFEST_MAX_SIZE. */
+static int size_ok(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= (double)ODBK_MANIFEST_MAX_SIZE &&
+           v->valuedouble == (double)(uint64_t)v->valuedouble;
 }
 
 int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest *m, struct odbk_err *err)
 {
     cJSON *o = cJSON_Parse(json), *v, *files, *f;
+    int bad_time = 0;
     memset(m, 0, sizeof(*m));
     if (!o || !cJSON_IsObject(o)) {
         cJSON_Delete(o);
@@ -138,8 +152,14 @@ int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest
     m->odbk_version = get_str(o, "odbk_version");
     m->pg_server_version = get_str(o, "pg_server_version");
     m->pg_dump_version = get_str(o, "pg_dump_version");
-    m->created_at = get_time(o, "created_at");
-    m->finished_at = get_time(o, "finished_at");
+    m->created_at = get_time(o, "created_at", &bad_time);
+    m->finished_at = get_time(o, "finished_at", &bad_time);
+    if (bad_time) {
+        cJSON_Delete(o);
+        odbk_manifest_release(m);
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has a created_at or finished_at that is not an RFC 3339 time",
+                            what);
+    }
     m->odoo_version = get_str(o, "version");
     m->odoo_major = get_str(o, "major_version");
     m->odoo_pg_version = get_str(o, "pg_version");
@@ -152,14 +172,15 @@ int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest
         const cJSON *raw = cJSON_GetObjectItemCaseSensitive(f, "raw_size");
         char *name = get_str(f, "name"), *role = get_str(f, "role"), *sha = get_str(f, "sha256"),
              *comp = get_str(f, "compression");
-        if (!*name || !odbk_name_is_safe(name) || !cJSON_IsNumber(size) || strlen(sha) != 64) {
+        if (!*name || !odbk_name_is_safe(name) || !size_ok(size) || (raw && !size_ok(raw)) || !is_sha256(sha)) {
             free(name);
             free(role);
             free(sha);
             free(comp);
             cJSON_Delete(o);
             odbk_manifest_release(m);
-            return odbk_err_set(err, ODBK_E_DATA, "'%s' lists a file without a valid name, size and sha256", what);
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' lists a file without a valid name, size (0 to %d TiB) and sha256", what,
+                                (int)(ODBK_MANIFEST_MAX_SIZE >> 40));
         }
         if (m->n_files < ODBK_MANIFEST_MAX_FILES)
             odbk_manifest_add_file(m, name, role, (uint64_t)size->valuedouble, sha, comp,

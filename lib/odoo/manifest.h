@@ -11,6 +11,8 @@
 
 #define ODBK_MANIFEST_VERSION 1
 #define ODBK_MANIFEST_MAX_FILES 8
+/* the largest file size a manifest may state (1 PiB): anything larger is a damaged or hostile manifest */
+#define ODBK_MANIFEST_MAX_SIZE (UINT64_C(1) << 50)
 
 struct odbk_manifest_file {
     char *name;        /* file name inside the backup's folder */
@@ -39,7 +41,8 @@ struct odbk_manifest {
 char *odbk_manifest_to_json(const struct odbk_manifest *m);
 /* Odoo's own manifest.json (for zip backups), malloc'd. */
 char *odbk_manifest_odoo_json(const struct odbk_manifest *m);
-/* Parse; ODBK_E_DATA naming `what` when it is not an odbk manifest. */
+/* Parse; ODBK_E_DATA naming `what` when it is not an odbk manifest, or a file's size is not a whole number
+ * 0 .. ODBK_MANIFEST_MAX_SIZE, its sha256 not 64 hex digits, a time present but not RFC 3339. */
 int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest *m, struct odbk_err *err);
 void odbk_manifest_release(struct odbk_manifest *m);
 /* Add a file (copies the strings). */
