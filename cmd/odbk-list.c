@@ -8,9 +8,11 @@
 #include "backup/backup.h"
 #include "cli/cli.h"
 #include "common/util.h"
+#include "odoo/manifest.h"
 #include "policy/compliance.h"
 
-enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS, O_VERIFY };
+enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS, O_VERIFY, O_BACKUP,
+       O_LIMIT, O_NO_HEADER };
 
 static const struct odbk_opt opts[] = {
     {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV},
@@ -26,6 +28,9 @@ static const struct odbk_opt opts[] = {
      "SHA-256 (exit 65 naming the file, and verified cleared, on a mismatch)", O_VERIFY},
     {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT},
     {"envs", 0, NULL, "one row per environment instead: state, backup count, latest backup, policy", O_ENVS},
+    {"backup", 'b', "ID", "one backup in full instead: every field, its error, its files", O_BACKUP},
+    {"limit", 'n', "N", "at most N backups (the newest)", O_LIMIT},
+    {"no-header", 0, NULL, "no header line in tables", O_NO_HEADER},
     {0},
 };
 
@@ -39,7 +44,8 @@ struct ctx {
     struct odbk_backup_filter f;
     const char *envs[101];
     int n_envs;
-    int rescan, audit, envs_mode, verify;
+    int rescan, audit, envs_mode, verify, no_header;
+    const char *backup;
 };
 
 static const char *const statuses[] = {"pending", "in_progress", "uploading", "completed", "failed", "expired", NULL};
@@ -74,21 +80,34 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_AUDIT: c->audit = 1; break;
     case O_ENVS: c->envs_mode = 1; break;
     case O_VERIFY: c->verify = 1; break;
+    case O_BACKUP: c->backup = arg; break;
+    case O_LIMIT: {
+        long v;
+        if (odbk_cli_int("limit", arg, 1, 100000000, &v, err) < 0)
+            return -1;
+        c->f.limit = (size_t)v;
+        break;
+    }
+    case O_NO_HEADER: c->no_header = 1; break;
     }
     return 0;
 }
 
-static void print_table(const struct odbk_backup *v, size_t n)
+/* The COMMENT column of a failed backup also says why it failed. */
+static void print_table(const struct odbk_backup *v, size_t n, int header)
 {
     size_t i;
-    printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
+    if (header)
+        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
            "VERIFIED", "CREATED", "SIZE_MB", "STORAGE", "COMMENT");
     for (i = 0; i < n; i++) {
         char t[32];
         odbk_time_rfc3339(v[i].created_at, t);
-        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s\n", v[i].id, v[i].env,
+        const char *comment = v[i].comment ? v[i].comment : "";
+        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s%s%s%s\n", v[i].id, v[i].env,
                v[i].project && *v[i].project ? v[i].project : "-", v[i].type, v[i].status, v[i].verified ? "yes" : "no",
-               t, (double)v[i].total_size / 1e6, v[i].storage, v[i].comment ? v[i].comment : "");
+               t, (double)v[i].total_size / 1e6, v[i].storage, comment, v[i].error && *comment ? "  " : "",
+               v[i].error ? "error: " : "", v[i].error ? v[i].error : "");
     }
 }
 
@@ -207,6 +226,134 @@ static int verify_selected(const struct odbk_config *cfg, struct odbk_catalog *c
     return bad ? -1 : 0;
 }
 
+static void field(const char *k, const char *v)
+{
+    printf("%-13s %s\n", k, v && *v ? v : "-");
+}
+
+/* --backup ID: one backup, every field of its row and the files of its manifest. */
+static int show_backup(struct odbk_catalog *cat, const char *id, int json, struct odbk_err *err)
+{
+    struct odbk_backup b = {0};
+    struct odbk_manifest m = {0};
+    struct odbk_err me = {0};
+    int have_m;
+    size_t i;
+    if (odbk_catalog_backup_get(cat, id, &b, err) < 0) {
+        odbk_err_hint(err, "odbk-list shows the ids; odbk-list --rescan finds backups in storage");
+        return -1;
+    }
+    have_m = b.manifest && odbk_manifest_parse(b.manifest, b.id, &m, &me) == 0;
+    if (json) {
+        cJSON *o = odbk_backup_json(&b), *mj = b.manifest ? cJSON_Parse(b.manifest) : NULL;
+        char *s, t[32];
+        cJSON_AddStringToObject(o, "host", b.host ? b.host : "");
+        cJSON_AddStringToObject(o, "pg_version", b.pg_version ? b.pg_version : "");
+        if (b.heartbeat_at) {
+            odbk_time_rfc3339(b.heartbeat_at, t);
+            cJSON_AddStringToObject(o, "heartbeat_at", t);
+        } else {
+            cJSON_AddNullToObject(o, "heartbeat_at");
+        }
+        if (mj)
+            cJSON_AddItemToObject(o, "manifest", mj);
+        else
+            cJSON_AddNullToObject(o, "manifest");
+        s = cJSON_Print(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        char t[32], size[32];
+        field("id", b.id);
+        field("env", b.env);
+        field("project", b.project);
+        field("database", b.database);
+        field("storage", b.storage);
+        field("type", b.type);
+        field("format", b.format);
+        field("compression", b.compression);
+        field("status", b.status);
+        field("verified", b.verified ? "yes" : "no");
+        odbk_time_rfc3339(b.created_at, t);
+        field("created", t);
+        if (b.finished_at)
+            odbk_time_rfc3339(b.finished_at, t);
+        field("finished", b.finished_at ? t : NULL);
+        odbk_fmt_size(b.total_size, size);
+        field("size", size);
+        field("retention", b.retention);
+        field("comment", b.comment);
+        field("host", b.host);
+        field("odoo", b.odoo_version);
+        field("postgresql", b.pg_version);
+        field("error", b.error);
+        if (have_m) {
+            printf("files:\n");
+            for (i = 0; i < m.n_files; i++) {
+                odbk_fmt_size(m.files[i].size, size);
+                printf("  %-10s %10s  sha256:%s  %s\n", m.files[i].role, size, m.files[i].sha256,
+                       m.files[i].name);
+            }
+        } else {
+            printf("files:        - (%s)\n", b.manifest ? me.msg : "no manifest written");
+        }
+    }
+    if (have_m)
+        odbk_manifest_release(&m);
+    odbk_backup_release(&b);
+    return 0;
+}
+
+/* An ENV or --project that neither the configuration nor the catalog knows is a mistake, not an empty list. */
+static int check_names(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct ctx *c,
+                       struct odbk_err *err)
+{
+    const char **names = NULL;
+    size_t n = odbk_config_env_names(cfg, &names), i;
+    int k, rc = 0;
+    for (k = 0; k < c->n_envs && rc == 0; k++)
+        rc = odbk_backup_env_known(cfg, cat, c->envs[k], err);
+    if (rc == 0 && c->f.project) {
+        struct odbk_backup_filter f = {0};
+        struct odbk_backup *v = NULL;
+        size_t nv = 0;
+        const char **projects = odbk_xcalloc(n + 1, sizeof(char *));
+        size_t np = 0;
+        int known = 0;
+        for (i = 0; i < n; i++) {
+            struct odbk_env e;
+            struct odbk_err ee = {0};
+            if (odbk_config_env(cfg, names[i], &e, &ee) < 0)
+                continue;
+            if (*e.project) {
+                known |= !strcmp(e.project, c->f.project);
+                projects[np++] = odbk_xstrdup(e.project);
+            }
+            odbk_env_release(&e);
+        }
+        if (!known) {
+            f.project = c->f.project;
+            f.limit = 1;
+            if (odbk_catalog_backup_list(cat, &f, &v, &nv, err) < 0)
+                rc = -1;
+            odbk_backup_list_free(v, nv);
+            if (rc == 0 && !nv) {
+                const char *dym = odbk_did_you_mean(c->f.project, projects);
+                odbk_err_set(err, ODBK_E_CONFIG, "unknown project '%s'%s%s%s", c->f.project,
+                             dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+                odbk_err_hint(err, "the project key of [env] sections names the projects");
+                rc = -1;
+            }
+        }
+        for (i = 0; i < np; i++)
+            free((char *)projects[i]);
+        free(projects);
+    }
+    free(names);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
@@ -248,6 +395,12 @@ int main(int argc, char **argv)
         skipped = rr.skipped + rr.conflicts;
         odbk_rescan_result_release(&rr);
     }
+    if (c.backup) {
+        r = show_backup(cat, c.backup, common.json, &err);
+        goto out;
+    }
+    if (check_names(cfg, cat, &c, &err) < 0)
+        goto out;
     if (c.audit) {
         r = list_audit(cat, &c, common.json, &err);
         goto out;
@@ -272,7 +425,7 @@ int main(int argc, char **argv)
         free(s);
         cJSON_Delete(arr);
     } else {
-        print_table(v, n);
+        print_table(v, n, !c.no_header);
     }
     r = 0;
     if (skipped) {

@@ -10,10 +10,12 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE };
 
 static const struct odbk_opt opts[] = {
-    {"latest", 0, "ENV", "restore the newest completed backup of ENV", O_LATEST},
+    {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST},
+    {"type", 't', "TYPE", "with --latest: only backups of this type (e.g. scheduled, not the pre-restore one)",
+     O_TYPE},
     {"from-file", 0, "PATH", "restore an Odoo .zip or .dump file, or an odbk backup folder", O_FROM_FILE},
     {"from-url", 0, "URL", "restore an Odoo .zip or .dump file from an http(s) URL", O_FROM_URL},
     {"to", 0, "ENV", "restore into another environment of the config", O_TO},
@@ -50,6 +52,12 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     long v;
     switch (id) {
     case O_LATEST: c->o.latest_env = arg; break;
+    case O_TYPE:
+        if (!odbk_backup_valid_type(arg))
+            return odbk_err_set(err, ODBK_E_USAGE, "--type: unknown type '%s' (manual, scheduled, pre-restore, "
+                                "pre-upgrade, pre-destroy)", arg);
+        c->o.latest_type = arg;
+        break;
     case O_TO: c->o.to_env = arg; break;
     case O_FROM_FILE: c->o.from_file = arg; break;
     case O_FROM_URL: c->o.from_url = arg; break;
@@ -100,6 +108,10 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--new-db and --to exclude each other");
         goto out;
     }
+    if (c.o.latest_type && !c.o.latest_env) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--type goes with --latest");
+        goto out;
+    }
     if ((c.o.filestore || c.o.pg) && !c.o.new_db) {
         odbk_err_set(&err, ODBK_E_USAGE, "--filestore and --pg go with --new-db");
         goto out;
@@ -113,6 +125,8 @@ int main(int argc, char **argv)
         struct odbk_err ignored = {0};
         odbk_backup_retry_removals(cfg, cat, &ignored);
     }
+    if (c.o.latest_env && odbk_backup_env_known(cfg, cat, c.o.latest_env, &err) < 0)
+        goto out;
     if (odbk_restore_describe(cfg, cat, &c.o, &desc, &err) < 0)
         goto out;
     if (odbk_cli_confirm(desc, "RESTORE", c.confirm, &err) < 0)

@@ -60,11 +60,16 @@ int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, s
                          struct odbk_err *err);
 /* Is s a retention tier / backup type / format name? */
 int odbk_backup_valid_type(const char *s);
+/* 0 when `env` is an [env] of cfg or has backups in the catalog (an env since removed from the configuration
+ * keeps its history); else ODBK_E_CONFIG "unknown environment" with a did-you-mean. */
+int odbk_backup_env_known(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
+                          struct odbk_err *err);
 int odbk_backup_valid_tier(const char *s);
 
 struct odbk_restore_opts {
     const char *backup_id;     /* a catalog id, or NULL with latest_env */
     const char *latest_env;    /* --latest ENV */
+    const char *latest_type;   /* --type with --latest: only backups of this type, or NULL for any */
     const char *from_file;     /* --from-file PATH: an Odoo .zip or .dump, or an odbk backup folder */
     const char *from_url;      /* --from-url URL: an Odoo .zip or .dump over http(s) */
     const char *to_env;        /* --to ENV (rollback when it is the backup's env) */

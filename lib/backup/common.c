@@ -310,6 +310,31 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
     return reaped;
 }
 
+int odbk_backup_env_known(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
+                          struct odbk_err *err)
+{
+    const char **names = NULL;
+    size_t n = odbk_config_env_names(cfg, &names), i, nv = 0;
+    const char *one[2] = {env, NULL}, *dym;
+    struct odbk_backup_filter f = {0};
+    struct odbk_backup *v = NULL;
+    for (i = 0; i < n && strcmp(names[i], env); i++)
+        ;
+    f.envs = one;
+    f.limit = 1;
+    if (i < n || odbk_catalog_backup_list(cat, &f, &v, &nv, err) < 0 || nv) {
+        odbk_backup_list_free(v, nv);
+        free(names);
+        return i < n || nv ? 0 : -1;
+    }
+    dym = odbk_did_you_mean(env, names);
+    odbk_err_set(err, ODBK_E_CONFIG, "unknown environment '%s'%s%s%s", env, dym ? " (did you mean '" : "",
+                 dym ? dym : "", dym ? "'?)" : "");
+    odbk_err_hint(err, "odbk-list --envs lists the environments");
+    free(names);
+    return -1;
+}
+
 struct cJSON *odbk_backup_json(const struct odbk_backup *b)
 {
     cJSON *o = cJSON_CreateObject();

@@ -201,12 +201,14 @@ static int find_backup(struct odbk_catalog *cat, const struct odbk_restore_opts 
         return odbk_catalog_backup_get(cat, o->backup_id, b, err);
     f.envs = envs;
     f.status = ODBK_STATUS_COMPLETED;
+    f.type = o->latest_type;
     f.limit = 1;
     if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
         return -1;
     if (!n) {
         free(v);
-        odbk_err_set(err, ODBK_E_NOINPUT, "environment '%s' has no completed backup", o->latest_env);
+        odbk_err_set(err, ODBK_E_NOINPUT, "environment '%s' has no completed%s%s backup", o->latest_env,
+                     o->latest_type ? " " : "", o->latest_type ? o->latest_type : "");
         odbk_err_hint(err, "odbk-list %s shows its backups", o->latest_env);
         return -1;
     }

@@ -88,15 +88,7 @@ test_expect_success 'usage errors: exit 64' '
 '
 
 test_expect_success 'a pg_dump that dies mid-way: row failed, storage empty' '
-	mkdir -p fakebin &&
-	cat >fakebin/pg_dump <<-SCRIPT &&
-	#!/bin/sh
-	if [ "\$1" = --version ]; then exec "$(command -v pg_dump)" --version; fi
-	echo "-- PostgreSQL database dump"
-	echo "pg_dump: error: simulated failure" >&2
-	exit 1
-	SCRIPT
-	chmod +x fakebin/pg_dump &&
+	fake_pg_dump_dying "$TRASH/fakebin" &&
 	ODBK_PG_BINDIR=$TRASH/fakebin test_exit_code 1 odbk-create prod 2>err &&
 	test_grep "simulated failure" err &&
 	test "$(odbk-list --status failed --json | jq length)" -ge 2 &&

@@ -38,7 +38,7 @@ test_expect_success 'first --due makes one scheduled backup' '
 	test_line_count = 1 ids &&
 	test "$(n_sched prod)" = 1 &&
 	test "$(n_sched off)" = 0 &&
-	odbk-list --json "$(cat ids)" >/dev/null &&
+	odbk-list --backup "$(cat ids)" --json >/dev/null &&
 	test "$(odbk-list --json prod | jq -r ".[0].type")" = scheduled
 '
 

@@ -351,6 +351,18 @@ drop_test_dbs() {
     [ -z "$dbs" ] || drop_db $dbs
 }
 
+# fake_pg_dump_dying DIR: DIR/pg_dump writes a first line, then fails with "simulated failure"
+# (run odbk with ODBK_PG_BINDIR=DIR)
+fake_pg_dump_dying() {
+    mkdir -p "$1" && cat >"$1/pg_dump" <<SCRIPT && chmod +x "$1/pg_dump"
+#!/bin/sh
+if [ "\$1" = --version ]; then exec "$(command -v pg_dump)" --version; fi
+echo "-- PostgreSQL database dump"
+echo "pg_dump: error: simulated failure" >&2
+exit 1
+SCRIPT
+}
+
 # make_fixture NAME [make-odoo-fixture options]: create database $(test_db NAME)
 # and filestore $TRASH/filestore/NAME; sets FIXTURE_DB, FIXTURE_FS and
 # FIXTURE_JSON (the generator's JSON line, also in $TRASH/NAME.fixture.json)
