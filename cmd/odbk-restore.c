@@ -6,6 +6,7 @@
 #include "backup/backup.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "common/interrupt.h"
 #include "common/util.h"
 #include "notify/notify.h"
 
@@ -131,6 +132,9 @@ int main(int argc, char **argv)
         goto out;
     if (odbk_cli_confirm(desc, "RESTORE", c.confirm, &err) < 0)
         goto out;
+    /* from here a stop signal ends the run cleanly: the target is left as it was (not during the prompt,
+     * where Ctrl-C simply ends the program) */
+    odbk_interrupt_install();
     progress = odbk_progress_new(common.progress, common.quiet);
     c.o.progress = progress ? odbk_progress_update : NULL;
     c.o.progress_ctx = progress;
@@ -161,5 +165,6 @@ out:
     free(catpath);
     odbk_catalog_close(cat);
     odbk_config_free(cfg);
-    return odbk_cli_exit(&cli, r, &err);
+    r = odbk_cli_exit(&cli, r, &err);
+    return odbk_interrupted() ? odbk_interrupt_exit_code() : r;
 }

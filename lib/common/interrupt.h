@@ -7,7 +7,8 @@
 
 #include "common/err.h"
 
-/* Install the handlers (SA_RESTART; idempotent).  Until this is called nothing is ever interrupted. */
+/* Install the handlers (SA_RESTART; idempotent), except for a signal that is ignored on entry (nohup):
+ * it stays ignored.  Until this is called nothing is ever interrupted. */
 void odbk_interrupt_install(void);
 /* The first stop signal received, or 0. */
 int odbk_interrupted(void);

@@ -222,15 +222,16 @@ static void stop_group(struct child *c)
         kill(c->pid, SIGTERM);
 }
 
-/* Wait until fd is readable or a stop signal arrived: 1 when interrupted, 0 otherwise. */
-static int wait_readable(int fd)
+/* Wait until fd is ready for events (POLLIN, POLLOUT) or a stop signal arrived: 1 when interrupted,
+ * 0 otherwise (then read() or write() says what is the matter, if anything). */
+static int wait_ready(int fd, short events)
 {
-    struct pollfd p[2] = {{fd, POLLIN, 0}, {odbk_interrupt_fd(), POLLIN, 0}};
+    struct pollfd p[2] = {{fd, events, 0}, {odbk_interrupt_fd(), POLLIN, 0}};
     for (;;) {
         if (odbk_interrupted())
             return 1;
         if (poll(p, p[1].fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-            return 0;   /* let read() report it */
+            return 0;
         if (odbk_interrupted())
             return 1;
         if (p[0].revents)
@@ -251,7 +252,7 @@ int odbk_exec_source(char *const argv[], char *const env[], struct odbk_writer *
         return -1;
     buf = odbk_xmalloc(CHUNK);
     for (;;) {
-        if (wait_readable(c.out)) {
+        if (wait_ready(c.out, POLLIN)) {
             r = odbk_interrupt_err(err);
             break;
         }
@@ -290,7 +291,10 @@ static int sink_write(struct odbk_writer *w, const void *buf, size_t len, struct
     struct exec_sink *s = (struct exec_sink *)w;
     const char *p = buf;
     while (len) {
-        ssize_t n = write(s->c.in, p, len);
+        ssize_t n;
+        if (wait_ready(s->c.in, POLLOUT))   /* a child busy for minutes (an index) does not delay a stop */
+            return odbk_interrupt_err(err);
+        n = write(s->c.in, p, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -15,6 +15,10 @@ s3cli() {
 S3_PFX=${TEST_DB_PREFIX%_}/s3/
 SFTP_DIR=$SFTP_DATA_DIR/${TEST_DB_PREFIX%_}/sftp
 
+# a background job starts with SIGINT ignored (and a signal ignored on entry stays ignored): give it
+# the default disposition, as a program run in the foreground of a terminal has
+NO_IGNORE="--default-signal=INT"
+
 test_expect_success 'setup: envs on disk, S3 and SFTP; a pg_dump that stalls after 12 MB; a hook' '
 	make_fixture src --db-mb 1 --fs-mb 2 --files 10 &&
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
@@ -34,7 +38,7 @@ test_expect_success 'setup: envs on disk, S3 and SFTP; a pg_dump that stalls aft
 # start_slow ENV: odbk-create ENV in the background with the stalling pg_dump; sets PID
 start_slow() {
 	rm -f "$TRASH/dump.pid" &&
-	{ ODBK_PG_BINDIR=$TRASH/slowbin odbk-create --no-verify "$1" >out 2>err & PID=$!; }
+	{ ODBK_PG_BINDIR=$TRASH/slowbin env $NO_IGNORE odbk-create --no-verify "$1" >out 2>err & PID=$!; }
 }
 
 # stop_within SIG CODE: send SIG to $PID; it must exit CODE within 10 s
