@@ -11,7 +11,7 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST},
@@ -27,6 +27,8 @@ static const struct odbk_opt opts[] = {
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY},
     {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE},
     {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY},
+    {"force", 0, NULL, "replace a target that runs another Odoo version than the backup (refused otherwise, "
+     "exit 65)", O_FORCE},
     {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM},
     {"jobs", 'j', "N", "accepted for scripts; a streamed restore loads the database in one session (the filestore "
      "loads alongside)", O_JOBS},
@@ -69,6 +71,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_NO_SAFETY: c->o.no_safety_backup = 1; break;
     case O_NEUTRALIZE: c->o.neutralize = 1; break;
     case O_COPY: c->o.copy = 1; break;
+    case O_FORCE: c->o.force = 1; break;
     case O_CONFIRM: c->confirm = arg; break;
     case O_JOBS:
         if (odbk_cli_int("jobs", arg, 1, 64, &v, err) < 0)

@@ -80,6 +80,7 @@ struct odbk_restore_opts {
     int no_safety_backup;
     int neutralize;
     int copy;
+    int force;                 /* --force: replace a target that runs another Odoo series than the backup */
     int jobs;
     odbk_backup_progress_cb progress;
     void *progress_ctx;

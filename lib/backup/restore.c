@@ -119,6 +119,34 @@ static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk
     return -1;
 }
 
+/* The Odoo series of an existing database ("" when it is not an Odoo database or cannot be read). */
+static char *db_series(const char *conninfo, const char *db)
+{
+    PGconn *c = NULL;
+    struct odbk_odoo_info info = {0};
+    struct odbk_err e = {0};
+    char *series = NULL;
+    if (odbk_pg_connect(conninfo, db, &c, &e) == 0 && odbk_odoo_info_read(c, &info, &e) == 0 && info.is_odoo)
+        series = odbk_xstrdup(info.series);
+    odbk_odoo_info_release(&info);
+    PQfinish(c);
+    return series ? series : odbk_xstrdup("");
+}
+
+/* A database of one Odoo series does not run on another's code: replacing a target that runs another
+ * series than the backup's is refused unless --force (either unknown: nothing to compare). */
+static int check_series(const struct odbk_restore_opts *o, const char *label, const char *backup_series,
+                        const char *database, const char *target_series, struct odbk_err *err)
+{
+    if (o->force || !*backup_series || !*target_series || !strcmp(backup_series, target_series))
+        return 0;
+    odbk_err_set(err, ODBK_E_DATA, "'%s' is a backup of Odoo %s and database '%s' runs Odoo %s: a restore across "
+                 "Odoo versions is refused", label, backup_series, database, target_series);
+    odbk_err_hint(err, "restore it into a new database (--new-db) and upgrade that, or pass --force to replace "
+                  "'%s' anyway", database);
+    return -1;
+}
+
 int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                           char **description, struct odbk_err *err)
 {
@@ -449,7 +477,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     struct odbk_source s;
     struct target t = {0};
     PGconn *pg = NULL;
-    char *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL;
+    char *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL, *target_series = NULL;
     int r = -1, created_db = 0, swapped_db = 0, fs_loaded = 0, audited = 0;
     pid_t me = getpid();
 
@@ -475,6 +503,14 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         odbk_err_set(err, ODBK_E_USAGE, "filestore directory '%s' already exists and is not empty", t.filestore);
         odbk_err_hint(err, "pick another --filestore DIR");
         goto fail;
+    }
+
+    /* the target's Odoo series, compared with the backup's before anything is done, and again with what
+     * was actually loaded (an Odoo zip or dump carries no odbk manifest) */
+    if (t.exists && !o->new_db) {
+        target_series = db_series(t.pg, t.database);
+        if (check_series(o, s.label, s.odoo_series, t.database, target_series, err) < 0)
+            goto fail;
     }
 
     /* the safety backup of what is about to be replaced */
@@ -524,6 +560,15 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), o, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         goto fail;
+    }
+    if (target_series && *target_series) {
+        char *loaded = db_series(t.pg, tmpdb);
+        int bad = check_series(o, s.label, loaded, t.database, target_series, err);
+        free(loaded);
+        if (bad < 0) {
+            odbk_err_prefix(err, "the target is unchanged");
+            goto fail;
+        }
     }
     if (post_load(o, &s, t.pg, tmpdb, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
@@ -624,6 +669,7 @@ out:
     free(olddb);
     free(tmpfs);
     free(oldfs);
+    free(target_series);
     if (pg)
         PQfinish(pg);
     target_release(&t);
