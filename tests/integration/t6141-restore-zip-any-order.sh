@@ -10,6 +10,7 @@ require_program odbk-restore
 make_fixture src --db-mb 1 --fs-mb 1 --files 12
 SRC_DB=$FIXTURE_DB SRC_FS=$FIXTURE_FS
 fingerprint "$SRC_DB" "$SRC_FS" >"$TRASH/src.fp"
+odbk_conf src "$SRC_DB" "$SRC_FS"    # the config and catalog of this script's own (not the host's)
 
 restore() { odbk-restore "$@" --confirm RESTORE; }
 restored_ok() {
