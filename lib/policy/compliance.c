@@ -77,6 +77,8 @@ void odbk_env_status_free(struct odbk_env_status *v, size_t n)
         free(v[i].project);
         free(v[i].storage);
         free(v[i].latest_id);
+        free(v[i].failed_id);
+        free(v[i].failed_error);
     }
     free(v);
 }
@@ -108,10 +110,22 @@ static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, c
         s->latest_at = v[0].created_at;
         s->age = (int64_t)now - (int64_t)s->latest_at;
     }
+    odbk_backup_list_free(v, n);
+    v = NULL;
+    /* the newest failure since then (a run that could not even start has its row too) */
+    f.status = ODBK_STATUS_FAILED;
+    f.limit = 1;
+    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+        goto out;
+    if (n && v[0].created_at >= s->latest_at) {
+        s->failed_id = odbk_xstrdup(v[0].id);
+        s->failed_at = v[0].created_at;
+        s->failed_error = odbk_xstrdup(v[0].error ? v[0].error : "");
+    }
     s->state = odbk_env_state(&p, env->storage != NULL, s->latest_at, now);
     if (odbk_compliance_window(&p, now, &s->window, err) < 0)
         goto out;
-    s->recent = s->storage && n && s->age < s->window;
+    s->recent = s->storage && s->backups && s->age < s->window;
     r = 0;
 out:
     if (r < 0)
@@ -193,5 +207,14 @@ struct cJSON *odbk_env_status_json(const struct odbk_env_status *s)
     }
     cJSON_AddNumberToObject(o, "compliance_window_seconds", (double)s->window);
     cJSON_AddBoolToObject(o, "recent", s->recent);
+    if (s->failed_id) {
+        cJSON *lf = cJSON_AddObjectToObject(o, "last_failure");
+        odbk_time_rfc3339(s->failed_at, t);
+        cJSON_AddStringToObject(lf, "id", s->failed_id);
+        cJSON_AddStringToObject(lf, "at", t);
+        cJSON_AddStringToObject(lf, "error", s->failed_error);
+    } else {
+        cJSON_AddNullToObject(o, "last_failure");
+    }
     return o;
 }

@@ -43,6 +43,9 @@ struct odbk_env_status {
     int64_t age;              /* now - latest_at; -1 when none */
     int64_t window;           /* compliance window, seconds */
     int recent;               /* latest completed backup younger than window */
+    char *failed_id;          /* a failed backup newer than the latest completed one (the newest), or NULL */
+    time_t failed_at;
+    char *failed_error;       /* its error */
 };
 
 /* The state name for an env with (or without) storage whose latest completed backup was made at latest_at

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A backup that fails before it starts (PostgreSQL down, database missing, filestore missing, storage
 # unreachable) is recorded as a failed backup with its error, so that odbk-list --status failed shows
-# it; nothing is stored.  (Bad command lines and unknown envs are not backups: no row, t2002.)
+# it, and env states and compliance show it as the env's last failure; nothing is stored.  (Bad command lines and unknown envs are not backups: no row, t2002.)
 . "$(dirname "$0")/test-lib.sh"
 test_description 'a backup that fails before it starts still has its failed row'
 require_service pg sftp
@@ -53,8 +53,18 @@ test_expect_success 'odbk-list --status failed lists the four, each with its err
 	test "$(odbk-list --status completed --json | jq length)" = 0
 '
 
-test_expect_success 'the env still backs up once its problem is gone' '
-	odbk-create prod >id && test "$(odbk-list prod --status completed --json | jq -r ".[0].id")" = "$(cat id)"
+test_expect_success 'env states and compliance show each env'"'"'s last failure and its error' '
+	odbk-list --envs --json >envs.json &&
+	jq -e "[.[] | select(.env == \"nodb\")][0] | .state == \"danger\" and
+		(.last_failure.error | test(\"does not exist\"))" envs.json &&
+	jq -e "[.[] | select(.env == \"prod\")][0].last_failure.error | test(\"cannot connect to PostgreSQL\")" envs.json &&
+	{ odbk-compliance --json >compliance.json; true; } &&
+	jq -e "[.. | objects | select(.env? == \"nofs\")][0].last_failure.error | test(\"no-such-dir\")" compliance.json
+'
+
+test_expect_success 'the env still backs up once its problem is gone; then it has no last failure' '
+	odbk-create prod >id && test "$(odbk-list prod --status completed --json | jq -r ".[0].id")" = "$(cat id)" &&
+	odbk-list --envs --json | jq -e "[.[] | select(.env == \"prod\")][0].last_failure == null"
 '
 
 test_done
