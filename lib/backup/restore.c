@@ -32,7 +32,9 @@
 #include "io/zip.h"
 #include "odoo/neutralize.h"
 #include "odoo/odoo.h"
+#include "pg/loadrole.h"
 #include "pg/pg.h"
+#include "pg/sqlcheck.h"
 
 struct target {
     char *env;          /* NULL for a new database outside the config */
@@ -340,17 +342,33 @@ static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const s
     odbk_catalog_audit_add(cat, &a, &e);
 }
 
-/* What Odoo does to a database it creates besides CREATE DATABASE (research/odoo-facts.md §1.2); the
- * extension is best effort, as a server without contrib still restores dumps that do not use it. */
-static void odoo_setup(const char *conninfo, const char *db)
+/* What Odoo does to a database it creates besides CREATE DATABASE (research/odoo-facts.md §1.2), done
+ * as the load role (so that the dump's COMMENT ON EXTENSION finds its own extension); the statements are
+ * best effort, as a server without contrib still restores dumps that do not use it.  Connecting is not:
+ * it is where a pg_hba.conf that refuses the load role shows. */
+static int odoo_setup(const struct odbk_loadrole *role, const char *conninfo, const char *db, struct odbk_err *err)
 {
     PGconn *c = NULL;
     struct odbk_err e;
-    if (odbk_pg_connect(conninfo, db, &c, &e) < 0)
-        return;
+    if (odbk_loadrole_connect(role, conninfo, db, &c, err) < 0)
+        return -1;
     odbk_pg_exec(c, "CREATE EXTENSION IF NOT EXISTS pg_trgm", &e);
     odbk_pg_exec(c, "GRANT CREATE ON SCHEMA public TO PUBLIC", &e);
     PQfinish(c);
+    return 0;
+}
+
+/* psql knows \restrict from 13.22, 14.19, 15.14, 16.10, 17.6 and 18 on */
+static int psql_has_restrict(const char *psql)
+{
+    char *v = odbk_pg_tool_version(psql);
+    const char *p = v ? strstr(v, ") ") : NULL;
+    int major = 0, minor = 0, r = 0;
+    if (p && sscanf(p + 2, "%d.%d", &major, &minor) >= 1)
+        r = major >= 18 || (major == 17 && minor >= 6) || (major == 16 && minor >= 10) ||
+            (major == 15 && minor >= 14) || (major == 14 && minor >= 19) || (major == 13 && minor >= 22);
+    free(v);
+    return r;
 }
 
 /* neutralize and copy, on the loaded temporary database */
@@ -404,12 +422,13 @@ static int dir_is_empty(const char *path)
 
 /* Load the source into tmpdb (and tmpfs, when not NULL); *fs_loaded tells whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
-                int server_version, const struct odbk_restore_opts *o, int *fs_loaded, struct odbk_err *err)
+                int server_version, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
+                int *fs_loaded, struct odbk_err *err)
 {
     struct load_progress dbp = {o->progress, o->progress_ctx, "restore database", 0};
     struct fs_load fl = {0};
-    struct odbk_writer *sink = NULL;
-    char *tool = NULL, **child_env = odbk_pg_child_env(t->pg, tmpdb);
+    struct odbk_writer *sink = NULL, *check = NULL;
+    char *tool = NULL, **child_env = odbk_loadrole_child_env(role, t->pg, tmpdb);
     int r = -1, fs_started = 0;
     const char *fmt = s->format;
 
@@ -424,12 +443,17 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
         if (r == 0)
             r = load_file(s, odbk_source_file(s, "database"), sink, &dbp, err);
     } else {
-        char *argv[] = {tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", NULL};
+        char *argv[] = {tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password", NULL};
+        char key[33];
+        odbk_random_alnum(key, 32);
         if (odbk_exec_sink_new(argv, child_env, &sink, err) < 0)
             goto out;
+        /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
+        check = odbk_filter_sqlcheck_new(sink, strcmp(fmt, "zip") ? s->label : "dump.sql",
+                                         psql_has_restrict(tool) ? key : NULL);
         if (!strcmp(fmt, "zip")) {
             struct odbk_odoo_zip_stats zs;
-            struct odbk_writer *unzip = odbk_odoo_zip_reader_new(sink, tmpfs, &zs);
+            struct odbk_writer *unzip = odbk_odoo_zip_reader_new(check, tmpfs, &zs);
             r = load_file(s, s->kind == ODBK_SOURCE_FILE || s->kind == ODBK_SOURCE_URL ? NULL
                                                                                        : odbk_source_file(s, "archive"),
                           unzip, &dbp, err);
@@ -451,7 +475,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
                 }
                 fs_started = 1;
             }
-            r = load_file(s, odbk_source_file(s, "database"), sink, &dbp, err);
+            r = load_file(s, odbk_source_file(s, "database"), check, &dbp, err);
             if (fs_started) {
                 pthread_join(fl.th, NULL);
                 fs_started = 0;
@@ -465,6 +489,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
         }
     }
 out:
+    odbk_writer_free(check);
     odbk_writer_free(sink);
     odbk_pg_env_free(child_env);
     free(tool);
@@ -477,6 +502,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     struct odbk_source s;
     struct target t = {0};
     PGconn *pg = NULL;
+    struct odbk_loadrole role = {0};
     char *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL, *target_series = NULL;
     int r = -1, created_db = 0, swapped_db = 0, fs_loaded = 0, audited = 0;
     pid_t me = getpid();
@@ -535,10 +561,13 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     /* load into temporaries */
     tmpdb = odbk_xasprintf("%.40s_odbk_tmp_%ld", t.database, (long)me);
     olddb = odbk_xasprintf("%.40s_odbk_old_%ld", t.database, (long)me);
+    if (odbk_loadrole_create(pg, &role, err) < 0)
+        goto fail;
     if (odbk_pg_create_database(pg, tmpdb, err) < 0)
         goto fail;
     created_db = 1;
-    odoo_setup(t.pg, tmpdb);
+    if (odbk_loadrole_own(pg, &role, tmpdb, err) < 0 || odoo_setup(&role, t.pg, tmpdb, err) < 0)
+        goto fail;
     if (t.filestore) {
         char *parent = odbk_dirname(t.filestore);
         struct stat sb;
@@ -557,7 +586,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
             goto fail;
         }
     }
-    if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), o, &fs_loaded, err) < 0) {
+    if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), &role, o, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         goto fail;
     }
@@ -571,6 +600,10 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         }
     }
     if (post_load(o, &s, t.pg, tmpdb, err) < 0) {
+        odbk_err_prefix(err, "the target is unchanged");
+        goto fail;
+    }
+    if (odbk_loadrole_hand_over(&role, t.pg, tmpdb, NULL, pg, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
@@ -656,6 +689,7 @@ fail:
         struct odbk_err e2;
         odbk_pg_drop_database(pg, tmpdb, &e2);
     }
+    odbk_loadrole_drop(pg, &role);   /* after its database: it owns nothing else */
     if (tmpfs) {
         struct odbk_err e2;
         odbk_rmtree(tmpfs, &e2);

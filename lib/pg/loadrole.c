@@ -1,0 +1,187 @@
+/* loadrole.c - the restore's load role (loadrole.h). */
+#include "pg/loadrole.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "pg/pg.h"
+#include "pg/sqlcheck.h"
+
+static char *ident(PGconn *c, const char *name)
+{
+    char *q = PQescapeIdentifier(c, name, strlen(name)), *s;
+    s = odbk_xstrdup(q ? q : "\"?\"");
+    PQfreemem(q);
+    return s;
+}
+
+static int exec_fmt(PGconn *c, const char *what, struct odbk_err *err, const char *sql)
+{
+    if (odbk_pg_exec(c, sql, err) < 0) {
+        odbk_err_prefix(err, "%s", what);
+        return -1;
+    }
+    return 0;
+}
+
+int odbk_loadrole_create(PGconn *admin, struct odbk_loadrole *r, struct odbk_err *err)
+{
+    char suffix[17], *verifier, *lit, *sql, *id, *until = NULL, *super = NULL;
+    int rc;
+    memset(r, 0, sizeof(*r));
+    odbk_random_alnum(suffix, 16);
+    for (char *p = suffix; *p; p++)   /* role names are folded to lower case: keep them so */
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32);
+    snprintf(r->name, sizeof(r->name), "odbk_load_%s", suffix);
+    odbk_random_alnum(r->password, 32);
+    if (odbk_pg_value(admin, "SELECT CASE WHEN rolsuper OR rolcreaterole THEN 'y' ELSE 'n' END FROM pg_roles "
+                      "WHERE rolname = current_user", NULL, &super, err) < 0)
+        return -1;
+    if (!super || *super != 'y') {
+        free(super);
+        odbk_err_set(err, ODBK_E_PERM, "the restore needs to create a role to load as, and the PostgreSQL user of "
+                     "the connection may not create roles");
+        odbk_err_hint(err, "grant it CREATEROLE (ALTER ROLE ... CREATEROLE) or use a superuser conninfo");
+        return -1;
+    }
+    free(super);
+    verifier = PQencryptPasswordConn(admin, r->password, r->name, NULL);
+    if (!verifier)
+        return odbk_err_set(err, ODBK_E_SOFTWARE, "cannot hash the load role's password: %s", PQerrorMessage(admin));
+    lit = PQescapeLiteral(admin, verifier, strlen(verifier));
+    PQfreemem(verifier);
+    if (odbk_pg_value(admin, "SELECT (now() + interval '1 day')::text", NULL, &until, err) < 0) {
+        PQfreemem(lit);
+        return -1;
+    }
+    id = ident(admin, r->name);
+    /* VALID UNTIL: a role left by a killed run cannot log in for long */
+    sql = odbk_xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+                         "PASSWORD %s VALID UNTIL '%s'", id, lit ? lit : "NULL", until ? until : "infinity");
+    PQfreemem(lit);
+    free(until);
+    rc = odbk_pg_exec(admin, sql, err);
+    free(sql);
+    if (rc < 0) {
+        free(id);
+        odbk_err_prefix(err, "cannot create the load role");
+        odbk_err_hint(err, "grant the connection's user CREATEROLE or use a superuser conninfo");
+        err->code = ODBK_E_PERM;
+        return -1;
+    }
+    r->created = 1;
+    /* a CREATEROLE user acts for the role it made (database owner, REASSIGN) only as its member */
+    sql = odbk_xasprintf("DO $odbk$ BEGIN IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN "
+                         "EXECUTE 'GRANT %s TO ' || quote_ident(current_user); END IF; END $odbk$", id);
+    rc = exec_fmt(admin, "cannot make the load role usable", err, sql);
+    free(sql);
+    free(id);
+    if (rc < 0)
+        odbk_loadrole_drop(admin, r);
+    return rc;
+}
+
+int odbk_loadrole_own(PGconn *admin, const struct odbk_loadrole *r, const char *db, struct odbk_err *err)
+{
+    char *d = ident(admin, db), *role = ident(admin, r->name);
+    char *sql = odbk_xasprintf("ALTER DATABASE %s OWNER TO %s", d, role);
+    int rc = exec_fmt(admin, "cannot give the temporary database to the load role", err, sql);
+    free(sql);
+    free(d);
+    free(role);
+    return rc;
+}
+
+int odbk_loadrole_connect(const struct odbk_loadrole *r, const char *conninfo, const char *db, PGconn **out,
+                          struct odbk_err *err)
+{
+    const char *keys[] = {"dbname", "dbname", "user", "password", "passfile", "fallback_application_name",
+                          "connect_timeout", NULL};
+    const char *vals[] = {conninfo && *conninfo ? conninfo : "", db, r->name, r->password, "/dev/null", "odbk",
+                          "15", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    *out = NULL;
+    if (!c)
+        return odbk_err_set(err, ODBK_E_OSERR, "cannot allocate a PostgreSQL connection");
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\n")] = '\0';
+        PQfinish(c);
+        odbk_err_set(err, ODBK_E_PERM, "PostgreSQL refused the restore's load role %s: %s", r->name, msg);
+        odbk_err_hint(err, "the load runs as a role odbk creates (odbk_load_*), logging in with a password: let "
+                           "pg_hba.conf accept password logins (scram-sha-256) for all users from this host");
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+char **odbk_loadrole_child_env(const struct odbk_loadrole *r, const char *conninfo, const char *db)
+{
+    char **env = odbk_pg_child_env(conninfo, db);
+    size_t i, j = 0;
+    for (i = 0; env[i]; i++) {
+        if (!strncmp(env[i], "PGUSER=", 7) || !strncmp(env[i], "PGPASSWORD=", 11) ||
+            !strncmp(env[i], "PGPASSFILE=", 11)) {
+            free(env[i]);
+            continue;
+        }
+        env[j++] = env[i];
+    }
+    env[j++] = odbk_xasprintf("PGUSER=%s", r->name);
+    env[j++] = odbk_xasprintf("PGPASSWORD=%s", r->password);
+    env[j++] = odbk_xstrdup("PGPASSFILE=/dev/null");
+    env[j] = NULL;
+    return env;
+}
+
+int odbk_loadrole_hand_over(struct odbk_loadrole *r, const char *conninfo, const char *db, const char *owner,
+                            PGconn *admin, struct odbk_err *err)
+{
+    PGconn *c = NULL;
+    char *role, *to, *sql;
+    int rc;
+    if (odbk_pg_connect(conninfo, db, &c, err) < 0)
+        return -1;
+    role = ident(c, r->name);
+    to = owner ? ident(c, owner) : odbk_xstrdup("CURRENT_USER");
+    sql = odbk_xasprintf("REASSIGN OWNED BY %s TO %s", role, to);
+    rc = exec_fmt(c, "cannot hand the restored database over from the load role", err, sql);
+    free(sql);
+    if (rc == 0) {
+        sql = odbk_xasprintf("DROP OWNED BY %s", role);
+        rc = exec_fmt(c, "cannot drop the load role's privileges", err, sql);
+        free(sql);
+    }
+    free(role);
+    free(to);
+    PQfinish(c);
+    if (rc == 0) {
+        role = ident(admin, r->name);
+        sql = odbk_xasprintf("DROP ROLE %s", role);
+        rc = exec_fmt(admin, "cannot drop the load role", err, sql);
+        free(sql);
+        free(role);
+        if (rc == 0)
+            r->created = 0;
+    }
+    return rc;
+}
+
+void odbk_loadrole_drop(PGconn *admin, struct odbk_loadrole *r)
+{
+    struct odbk_err e;
+    char *role, *sql;
+    if (!r->created || !admin)
+        return;
+    role = ident(admin, r->name);
+    sql = odbk_xasprintf("DROP ROLE IF EXISTS %s", role);
+    if (odbk_pg_exec(admin, sql, &e) == 0)
+        r->created = 0;
+    free(sql);
+    free(role);
+}

@@ -1,0 +1,38 @@
+/* loadrole.h - the role a restore loads as: created for one load, owner of the temporary database only,
+ * without any right beyond it (no superuser, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS), so that SQL in
+ * a restored file cannot run programs (COPY ... PROGRAM), read server files, use untrusted languages, ALTER
+ * SYSTEM, create roles or touch another database.  odbk, connected as the env's user (superuser or
+ * CREATEROLE), creates it with a random password (sent as a SCRAM verifier, never in clear; handed to the
+ * loader through PGPASSWORD in its environment only), and after the load hands everything it owns to the
+ * final owner and drops it, on every path. */
+#ifndef ODBK_LOADROLE_H
+#define ODBK_LOADROLE_H
+
+#include <libpq-fe.h>
+
+#include "common/err.h"
+
+struct odbk_loadrole {
+    char name[40];      /* odbk_load_<random> */
+    char password[33];
+    int created;
+};
+
+/* CREATE ROLE on the admin connection; refused (77) when the connected user may create no role. */
+int odbk_loadrole_create(PGconn *admin, struct odbk_loadrole *r, struct odbk_err *err);
+/* ALTER DATABASE db OWNER TO the role. */
+int odbk_loadrole_own(PGconn *admin, const struct odbk_loadrole *r, const char *db, struct odbk_err *err);
+/* Connect to db as the role (the conninfo's host, port, TLS settings); a refusal (pg_hba.conf, password
+ * method) is 77 with the hint. */
+int odbk_loadrole_connect(const struct odbk_loadrole *r, const char *conninfo, const char *db, PGconn **out,
+                          struct odbk_err *err);
+/* The environment for psql/pg_restore connecting to db as the role (free with odbk_pg_env_free). */
+char **odbk_loadrole_child_env(const struct odbk_loadrole *r, const char *conninfo, const char *db);
+/* In db (connected with conninfo, as the admin): REASSIGN OWNED BY the role TO owner (the database
+ * itself included), DROP OWNED BY the role; then DROP ROLE. */
+int odbk_loadrole_hand_over(struct odbk_loadrole *r, const char *conninfo, const char *db, const char *owner,
+                            PGconn *admin, struct odbk_err *err);
+/* DROP ROLE when it still exists (failure paths: after its database was dropped). Best effort. */
+void odbk_loadrole_drop(PGconn *admin, struct odbk_loadrole *r);
+
+#endif

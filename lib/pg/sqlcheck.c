@@ -1,0 +1,612 @@
+/* sqlcheck.c - the psql-lexing filter of sqlcheck.h (psql's rules: src/fe_utils/psqlscan.l and
+ * src/bin/psql/copy.c of PostgreSQL 15). */
+#include "pg/sqlcheck.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+enum st {
+    S_NORMAL,
+    S_LINE_COMMENT,
+    S_BLOCK_COMMENT,
+    S_SQUOTE,      /* inside '...' (str_e: E'...') */
+    S_SQUOTE_END,  /* a quote inside '...': doubled, or the end */
+    S_DQUOTE,
+    S_DQUOTE_END,
+    S_DOLLAR_OPEN, /* after a $ that may open $tag$ */
+    S_DOLLAR_BODY,
+    S_META,        /* a backslash at the start of a line: collecting it */
+    S_COPY_REST,   /* the rest of the line of a COPY ... FROM stdin; */
+    S_COPY_DATA,
+};
+
+/* where a COPY statement is in "COPY name[.name] [(col, ...)] FROM stdin ;" */
+enum copy_st { C_START, C_NOT, C_NAME, C_AFTER_NAME, C_COL, C_AFTER_COL, C_AFTER_COLS, C_FROM, C_STDIN };
+
+enum tok { T_WORD, T_NAME, T_PUNCT, T_OTHER };
+
+struct sqlcheck {
+    struct odbk_writer w;
+    char *what, *key;
+    int started;
+    enum st st;
+    unsigned long line;
+    int col0;
+    /* normal state */
+    int ident, numrun, junk, pending, hibyte;
+    size_t ident_len;
+    char word[16];
+    /* the statement as psql splits it */
+    int paren, begin_depth, idcount, multi;
+    char ids[4];
+    enum copy_st copy;
+    /* strings, comments, dollar quotes */
+    int str_e, str_bs, str_hi, cdepth, cprev;
+    char tag[64];
+    size_t taglen;
+    long tagmatch;
+    /* a meta-command line being collected */
+    char meta[96];
+    size_t metalen;
+    int meta_mid;   /* not at the start of a line: refused once its name is read */
+    /* COPY data: 0 line start, 1 "\", 2 "\.", 3 "\.\r", 4 within a line */
+    int dline;
+};
+
+void odbk_random_alnum(char *buf, size_t n)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char raw[128];
+    size_t i, got = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (n > sizeof(raw))
+        n = sizeof(raw);
+    while (fd >= 0 && got < n) {
+        ssize_t r = read(fd, raw + got, n - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (fd >= 0)
+        close(fd);
+    for (i = got; i < n; i++)   /* /dev/urandom unreadable: still different per run */
+        raw[i] = (unsigned char)(rand() ^ (int)getpid() ^ (int)i);
+    for (i = 0; i < n; i++)
+        buf[i] = set[raw[i] % (sizeof(set) - 1)];
+    buf[n] = '\0';
+}
+
+static int refuse(struct sqlcheck *c, struct odbk_err *err, const char *fmt, const char *arg)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), fmt, arg);
+    odbk_err_set(err, ODBK_E_DATA, "%s: %s at line %lu is not allowed", c->what, msg, c->line);
+    odbk_err_hint(err, "a dump is loaded as data, never run as a script: this file was not written by pg_dump "
+                       "or was changed; restore it only after removing that line if you trust it");
+    return -1;
+}
+
+static int is_ident_start(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch >= 0x80;
+}
+
+static int is_letter(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static int is_digit(int ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static void statement_reset(struct sqlcheck *c)
+{
+    c->paren = c->begin_depth = c->idcount = c->multi = 0;
+    memset(c->ids, 0, sizeof(c->ids));
+    c->copy = C_START;
+}
+
+/* psql's BEGIN ... END heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE (psqlscan.l {identifier}) */
+static void track_identifier(struct sqlcheck *c, const char *w)
+{
+    if (c->idcount == 0)
+        memset(c->ids, 0, sizeof(c->ids));
+    if (!strcmp(w, "create") || !strcmp(w, "function") || !strcmp(w, "procedure") || !strcmp(w, "or") ||
+        !strcmp(w, "replace")) {
+        if (c->idcount < (int)sizeof(c->ids))
+            c->ids[c->idcount] = w[0];
+    }
+    c->idcount++;
+    if (c->ids[0] == 'c' &&
+        (c->ids[1] == 'f' || c->ids[1] == 'p' || (c->ids[1] == 'o' && c->ids[2] == 'r' && (c->ids[3] == 'f' || c->ids[3] == 'p')))) {
+        if (!strcmp(w, "begin"))
+            c->begin_depth++;
+        else if (!strcmp(w, "case")) {
+            if (c->begin_depth)
+                c->begin_depth++;
+        } else if (!strcmp(w, "end")) {
+            if (c->begin_depth > 0)
+                c->begin_depth--;
+        }
+    }
+}
+
+static int bad_copy(struct sqlcheck *c, struct odbk_err *err)
+{
+    return refuse(c, err, "%sa COPY statement other than \"COPY table (columns) FROM stdin;\"", "");
+}
+
+/* One token of a statement (whitespace and comments are none). */
+static int token(struct sqlcheck *c, enum tok t, const char *w, int ch, struct odbk_err *err)
+{
+    int word = t == T_WORD, name = t == T_WORD || t == T_NAME;
+    switch (c->copy) {
+    case C_START:
+        c->copy = word && !strcmp(w, "copy") ? C_NAME : C_NOT;
+        break;
+    case C_NOT:
+        if (word && c->multi && !strcmp(w, "copy"))
+            return refuse(c, err, "%sCOPY after a \";\" that psql does not end the statement at", "");
+        break;
+    case C_NAME:
+        if (!name || (word && !strcmp(w, "binary")))
+            return bad_copy(c, err);
+        c->copy = C_AFTER_NAME;
+        return 0;
+    case C_AFTER_NAME:
+        if (t == T_PUNCT && ch == '.')
+            c->copy = C_NAME;
+        else if (t == T_PUNCT && ch == '(')
+            c->copy = C_COL;
+        else if (word && !strcmp(w, "from"))
+            c->copy = C_FROM;
+        else
+            return bad_copy(c, err);
+        break;
+    case C_COL:
+        if (!name)
+            return bad_copy(c, err);
+        c->copy = C_AFTER_COL;
+        break;
+    case C_AFTER_COL:
+        if (t == T_PUNCT && ch == ',')
+            c->copy = C_COL;
+        else if (t == T_PUNCT && ch == ')')
+            c->copy = C_AFTER_COLS;
+        else
+            return bad_copy(c, err);
+        break;
+    case C_AFTER_COLS:
+        if (!word || strcmp(w, "from"))
+            return bad_copy(c, err);
+        c->copy = C_FROM;
+        break;
+    case C_FROM:
+        if (!word || strcmp(w, "stdin"))
+            return bad_copy(c, err);
+        c->copy = C_STDIN;
+        break;
+    case C_STDIN:
+        if (t != T_PUNCT || ch != ';')
+            return bad_copy(c, err);
+        break;
+    }
+    if (word)
+        track_identifier(c, w);
+    if (t == T_PUNCT && ch == '(')
+        c->paren++;
+    else if (t == T_PUNCT && ch == ')' && c->paren > 0)
+        c->paren--;
+    else if (t == T_PUNCT && ch == ';') {
+        if (c->paren || c->begin_depth) {
+            c->multi = 1;
+        } else {
+            int copy_in = c->copy == C_STDIN;
+            statement_reset(c);
+            if (copy_in)
+                c->st = S_COPY_REST;
+        }
+    }
+    return 0;
+}
+
+/* the identifier being read ends */
+static int end_ident(struct sqlcheck *c, struct odbk_err *err)
+{
+    if (!c->ident)
+        return 0;
+    c->ident = 0;
+    c->word[c->ident_len < sizeof(c->word) ? c->ident_len : sizeof(c->word) - 1] = '\0';
+    return token(c, T_WORD, c->ident_len < sizeof(c->word) ? c->word : "", 0, err);
+}
+
+/* a '-' or '/' seen last that turned out not to open a comment is an operator */
+static int end_pending(struct sqlcheck *c, struct odbk_err *err)
+{
+    if (!c->pending)
+        return 0;
+    c->pending = 0;
+    return token(c, T_OTHER, NULL, 0, err);
+}
+
+/* "\\name" of the meta-command at m: letters, or the one character after the backslash */
+static int refuse_meta(struct sqlcheck *c, const char *m, size_t len, struct odbk_err *err)
+{
+    char name[40];
+    size_t i = 1, n = 0;
+    name[n++] = '\\';
+    if (len > 1 && !((m[1] >= 'a' && m[1] <= 'z') || (m[1] >= 'A' && m[1] <= 'Z')))
+        name[n++] = m[1];
+    else
+        while (i < len && n < sizeof(name) - 1 && ((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= 'A' && m[i] <= 'Z')))
+            name[n++] = m[i++];
+    name[n] = '\0';
+    return refuse(c, err, "psql meta-command '%s'", name);
+}
+
+/* the line collected in c->meta: pg_dump's "\\restrict KEY" or "\\unrestrict KEY", or refused */
+static int accept_meta(struct sqlcheck *c, struct odbk_err *err)
+{
+    const char *m = c->meta, *arg;
+    size_t i;
+    c->meta[c->metalen] = '\0';
+    if (c->metalen && m[c->metalen - 1] == '\r')
+        c->meta[--c->metalen] = '\0';
+    if (!strncmp(m, "\\restrict ", 10) || !strncmp(m, "\\unrestrict ", 12)) {
+        arg = m + (m[1] == 'r' ? 10 : 12);
+        for (i = 0; (arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= 'A' && arg[i] <= 'Z') || is_digit(arg[i]); i++)
+            ;
+        if (i > 0 && arg[i] == '\0')
+            return 0;
+    }
+    return refuse_meta(c, m, c->metalen, err);
+}
+
+/* A backslash outside quotes: at the start of a line it may be pg_dump's \\restrict (collected up to the
+ * end of the line); elsewhere it is refused at once. */
+static int start_meta(struct sqlcheck *c)
+{
+    c->st = S_META;
+    c->meta_mid = !c->col0;
+    c->meta[0] = '\\';
+    c->metalen = 1;
+    return 0;
+}
+
+/* One byte in the normal state. */
+static int normal(struct sqlcheck *c, const unsigned char *p, size_t left, struct odbk_err *err)
+{
+    int ch = *p;
+    if (c->pending) {
+        int pend = c->pending;
+        if (pend == '-' && ch == '-') {
+            c->pending = 0;
+            c->st = S_LINE_COMMENT;
+            return 0;
+        }
+        if (pend == '/' && ch == '*') {
+            c->pending = 0;
+            c->st = S_BLOCK_COMMENT;
+            c->cdepth = 1;
+            c->cprev = 0;
+            return 0;
+        }
+        if (end_pending(c, err) < 0)
+            return -1;
+    }
+    if (c->ident && (is_ident_start(ch) || is_digit(ch) || ch == '$')) {
+        if (c->ident_len < sizeof(c->word))
+            c->word[c->ident_len] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        c->ident_len++;
+        c->hibyte = ch >= 0x80;
+        return 0;
+    }
+    if (ch == '\'') {
+        /* E'...' when the identifier was just that letter (not the exponent of a number) */
+        int e = c->ident && c->ident_len == 1 && c->word[0] == 'e' && !c->junk;
+        if (e)
+            c->ident = 0;
+        else if (end_ident(c, err) < 0)
+            return -1;
+        c->numrun = 0;
+        c->hibyte = 0;
+        c->st = S_SQUOTE;
+        c->str_e = e;
+        c->str_bs = c->str_hi = 0;
+        return token(c, T_OTHER, NULL, 0, err);
+    }
+    if (end_ident(c, err) < 0)
+        return -1;
+    if (ch == ';' && c->hibyte)
+        return refuse(c, err, "%sa \";\" right after a non-ASCII byte (its meaning depends on the client encoding)",
+                      "");
+    c->hibyte = ch >= 0x80;
+    if (is_ident_start(ch)) {
+        c->ident = 1;
+        c->junk = c->numrun;
+        c->numrun = 0;
+        c->ident_len = 1;
+        c->word[0] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        return 0;
+    }
+    if (is_digit(ch) || (ch == '.' && c->numrun)) {
+        if (!c->numrun && token(c, T_OTHER, NULL, 0, err) < 0)
+            return -1;
+        c->numrun = 1;
+        return 0;
+    }
+    c->numrun = 0;
+    switch (ch) {
+    case '"':
+        c->st = S_DQUOTE;
+        return 0;
+    case '$':
+        c->st = S_DOLLAR_OPEN;
+        c->taglen = 0;
+        return 0;
+    case '-':
+    case '/':
+        c->pending = ch;
+        return 0;
+    case '\\':
+        return start_meta(c);
+    case '\0':
+        return refuse(c, err, "%sa NUL byte", "");
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\f':
+    case '\v':
+        return 0;
+    case '(':
+    case ')':
+    case ',':
+    case '.':
+    case ';':
+        return token(c, T_PUNCT, NULL, ch, err);
+    default:
+        return token(c, T_OTHER, NULL, ch, err);
+    }
+}
+
+/* Process one byte; *consumed tells whether it also belongs to the state it left (re-run otherwise). */
+static int step(struct sqlcheck *c, const unsigned char *p, size_t left, int *again, struct odbk_err *err)
+{
+    int ch = *p;
+    *again = 0;
+    if (ch == '\0' && c->st != S_COPY_DATA)
+        return refuse(c, err, "%sa NUL byte", "");
+    switch (c->st) {
+    case S_NORMAL:
+        return normal(c, p, left, err);
+    case S_LINE_COMMENT:
+        if (ch == '\n' || ch == '\r')   /* psql's comment ends at either */
+            c->st = S_NORMAL;
+        return 0;
+    case S_BLOCK_COMMENT:
+        if (c->cprev == '*' && ch == '/') {
+            c->cprev = 0;
+            if (--c->cdepth == 0)
+                c->st = S_NORMAL;
+            return 0;
+        }
+        if (c->cprev == '/' && ch == '*') {
+            c->cprev = 0;
+            c->cdepth++;
+            return 0;
+        }
+        c->cprev = ch;
+        return 0;
+    case S_SQUOTE:
+        if (c->str_e) {
+            if (c->str_bs) {
+                c->str_bs = 0;
+            } else if (ch == '\\') {
+                if (c->str_hi)
+                    return refuse(c, err, "%sa backslash right after a non-ASCII byte in an E'' string", "");
+                c->str_bs = 1;
+            } else if (ch == '\'') {
+                c->st = S_SQUOTE_END;
+            }
+            c->str_hi = ch >= 0x80;
+            return 0;
+        }
+        if (ch == '\'') {
+            /* an odd run of backslashes: where it ends depends on standard_conforming_strings */
+            if (c->str_bs)
+                return refuse(c, err, "%sa backslash before a quote in a '...' string", "");
+            c->st = S_SQUOTE_END;
+        }
+        c->str_bs = ch == '\\' ? !c->str_bs : 0;
+        return 0;
+    case S_SQUOTE_END:
+        if (ch == '\'') {
+            c->st = S_SQUOTE;
+            c->str_bs = 0;
+            return 0;
+        }
+        c->st = S_NORMAL;
+        *again = 1;
+        return 0;
+    case S_DQUOTE:
+        if (ch == '"')
+            c->st = S_DQUOTE_END;
+        return 0;
+    case S_DQUOTE_END:
+        if (ch == '"') {
+            c->st = S_DQUOTE;
+            return 0;
+        }
+        c->st = S_NORMAL;
+        *again = 1;
+        return token(c, T_NAME, NULL, 0, err);
+    case S_DOLLAR_OPEN:
+        if (ch == '$') {
+            c->st = S_DOLLAR_BODY;
+            c->tagmatch = -1;
+            return token(c, T_OTHER, NULL, 0, err);
+        }
+        if (is_ident_start(ch) || (c->taglen > 0 && is_digit(ch))) {
+            if (c->taglen >= sizeof(c->tag))
+                return refuse(c, err, "%sa dollar-quote tag this long", "");
+            c->tag[c->taglen++] = (char)ch;
+            return 0;
+        }
+        /* not a dollar quote: "$" alone, then the tag's letters as an identifier (psql's dolqfailed) */
+        if (token(c, T_OTHER, NULL, 0, err) < 0)
+            return -1;
+        c->st = S_NORMAL;
+        if (c->taglen > 0) {
+            size_t i;
+            c->ident = 1;
+            c->junk = 0;
+            c->ident_len = c->taglen;
+            for (i = 0; i < c->taglen && i < sizeof(c->word); i++)
+                c->word[i] = (char)(c->tag[i] >= 'A' && c->tag[i] <= 'Z' ? c->tag[i] + 32 : c->tag[i]);
+            c->hibyte = (unsigned char)c->tag[c->taglen - 1] >= 0x80;
+        } else {
+            c->hibyte = 0;
+        }
+        *again = 1;
+        return 0;
+    case S_DOLLAR_BODY:
+        if (c->tagmatch >= 0 && (size_t)c->tagmatch == c->taglen && ch == '$') {
+            c->st = S_NORMAL;
+            c->hibyte = 0;
+            return 0;
+        }
+        if (c->tagmatch >= 0 && (size_t)c->tagmatch < c->taglen && ch == c->tag[c->tagmatch])
+            c->tagmatch++;
+        else
+            c->tagmatch = ch == '$' ? 0 : -1;
+        return 0;
+    case S_META:
+        if (c->meta_mid && c->metalen >= 2 && (!is_letter(ch) || !is_letter(c->meta[1])))
+            return refuse_meta(c, c->meta, c->metalen, err);
+        if (ch == '\n') {
+            if (accept_meta(c, err) < 0)
+                return -1;
+            c->st = S_NORMAL;
+            return 0;
+        }
+        if (c->metalen >= sizeof(c->meta) - 1)
+            return refuse_meta(c, c->meta, c->metalen, err);
+        c->meta[c->metalen++] = (char)ch;
+        return 0;
+    case S_COPY_REST:
+        if (ch == '\n') {
+            c->st = S_COPY_DATA;
+            c->dline = 0;
+            return 0;
+        }
+        if (ch != ' ' && ch != '\t' && ch != '\r')
+            return refuse(c, err, "%stext after \"COPY ... FROM stdin;\" on its line", "");
+        return 0;
+    case S_COPY_DATA:
+        /* psql ends the data at a line that is exactly "\." (copy.c handleCopyIn) */
+        if (ch == '\n') {
+            if (c->dline == 2 || c->dline == 3)
+                c->st = S_NORMAL;
+            c->dline = 0;
+        } else if (c->dline == 0 && ch == '\\') {
+            c->dline = 1;
+        } else if (c->dline == 1 && ch == '.') {
+            c->dline = 2;
+        } else if (c->dline == 2 && ch == '\r') {
+            c->dline = 3;
+        } else {
+            c->dline = 4;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int start(struct sqlcheck *c, struct odbk_err *err)
+{
+    char *line;
+    int r;
+    if (c->started || !c->key)
+        return c->started = 1, 0;
+    c->started = 1;
+    line = odbk_xasprintf("\\restrict %s\n", c->key);
+    r = odbk_writer_write(c->w.next, line, strlen(line), err);
+    free(line);
+    return r;
+}
+
+static int sqlcheck_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
+{
+    struct sqlcheck *c = (struct sqlcheck *)w;
+    const unsigned char *p = buf;
+    size_t i = 0, from = 0;
+    if (start(c, err) < 0)
+        return -1;
+    while (i < len) {
+        int again = 0;
+        enum st before = c->st;
+        if (step(c, p + i, len - i, &again, err) < 0)
+            return -1;
+        if (again)
+            continue;
+        if (before != S_META && c->st == S_META) {
+            /* hold the line back: pg_dump's \restrict lines do not reach psql */
+            if (i > from && odbk_writer_write(w->next, p + from, i - from, err) < 0)
+                return -1;
+            from = i + 1;
+        } else if (before == S_META) {
+            from = i + 1;
+            if (c->st != S_META && odbk_writer_write(w->next, "\n", 1, err) < 0)
+                return -1;
+        }
+        if (p[i] == '\n') {
+            c->line++;
+            c->col0 = 1;
+        } else {
+            c->col0 = 0;
+        }
+        i++;
+    }
+    if (c->st != S_META && len > from)
+        return odbk_writer_write(w->next, p + from, len - from, err);
+    return 0;
+}
+
+static int sqlcheck_finish(struct odbk_writer *w, struct odbk_err *err)
+{
+    struct sqlcheck *c = (struct sqlcheck *)w;
+    if (start(c, err) < 0)
+        return -1;
+    if (c->st == S_META && (c->meta_mid ? refuse_meta(c, c->meta, c->metalen, err) : accept_meta(c, err)) < 0)
+        return -1;
+    return 0;
+}
+
+static void sqlcheck_free(struct odbk_writer *w)
+{
+    struct sqlcheck *c = (struct sqlcheck *)w;
+    free(c->what);
+    free(c->key);
+    free(c);
+}
+
+static const struct odbk_writer_ops sqlcheck_ops = {"sqlcheck", sqlcheck_write, sqlcheck_finish, NULL, sqlcheck_free};
+
+struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key)
+{
+    struct sqlcheck *c = odbk_xcalloc(1, sizeof(*c));
+    c->what = odbk_xstrdup(what);
+    c->key = restrict_key ? odbk_xstrdup(restrict_key) : NULL;
+    c->line = 1;
+    c->col0 = 1;
+    statement_reset(c);
+    odbk_writer_init(&c->w, &sqlcheck_ops, next);
+    return &c->w;
+}

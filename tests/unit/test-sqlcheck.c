@@ -1,0 +1,137 @@
+/* test-sqlcheck: the psql-lexing filter refuses every meta-command psql would run and passes real dumps
+ * through unchanged (pg_dump's \restrict lines become empty lines), whatever the chunking. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/writer.h"
+#include "pg/sqlcheck.h"
+#include "tap.h"
+
+/* run text through the filter in chunks of `chunk` bytes (0: one write); returns 0 or -1 with err */
+static int run(const char *text, size_t chunk, const char *key, char **out, struct odbk_err *err)
+{
+    struct odbk_writer *buf = odbk_sink_buffer_new(1 << 20), *f = odbk_filter_sqlcheck_new(buf, "dump.sql", key);
+    size_t len = strlen(text), i;
+    const char *data;
+    int r = 0;
+    memset(err, 0, sizeof(*err));
+    for (i = 0; r == 0 && i < len; i += chunk ? chunk : len)
+        r = odbk_writer_write(f, text + i, chunk && len - i > chunk ? chunk : len - i, err);
+    if (r == 0)
+        r = odbk_writer_finish(f, err);
+    data = odbk_sink_buffer_data(buf, &len);
+    *out = strdup(data ? data : "");
+    odbk_writer_free(f);
+    odbk_writer_free(buf);
+    return r;
+}
+
+static void passes(const char *text, const char *expect, const char *desc)
+{
+    static const size_t chunks[] = {0, 1, 2, 7};
+    size_t i;
+    int all = 1;
+    char *out;
+    struct odbk_err err;
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        if (run(text, chunks[i], NULL, &out, &err) != 0 || strcmp(out, expect ? expect : text)) {
+            printf("# chunk %zu: %s | %s\n", chunks[i], err.msg, out);
+            all = 0;
+        }
+        free(out);
+    }
+    ok(all, desc);
+}
+
+static void refused(const char *text, const char *msg, const char *desc)
+{
+    static const size_t chunks[] = {0, 1, 3};
+    size_t i;
+    int all = 1;
+    char *out;
+    struct odbk_err err;
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        if (run(text, chunks[i], NULL, &out, &err) == 0 || err.code != ODBK_E_DATA || !strstr(err.msg, msg)) {
+            printf("# chunk %zu: got '%s', want '%s'\n", chunks[i], err.msg, msg);
+            all = 0;
+        }
+        free(out);
+    }
+    ok(all, desc);
+}
+
+int main(void)
+{
+    char *out;
+    struct odbk_err err;
+    plan(41);
+
+    /* what pg_dump writes */
+    passes("--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123\n\nSET standard_conforming_strings = on;\n"
+           "\\unrestrict AbC123\n",
+           "--\n-- PostgreSQL database dump\n--\n\n\n\nSET standard_conforming_strings = on;\n\n",
+           "\\restrict and \\unrestrict lines become empty lines");
+    passes("COPY public.t (id, name, \"from\") FROM stdin;\n1\tC:\\\\path\\n\t\\N\n\\! not a command\n\\.x\n\\.\n"
+           "SELECT 1;\n", NULL, "COPY data with backslashes and lines starting with a backslash");
+    passes("COPY t FROM stdin;\r\n\\copy x\r\n\\.\r\nSELECT 1;\n", NULL, "COPY data ended by \\.\\r\\n");
+    passes("COPY t FROM stdin;\n\\.", NULL, "COPY data at the end of the file");
+    passes("SELECT 'a\\b', 'it''s \\ ', 'x\\\\', 'y\\\\''z';\n", NULL, "backslashes inside '...' strings");
+    passes("SELECT E'it\\'s \\\\ \\! x', e'\\'';\n", NULL, "escapes inside E'...' strings");
+    passes("SELECT \"we\"\"ird\\\", U&\"d\\0061t\";\n", NULL, "backslashes in quoted identifiers");
+    passes("CREATE FUNCTION f() RETURNS text AS $$ select '\\! x' $$ LANGUAGE sql;\n", NULL, "$$ bodies");
+    passes("DO $body$ BEGIN RAISE NOTICE '$$ \\! $'; END $body$;\nSELECT $a$ $b$ \\ $a$;\n", NULL,
+           "tagged dollar quotes with other tags inside");
+    passes("SELECT 1; -- comment \\! x\n/* a /* nested \\! */ still \\o | x */ SELECT 2;\n", NULL,
+           "backslashes in comments, nested comments");
+    passes("SELECT a$b$ FROM t$1;\n", NULL, "$ inside identifiers opens no quote");
+    passes("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nCOPY t FROM stdin;\n"
+           "\\x\n\\.\n", NULL, "BEGIN ATOMIC bodies, then COPY");
+    passes("SELECT 'caf\xc3\xa9', \"\xc3\xa9t\xc3\xa9\";\n", NULL, "UTF-8 in strings and identifiers");
+
+    /* meta-commands */
+    refused("SELECT 1;\n\\! touch /tmp/x\n", "psql meta-command '\\!' at line 2 is not allowed", "\\! at a line start");
+    refused("SELECT 1; \\! touch /tmp/x\n", "'\\!' at line 1", "\\! after a statement");
+    refused("\\copy (select 1) to program 'touch x'\n", "'\\copy' at line 1", "\\copy");
+    refused("\\o |touch x\nSELECT 1;\n", "'\\o' at line 1", "\\o |cmd");
+    refused("SELECT 1 \\g |touch x\n", "'\\g'", "\\g mid-line");
+    refused("\\restrict abc; \\! x\n", "'\\restrict'", "\\restrict with more on its line");
+    refused("\\restrict\n", "'\\restrict'", "\\restrict without key");
+    refused("\\restrict ok\n\\unrestrict ok\n\\i /etc/passwd\n", "'\\i' at line 3", "\\i after pg_dump's lines");
+    refused("SELECT 1;\n\\!", "'\\!' at line 2", "\\! at the end of the file without newline");
+    refused("SELECT 'a' \\! x\n", "'\\!'", "after a string");
+    refused("SELECT 'it''s' \\gexec\n", "'\\gexec'", "after a doubled quote");
+    refused("SELECT $$ x $$ \\! y\n", "'\\!'", "after a dollar quote");
+    refused("SELECT $a$ x $b$ \\! y $a$ \\! z\n", "'\\!' at line 1", "after a tagged dollar quote");
+    refused("SELECT 1 -- c\r\\! x\n", "'\\!'", "a -- comment ends at CR as in psql");
+    refused("/* a /* b */ \\! c */ x */ \\! y\n", "'\\!'", "nested comments end where psql ends them");
+    refused("SELECT E'\\'' \\! x\n", "'\\!'", "after an E'' string with an escaped quote");
+    refused("SELECT 1E'x' \\! y\n", "'\\!'", "1E'...' is no E string");
+    refused("SELECT $1E'\\' \\! x '\n", "backslash before a quote", "ambiguous strings refused");
+
+    /* where psql and the lexer could disagree */
+    refused("SELECT 'a\\' \\! x '\n", "backslash before a quote", "standard_conforming_strings ambiguity");
+    refused("COPY (SELECT * FROM stdin) TO STDOUT;\n'\n\\.\n\\! x\n'\n", "COPY statement other than",
+            "COPY other than FROM stdin");
+    refused("COPY t FROM stdin; \\! x\n\\.\n", "text after", "text after COPY ... FROM stdin;");
+    refused("COPY BINARY t FROM stdin;\n", "COPY statement other than", "COPY BINARY");
+    refused("CREATE FUNCTION f(begin int) RETURNS int AS 'select 1' LANGUAGE sql; COPY t FROM stdin;\n'\n\\.\n",
+            "COPY after", "COPY in a statement psql does not split");
+    refused("SELECT \xe0; COPY t FROM stdin;\n", "non-ASCII", "; right after a non-ASCII byte");
+    refused("SELECT E'\x95\\' \\! x'\n", "non-ASCII", "backslash after a non-ASCII byte in E''");
+
+    {
+        static const char nul[] = "SELECT 1 \0 '\n\\! x\n'\n";
+        struct odbk_writer *f = odbk_filter_sqlcheck_new(odbk_sink_null_new(), "dump.sql", NULL);
+        memset(&err, 0, sizeof(err));
+        ok(odbk_writer_write(f, nul, sizeof(nul) - 1, &err) < 0 && strstr(err.msg, "NUL byte"), "NUL bytes");
+        odbk_writer_free_chain(f);
+    }
+    refused("SELECT 'a\\\\\\' \\! x '\n", "backslash before a quote", "an odd run of backslashes before a quote");
+
+    /* the filter's own \restrict line */
+    ok(run("\\restrict k1\nSELECT 1;\n\\unrestrict k1\n", 0, "OurKey9", &out, &err) == 0 &&
+           !strcmp(out, "\\restrict OurKey9\n\nSELECT 1;\n\n"),
+       "the stream starts with the filter's own \\restrict");
+    free(out);
+    return done_testing();
+}
