@@ -518,6 +518,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (odbk_pg_connect(t.pg, "postgres", &pg, err) < 0)
         goto fail;
     cleanup_leftovers(pg, t.database, t.filestore);
+    odbk_loadrole_cleanup(pg);
     if (odbk_pg_database_exists(pg, t.database, &t.exists, err) < 0)
         goto fail;
     if (o->new_db && t.exists) {

@@ -1,9 +1,12 @@
 /* loadrole.c - the restore's load role (loadrole.h). */
 #include "pg/loadrole.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "pg/pg.h"
@@ -73,6 +76,21 @@ int odbk_loadrole_create(PGconn *admin, struct odbk_loadrole *r, struct odbk_err
         return -1;
     }
     r->created = 1;
+    /* who made it, for odbk_loadrole_cleanup after a run killed outright */
+    {
+        char *note = odbk_xasprintf("odbk restore %s %ld", odbk_hostname(), (long)getpid());
+        char *nlit = PQescapeLiteral(admin, note, strlen(note));
+        sql = odbk_xasprintf("COMMENT ON ROLE %s IS %s", id, nlit ? nlit : "NULL");
+        rc = exec_fmt(admin, "cannot label the load role", err, sql);
+        PQfreemem(nlit);
+        free(note);
+        free(sql);
+        if (rc < 0) {
+            free(id);
+            odbk_loadrole_drop(admin, r);
+            return -1;
+        }
+    }
     /* a CREATEROLE user acts for the role it made (database owner, REASSIGN) only as its member */
     sql = odbk_xasprintf("DO $odbk$ BEGIN IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN "
                          "EXECUTE 'GRANT %s TO ' || quote_ident(current_user); END IF; END $odbk$", id);
@@ -184,4 +202,29 @@ void odbk_loadrole_drop(PGconn *admin, struct odbk_loadrole *r)
         r->created = 0;
     free(sql);
     free(role);
+}
+
+void odbk_loadrole_cleanup(PGconn *admin)
+{
+    PGresult *res = PQexec(admin, "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles "
+                                  "WHERE starts_with(shobj_description(oid, 'pg_authid'), 'odbk restore ')");
+    char *prefix = odbk_xasprintf("odbk restore %s ", odbk_hostname());
+    int i;
+    for (i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res); i++) {
+        const char *note = PQgetvalue(res, i, 1), *p;
+        char *end;
+        long pid;
+        struct odbk_loadrole r = {0};
+        if (strncmp(note, prefix, strlen(prefix)))
+            continue;
+        p = note + strlen(prefix);
+        pid = strtol(p, &end, 10);
+        if (pid <= 0 || *end || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(r.name, sizeof(r.name), "%s", PQgetvalue(res, i, 0));
+        r.created = 1;
+        odbk_loadrole_drop(admin, &r);
+    }
+    PQclear(res);
+    free(prefix);
 }

@@ -35,4 +35,8 @@ int odbk_loadrole_hand_over(struct odbk_loadrole *r, const char *conninfo, const
 /* DROP ROLE when it still exists (failure paths: after its database was dropped). Best effort. */
 void odbk_loadrole_drop(PGconn *admin, struct odbk_loadrole *r);
 
+/* Drop the load roles of this host's dead restores (each role's comment names its host and pid; run after
+ * their temporary databases are gone: such a role owns nothing else). */
+void odbk_loadrole_cleanup(PGconn *admin);
+
 #endif

@@ -20,12 +20,21 @@ PWNED=$TRASH/pwned
 
 restore() { odbk-restore "$@" --confirm RESTORE; }
 
+# no load role of a finished restore is left (others' restores may be running: their pids live)
+no_dead_load_role() {
+	sql postgres "select coalesce(shobj_description(oid, 'pg_authid'), 'none 0') from pg_roles where rolname ~ '^odbk_load_'" |
+	while read -r _ _ _ pid; do
+		if kill -0 "${pid:-0}" 2>/dev/null; then continue; fi
+		echo "load role of dead pid ${pid:-?} left" >&2; return 1
+	done
+}
+
 # nothing outside the restore's own temporaries changed
 untouched() {
 	fingerprint "$T_DB" "$T_FS" >now.fp && test_cmp "$TRASH/target.fp" now.fp &&
 	test ! -e "$PWNED" &&
 	test "$(sql "$OTHER" "select count(*) from keep")" = 1 &&
-	test -z "$(sql postgres "select rolname from pg_roles where rolname ~ '^odbk_(load_|evil)'")" &&
+	test -z "$(sql postgres "select rolname from pg_roles where rolname = 'odbk_evil'")" && no_dead_load_role &&
 	test -z "$(sql postgres "select datname from pg_database where datname ~ '^${TEST_DB_PREFIX}.*_odbk_(tmp|old)_'")" &&
 	! grep -q 12345kB "$PG_DATA/postgresql.auto.conf" 2>/dev/null &&
 	test -z "$(ls -d "$T_FS".odbk-* 2>/dev/null)"
@@ -140,6 +149,17 @@ test_expect_success 'a user that may not create roles is refused (77); one with 
 	restore --from-file legit.zip --new-db "$db" --filestore "$TRASH/fs-able" --pg "host=$PGHOST port=$PGPORT user=$able" &&
 	fingerprint "$db" "$TRASH/fs-able" >actual && fingerprint "$SRC_DB" "$SRC_FS" >expect && test_cmp expect actual &&
 	test "$(sql "$db" "select pg_get_userbyid(datdba) from pg_database where datname = current_database()")" = "$able" &&
+	drop_db "$db" && untouched
+'
+
+test_expect_success 'the load role of a restore killed outright is dropped by the next restore' '
+	sh -c "exit 0" & dead=$! && wait $dead &&
+	left=$(test_db left) &&
+	sql postgres "create role $left login; comment on role $left is '\''odbk restore $(hostname) $dead'\''" &&
+	sql postgres "alter role $left rename to odbk_load_${left#t}" &&
+	db=$(test_db afterkill) &&
+	restore --from-file legit.zip --new-db "$db" --filestore "$TRASH/fs-afterkill" &&
+	test -z "$(sql postgres "select 1 from pg_roles where rolname = '\''odbk_load_${left#t}'\''")" &&
 	drop_db "$db" && untouched
 '
 
