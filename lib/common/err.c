@@ -72,6 +72,8 @@ void odbk_err_prefix(struct odbk_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(pre, sizeof(pre), fmt, ap);
     va_end(ap);
+    if (!strncmp(err->msg, pre, strlen(pre)) && err->msg[strlen(pre)] == ':')
+        return;   /* already said: never "storage 's3': storage 's3': ..." */
     memcpy(old, err->msg, sizeof(old));
     if (snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old) >= (int)sizeof(err->msg))
         memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);   /* truncated: say so */

@@ -33,7 +33,7 @@ int odbk_err_set(struct odbk_err *err, enum odbk_errcode code, const char *fmt, 
 int odbk_err_sys(struct odbk_err *err, enum odbk_errcode code, const char *fmt, ...) ODBK_PRINTF(3, 4);
 /* Set the hint line (what to do about it). */
 void odbk_err_hint(struct odbk_err *err, const char *fmt, ...) ODBK_PRINTF(2, 3);
-/* Prepend context: "what: " + the existing message. */
+/* Prepend context: "what: " + the existing message, unless the message already starts with it. */
 void odbk_err_prefix(struct odbk_err *err, const char *fmt, ...) ODBK_PRINTF(2, 3);
 void odbk_err_clear(struct odbk_err *err);
 /* The sysexits code of the error (0 when none). */

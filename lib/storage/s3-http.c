@@ -398,7 +398,10 @@ int s3_fail(struct s3 *s, struct s3_conn *c, struct s3_req *req, CURLcode cc, co
     else
         odbk_err_set(err, kind, "storage '%s': cannot %s: HTTP %ld%s", s->name, what, req->status,
                      req->status == 403 ? " (access denied)" : req->status == 404 ? " (not found)" : "");
-    if (kind == ODBK_E_PERM)
+    if (code && (!strcmp(code, "RequestTimeTooSkewed") || !strcmp(code, "RequestExpired")))
+        odbk_err_hint(err, "this host's clock is off from the storage's by more than 15 minutes: set it right "
+                      "(timedatectl; an NTP client such as systemd-timesyncd or chrony)");
+    else if (kind == ODBK_E_PERM)
         odbk_err_hint(err, "check the access key id and secret of [storage %s] (access-key-id-file, "
                       "secret-access-key-file, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and what they may do "
                       "on bucket '%s'", s->name, s->bucket);
