@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/owners.h"
 #include "backup/source.h"
 #include "common/util.h"
 #include "io/exec.h"
@@ -503,6 +504,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     struct target t = {0};
     PGconn *pg = NULL;
     struct odbk_loadrole role = {0};
+    char *prev_owner = NULL;   /* the replaced database's owner: the restored one keeps it */
     char *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL, *target_series = NULL;
     int r = -1, created_db = 0, swapped_db = 0, fs_loaded = 0, audited = 0;
     pid_t me = getpid();
@@ -604,7 +606,10 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
-    if (odbk_loadrole_hand_over(&role, t.pg, tmpdb, NULL, pg, err) < 0) {
+    if (t.exists && odbk_pg_value(pg, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
+                                  t.database, &prev_owner, err) < 0)
+        goto fail;
+    if (odbk_loadrole_hand_over(&role, t.pg, tmpdb, prev_owner, pg, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
@@ -616,6 +621,16 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         tmpfs = NULL;
         free(t.filestore);
         t.filestore = NULL;
+    }
+
+    if (tmpfs && geteuid() == 0) {
+        /* the restored files take the owner and mode of the folder they replace (root only can chown) */
+        struct stat sb;
+        if (lstat(t.filestore, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+            odbk_tree_take_owner(tmpfs, sb.st_uid, sb.st_gid, sb.st_mode, err) < 0) {
+            odbk_err_prefix(err, "the target is unchanged");
+            goto fail;
+        }
     }
 
     /* swap */
@@ -634,6 +649,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (tmpfs) {
         struct stat sb;
         int had = lstat(t.filestore, &sb) == 0;
+
         if (had && rename(t.filestore, oldfs) != 0) {
             odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t.filestore);
             goto fail_after_db_swap;
@@ -700,6 +716,7 @@ out:
         audit(cat, &s, &t, o, "failed", err->msg);
     if (r < 0 && res->safety_backup_id && !strstr(err->hint, "safety"))
         odbk_err_hint(err, "the safety backup %s holds the state before this restore", res->safety_backup_id);
+    free(prev_owner);
     free(tmpdb);
     free(olddb);
     free(tmpfs);
