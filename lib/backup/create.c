@@ -11,6 +11,8 @@
  * the read-back then leaves it completed, not verified. */
 #include "backup/backup.h"
 
+#include <cJSON.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -317,6 +319,8 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     struct heartbeat hb = {0};
     atomic_int cancel = 0;
     PGconn *pg = NULL;
+    struct odbk_writer *counter = NULL;
+    char *tables_json = NULL;
     char id[40], uuid[40], sv[32], *pg_dump = NULL, *dbsize = NULL, *manifest_json = NULL, *dump_version = NULL;
     char **child_env = NULL;
     const char *format = o->format && *o->format ? o->format : "odbk";
@@ -482,14 +486,16 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
             odoo_keys(&m, &odoo, sv, odoo_pg);
             r = write_zip(&dbj, argv, child_env, &m, zip_fs ? env.filestore : NULL, err);
         } else {
-            r = odbk_exec_source(argv, child_env, dbj.head, with_fs ? fs_start : NULL, &fst, err);
+            /* plain SQL: the rows of each COPY block are counted on the way, for odbk-restore --test */
+            counter = strcmp(format, "dump") ? odbk_filter_copycount_new(dbj.head) : NULL;
+            r = odbk_exec_source(argv, child_env, counter ? counter : dbj.head, with_fs ? fs_start : NULL, &fst, err);
         }
         if (r == 0 && with_fs)
             fs_start(&fst);    /* an empty dump still gets its filestore */
         if (r == 0)
-            r = odbk_writer_finish(dbj.head, err);
+            r = odbk_writer_finish(counter ? counter : dbj.head, err);
         if (r < 0) {
-            odbk_writer_abort(dbj.head);
+            odbk_writer_abort(counter ? counter : dbj.head);
             atomic_store(&cancel, 1);
         }
         if (fst.started)
@@ -534,6 +540,21 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     if (with_fs)
         odbk_manifest_add_file(&m, fsj.name, "filestore", odbk_filter_size_get(fsj.stored),
                                odbk_filter_sha256_hex(fsj.sha), fsj.compression_name, odbk_filter_size_get(fsj.raw));
+    m.fs_files = m.fs_bytes = -1;
+    if (with_fs && !zip) {
+        m.fs_files = (int64_t)fst.stats.files;
+        m.fs_bytes = (int64_t)fst.stats.bytes;
+    }
+    if (counter) {
+        const struct odbk_copy_count *cv;
+        size_t k, nc = odbk_filter_copycount_get(counter, &cv);
+        cJSON *t = cJSON_CreateObject();
+        for (k = 0; k < nc; k++)
+            cJSON_AddNumberToObject(t, cv[k].table, (double)cv[k].rows);
+        tables_json = cJSON_PrintUnformatted(t);
+        cJSON_Delete(t);
+        m.tables_json = tables_json;
+    }
     manifest_json = odbk_manifest_to_json(&m);
     {
         char *mname = odbk_backup_manifest_name(id);
@@ -626,6 +647,8 @@ out:
         }
     }
     odbk_pg_env_free(child_env);
+    odbk_writer_free(counter);
+    free(tables_json);
     free(manifest_json);
     free(dump_version);
     free(dbsize);

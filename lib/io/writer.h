@@ -73,6 +73,16 @@ const char *odbk_filter_sha256_hex(const struct odbk_writer *w);
 struct odbk_writer *odbk_filter_verify_new(struct odbk_writer *next, const char *expect_hex, uint64_t size,
                                            const char *what);
 
+/* Counts the rows of each COPY block of a plain SQL dump (pg_dump --format=plain) passing through, for
+ * the figures a backup records and odbk-restore --test compares with.  Blocks in stream order; a block
+ * the stream ends inside is not counted.  The array belongs to the filter (valid until it is freed). */
+struct odbk_copy_count {
+    char *table;       /* as pg_dump names it: "public.res_partner" */
+    uint64_t rows;
+};
+struct odbk_writer *odbk_filter_copycount_new(struct odbk_writer *next);
+size_t odbk_filter_copycount_get(const struct odbk_writer *w, const struct odbk_copy_count **out);
+
 enum odbk_compression { ODBK_COMPRESS_NONE = 0, ODBK_COMPRESS_GZIP, ODBK_COMPRESS_ZSTD };
 /* "gzip"/"zstd"/"none" ↔ enum; the file suffix (".gz", ".zst", ""). */
 int odbk_compression_parse(const char *s, enum odbk_compression *out);

@@ -57,6 +57,15 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
     add_str(o, "pg_server_version", m->pg_server_version);
     add_str(o, "pg_dump_version", m->pg_dump_version);
     add_odoo_keys(o, m);
+    if (m->tables_json) {
+        cJSON *t = cJSON_Parse(m->tables_json);
+        if (t)
+            cJSON_AddItemToObject(o, "tables", t);
+    }
+    if (m->fs_files >= 0 && m->fs_bytes >= 0 && (m->fs_files || m->fs_bytes)) {
+        cJSON_AddNumberToObject(o, "filestore_files", (double)m->fs_files);
+        cJSON_AddNumberToObject(o, "filestore_bytes", (double)m->fs_bytes);
+    }
     for (i = 0; i < m->n_files; i++) {
         const struct odbk_manifest_file *f = &m->files[i];
         cJSON *jf = cJSON_CreateObject();
@@ -165,6 +174,12 @@ int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest
     m->odoo_pg_version = get_str(o, "pg_version");
     v = cJSON_GetObjectItemCaseSensitive(o, "modules");
     m->modules_json = v ? cJSON_PrintUnformatted(v) : odbk_xstrdup("{}");
+    v = cJSON_GetObjectItemCaseSensitive(o, "tables");
+    m->tables_json = cJSON_IsObject(v) ? cJSON_PrintUnformatted(v) : NULL;
+    v = cJSON_GetObjectItemCaseSensitive(o, "filestore_files");
+    m->fs_files = size_ok(v) ? (int64_t)v->valuedouble : -1;
+    v = cJSON_GetObjectItemCaseSensitive(o, "filestore_bytes");
+    m->fs_bytes = size_ok(v) ? (int64_t)v->valuedouble : -1;
     files = cJSON_GetObjectItemCaseSensitive(o, "files");
     cJSON_ArrayForEach(f, files)
     {
@@ -227,7 +242,7 @@ void odbk_manifest_release(struct odbk_manifest *m)
     size_t i;
     char **strs[] = {&m->id, &m->uuid, &m->env, &m->project, &m->database, &m->type, &m->format, &m->retention,
                      &m->comment, &m->host, &m->odbk_version, &m->pg_server_version, &m->pg_dump_version,
-                     &m->odoo_version, &m->odoo_major, &m->odoo_pg_version, &m->modules_json};
+                     &m->odoo_version, &m->odoo_major, &m->odoo_pg_version, &m->modules_json, &m->tables_json};
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -33,6 +33,10 @@ struct odbk_manifest {
     char *odoo_major;        /* "17.0" */
     char *odoo_pg_version;   /* Odoo's quirky "15.0" */
     char *modules_json;      /* {"base": "17.0.1.3", ...} */
+    /* figures recorded while the backup was made, compared by odbk-restore --test */
+    char *tables_json;       /* {"public.res_partner": 12, ...}: rows of each COPY block; NULL when not counted */
+    int64_t fs_files;        /* filestore files stored, -1 when not recorded */
+    int64_t fs_bytes;        /* their bytes, -1 when not recorded */
     struct odbk_manifest_file files[ODBK_MANIFEST_MAX_FILES];
     size_t n_files;
 };
