@@ -591,6 +591,9 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     }
     if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), &role, o, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
+        if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
+            odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
+                               "create that role (CREATE ROLE name NOLOGIN), then restore again");
         goto fail;
     }
     if (target_series && *target_series) {

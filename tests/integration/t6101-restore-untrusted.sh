@@ -152,6 +152,15 @@ test_expect_success 'a user that may not create roles is refused (77); one with 
 	drop_db "$db" && untouched
 '
 
+test_expect_success 'a dump granting to a role the server lacks fails naming the role, target unchanged' '
+	{ cat src.sql && echo "GRANT SELECT ON public.res_partner TO odbk_no_such_role;"; } >grant.sql &&
+	make_zip grant.zip grant.sql &&
+	test_must_fail restore --from-file grant.zip --to prod --no-safety-backup 2>err &&
+	test_grep "role \"odbk_no_such_role\" does not exist" err &&
+	test_grep "CREATE ROLE" err &&
+	untouched
+'
+
 test_expect_success 'the load role of a restore killed outright is dropped by the next restore' '
 	sh -c "exit 0" & dead=$! && wait $dead &&
 	left=$(test_db left) &&
