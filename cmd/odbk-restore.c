@@ -11,7 +11,7 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST},
@@ -23,6 +23,8 @@ static const struct odbk_opt opts[] = {
     {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB},
     {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE},
     {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG},
+    {"db-owner", 0, "ROLE", "with --new-db: the role that owns the new database and everything in it (default: "
+     "the connecting user)", O_DB_OWNER},
     {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE},
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY},
     {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE},
@@ -67,6 +69,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_NEW_DB: c->o.new_db = arg; break;
     case O_FILESTORE: c->o.filestore = arg; break;
     case O_PG: c->o.pg = arg; break;
+    case O_DB_OWNER: c->o.db_owner = arg; break;
     case O_NO_FILESTORE: c->o.no_filestore = 1; break;
     case O_NO_SAFETY: c->o.no_safety_backup = 1; break;
     case O_NEUTRALIZE: c->o.neutralize = 1; break;
@@ -116,8 +119,8 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--type goes with --latest");
         goto out;
     }
-    if ((c.o.filestore || c.o.pg) && !c.o.new_db) {
-        odbk_err_set(&err, ODBK_E_USAGE, "--filestore and --pg go with --new-db");
+    if ((c.o.filestore || c.o.pg || c.o.db_owner) && !c.o.new_db) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--filestore, --pg and --db-owner go with --new-db");
         goto out;
     }
     if (odbk_config_load(common.config, c.o.new_db != NULL, &cfg, &err) < 0)

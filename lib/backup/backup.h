@@ -76,6 +76,7 @@ struct odbk_restore_opts {
     const char *new_db;        /* --new-db NAME */
     const char *filestore;     /* --filestore DIR (with new_db) */
     const char *pg;            /* --pg CONNINFO (with new_db) */
+    const char *db_owner;      /* --db-owner ROLE (with new_db): owner of the new database */
     int no_filestore;
     int no_safety_backup;
     int neutralize;

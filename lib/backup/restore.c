@@ -612,7 +612,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (t.exists && odbk_pg_value(pg, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
                                   t.database, &prev_owner, err) < 0)
         goto fail;
-    if (odbk_loadrole_hand_over(&role, t.pg, tmpdb, prev_owner, pg, err) < 0) {
+    if (odbk_loadrole_hand_over(&role, t.pg, tmpdb, prev_owner ? prev_owner : o->db_owner, pg, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }

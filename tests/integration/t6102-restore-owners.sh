@@ -40,6 +40,17 @@ test_expect_success 'after a rollback as root the owners and the top mode are th
 	test "$(find "$FS" -type f | wc -l)" -gt 0
 '
 
+test_expect_success 'a new database with --db-owner belongs to that role, objects included' '
+	db=$(test_db newowned) &&
+	odbk-restore "$(cat id)" --new-db "$db" --filestore "$TRASH/fs-new" --db-owner "$OWNER" --confirm RESTORE &&
+	test "$(sql postgres "select pg_get_userbyid(datdba) from pg_database where datname = '\''$db'\''")" = "$OWNER" &&
+	sql "$db" "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+		where n.nspname = '\''public'\'' and pg_get_userbyid(c.relowner) <> '\''$OWNER'\''" >left &&
+	test_must_be_empty left && drop_db "$db" &&
+	test_exit_code 64 odbk-restore "$(cat id)" --db-owner "$OWNER" --confirm RESTORE 2>err &&
+	test_grep "go with --new-db" err
+'
+
 test_expect_success 'cleanup: the role owns nothing left' '
 	drop_db "$DB" && sql postgres "drop role $OWNER"
 '
