@@ -143,18 +143,16 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
         if (odbk_storage_open(cfg, v[i].storage, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
             odbk_storage_sweep(st, v[i].prefix, odbk_now() + 86400, &swept, &e2) == 0) {
             odbk_catalog_removal_done(cat, v[i].storage, v[i].prefix, &e2);
+            a.action = "remove";
+            a.backup_id = v[i].backup_id;
+            a.target = v[i].storage;
+            a.source = v[i].prefix;
             a.result = "ok";
+            odbk_catalog_audit_add(cat, &a, &e2);
             done++;
-        } else {
+        } else {   /* the table counts the attempts and keeps the last error (no audit entry per run) */
             odbk_catalog_removal_add(cat, v[i].storage, v[i].prefix, v[i].backup_id, e2.msg, &e2);
-            a.result = "failed";
-            a.detail = e2.msg;
         }
-        a.action = "remove";
-        a.backup_id = v[i].backup_id;
-        a.target = v[i].storage;
-        a.source = v[i].prefix;
-        odbk_catalog_audit_add(cat, &a, &e2);
         odbk_storage_close(st);
     }
     odbk_removal_list_free(v, n);
