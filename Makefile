@@ -5,6 +5,8 @@
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, completion, systemd units,
 #                   and /etc/odbk/odbk.conf with mode 600 when there is none)
 #   make bench      benchmarks against named baselines (see tests/bench/)
+#   make fuzz       libFuzzer targets tests/fuzz/fuzz-*.c (clang) into build-fuzz/, each run FUZZ_SECONDS
+#                   (60) from tests/fuzz/corpus/<target>/; not part of make check, which replays the corpus
 
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
@@ -79,6 +81,26 @@ demo:
 bench: all
 	tests/bench/run
 
+# ---------------------------------------------------------------- fuzzing
+# The library built by clang with -fsanitize=fuzzer-no-link,address,undefined into build-fuzz/, each target
+# linked with -fsanitize=fuzzer.  A run starts from the corpus folder and adds what it finds there (new
+# coverage); a crash is saved as build-fuzz/crash-<target>-*: copy it into the corpus with its fix.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+
+fuzz-build:
+	$(MAKE) B=build-fuzz CC=$(FUZZ_CC) SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-warning-option' CFLAGS='-O1 -g' \
+		build-fuzz/libodbk.a $(FUZZ_TARGETS)
+
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h build-fuzz/libodbk.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libodbk.a $(LDLIBS)
+
+fuzz: fuzz-build
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[157]
 
@@ -98,7 +120,7 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/odbk/odbk.conf ] || install -m 0600 dist/odbk.conf $(DESTDIR)$(SYSCONFDIR)/odbk/odbk.conf
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all check test asan deps demo bench lint-man install clean
+.PHONY: all check test asan deps demo bench fuzz fuzz-build lint-man install clean
 .SECONDARY:
