@@ -17,6 +17,7 @@
 #include "fuzz/fuzz-manifest.c"
 #include "fuzz/fuzz-member-name.c"
 #include "fuzz/fuzz-odoo-zip.c"
+#include "fuzz/fuzz-sqlcheck.c"
 #include "fuzz/fuzz-tar.c"
 
 static const struct {
@@ -25,7 +26,7 @@ static const struct {
 } targets[] = {
     {"config", fuzz_config},           {"cron", fuzz_cron},         {"duration", fuzz_duration},
     {"manifest", fuzz_manifest},       {"member-name", fuzz_member_name},
-    {"odoo-zip", fuzz_odoo_zip},       {"tar", fuzz_tar},
+    {"odoo-zip", fuzz_odoo_zip},       {"sqlcheck", fuzz_sqlcheck}, {"tar", fuzz_tar},
 };
 
 static int by_name(const void *a, const void *b)
