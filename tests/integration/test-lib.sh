@@ -57,7 +57,9 @@ export TRASH
 mkdir -p "$TRASH/.out" "$TRASH/home"
 # nothing from the user's own setup leaks in
 export HOME=$TRASH/home XDG_CONFIG_HOME=$TRASH/home/.config XDG_STATE_HOME=$TRASH/home/.local/state
-unset ODBK_CONFIG ODBK_CATALOG
+unset ODBK_CONFIG
+# never the host's catalog (/var/lib/odbk/catalog.db for root), even in a test that writes no config
+export ODBK_CATALOG=$TRASH/catalog.db
 if [ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ]; then
     mkdir -p "$TRASH/.sanitizer"
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TRASH/.sanitizer/asan"
