@@ -7,6 +7,7 @@
 
 #include <cJSON.h>
 
+#include "backup/backup.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "policy/compliance.h"
@@ -107,6 +108,10 @@ int main(int argc, char **argv)
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto fail;
+    {   /* killed restores of this host are completed or cleaned (not an error of this program) */
+        struct odbk_err ignored = {0};
+        odbk_restore_recover(cat, &ignored);
+    }
     if (odbk_env_status_list(cfg, cat, c.project, odbk_now(), &v, &n, &err) < 0)
         goto fail;
     odbk_compliance_count(v, n, &enabled, &compliant);

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "backup/backup.h"
 #include "backup/prune.h"
 #include "cli/cli.h"
 #include "common/util.h"
@@ -419,6 +420,10 @@ static int plan_env(const struct plan_ctx *c, const char *env, const struct odbk
     catpath = odbk_config_catalog_path(common->catalog);
     if (odbk_catalog_open(catpath, &cat, err) < 0)
         goto out;
+    {   /* killed restores of this host are completed or cleaned (not an error of this program) */
+        struct odbk_err ignored = {0};
+        odbk_restore_recover(cat, &ignored);
+    }
     if (odbk_prune_env(cfg, cat, env, &o, &rep, err) < 0)
         goto out;
     if (common->json) {
@@ -558,6 +563,10 @@ static int cmd_due(int argc, char **argv)
     catpath = odbk_config_catalog_path(common.catalog);
     if (odbk_catalog_open(catpath, &cat, &err) < 0)
         goto out;
+    {   /* killed restores of this host are completed or cleaned (not an error of this program) */
+        struct odbk_err ignored = {0};
+        odbk_restore_recover(cat, &ignored);
+    }
     if (odbk_schedule_states(cfg, cat, c.at ? c.at : odbk_now(), &v, &n, &err) < 0)
         goto out;
     if (common.json) {

@@ -35,6 +35,13 @@ struct odbk_create_opts {
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
+/* Restores killed outright, on this host only (the catalog's restore_temps rows whose process is gone):
+ * one killed during its load has its temporaries dropped; one killed during its swap has the swap
+ * completed, database and filestore together, and then the originals dropped.  Run by every program at
+ * its start (odbk_backup_retry_removals calls it).  Returns the number recovered, -1 when one could not
+ * be (its row stays for a later run). */
+int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err);
+
 /* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes).  One that had stored
  * its manifest and every file it lists becomes completed (not verified); any other is marked failed, its
  * partial objects removed and its unfinished multipart uploads aborted.  Returns the number reaped. */

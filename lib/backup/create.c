@@ -55,13 +55,6 @@ static void cancel_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops cancel_ops = {"cancel", cancel_write, NULL, NULL, cancel_free};
 
-/* Test-only: die as kill -9 would at this point when $ODBK_FAILPOINT names it. */
-static void crash_point(const char *name)
-{
-    if (odbk_failpoint(name))
-        kill(getpid(), SIGKILL);
-}
-
 /* ---- one file of the backup: its writer chain and results ---- */
 
 struct job {
@@ -565,14 +558,14 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
         if (r < 0)
             goto fail;
     }
-    crash_point("create-after-manifest");
+    odbk_crash_point("create-after-manifest");
     b.db_size = odbk_filter_size_get(dbj.stored);
     b.fs_size = with_fs ? odbk_filter_size_get(fsj.stored) : 0;
     b.total_size = b.db_size + b.fs_size + strlen(manifest_json);
     b.finished_at = m.finished_at;
     b.manifest = odbk_xstrdup(manifest_json);
     if (!o->no_verify) {
-        crash_point("create-verify");
+        odbk_crash_point("create-verify");
         if (verify_all(st, &b, &m, o->progress, o->progress_ctx, err) == 0)
             b.verified = 1;
         else if (odbk_interrupted())   /* stopped, but the backup is complete: kept, not verified */

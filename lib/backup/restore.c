@@ -8,12 +8,12 @@
  *     dump   backup.dump → pg_restore --no-owner --exit-on-error
  *     zip    backup.zip → streamable unzip: dump.sql → psql, filestore/… → the directory
  *
- * then neutralized and given a new identity when asked (on the temporary database).  Only when all of
- * that succeeded are they swapped in: the target database and directory are renamed aside
+ * then neutralized and given a new identity when asked (on the temporary database).  The temporaries are
+ * recorded in the catalog before they are created (swap.c).  Only when all of that succeeded are they
+ * swapped in, as one journaled step (swap.c): the target database and directory are renamed aside
  * ("_odbk_old_<pid>"), the new ones renamed into place, the old ones dropped.  Before that point any
  * failure drops the temporaries and leaves the target exactly as it was; a run killed outright is cleaned
- * up by the next restore (its pid is in the temporaries' names; a target caught renamed aside is put
- * back). */
+ * up, or its swap completed, by the next odbk run on this host (odbk_restore_recover). */
 #include "backup/backup.h"
 
 #include <dirent.h>
@@ -27,6 +27,7 @@
 
 #include "backup/owners.h"
 #include "backup/source.h"
+#include "backup/swap.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "io/tar.h"
@@ -181,65 +182,6 @@ out:
     target_release(&t);
     odbk_source_close(&s);
     return r;
-}
-
-/* ---- leftovers of killed runs ---- */
-
-static int pid_dead(const char *s)
-{
-    char *end;
-    long pid = strtol(s, &end, 10);
-    return pid > 0 && *end == '\0' && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
-/* Temporaries of dead runs are removed; a target a dead run had renamed aside (…_odbk_old_PID while the
- * target itself is missing) is put back. */
-static void cleanup_leftovers(PGconn *c, const char *database, const char *filestore)
-{
-    PGresult *r = PQexec(c, "SELECT datname FROM pg_database WHERE datname ~ '_odbk_(tmp|old)_[0-9]+$'");
-    struct odbk_err e;
-    char *prefix = odbk_xasprintf("%.40s_odbk_old_", database);
-    int i;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        for (i = 0; i < PQntuples(r); i++) {
-            const char *name = PQgetvalue(r, i, 0), *p = strrchr(name, '_');
-            int exists = 1;
-            if (!p || !pid_dead(p + 1))
-                continue;
-            if (!strncmp(name, prefix, strlen(prefix)) && odbk_pg_database_exists(c, database, &exists, &e) == 0 &&
-                !exists)
-                odbk_pg_rename_database(c, name, database, &e);
-            else
-                odbk_pg_drop_database(c, name, &e);
-        }
-    }
-    PQclear(r);
-    free(prefix);
-    if (filestore) {
-        char *parent = odbk_dirname(filestore);
-        const char *base = strrchr(filestore, '/') ? strrchr(filestore, '/') + 1 : filestore;
-        DIR *d = opendir(parent);
-        struct dirent *de;
-        size_t bl = strlen(base);
-        while (d && (de = readdir(d))) {
-            const char *rest = de->d_name + bl;
-            char *p;
-            struct stat sb;
-            if (strncmp(de->d_name, base, bl) || (strncmp(rest, ".odbk-tmp-", 10) && strncmp(rest, ".odbk-old-", 10)))
-                continue;
-            if (!pid_dead(rest + 10))
-                continue;
-            p = odbk_xasprintf("%s/%s", parent, de->d_name);
-            if (!strncmp(rest, ".odbk-old-", 10) && lstat(filestore, &sb) != 0)
-                rename(p, filestore);
-            else
-                odbk_rmtree(p, &e);
-            free(p);
-        }
-        if (d)
-            closedir(d);
-        free(parent);
-    }
 }
 
 /* ---- loading ---- */
@@ -505,9 +447,9 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     PGconn *pg = NULL;
     struct odbk_loadrole role = {0};
     char *prev_owner = NULL;   /* the replaced database's owner: the restored one keeps it */
-    char *tmpdb = NULL, *olddb = NULL, *tmpfs = NULL, *oldfs = NULL, *target_series = NULL;
-    int r = -1, created_db = 0, swapped_db = 0, fs_loaded = 0, audited = 0;
-    pid_t me = getpid();
+    struct odbk_swap sw = {0};
+    char *target_series = NULL;
+    int r = -1, created_db = 0, fs_loaded = 0, audited = 0;
 
     memset(res, 0, sizeof(*res));
     if (odbk_source_open(cfg, cat, o, &s, err) < 0)
@@ -519,7 +461,6 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
 
     if (odbk_pg_connect(t.pg, "postgres", &pg, err) < 0)
         goto fail;
-    cleanup_leftovers(pg, t.database, t.filestore);
     odbk_loadrole_cleanup(pg);
     if (odbk_pg_database_exists(pg, t.database, &t.exists, err) < 0)
         goto fail;
@@ -561,15 +502,15 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         odbk_backup_release(&sb);
     }
 
-    /* load into temporaries */
-    tmpdb = odbk_xasprintf("%.40s_odbk_tmp_%ld", t.database, (long)me);
-    olddb = odbk_xasprintf("%.40s_odbk_old_%ld", t.database, (long)me);
+    /* load into temporaries, recorded before they exist */
+    if (odbk_swap_begin(cat, pg, t.pg, t.database, t.filestore, &sw, err) < 0)
+        goto fail;
     if (odbk_loadrole_create(pg, &role, err) < 0)
         goto fail;
-    if (odbk_pg_create_database(pg, tmpdb, err) < 0)
+    if (odbk_pg_create_database(pg, sw.row.tmp_db, err) < 0)
         goto fail;
     created_db = 1;
-    if (odbk_loadrole_own(pg, &role, tmpdb, err) < 0 || odoo_setup(&role, t.pg, tmpdb, err) < 0)
+    if (odbk_loadrole_own(pg, &role, sw.row.tmp_db, err) < 0 || odoo_setup(&role, t.pg, sw.row.tmp_db, err) < 0)
         goto fail;
     if (t.filestore) {
         char *parent = odbk_dirname(t.filestore);
@@ -580,16 +521,12 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
             goto fail;
         }
         free(parent);
-        tmpfs = odbk_xasprintf("%s.odbk-tmp-%ld", t.filestore, (long)me);
-        oldfs = odbk_xasprintf("%s.odbk-old-%ld", t.filestore, (long)me);
-        if (mkdir(tmpfs, 0750) != 0) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot create the filestore directory '%s'", tmpfs);
-            free(tmpfs);
-            tmpfs = NULL;
+        if (mkdir(sw.row.tmp_dir, 0750) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot create the filestore directory '%s'", sw.row.tmp_dir);
             goto fail;
         }
     }
-    if (load(&s, &t, tmpdb, tmpfs, PQserverVersion(pg), &role, o, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, PQserverVersion(pg), &role, o, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
@@ -597,7 +534,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     }
     if (target_series && *target_series) {
-        char *loaded = db_series(t.pg, tmpdb);
+        char *loaded = db_series(t.pg, sw.row.tmp_db);
         int bad = check_series(o, s.label, loaded, t.database, target_series, err);
         free(loaded);
         if (bad < 0) {
@@ -605,75 +542,40 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
             goto fail;
         }
     }
-    if (post_load(o, &s, t.pg, tmpdb, err) < 0) {
+    if (post_load(o, &s, t.pg, sw.row.tmp_db, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
     if (t.exists && odbk_pg_value(pg, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
                                   t.database, &prev_owner, err) < 0)
         goto fail;
-    if (odbk_loadrole_hand_over(&role, t.pg, tmpdb, prev_owner ? prev_owner : o->db_owner, pg, err) < 0) {
+    if (odbk_loadrole_hand_over(&role, t.pg, sw.row.tmp_db, prev_owner ? prev_owner : o->db_owner, pg, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
-    if (tmpfs && !fs_loaded && !strcmp(s.format, "zip")) {
+    if (sw.row.tmp_dir && !fs_loaded && !strcmp(s.format, "zip")) {
         /* an Odoo zip without filestore: the target keeps its directory (Odoo would not touch it either) */
         struct odbk_err e2;
-        odbk_rmtree(tmpfs, &e2);
-        free(tmpfs);
-        tmpfs = NULL;
+        odbk_rmtree(sw.row.tmp_dir, &e2);
+        odbk_swap_forget_dir(&sw);
         free(t.filestore);
         t.filestore = NULL;
     }
 
-    if (tmpfs && geteuid() == 0) {
+    if (sw.row.tmp_dir && geteuid() == 0) {
         /* the restored files take the owner and mode of the folder they replace (root only can chown) */
         struct stat sb;
         if (lstat(t.filestore, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-            odbk_tree_take_owner(tmpfs, sb.st_uid, sb.st_gid, sb.st_mode, err) < 0) {
+            odbk_tree_take_owner(sw.row.tmp_dir, sb.st_uid, sb.st_gid, sb.st_mode, err) < 0) {
             odbk_err_prefix(err, "the target is unchanged");
             goto fail;
         }
     }
 
-    /* swap */
-    if (t.exists) {
-        if (odbk_pg_rename_database(pg, t.database, olddb, err) < 0)
-            goto fail;
-        swapped_db = 1;
-    }
-    if (odbk_pg_rename_database(pg, tmpdb, t.database, err) < 0) {
-        struct odbk_err e2;
-        if (swapped_db)
-            odbk_pg_rename_database(pg, olddb, t.database, &e2);
+    /* swap, database and filestore as one journaled step */
+    if (odbk_swap_run(&sw, err) < 0)
         goto fail;
-    }
     created_db = 0;
-    if (tmpfs) {
-        struct stat sb;
-        int had = lstat(t.filestore, &sb) == 0;
-
-        if (had && rename(t.filestore, oldfs) != 0) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t.filestore);
-            goto fail_after_db_swap;
-        }
-        if (rename(tmpfs, t.filestore) != 0) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t.filestore);
-            if (had)
-                rename(oldfs, t.filestore);
-            goto fail_after_db_swap;
-        }
-        free(tmpfs);
-        tmpfs = NULL;
-        if (had) {
-            struct odbk_err e2;
-            odbk_rmtree(oldfs, &e2);
-        }
-    }
-    if (swapped_db) {
-        struct odbk_err e2;
-        odbk_pg_drop_database(pg, olddb, &e2);
-    }
     res->database = odbk_xstrdup(t.database);
     res->filestore = t.filestore ? odbk_xstrdup(t.filestore) : NULL;
     if (o->new_db)
@@ -693,26 +595,11 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     r = 0;
     goto out;
 
-fail_after_db_swap:
-    {
-        /* put the old database back: the target must be as it was */
-        struct odbk_err e2;
-        if (odbk_pg_rename_database(pg, t.database, tmpdb, &e2) == 0) {
-            created_db = 1;
-            if (swapped_db)
-                odbk_pg_rename_database(pg, olddb, t.database, &e2);
-        }
-    }
 fail:
     r = -1;
-    if (created_db && pg) {
-        struct odbk_err e2;
-        odbk_pg_drop_database(pg, tmpdb, &e2);
-    }
-    odbk_loadrole_drop(pg, &role);   /* after its database: it owns nothing else */
-    if (tmpfs) {
-        struct odbk_err e2;
-        odbk_rmtree(tmpfs, &e2);
+    if (pg) {
+        odbk_swap_abort(&sw, created_db);
+        odbk_loadrole_drop(pg, &role);   /* after its database: it owns nothing else */
     }
 out:
     if (r < 0 && !audited)
@@ -720,10 +607,7 @@ out:
     if (r < 0 && res->safety_backup_id && !strstr(err->hint, "safety"))
         odbk_err_hint(err, "the safety backup %s holds the state before this restore", res->safety_backup_id);
     free(prev_owner);
-    free(tmpdb);
-    free(olddb);
-    free(tmpfs);
-    free(oldfs);
+    odbk_swap_release(&sw);
     free(target_series);
     if (pg)
         PQfinish(pg);

@@ -78,6 +78,22 @@ static const char *const migrations[] = {
     "  error TEXT,"
     "  PRIMARY KEY (storage, prefix)"
     ");",
+    /* 2 → 3: the temporaries of each restore (recorded before they are created) and its swap journal */
+    "CREATE TABLE restore_temps ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  host TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  pid_start TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  pg TEXT NOT NULL DEFAULT '',"
+    "  target_db TEXT NOT NULL,"
+    "  target_dir TEXT,"
+    "  tmp_db TEXT NOT NULL,"
+    "  tmp_dir TEXT,"
+    "  old_db TEXT,"
+    "  old_dir TEXT,"
+    "  step INTEGER NOT NULL DEFAULT 0"
+    ");",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -711,5 +727,136 @@ void odbk_removal_list_free(struct odbk_removal *v, size_t n)
         free(v[i].backup_id);
         free(v[i].error);
     }
+    free(v);
+}
+
+/* ---- temporaries of restores and their swap journal ---- */
+
+int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db,
+                           "INSERT INTO restore_temps (host, pid, pid_start, created_at, pg, target_db, target_dir, "
+                           "tmp_db, tmp_dir, old_db, old_dir, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                           "?11, ?12)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, t->host);
+    sqlite3_bind_int64(st, 2, t->pid);
+    bind_text(st, 3, t->pid_start ? t->pid_start : "");
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)(t->created_at ? t->created_at : odbk_now()));
+    bind_text(st, 5, t->pg ? t->pg : "");
+    bind_text(st, 6, t->target_db);
+    bind_text(st, 7, t->target_dir);
+    bind_text(st, 8, t->tmp_db);
+    bind_text(st, 9, t->tmp_dir);
+    bind_text(st, 10, t->old_db);
+    bind_text(st, 11, t->old_dir);
+    sqlite3_bind_int(st, 12, t->step);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot record the restore's temporaries");
+    t->id = (long long)sqlite3_last_insert_rowid(cat->db);
+    return 0;
+}
+
+int odbk_catalog_temp_update(struct odbk_catalog *cat, const struct odbk_restore_temp *t, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db,
+                           "UPDATE restore_temps SET target_dir = ?2, tmp_dir = ?3, old_db = ?4, old_dir = ?5, "
+                           "step = ?6 WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    sqlite3_bind_int64(st, 1, t->id);
+    bind_text(st, 2, t->target_dir);
+    bind_text(st, 3, t->tmp_dir);
+    bind_text(st, 4, t->old_db);
+    bind_text(st, 5, t->old_dir);
+    sqlite3_bind_int(st, 6, t->step);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record the swap's progress");
+}
+
+int odbk_catalog_temp_delete(struct odbk_catalog *cat, long long id, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db, "DELETE FROM restore_temps WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot clear the restore's temporaries");
+}
+
+int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct odbk_restore_temp **out, size_t *n,
+                           struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc;
+    struct odbk_restore_temp *v = NULL;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT id, host, pid, pid_start, created_at, pg, target_db, target_dir, tmp_db, tmp_dir, "
+                           "old_db, old_dir, step FROM restore_temps WHERE host = ?1 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, host);
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct odbk_restore_temp *t;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            v = odbk_xrealloc(v, cap * sizeof(*v));
+        }
+        t = &v[(*n)++];
+        t->id = (long long)sqlite3_column_int64(st, 0);
+        t->host = col_text(st, 1);
+        t->pid = (long)sqlite3_column_int64(st, 2);
+        t->pid_start = col_text(st, 3);
+        t->created_at = (time_t)sqlite3_column_int64(st, 4);
+        t->pg = col_text(st, 5);
+        t->target_db = col_text(st, 6);
+        t->target_dir = col_text(st, 7);
+        t->tmp_db = col_text(st, 8);
+        t->tmp_dir = col_text(st, 9);
+        t->old_db = col_text(st, 10);
+        t->old_dir = col_text(st, 11);
+        t->step = sqlite3_column_int(st, 12);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        odbk_restore_temp_list_free(v, *n);
+        *n = 0;
+        return sql_err(cat, err, "cannot list the restores' temporaries");
+    }
+    *out = v;
+    return 0;
+}
+
+void odbk_restore_temp_release(struct odbk_restore_temp *t)
+{
+    free(t->host);
+    free(t->pid_start);
+    free(t->pg);
+    free(t->target_db);
+    free(t->target_dir);
+    free(t->tmp_db);
+    free(t->tmp_dir);
+    free(t->old_db);
+    free(t->old_dir);
+    memset(t, 0, sizeof(*t));
+}
+
+void odbk_restore_temp_list_free(struct odbk_restore_temp *v, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        odbk_restore_temp_release(&v[i]);
     free(v);
 }

@@ -131,4 +131,36 @@ int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **ou
 void odbk_removal_list_free(struct odbk_removal *v, size_t n);
 
 
+/* The temporaries of one restore, recorded before they are created, and the journal of its swap. */
+enum odbk_swap_step {
+    ODBK_SWAP_LOADING = 0,   /* tmp_db/tmp_dir being loaded: a dead run's are dropped */
+    ODBK_SWAP_JOURNALED,     /* loaded; old_db/old_dir named: the swap may begin, a dead run's is completed */
+    ODBK_SWAP_DB_ASIDE,      /* target_db renamed to old_db */
+    ODBK_SWAP_DB_IN,         /* tmp_db renamed to target_db */
+    ODBK_SWAP_DIR_ASIDE,     /* target_dir renamed to old_dir */
+    ODBK_SWAP_DONE           /* tmp_dir renamed to target_dir: the originals may go */
+};
+struct odbk_restore_temp {
+    long long id;
+    char *host;
+    long pid;
+    char *pid_start;   /* the process's start time (/proc/PID/stat), against pid reuse */
+    time_t created_at;
+    char *pg;          /* conninfo of the server */
+    char *target_db, *target_dir;
+    char *tmp_db, *tmp_dir;   /* tmp_dir, target_dir NULL without filestore */
+    char *old_db, *old_dir;   /* where the targets go aside; NULL when there is none to set aside */
+    int step;                 /* enum odbk_swap_step */
+};
+/* Sets t->id. */
+int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t, struct odbk_err *err);
+/* Stores target_dir, tmp_dir, old_db, old_dir and step of row t->id. */
+int odbk_catalog_temp_update(struct odbk_catalog *cat, const struct odbk_restore_temp *t, struct odbk_err *err);
+int odbk_catalog_temp_delete(struct odbk_catalog *cat, long long id, struct odbk_err *err);
+/* The rows of host, oldest first. */
+int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct odbk_restore_temp **out, size_t *n,
+                           struct odbk_err *err);
+void odbk_restore_temp_release(struct odbk_restore_temp *t);
+void odbk_restore_temp_list_free(struct odbk_restore_temp *v, size_t n);
+
 #endif

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,35 @@ int odbk_failpoint(const char *name)
         return 0;
     fired++;
     return 1;
+}
+
+void odbk_crash_point(const char *name)
+{
+    if (odbk_failpoint(name))
+        kill(getpid(), SIGKILL);
+}
+
+char *odbk_proc_start(long pid)
+{
+    char path[64], buf[1024], *p;
+    FILE *f;
+    size_t n;
+    int field;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if (!(f = fopen(path, "r")))
+        return odbk_xstrdup("");
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* the command name (field 2) is in parentheses and may hold spaces: count from its closing one */
+    if (!(p = strrchr(buf, ')')))
+        return odbk_xstrdup("");
+    for (field = 2; field < 22 && p; field++)
+        p = strchr(p + 1, ' ');
+    if (!p)
+        return odbk_xstrdup("");
+    p++;
+    return odbk_xstrndup(p, strcspn(p, " "));
 }
 
 const char *odbk_hostname(void)

@@ -44,6 +44,11 @@ int odbk_read_small_file_len(const char *path, size_t max, char **out, size_t *o
 
 /* Test-only fault injection: is $ODBK_FAILPOINT "name" (always) or "name:N" (the first N calls)? */
 int odbk_failpoint(const char *name);
+/* Test-only: die as kill -9 would (SIGKILL to itself) when $ODBK_FAILPOINT names this point. */
+void odbk_crash_point(const char *name);
+/* The start time of process pid (field 22 of /proc/PID/stat) as text, "" when it cannot be read: a pid
+ * that runs again under the same number has another one.  Freed by the caller. */
+char *odbk_proc_start(long pid);
 
 /* The host name of this machine (static storage). */
 const char *odbk_hostname(void);

@@ -3,7 +3,7 @@
 # run's reaper finds the manifest and every file it lists, and the row becomes completed, not verified
 # (nothing was read back; odbk-list --verify does that), instead of failed and deleted.  A manifest whose
 # files are not all there is no backup: that run is failed and removed as before.
-# ODBK_FAILPOINT kills the run with SIGKILL at a named point (crash_point in lib/backup/create.c).
+# ODBK_FAILPOINT kills the run with SIGKILL at a named point (odbk_crash_point in lib/common/util.c).
 . "$(dirname "$0")/test-lib.sh"
 test_description 'a run killed after its manifest is finished by the reaper'
 require_service pg

@@ -1,0 +1,299 @@
+/* swap.c - a restore's temporaries and its journaled swap (swap.h).
+ *
+ * Each restore records its temporaries (tmp database and directory, then the names the targets go
+ * aside to) in the catalog's restore_temps before it creates them, with host, pid and the pid's start
+ * time.  The row's step is the swap journal: LOADING until the load finished, JOURNALED just before the
+ * first rename, then one step per rename.  odbk_restore_recover, run at the start of every program,
+ * looks only at rows of this host whose process is gone: a LOADING one has its temporaries dropped; a
+ * later one is completed (the load had finished), database and directory both, and only then are the
+ * originals dropped.  Nothing is ever dropped because of its name alone. */
+#include "backup/swap.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup/backup.h"
+#include "common/util.h"
+#include "pg/pg.h"
+
+static int path_exists(const char *p)
+{
+    struct stat sb;
+    return p && lstat(p, &sb) == 0;
+}
+
+/* 1 exists, 0 not, -1 cannot tell */
+static int db_exists(PGconn *pg, const char *name, struct odbk_err *err)
+{
+    int e = 0;
+    if (odbk_pg_database_exists(pg, name, &e, err) < 0)
+        return -1;
+    return e;
+}
+
+/* "<base>_odbk_KIND_<pid>", or with "_N" after it when a database of that name exists already */
+static char *free_db_name(PGconn *pg, const char *base, const char *kind, struct odbk_err *err)
+{
+    int n;
+    for (n = 0; n < 100; n++) {
+        char *name = n ? odbk_xasprintf("%.40s_odbk_%s_%ld_%d", base, kind, (long)getpid(), n)
+                       : odbk_xasprintf("%.40s_odbk_%s_%ld", base, kind, (long)getpid());
+        int e = db_exists(pg, name, err);
+        if (e == 0)
+            return name;
+        free(name);
+        if (e < 0)
+            return NULL;
+    }
+    odbk_err_set(err, ODBK_E_TEMPFAIL, "no free name for the %s database of '%s'", kind, base);
+    return NULL;
+}
+
+static char *free_dir_name(const char *base, const char *kind)
+{
+    int n;
+    for (n = 0;; n++) {
+        char *name = n ? odbk_xasprintf("%s.odbk-%s-%ld-%d", base, kind, (long)getpid(), n)
+                       : odbk_xasprintf("%s.odbk-%s-%ld", base, kind, (long)getpid());
+        if (!path_exists(name))
+            return name;
+        free(name);
+    }
+}
+
+int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *target_db,
+                    const char *target_dir, struct odbk_swap *sw, struct odbk_err *err)
+{
+    memset(sw, 0, sizeof(*sw));
+    sw->cat = cat;
+    sw->pg = pg;
+    sw->row.host = odbk_xstrdup(odbk_hostname());
+    sw->row.pid = (long)getpid();
+    sw->row.pid_start = odbk_proc_start(sw->row.pid);
+    sw->row.created_at = odbk_now();
+    sw->row.pg = odbk_xstrdup(conninfo ? conninfo : "");
+    sw->row.target_db = odbk_xstrdup(target_db);
+    sw->row.target_dir = target_dir ? odbk_xstrdup(target_dir) : NULL;
+    if (!(sw->row.tmp_db = free_db_name(pg, target_db, "tmp", err)))
+        return -1;
+    sw->row.tmp_dir = target_dir ? free_dir_name(target_dir, "tmp") : NULL;
+    return odbk_catalog_temp_add(cat, &sw->row, err);
+}
+
+void odbk_swap_forget_dir(struct odbk_swap *sw)
+{
+    struct odbk_err e;
+    free(sw->row.tmp_dir);
+    free(sw->row.target_dir);
+    sw->row.tmp_dir = sw->row.target_dir = NULL;
+    odbk_catalog_temp_update(sw->cat, &sw->row, &e);
+}
+
+static int mark(struct odbk_swap *sw, int step, struct odbk_err *err)
+{
+    sw->row.step = step;
+    return odbk_catalog_temp_update(sw->cat, &sw->row, err);
+}
+
+/* The swap is in place: drop the originals, then forget the row (kept when something could not go). */
+static int finish(struct odbk_catalog *cat, PGconn *pg, const struct odbk_restore_temp *t, struct odbk_err *err)
+{
+    struct odbk_err e2;
+    int r = 0;
+    if (t->old_db && odbk_pg_drop_database(pg, t->old_db, err) < 0)
+        r = -1;
+    if (t->old_dir && odbk_rmtree(t->old_dir, r < 0 ? &e2 : err) < 0)
+        r = -1;
+    if (r == 0)
+        r = odbk_catalog_temp_delete(cat, t->id, err);
+    return r;
+}
+
+int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err)
+{
+    struct odbk_restore_temp *t = &sw->row;
+    struct odbk_err e2;
+    int had_db, had_dir;
+    odbk_crash_point("swap-before-journal");
+    had_db = db_exists(sw->pg, t->target_db, err);
+    had_dir = path_exists(t->target_dir);
+    if (had_db < 0)
+        return -1;
+    if (had_db && !(t->old_db = free_db_name(sw->pg, t->target_db, "old", err)))
+        return -1;
+    if (t->tmp_dir && had_dir)
+        t->old_dir = free_dir_name(t->target_dir, "old");
+    if (mark(sw, ODBK_SWAP_JOURNALED, err) < 0)
+        return -1;
+    odbk_crash_point("swap-journaled");
+    if (t->old_db) {
+        if (odbk_pg_rename_database(sw->pg, t->target_db, t->old_db, err) < 0)
+            goto undo;
+        odbk_crash_point("swap-db-aside");
+        mark(sw, ODBK_SWAP_DB_ASIDE, &e2);
+    }
+    if (odbk_pg_rename_database(sw->pg, t->tmp_db, t->target_db, err) < 0)
+        goto undo_db_aside;
+    odbk_crash_point("swap-db-in");
+    mark(sw, ODBK_SWAP_DB_IN, &e2);
+    if (t->tmp_dir) {
+        if (t->old_dir && rename(t->target_dir, t->old_dir) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t->target_dir);
+            goto undo_db_in;
+        }
+        odbk_crash_point("swap-dir-aside");
+        mark(sw, ODBK_SWAP_DIR_ASIDE, &e2);
+        if (rename(t->tmp_dir, t->target_dir) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
+            if (t->old_dir && rename(t->old_dir, t->target_dir) != 0)
+                return -1;   /* the journal stays: the next run completes the swap */
+            goto undo_db_in;
+        }
+    }
+    odbk_crash_point("swap-dir-in");
+    mark(sw, ODBK_SWAP_DONE, &e2);
+    finish(sw->cat, sw->pg, t, &e2);   /* an original that would not go is retried by the next run */
+    return 0;
+
+undo_db_in:   /* put the old database back: the target must be as it was */
+    if (odbk_pg_rename_database(sw->pg, t->target_db, t->tmp_db, &e2) < 0)
+        return -1;
+undo_db_aside:
+    if (t->old_db && odbk_pg_rename_database(sw->pg, t->old_db, t->target_db, &e2) < 0)
+        return -1;
+undo:
+    free(t->old_db);
+    free(t->old_dir);
+    t->old_db = t->old_dir = NULL;
+    mark(sw, ODBK_SWAP_LOADING, &e2);   /* back to temporaries only, dropped by odbk_swap_abort */
+    return -1;
+}
+
+void odbk_swap_abort(struct odbk_swap *sw, int created_db)
+{
+    struct odbk_err e;
+    int ok = 1;
+    if (!sw->row.id || sw->row.step != ODBK_SWAP_LOADING)
+        return;
+    if (created_db && odbk_pg_drop_database(sw->pg, sw->row.tmp_db, &e) < 0)
+        ok = 0;
+    if (sw->row.tmp_dir && odbk_rmtree(sw->row.tmp_dir, &e) < 0)
+        ok = 0;
+    if (ok)
+        odbk_catalog_temp_delete(sw->cat, sw->row.id, &e);
+    sw->row.id = 0;
+}
+
+void odbk_swap_release(struct odbk_swap *sw)
+{
+    odbk_restore_temp_release(&sw->row);
+    memset(sw, 0, sizeof(*sw));
+}
+
+/* ---- the next run ---- */
+
+static int process_gone(const struct odbk_restore_temp *t)
+{
+    char *start;
+    int gone;
+    if (t->pid <= 0)
+        return 1;
+    if (kill((pid_t)t->pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    if (!t->pid_start || !*t->pid_start)
+        return 0;
+    start = odbk_proc_start(t->pid);
+    gone = *start && strcmp(start, t->pid_start) != 0;   /* the pid runs another process now */
+    free(start);
+    return gone;
+}
+
+/* Complete the swap of a dead run: every rename it had not done yet, database and directory, in the
+ * journal's order; then drop the originals.  Any doubt leaves everything as found, row kept. */
+static int complete(struct odbk_catalog *cat, PGconn *pg, const struct odbk_restore_temp *t, struct odbk_err *err)
+{
+    int tmp = db_exists(pg, t->tmp_db, err), tgt, old;
+    if (tmp < 0)
+        return -1;
+    if (tmp) {
+        if ((tgt = db_exists(pg, t->target_db, err)) < 0)
+            return -1;
+        if (tgt) {
+            if (!t->old_db || (old = db_exists(pg, t->old_db, err)) != 0)
+                return odbk_err_set(err, ODBK_E_FAILED, "cannot complete the restore into '%s': database '%s' "
+                                    "is in the way", t->target_db, t->target_db);
+            if (odbk_pg_rename_database(pg, t->target_db, t->old_db, err) < 0)
+                return -1;
+        }
+        if (odbk_pg_rename_database(pg, t->tmp_db, t->target_db, err) < 0)
+            return -1;
+    } else if (t->step < ODBK_SWAP_DB_IN && (tgt = db_exists(pg, t->target_db, err)) != 1) {
+        return tgt < 0 ? -1 : odbk_err_set(err, ODBK_E_FAILED, "cannot complete the restore into '%s': "
+                                           "neither the restored nor the target database exists", t->target_db);
+    }
+    if (t->tmp_dir && path_exists(t->tmp_dir)) {
+        if (path_exists(t->target_dir)) {
+            if (!t->old_dir || path_exists(t->old_dir))
+                return odbk_err_set(err, ODBK_E_FAILED, "cannot complete the restore into '%s': it is in the way",
+                                    t->target_dir);
+            if (rename(t->target_dir, t->old_dir) != 0)
+                return odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t->target_dir);
+        }
+        if (rename(t->tmp_dir, t->target_dir) != 0)
+            return odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
+    }
+    return finish(cat, pg, t, err);
+}
+
+/* A dead run that had not finished its load: its temporaries go, the target was never touched. */
+static int drop_temporaries(struct odbk_catalog *cat, PGconn *pg, const struct odbk_restore_temp *t,
+                            struct odbk_err *err)
+{
+    if (odbk_pg_drop_database(pg, t->tmp_db, err) < 0 || (t->tmp_dir && odbk_rmtree(t->tmp_dir, err) < 0))
+        return -1;
+    return odbk_catalog_temp_delete(cat, t->id, err);
+}
+
+int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err)
+{
+    struct odbk_restore_temp *v = NULL;
+    size_t n = 0, i;
+    int done = 0;
+    if (odbk_catalog_temp_list(cat, odbk_hostname(), &v, &n, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        const struct odbk_restore_temp *t = &v[i];
+        struct odbk_err e2 = {0};
+        struct odbk_audit a = {0};
+        PGconn *pg = NULL;
+        int r;
+        if (!process_gone(t))
+            continue;
+        if (odbk_pg_connect(t->pg, "postgres", &pg, &e2) < 0) {   /* the server is down: a later run */
+            *err = e2;
+            continue;
+        }
+        r = t->step == ODBK_SWAP_LOADING ? drop_temporaries(cat, pg, t, &e2) : complete(cat, pg, t, &e2);
+        PQfinish(pg);
+        a.action = "restore-recover";
+        a.target = t->target_db;
+        a.result = r < 0 ? "failed" : "ok";
+        a.detail = r < 0 ? odbk_xasprintf("restore by process %ld killed: %s", t->pid, e2.msg)
+                 : t->step == ODBK_SWAP_LOADING
+                       ? odbk_xasprintf("restore by process %ld killed during its load: temporaries dropped", t->pid)
+                       : odbk_xasprintf("restore by process %ld killed during its swap: swap completed", t->pid);
+        odbk_catalog_audit_add(cat, &a, &e2);
+        free(a.detail);
+        if (r < 0)
+            *err = e2;
+        else
+            done++;
+    }
+    odbk_restore_temp_list_free(v, n);
+    return done;
+}

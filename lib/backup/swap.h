@@ -1,0 +1,32 @@
+/* swap.h - a restore's temporaries, recorded before they exist, and the journaled swap that puts them in
+ * place (database and filestore together), completed or undone by the next odbk run when it was killed. */
+#ifndef ODBK_BACKUP_SWAP_H
+#define ODBK_BACKUP_SWAP_H
+
+#include <libpq-fe.h>
+
+#include "catalog/catalog.h"
+
+struct odbk_swap {
+    struct odbk_catalog *cat;
+    PGconn *pg;                   /* on the target's server, not owned */
+    struct odbk_restore_temp row; /* the catalog row: its names are the temporaries' */
+};
+
+/* Pick free names for the temporary database and (target_dir not NULL) directory of a restore into
+ * target_db/target_dir and record them, with this process, before anything is created. */
+int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *target_db,
+                    const char *target_dir, struct odbk_swap *sw, struct odbk_err *err);
+/* The temporary directory was removed and the target keeps its own (an Odoo zip without filestore). */
+void odbk_swap_forget_dir(struct odbk_swap *sw);
+/* The load finished: journal the swap, rename target → old and tmp → target (database, then directory),
+ * then drop the originals and clear the row.  On failure the target is put back when it can be (the
+ * temporaries are then the caller's to drop with odbk_swap_abort); when it cannot, the row stays for the
+ * next run to complete. */
+int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err);
+/* The restore failed before or during the swap: drop the temporaries (the database only when
+ * created_db) and clear the row, unless the swap is unfinished. */
+void odbk_swap_abort(struct odbk_swap *sw, int created_db);
+void odbk_swap_release(struct odbk_swap *sw);
+
+#endif
