@@ -11,7 +11,7 @@ test_expect_success 'setup: env prod with two backups, env broken with a failed 
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
 	sed -i "0,/^\[env prod\]/s//[env prod]\nproject = acme/" "$ODBK_CONF" &&
 	odbk_conf_env broken "$FIXTURE_DB" "$FIXTURE_FS" disk &&
-	odbk-create prod --comment first >id1 &&
+	odbk-create prod --comment first >id1 && sleep 1.1 &&
 	odbk-create prod >id2 &&
 	fake_pg_dump_dying "$TRASH/fakebin" &&
 	ODBK_PG_BINDIR=$TRASH/fakebin test_exit_code 1 odbk-create broken 2>err
