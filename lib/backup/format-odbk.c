@@ -1,0 +1,133 @@
+/* format-odbk.c - the odbk format (format.h): the database as plain SQL (backup-ID-database.sql.gz) and
+ * the filestore as a tar (backup-ID-filestore.tar.gz), each compressed with the codec asked for.
+ *
+ * pg_dump and the filestore tar run at the same time, each through its own chain.  The filestore is
+ * started when pg_dump's first bytes arrive: by then pg_dump holds its snapshot, so every attachment row
+ * in the dump was taken before the filestore is read while the two still overlap in time.  The rows of
+ * each COPY block are counted on the way, for odbk-restore --test. */
+#include "backup/format.h"
+
+#include <cJSON.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "backup/run.h"
+#include "common/util.h"
+#include "io/exec.h"
+#include "io/tar.h"
+
+/* ---- the filestore thread ---- */
+
+struct fs_thread {
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;
+    struct odbk_format_file *job;
+    const char *dir;
+    struct odbk_tar_stats stats;
+};
+
+static void *fs_main(void *arg)
+{
+    struct fs_thread *f = arg;
+    struct odbk_format_file *j = f->job;
+    j->rc = odbk_tar_write_dir(f->dir, j->head, &f->stats, &j->err);
+    if (j->rc == 0)
+        j->rc = odbk_writer_finish(j->head, &j->err);
+    else
+        odbk_writer_abort(j->head);
+    return NULL;
+}
+
+static void fs_start(void *ctx)
+{
+    struct fs_thread *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    if (!f->started && f->job) {
+        if (pthread_create(&f->th, NULL, fs_main, f) == 0)
+            f->started = 1;
+        else
+            odbk_err_set(&f->job->err, ODBK_E_OSERR, "cannot start the filestore thread"), f->job->rc = -1;
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* {"public.res_partner": 12, ...} of the counts of the COPY blocks */
+static char *tables_json(const struct odbk_writer *counter)
+{
+    const struct odbk_copy_count *cv;
+    size_t k, nc = odbk_filter_copycount_get(counter, &cv);
+    cJSON *t = cJSON_CreateObject();
+    char *s;
+    for (k = 0; k < nc; k++)
+        cJSON_AddNumberToObject(t, cv[k].table, (double)cv[k].rows);
+    s = cJSON_PrintUnformatted(t);
+    cJSON_Delete(t);
+    return s;
+}
+
+static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
+{
+    struct odbk_format_file db = {0}, fs = {0};
+    struct fs_thread fst = {0};
+    atomic_int cancel = 0;
+    struct odbk_writer *counter;
+    char *argv[] = {w->pg_dump, "--no-owner", "--format=plain", NULL};
+    const char *suffix = odbk_compression_suffix(w->comp), *cname = odbk_compression_name(w->comp);
+    int r;
+
+    pthread_mutex_init(&fst.mu, NULL);
+    /* the database; pg_database_size overstates a dump: no percentage rather than a wrong one */
+    r = odbk_format_file_open(&db, w, "database", odbk_xasprintf("backup-%s-database.sql%s", w->id, suffix), cname,
+                              w->comp, w->db_hint + w->fs_hint, 0, NULL, err);
+    /* the filestore, started by pg_dump's first bytes */
+    if (r == 0 && w->filestore) {
+        r = odbk_format_file_open(&fs, w, "filestore", odbk_xasprintf("backup-%s-filestore.tar%s", w->id, suffix),
+                                  cname, w->comp, w->fs_hint, w->fs_hint, &cancel, err);
+        fst.job = &fs;
+        fst.dir = w->filestore;
+    }
+    if (r < 0)
+        goto out;
+    counter = odbk_filter_copycount_new(db.head);
+    db.head = counter;
+    r = odbk_exec_source(argv, w->child_env, db.head, w->filestore ? fs_start : NULL, &fst, err);
+    if (r == 0 && w->filestore)
+        fs_start(&fst);    /* an empty dump still gets its filestore */
+    r = odbk_format_file_end(&db, r, w->m, err);
+    if (r < 0)
+        atomic_store(&cancel, 1);
+    if (fst.started)
+        pthread_join(fst.th, NULL);
+    fst.started = 0;
+    if (r == 0 && w->filestore && fs.rc < 0) {
+        *err = fs.err;
+        r = -1;
+    }
+    if (r < 0)
+        goto out;
+    w->tables_json = tables_json(counter);
+    if (w->filestore) {
+        odbk_format_file_add(&fs, w->m);
+        w->m->fs_files = (int64_t)fst.stats.files;
+        w->m->fs_bytes = (int64_t)fst.stats.bytes;
+    }
+out:
+    if (r < 0) {
+        odbk_writer_abort(db.head);
+        odbk_writer_abort(fs.head);
+    }
+    pthread_mutex_destroy(&fst.mu);
+    odbk_format_file_free(&db);
+    odbk_format_file_free(&fs);
+    return r;
+}
+
+const struct odbk_format_ops odbk_format_odbk = {
+    .name = "odbk",
+    .main_role = "database",
+    .filestore = ODBK_FORMAT_FS_FILE,
+    .compression = NULL,
+    .write = odbk_write,
+};

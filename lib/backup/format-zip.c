@@ -1,0 +1,51 @@
+/* format-zip.c - the zip format (format.h): Odoo's own backup zip (odoo/zip.h), one file backup-ID.zip
+ * made in one stream: pg_dump's plain SQL as dump.sql, manifest.json, then the filestore. */
+#include "backup/format.h"
+
+#include "common/util.h"
+#include "io/exec.h"
+#include "odoo/zip.h"
+
+/* pg_dump's plain SQL becomes the member dump.sql (size unknown: a data descriptor follows it), then
+ * manifest.json, then the filestore, read once the dump is complete. */
+static int write_zip(struct odbk_writer *dst, char *const argv[], char *const env[], const struct odbk_manifest *m,
+                     const char *filestore, struct odbk_err *err)
+{
+    struct odbk_zip *z = odbk_zip_new(dst);
+    struct odbk_writer *member = odbk_zip_member_writer_new(z);
+    int r = odbk_odoo_zip_begin_sql(z, -1, 0, err);
+    if (r == 0)
+        r = odbk_exec_source(argv, env, member, NULL, NULL, err);
+    if (r == 0)
+        r = odbk_writer_finish(member, err);
+    if (r == 0)
+        r = odbk_odoo_zip_add_manifest(z, m, err);
+    if (r == 0 && filestore)
+        r = odbk_odoo_zip_add_filestore(z, filestore, err);
+    if (r == 0)
+        r = odbk_zip_close(z, err);
+    odbk_writer_free(member);
+    odbk_zip_free(z);
+    return r;
+}
+
+static int zip_write(struct odbk_format_write *w, struct odbk_err *err)
+{
+    struct odbk_format_file zf = {0};
+    char *argv[] = {w->pg_dump, "--no-owner", "--format=plain", NULL};
+    int r = odbk_format_file_open(&zf, w, "archive", odbk_xasprintf("backup-%s.zip", w->id), "zip",
+                                  ODBK_COMPRESS_NONE, w->db_hint + w->fs_hint, w->db_hint + w->fs_hint, NULL, err);
+    if (r == 0)
+        r = write_zip(zf.head, argv, w->child_env, w->m, w->filestore, err);
+    r = odbk_format_file_end(&zf, r, w->m, err);
+    odbk_format_file_free(&zf);
+    return r;
+}
+
+const struct odbk_format_ops odbk_format_zip = {
+    .name = "zip",
+    .main_role = "archive",
+    .filestore = ODBK_FORMAT_FS_INSIDE,
+    .compression = "zip",
+    .write = zip_write,
+};

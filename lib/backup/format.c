@@ -1,0 +1,33 @@
+/* format.c - the table of backup formats (format.h): adding a format is one line here. */
+#include "backup/format.h"
+
+#include <stdio.h>
+#include <string.h>
+
+extern const struct odbk_format_ops odbk_format_odbk;
+extern const struct odbk_format_ops odbk_format_zip;
+extern const struct odbk_format_ops odbk_format_dump;
+
+const struct odbk_format_ops *const odbk_formats[] = {
+    &odbk_format_odbk,
+    &odbk_format_zip,
+    &odbk_format_dump,
+    NULL,
+};
+
+const struct odbk_format_ops *odbk_format_find(const char *name)
+{
+    size_t i;
+    for (i = 0; name && odbk_formats[i]; i++)
+        if (!strcmp(odbk_formats[i]->name, name))
+            return odbk_formats[i];
+    return NULL;
+}
+
+void odbk_format_names(char *buf, size_t size)
+{
+    size_t i, n = 0;
+    buf[0] = '\0';
+    for (i = 0; odbk_formats[i] && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", odbk_formats[i]->name);
+}

@@ -1,0 +1,84 @@
+/* format.h - the backup formats, one table of operations each, as storage drivers are (storage.h):
+ *
+ *     odbk   a database file (plain SQL, compressed) and a filestore tar, made at the same time
+ *     zip    Odoo's own zip (odoo/zip.h): dump.sql, manifest.json, filestore/, in one stream
+ *     dump   pg_dump's custom format, the database only
+ *
+ * create, restore, source and download ask the format's table, never its name.  Adding a format is one
+ * file format-NAME.c defining its `struct odbk_format_ops` and one line in format.c. */
+#ifndef ODBK_BACKUP_FORMAT_H
+#define ODBK_BACKUP_FORMAT_H
+
+#include <stdatomic.h>
+
+#include "backup/backup.h"
+
+/* Where a format keeps the filestore. */
+enum odbk_format_filestore {
+    ODBK_FORMAT_FS_NONE,     /* nowhere: database only */
+    ODBK_FORMAT_FS_FILE,     /* a file of its own, role "filestore" */
+    ODBK_FORMAT_FS_INSIDE,   /* inside the one archive, perhaps empty: known only once it is read */
+};
+
+struct odbk_format_write;
+
+struct odbk_format_ops {
+    const char *name;          /* the manifest's, the catalog's and --format's name */
+    const char *main_role;     /* the role of the file that holds the database: "database" or "archive" */
+    enum odbk_format_filestore filestore;
+    const char *compression;   /* the row's compression; NULL: the codec asked for (odbk_compression_name) */
+    /* Store the backup's files and add each to w->m (below); on failure nothing is left open (what was
+     * stored is removed by the caller). */
+    int (*write)(struct odbk_format_write *w, struct odbk_err *err);
+};
+
+/* The registry (format.c), NULL-terminated; the first is the default. */
+extern const struct odbk_format_ops *const odbk_formats[];
+/* The format called name, NULL when there is none. */
+const struct odbk_format_ops *odbk_format_find(const char *name);
+/* "odbk, zip, dump" into buf, for messages. */
+void odbk_format_names(char *buf, size_t size);
+
+/* ---- writing (create.c calls fmt->write between the row and the manifest) ---- */
+
+struct odbk_format_write {
+    struct odbk_storage *st;
+    const char *env, *id;          /* a file NAME of the backup is stored at odbk_backup_file_key(env, id, NAME) */
+    char *pg_dump;                 /* the pg_dump matching the server */
+    char **child_env;              /* its environment (odbk_pg_child_env) */
+    const char *filestore;         /* the directory to back up, NULL for none */
+    enum odbk_compression comp;
+    int level, threads;
+    uint64_t db_hint, fs_hint;     /* database and filestore sizes (0: unknown), to plan uploads and progress */
+    odbk_backup_progress_cb progress;
+    void *progress_ctx;
+    struct odbk_manifest *m;       /* in: the database and Odoo's keys; out: the files, fs_files, fs_bytes */
+    char *tables_json;             /* out: rows of each COPY block (malloc'd, the caller frees it), or NULL */
+};
+
+/* One stored file of a backup being made, its chain and its figures:
+ * head → [cancel] → [progress] → raw size → compress → sha256 → stored size → storage. */
+struct odbk_format_file {
+    const char *role;
+    char *name, *key;
+    const char *compression;
+    struct odbk_writer *sink, *stored, *sha, *comp, *raw, *progress, *cancel, *head;
+    odbk_backup_progress_cb cb;
+    void *cb_ctx;
+    uint64_t expected;             /* bytes, for the progress percentage (0: unknown) */
+    int rc;                        /* for a file written by a thread of its own */
+    struct odbk_err err;
+};
+
+/* Open f, the file called name (taken over) with that role, compressed with c and recorded as
+ * compression; size_hint plans the upload; cancel (or NULL) makes it fail once set (run.h). */
+int odbk_format_file_open(struct odbk_format_file *f, const struct odbk_format_write *w, const char *role,
+                          char *name, const char *compression, enum odbk_compression c, uint64_t size_hint,
+                          uint64_t expected, atomic_int *cancel, struct odbk_err *err);
+/* r 0: finish f and add it to m; r < 0 (or the finish failing): abort it.  Returns the result. */
+int odbk_format_file_end(struct odbk_format_file *f, int r, struct odbk_manifest *m, struct odbk_err *err);
+/* Add f's name, role, sizes, checksum and compression to m. */
+void odbk_format_file_add(const struct odbk_format_file *f, struct odbk_manifest *m);
+void odbk_format_file_free(struct odbk_format_file *f);
+
+#endif
