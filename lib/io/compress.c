@@ -1,4 +1,5 @@
-/* compress.c - gzip (zlib) and zstd (libzstd) as writer filters, both directions.
+/* compress.c - gzip (zlib) and zstd (libzstd) as writer filters, both directions (gzip compression is
+ * pgzip.c's).
  *
  * The gzip decompressor accepts concatenated members (as pigz and parallel writers produce); the zstd
  * compressor uses libzstd's worker threads when asked.  Both decompressors fail on truncated input at
@@ -40,10 +41,10 @@ const char *odbk_compression_suffix(enum odbk_compression c)
 
 /* ---- gzip ---- */
 
+/* The gzip decompressor (compressing is pgzip.c's). */
 struct gz {
     struct odbk_writer w;
     z_stream z;
-    int inflate;
     int ended;        /* inflate: the last member ended exactly at the end of the data seen */
     unsigned char *out;
 };
@@ -55,20 +56,17 @@ static int gz_emit(struct gz *g, struct odbk_err *err)
     return 0;
 }
 
-/* Feed what is in g->z.next_in through (in)flate, passing the output on. */
+/* Feed what is in g->z.next_in through inflate, passing the output on. */
 static int gz_drain(struct gz *g, struct odbk_err *err)
 {
     for (;;) {
         int rc;
         g->z.next_out = g->out;
         g->z.avail_out = OUTBUF;
-        rc = g->inflate ? inflate(&g->z, Z_NO_FLUSH) : deflate(&g->z, Z_NO_FLUSH);
+        rc = inflate(&g->z, Z_NO_FLUSH);
         if (gz_emit(g, err) < 0)
             return -1;
-        if (!g->inflate) {
-            if (rc == Z_STREAM_ERROR)
-                return odbk_err_set(err, ODBK_E_SOFTWARE, "gzip: deflate failed");
-        } else if (rc == Z_STREAM_END) {
+        if (rc == Z_STREAM_END) {
             g->ended = 1;
             if (!g->z.avail_in)
                 return 0;
@@ -104,53 +102,26 @@ static int gz_write(struct odbk_writer *w, const void *buf, size_t len, struct o
 static int gz_finish(struct odbk_writer *w, struct odbk_err *err)
 {
     struct gz *g = (struct gz *)w;
-    if (g->inflate) {
-        if (!g->ended)
-            return odbk_err_set(err, ODBK_E_DATA, "gzip: unexpected end of data (the file is truncated)");
-        return 0;
-    }
-    g->z.next_in = NULL;
-    g->z.avail_in = 0;
-    {
-        int rc;
-        do {
-            g->z.next_out = g->out;
-            g->z.avail_out = OUTBUF;
-            rc = deflate(&g->z, Z_FINISH);
-            if (rc == Z_STREAM_ERROR)
-                return odbk_err_set(err, ODBK_E_SOFTWARE, "gzip: deflate failed");
-            if (gz_emit(g, err) < 0)
-                return -1;
-        } while (rc != Z_STREAM_END);
-    }
+    if (!g->ended)
+        return odbk_err_set(err, ODBK_E_DATA, "gzip: unexpected end of data (the file is truncated)");
     return 0;
 }
 
 static void gz_free(struct odbk_writer *w)
 {
     struct gz *g = (struct gz *)w;
-    if (g->inflate)
-        inflateEnd(&g->z);
-    else
-        deflateEnd(&g->z);
+    inflateEnd(&g->z);
     free(g->out);
     free(g);
 }
 
 static const struct odbk_writer_ops gz_ops = {"gzip", gz_write, gz_finish, NULL, gz_free};
 
-static struct odbk_writer *gz_new(int inflating, int level, struct odbk_writer *next)
+static struct odbk_writer *gunzip_new(struct odbk_writer *next)
 {
     struct gz *g = odbk_xcalloc(1, sizeof(*g));
-    int rc;
-    g->inflate = inflating;
     g->out = odbk_xmalloc(OUTBUF);
-    if (inflating)
-        rc = inflateInit2(&g->z, 15 + 16);
-    else
-        rc = deflateInit2(&g->z, level < 0 ? 6 : level > 9 ? 9 : level, Z_DEFLATED, 15 + 16, 8,
-                          Z_DEFAULT_STRATEGY);
-    if (rc != Z_OK) {
+    if (inflateInit2(&g->z, 15 + 16) != Z_OK) {
         fprintf(stderr, "odbk: fatal: zlib initialisation failed\n");
         abort();
     }
@@ -287,7 +258,7 @@ struct odbk_writer *odbk_filter_compress_new(enum odbk_compression c, int level,
                                              struct odbk_writer *next)
 {
     switch (c) {
-    case ODBK_COMPRESS_GZIP: return threads > 1 ? odbk_filter_pgzip_new(level, threads, next) : gz_new(0, level, next);
+    case ODBK_COMPRESS_GZIP: return odbk_filter_pgzip_new(level, threads, next);
     case ODBK_COMPRESS_ZSTD: return zs_new(0, level, threads, next);
     default: return none_new(next);
     }
@@ -296,7 +267,7 @@ struct odbk_writer *odbk_filter_compress_new(enum odbk_compression c, int level,
 struct odbk_writer *odbk_filter_decompress_new(enum odbk_compression c, struct odbk_writer *next)
 {
     switch (c) {
-    case ODBK_COMPRESS_GZIP: return gz_new(1, 0, next);
+    case ODBK_COMPRESS_GZIP: return gunzip_new(next);
     case ODBK_COMPRESS_ZSTD: return zs_new(1, 0, 0, next);
     default: return none_new(next);
     }

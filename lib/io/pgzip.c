@@ -4,6 +4,13 @@
  * order, form one ordinary deflate stream inside one gzip member whose CRC-32 is combined from the
  * blocks' (crc32_combine).  Any gzip reader reads it.
  *
+ * Data that does not compress (photos, PDFs' image streams, zip-based office files: much of a filestore)
+ * is not compressed again: each 64 KiB segment is tried first, its first 4 KiB deflated at level 1 by a
+ * small second stream, and a segment that saves less than 1/32 of its size goes in as stored deflate
+ * blocks (deflateParams to level 0, back to the level for the next compressible segment).  The trial
+ * costs about 1/16 of a level-1 pass; a stored segment costs a copy.  The output is still one standard
+ * gzip member.
+ *
  * Memory is bounded: at most 2 × threads blocks are in flight.  Only the calling thread writes to the
  * next link, so the chain below needs no locking. */
 #include <pthread.h>
@@ -17,6 +24,10 @@
 
 #define BLOCK (1024 * 1024)
 #define DICT 32768
+#define SEG 65536     /* the unit of the compress-or-store decision */
+#define PROBE 4096    /* how much of a segment the trial deflates */
+/* room for the level switches' block ends (at most a few bytes each, two per segment) */
+#define SWITCH_SLACK (2 * (BLOCK / SEG) * 16 + 64)
 
 struct job {
     unsigned char *in;
@@ -27,6 +38,7 @@ struct job {
     unsigned char *out;
     size_t out_len;
     uLong crc;
+    size_t stored;   /* bytes of in that went in as stored blocks */
     int state;   /* 0 queued, 1 taken, 2 done, -1 failed */
 };
 
@@ -44,16 +56,63 @@ struct pgz {
     unsigned char dict[DICT];   /* the last DICT bytes of the previous block */
     size_t dict_len;
     uLong crc;
-    uint64_t total;
+    uint64_t total, stored;
     int header_sent;
 };
+
+/* Does this segment compress?  Its first PROBE bytes at level 1, in a small window: data that saves less
+ * than 1/32 there is taken for data that does not compress (JPEG, PNG, zip, already-deflated streams). */
+static int compresses(z_stream *probe, const unsigned char *seg, size_t len)
+{
+    unsigned char out[2 * PROBE];
+    size_t n = len < PROBE ? len : PROBE;
+    if (n < 256)
+        return 1;   /* too little to judge: compress, as before */
+    deflateReset(probe);
+    probe->next_in = (unsigned char *)seg;
+    probe->avail_in = (uInt)n;
+    probe->next_out = out;
+    probe->avail_out = sizeof(out);
+    if (deflate(probe, Z_FINISH) != Z_STREAM_END)
+        return 1;
+    return (size_t)(probe->next_out - out) < n - n / 32;
+}
+
+/* Deflate one job's block, segment by segment, at p->level or stored. */
+static int deflate_block(struct pgz *p, z_stream *z, z_stream *probe, int *cur_level, struct job *j)
+{
+    size_t off = 0;
+    z->next_out = j->out;
+    z->avail_out = (uInt)(deflateBound(z, (uLong)j->in_len) + SWITCH_SLACK);
+    do {
+        size_t n = j->in_len - off < SEG ? j->in_len - off : SEG;
+        int want = p->level && !compresses(probe, j->in + off, n) ? 0 : p->level;
+        int last_seg = off + n == j->in_len, rc;
+        if (want != *cur_level) {
+            if (deflateParams(z, want, Z_DEFAULT_STRATEGY) != Z_OK)
+                return -1;
+            *cur_level = want;
+        }
+        if (!want && p->level)
+            j->stored += n;
+        z->next_in = j->in + off;
+        z->avail_in = (uInt)n;
+        rc = deflate(z, !last_seg ? Z_NO_FLUSH : j->last ? Z_FINISH : Z_SYNC_FLUSH);
+        if (z->avail_in || (last_seg && j->last ? rc != Z_STREAM_END : rc != Z_OK))
+            return -1;
+        off += n;
+    } while (off < j->in_len);
+    j->out_len = (size_t)(z->next_out - j->out);
+    return 0;
+}
 
 static void *worker(void *arg)
 {
     struct pgz *p = arg;
-    z_stream z;
-    int initialised = 0;
+    z_stream z, probe;
+    int initialised = 0, cur_level = p->level;
     memset(&z, 0, sizeof(z));
+    memset(&probe, 0, sizeof(probe));
     for (;;) {
         struct job *j = NULL;
         size_t i;
@@ -82,25 +141,22 @@ static void *worker(void *arg)
                 j->state = -1;
                 goto signal;
             }
-            initialised = 1;
-        } else {
-            deflateReset(&z);
-        }
-        if (j->dict_len)
-            deflateSetDictionary(&z, j->dict, (uInt)j->dict_len);
-        j->out = odbk_xmalloc(deflateBound(&z, (uLong)j->in_len) + 64);
-        z.next_in = j->in;
-        z.avail_in = (uInt)j->in_len;
-        z.next_out = j->out;
-        z.avail_out = (uInt)(deflateBound(&z, (uLong)j->in_len) + 64);
-        {
-            int rc = deflate(&z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-            if ((j->last && rc != Z_STREAM_END) || (!j->last && rc != Z_OK) || z.avail_in) {
+            if (deflateInit2(&probe, 1, Z_DEFLATED, -12, 6, Z_DEFAULT_STRATEGY) != Z_OK) {
+                deflateEnd(&z);
                 j->state = -1;
                 goto signal;
             }
+            initialised = 1;
+        } else {
+            deflateReset(&z);   /* keeps the level deflateParams set last: cur_level still says it */
         }
-        j->out_len = (size_t)(z.next_out - j->out);
+        if (j->dict_len)
+            deflateSetDictionary(&z, j->dict, (uInt)j->dict_len);
+        j->out = odbk_xmalloc(deflateBound(&z, (uLong)j->in_len) + SWITCH_SLACK);
+        if (deflate_block(p, &z, &probe, &cur_level, j) < 0) {
+            j->state = -1;
+            goto signal;
+        }
         j->crc = crc32(0L, j->in, (uInt)j->in_len);
         j->state = 2;
     signal:
@@ -108,8 +164,10 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&p->done);
         pthread_mutex_unlock(&p->mu);
     }
-    if (initialised)
+    if (initialised) {
         deflateEnd(&z);
+        deflateEnd(&probe);
+    }
     return NULL;
 }
 
@@ -143,6 +201,7 @@ static int drain(struct pgz *p, int all, struct odbk_err *err)
             return odbk_err_set(err, ODBK_E_SOFTWARE, "gzip: deflate failed");
         }
         p->crc = crc32_combine(p->crc, j->crc, (z_off_t)j->in_len);
+        p->stored += j->stored;
         if (p->w.next && odbk_writer_write(p->w.next, j->out, j->out_len, err) < 0) {
             job_free(j);
             return -1;
@@ -258,12 +317,18 @@ static void pgz_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops pgz_ops = {"gzip", pgz_write, pgz_finish, NULL, pgz_free};
 
+uint64_t odbk_filter_gzip_stored(const struct odbk_writer *w)
+{
+    return w && w->ops == &pgz_ops ? ((const struct pgz *)w)->stored : 0;
+}
+
 struct odbk_writer *odbk_filter_pgzip_new(int level, int threads, struct odbk_writer *next)
 {
     struct pgz *p = odbk_xcalloc(1, sizeof(*p));
     int i;
     p->level = level < 0 ? 6 : level > 9 ? 9 : level;
-    p->nthreads = threads;
+    p->nthreads = threads < 1 ? 1 : threads;
+    threads = p->nthreads;
     p->qcap = 2 * threads;
     p->q = odbk_xcalloc((size_t)p->qcap, sizeof(*p->q));
     p->cur = odbk_xmalloc(BLOCK);

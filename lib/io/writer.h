@@ -91,8 +91,11 @@ const char *odbk_compression_suffix(enum odbk_compression c);
 /* Compressor (level < 0: the default; threads: worker threads where the codec has them). */
 struct odbk_writer *odbk_filter_compress_new(enum odbk_compression c, int level, int threads,
                                              struct odbk_writer *next);
-/* Parallel gzip (pigz's method): one standard gzip member made by `threads` workers. */
+/* Parallel gzip (pigz's method): one standard gzip member made by `threads` workers (at least one), every
+ * gzip compression odbk does.  Segments that do not compress are stored, not deflated again. */
 struct odbk_writer *odbk_filter_pgzip_new(int level, int threads, struct odbk_writer *next);
+/* How many input bytes a gzip compressor stored as they were (0 for any other writer). */
+uint64_t odbk_filter_gzip_stored(const struct odbk_writer *w);
 /* Decompressor; fails with ODBK_E_DATA on corrupt or truncated input. */
 struct odbk_writer *odbk_filter_decompress_new(enum odbk_compression c, struct odbk_writer *next);
 

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "common/util.h"
 #include "io/writer.h"
 #include "tap.h"
@@ -161,15 +163,14 @@ int main(void)
                 ok(system("gzip -t /tmp/odbk-test-io.gz") == 0, "pgzip: gzip -t accepts the output");
                 unlink("/tmp/odbk-test-io.gz");
                 {
-                    struct odbk_writer *b2 = odbk_sink_buffer_new(64 << 20);
-                    struct odbk_writer *g = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 6, 1, b2);
-                    odbk_writer_write(g, data, sizes[k], &err);
-                    odbk_writer_finish(g, &err);
-                    odbk_sink_buffer_data(b2, &glen);
-                    diag("gzip -6: %zu bytes, parallel: %zu bytes", glen, clen);
-                    ok(clen < glen + glen / 100, "pgzip: within 1% of single-threaded gzip's size");
-                    odbk_writer_free(g);
-                    odbk_writer_free(b2);
+                    uLongf zlen = compressBound((uLong)sizes[k]);
+                    unsigned char *z = odbk_xmalloc(zlen);
+                    compress2(z, &zlen, (const unsigned char *)data, (uLong)sizes[k], 6);
+                    glen = zlen;
+                    diag("zlib -6: %zu bytes, parallel: %zu bytes", glen, clen);
+                    ok(clen < glen + glen / 100, "pgzip: within 1% of zlib's size at the same level");
+                    is_int((long long)odbk_filter_gzip_stored(pg), 0, "pgzip: text is compressed, none stored");
+                    free(z);
                 }
             }
             odbk_writer_free(pg);
@@ -177,6 +178,72 @@ int main(void)
             odbk_writer_free(dec);
             odbk_writer_free(out);
         }
+    }
+    {
+        /* incompressible segments are stored, compressible ones deflated, in one gzip stream: 1 MiB of
+         * random bytes (as a photo is), then 1 MiB of the text, then 1 MiB of random again */
+        size_t n = 3 << 20, k, clen, olen;
+        unsigned char *mix = odbk_xmalloc(n);
+        int threads[] = {1, 2, 3};
+        uint64_t x = 88172645463325252ULL;
+        for (k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            mix[k] = (k >= (1u << 20) && k < (2u << 20)) ? (unsigned char)data[k] : (unsigned char)x;
+        }
+        for (k = 0; k < 3; k++) {
+            struct odbk_err err = {0};
+            struct odbk_writer *buf = odbk_sink_buffer_new(64 << 20);
+            struct odbk_writer *gz = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 6, threads[k], buf);
+            struct odbk_writer *out = odbk_sink_buffer_new(64 << 20), *dec = odbk_filter_decompress_new(ODBK_COMPRESS_GZIP, out);
+            const char *c;
+            char d[96];
+            int r = 0;
+            size_t off;
+            for (off = 0; off < n; off += 10007)   /* odd write sizes: segments straddle the writes */
+                r |= odbk_writer_write(gz, mix + off, n - off < 10007 ? n - off : 10007, &err);
+            r |= odbk_writer_finish(gz, &err);
+            c = odbk_sink_buffer_data(buf, &clen);
+            r |= odbk_writer_write(dec, c, clen, &err);
+            r |= odbk_writer_finish(dec, &err);
+            snprintf(d, sizeof d, "gzip, %d thread(s): photo/text/photo round-trips", threads[k]);
+            ok(r == 0 && odbk_sink_buffer_data(out, &olen) && olen == n && !memcmp(odbk_sink_buffer_data(out, NULL), mix, n), d);
+            snprintf(d, sizeof d, "gzip, %d thread(s): the 2 MiB of random bytes are stored, the text is not", threads[k]);
+            diag("stored %llu of %zu bytes; %zu bytes out", (unsigned long long)odbk_filter_gzip_stored(gz), n, clen);
+            ok(odbk_filter_gzip_stored(gz) == (2u << 20), d);
+            snprintf(d, sizeof d, "gzip, %d thread(s): the output is the random bytes plus the compressed text", threads[k]);
+            ok(clen < (2u << 20) + (2u << 20) / 100 + (1u << 20) / 5, d);
+            if (k == 2) {
+                FILE *f = fopen("/tmp/odbk-test-io-mix.gz", "w");
+                fwrite(c, 1, clen, f);
+                fclose(f);
+                ok(system("gzip -t /tmp/odbk-test-io-mix.gz") == 0, "gzip -t accepts the mixed stream");
+                unlink("/tmp/odbk-test-io-mix.gz");
+            }
+            odbk_writer_free(gz);
+            odbk_writer_free(buf);
+            odbk_writer_free(dec);
+            odbk_writer_free(out);
+        }
+        {
+            /* --level 0: everything stored, and still a gzip stream */
+            struct odbk_err err = {0};
+            struct odbk_writer *buf = odbk_sink_buffer_new(64 << 20);
+            struct odbk_writer *gz = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 0, 2, buf);
+            struct odbk_writer *out = odbk_sink_buffer_new(64 << 20), *dec = odbk_filter_decompress_new(ODBK_COMPRESS_GZIP, out);
+            const char *c;
+            int r = odbk_writer_write(gz, data, 1 << 20, &err);
+            r |= odbk_writer_finish(gz, &err);
+            c = odbk_sink_buffer_data(buf, &clen);
+            r |= odbk_writer_write(dec, c, clen, &err);
+            r |= odbk_writer_finish(dec, &err);
+            ok(r == 0 && odbk_sink_buffer_data(out, &olen) && olen == (1u << 20) && clen > (1u << 20),
+               "gzip level 0: stored, and read back");
+            odbk_writer_free(gz);
+            odbk_writer_free(buf);
+            odbk_writer_free(dec);
+            odbk_writer_free(out);
+        }
+        free(mix);
     }
     free(data);
     return done_testing();
