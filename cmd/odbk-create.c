@@ -165,27 +165,25 @@ int main(int argc, char **argv)
         c.o.type = "scheduled";
     }
     progress = odbk_progress_new(common.progress, common.quiet);
-    c.o.progress = progress ? odbk_progress_update : NULL;
+    c.o.progress = progress ? odbk_progress_event : NULL;
     c.o.progress_ctx = progress;
     for (i = 0; i < n && !odbk_interrupted(); i++) {
         struct odbk_backup b;
         struct odbk_err e = {0}, ne = {0};
         time_t started = odbk_now();
         int made = odbk_backup_create(cfg, cat, envs[i], &c.o, &b, &e);
+        odbk_progress_clear(progress);   /* the run's end took the bar off; nothing may print beside it */
         if (odbk_notify_backup(cfg, envs[i], made < 0 ? NULL : &b, &e, started, &ne) < 0)
             fprintf(stderr, "%s: warning: %s: notification failed: %s\n", cli.prog, envs[i], ne.msg);
         if (made < 0 && c.due && odbk_schedule_record_failure(cat, envs[i], NULL, e.msg, &ne) < 0)
             fprintf(stderr, "%s: warning: %s: cannot record the failed attempt: %s\n", cli.prog, envs[i], ne.msg);
         if (made < 0) {
             /* report it now and go on with the other environments */
-            odbk_progress_free(progress);
             if (n > 1 || c.due)
                 odbk_err_prefix(&e, "%s", envs[i]);
             odbk_err_print(&e, cli.prog, stderr);
             if (!first.code)
                 first = e;
-            progress = odbk_progress_new(common.progress, common.quiet);
-            c.o.progress_ctx = progress;
             continue;
         }
         if (common.json)

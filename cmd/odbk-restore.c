@@ -142,7 +142,7 @@ int main(int argc, char **argv)
      * where Ctrl-C simply ends the program) */
     odbk_interrupt_install();
     progress = odbk_progress_new(common.progress, common.quiet);
-    c.o.progress = progress ? odbk_progress_update : NULL;
+    c.o.progress = progress ? odbk_progress_event : NULL;
     c.o.progress_ctx = progress;
     started = odbk_now();
     r = odbk_backup_restore(cfg, cat, &c.o, &res, &err);

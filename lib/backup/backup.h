@@ -12,9 +12,25 @@
 #include "odoo/manifest.h"
 #include "storage/storage.h"
 
-/* Progress: phase ("database", "filestore", "verify", "restore database", ...), bytes so far, bytes
- * expected (0 when unknown).  May be called from several threads at once. */
-typedef void (*odbk_backup_progress_cb)(void *ctx, const char *phase, uint64_t bytes, uint64_t expected);
+/* Progress of a create or a restore, as events.  A run (phase NULL) and each of its phases ("database",
+ * "filestore", "verify database", "verify filestore"; in a restore "safety backup: database", ...,
+ * "restore: database", "restore: filestore") is started, moves on (running: bytes so far against bytes
+ * expected), and is finished or failed.  A run that fails may leave phases without their end: the
+ * receiver ends them with it.  Called from several threads at once. */
+enum odbk_progress_status { ODBK_PHASE_STARTED, ODBK_PHASE_RUNNING, ODBK_PHASE_FINISHED, ODBK_PHASE_FAILED };
+
+struct odbk_progress_event {
+    const char *env;           /* the environment, NULL when none (a restore into a new database) */
+    const char *backup_id;     /* the backup made (create) or restored from, NULL until known */
+    const char *phase;         /* NULL: the whole run */
+    enum odbk_progress_status status;
+    uint64_t bytes;            /* so far */
+    uint64_t expected;         /* 0 when unknown */
+    int estimated;             /* expected is a guess (the previous backup's size), not a known size */
+    const char *error;         /* FAILED: why, or NULL */
+};
+
+typedef void (*odbk_backup_progress_cb)(void *ctx, const struct odbk_progress_event *ev);
 
 struct odbk_create_opts {
     const char *type;          /* manual (default), scheduled, pre-restore, pre-upgrade, pre-destroy */

@@ -22,35 +22,25 @@
 
 /* ---- one file of the backup: its writer chain and results ---- */
 
-static void file_progress(void *ctx, uint64_t bytes)
-{
-    struct odbk_format_file *f = ctx;
-    if (f->cb)
-        f->cb(f->cb_ctx, f->role, bytes, f->expected);
-}
-
 int odbk_format_file_open(struct odbk_format_file *f, const struct odbk_format_write *w, const char *role,
                           char *name, const char *compression, enum odbk_compression c, uint64_t size_hint,
-                          uint64_t expected, atomic_int *cancel, struct odbk_err *err)
+                          uint64_t expected, int estimated, atomic_int *cancel, struct odbk_err *err)
 {
     f->role = role;
     f->name = name;
     f->key = odbk_backup_file_key(w->env, w->id, name);
     f->compression = compression;
-    f->cb = w->progress;
-    f->cb_ctx = w->progress_ctx;
-    f->expected = expected;
+    f->progress.report = w->report;
+    f->progress.phase = role;
+    f->progress.expected = expected;
+    f->progress.estimated = estimated;
     if (odbk_storage_open_write(w->st, f->key, size_hint, &f->sink, err) < 0)
         return -1;
     f->stored = odbk_filter_size_new(f->sink);
     f->sha = odbk_filter_sha256_new(f->stored);
     f->comp = odbk_filter_compress_new(c, w->level, w->threads, f->sha);
     f->raw = odbk_filter_size_new(f->comp);
-    f->head = f->raw;
-    if (f->cb) {
-        f->progress = odbk_filter_progress_new(f->head, file_progress, f, 250);
-        f->head = f->progress;
-    }
+    f->head = odbk_report_filter_new(&f->progress, f->raw);
     if (cancel) {
         f->cancel = odbk_filter_cancel_new(f->head, cancel);
         f->head = f->cancel;
@@ -72,6 +62,7 @@ int odbk_format_file_end(struct odbk_format_file *f, int r, struct odbk_manifest
         odbk_writer_abort(f->head);
     else
         odbk_format_file_add(f, m);
+    odbk_report_phase_end(&f->progress, r == 0, err->msg);
     return r;
 }
 
@@ -105,6 +96,7 @@ static uint64_t dir_size(const char *path)
 
 struct run {
     const struct odbk_create_opts *o;
+    struct odbk_report *report;
     const struct odbk_format_ops *fmt;
     struct odbk_catalog *cat;
     struct odbk_env env;
@@ -144,6 +136,7 @@ static void new_row(struct run *run, const char *type)
     odbk_backup_new_id(id);
     odbk_backup_new_uuid(uuid);
     b->id = odbk_xstrdup(id);
+    odbk_report_set_backup(run->report, id);
     b->uuid = odbk_xstrdup(uuid);
     b->env = odbk_xstrdup(run->env.name);
     b->project = odbk_xstrdup(run->env.project);
@@ -243,6 +236,36 @@ static int insert_row(struct run *run, struct odbk_err *err)
     return odbk_catalog_backup_update(run->cat, &run->b, err);
 }
 
+/* The bytes before compression of the main file of the newest completed backup of env in format, the
+ * estimate of the new one's (0: none): pg_database_size says little about a dump (indexes are not in it,
+ * text is not the heap). */
+static uint64_t estimate_dump(struct odbk_catalog *cat, const char *env, const char *format)
+{
+    const char *envs[] = {env, NULL};
+    struct odbk_backup_filter f = {0};
+    struct odbk_backup *v = NULL;
+    struct odbk_err ignored = {0};
+    size_t n = 0, i, k;
+    uint64_t bytes = 0;
+    f.envs = envs;
+    f.status = ODBK_STATUS_COMPLETED;
+    f.limit = 20;
+    if (odbk_catalog_backup_list(cat, &f, &v, &n, &ignored) < 0)
+        return 0;
+    for (i = 0; i < n && !bytes; i++) {
+        struct odbk_manifest m = {0};
+        if (!v[i].format || strcmp(v[i].format, format) || !v[i].manifest ||
+            odbk_manifest_parse(v[i].manifest, "catalog", &m, &ignored) < 0)
+            continue;
+        for (k = 0; k < m.n_files && !bytes; k++)
+            if (!strcmp(m.files[k].role, "database") || !strcmp(m.files[k].role, "archive"))
+                bytes = m.files[k].raw_size ? m.files[k].raw_size : m.files[k].size;
+        odbk_manifest_release(&m);
+    }
+    odbk_backup_list_free(v, n);
+    return bytes;
+}
+
 /* The format's files, straight into storage. */
 static int write_files(struct run *run, struct odbk_err *err)
 {
@@ -262,8 +285,9 @@ static int write_files(struct run *run, struct odbk_err *err)
         w.threads = 1;
     w.db_hint = run->db_hint;
     w.fs_hint = run->fs_hint;
-    w.progress = o->progress;
-    w.progress_ctx = o->progress_ctx;
+    w.report = run->report;
+    if (run->report->cb)
+        w.db_estimate = estimate_dump(run->cat, run->env.name, run->fmt->name);
     w.m = &run->m;
     run->m.database = run->b.database;
     odoo_keys(run);
@@ -312,25 +336,20 @@ static int put_manifest(struct run *run, struct odbk_err *err)
 /* ---- the read-back ---- */
 
 static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, const struct odbk_manifest_file *f,
-                       odbk_backup_progress_cb cb, void *cb_ctx, struct odbk_err *err)
+                       const struct odbk_report *report, struct odbk_err *err)
 {
     char *key = odbk_backup_file_key(b->env, b->id, f->name);
     struct odbk_writer *null = odbk_sink_null_new();
-    struct odbk_writer *sha = odbk_filter_verify_new(null, f->sha256, f->size, key), *head = sha;
-    struct odbk_format_file v = {0};
-    char *phase = NULL;
+    struct odbk_writer *sha = odbk_filter_verify_new(null, f->sha256, f->size, key), *head;
+    /* progress of the read-back, as "verify database", "verify filestore" */
+    char *phase = odbk_xasprintf("verify %s", f->role);
+    struct odbk_report_phase v = {report, phase, f->size, 0, 0};
     int r;
-    if (cb) {   /* progress of the read-back, as "verify database", "verify filestore" */
-        phase = odbk_xasprintf("verify %s", f->role);
-        v.role = phase;
-        v.cb = cb;
-        v.cb_ctx = cb_ctx;
-        v.expected = f->size;
-        head = odbk_filter_progress_new(sha, file_progress, &v, 250);
-    }
+    head = odbk_report_filter_new(&v, sha);
     r = odbk_storage_read(st, key, head, err);
     if (r == 0)
         r = odbk_writer_finish(head, err);
+    odbk_report_phase_end(&v, r == 0, err->msg);
     odbk_writer_free_chain(head);
     free(phase);
     free(key);
@@ -343,7 +362,7 @@ static int verify(struct run *run, struct odbk_err *err)
     size_t i;
     odbk_crash_point("create-verify");
     for (i = 0; i < run->m.n_files; i++)
-        if (verify_file(run->st, &run->b, &run->m.files[i], run->o->progress, run->o->progress_ctx, err) < 0)
+        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, err) < 0)
             break;
     if (i == run->m.n_files)
         run->b.verified = 1;
@@ -429,8 +448,9 @@ static void run_release(struct run *run)
     odbk_env_release(&run->env);
 }
 
-int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env_name,
-                       const struct odbk_create_opts *o, struct odbk_backup *out, struct odbk_err *err)
+static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env_name,
+                  const struct odbk_create_opts *o, struct odbk_report *report, struct odbk_backup *out,
+                  struct odbk_err *err)
 {
     struct run run = {0};
     const char *format = o->format && *o->format ? o->format : odbk_formats[0]->name;
@@ -444,6 +464,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     if (odbk_config_env(cfg, env_name, &run.env, err) < 0)
         return -1;
     run.o = o;
+    run.report = report;
     run.cat = cat;
     run.fmt = odbk_format_find(format);
     run.comp = o->compression ? o->compression : ODBK_COMPRESS_GZIP;
@@ -485,5 +506,19 @@ fail:
     fail_backup(cat, run.row_written ? run.st : NULL, &run.b, err, !run.row_written);
 out:
     run_release(&run);
+    return r;
+}
+
+int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env_name,
+                       const struct odbk_create_opts *o, struct odbk_backup *out, struct odbk_err *err)
+{
+    struct odbk_report report = {o->progress, o->progress_ctx, NULL, NULL};
+    int r;
+    odbk_report_set_env(&report, env_name);
+    odbk_report_event(&report, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+    r = create(cfg, cat, env_name, o, &report, out, err);
+    odbk_report_event(&report, NULL, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, r == 0 ? out->total_size : 0,
+                      0, 0, r == 0 ? NULL : err->msg);
+    odbk_report_release(&report);
     return r;
 }

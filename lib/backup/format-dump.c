@@ -10,7 +10,7 @@ static int dump_write(struct odbk_format_write *w, struct odbk_err *err)
     struct odbk_format_file db = {0};
     char *argv[] = {w->pg_dump, "--no-owner", "--format=custom", NULL};
     int r = odbk_format_file_open(&db, w, "database", odbk_xasprintf("backup-%s.dump", w->id), "pg_custom",
-                                  ODBK_COMPRESS_NONE, w->db_hint, 0, NULL, err);
+                                  ODBK_COMPRESS_NONE, w->db_hint, w->db_estimate, 1, NULL, err);
     if (r == 0)
         r = odbk_exec_source(argv, w->child_env, db.head, NULL, NULL, err);
     r = odbk_format_file_end(&db, r, w->m, err);

@@ -37,6 +37,7 @@ static void *fs_main(void *arg)
         j->rc = odbk_writer_finish(j->head, &j->err);
     else
         odbk_writer_abort(j->head);
+    odbk_report_phase_end(&j->progress, j->rc == 0, j->err.msg);
     return NULL;
 }
 
@@ -78,13 +79,13 @@ static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
     int r;
 
     pthread_mutex_init(&fst.mu, NULL);
-    /* the database; pg_database_size overstates a dump: no percentage rather than a wrong one */
+    /* the database, its size estimated from the previous backup's */
     r = odbk_format_file_open(&db, w, "database", odbk_xasprintf("backup-%s-database.sql%s", w->id, suffix), cname,
-                              w->comp, w->db_hint + w->fs_hint, 0, NULL, err);
+                              w->comp, w->db_hint + w->fs_hint, w->db_estimate, 1, NULL, err);
     /* the filestore, started by pg_dump's first bytes */
     if (r == 0 && w->filestore) {
         r = odbk_format_file_open(&fs, w, "filestore", odbk_xasprintf("backup-%s-filestore.tar%s", w->id, suffix),
-                                  cname, w->comp, w->fs_hint, w->fs_hint, &cancel, err);
+                                  cname, w->comp, w->fs_hint, w->fs_hint, 0, &cancel, err);
         fst.job = &fs;
         fst.dir = w->filestore;
     }

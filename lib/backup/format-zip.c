@@ -33,8 +33,10 @@ static int zip_write(struct odbk_format_write *w, struct odbk_err *err)
 {
     struct odbk_format_file zf = {0};
     char *argv[] = {w->pg_dump, "--no-owner", "--format=plain", NULL};
+    /* the total: the previous zip's, else the database and the filestore as they are (a guess too) */
+    uint64_t expected = w->db_estimate ? w->db_estimate : w->db_hint + w->fs_hint;
     int r = odbk_format_file_open(&zf, w, "archive", odbk_xasprintf("backup-%s.zip", w->id), "zip",
-                                  ODBK_COMPRESS_NONE, w->db_hint + w->fs_hint, w->db_hint + w->fs_hint, NULL, err);
+                                  ODBK_COMPRESS_NONE, w->db_hint + w->fs_hint, expected, 1, NULL, err);
     if (r == 0)
         r = write_zip(zf.head, argv, w->child_env, w->m, w->filestore, err);
     r = odbk_format_file_end(&zf, r, w->m, err);

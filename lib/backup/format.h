@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "backup/backup.h"
+#include "backup/report.h"
 
 /* Where a format keeps the filestore. */
 enum odbk_format_filestore {
@@ -50,8 +51,9 @@ struct odbk_format_write {
     enum odbk_compression comp;
     int level, threads;
     uint64_t db_hint, fs_hint;     /* database and filestore sizes (0: unknown), to plan uploads and progress */
-    odbk_backup_progress_cb progress;
-    void *progress_ctx;
+    uint64_t db_estimate;          /* the bytes of the main file before compression in the previous backup of
+                                    * the env in this format (0: none), the database phase's estimated total */
+    const struct odbk_report *report;   /* where the phases' progress goes */
     struct odbk_manifest *m;       /* in: the database and Odoo's keys; out: the files, fs_files, fs_bytes */
     char *tables_json;             /* out: rows of each COPY block (malloc'd, the caller frees it), or NULL */
 };
@@ -62,20 +64,20 @@ struct odbk_format_file {
     const char *role;
     char *name, *key;
     const char *compression;
-    struct odbk_writer *sink, *stored, *sha, *comp, *raw, *progress, *cancel, *head;
-    odbk_backup_progress_cb cb;
-    void *cb_ctx;
-    uint64_t expected;             /* bytes, for the progress percentage (0: unknown) */
+    struct odbk_writer *sink, *stored, *sha, *comp, *raw, *cancel, *head;
+    struct odbk_report_phase progress;   /* the phase called role, counting the bytes before compression */
     int rc;                        /* for a file written by a thread of its own */
     struct odbk_err err;
 };
 
 /* Open f, the file called name (taken over) with that role, compressed with c and recorded as
- * compression; size_hint plans the upload; cancel (or NULL) makes it fail once set (run.h). */
+ * compression; size_hint plans the upload; expected (0: unknown; estimated: a guess) is the phase's total
+ * for the progress percentage; cancel (or NULL) makes it fail once set (run.h).  Its phase starts. */
 int odbk_format_file_open(struct odbk_format_file *f, const struct odbk_format_write *w, const char *role,
                           char *name, const char *compression, enum odbk_compression c, uint64_t size_hint,
-                          uint64_t expected, atomic_int *cancel, struct odbk_err *err);
-/* r 0: finish f and add it to m; r < 0 (or the finish failing): abort it.  Returns the result. */
+                          uint64_t expected, int estimated, atomic_int *cancel, struct odbk_err *err);
+/* r 0: finish f and add it to m; r < 0 (or the finish failing): abort it.  Its phase ends either way.
+ * Returns the result. */
 int odbk_format_file_end(struct odbk_format_file *f, int r, struct odbk_manifest *m, struct odbk_err *err);
 /* Add f's name, role, sizes, checksum and compression to m. */
 void odbk_format_file_add(const struct odbk_format_file *f, struct odbk_manifest *m);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backup/owners.h"
+#include "backup/report.h"
 #include "backup/source.h"
 #include "backup/swap.h"
 #include "common/util.h"
@@ -186,24 +187,10 @@ out:
 
 /* ---- loading ---- */
 
-/* Where a load reports its progress (the program's bar or JSON lines), and under which phase. */
-struct load_progress {
-    odbk_backup_progress_cb cb;
-    void *ctx;
-    const char *phase;
-    uint64_t expected;
-};
-
-static void load_progress_cb(void *arg, uint64_t bytes)
-{
-    struct load_progress *p = arg;
-    p->cb(p->ctx, p->phase, bytes, p->expected);
-}
-
 struct fs_load {
     pthread_t th;
     struct odbk_source *src;
-    struct load_progress progress;
+    struct odbk_report_phase progress;
     const struct odbk_manifest_file *file;
     enum odbk_compression comp;
     char *dir;
@@ -224,18 +211,18 @@ static enum odbk_compression comp_of(const struct odbk_manifest_file *f)
 /* Stream one file of the source into sink, decompressing it; progress counts the bytes read from the
  * source (against the manifest's size when there is one). */
 static int load_file(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *sink,
-                     struct load_progress *progress, struct odbk_err *err)
+                     struct odbk_report_phase *progress, struct odbk_err *err)
 {
     enum odbk_compression c = comp_of(f);
     struct odbk_writer *dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, sink);
-    struct odbk_writer *head = dec ? dec : sink, *prog = NULL;
+    struct odbk_writer *head = dec ? dec : sink, *prog;
     int r;
-    if (progress && progress->cb) {
-        progress->expected = f ? f->size : 0;
-        prog = head = odbk_filter_progress_new(head, load_progress_cb, progress, 250);
-    }
-    r = odbk_source_read(src, f, head, err);
-    odbk_writer_free(prog);
+    progress->expected = f ? f->size : 0;
+    prog = odbk_report_filter_new(progress, head);
+    r = odbk_source_read(src, f, prog, err);
+    odbk_report_phase_end(progress, r == 0, err->msg);
+    if (prog != head)
+        odbk_writer_free(prog);
     odbk_writer_free(dec);
     return r;
 }
@@ -366,9 +353,9 @@ static int dir_is_empty(const char *path)
 /* Load the source into tmpdb (and tmpfs, when not NULL); *fs_loaded tells whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
                 int server_version, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
-                int *fs_loaded, struct odbk_err *err)
+                const struct odbk_report *report, int *fs_loaded, struct odbk_err *err)
 {
-    struct load_progress dbp = {o->progress, o->progress_ctx, "restore database", 0};
+    struct odbk_report_phase dbp = {report, "restore: database", 0, 0, 0};
     struct fs_load fl = {0};
     struct odbk_writer *sink = NULL, *check = NULL;
     char *tool = NULL, **child_env = odbk_loadrole_child_env(role, t->pg, tmpdb);
@@ -407,9 +394,8 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
             const struct odbk_manifest_file *fsf = tmpfs ? odbk_source_file(s, "filestore") : NULL;
             if (fsf) {
                 fl.src = s;
-                fl.progress.cb = o->progress;
-                fl.progress.ctx = o->progress_ctx;
-                fl.progress.phase = "restore filestore";
+                fl.progress.report = report;
+                fl.progress.phase = "restore: filestore";
                 fl.file = fsf;
                 fl.dir = (char *)tmpfs;
                 if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
@@ -439,8 +425,8 @@ out:
     return r;
 }
 
-int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
-                        struct odbk_restore_result *res, struct odbk_err *err)
+static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
+                   struct odbk_report *report, struct odbk_restore_result *res, struct odbk_err *err)
 {
     struct odbk_source s;
     struct target t = {0};
@@ -458,6 +444,8 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, err) < 0)
         goto fail;
     res->env = t.env ? odbk_xstrdup(t.env) : NULL;
+    odbk_report_set_env(report, t.env);
+    odbk_report_set_backup(report, s.id);
 
     if (odbk_pg_connect(t.pg, "postgres", &pg, err) < 0)
         goto fail;
@@ -486,13 +474,16 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
     /* the safety backup of what is about to be replaced */
     if (t.env && t.exists && !o->no_safety_backup) {
         struct odbk_create_opts co = {0};
+        struct odbk_report_prefix safety = {o->progress, o->progress_ctx, "safety backup"};
         struct odbk_backup sb;
         co.type = "pre-restore";
         co.level = -1;
         co.no_filestore = t.filestore == NULL;
         co.comment = s.label;
-        co.progress = o->progress;
-        co.progress_ctx = o->progress_ctx;
+        if (o->progress) {   /* its phases are labelled "safety backup: database", ... */
+            co.progress = odbk_report_prefixed;
+            co.progress_ctx = &safety;
+        }
         if (odbk_backup_create(cfg, cat, t.env, &co, &sb, err) < 0) {
             odbk_err_prefix(err, "the safety backup of '%s' failed, nothing was restored", t.env);
             odbk_err_hint(err, "fix the cause, or pass --no-safety-backup to restore without one");
@@ -526,7 +517,7 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
             goto fail;
         }
     }
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, PQserverVersion(pg), &role, o, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, PQserverVersion(pg), &role, o, report, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
@@ -613,5 +604,20 @@ out:
         PQfinish(pg);
     target_release(&t);
     odbk_source_close(&s);
+    return r;
+}
+
+int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
+                        struct odbk_restore_result *res, struct odbk_err *err)
+{
+    struct odbk_report report = {o->progress, o->progress_ctx, NULL, NULL};
+    int r;
+    odbk_report_set_env(&report, o->to_env ? o->to_env : o->latest_env);
+    odbk_report_set_backup(&report, o->backup_id);
+    odbk_report_event(&report, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+    r = restore(cfg, cat, o, &report, res, err);
+    odbk_report_event(&report, NULL, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, 0, 0, 0,
+                      r == 0 ? NULL : err->msg);
+    odbk_report_release(&report);
     return r;
 }

@@ -130,8 +130,8 @@ test_expect_success '--progress json: one JSON object per line for each phase of
 	odbk-restore "$P" --new-db "$(test_db progress)" --filestore "$TRASH/progress-fs" --confirm RESTORE \
 		--progress json >/dev/null 2>restore.progress &&
 	grep "^{" restore.progress >restore.json &&
-	jq -s -e "map(select(.phase == \"restore database\")) | last | .bytes == .expected and .bytes > 0" restore.json &&
-	jq -s -e "map(select(.phase == \"restore filestore\")) | last | .bytes == .expected and .bytes > 0" restore.json &&
+	jq -s -e "map(select(.phase == \"restore: database\")) | last | .bytes == .expected and .bytes > 0" restore.json &&
+	jq -s -e "map(select(.phase == \"restore: filestore\")) | last | .bytes == .expected and .bytes > 0" restore.json &&
 	odbk-create prod >/dev/null 2>quiet.err && test_must_be_empty quiet.err
 '
 
