@@ -5,6 +5,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, completion, systemd units,
 #                   and /etc/odbk/odbk.conf with mode 600 when there is none)
 #   make bench      benchmarks against named baselines (see tests/bench/)
+#   make bench-catalog  per-env commands at 100-10,000 envs (BENCH_BASE_BIN=DIR compares a build)
 #   make fuzz       libFuzzer targets tests/fuzz/fuzz-*.c (clang) into build-fuzz/, each run FUZZ_SECONDS
 #                   (60) from tests/fuzz/corpus/<target>/; not part of make check, which replays the corpus
 
@@ -81,6 +82,9 @@ demo:
 bench: all
 	tests/bench/run
 
+bench-catalog: all
+	tests/bench/catalog
+
 # ---------------------------------------------------------------- fuzzing
 # The library built by clang with -fsanitize=fuzzer-no-link,address,undefined into build-fuzz/, each target
 # linked with -fsanitize=fuzzer.  A run starts from the corpus folder and adds what it finds there (new
@@ -122,5 +126,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all check test asan deps demo bench fuzz fuzz-build lint-man install clean
+.PHONY: all check test asan deps demo bench bench-catalog fuzz fuzz-build lint-man install clean
 .SECONDARY:

@@ -94,6 +94,10 @@ static const char *const migrations[] = {
     "  old_dir TEXT,"
     "  step INTEGER NOT NULL DEFAULT 0"
     ");",
+    /* 3 → 4: one env's figures (count, newest of a status) and the newest-first listing read through
+     * indexes, not every row: states, compliance and --due at 10,000 envs */
+    "CREATE INDEX backups_env_status ON backups(env, status, created_at);"
+    "CREATE INDEX backups_created ON backups(created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -583,6 +587,112 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot write audit entry");
 }
 
+/* One row of one integer column (0 when the query returns NULL or nothing); ?1 is env, ?2 (if any) arg. */
+static int query_int(struct odbk_catalog *cat, const char *sql, const char *env, int64_t arg, int64_t *out,
+                     struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *out = 0;
+    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, arg);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot read");
+    return 0;
+}
+
+/* The newest row of env with status, created at or after `since` (its id, time and error), if any. */
+static int newest_of(struct odbk_catalog *cat, const char *env, const char *status, time_t since, char **id,
+                     time_t *at, char **error, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db,
+                           "SELECT id, created_at, error FROM backups INDEXED BY backups_env_status "
+                           "WHERE env = ?1 AND status = ?2 AND created_at >= ?3 "
+                           "ORDER BY created_at DESC, id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, status);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)since);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = col_text(st, 0);
+        *at = (time_t)sqlite3_column_int64(st, 1);
+        if (error)
+            *error = col_text(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot read");
+    return 0;
+}
+
+int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
+                             struct odbk_err *err)
+{
+    int64_t v;
+    memset(s, 0, sizeof(*s));
+    if (query_int(cat, "SELECT count(*) FROM backups WHERE env = ?1 AND status = 'completed'", env,
+                  0, &v, err) < 0)
+        goto fail;
+    s->completed = (size_t)v;
+    if (newest_of(cat, env, ODBK_STATUS_COMPLETED, 0, &s->latest_id, &s->latest_at, NULL, err) < 0 ||
+        newest_of(cat, env, ODBK_STATUS_FAILED, s->latest_at, &s->failed_id, &s->failed_at, &s->failed_error,
+                  err) < 0)
+        goto fail;
+    /* any backup of the env running (manual ones too) makes it not due: only one runs at a time */
+    if (query_int(cat, "SELECT EXISTS (SELECT 1 FROM backups WHERE env = ?1 AND status IN ('pending', "
+                       "'in_progress', 'uploading'))", env, 0, &v, err) < 0)
+        goto fail;
+    s->running = v != 0;
+    /* the newest scheduled success: walk the env's rows newest first, usually one step */
+    if (query_int(cat, "SELECT created_at FROM backups INDEXED BY backups_env_created WHERE env = ?1 AND "
+                       "type = 'scheduled' AND status IN ('completed', 'expired') "
+                       "ORDER BY created_at DESC LIMIT 1", env, 0, &v, err) < 0)
+        goto fail;
+    s->last_scheduled_success = (time_t)v;
+    return 0;
+fail:
+    odbk_env_summary_release(s);
+    return -1;
+}
+
+void odbk_env_summary_release(struct odbk_env_summary *s)
+{
+    if (!s)
+        return;
+    free(s->latest_id);
+    free(s->failed_id);
+    free(s->failed_error);
+    memset(s, 0, sizeof(*s));
+}
+
+int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, time_t after, size_t *count,
+                                   time_t *last, struct odbk_err *err)
+{
+    int64_t v;
+    const char *where = "FROM audit WHERE env = ?1 AND at > ?2 AND action = 'schedule' AND result = 'failed'";
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) %s", where);
+    if (query_int(cat, sql, env, (int64_t)after, &v, err) < 0)
+        return -1;
+    *count = (size_t)v;
+    snprintf(sql, sizeof(sql), "SELECT max(at) %s", where);
+    if (query_int(cat, sql, env, (int64_t)after, &v, err) < 0)
+        return -1;
+    *last = (time_t)v;
+    return 0;
+}
+
 int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct odbk_audit **out, size_t *n,
                             struct odbk_err *err)
 {
@@ -590,9 +700,10 @@ int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct od
     size_t cap = 0;
     int rc;
     struct odbk_audit *v = NULL;
+#define AUDIT_COLUMNS "SELECT at, user, host, action, backup_id, env, source, target, options, result, detail "
     if (sqlite3_prepare_v2(cat->db,
-                           "SELECT at, user, host, action, backup_id, env, source, target, options, result, detail "
-                           "FROM audit WHERE ?1 IS NULL OR env = ?1 ORDER BY at DESC, id DESC",
+                           env ? AUDIT_COLUMNS "FROM audit WHERE env = ?1 ORDER BY at DESC, id DESC" /* audit_env_at */
+                               : AUDIT_COLUMNS "FROM audit WHERE ?1 IS NULL ORDER BY at DESC, id DESC",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);

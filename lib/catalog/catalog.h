@@ -104,6 +104,25 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
 void odbk_backup_release(struct odbk_backup *b);
 void odbk_backup_list_free(struct odbk_backup *v, size_t n);
 
+/* One env's figures, read through the indexes (not its rows): what env states, compliance and --due need. */
+struct odbk_env_summary {
+    size_t completed;              /* completed backups */
+    char *latest_id;               /* the newest completed backup, or NULL */
+    time_t latest_at;
+    char *failed_id;               /* the newest failed row at or after latest_at, or NULL */
+    time_t failed_at;
+    char *failed_error;
+    int running;                   /* a backup is pending, in progress or uploading */
+    time_t last_scheduled_success; /* the newest scheduled backup completed (or expired since), or 0 */
+};
+int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
+                             struct odbk_err *err);
+void odbk_env_summary_release(struct odbk_env_summary *s);
+/* The failed scheduled attempts of env (audit action "schedule", result "failed") after `after`: how many,
+ * and the newest one's time (0 if none). */
+int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, time_t after, size_t *count,
+                                   time_t *last, struct odbk_err *err);
+
 int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a, struct odbk_err *err);
 /* Newest first; env NULL for all. */
 int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct odbk_audit **out, size_t *n,

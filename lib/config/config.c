@@ -54,8 +54,62 @@ void odbk_config_free(struct odbk_config *cfg)
         free(s->name);
     }
     free(cfg->sections);
+    free(cfg->index);
     free(cfg->path);
     free(cfg);
+}
+
+/* The sections are found by (kind, name) through a hash, so that loading a config of 10,000 envs and
+ * looking each up stays linear in the number of sections. */
+static size_t section_hash(const char *kind, const char *name)
+{
+    size_t h = 1469598103934665603ULL;
+    const char *p;
+    for (p = kind; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ (name ? 0x100 : 0x200)) * 1099511628211ULL;
+    for (p = name ? name : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+static int section_is(const struct odbk_config_section *s, const char *kind, const char *name)
+{
+    return !strcmp(s->kind, kind) && ((!name && !s->name) || (name && s->name && !strcmp(name, s->name)));
+}
+
+static void index_put(struct odbk_config *cfg, size_t pos)
+{
+    const struct odbk_config_section *s = &cfg->sections[pos];
+    size_t i = section_hash(s->kind, s->name) & (cfg->n_index - 1);
+    while (cfg->index[i])
+        i = (i + 1) & (cfg->n_index - 1);
+    cfg->index[i] = pos + 1;
+}
+
+/* Append a section (kind and name owned by the caller until then: copied here). */
+static struct odbk_config_section *section_add(struct odbk_config *cfg, const char *kind, const char *name)
+{
+    struct odbk_config_section *cur;
+    size_t i;
+    if (cfg->n_sections == cfg->cap_sections) {
+        cfg->cap_sections = cfg->cap_sections ? 2 * cfg->cap_sections : 16;
+        cfg->sections = odbk_xrealloc(cfg->sections, cfg->cap_sections * sizeof(*cfg->sections));
+    }
+    cur = &cfg->sections[cfg->n_sections++];
+    memset(cur, 0, sizeof(*cur));
+    cur->kind = odbk_xstrdup(kind);
+    cur->name = name ? odbk_xstrdup(name) : NULL;
+    if (2 * cfg->n_sections > cfg->n_index) {
+        free(cfg->index);
+        cfg->n_index = cfg->n_index ? 2 * cfg->n_index : 64;
+        cfg->index = odbk_xcalloc(cfg->n_index, sizeof(*cfg->index));
+        for (i = 0; i < cfg->n_sections; i++)
+            index_put(cfg, i);
+    } else {
+        index_put(cfg, cfg->n_sections - 1);
+    }
+    return cur;
 }
 
 int odbk_config_parse_string(const char *text, const char *file, struct odbk_config **out,
@@ -149,11 +203,7 @@ int odbk_config_parse_text(const char *text, size_t size, const char *file, stru
                 free(buf);
                 goto fail;
             }
-            cfg->sections = odbk_xrealloc(cfg->sections, (cfg->n_sections + 1) * sizeof(*cfg->sections));
-            cur = &cfg->sections[cfg->n_sections++];
-            memset(cur, 0, sizeof(*cur));
-            cur->kind = odbk_xstrdup(kind);
-            cur->name = name ? odbk_xstrdup(name) : NULL;
+            cur = section_add(cfg, kind, name);
             cur->line = lineno;
             free(buf);
             continue;
@@ -240,7 +290,7 @@ int odbk_config_parse_file(const char *path, struct odbk_config **out, struct od
         err->code = ODBK_E_CONFIG;
         return -1;
     }
-    if (odbk_read_small_file_len(path, 4 << 20, &text, &len, err) < 0) {
+    if (odbk_read_small_file_len(path, 64 << 20, &text, &len, err) < 0) {
         err->code = ODBK_E_CONFIG;
         return -1;
     }
@@ -291,15 +341,11 @@ const struct odbk_config_section *odbk_config_find(const struct odbk_config *cfg
                                                    const char *name)
 {
     size_t i;
-    if (!cfg)
+    if (!cfg || !cfg->n_index)
         return NULL;
-    for (i = 0; i < cfg->n_sections; i++) {
-        const struct odbk_config_section *s = &cfg->sections[i];
-        if (strcmp(s->kind, kind))
-            continue;
-        if ((!name && !s->name) || (name && s->name && !strcmp(name, s->name)))
-            return s;
-    }
+    for (i = section_hash(kind, name) & (cfg->n_index - 1); cfg->index[i]; i = (i + 1) & (cfg->n_index - 1))
+        if (section_is(&cfg->sections[cfg->index[i] - 1], kind, name))
+            return &cfg->sections[cfg->index[i] - 1];
     return NULL;
 }
 

@@ -32,6 +32,9 @@ struct odbk_config {
     char *path;      /* the file read, or NULL when none was found (an empty config) */
     struct odbk_config_section *sections;
     size_t n_sections;
+    size_t cap_sections;
+    size_t *index;   /* open-addressing hash of (kind, name): 1 + the section's position, 0 = free */
+    size_t n_index;  /* slots, a power of two, at least twice n_sections */
 };
 
 /* Find and parse the config: explicit path (--config), $ODBK_CONFIG, $XDG_CONFIG_HOME/odbk/odbk.conf

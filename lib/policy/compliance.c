@@ -1,6 +1,7 @@
 /* compliance.c - env states and compliance windows; the definitions are in compliance.h. */
 #include "policy/compliance.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,44 @@ static int longest_gap(const struct odbk_policy *p, time_t from, int64_t *out, s
     return 0;
 }
 
+/* The longest gap is the same for every env of one schedule and zone at one time: computed once per run
+ * for each (schedule, zone, from), so compliance over 10,000 envs walks a few schedules, not 10,000. */
+#define GAP_CACHE 64
+static struct gap_memo {
+    char *cron, *zone;
+    time_t from;
+    int64_t gap;
+} gap_cache[GAP_CACHE];
+static size_t n_gap_cache;
+static pthread_mutex_t gap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int cached_gap(const struct odbk_policy *p, time_t from, int64_t *gap, struct odbk_err *err)
+{
+    size_t i;
+    if (strlen(p->cron.text) >= sizeof(p->cron.text) - 1)   /* cut: the text does not name it */
+        return longest_gap(p, from, gap, err);
+    pthread_mutex_lock(&gap_lock);
+    for (i = 0; i < n_gap_cache; i++)
+        if (gap_cache[i].from == from && !strcmp(gap_cache[i].cron, p->cron.text) &&
+            !strcmp(gap_cache[i].zone, p->timezone)) {
+            *gap = gap_cache[i].gap;
+            pthread_mutex_unlock(&gap_lock);
+            return 0;
+        }
+    pthread_mutex_unlock(&gap_lock);
+    if (longest_gap(p, from, gap, err) < 0)
+        return -1;
+    pthread_mutex_lock(&gap_lock);
+    if (n_gap_cache < GAP_CACHE) {
+        gap_cache[n_gap_cache].cron = odbk_xstrdup(p->cron.text);
+        gap_cache[n_gap_cache].zone = odbk_xstrdup(p->timezone);
+        gap_cache[n_gap_cache].from = from;
+        gap_cache[n_gap_cache++].gap = *gap;
+    }
+    pthread_mutex_unlock(&gap_lock);
+    return 0;
+}
+
 int odbk_compliance_window(const struct odbk_policy *p, time_t from, int64_t *window, struct odbk_err *err)
 {
     int64_t gap;
@@ -63,7 +102,7 @@ int odbk_compliance_window(const struct odbk_policy *p, time_t from, int64_t *wi
         *window = DAY;
         return 0;
     }
-    if (longest_gap(p, from, &gap, err) < 0)
+    if (cached_gap(p, from, &gap, err) < 0)
         return -1;
     *window = gap <= DAY + 3600 ? DAY : gap + 3600;
     return 0;
@@ -87,10 +126,7 @@ static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, c
                       time_t now, struct odbk_env_status *s, struct odbk_err *err)
 {
     struct odbk_policy p;
-    const char *envs[2] = {env->name, NULL};
-    struct odbk_backup_filter f = {0};
-    struct odbk_backup *v = NULL;
-    size_t n = 0;
+    struct odbk_env_summary sum;
     int r = -1;
     if (odbk_policy_load(cfg, env->name, &p, err) < 0)
         return -1;
@@ -99,29 +135,24 @@ static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, c
     s->storage = env->storage ? odbk_xstrdup(env->storage) : NULL;
     s->enabled = p.enabled;
     s->policy_source = p.custom ? "custom" : "default";
-    f.envs = envs;
-    f.status = ODBK_STATUS_COMPLETED;
-    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+    if (odbk_catalog_env_summary(cat, env->name, &sum, err) < 0)
         goto out;
-    s->backups = n;
+    s->backups = sum.completed;
     s->age = -1;
-    if (n) {   /* newest first */
-        s->latest_id = odbk_xstrdup(v[0].id);
-        s->latest_at = v[0].created_at;
+    if (sum.latest_id) {
+        s->latest_id = sum.latest_id;
+        s->latest_at = sum.latest_at;
         s->age = (int64_t)now - (int64_t)s->latest_at;
+        sum.latest_id = NULL;
     }
-    odbk_backup_list_free(v, n);
-    v = NULL;
     /* the newest failure since then (a run that could not even start has its row too) */
-    f.status = ODBK_STATUS_FAILED;
-    f.limit = 1;
-    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
-        goto out;
-    if (n && v[0].created_at >= s->latest_at) {
-        s->failed_id = odbk_xstrdup(v[0].id);
-        s->failed_at = v[0].created_at;
-        s->failed_error = odbk_xstrdup(v[0].error ? v[0].error : "");
+    if (sum.failed_id) {
+        s->failed_id = sum.failed_id;
+        s->failed_at = sum.failed_at;
+        s->failed_error = sum.failed_error ? sum.failed_error : odbk_xstrdup("");
+        sum.failed_id = sum.failed_error = NULL;
     }
+    odbk_env_summary_release(&sum);
     s->state = odbk_env_state(&p, env->storage != NULL, s->latest_at, now);
     if (odbk_compliance_window(&p, now, &s->window, err) < 0)
         goto out;
@@ -130,7 +161,6 @@ static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, c
 out:
     if (r < 0)
         odbk_err_prefix(err, "environment '%s'", env->name);
-    odbk_backup_list_free(v, n);
     odbk_policy_release(&p);
     return r;
 }

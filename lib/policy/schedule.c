@@ -77,39 +77,17 @@ int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule
 int odbk_schedule_history(struct odbk_catalog *cat, const char *env, struct odbk_schedule_history *h,
                           struct odbk_err *err)
 {
-    const char *envs[2] = {env, NULL};
-    struct odbk_backup_filter f = {0};
-    struct odbk_backup *v = NULL;
-    struct odbk_audit *a = NULL;
-    size_t n = 0, na = 0, i;
+    struct odbk_env_summary s;
+    size_t failures;
     memset(h, 0, sizeof(*h));
-    f.envs = envs;
-    if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
+    if (odbk_catalog_env_summary(cat, env, &s, err) < 0)
         return -1;
-    for (i = 0; i < n; i++) {   /* newest first */
-        const char *s = v[i].status;
-        /* any backup of the env running (manual ones too) makes it not due: only one runs at a time */
-        if (!strcmp(s, ODBK_STATUS_PENDING) || !strcmp(s, ODBK_STATUS_IN_PROGRESS) ||
-            !strcmp(s, ODBK_STATUS_UPLOADING))
-            h->running = 1;
-        else if (strcmp(v[i].type, "scheduled"))
-            continue;
-        else if (!h->last_success && (!strcmp(s, ODBK_STATUS_COMPLETED) || !strcmp(s, ODBK_STATUS_EXPIRED)))
-            h->last_success = v[i].created_at;
-    }
-    odbk_backup_list_free(v, n);
-    if (odbk_catalog_audit_list(cat, env, &a, &na, err) < 0)
+    h->running = s.running;
+    h->last_success = s.last_scheduled_success;
+    odbk_env_summary_release(&s);
+    if (odbk_catalog_schedule_failures(cat, env, h->last_success, &failures, &h->last_failure, err) < 0)
         return -1;
-    for (i = 0; i < na; i++) {  /* newest first */
-        if (!a[i].action || strcmp(a[i].action, "schedule") || !a[i].result || strcmp(a[i].result, "failed"))
-            continue;
-        if (a[i].at <= h->last_success)
-            break;
-        if (!h->last_failure)
-            h->last_failure = a[i].at;
-        h->failures++;
-    }
-    odbk_audit_list_free(a, na);
+    h->failures = (int)failures;
     return 0;
 }
 

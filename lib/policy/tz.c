@@ -23,12 +23,34 @@ static int zone_name_ok(const char *zone)
     return 1;
 }
 
+/* Zones already found good in this run: every cron step checks its zone, and an organization of 10,000
+ * envs has a handful of zones, so the zoneinfo file is opened once per zone, not once per step. */
+#define KNOWN_ZONES 32
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *known[KNOWN_ZONES];
+static size_t n_known;
+
+static int zone_known(const char *zone, int add)
+{
+    size_t i;
+    int found = 0;
+    pthread_mutex_lock(&known_lock);
+    for (i = 0; i < n_known && !found; i++)
+        found = !strcmp(known[i], zone);
+    if (!found && add && n_known < KNOWN_ZONES)
+        known[n_known++] = odbk_xstrdup(zone);
+    pthread_mutex_unlock(&known_lock);
+    return found;
+}
+
 int odbk_tz_check(const char *zone, struct odbk_err *err)
 {
     if (!zone || !strcmp(zone, "UTC"))
         return 0;
     if (!zone_name_ok(zone))
         return odbk_err_set(err, ODBK_E_CONFIG, "'%s' is not a time zone name", zone);
+    if (zone_known(zone, 0))
+        return 0;
     const char *dir = getenv("TZDIR");
     char *path = odbk_xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
     char magic[4] = {0};
@@ -43,6 +65,7 @@ int odbk_tz_check(const char *zone, struct odbk_err *err)
                            "install tzdata if it is missing)");
         return -1;
     }
+    zone_known(zone, 1);
     return 0;
 }
 

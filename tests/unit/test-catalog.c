@@ -94,6 +94,51 @@ int main(void)
         ok(av[0].user && *av[0].user, "with the user");
         odbk_audit_list_free(av, n);
     }
+    {
+        /* one env's figures through the indexes: what states, compliance and --due read */
+        struct odbk_env_summary s;
+        struct odbk_audit a = {0};
+        size_t count;
+        time_t last;
+        fill(&b, "20260104T000000Z-dddddd", "stage", "acme", 1767484800, "completed");
+        b.type = "scheduled";
+        odbk_catalog_backup_insert(cat, &b, &err);
+        fill(&b, "20260105T000000Z-eeeeee", "stage", "acme", 1767571200, "completed");
+        odbk_catalog_backup_insert(cat, &b, &err);   /* manual: the newest, but not a scheduled success */
+        fill(&b, "20260105T000000Z-ffffff", "stage", "acme", 1767571200, "failed");
+        b.error = "pg_dump: gone";
+        odbk_catalog_backup_insert(cat, &b, &err);   /* same second as the newest completed */
+        fill(&b, "20260101T000000Z-gggggg", "stage", "acme", 1767225600, "failed");
+        odbk_catalog_backup_insert(cat, &b, &err);   /* older than the newest completed: not reported */
+        fill(&b, "20260106T000000Z-hhhhhh", "stage", "acme", 1767657600, "in_progress");
+        odbk_catalog_backup_insert(cat, &b, &err);
+        is_int(odbk_catalog_env_summary(cat, "stage", &s, &err), 0, "env summary");
+        is_int((int)s.completed, 2, "counts the completed backups");
+        is_str(s.latest_id, "20260105T000000Z-eeeeee", "the newest completed");
+        is_str(s.failed_id, "20260105T000000Z-ffffff", "the newest failure at or after it");
+        is_str(s.failed_error, "pg_dump: gone", "with its error");
+        is_int(s.running, 1, "a running backup is seen");
+        is_int((int)s.last_scheduled_success, 1767484800, "the newest scheduled success, not the manual one");
+        odbk_env_summary_release(&s);
+        is_int(odbk_catalog_env_summary(cat, "none", &s, &err), 0, "an env without rows");
+        ok(!s.completed && !s.latest_id && !s.failed_id && !s.running && !s.last_scheduled_success, "has no figures");
+        odbk_env_summary_release(&s);
+        a.action = "schedule";
+        a.env = "stage";
+        a.result = "failed";
+        a.at = 1767484800;   /* at the success: not after it */
+        odbk_catalog_audit_add(cat, &a, &err);
+        a.at = 1767484900;
+        odbk_catalog_audit_add(cat, &a, &err);
+        a.at = 1767485000;
+        odbk_catalog_audit_add(cat, &a, &err);
+        a.result = "ok";
+        a.at = 1767485100;
+        odbk_catalog_audit_add(cat, &a, &err);
+        is_int(odbk_catalog_schedule_failures(cat, "stage", 1767484800, &count, &last, &err), 0, "failures");
+        is_int((int)count, 2, "the failed attempts after the success");
+        is_int((int)last, 1767485000, "and the newest one");
+    }
     odbk_catalog_close(cat);
 
     {
