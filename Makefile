@@ -2,7 +2,7 @@
 #   make            build everything (-Wall -Wextra -Werror)
 #   make check      install what is missing, build, start the testbed, run every test, stop it
 #   make asan       build with AddressSanitizer + UBSan into build-asan/
-#   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, completion, systemd units,
+#   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash and zsh completion, systemd units,
 #                   and /etc/odbk/odbk.conf with mode 600 when there is none)
 #   make bench      benchmarks against named baselines (see tests/bench/)
 #   make bench-catalog  per-env commands at 100-10,000 envs (BENCH_BASE_BIN=DIR compares a build)
@@ -14,6 +14,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 B        ?= build
@@ -117,6 +118,8 @@ install: all
 	for f in man/*.7; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7/; done; true
 	install -m 0644 completions/odbk.bash $(DESTDIR)$(BASHCOMPDIR)/odbk
 	for p in $(PROGS); do ln -sf odbk $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	install -d $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/_odbk $(DESTDIR)$(ZSHCOMPDIR)/_odbk
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	for u in dist/systemd/*; do sed 's|@BINDIR@|$(BINDIR)|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done

@@ -7,26 +7,26 @@
 
 #include <cJSON.h>
 
-#include "backup/backup.h"
+#include "backup/session.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "policy/compliance.h"
 
 enum { O_PROJECT = 1, O_WARN, O_CRIT, O_NAGIOS };
-enum { EXIT_OK = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
+enum { EXIT_UNKNOWN = ODBK_COMPLIANCE_UNKNOWN };   /* the other exit codes are the status */
 
 static const struct odbk_opt opts[] = {
-    {"project", 'p', "PROJECT", "only environments of this project", O_PROJECT},
-    {"warn-below", 'w', "PCT", "WARNING (exit 1) below this percentage (default 90)", O_WARN},
-    {"crit-below", 'c', "PCT", "CRITICAL (exit 2) below this percentage (default 50)", O_CRIT},
-    {"nagios", 0, NULL, "one line for Nagios, Icinga and the like: status, summary and perfdata", O_NAGIOS},
+    {"project", 'p', "PROJECT", "only environments of this project", O_PROJECT, NULL},
+    {"warn-below", 'w', "PCT", "WARNING (exit 1) below this percentage (default 90)", O_WARN, NULL},
+    {"crit-below", 'c', "PCT", "CRITICAL (exit 2) below this percentage (default 50)", O_CRIT, NULL},
+    {"nagios", 0, NULL, "one line for Nagios, Icinga and the like: status, summary and perfdata", O_NAGIOS, NULL},
     {0},
 };
 
 static const struct odbk_cli cli = {
-    "odbk-compliance", "[--project P] [--json | --nagios] [--warn-below PCT] [--crit-below PCT]",
+    "odbk-compliance", "[--project P] [--json | --nagios] [-w PCT] [-c PCT]",
     "Percentage of enabled environments with a recent completed backup, and each environment's state.", opts,
-    ODBK_CLI_JSON};
+    ODBK_CLI_JSON, NULL, NULL};
 
 static const char *const status_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
@@ -86,12 +86,11 @@ int main(int argc, char **argv)
     struct ctx c = {.warn = 90, .crit = 50};
     struct odbk_cli_common common;
     struct odbk_err err = {0};
-    struct odbk_config *cfg = NULL;
-    struct odbk_catalog *cat = NULL;
+    struct odbk_session s = {0};
     struct odbk_env_status *v = NULL;
-    size_t n = 0, i, enabled, compliant, counts[4] = {0}, disabled = 0;
-    char *catpath = NULL;
-    int arg0, rc, pct, status;
+    struct odbk_compliance k;
+    size_t n = 0, i;
+    int arg0, rc;
     rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (rc > 0)
         return 0;
@@ -103,70 +102,51 @@ int main(int argc, char **argv)
                          c.warn);
         return unknown(&c, common.json, &err);
     }
-    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+    if (odbk_session_open(&s, common.config, common.catalog, ODBK_SESSION_RECOVER, &err) < 0)
         goto fail;
-    catpath = odbk_config_catalog_path(common.catalog);
-    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+    if (odbk_env_status_list(s.cfg, s.cat, c.project, odbk_now(), &v, &n, &err) < 0)
         goto fail;
-    {   /* killed restores of this host are completed or cleaned (not an error of this program) */
-        struct odbk_err ignored = {0};
-        odbk_restore_recover(cat, &ignored);
-    }
-    if (odbk_env_status_list(cfg, cat, c.project, odbk_now(), &v, &n, &err) < 0)
-        goto fail;
-    odbk_compliance_count(v, n, &enabled, &compliant);
-    if (!enabled) {
+    odbk_compliance_verdict(v, n, c.warn, c.crit, &k);
+    if (!k.enabled) {
         odbk_err_set(&err, ODBK_E_CONFIG, "no enabled environment%s%s%s", c.project ? " in project '" : "",
                      c.project ? c.project : "", c.project ? "'" : "");
         goto fail;
     }
-    for (i = 0; i < n; i++) {
-        const char *s = v[i].state;
-        if (!v[i].enabled)
-            disabled++;
-        else
-            counts[!strcmp(s, ODBK_ENV_NORMAL) ? 0 : !strcmp(s, ODBK_ENV_WARNING) ? 1
-                   : !strcmp(s, ODBK_ENV_DANGER) ? 2 : 3]++;
-    }
-    pct = (int)(100 * compliant / enabled);   /* rounded down: never claim more than is true */
-    status = (long)(100 * compliant) < c.crit * (long)enabled   ? EXIT_CRITICAL
-             : (long)(100 * compliant) < c.warn * (long)enabled ? EXIT_WARNING
-                                                                : EXIT_OK;
     if (c.nagios) {
         int first = 1;
-        printf("ODBK COMPLIANCE %s - %d%% (%zu/%zu envs with a recent backup)", status_names[status], pct, compliant,
-               enabled);
+        printf("ODBK COMPLIANCE %s - %d%% (%zu/%zu envs with a recent backup)", status_names[k.status], k.percent,
+               k.compliant, k.enabled);
         for (i = 0; i < n; i++)
             if (v[i].enabled && !v[i].recent) {
                 printf("%s%s", first ? "; not recent: " : ", ", v[i].env);
                 first = 0;
             }
         printf(" | compliance=%d%%;%ld:;%ld:;0;100 envs=%zu compliant=%zu disabled=%zu normal=%zu warning=%zu "
-               "danger=%zu not_configured=%zu\n", pct, c.warn, c.crit, enabled, compliant, disabled, counts[0],
-               counts[1], counts[2], counts[3]);
+               "danger=%zu not_configured=%zu\n", k.percent, c.warn, c.crit, k.enabled, k.compliant, k.disabled,
+               k.normal, k.warning, k.danger, k.not_configured);
     } else if (common.json) {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
-        char *s, lower[16];
-        for (i = 0; status_names[status][i]; i++)
-            lower[i] = (char)(status_names[status][i] | 0x20);
+        char *js, lower[16];
+        for (i = 0; status_names[k.status][i]; i++)
+            lower[i] = (char)(status_names[k.status][i] | 0x20);
         lower[i] = 0;
         cJSON_AddStringToObject(o, "status", lower);
-        cJSON_AddNumberToObject(o, "compliance", pct);
-        cJSON_AddNumberToObject(o, "compliant", (double)compliant);
-        cJSON_AddNumberToObject(o, "enabled", (double)enabled);
-        cJSON_AddNumberToObject(o, "disabled", (double)disabled);
+        cJSON_AddNumberToObject(o, "compliance", k.percent);
+        cJSON_AddNumberToObject(o, "compliant", (double)k.compliant);
+        cJSON_AddNumberToObject(o, "enabled", (double)k.enabled);
+        cJSON_AddNumberToObject(o, "disabled", (double)k.disabled);
         cJSON_AddNumberToObject(o, "warn_below", (double)c.warn);
         cJSON_AddNumberToObject(o, "crit_below", (double)c.crit);
         for (i = 0; i < n; i++)
             cJSON_AddItemToArray(arr, odbk_env_status_json(&v[i]));
         cJSON_AddItemToObject(o, "envs", arr);
-        s = cJSON_Print(o);
-        printf("%s\n", s);
-        free(s);
+        js = cJSON_Print(o);
+        printf("%s\n", js);
+        free(js);
         cJSON_Delete(o);
     } else {
-        printf("compliance: %d%% (%zu/%zu enabled envs with a recent backup) %s\n\n", pct, compliant, enabled,
-               status_names[status]);
+        printf("compliance: %d%% (%zu/%zu enabled envs with a recent backup) %s\n\n", k.percent, k.compliant,
+               k.enabled, status_names[k.status]);
         printf("%-12s %-10s %-14s %-7s %-6s %-20s %8s %8s\n", "ENV", "PROJECT", "STATE", "ENABLED", "RECENT",
                "LATEST_AT", "AGE", "WINDOW");
         for (i = 0; i < n; i++) {
@@ -181,18 +161,14 @@ int main(int argc, char **argv)
         }
     }
     odbk_env_status_free(v, n);
-    free(catpath);
-    odbk_catalog_close(cat);
-    odbk_config_free(cfg);
+    odbk_session_close(&s);
     if (fflush(stdout) != 0 || ferror(stdout))
         return EXIT_UNKNOWN;
-    return status;
+    return (int)k.status;
 
 fail:
     rc = unknown(&c, common.json, &err);
     odbk_env_status_free(v, n);
-    free(catpath);
-    odbk_catalog_close(cat);
-    odbk_config_free(cfg);
+    odbk_session_close(&s);
     return rc;
 }

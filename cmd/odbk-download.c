@@ -6,6 +6,7 @@
 #include <cJSON.h>
 
 #include "backup/backup.h"
+#include "backup/session.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "policy/duration.h"
@@ -14,16 +15,18 @@ enum { O_EXPIRES = 1, O_OUTPUT, O_AS };
 
 static const struct odbk_opt opts[] = {
     {"expires", 'e', "DURATION", "how long links stay valid: 15m, 30m, 1h (default), 2h, 24h, ... at most 7d",
-     O_EXPIRES},
-    {"output", 'o', "DIR", "fetch the files into DIR (any storage), checked against the manifest", O_OUTPUT},
-    {"as", 0, "zip", "with --output: one Odoo-style zip (dump.sql, manifest.json, filestore/)", O_AS},
+     O_EXPIRES, NULL},
+    {"output", 'o', "DIR", "fetch the files into DIR (any storage), checked against the manifest", O_OUTPUT,
+     &odbk_vocab_dir},
+    {"as", 0, "zip", "with --output: one Odoo-style zip (dump.sql, manifest.json, filestore/)", O_AS,
+     &odbk_vocab_download_as},
     {0},
 };
 
 static const struct odbk_cli cli = {
     "odbk-download", "[options] BACKUP_ID",
     "Print expiring download links for a backup's files (S3), or fetch them into a directory (any storage).",
-    opts, ODBK_CLI_JSON};
+    opts, ODBK_CLI_JSON, &odbk_vocab_backup, NULL};
 
 struct ctx {
     struct odbk_download_opts o;
@@ -47,11 +50,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         c->o.expires = (long)secs;
         break;
     case O_OUTPUT: c->o.output = arg; break;
-    case O_AS:
-        if (strcmp(arg, "zip"))
-            return odbk_err_set(err, ODBK_E_USAGE, "--as: unknown form '%s' (zip)", arg);
-        c->o.as_zip = 1;
-        break;
+    case O_AS: c->o.as_zip = 1; break;
     }
     return 0;
 }
@@ -61,10 +60,9 @@ int main(int argc, char **argv)
     struct ctx c = {{0}};
     struct odbk_cli_common common;
     struct odbk_err err = {0};
-    struct odbk_config *cfg = NULL;
-    struct odbk_catalog *cat = NULL;
+    struct odbk_session ss = {0};
     struct odbk_download_result res = {0};
-    char *catpath = NULL;
+;
     size_t i;
     int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
@@ -86,16 +84,9 @@ int main(int argc, char **argv)
     }
     if (!c.o.expires)
         c.o.expires = 3600;
-    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
+    if (odbk_session_open(&ss, common.config, common.catalog, ODBK_SESSION_CLEANUP, &err) < 0)
         goto out;
-    catpath = odbk_config_catalog_path(common.catalog);
-    if (odbk_catalog_open(catpath, &cat, &err) < 0)
-        goto out;
-    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
-        struct odbk_err ignored = {0};
-        odbk_backup_retry_removals(cfg, cat, &ignored);
-    }
-    if ((r = odbk_backup_download(cfg, cat, &c.o, &res, &err)) < 0)
+    if ((r = odbk_backup_download(ss.cfg, ss.cat, &c.o, &res, &err)) < 0)
         goto out;
     if (common.json) {
         cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
@@ -135,8 +126,6 @@ int main(int argc, char **argv)
     }
 out:
     odbk_download_result_release(&res);
-    free(catpath);
-    odbk_catalog_close(cat);
-    odbk_config_free(cfg);
+    odbk_session_close(&ss);
     return odbk_cli_exit(&cli, r, &err);
 }

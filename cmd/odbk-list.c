@@ -6,6 +6,7 @@
 #include <cJSON.h>
 
 #include "backup/backup.h"
+#include "backup/session.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "odoo/manifest.h"
@@ -15,22 +16,21 @@ enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, 
        O_LIMIT, O_NO_HEADER };
 
 static const struct odbk_opt opts[] = {
-    {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV},
-    {"project", 'p', "PROJECT", "only environments of this project", O_PROJECT},
-    {"status", 0, "STATUS", "only backups in this state: pending, in_progress, uploading, completed, failed, expired",
-     O_STATUS},
-    {"type", 't', "TYPE", "only backups of this type: manual, scheduled, pre-restore, pre-upgrade, pre-destroy",
-     O_TYPE},
-    {"storage", 's', "NAME", "only backups in this storage", O_STORAGE},
-    {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH},
-    {"rescan", 0, NULL, "import the manifests in storage first (each checked; bad ones and conflicts: exit 65)", O_RESCAN},
+    {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV, &odbk_vocab_env},
+    {"project", 'p', "PROJECT", "only environments of this project", O_PROJECT, NULL},
+    {"status", 0, "STATUS", "only backups in this state: {}", O_STATUS, &odbk_vocab_status},
+    {"type", 't', "TYPE", "only backups of this type: {}", O_TYPE, &odbk_vocab_type},
+    {"storage", 's', "NAME", "only backups in this storage", O_STORAGE, &odbk_vocab_storage},
+    {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH, NULL},
+    {"rescan", 0, NULL, "import the manifests in storage first (each checked; bad ones and conflicts: exit 65)", O_RESCAN, NULL},
     {"verify", 0, NULL, "read every stored file of the selected completed backups back and check its size and "
-     "SHA-256 (exit 65 naming the file, and verified cleared, on a mismatch)", O_VERIFY},
-    {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT},
-    {"envs", 0, NULL, "one row per environment instead: state, backup count, latest backup, policy", O_ENVS},
-    {"backup", 'b', "ID", "one backup in full instead: every field, its error, its files", O_BACKUP},
-    {"limit", 'n', "N", "at most N backups (the newest)", O_LIMIT},
-    {"no-header", 0, NULL, "no header line in tables", O_NO_HEADER},
+     "SHA-256 (exit 65 naming the file, and verified cleared, on a mismatch)", O_VERIFY, NULL},
+    {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT, NULL},
+    {"envs", 0, NULL, "one row per environment instead: state, backup count, latest backup, policy", O_ENVS, NULL},
+    {"backup", 'b', "ID", "one backup in full instead: every field, its error, its files", O_BACKUP,
+     &odbk_vocab_backup},
+    {"limit", 'n', "N", "at most N backups (the newest)", O_LIMIT, NULL},
+    {"no-header", 0, NULL, "no header line in tables", O_NO_HEADER, NULL},
     {0},
 };
 
@@ -38,7 +38,7 @@ static const struct odbk_cli cli = {
     "odbk-list", "[options] [ENV...]",
     "List backups from the catalog, newest first.  --verify first reads the selected completed backups back "
     "from storage (size and SHA-256 of every file): exit 0 and verified set when all match, exit 65 naming the "
-    "file and verified cleared on a mismatch.", opts, ODBK_CLI_JSON};
+    "file and verified cleared on a mismatch.", opts, ODBK_CLI_JSON, &odbk_vocab_env, NULL};
 
 struct ctx {
     struct odbk_backup_filter f;
@@ -48,12 +48,9 @@ struct ctx {
     const char *backup;
 };
 
-static const char *const statuses[] = {"pending", "in_progress", "uploading", "completed", "failed", "expired", NULL};
-
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
 {
     struct ctx *c = p;
-    size_t i;
     switch (id) {
     case O_ENV:
         if (c->n_envs >= 100)
@@ -61,19 +58,8 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         c->envs[c->n_envs++] = arg;
         break;
     case O_PROJECT: c->f.project = arg; break;
-    case O_STATUS:
-        for (i = 0; statuses[i] && strcmp(statuses[i], arg); i++)
-            ;
-        if (!statuses[i])
-            return odbk_err_set(err, ODBK_E_USAGE, "--status: unknown state '%s' (pending, in_progress, uploading, "
-                                "completed, failed, expired)", arg);
-        c->f.status = arg;
-        break;
-    case O_TYPE:
-        if (!odbk_backup_valid_type(arg))
-            return odbk_err_set(err, ODBK_E_USAGE, "--type: unknown type '%s'", arg);
-        c->f.type = arg;
-        break;
+    case O_STATUS: c->f.status = arg; break;
+    case O_TYPE: c->f.type = arg; break;
     case O_STORAGE: c->f.storage = arg; break;
     case O_SEARCH: c->f.search = arg; break;
     case O_RESCAN: c->rescan = 1; break;
@@ -305,65 +291,14 @@ static int show_backup(struct odbk_catalog *cat, const char *id, int json, struc
     return 0;
 }
 
-/* An ENV or --project that neither the configuration nor the catalog knows is a mistake, not an empty list. */
-static int check_names(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct ctx *c,
-                       struct odbk_err *err)
-{
-    const char **names = NULL;
-    size_t n = odbk_config_env_names(cfg, &names), i;
-    int k, rc = 0;
-    for (k = 0; k < c->n_envs && rc == 0; k++)
-        rc = odbk_backup_env_known(cfg, cat, c->envs[k], err);
-    if (rc == 0 && c->f.project) {
-        struct odbk_backup_filter f = {0};
-        struct odbk_backup *v = NULL;
-        size_t nv = 0;
-        const char **projects = odbk_xcalloc(n + 1, sizeof(char *));
-        size_t np = 0;
-        int known = 0;
-        for (i = 0; i < n; i++) {
-            struct odbk_env e;
-            struct odbk_err ee = {0};
-            if (odbk_config_env(cfg, names[i], &e, &ee) < 0)
-                continue;
-            if (*e.project) {
-                known |= !strcmp(e.project, c->f.project);
-                projects[np++] = odbk_xstrdup(e.project);
-            }
-            odbk_env_release(&e);
-        }
-        if (!known) {
-            f.project = c->f.project;
-            f.limit = 1;
-            if (odbk_catalog_backup_list(cat, &f, &v, &nv, err) < 0)
-                rc = -1;
-            odbk_backup_list_free(v, nv);
-            if (rc == 0 && !nv) {
-                const char *dym = odbk_did_you_mean(c->f.project, projects);
-                odbk_err_set(err, ODBK_E_CONFIG, "unknown project '%s'%s%s%s", c->f.project,
-                             dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
-                odbk_err_hint(err, "the project key of [env] sections names the projects");
-                rc = -1;
-            }
-        }
-        for (i = 0; i < np; i++)
-            free((char *)projects[i]);
-        free(projects);
-    }
-    free(names);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
     struct odbk_cli_common common;
     struct odbk_err err = {0};
-    struct odbk_config *cfg = NULL;
-    struct odbk_catalog *cat = NULL;
+    struct odbk_session ss = {0};
     struct odbk_backup *v = NULL;
     size_t n = 0, i;
-    char *catpath = NULL;
     int skipped = 0, arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
         return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
@@ -371,19 +306,13 @@ int main(int argc, char **argv)
         c.envs[c.n_envs++] = argv[arg0];
     c.f.envs = c.n_envs ? c.envs : NULL;
     r = -1;
-    if (odbk_config_load(common.config, !c.rescan, &cfg, &err) < 0)
+    if (odbk_session_open(&ss, common.config, common.catalog,
+                          ODBK_SESSION_CLEANUP | (c.rescan ? 0 : ODBK_SESSION_CONFIG_OPTIONAL), &err) < 0)
         goto out;
-    catpath = odbk_config_catalog_path(common.catalog);
-    if (odbk_catalog_open(catpath, &cat, &err) < 0)
-        goto out;
-    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
-        struct odbk_err ignored = {0};
-        odbk_backup_retry_removals(cfg, cat, &ignored);
-    }
     if (c.rescan) {
         struct odbk_rescan_result rr;
         size_t k;
-        if (odbk_backup_rescan(cfg, cat, c.f.storage, &rr, &err) < 0) {
+        if (odbk_backup_rescan(ss.cfg, ss.cat, c.f.storage, &rr, &err) < 0) {
             odbk_rescan_result_release(&rr);
             goto out;
         }
@@ -396,24 +325,24 @@ int main(int argc, char **argv)
         odbk_rescan_result_release(&rr);
     }
     if (c.backup) {
-        r = show_backup(cat, c.backup, common.json, &err);
+        r = show_backup(ss.cat, c.backup, common.json, &err);
         goto out;
     }
-    if (check_names(cfg, cat, &c, &err) < 0)
+    if (odbk_backup_names_known(ss.cfg, ss.cat, c.envs, (size_t)c.n_envs, c.f.project, &err) < 0)
         goto out;
     if (c.audit) {
-        r = list_audit(cat, &c, common.json, &err);
+        r = list_audit(ss.cat, &c, common.json, &err);
         goto out;
     }
     if (c.envs_mode) {
-        r = list_envs(cfg, cat, &c, common.json, &err);
+        r = list_envs(ss.cfg, ss.cat, &c, common.json, &err);
         goto out;
     }
     if (c.verify) {
-        if (verify_selected(cfg, cat, &c, common.quiet, &err) < 0)
+        if (verify_selected(ss.cfg, ss.cat, &c, common.quiet, &err) < 0)
             goto out;   /* the list is not printed: the errors are the answer */
     }
-    if (odbk_catalog_backup_list(cat, &c.f, &v, &n, &err) < 0)
+    if (odbk_catalog_backup_list(ss.cat, &c.f, &v, &n, &err) < 0)
         goto out;
     if (common.json) {
         cJSON *arr = cJSON_CreateArray();
@@ -437,8 +366,6 @@ int main(int argc, char **argv)
     }
 out:
     odbk_backup_list_free(v, n);
-    free(catpath);
-    odbk_catalog_close(cat);
-    odbk_config_free(cfg);
+    odbk_session_close(&ss);
     return odbk_cli_exit(&cli, r, &err);
 }

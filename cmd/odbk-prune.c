@@ -7,6 +7,7 @@
 #include <cJSON.h>
 
 #include "backup/backup.h"
+#include "backup/session.h"
 #include "backup/prune.h"
 #include "cli/cli.h"
 #include "common/util.h"
@@ -15,18 +16,19 @@
 enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE };
 
 static const struct odbk_opt opts[] = {
-    {"all", 'a', NULL, "prune every environment of the config", O_ALL},
-    {"dry-run", 'n', NULL, "print the plan (what is kept and why, what would go) and delete nothing", O_DRY_RUN},
-    {"backup", 'b', "ID", "delete this one backup by hand (a unique prefix of its id will do)", O_BACKUP},
+    {"all", 'a', NULL, "prune every environment of the config", O_ALL, NULL},
+    {"dry-run", 'n', NULL, "print the plan (what is kept and why, what would go) and delete nothing", O_DRY_RUN, NULL},
+    {"backup", 'b', "ID", "delete this one backup by hand (a unique prefix of its id will do)", O_BACKUP,
+     &odbk_vocab_backup},
     {"force", 'f', NULL, "prune even when the latest run failed; with --backup, delete a permanent or the newest "
-     "backup", O_FORCE},
+     "backup", O_FORCE, NULL},
     {0},
 };
 
 static const struct odbk_cli cli = {
     "odbk-prune", "[options] ENV...\n[options] --all\n[options] --backup ID [--force]",
     "Apply each environment's retention policy: mark expired what no rule keeps and delete its files.", opts,
-    ODBK_CLI_JSON};
+    ODBK_CLI_JSON, &odbk_vocab_env, NULL};
 
 struct ctx {
     struct odbk_prune_opts o;
@@ -149,10 +151,9 @@ int main(int argc, char **argv)
     struct ctx c = {0};
     struct odbk_cli_common common;
     struct odbk_err err = {0}, first = {0};
-    struct odbk_config *cfg = NULL;
-    struct odbk_catalog *cat = NULL;
+    struct odbk_session ss = {0};
     const char **envs = NULL;
-    char *catpath = NULL;
+;
     cJSON *json = NULL;
     size_t n = 0, i;
     int arg0, bad = 0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
@@ -171,23 +172,15 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--all and environment names exclude each other");
         return odbk_cli_exit(&cli, -1, &err);
     }
-    if (odbk_config_load(common.config, 0, &cfg, &err) < 0)
-        goto out;
-    catpath = odbk_config_catalog_path(common.catalog);
-    if (odbk_catalog_open(catpath, &cat, &err) < 0)
-        goto out;
-    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
-        struct odbk_err ignored = {0};
-        if (!c.o.dry_run)
-            odbk_backup_retry_removals(cfg, cat, &ignored);
-    }
-    /* runs that died become failed first, so that their leftovers go and the latest-run guard sees them */
-    if (!c.o.dry_run && odbk_backup_reap_stale(cfg, cat, &err) < 0)
+    /* a dry run changes nothing; else runs that died become failed first, so that their leftovers go and the
+     * latest-run guard sees them */
+    if (odbk_session_open(&ss, common.config, common.catalog,
+                          c.o.dry_run ? 0 : ODBK_SESSION_CLEANUP | ODBK_SESSION_REAP, &err) < 0)
         goto out;
 
     if (c.backup) {
         struct odbk_prune_item it;
-        rc = odbk_prune_backup(cfg, cat, c.backup, &c.o, &it, &err);
+        rc = odbk_prune_backup(ss.cfg, ss.cat, c.backup, &c.o, &it, &err);
         if (rc == 0) {
             if (common.json) {
                 json = item_json(&it);
@@ -201,13 +194,13 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (odbk_config_select_envs(cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+    if (odbk_config_select_envs(ss.cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
         goto out;
     /* Every policy first: a config problem anywhere deletes nothing anywhere. */
     for (i = 0; i < n; i++) {
         struct odbk_retention_policy rules;
         struct odbk_err e = {0};
-        if (odbk_prune_policy(cfg, envs[i], &rules, &e) < 0) {
+        if (odbk_prune_policy(ss.cfg, envs[i], &rules, &e) < 0) {
             if (!bad++)
                 first = e;
             else
@@ -228,9 +221,9 @@ int main(int argc, char **argv)
         struct odbk_err e = {0};
         size_t k;
         time_t started = odbk_now();
-        int ok = odbk_prune_env(cfg, cat, envs[i], &c.o, &r, &e) == 0;
+        int ok = odbk_prune_env(ss.cfg, ss.cat, envs[i], &c.o, &r, &e) == 0;
         if (!c.o.dry_run)
-            notify_prune(cfg, envs[i], &r, ok ? NULL : &e, started);
+            notify_prune(ss.cfg, envs[i], &r, ok ? NULL : &e, started);
         if (r.env && (r.policy || r.skipped)) {
             if (common.json) {
                 cJSON_AddItemToArray(json, report_json(&r, c.o.dry_run));
@@ -274,8 +267,6 @@ out:
         cJSON_Delete(json);
     }
     free(envs);
-    free(catpath);
-    odbk_catalog_close(cat);
-    odbk_config_free(cfg);
+    odbk_session_close(&ss);
     return odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
 }

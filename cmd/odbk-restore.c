@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backup/backup.h"
+#include "backup/session.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "common/interrupt.h"
@@ -14,26 +15,28 @@ enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAF
        O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER };
 
 static const struct odbk_opt opts[] = {
-    {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST},
-    {"type", 't', "TYPE", "with --latest: only backups of this type (e.g. scheduled, not the pre-restore one)",
-     O_TYPE},
-    {"from-file", 0, "PATH", "restore an Odoo .zip or .dump file, or an odbk backup folder", O_FROM_FILE},
-    {"from-url", 0, "URL", "restore an Odoo .zip or .dump file from an http(s) URL", O_FROM_URL},
-    {"to", 0, "ENV", "restore into another environment of the config", O_TO},
-    {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB},
-    {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE},
-    {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG},
+    {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST,
+     &odbk_vocab_env},
+    {"type", 't', "TYPE", "with --latest: only backups of this type (e.g. scheduled, not the pre-restore one): {}",
+     O_TYPE, &odbk_vocab_type},
+    {"from-file", 0, "PATH", "restore an Odoo .zip or .dump file, or an odbk backup folder", O_FROM_FILE,
+     &odbk_vocab_file},
+    {"from-url", 0, "URL", "restore an Odoo .zip or .dump file from an http(s) URL", O_FROM_URL, NULL},
+    {"to", 0, "ENV", "restore into another environment of the config", O_TO, &odbk_vocab_env},
+    {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB, NULL},
+    {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE, &odbk_vocab_dir},
+    {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG, NULL},
     {"db-owner", 0, "ROLE", "with --new-db: the role that owns the new database and everything in it (default: "
-     "the connecting user)", O_DB_OWNER},
-    {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE},
-    {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY},
-    {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE},
-    {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY},
+     "the connecting user)", O_DB_OWNER, NULL},
+    {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE, NULL},
+    {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY, NULL},
+    {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE, NULL},
+    {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY, NULL},
     {"force", 0, NULL, "replace a target that runs another Odoo version than the backup (refused otherwise, "
-     "exit 65)", O_FORCE},
-    {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM},
+     "exit 65)", O_FORCE, NULL},
+    {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM, NULL},
     {"jobs", 'j', "N", "accepted for scripts; a streamed restore loads the database in one session (the filestore "
-     "loads alongside)", O_JOBS},
+     "loads alongside)", O_JOBS, NULL},
     {0},
 };
 
@@ -44,7 +47,7 @@ static const struct odbk_cli cli = {
     "Restore a backup into its environment, another one, or a new database; the target is only replaced once "
     "everything loaded.  A damaged backup is reported as \"checksum mismatch in FILE\" (exit 65), whatever step "
     "it broke first.",
-    opts, ODBK_CLI_PROGRESS};
+    opts, ODBK_CLI_PROGRESS, &odbk_vocab_backup, NULL};
 
 struct ctx {
     struct odbk_restore_opts o;
@@ -57,12 +60,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     long v;
     switch (id) {
     case O_LATEST: c->o.latest_env = arg; break;
-    case O_TYPE:
-        if (!odbk_backup_valid_type(arg))
-            return odbk_err_set(err, ODBK_E_USAGE, "--type: unknown type '%s' (manual, scheduled, pre-restore, "
-                                "pre-upgrade, pre-destroy)", arg);
-        c->o.latest_type = arg;
-        break;
+    case O_TYPE: c->o.latest_type = arg; break;
     case O_TO: c->o.to_env = arg; break;
     case O_FROM_FILE: c->o.from_file = arg; break;
     case O_FROM_URL: c->o.from_url = arg; break;
@@ -90,11 +88,10 @@ int main(int argc, char **argv)
     struct ctx c = {0};
     struct odbk_cli_common common;
     struct odbk_err err = {0};
-    struct odbk_config *cfg = NULL;
-    struct odbk_catalog *cat = NULL;
+    struct odbk_session ss = {0};
     struct odbk_progress *progress = NULL;
     struct odbk_restore_result res = {0};
-    char *catpath = NULL, *desc = NULL;
+    char *desc = NULL;
     time_t started;
     int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
@@ -123,18 +120,12 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--filestore, --pg and --db-owner go with --new-db");
         goto out;
     }
-    if (odbk_config_load(common.config, c.o.new_db != NULL, &cfg, &err) < 0)
+    if (odbk_session_open(&ss, common.config, common.catalog,
+                          ODBK_SESSION_CLEANUP | (c.o.new_db ? ODBK_SESSION_CONFIG_OPTIONAL : 0), &err) < 0)
         goto out;
-    catpath = odbk_config_catalog_path(common.catalog);
-    if (odbk_catalog_open(catpath, &cat, &err) < 0)
+    if (c.o.latest_env && odbk_backup_env_known(ss.cfg, ss.cat, c.o.latest_env, &err) < 0)
         goto out;
-    {   /* leftovers of failed runs that could not be removed then (not an error of this program) */
-        struct odbk_err ignored = {0};
-        odbk_backup_retry_removals(cfg, cat, &ignored);
-    }
-    if (c.o.latest_env && odbk_backup_env_known(cfg, cat, c.o.latest_env, &err) < 0)
-        goto out;
-    if (odbk_restore_describe(cfg, cat, &c.o, &desc, &err) < 0)
+    if (odbk_restore_describe(ss.cfg, ss.cat, &c.o, &desc, &err) < 0)
         goto out;
     if (odbk_cli_confirm(desc, "RESTORE", c.confirm, &err) < 0)
         goto out;
@@ -145,13 +136,13 @@ int main(int argc, char **argv)
     c.o.progress = progress ? odbk_progress_event : NULL;
     c.o.progress_ctx = progress;
     started = odbk_now();
-    r = odbk_backup_restore(cfg, cat, &c.o, &res, &err);
+    r = odbk_backup_restore(ss.cfg, ss.cat, &c.o, &res, &err);
     odbk_progress_free(progress);
     progress = NULL;
     {
         /* a notification that fails is a warning; it never changes the restore's result */
         struct odbk_err ne = {0};
-        if (odbk_notify_restore(cfg, res.env, res.source ? res.source : "", r < 0 ? &err : NULL, started, &ne) < 0)
+        if (odbk_notify_restore(ss.cfg, res.env, res.source ? res.source : "", r < 0 ? &err : NULL, started, &ne) < 0)
             fprintf(stderr, "%s: warning: notification failed: %s\n", cli.prog, ne.msg);
     }
     if (r < 0)
@@ -168,9 +159,7 @@ out:
     odbk_progress_free(progress);
     odbk_restore_result_release(&res);
     free(desc);
-    free(catpath);
-    odbk_catalog_close(cat);
-    odbk_config_free(cfg);
+    odbk_session_close(&ss);
     r = odbk_cli_exit(&cli, r, &err);
     return odbk_interrupted() ? odbk_interrupt_exit_code() : r;
 }

@@ -51,6 +51,30 @@ struct odbk_create_opts {
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
+/* What one backup of a run of several gave (odbk_backup_create_each, odbk_backup_create_due). */
+struct odbk_create_outcome {
+    const char *env;
+    const struct odbk_backup *backup;    /* the completed backup, or NULL when it failed */
+    const struct odbk_err *err;          /* why it failed (backup NULL) */
+    const struct odbk_err *notify_err;   /* the env's notification failed (a warning), or NULL */
+    const struct odbk_err *record_err;   /* the failed attempt could not be recorded (a warning), or NULL */
+};
+typedef void (*odbk_create_outcome_cb)(void *ctx, const struct odbk_create_outcome *o);
+
+/* Back up each of envs in turn until a stop signal, each with opts, and notify the env's channels of each result; cb hears every outcome and a failure
+ * does not stop the run.  With `scheduled`, a failed attempt is recorded for the retry backoff.  Returns
+ * the number that failed. */
+size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *const *envs,
+                               size_t n, struct odbk_create_opts *opts, int scheduled, odbk_create_outcome_cb cb,
+                               void *ctx);
+/* odbk-create --due: one run at a time (a lock beside the catalog at catalog_path), a scheduled backup of
+ * every env whose schedule fired since its last one (odbk-policy due), as odbk_backup_create_each with
+ * opts->type set to scheduled.  Returns 1 when another run holds the lock (nothing done), 0 once the run
+ * is over (*failed envs failed), -1 when the lock or the schedule states could not be had. */
+int odbk_backup_create_due(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *catalog_path,
+                           struct odbk_create_opts *opts, odbk_create_outcome_cb cb, void *ctx, size_t *failed,
+                           struct odbk_err *err);
+
 /* Restores killed outright, on this host only (the catalog's restore_temps rows whose process is gone):
  * one killed during its load has its temporaries dropped; one killed during its swap has the swap
  * completed, database and filestore together, and then the originals dropped.  Run by every program at
@@ -88,6 +112,11 @@ int odbk_backup_valid_type(const char *s);
 int odbk_backup_env_known(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                           struct odbk_err *err);
 int odbk_backup_valid_tier(const char *s);
+/* 0 when each of envs is known (odbk_backup_env_known) and project, when not NULL, is the project of an
+ * [env] of cfg or of a backup in the catalog; else ODBK_E_CONFIG "unknown project" with a did-you-mean: a
+ * name neither knows is a mistake, not an empty list. */
+int odbk_backup_names_known(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *const *envs,
+                            size_t n_envs, const char *project, struct odbk_err *err);
 
 struct odbk_restore_opts {
     const char *backup_id;     /* a catalog id, or NULL with latest_env */

@@ -14,6 +14,7 @@
 #include <cJSON.h>
 
 #include "common/util.h"
+#include "common/vocab.h"
 
 static void random_bytes(unsigned char *buf, size_t n)
 {
@@ -70,22 +71,12 @@ char *odbk_backup_file_key(const char *env, const char *id, const char *name)
 
 int odbk_backup_valid_type(const char *s)
 {
-    const char *t[] = {"manual", "scheduled", "pre-restore", "pre-upgrade", "pre-destroy", NULL};
-    size_t i;
-    for (i = 0; t[i]; i++)
-        if (!strcmp(s, t[i]))
-            return 1;
-    return 0;
+    return odbk_vocab_find(&odbk_vocab_type, s) >= 0;
 }
 
 int odbk_backup_valid_tier(const char *s)
 {
-    const char *t[] = {"daily", "weekly", "monthly", "yearly", "permanent", NULL};
-    size_t i;
-    for (i = 0; t[i]; i++)
-        if (!strcmp(s, t[i]))
-            return 1;
-    return 0;
+    return odbk_vocab_find(&odbk_vocab_tier, s) >= 0;
 }
 
 int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, struct odbk_manifest *m,
@@ -337,6 +328,54 @@ int odbk_backup_env_known(const struct odbk_config *cfg, struct odbk_catalog *ca
     return -1;
 }
 
+int odbk_backup_names_known(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *const *envs,
+                            size_t n_envs, const char *project, struct odbk_err *err)
+{
+    const char **names = NULL, **projects;
+    size_t n, i, np = 0, k;
+    int rc = 0, known = 0;
+    for (k = 0; k < n_envs; k++)
+        if (odbk_backup_env_known(cfg, cat, envs[k], err) < 0)
+            return -1;
+    if (!project)
+        return 0;
+    n = odbk_config_env_names(cfg, &names);
+    projects = odbk_xcalloc(n + 1, sizeof(char *));
+    for (i = 0; i < n; i++) {
+        struct odbk_env e;
+        struct odbk_err ee = {0};
+        if (odbk_config_env(cfg, names[i], &e, &ee) < 0)
+            continue;
+        if (*e.project) {
+            known |= !strcmp(e.project, project);
+            projects[np++] = odbk_xstrdup(e.project);
+        }
+        odbk_env_release(&e);
+    }
+    if (!known) {
+        struct odbk_backup_filter f = {0};
+        struct odbk_backup *v = NULL;
+        size_t nv = 0;
+        f.project = project;
+        f.limit = 1;
+        if (odbk_catalog_backup_list(cat, &f, &v, &nv, err) < 0)
+            rc = -1;
+        odbk_backup_list_free(v, nv);
+        if (rc == 0 && !nv) {
+            const char *dym = odbk_did_you_mean(project, projects);
+            odbk_err_set(err, ODBK_E_CONFIG, "unknown project '%s'%s%s%s", project, dym ? " (did you mean '" : "",
+                         dym ? dym : "", dym ? "'?)" : "");
+            odbk_err_hint(err, "the project key of [env] sections names the projects");
+            rc = -1;
+        }
+    }
+    for (i = 0; i < np; i++)
+        free((char *)projects[i]);
+    free(projects);
+    free(names);
+    return rc;
+}
+
 struct cJSON *odbk_backup_json(const struct odbk_backup *b)
 {
     cJSON *o = cJSON_CreateObject();
@@ -435,7 +474,6 @@ static int one_of(const char *s, const char *const *v)
 static int manifest_check(const struct odbk_manifest *m, const char *key, const struct rescan *rs,
                           struct odbk_err *err)
 {
-    static const char *const formats[] = {"odbk", "zip", "dump", NULL};
     static const char *const roles[] = {"database", "filestore", "archive", NULL};
     static const char *const comps[] = {"gzip", "zstd", "none", "zip", "pg_custom", NULL};
     const char *slash = strchr(key, '/');
@@ -453,11 +491,11 @@ static int manifest_check(const struct odbk_manifest *m, const char *key, const 
     if (r < 0)
         return r;
     if (!odbk_backup_valid_type(m->type))
-        return odbk_err_set(err, ODBK_E_DATA, "unknown type '%s'", m->type);
-    if (!one_of(m->format, formats))
-        return odbk_err_set(err, ODBK_E_DATA, "unknown format '%s'", m->format);
+        return odbk_vocab_error(&odbk_vocab_type, m->type, ODBK_E_DATA, err);
+    if (odbk_vocab_find(&odbk_vocab_format, m->format) < 0)
+        return odbk_vocab_error(&odbk_vocab_format, m->format, ODBK_E_DATA, err);
     if (*m->retention && !odbk_backup_valid_tier(m->retention))
-        return odbk_err_set(err, ODBK_E_DATA, "unknown retention tier '%s'", m->retention);
+        return odbk_vocab_error(&odbk_vocab_tier, m->retention, ODBK_E_DATA, err);
     if (!m->created_at || !m->finished_at || m->finished_at < m->created_at)
         return odbk_err_set(err, ODBK_E_DATA, "created_at and finished_at are missing or out of order");
     for (i = 0; i < m->n_files; i++) {

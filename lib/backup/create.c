@@ -17,6 +17,7 @@
 #include "backup/run.h"
 #include "common/interrupt.h"
 #include "common/util.h"
+#include "common/vocab.h"
 #include "odoo/odoo.h"
 #include "pg/pg.h"
 
@@ -115,16 +116,12 @@ struct run {
 /* The options that need nothing but themselves: type, format, retention. */
 static int check_opts(const struct odbk_create_opts *o, const char *type, const char *format, struct odbk_err *err)
 {
-    char names[64];
     if (!odbk_backup_valid_type(type))
-        return odbk_err_set(err, ODBK_E_USAGE, "unknown backup type '%s' (manual, scheduled, pre-restore, "
-                            "pre-upgrade, pre-destroy)", type);
-    odbk_format_names(names, sizeof(names));
-    if (!odbk_format_find(format))
-        return odbk_err_set(err, ODBK_E_USAGE, "format '%s' is not supported (%s)", format, names);
+        return odbk_vocab_error(&odbk_vocab_type, type, ODBK_E_USAGE, err);
+    if (!odbk_format_find(format))   /* the registry's names are odbk_vocab_format's */
+        return odbk_vocab_error(&odbk_vocab_format, format, ODBK_E_USAGE, err);
     if (o->retention && *o->retention && !odbk_backup_valid_tier(o->retention))
-        return odbk_err_set(err, ODBK_E_USAGE, "unknown retention '%s' (daily, weekly, monthly, yearly, permanent)",
-                            o->retention);
+        return odbk_vocab_error(&odbk_vocab_tier, o->retention, ODBK_E_USAGE, err);
     return 0;
 }
 

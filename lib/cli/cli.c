@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "common/util.h"
 
 enum {
@@ -21,21 +23,23 @@ enum {
     COMMON_COMPLETION,
 };
 
-static const struct odbk_opt common_opts[] = {
-    {"config", 'c', "FILE", "configuration file (default: $ODBK_CONFIG, ~/.config/odbk/odbk.conf, /etc/odbk/odbk.conf)",
-     COMMON_CONFIG},
+const struct odbk_opt odbk_cli_common_opts[] = {
+    {"config", 'c', "FILE", "configuration file (default: $ODBK_CONFIG, ~/.config/odbk/odbk.conf, "
+     "/etc/odbk/odbk.conf)", COMMON_CONFIG, &odbk_vocab_file},
     {"catalog", 0, "FILE", "catalog database (default: $ODBK_CATALOG, ~/.local/state/odbk/catalog.db, "
-     "/var/lib/odbk/catalog.db)", COMMON_CATALOG},
-    {"json", 0, NULL, "print data as JSON", COMMON_JSON},
-    {"progress", 0, "MODE", "progress on stderr: auto (a bar on a terminal), bar, json, none", COMMON_PROGRESS},
-    {"quiet", 'q', NULL, "print nothing but data and errors", COMMON_QUIET},
-    {"help", 'h', NULL, "show this help and exit", COMMON_HELP},
-    {"version", 'V', NULL, "show the version and exit", COMMON_VERSION},
-    {"completion-helper", 0, NULL, NULL, COMMON_COMPLETION},
+     "/var/lib/odbk/catalog.db)", COMMON_CATALOG, &odbk_vocab_file},
+    {"json", 0, NULL, "print data as JSON", COMMON_JSON, NULL},
+    {"progress", 0, "MODE", "progress on stderr: {} (auto: a bar on a terminal)", COMMON_PROGRESS,
+     &odbk_vocab_progress},
+    {"quiet", 'q', NULL, "print nothing but data and errors", COMMON_QUIET, NULL},
+    {"help", 'h', NULL, "show this help and exit", COMMON_HELP, NULL},
+    {"version", 'V', NULL, "show the version and exit", COMMON_VERSION, NULL},
+    {"completion-helper", 0, NULL, NULL, COMMON_COMPLETION, NULL},
     {0},
 };
+#define common_opts odbk_cli_common_opts
 
-static int common_applies(const struct odbk_cli *cli, const struct odbk_opt *o)
+int odbk_cli_common_applies(const struct odbk_cli *cli, const struct odbk_opt *o)
 {
     if (o->id == COMMON_JSON)
         return !!(cli->flags & ODBK_CLI_JSON);
@@ -45,10 +49,11 @@ static int common_applies(const struct odbk_cli *cli, const struct odbk_opt *o)
         return !(cli->flags & ODBK_CLI_NOCATALOG);
     return 1;
 }
+#define common_applies odbk_cli_common_applies
 
 /* A program's own option keeps its short letter; a common option whose letter the program uses has none
  * there (odbk-compliance's -c is --crit-below, as monitoring plugins have it, not --config). */
-static char short_of(const struct odbk_cli *cli, const struct odbk_opt *o)
+char odbk_cli_short_of(const struct odbk_cli *cli, const struct odbk_opt *o)
 {
     const struct odbk_opt *p;
     for (p = cli->opts; o->short_name && p && p->name; p++) {
@@ -59,10 +64,43 @@ static char short_of(const struct odbk_cli *cli, const struct odbk_opt *o)
     }
     return o->short_name;
 }
+#define short_of odbk_cli_short_of
+
+#define HELP_WIDTH 80
+
+/* Print text from column col (where the cursor is), cut at spaces so that no line passes HELP_WIDTH
+ * columns, each further line indented by indent; a newline in text starts a new line. */
+static void wrap(FILE *f, const char *text, size_t col, size_t indent)
+{
+    const char *p = text;
+    for (;;) {
+        size_t len = strcspn(p, "\n"), room = HELP_WIDTH > col ? HELP_WIDTH - col : 1, cut;
+        if (len <= room) {
+            fprintf(f, "%.*s\n", (int)len, p);
+            if (!p[len])
+                return;
+            p += len + 1;
+        } else {
+            for (cut = room; cut > 0 && p[cut] != ' '; cut--)
+                ;
+            if (!cut)   /* one word longer than the room: whole */
+                cut = strcspn(p, " \n");
+            fprintf(f, "%.*s\n", (int)cut, p);
+            p += cut;
+            while (*p == ' ')
+                p++;
+            if (!*p)
+                return;
+        }
+        fprintf(f, "%*s", (int)indent, "");
+        col = indent;
+    }
+}
 
 static void help_line(const struct odbk_cli *cli, const struct odbk_opt *o, FILE *f)
 {
-    char left[64];
+    char left[64], text[1024];
+    const char *brace;
     char sn = short_of(cli, o);
     if (!o->help)
         return;
@@ -71,15 +109,25 @@ static void help_line(const struct odbk_cli *cli, const struct odbk_opt *o, FILE
                  o->arg ? o->arg : "");
     else
         snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    brace = strstr(o->help, "{}");
+    if (brace && o->values) {
+        char list[512];
+        odbk_vocab_list(o->values, list, sizeof(list));
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)(brace - o->help), o->help, list, brace + 2);
+    } else {
+        snprintf(text, sizeof(text), "%s", o->help);
+    }
     if (strlen(left) > 24)
-        fprintf(f, "  %s\n  %-24s  %s\n", left, "", o->help);
+        fprintf(f, "  %s\n  %-24s  ", left, "");
     else
-        fprintf(f, "  %-24s  %s\n", left, o->help);
+        fprintf(f, "  %-24s  ", left);
+    wrap(f, text, 28, 28);
 }
 
 void odbk_cli_help(const struct odbk_cli *cli, FILE *f)
 {
     const struct odbk_opt *o;
+    const struct odbk_cli_sub *sub;
     const char *u = cli->usage, *nl;
     int first = 1;
     while (u) {
@@ -88,7 +136,18 @@ void odbk_cli_help(const struct odbk_cli *cli, FILE *f)
         first = 0;
         u = nl ? nl + 1 : NULL;
     }
-    fprintf(f, "\n%s\n\noptions:\n", cli->summary);
+    fputc('\n', f);
+    wrap(f, cli->summary, 0, 0);
+    if (cli->subs) {
+        fprintf(f, "\nsubcommands:\n");
+        for (sub = cli->subs; sub->name; sub++) {
+            fprintf(f, "  %-10s ", sub->name);
+            wrap(f, sub->summary, 13, 13);
+        }
+        fprintf(f, "\n'%s SUBCOMMAND --help' shows a subcommand's options.\nSee %s(1).\n", cli->prog, cli->prog);
+        return;
+    }
+    fprintf(f, "\noptions:\n");
     for (o = cli->opts; o && o->name; o++)
         help_line(cli, o, f);
     for (o = common_opts; o->name; o++)
@@ -107,6 +166,10 @@ int odbk_cli_parse(const struct odbk_cli *cli, int argc, char **argv, struct odb
     const struct odbk_opt *o;
     int c;
     memset(common, 0, sizeof(*common));
+    if (argc >= 3 && !strcmp(argv[1], "--completion-helper") && !strcmp(argv[2], "--")) {
+        odbk_cli_complete(cli, argc - 3, argv + 3);
+        return 1;
+    }
     shorts[sn++] = ':';
     for (int pass = 0; pass < 2; pass++) {
         for (o = pass ? common_opts : cli->opts; o && o->name; o++) {
@@ -163,6 +226,12 @@ int odbk_cli_parse(const struct odbk_cli *cli, int argc, char **argv, struct odb
                     opt = byval[i];
         if (!opt)
             continue;
+        if (opt->arg && opt->values && opt->values->kind == ODBK_VOCAB_WORDS &&
+            odbk_vocab_find(opt->values, optarg) < 0) {
+            odbk_vocab_error(opt->values, optarg, ODBK_E_USAGE, err);
+            odbk_err_prefix(err, "--%s", opt->name);
+            return -1;
+        }
         switch (opt->id) {
         case COMMON_HELP:
             odbk_cli_help(cli, stdout);
@@ -179,22 +248,9 @@ int odbk_cli_parse(const struct odbk_cli *cli, int argc, char **argv, struct odb
         case COMMON_CATALOG: common->catalog = optarg; break;
         case COMMON_JSON: common->json = 1; break;
         case COMMON_QUIET: common->quiet = 1; break;
-        case COMMON_PROGRESS:
-            if (!strcmp(optarg, "auto"))
-                common->progress = ODBK_PROGRESS_AUTO;
-            else if (!strcmp(optarg, "bar"))
-                common->progress = ODBK_PROGRESS_BAR;
-            else if (!strcmp(optarg, "json"))
-                common->progress = ODBK_PROGRESS_JSON;
-            else if (!strcmp(optarg, "none"))
-                common->progress = ODBK_PROGRESS_NONE;
-            else {
-                odbk_err_set(err, ODBK_E_USAGE, "--progress: unknown mode '%s' (auto, bar, json, none)", optarg);
-                return -1;
-            }
-            break;
+        case COMMON_PROGRESS: common->progress = (enum odbk_progress_mode)odbk_vocab_find(opt->values, optarg); break;
         default:
-            if (cb(ctx, opt->id, optarg, err) < 0) {
+            if (cb && cb(ctx, opt->id, optarg, err) < 0) {
                 if (!err->code)
                     err->code = ODBK_E_USAGE;
                 return -1;
@@ -220,6 +276,75 @@ int odbk_cli_exit(const struct odbk_cli *cli, int rc, struct odbk_err *err)
         return code ? code : 74;
     }
     return code;
+}
+
+void odbk_cli_print_json(struct cJSON *j, int line)
+{
+    char *s = line ? cJSON_PrintUnformatted(j) : cJSON_Print(j);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+int odbk_cli_dispatch(const struct odbk_cli *top, int argc, char **argv)
+{
+    struct odbk_cli_common common;
+    struct odbk_err err = {0};
+    const struct odbk_cli_sub *sub;
+    const char *names[32], *dym;
+    size_t i = 0;
+    int arg0, rc;
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (sub = top->subs; sub->name; sub++)
+            if (!strcmp(argv[1], sub->name))
+                return sub->run(argc - 1, argv + 1);
+        for (sub = top->subs; sub->name && i < 31; sub++)
+            names[i++] = sub->name;
+        names[i] = NULL;
+        dym = odbk_did_you_mean(argv[1], names);
+        odbk_err_set(&err, ODBK_E_USAGE, "unknown subcommand '%s'%s%s%s", argv[1], dym ? " (did you mean '" : "",
+                     dym ? dym : "", dym ? "'?)" : "");
+        odbk_err_hint(&err, "see %s --help", top->prog);
+        return odbk_cli_exit(top, -1, &err);
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--completion-helper") && argc == 2) {
+        /* every option of every subcommand, once, and the common ones */
+        const char *seen[256];
+        size_t n_seen = 0, k;
+        const struct odbk_opt *o;
+        for (sub = top->subs; sub->name; sub++)
+            for (o = sub->cli->opts; o && o->name; o++) {
+                for (k = 0; k < n_seen && strcmp(seen[k], o->name); k++)
+                    ;
+                if (k < n_seen || !o->help || n_seen >= 256)
+                    continue;
+                seen[n_seen++] = o->name;
+                printf("--%s%s\n", o->name, o->arg ? "=" : "");
+            }
+        for (o = common_opts; o->name; o++)
+            if (o->help && o->id != COMMON_PROGRESS)
+                printf("--%s%s\n", o->name, o->arg ? "=" : "");
+        return odbk_cli_exit(top, 0, &err);
+    }
+    rc = odbk_cli_parse(top, argc, argv, &common, NULL, NULL, &arg0, &err);
+    if (rc > 0)
+        return odbk_cli_exit(top, 0, &err);
+    if (rc == 0 && argc >= 2) {   /* a common option alone, before any subcommand */
+        odbk_err_set(&err, ODBK_E_USAGE, "options come after the subcommand");
+    } else if (rc == 0) {
+        char list[256] = "";
+        size_t len = 0;
+        for (sub = top->subs; sub->name; sub++)
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", sub == top->subs ? "" : ", ",
+                                    sub->name);
+        odbk_err_set(&err, ODBK_E_USAGE, "a subcommand is needed: %s", list);
+    } else {
+        char msg[sizeof(err.msg)];
+        snprintf(msg, sizeof(msg), "%s", err.msg);
+        odbk_err_set(&err, ODBK_E_USAGE, "%s: options come after the subcommand", msg);
+    }
+    odbk_err_hint(&err, "see %s --help", top->prog);
+    return odbk_cli_exit(top, -1, &err);
 }
 
 int odbk_cli_int(const char *opt, const char *arg, long min, long max, long *out, struct odbk_err *err)

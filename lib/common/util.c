@@ -14,6 +14,8 @@
 #include <ftw.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 static void oom(size_t n)
 {
     fprintf(stderr, "odbk: fatal: out of memory (allocating %zu bytes)\n", n);
@@ -444,4 +446,15 @@ int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err
         top.ino = sb.st_ino;
     }
     return walk_dir(root, &top, 0, cb, ctx, err);
+}
+
+void odbk_json_time(struct cJSON *o, const char *key, time_t t)
+{
+    char buf[32];
+    if (!t) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    odbk_time_rfc3339(t, buf);
+    cJSON_AddStringToObject(o, key, buf);
 }

@@ -21,6 +21,9 @@ char *odbk_xasprintf(const char *fmt, ...) ODBK_PRINTF(1, 2);
 void odbk_time_rfc3339(time_t t, char buf[32]);
 /* Parse RFC 3339 ("2026-01-02T03:04:05Z", "...+02:00", fractional seconds allowed); 0 or -1. */
 int odbk_time_parse_rfc3339(const char *s, time_t *out);
+/* Add key: t as RFC 3339 UTC to a JSON object, or null when t is 0. */
+struct cJSON;
+void odbk_json_time(struct cJSON *o, const char *key, time_t t);
 /* Now, honouring faketime as libc does. */
 time_t odbk_now(void);
 

@@ -13,17 +13,6 @@ static void add_str(cJSON *o, const char *k, const char *v)
     cJSON_AddStringToObject(o, k, v ? v : "");
 }
 
-static void add_time(cJSON *o, const char *k, time_t t)
-{
-    char buf[32];
-    if (!t) {
-        cJSON_AddNullToObject(o, k);
-        return;
-    }
-    odbk_time_rfc3339(t, buf);
-    cJSON_AddStringToObject(o, k, buf);
-}
-
 static void add_odoo_keys(cJSON *o, const struct odbk_manifest *m)
 {
     cJSON *mods = m->modules_json ? cJSON_Parse(m->modules_json) : NULL;
@@ -48,8 +37,8 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
     add_str(o, "database", m->database);
     add_str(o, "type", m->type);
     add_str(o, "format", m->format);
-    add_time(o, "created_at", m->created_at);
-    add_time(o, "finished_at", m->finished_at);
+    odbk_json_time(o, "created_at", m->created_at);
+    odbk_json_time(o, "finished_at", m->finished_at);
     add_str(o, "retention", m->retention);
     add_str(o, "comment", m->comment);
     add_str(o, "host", m->host);

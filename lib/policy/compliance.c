@@ -211,6 +211,35 @@ void odbk_compliance_count(const struct odbk_env_status *v, size_t n, size_t *en
     }
 }
 
+void odbk_compliance_verdict(const struct odbk_env_status *v, size_t n, long warn_below, long crit_below,
+                             struct odbk_compliance *out)
+{
+    size_t i;
+    memset(out, 0, sizeof(*out));
+    odbk_compliance_count(v, n, &out->enabled, &out->compliant);
+    for (i = 0; i < n; i++) {
+        const char *s = v[i].state;
+        if (!v[i].enabled)
+            out->disabled++;
+        else if (!strcmp(s, ODBK_ENV_NORMAL))
+            out->normal++;
+        else if (!strcmp(s, ODBK_ENV_WARNING))
+            out->warning++;
+        else if (!strcmp(s, ODBK_ENV_DANGER))
+            out->danger++;
+        else
+            out->not_configured++;
+    }
+    if (!out->enabled) {
+        out->status = ODBK_COMPLIANCE_UNKNOWN;
+        return;
+    }
+    out->percent = (int)(100 * out->compliant / out->enabled);
+    out->status = (long)(100 * out->compliant) < crit_below * (long)out->enabled   ? ODBK_COMPLIANCE_CRITICAL
+                  : (long)(100 * out->compliant) < warn_below * (long)out->enabled ? ODBK_COMPLIANCE_WARNING
+                                                                                   : ODBK_COMPLIANCE_OK;
+}
+
 struct cJSON *odbk_env_status_json(const struct odbk_env_status *s)
 {
     cJSON *o = cJSON_CreateObject();

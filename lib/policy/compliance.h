@@ -65,6 +65,24 @@ void odbk_env_status_free(struct odbk_env_status *v, size_t n);
 /* Compliance over v: *enabled = enabled envs, *compliant = those of them with a recent backup. */
 void odbk_compliance_count(const struct odbk_env_status *v, size_t n, size_t *enabled, size_t *compliant);
 
+/* The verdict of odbk-compliance over v: the monitoring plugins' status from the percentage of enabled
+ * envs with a recent backup (rounded down: never more than is true), CRITICAL below crit_below, WARNING
+ * below warn_below, and the enabled envs counted by state. */
+enum odbk_compliance_status {
+    ODBK_COMPLIANCE_OK,
+    ODBK_COMPLIANCE_WARNING,
+    ODBK_COMPLIANCE_CRITICAL,
+    ODBK_COMPLIANCE_UNKNOWN
+};
+struct odbk_compliance {
+    size_t enabled, compliant, disabled;
+    size_t normal, warning, danger, not_configured;   /* enabled envs in each state */
+    int percent;
+    enum odbk_compliance_status status;
+};
+void odbk_compliance_verdict(const struct odbk_env_status *v, size_t n, long warn_below, long crit_below,
+                             struct odbk_compliance *out);
+
 /* The env status as a JSON object (keys: env, project, storage, enabled, policy, state, backups,
  * latest_backup_id, latest_backup_at, age_seconds, compliance_window_seconds, recent). */
 struct cJSON;

@@ -46,6 +46,10 @@ struct odbk_policy {
 /* Every key a [policy] section accepts, NULL-terminated. */
 extern const char *const odbk_policy_keys[];
 
+/* The effective policy as JSON (keys: env, custom, keys: [{key, value, source, file, line}]). */
+struct cJSON;
+struct cJSON *odbk_policy_json(const struct odbk_policy *p, const char *env);
+
 /* The effective policy of env (NULL: the organization default).  Errors name file:line. */
 int odbk_policy_load(const struct odbk_config *cfg, const char *env, struct odbk_policy *out, struct odbk_err *err);
 void odbk_policy_release(struct odbk_policy *p);

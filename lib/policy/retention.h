@@ -120,4 +120,12 @@ void odbk_retention_plan_free(struct odbk_retention_plan *plan);
 const struct odbk_retention_decision *odbk_retention_plan_find(const struct odbk_retention_plan *plan,
                                                                size_t index);
 
+/* A decision's reasons as a JSON array of strings. */
+struct cJSON;
+struct cJSON *odbk_retention_reasons_json(char *const *reasons, size_t n);
+
+/* Read one RFC 3339 time per line from path ("-": standard input); blank lines and # comments are
+ * skipped.  ODBK_E_DATA naming FILE:LINE for anything else, ODBK_E_NOINPUT when it cannot be opened. */
+int odbk_retention_read_times(const char *path, time_t **out, size_t *n, struct odbk_err *err);
+
 #endif

@@ -66,6 +66,13 @@ int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat
                          struct odbk_schedule_state **out, size_t *n, struct odbk_err *err);
 void odbk_schedule_states_free(struct odbk_schedule_state *v, size_t n);
 
+/* A state as JSON (keys: env, due, reason, enabled, fired_at, next_at, last_scheduled_backup_at,
+ * last_failure_at, failures, retry_at); n fire times t of p's schedule as JSON (keys: env, schedule,
+ * timezone, next: [{utc, local}]). */
+struct cJSON;
+struct cJSON *odbk_schedule_state_json(const struct odbk_schedule_state *s);
+struct cJSON *odbk_schedule_next_json(const struct odbk_policy *p, const char *env, const time_t *t, size_t n);
+
 /* Record a failed scheduled attempt of env (an audit entry: action "schedule", result "failed", the reason
  * as detail, the backup id when a row was written) so that the next due check backs off. */
 int odbk_schedule_record_failure(struct odbk_catalog *cat, const char *env, const char *backup_id,

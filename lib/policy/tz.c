@@ -158,3 +158,18 @@ time_t odbk_tz_first_instant(const struct tm *wall)
     }
     return (time_t)hi;
 }
+
+void odbk_tz_rfc3339(time_t t, const char *zone, char out[40])
+{
+    struct tm tm;
+    char z[8];
+    odbk_tz_enter(zone);
+    odbk_tz_local(t, &tm);
+    strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    strftime(z, sizeof(z), "%z", &tm);
+    odbk_tz_leave();
+    if (!strcmp(z, "+0000"))
+        strcat(out, "Z");
+    else
+        snprintf(out + strlen(out), 40 - strlen(out), "%.3s:%.2s", z, z + 3);
+}

@@ -33,4 +33,7 @@ time_t odbk_tz_first_instant(const struct tm *wall);
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12); no time zone involved. */
 long long odbk_days_from_civil(long long y, int m, int d);
 
+/* t in zone as RFC 3339 with its offset ("2026-03-29T03:00:00+02:00", "Z" for UTC). */
+void odbk_tz_rfc3339(time_t t, const char *zone, char out[40]);
+
 #endif

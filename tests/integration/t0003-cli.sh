@@ -31,6 +31,13 @@ for P in $progs; do
 	test_expect_success "$P has a man page documenting every option of --help" '
 		man_documents_help "$P"
 	'
+	test_expect_success "$P: every --help line fits 80 columns, subcommands too" '
+		"$P" --help >help &&
+		for sub in $(sed -n "/^subcommands:/,/^\$/s/^  \([a-z]*\) .*/\1/p" help); do
+			"$P" "$sub" --help >>help || return 1
+		done &&
+		awk "length > 80 { print FILENAME \": \" length \": \" \$0; bad = 1 } END { exit bad }" help
+	'
 	test_expect_success "$P: each short option means one thing" '
 		"$P" --help | sed -n "s/^  -\\([A-Za-z]\\), --.*/\\1/p" | sort | uniq -d >dups &&
 		test_must_be_empty dups
@@ -42,10 +49,12 @@ test_expect_success 'the man pages pass mandoc -Tlint' '
 	mandoc -Tlint -Wwarning "$ROOT"/man/*.[157]
 '
 
-test_expect_success 'make install: programs, systemd units, and an example config of mode 600' '
+test_expect_success 'make install: programs, bash and zsh completion, systemd units, an example config of mode 600' '
 	make -C "$ROOT" -s install PREFIX=/usr DESTDIR="$TRASH/inst" >/dev/null &&
 	i=$TRASH/inst && u=$i/usr/lib/systemd/system &&
 	test -x "$i/usr/bin/odbk-create" && test -f "$u/odbk.timer" &&
+	cmp "$ROOT/completions/_odbk" "$i/usr/share/zsh/vendor-completions/_odbk" &&
+	test -f "$i/usr/share/bash-completion/completions/odbk-restore" &&
 	grep -qF "ExecStart=/bin/sh -c '"'"'/usr/bin/odbk-create --due --quiet; rc=\$\$?; /usr/bin/odbk-prune --all --quiet" "$u/odbk.service" &&
 	test "$(stat -c %a "$i/etc/odbk/odbk.conf")" = 600 &&
 	test "$(stat -c %a "$i/etc/odbk")" = 700 &&

@@ -1,0 +1,67 @@
+/* batch.c - a run of several backups: each env in turn, its notification, and for odbk-create --due the
+ * lock, the envs whose schedule fired and the failed attempts recorded for the retry backoff
+ * (odbk-create(1), odbk-schedules(7)). */
+#include <stdlib.h>
+
+#include "backup/backup.h"
+#include "common/interrupt.h"
+#include "common/util.h"
+#include "notify/notify.h"
+#include "policy/schedule.h"
+
+size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *const *envs,
+                               size_t n, struct odbk_create_opts *opts, int scheduled, odbk_create_outcome_cb cb,
+                               void *ctx)
+{
+    size_t i, failed = 0;
+    for (i = 0; i < n && !odbk_interrupted(); i++) {
+        struct odbk_backup b;
+        struct odbk_err e = {0}, ne = {0}, re = {0};
+        struct odbk_create_outcome out = {envs[i], NULL, NULL, NULL, NULL};
+        time_t started = odbk_now();
+        int made = odbk_backup_create(cfg, cat, envs[i], opts, &b, &e);
+        if (odbk_notify_backup(cfg, envs[i], made < 0 ? NULL : &b, &e, started, &ne) < 0)
+            out.notify_err = &ne;
+        if (made < 0 && scheduled && odbk_schedule_record_failure(cat, envs[i], NULL, e.msg, &re) < 0)
+            out.record_err = &re;
+        if (made < 0) {
+            out.err = &e;
+            failed++;
+        } else {
+            out.backup = &b;
+        }
+        cb(ctx, &out);
+        if (made == 0)
+            odbk_backup_release(&b);
+    }
+    return failed;
+}
+
+int odbk_backup_create_due(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *catalog_path,
+                           struct odbk_create_opts *opts, odbk_create_outcome_cb cb, void *ctx, size_t *failed,
+                           struct odbk_err *err)
+{
+    struct odbk_schedule_state *due = NULL;
+    const char **envs = NULL;
+    size_t n_due = 0, n = 0, i;
+    int lock = -1, r = -1;
+    *failed = 0;
+    if (odbk_schedule_lock(catalog_path, &lock, err) < 0)
+        return -1;
+    if (lock < 0)
+        return 1;
+    if (odbk_schedule_states(cfg, cat, odbk_now(), &due, &n_due, err) < 0)
+        goto out;
+    envs = odbk_xcalloc(n_due + 1, sizeof(char *));
+    for (i = 0; i < n_due; i++)
+        if (due[i].due)
+            envs[n++] = due[i].env;
+    opts->type = "scheduled";
+    *failed = odbk_backup_create_each(cfg, cat, envs, n, opts, 1, cb, ctx);
+    r = 0;
+out:
+    free(envs);
+    odbk_schedule_states_free(due, n_due);
+    odbk_schedule_unlock(lock);
+    return r;
+}

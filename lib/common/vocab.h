@@ -1,0 +1,62 @@
+/* vocab.h - the value vocabularies of odbk: one name table per kind of value (backup types, retention
+ * tiers, formats, compressions, statuses, progress modes), indexed by its enum.  The option parser
+ * (lib/cli), --help, --completion-helper and the library's messages all read these tables, so a new value
+ * is one line here.
+ *
+ * A vocabulary of another kind names what completes the value (files, environments, storages, backup
+ * ids): it has no words and the parser does not check it. */
+#ifndef ODBK_COMMON_VOCAB_H
+#define ODBK_COMMON_VOCAB_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+enum odbk_vocab_kind {
+    ODBK_VOCAB_WORDS,     /* a fixed list: names */
+    ODBK_VOCAB_FILE,      /* a path */
+    ODBK_VOCAB_DIR,       /* a directory */
+    ODBK_VOCAB_ENV,       /* an [env] of the config */
+    ODBK_VOCAB_STORAGE,   /* a [storage] of the config */
+    ODBK_VOCAB_BACKUP,    /* a completed backup's id, from the catalog */
+};
+
+struct odbk_vocab {
+    const char *what;             /* singular, for messages: "unknown type 'x'" */
+    enum odbk_vocab_kind kind;
+    const char *const *names;     /* ODBK_VOCAB_WORDS: NULL-terminated, index = the enum's value */
+};
+
+/* odbk-create --type, odbk-list --type, odbk-restore --type; the type of a backup row */
+enum odbk_backup_type { ODBK_TYPE_MANUAL, ODBK_TYPE_SCHEDULED, ODBK_TYPE_PRE_RESTORE, ODBK_TYPE_PRE_UPGRADE,
+                        ODBK_TYPE_PRE_DESTROY };
+extern const struct odbk_vocab odbk_vocab_type;
+/* odbk-create --retention: names[i] is enum odbk_retention_tier ODBK_TIER_DAILY + i (policy/retention.h) */
+extern const struct odbk_vocab odbk_vocab_tier;
+/* odbk-create --format */
+enum odbk_backup_format { ODBK_FORMAT_ODBK, ODBK_FORMAT_ZIP, ODBK_FORMAT_DUMP };
+extern const struct odbk_vocab odbk_vocab_format;
+/* odbk-create --compress: names[i] is enum odbk_compression ODBK_COMPRESS_GZIP + i (io/writer.h) */
+extern const struct odbk_vocab odbk_vocab_compression;
+/* the status of a backup row (catalog.h ODBK_STATUS_*), odbk-list --status */
+enum odbk_backup_status { ODBK_BACKUP_PENDING, ODBK_BACKUP_IN_PROGRESS, ODBK_BACKUP_UPLOADING,
+                          ODBK_BACKUP_COMPLETED, ODBK_BACKUP_FAILED, ODBK_BACKUP_EXPIRED };
+extern const struct odbk_vocab odbk_vocab_status;
+/* --progress: index = enum odbk_progress_mode (cli/cli.h) */
+extern const struct odbk_vocab odbk_vocab_progress;
+/* odbk-download --as */
+extern const struct odbk_vocab odbk_vocab_download_as;
+/* the completions of other values */
+extern const struct odbk_vocab odbk_vocab_file, odbk_vocab_dir, odbk_vocab_env, odbk_vocab_storage,
+    odbk_vocab_backup;
+
+/* The index of s in v's names, or -1 (always -1 for a vocabulary that is not ODBK_VOCAB_WORDS). */
+int odbk_vocab_find(const struct odbk_vocab *v, const char *s);
+/* The name of index i, or NULL out of range. */
+const char *odbk_vocab_name(const struct odbk_vocab *v, int i);
+/* "a, b, c" into buf (cut to size). */
+void odbk_vocab_list(const struct odbk_vocab *v, char *buf, size_t size);
+/* `code` "unknown WHAT 's'" with a did-you-mean, the hint listing every name; returns -1. */
+int odbk_vocab_error(const struct odbk_vocab *v, const char *s, enum odbk_errcode code, struct odbk_err *err);
+
+#endif
