@@ -7,7 +7,6 @@
  * each COPY block are counted on the way, for odbk-restore --test. */
 #include "backup/format.h"
 
-#include <cJSON.h>
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -54,20 +53,6 @@ static void fs_start(void *ctx)
     pthread_mutex_unlock(&f->mu);
 }
 
-/* {"public.res_partner": 12, ...} of the counts of the COPY blocks */
-static char *tables_json(const struct odbk_writer *counter)
-{
-    const struct odbk_copy_count *cv;
-    size_t k, nc = odbk_filter_copycount_get(counter, &cv);
-    cJSON *t = cJSON_CreateObject();
-    char *s;
-    for (k = 0; k < nc; k++)
-        cJSON_AddNumberToObject(t, cv[k].table, (double)cv[k].rows);
-    s = cJSON_PrintUnformatted(t);
-    cJSON_Delete(t);
-    return s;
-}
-
 static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
 {
     struct odbk_format_file db = {0}, fs = {0};
@@ -108,7 +93,7 @@ static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
     }
     if (r < 0)
         goto out;
-    w->tables_json = tables_json(counter);
+    w->tables_json = odbk_format_tables_json(counter);
     if (w->filestore) {
         odbk_format_file_add(&fs, w->m);
         w->m->fs_files = (int64_t)fst.stats.files;

@@ -6,24 +6,34 @@
 #include "io/exec.h"
 #include "odoo/zip.h"
 
-/* pg_dump's plain SQL becomes the member dump.sql (size unknown: a data descriptor follows it), then
- * manifest.json, then the filestore, read once the dump is complete. */
-static int write_zip(struct odbk_writer *dst, char *const argv[], char *const env[], const struct odbk_manifest *m,
-                     const char *filestore, struct odbk_err *err)
+/* pg_dump's plain SQL becomes the member dump.sql (size unknown: a data descriptor follows it), the rows
+ * of its COPY blocks counted on the way (w->tables_json), then manifest.json, then the filestore, read once
+ * the dump is complete (its files and bytes into w->m). */
+static int write_zip(struct odbk_writer *dst, char *const argv[], struct odbk_format_write *w, struct odbk_err *err)
 {
     struct odbk_zip *z = odbk_zip_new(dst);
     struct odbk_writer *member = odbk_zip_member_writer_new(z);
+    struct odbk_writer *counter = odbk_filter_copycount_new(member);
+    uint64_t files = 0, bytes = 0;
     int r = odbk_odoo_zip_begin_sql(z, -1, 0, err);
     if (r == 0)
-        r = odbk_exec_source(argv, env, member, NULL, NULL, err);
+        r = odbk_exec_source(argv, w->child_env, counter, NULL, NULL, err);
     if (r == 0)
-        r = odbk_writer_finish(member, err);
+        r = odbk_writer_finish(counter, err);
     if (r == 0)
-        r = odbk_odoo_zip_add_manifest(z, m, err);
-    if (r == 0 && filestore)
-        r = odbk_odoo_zip_add_filestore(z, filestore, err);
+        r = odbk_odoo_zip_add_manifest(z, w->m, err);
+    if (r == 0 && w->filestore)
+        r = odbk_odoo_zip_add_filestore(z, w->filestore, &files, &bytes, err);
     if (r == 0)
         r = odbk_zip_close(z, err);
+    if (r == 0) {
+        w->tables_json = odbk_format_tables_json(counter);
+        if (w->filestore) {
+            w->m->fs_files = (int64_t)files;
+            w->m->fs_bytes = (int64_t)bytes;
+        }
+    }
+    odbk_writer_free(counter);
     odbk_writer_free(member);
     odbk_zip_free(z);
     return r;
@@ -38,7 +48,7 @@ static int zip_write(struct odbk_format_write *w, struct odbk_err *err)
     int r = odbk_format_file_open(&zf, w, "archive", odbk_xasprintf("backup-%s.zip", w->id), "zip",
                                   ODBK_COMPRESS_NONE, w->db_hint + w->fs_hint, expected, 1, NULL, err);
     if (r == 0)
-        r = write_zip(zf.head, argv, w->child_env, w->m, w->filestore, err);
+        r = write_zip(zf.head, argv, w, err);
     r = odbk_format_file_end(&zf, r, w->m, err);
     odbk_format_file_free(&zf);
     return r;

@@ -1,6 +1,8 @@
 /* format.c - the table of backup formats (format.h): adding a format is one line here. */
 #include "backup/format.h"
 
+#include <cJSON.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -30,4 +32,17 @@ void odbk_format_names(char *buf, size_t size)
     buf[0] = '\0';
     for (i = 0; odbk_formats[i] && n < size; i++)
         n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", odbk_formats[i]->name);
+}
+
+char *odbk_format_tables_json(const struct odbk_writer *counter)
+{
+    const struct odbk_copy_count *cv;
+    size_t k, nc = odbk_filter_copycount_get(counter, &cv);
+    cJSON *t = cJSON_CreateObject();
+    char *s;
+    for (k = 0; k < nc; k++)
+        cJSON_AddNumberToObject(t, cv[k].table, (double)cv[k].rows);
+    s = cJSON_PrintUnformatted(t);
+    cJSON_Delete(t);
+    return s;
 }

@@ -82,5 +82,8 @@ int odbk_format_file_end(struct odbk_format_file *f, int r, struct odbk_manifest
 /* Add f's name, role, sizes, checksum and compression to m. */
 void odbk_format_file_add(const struct odbk_format_file *f, struct odbk_manifest *m);
 void odbk_format_file_free(struct odbk_format_file *f);
+/* {"public.res_partner": 12, ...}: the rows of each COPY block a copycount filter saw (malloc'd), for the
+ * manifest's tables (what odbk-restore --test compares with). */
+char *odbk_format_tables_json(const struct odbk_writer *counter);
 
 #endif

@@ -117,11 +117,13 @@ int odbk_zip_add_buffer(struct odbk_zip *z, const char *name, const void *buf, s
 struct zip_member {
     struct odbk_zip *z;
     const char *name;
+    uint64_t size;    /* the bytes stored, once begun */
 };
 
 static int zip_member_begin(void *ctx, const struct stat *sb, struct odbk_err *err)
 {
     struct zip_member *m = ctx;
+    m->size = (uint64_t)sb->st_size;
     return odbk_zip_begin(m->z, m->name, sb->st_size, sb->st_mtime, err);
 }
 
@@ -133,12 +135,15 @@ static int zip_member_data(void *ctx, const void *buf, size_t len, struct odbk_e
 
 static const struct odbk_member_sink zip_member_sink = {zip_member_begin, zip_member_data};
 
-static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, struct odbk_err *err)
+/* 1 when the file vanished before it was opened (nothing stored), else 0 or -1; *size the bytes stored */
+static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, uint64_t *size,
+                    struct odbk_err *err)
 {
-    struct zip_member m = {z, name};
+    struct zip_member m = {z, name, 0};
     int r = odbk_member_read_file(full, buf, CHUNK, &zip_member_sink, &m, err);
+    *size = m.size;
     if (r == 1)
-        return 0;                 /* vanished before it was opened */
+        return 1;
     return r == 0 ? end_member(z, err) : -1;
 }
 
@@ -146,6 +151,7 @@ struct zip_walk {
     struct odbk_zip *z;
     const char *prefix;
     char *buf;
+    uint64_t files, bytes;
 };
 
 /* One entry of odbk_walk: regular files become members (Odoo's zip has no directory members). */
@@ -153,22 +159,32 @@ static int zip_entry(void *ctx, const char *rel, const char *full, const struct 
 {
     struct zip_walk *w = ctx;
     char *member;
+    uint64_t size;
     int r;
     if (!sb || !S_ISREG(sb->st_mode))
         return 0;
     member = odbk_xasprintf("%s%s", w->prefix, rel);
-    r = add_file(w->z, full, member, w->buf, err);
+    r = add_file(w->z, full, member, w->buf, &size, err);
     free(member);
-    return r;
+    if (r == 0) {
+        w->files++;
+        w->bytes += size;
+    }
+    return r < 0 ? -1 : 0;
 }
 
-int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, struct odbk_err *err)
+int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, uint64_t *files, uint64_t *bytes,
+                     struct odbk_err *err)
 {
-    struct zip_walk w = {z, prefix, odbk_xmalloc(CHUNK)};
+    struct zip_walk w = {z, prefix, odbk_xmalloc(CHUNK), 0, 0};
     int r = end_member(z, err);
     if (r == 0)
         r = odbk_walk(dir, zip_entry, &w, err);
     free(w.buf);
+    if (files)
+        *files = w.files;
+    if (bytes)
+        *bytes = w.bytes;
     return r;
 }
 

@@ -30,8 +30,10 @@ int odbk_zip_data(struct odbk_zip *z, const void *buf, size_t len, struct odbk_e
 struct odbk_writer *odbk_zip_member_writer_new(struct odbk_zip *z);
 /* A whole member from memory. */
 int odbk_zip_add_buffer(struct odbk_zip *z, const char *name, const void *buf, size_t len, struct odbk_err *err);
-/* Every file under dir (sorted, files only) as prefix + relative name. */
-int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, struct odbk_err *err);
+/* Every file under dir (sorted, files only) as prefix + relative name; *files and *bytes (when not NULL)
+ * the files stored and their bytes (a file that vanished before it was opened is not one). */
+int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, uint64_t *files, uint64_t *bytes,
+                     struct odbk_err *err);
 /* A writer taking a tar stream whose files become members prefix + name (the filestore of an odbk backup
  * turned into Odoo's filestore/ members). */
 struct odbk_writer *odbk_zip_from_tar_writer_new(struct odbk_zip *z, const char *prefix);

@@ -51,7 +51,7 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
         if (t)
             cJSON_AddItemToObject(o, "tables", t);
     }
-    if (m->fs_files >= 0 && m->fs_bytes >= 0 && (m->fs_files || m->fs_bytes)) {
+    if (m->fs_files >= 0 && m->fs_bytes >= 0) {   /* an empty filestore too: 0 files is a figure */
         cJSON_AddNumberToObject(o, "filestore_files", (double)m->fs_files);
         cJSON_AddNumberToObject(o, "filestore_bytes", (double)m->fs_bytes);
     }

@@ -19,9 +19,10 @@ int odbk_odoo_zip_add_manifest(struct odbk_zip *z, const struct odbk_manifest *m
     return r;
 }
 
-int odbk_odoo_zip_add_filestore(struct odbk_zip *z, const char *dir, struct odbk_err *err)
+int odbk_odoo_zip_add_filestore(struct odbk_zip *z, const char *dir, uint64_t *files, uint64_t *bytes,
+                                struct odbk_err *err)
 {
-    return odbk_zip_add_dir(z, dir, FILESTORE_PREFIX, err);
+    return odbk_zip_add_dir(z, dir, FILESTORE_PREFIX, files, bytes, err);
 }
 
 struct odbk_writer *odbk_odoo_zip_filestore_writer_new(struct odbk_zip *z)

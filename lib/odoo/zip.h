@@ -15,8 +15,10 @@
 int odbk_odoo_zip_begin_sql(struct odbk_zip *z, int64_t size, time_t mtime, struct odbk_err *err);
 /* manifest.json: Odoo's own keys of m (odbk_manifest_odoo_json). */
 int odbk_odoo_zip_add_manifest(struct odbk_zip *z, const struct odbk_manifest *m, struct odbk_err *err);
-/* The filestore: every file of dir, or every file of a tar written into the returned writer. */
-int odbk_odoo_zip_add_filestore(struct odbk_zip *z, const char *dir, struct odbk_err *err);
+/* The filestore: every file of dir (*files and *bytes, when not NULL, the files stored and their bytes), or
+ * every file of a tar written into the returned writer. */
+int odbk_odoo_zip_add_filestore(struct odbk_zip *z, const char *dir, uint64_t *files, uint64_t *bytes,
+                                struct odbk_err *err);
 struct odbk_writer *odbk_odoo_zip_filestore_writer_new(struct odbk_zip *z);
 
 #endif
