@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "backup/backup.h"
 #include "backup/session.h"
 #include "cli/cli.h"
@@ -12,13 +14,15 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST,
      &odbk_vocab_env},
     {"type", 't', "TYPE", "with --latest: only backups of this type (e.g. scheduled, not the pre-restore one): {}",
      O_TYPE, &odbk_vocab_type},
+    {"test", 0, NULL, "restore into a scratch database and directory, compare each table's rows and the filestore "
+     "with what the backup recorded, drop the copy; exit 0 when all match, 65 otherwise", O_TEST, NULL},
     {"from-file", 0, "PATH", "restore an Odoo .zip or .dump file, or an odbk backup folder", O_FROM_FILE,
      &odbk_vocab_file},
     {"from-url", 0, "URL", "restore an Odoo .zip or .dump file from an http(s) URL", O_FROM_URL, NULL},
@@ -43,15 +47,17 @@ static const struct odbk_opt opts[] = {
 static const struct odbk_cli cli = {
     "odbk-restore",
     "[options] BACKUP_ID\n[options] --latest ENV\n[options] --from-file PATH (--to ENV | --new-db NAME)\n"
-    "[options] --from-url URL (--to ENV | --new-db NAME)",
+    "[options] --from-url URL (--to ENV | --new-db NAME)\n--test [--json] (BACKUP_ID | --latest ENV [--type TYPE])",
     "Restore a backup into its environment, another one, or a new database; the target is only replaced once "
     "everything loaded.  A damaged backup is reported as \"checksum mismatch in FILE\" (exit 65), whatever step "
-    "it broke first.",
-    opts, ODBK_CLI_PROGRESS, &odbk_vocab_backup, NULL};
+    "it broke first.  --test restores into a scratch copy only and compares it with the figures the backup "
+    "recorded (exit 65 on any difference, or when the backup recorded none).",
+    opts, ODBK_CLI_PROGRESS | ODBK_CLI_JSON, &odbk_vocab_backup, NULL};
 
 struct ctx {
     struct odbk_restore_opts o;
     const char *confirm;
+    int test;
 };
 
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
@@ -74,6 +80,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_COPY: c->o.copy = 1; break;
     case O_FORCE: c->o.force = 1; break;
     case O_CONFIRM: c->confirm = arg; break;
+    case O_TEST: c->test = 1; break;
     case O_JOBS:
         if (odbk_cli_int("jobs", arg, 1, 64, &v, err) < 0)
             return -1;
@@ -81,6 +88,125 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         break;
     }
     return 0;
+}
+
+/* ---- --test ---- */
+
+static const char *verdict(const struct odbk_test_result *t, int r)
+{
+    return r == 0 ? "ok" : t->compared ? "mismatch" : "failed";
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void print_test_json(const struct odbk_test_result *t, int r, const struct odbk_err *err)
+{
+    cJSON *o = cJSON_CreateObject(), *tables = cJSON_CreateArray();
+    char *s;
+    size_t i;
+    cJSON_AddStringToObject(o, "id", t->source ? t->source : "");
+    cJSON_AddStringToObject(o, "env", t->env ? t->env : "");
+    cJSON_AddStringToObject(o, "database", t->database ? t->database : "");
+    cJSON_AddStringToObject(o, "format", t->format ? t->format : "");
+    cJSON_AddStringToObject(o, "result", verdict(t, r));
+    cJSON_AddBoolToObject(o, "ok", r == 0);
+    add_str_or_null(o, "scratch_database", t->scratch_db);
+    add_str_or_null(o, "scratch_dir", t->scratch_dir);
+    cJSON_AddBoolToObject(o, "cleaned", t->cleaned || !t->scratch_db);
+    for (i = 0; t->compared && i < t->n_tables; i++) {
+        const struct odbk_test_table *tt = &t->tables[i];
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "table", tt->table);
+        cJSON_AddNumberToObject(row, "expected", (double)tt->expected);
+        if (tt->restored >= 0)
+            cJSON_AddNumberToObject(row, "restored", (double)tt->restored);
+        else
+            cJSON_AddNullToObject(row, "restored");
+        cJSON_AddBoolToObject(row, "ok", tt->restored == tt->expected);
+        cJSON_AddItemToArray(tables, row);
+    }
+    cJSON_AddItemToObject(o, "tables", tables);
+    if (t->compared && t->fs_compared) {
+        cJSON *fs = cJSON_CreateObject();
+        cJSON_AddNumberToObject(fs, "files_expected", (double)t->fs_files_expected);
+        cJSON_AddNumberToObject(fs, "files", (double)t->fs_files);
+        cJSON_AddNumberToObject(fs, "bytes_expected", (double)t->fs_bytes_expected);
+        cJSON_AddNumberToObject(fs, "bytes", (double)t->fs_bytes);
+        cJSON_AddNumberToObject(fs, "content_checked", (double)t->fs_named);
+        cJSON_AddNumberToObject(fs, "content_bad", (double)t->fs_bad);
+        add_str_or_null(fs, "first_bad", t->fs_first_bad);
+        cJSON_AddBoolToObject(fs, "ok", t->fs_files == t->fs_files_expected && t->fs_bytes == t->fs_bytes_expected &&
+                                            !t->fs_bad);
+        cJSON_AddItemToObject(o, "filestore", fs);
+    } else {
+        cJSON_AddNullToObject(o, "filestore");
+    }
+    cJSON_AddNumberToObject(o, "mismatches", (double)t->mismatches);
+    add_str_or_null(o, "error", r < 0 ? err->msg : NULL);
+    s = cJSON_Print(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+static void print_row(const char *what, long long expected, long long restored, int ok)
+{
+    char got[32];
+    if (restored >= 0)
+        snprintf(got, sizeof(got), "%lld", restored);
+    else
+        snprintf(got, sizeof(got), "missing");
+    printf("%-44s %12lld %12s  %s\n", what, expected, got, ok ? "ok" : "MISMATCH");
+}
+
+static void print_test(const struct odbk_test_result *t, int r)
+{
+    size_t i;
+    if (!t->compared)
+        return;
+    printf("%-44s %12s %12s  %s\n", "TABLE", "EXPECTED", "RESTORED", "RESULT");
+    for (i = 0; i < t->n_tables; i++)
+        print_row(t->tables[i].table, t->tables[i].expected, t->tables[i].restored,
+                  t->tables[i].restored == t->tables[i].expected);
+    if (t->fs_compared) {
+        char what[64];
+        print_row("(filestore files)", t->fs_files_expected, t->fs_files, t->fs_files == t->fs_files_expected);
+        print_row("(filestore bytes)", t->fs_bytes_expected, t->fs_bytes, t->fs_bytes == t->fs_bytes_expected);
+        snprintf(what, sizeof(what), "(filestore content, %llu named by SHA-1)", (unsigned long long)t->fs_named);
+        print_row(what, (long long)t->fs_named, (long long)(t->fs_named - t->fs_bad), !t->fs_bad);
+    }
+    if (r == 0)
+        printf("ok: %s restores to what it recorded (%zu tables%s%lld files)\n", t->source, t->n_tables,
+               t->fs_compared ? ", " : "", t->fs_compared ? (long long)t->fs_files : 0LL);
+    else
+        printf("MISMATCH: %s does not restore to what it recorded (%zu difference%s)\n", t->source, t->mismatches,
+               t->mismatches == 1 ? "" : "s");
+}
+
+static int run_test(const struct odbk_config *cfg, struct odbk_catalog *cat, struct ctx *c,
+                    const struct odbk_cli_common *common, struct odbk_err *err)
+{
+    struct odbk_progress *progress = NULL;
+    struct odbk_test_result t = {0};
+    int r;
+    odbk_interrupt_install();   /* a stop signal drops the scratch copy on the way out */
+    progress = odbk_progress_new(common->progress, common->quiet || common->json);
+    c->o.progress = progress ? odbk_progress_event : NULL;
+    c->o.progress_ctx = progress;
+    r = odbk_backup_test(cfg, cat, &c->o, &t, err);
+    odbk_progress_free(progress);
+    if (common->json)
+        print_test_json(&t, r, err);
+    else if (!common->quiet)
+        print_test(&t, r);
+    odbk_test_result_release(&t);
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -116,6 +242,16 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--type goes with --latest");
         goto out;
     }
+    if (c.test && (c.o.from_file || c.o.from_url || c.o.to_env || c.o.new_db || c.o.neutralize || c.o.copy ||
+                   c.o.force || c.o.no_safety_backup || c.confirm)) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--test restores into a scratch copy of a catalog backup: it takes BACKUP_ID "
+                     "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup or --confirm");
+        goto out;
+    }
+    if (common.json && !c.test) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--json goes with --test");
+        goto out;
+    }
     if ((c.o.filestore || c.o.pg || c.o.db_owner) && !c.o.new_db) {
         odbk_err_set(&err, ODBK_E_USAGE, "--filestore, --pg and --db-owner go with --new-db");
         goto out;
@@ -125,6 +261,10 @@ int main(int argc, char **argv)
         goto out;
     if (c.o.latest_env && odbk_backup_env_known(ss.cfg, ss.cat, c.o.latest_env, &err) < 0)
         goto out;
+    if (c.test) {   /* nothing is replaced: no prompt, no notification */
+        r = run_test(ss.cfg, ss.cat, &c, &common, &err);
+        goto out;
+    }
     if (odbk_restore_describe(ss.cfg, ss.cat, &c.o, &desc, &err) < 0)
         goto out;
     if (odbk_cli_confirm(desc, "RESTORE", c.confirm, &err) < 0)

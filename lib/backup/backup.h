@@ -77,7 +77,8 @@ int odbk_backup_create_due(const struct odbk_config *cfg, struct odbk_catalog *c
 
 /* Restores killed outright, on this host only (the catalog's restore_temps rows whose process is gone):
  * one killed during its load has its temporaries dropped; one killed during its swap has the swap
- * completed, database and filestore together, and then the originals dropped.  Run by every program at
+ * completed, database and filestore together, and then the originals dropped; then the load roles of this
+ * host's dead restores go.  Run by every program at
  * its start (odbk_backup_retry_removals calls it).  Returns the number recovered, -1 when one could not
  * be (its row stays for a later run). */
 int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err);
@@ -155,6 +156,43 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
                         struct odbk_restore_result *res, struct odbk_err *err);
 void odbk_restore_result_release(struct odbk_restore_result *res);
 
+/* odbk-restore --test: one table's rows, as the backup recorded them and as the scratch copy has them. */
+struct odbk_test_table {
+    char *table;               /* as pg_dump names it ("public.res_partner") */
+    int64_t expected;          /* rows of its COPY block when the backup was made */
+    int64_t restored;          /* rows in the scratch copy; -1 when the table is not there */
+};
+
+struct odbk_test_result {
+    char *source;              /* the backup id (or path) */
+    char *env;                 /* the backup's environment */
+    char *format;              /* odbk, zip, dump */
+    char *database;            /* the environment's database: never touched */
+    char *scratch_db;          /* "<db>_odbk_test_<pid>", dropped before the call returns */
+    char *scratch_dir;         /* "$TMPDIR/<db>.odbk-test-<pid>", removed likewise; NULL without filestore */
+    struct odbk_test_table *tables;
+    size_t n_tables;
+    int fs_compared;           /* the filestore was restored and compared */
+    int64_t fs_files_expected, fs_bytes_expected;   /* what the backup recorded */
+    int64_t fs_files, fs_bytes;                     /* what the scratch directory holds */
+    uint64_t fs_named;         /* files named by the SHA-1 of their content (Odoo's layout), each checked */
+    uint64_t fs_bad;           /* of those, files whose content does not match their name */
+    char *fs_first_bad;        /* the first of them (relative name), NULL when none */
+    size_t mismatches;         /* tables and filestore figures that differ */
+    int compared;              /* the comparison ran (the figures above are complete) */
+    int cleaned;               /* the scratch database and directory are gone */
+};
+
+/* Restore the backup of opts (backup_id or latest_env) into a scratch database on its environment's server,
+ * loaded as a normal restore loads its temporary one (a load role, the SQL stream check), and a scratch
+ * directory under $TMPDIR; compare each table's rows and the filestore's files, bytes and content (a file
+ * named by its SHA-1) with what the backup recorded; drop both, also on failure or interruption (recorded in
+ * restore_temps first: a run killed outright has them dropped by the next one).  The environment's database
+ * and filestore are never touched.  0 when everything matches; ODBK_E_DATA naming the first table or file
+ * that differs (res complete, res->compared set), or when the backup recorded no row counts. */
+int odbk_backup_test(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *opts,
+                     struct odbk_test_result *res, struct odbk_err *err);
+void odbk_test_result_release(struct odbk_test_result *res);
 
 struct odbk_download_opts {
     const char *backup_id;

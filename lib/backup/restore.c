@@ -16,8 +16,11 @@
  * up, or its swap completed, by the next odbk run on this host (odbk_restore_recover). */
 #include "backup/backup.h"
 
+#include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include "backup/report.h"
 #include "backup/source.h"
 #include "backup/swap.h"
+#include "common/interrupt.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "io/tar.h"
@@ -337,6 +341,18 @@ out:
     return r;
 }
 
+/* The load role, and the temporary database it owns, set up as Odoo would (*created once it exists). */
+static int create_tmp_db(PGconn *pg, const char *conninfo, const char *db, struct odbk_loadrole *role, int *created,
+                         struct odbk_err *err)
+{
+    if (odbk_loadrole_create(pg, role, err) < 0 || odbk_pg_create_database(pg, db, err) < 0)
+        return -1;
+    *created = 1;
+    if (odbk_loadrole_own(pg, role, db, err) < 0 || odoo_setup(role, conninfo, db, err) < 0)
+        return -1;
+    return 0;
+}
+
 static int dir_is_empty(const char *path)
 {
     DIR *d = opendir(path);
@@ -496,12 +512,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     /* load into temporaries, recorded before they exist */
     if (odbk_swap_begin(cat, pg, t.pg, t.database, t.filestore, &sw, err) < 0)
         goto fail;
-    if (odbk_loadrole_create(pg, &role, err) < 0)
-        goto fail;
-    if (odbk_pg_create_database(pg, sw.row.tmp_db, err) < 0)
-        goto fail;
-    created_db = 1;
-    if (odbk_loadrole_own(pg, &role, sw.row.tmp_db, err) < 0 || odoo_setup(&role, t.pg, sw.row.tmp_db, err) < 0)
+    if (create_tmp_db(pg, t.pg, sw.row.tmp_db, &role, &created_db, err) < 0)
         goto fail;
     if (t.filestore) {
         char *parent = odbk_dirname(t.filestore);
@@ -620,4 +631,345 @@ int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat,
                       r == 0 ? NULL : err->msg);
     odbk_report_release(&report);
     return r;
+}
+
+/* ---- odbk-restore --test: restore into a scratch copy and compare with what the backup recorded ---- */
+
+static int whole_count(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9e15 &&
+           v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
+/* The manifest's "tables" as the result's rows (restored -1 until counted). */
+static int expected_tables(const struct odbk_source *s, struct odbk_test_result *res, struct odbk_err *err)
+{
+    cJSON *o = cJSON_Parse(s->m.tables_json), *v;
+    size_t n = 0;
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return odbk_err_set(err, ODBK_E_DATA, "the manifest of '%s' has a 'tables' that is not an object", s->label);
+    }
+    res->tables = odbk_xcalloc((size_t)cJSON_GetArraySize(o) + 1, sizeof(*res->tables));
+    cJSON_ArrayForEach(v, o)
+    {
+        if (!v->string || !*v->string || !whole_count(v)) {
+            odbk_err_set(err, ODBK_E_DATA, "the manifest of '%s' has a row count that is not a whole number "
+                         "(table '%s')", s->label, v->string ? v->string : "");
+            cJSON_Delete(o);
+            return -1;
+        }
+        res->tables[n].table = odbk_xstrdup(v->string);
+        res->tables[n].expected = (int64_t)v->valuedouble;
+        res->tables[n].restored = -1;
+        res->n_tables = ++n;
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* Rows of each table in the scratch database: the table is found by its name as pg_dump wrote it (a
+ * parameter, never SQL text), its own rows only (COPY holds no child table's), row security off so that a
+ * policy cannot hide rows.  A table that is not there keeps restored -1. */
+static int count_tables(const char *conninfo, const char *db, struct odbk_test_result *res, struct odbk_err *err)
+{
+    PGconn *c = NULL;
+    size_t i;
+    int r = -1;
+    if (odbk_pg_connect(conninfo, db, &c, err) < 0)
+        return -1;
+    if (odbk_pg_exec(c, "SET row_security = off", err) < 0)
+        goto out;
+    for (i = 0; i < res->n_tables; i++) {
+        struct odbk_test_table *t = &res->tables[i];
+        struct odbk_err e2 = {0};
+        char *q = NULL, *n = NULL, *sql;
+        if (odbk_interrupted()) {
+            odbk_interrupt_err(err);
+            goto out;
+        }
+        /* a name to_regclass cannot parse is a table that is not there */
+        if (odbk_pg_value(c, "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+                          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1) AND "
+                          "c.relkind IN ('r', 'p')", t->table, &q, &e2) < 0 || !q)
+            continue;
+        sql = odbk_xasprintf("SELECT count(*) FROM ONLY %s", q);
+        if (odbk_pg_value(c, sql, NULL, &n, err) == 0 && n)
+            t->restored = strtoll(n, NULL, 10);
+        free(sql);
+        free(q);
+        if (!n)
+            goto out;
+        free(n);
+    }
+    r = 0;
+out:
+    PQfinish(c);
+    return r;
+}
+
+struct fs_check {
+    struct odbk_test_result *res;
+    char *buf;
+};
+
+/* Is the content of `full` what its Odoo name ("ab/ab12…", 40 hex digits of SHA-1) says? 1 yes, 0 no. */
+static int sha1_matches(const char *full, const char *hex, char *buf, struct odbk_err *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+    char got[2 * EVP_MAX_MD_SIZE + 1];
+    ssize_t n;
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = -1;
+    if (fd < 0 || !ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+        goto out;
+    }
+    while ((n = read(fd, buf, 1 << 20)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
+            goto out;
+        }
+    }
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+        odbk_err_set(err, ODBK_E_SOFTWARE, "SHA-1 failed");
+        goto out;
+    }
+    for (i = 0; i < mdlen; i++)
+        snprintf(got + 2 * i, 3, "%02x", md[i]);
+    r = !strcmp(got, hex);
+out:
+    if (fd >= 0)
+        close(fd);
+    EVP_MD_CTX_free(ctx);
+    return r;
+}
+
+/* Odoo's filestore names a file by the SHA-1 of its content: "ab/ab3f…" (40 lowercase hex digits). */
+static const char *odoo_sha1_name(const char *rel)
+{
+    const char *base = strrchr(rel, '/');
+    base = base ? base + 1 : rel;
+    if (strlen(base) != 40 || strspn(base, "0123456789abcdef") != 40 || base - rel < 3 ||
+        memcmp(base - 3, base, 2) || base[-1] != '/')
+        return NULL;
+    return base;
+}
+
+static int fs_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
+{
+    struct fs_check *f = ctx;
+    struct odbk_test_result *res = f->res;
+    const char *hex;
+    int ok;
+    if (odbk_interrupted())
+        return odbk_interrupt_err(err);
+    if (!sb || !S_ISREG(sb->st_mode))
+        return 0;
+    res->fs_files++;
+    res->fs_bytes += (int64_t)sb->st_size;
+    if (!(hex = odoo_sha1_name(rel)))
+        return 0;
+    if ((ok = sha1_matches(full, hex, f->buf, err)) < 0)
+        return -1;
+    res->fs_named++;
+    if (!ok && !res->fs_bad++)
+        res->fs_first_bad = odbk_xstrdup(rel);
+    return 0;
+}
+
+static int check_filestore(const char *dir, struct odbk_test_result *res, struct odbk_err *err)
+{
+    struct fs_check f = {res, odbk_xmalloc(1 << 20)};
+    int r;
+    res->fs_files = res->fs_bytes = 0;
+    r = odbk_walk(dir, fs_entry, &f, err);
+    free(f.buf);
+    return r;
+}
+
+/* The first difference, as the one-line error; 0 when there is none. */
+static int test_verdict(const struct odbk_test_result *res, struct odbk_err *err)
+{
+    size_t i;
+    for (i = 0; i < res->n_tables; i++) {
+        const struct odbk_test_table *t = &res->tables[i];
+        if (t->restored == t->expected)
+            continue;
+        if (t->restored < 0)
+            odbk_err_set(err, ODBK_E_DATA, "table '%s' is missing from the restored copy of '%s' (the backup "
+                         "recorded %lld rows)", t->table, res->source, (long long)t->expected);
+        else
+            odbk_err_set(err, ODBK_E_DATA, "row count mismatch in table '%s': the backup recorded %lld rows, the "
+                         "restored copy of '%s' has %lld", t->table, (long long)t->expected, res->source,
+                         (long long)t->restored);
+        break;
+    }
+    if (i == res->n_tables && res->fs_compared && (res->fs_files != res->fs_files_expected ||
+                                                   res->fs_bytes != res->fs_bytes_expected))
+        odbk_err_set(err, ODBK_E_DATA, "filestore mismatch: the backup recorded %lld files (%lld bytes), the "
+                     "restored copy of '%s' has %lld files (%lld bytes)", (long long)res->fs_files_expected,
+                     (long long)res->fs_bytes_expected, res->source, (long long)res->fs_files,
+                     (long long)res->fs_bytes);
+    else if (i == res->n_tables && res->fs_bad)
+        odbk_err_set(err, ODBK_E_DATA, "filestore file '%s' of '%s' does not hold what its name (the SHA-1 of its "
+                     "content) says%s", res->fs_first_bad, res->source, res->fs_bad > 1 ? ", nor do others" : "");
+    if (!res->mismatches)
+        return 0;
+    odbk_err_hint(err, "the backup does not restore to what was backed up: make a new backup and keep this one "
+                  "for inspection");
+    return -1;
+}
+
+static void test_audit(struct odbk_catalog *cat, const struct odbk_source *s, const struct odbk_test_result *res,
+                       const char *result, const char *detail)
+{
+    struct odbk_audit a = {0};
+    struct odbk_err e;
+    a.action = "restore-test";
+    a.backup_id = s->kind == ODBK_SOURCE_CATALOG ? s->b.id : NULL;
+    a.env = *s->env ? s->env : NULL;
+    a.source = s->label;
+    a.target = res->scratch_db;
+    a.result = (char *)result;
+    a.detail = (char *)detail;
+    odbk_catalog_audit_add(cat, &a, &e);
+}
+
+static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
+                        struct odbk_report *report, struct odbk_test_result *res, struct odbk_err *err)
+{
+    struct odbk_source s;
+    struct target t = {0};
+    PGconn *pg = NULL;
+    struct odbk_loadrole role = {0};
+    struct odbk_swap sw = {0};
+    struct odbk_restore_opts lo = *o;
+    char *dir_base = NULL;
+    int r = -1, created_db = 0, fs_loaded = 0;
+    size_t i;
+
+    memset(res, 0, sizeof(*res));
+    res->fs_files = res->fs_bytes = res->fs_files_expected = res->fs_bytes_expected = -1;
+    if (odbk_source_open(cfg, cat, o, &s, err) < 0)
+        goto out;
+    res->source = odbk_xstrdup(s.label);
+    res->env = odbk_xstrdup(s.env);
+    res->format = odbk_xstrdup(s.format);
+    odbk_report_set_env(report, s.env);
+    odbk_report_set_backup(report, s.id);
+    if (!s.has_manifest || !s.m.tables_json) {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' records no row counts to compare with: %s", s.label,
+                     !s.has_manifest ? "an Odoo file carries none" :
+                     !strcmp(s.format, "dump") ? "a dump-format backup records none" :
+                     "it was made before odbk recorded them");
+        odbk_err_hint(err, "make a new backup (odbk-create %s) and test that; odbk-list --verify reads this one's "
+                      "stored bytes back", *s.env ? s.env : "ENV");
+        goto fail;
+    }
+    if (expected_tables(&s, res, err) < 0 || resolve_target(cfg, o, &s, &t, err) < 0)
+        goto fail;
+    res->database = odbk_xstrdup(t.database);
+    if (t.filestore) {
+        const char *tmp = getenv("TMPDIR");
+        char *base = strrchr(t.database, '/');
+        dir_base = odbk_xasprintf("%s/%s", tmp && *tmp == '/' ? tmp : "/tmp", base ? base + 1 : t.database);
+        res->fs_compared = 1;
+        res->fs_files_expected = s.m.fs_files < 0 ? 0 : s.m.fs_files;
+        res->fs_bytes_expected = s.m.fs_bytes < 0 ? 0 : s.m.fs_bytes;
+    }
+
+    if (odbk_pg_connect(t.pg, "postgres", &pg, err) < 0)
+        goto fail;
+    odbk_loadrole_cleanup(pg);
+    /* the scratch copy, recorded before it exists: a run killed outright has it dropped by the next one */
+    if (odbk_swap_begin_scratch(cat, pg, t.pg, t.database, dir_base, &sw, err) < 0)
+        goto fail;
+    res->scratch_db = odbk_xstrdup(sw.row.tmp_db);
+    res->scratch_dir = sw.row.tmp_dir ? odbk_xstrdup(sw.row.tmp_dir) : NULL;
+    if (create_tmp_db(pg, t.pg, sw.row.tmp_db, &role, &created_db, err) < 0)
+        goto fail;
+    if (sw.row.tmp_dir && mkdir(sw.row.tmp_dir, 0700) != 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot create the scratch directory '%s'", sw.row.tmp_dir);
+        odbk_swap_forget_dir(&sw);   /* not ours: never removed */
+        goto fail;
+    }
+    lo.neutralize = lo.copy = 0;
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, PQserverVersion(pg), &role, &lo, report, &fs_loaded, err) < 0) {
+        odbk_err_prefix(err, "loading %s into the scratch database failed", s.label);
+        goto fail;
+    }
+    odbk_crash_point("test-loaded");
+    if (odbk_failpoint("test-sigterm"))
+        raise(SIGTERM);   /* test-only: a stop request arriving now (the handler only records it) */
+    if (count_tables(t.pg, sw.row.tmp_db, res, err) < 0 ||
+        (sw.row.tmp_dir && check_filestore(sw.row.tmp_dir, res, err) < 0)) {
+        odbk_err_prefix(err, "comparing the scratch copy of %s failed", s.label);
+        goto fail;
+    }
+    for (i = 0; i < res->n_tables; i++)
+        res->mismatches += res->tables[i].restored != res->tables[i].expected;
+    if (res->fs_compared)
+        res->mismatches += (res->fs_files != res->fs_files_expected) + (res->fs_bytes != res->fs_bytes_expected) +
+                           res->fs_bad;
+    r = test_verdict(res, err);
+    res->compared = 1;
+
+fail:
+    if (pg) {
+        int exists = 1;
+        struct odbk_err e2;
+        odbk_swap_abort(&sw, created_db);
+        odbk_loadrole_drop(pg, &role);
+        res->cleaned = !res->scratch_db || (odbk_pg_database_exists(pg, res->scratch_db, &exists, &e2) == 0 && !exists &&
+                                            (!res->scratch_dir || access(res->scratch_dir, F_OK) != 0));
+        if (!res->cleaned && r == 0) {
+            odbk_err_set(err, ODBK_E_IO, "the scratch copy '%s' could not be dropped", res->scratch_db);
+            odbk_err_hint(err, "the next odbk run on this host drops it");
+            r = -1;
+        }
+    }
+    test_audit(cat, &s, res, r == 0 ? "ok" : res->compared ? "mismatch" : "failed", r == 0 ? NULL : err->msg);
+out:
+    free(dir_base);
+    odbk_swap_release(&sw);
+    if (pg)
+        PQfinish(pg);
+    target_release(&t);
+    odbk_source_close(&s);
+    return r;
+}
+
+int odbk_backup_test(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
+                     struct odbk_test_result *res, struct odbk_err *err)
+{
+    struct odbk_report report = {o->progress, o->progress_ctx, NULL, NULL};
+    int r;
+    odbk_report_set_env(&report, o->latest_env);
+    odbk_report_set_backup(&report, o->backup_id);
+    odbk_report_event(&report, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+    r = restore_test(cfg, cat, o, &report, res, err);
+    odbk_report_event(&report, NULL, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, 0, 0, 0,
+                      r == 0 ? NULL : err->msg);
+    odbk_report_release(&report);
+    return r;
+}
+
+void odbk_test_result_release(struct odbk_test_result *res)
+{
+    size_t i;
+    for (i = 0; i < res->n_tables; i++)
+        free(res->tables[i].table);
+    free(res->tables);
+    free(res->source);
+    free(res->env);
+    free(res->format);
+    free(res->database);
+    free(res->scratch_db);
+    free(res->scratch_dir);
+    free(res->fs_first_bad);
+    memset(res, 0, sizeof(*res));
 }

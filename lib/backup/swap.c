@@ -19,6 +19,7 @@
 
 #include "backup/backup.h"
 #include "common/util.h"
+#include "pg/loadrole.h"
 #include "pg/pg.h"
 
 static int path_exists(const char *p)
@@ -66,8 +67,8 @@ static char *free_dir_name(const char *base, const char *kind)
     }
 }
 
-int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *target_db,
-                    const char *target_dir, struct odbk_swap *sw, struct odbk_err *err)
+/* the row's owner: this process on this host */
+static void row_init(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, struct odbk_swap *sw)
 {
     memset(sw, 0, sizeof(*sw));
     sw->cat = cat;
@@ -77,11 +78,29 @@ int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, 
     sw->row.pid_start = odbk_proc_start(sw->row.pid);
     sw->row.created_at = odbk_now();
     sw->row.pg = odbk_xstrdup(conninfo ? conninfo : "");
+}
+
+int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *target_db,
+                    const char *target_dir, struct odbk_swap *sw, struct odbk_err *err)
+{
+    row_init(cat, pg, conninfo, sw);
     sw->row.target_db = odbk_xstrdup(target_db);
     sw->row.target_dir = target_dir ? odbk_xstrdup(target_dir) : NULL;
     if (!(sw->row.tmp_db = free_db_name(pg, target_db, "tmp", err)))
         return -1;
     sw->row.tmp_dir = target_dir ? free_dir_name(target_dir, "tmp") : NULL;
+    return odbk_catalog_temp_add(cat, &sw->row, err);
+}
+
+int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *db,
+                            const char *dir_base, struct odbk_swap *sw, struct odbk_err *err)
+{
+    row_init(cat, pg, conninfo, sw);
+    if (!(sw->row.tmp_db = free_db_name(pg, db, "test", err)))
+        return -1;
+    /* the target is the scratch database itself: no step of a swap can ever reach the environment's */
+    sw->row.target_db = odbk_xstrdup(sw->row.tmp_db);
+    sw->row.tmp_dir = dir_base ? free_dir_name(dir_base, "test") : NULL;
     return odbk_catalog_temp_add(cat, &sw->row, err);
 }
 
@@ -279,6 +298,8 @@ int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err)
             continue;
         }
         r = t->step == ODBK_SWAP_LOADING ? drop_temporaries(cat, pg, t, &e2) : complete(cat, pg, t, &e2);
+        if (r == 0)
+            odbk_loadrole_cleanup(pg);   /* its load role owned only the database just dropped or swapped in */
         PQfinish(pg);
         a.action = "restore-recover";
         a.target = t->target_db;
