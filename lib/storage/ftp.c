@@ -13,9 +13,10 @@
  * and reads from a bounded ring that write() fills, so memory stays at the ring's size whatever the
  * object's.  finish() waits for the upload, checks its size on the server and renames it (RNFR/RNTO;
  * DELE of the target first when the server refuses to rename over it); abort() stops the transfer and
- * deletes the temporary file.  An upload that fails is not resumed (FTP does not say how much of it the
- * server really stored); the caller's retry writes the object again.  Reads resume at the offset reached
- * (REST) after a dropped connection; small operations start over. */
+ * deletes the temporary file.  An upload whose STOR fails before curl took a byte of it (a 4xx reply, no
+ * data connection) is sent again; one that fails later is not resumed (FTP does not say how much of it the
+ * server really stored, and the stream cannot be rewound).  Reads resume at the offset reached (REST) after
+ * a dropped connection or a 4xx reply; small operations start over. */
 #include "storage/storage.h"
 
 #include <curl/curl.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/interrupt.h"
 #include "common/util.h"
 
 #define RING_SIZE (1024 * 1024)
@@ -238,6 +240,12 @@ static size_t discard(char *data, size_t size, size_t nmemb, void *ctx)
     return size * nmemb;
 }
 
+/* A stop signal (common/interrupt.h) ends the transfer under way: curl asks at least once a second. */
+static int stop_on_signal(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    return odbk_interrupted() != 0;
+}
+
 /* The options of every transfer; output is discarded unless the caller sets a WRITEFUNCTION after. */
 static void setup(struct ftp *f, CURL *c, char *errbuf)
 {
@@ -263,6 +271,8 @@ static void setup(struct ftp *f, CURL *c, char *errbuf)
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, f->timeout_s);
     curl_easy_setopt(c, CURLOPT_ACCEPTTIMEOUT_MS, f->timeout_s * 1000);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stop_on_signal);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 }
@@ -288,6 +298,17 @@ static int curl_retryable(CURLcode rc)
     default:
         return 0;
     }
+}
+
+/* Failures that another attempt may cure: a connection failure, or a 4xx reply (RFC 959's transient
+ * negative completion: 421 closing, 425 no data connection, 426 transfer aborted, 450/451/452). */
+static int retryable(CURL *c, CURLcode rc)
+{
+    long resp = 0;
+    if (rc == CURLE_OK)
+        return 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp);
+    return curl_retryable(rc) || resp / 100 == 4;
 }
 
 /* Fill err for a failed transfer: "storage 'S': cannot WHAT 'PATH': why". */
@@ -324,7 +345,7 @@ static int curl_fail(struct ftp *f, CURL *c, CURLcode rc, const char *errbuf, st
         code = ODBK_E_TEMPFAIL;
         break;
     default:
-        if (curl_retryable(rc))
+        if (curl_retryable(rc) || resp / 100 == 4)
             code = ODBK_E_UNAVAILABLE;
         else if (resp == 550)
             code = ODBK_E_NOINPUT;
@@ -333,14 +354,6 @@ static int curl_fail(struct ftp *f, CURL *c, CURLcode rc, const char *errbuf, st
         break;
     }
     return odbk_err_set(err, code, "storage '%s': cannot %s '%s': %s", f->name, what, path, why);
-}
-
-static void backoff(int attempt)
-{
-    long ms = 500L << (attempt < 4 ? attempt : 4);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static CURL *ctl_handle(struct ftp *f, char *errbuf)
@@ -363,9 +376,8 @@ static CURLcode run_quote(struct ftp *f, CURL *c, char *errbuf, struct curl_slis
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(c, CURLOPT_QUOTE, cmds);
         rc = curl_easy_perform(c);
-        if (rc == CURLE_OK || !curl_retryable(rc) || attempt >= f->retries)
+        if (!retryable(c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0)
             return rc;
-        backoff(attempt++);
     }
 }
 
@@ -422,6 +434,7 @@ struct ftp_writer {
     curl_off_t last_ulnow;   /* stall detection: bytes curl had sent at last_move */
     struct timespec last_move;
     int stalled;
+    int taken;               /* curl has taken bytes from the ring: the upload can no longer start over */
     int tmp_exists;          /* the temporary file may exist on the server */
 };
 
@@ -454,6 +467,8 @@ static size_t upload_read(char *out, size_t size, size_t nmemb, void *ctx)
         fw->head = (fw->head + chunk) % RING_SIZE;
         fw->len -= chunk;
     }
+    if (n)
+        fw->taken = 1;
     clock_gettime(CLOCK_MONOTONIC, &fw->last_move);   /* time spent waiting for the writer is no stall */
     pthread_cond_broadcast(&fw->cond);
     pthread_mutex_unlock(&fw->mu);
@@ -474,7 +489,7 @@ static int upload_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl
     } else if (now - ((double)fw->last_move.tv_sec + fw->last_move.tv_nsec / 1e9) > (double)fw->f->timeout_s) {
         fw->stalled = 1;
     }
-    stop = fw->aborted || fw->stalled;
+    stop = fw->aborted || fw->stalled || odbk_interrupted();
     pthread_mutex_unlock(&fw->mu);
     return stop;
 }
@@ -482,7 +497,15 @@ static int upload_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl
 static void *upload_thread(void *ctx)
 {
     struct ftp_writer *fw = ctx;
-    CURLcode rc = curl_easy_perform(fw->c);
+    CURLcode rc;
+    int attempt = 0, again;
+    /* a STOR that failed before curl took a byte (a 4xx reply, no data connection) is sent again */
+    do {
+        rc = curl_easy_perform(fw->c);
+        pthread_mutex_lock(&fw->mu);
+        again = retryable(fw->c, rc) && !fw->taken && !fw->aborted && !fw->stalled && attempt < fw->f->retries;
+        pthread_mutex_unlock(&fw->mu);
+    } while (again && odbk_storage_backoff(attempt++) == 0);
     pthread_mutex_lock(&fw->mu);
     fw->rc = rc;
     fw->done = 1;
@@ -565,9 +588,8 @@ static int fw_finish(struct odbk_writer *w, struct odbk_err *err)
         curl_easy_setopt(fw->c, CURLOPT_NOBODY, 1L);
         rc = curl_easy_perform(fw->c);
         free(u);
-        if (rc == CURLE_OK || !curl_retryable(rc) || attempt >= f->retries)
+        if (!retryable(fw->c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt) < 0)
             break;
-        backoff(attempt);
     }
     if (rc != CURLE_OK)
         return curl_fail(f, fw->c, rc, fw->errbuf, err, "check the size of", fw->tmp);
@@ -756,16 +778,18 @@ static int ftp_read(struct odbk_storage *st, const char *path, struct odbk_write
             break;
         if (rc.dst_failed)
             goto out;
-        if (!curl_retryable(cc) || attempt >= f->retries) {
-            if (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0)) {
+        /* real progress restores the retry budget (ODBK_STORAGE_RETRY_PROGRESS) */
+        if (rc.off - before >= ODBK_STORAGE_RETRY_PROGRESS)
+            attempt = 0;
+        if (!retryable(c, cc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0) {
+            if (cc == CURLE_REMOTE_FILE_NOT_FOUND ||
+                (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0 && !retryable(c, cc))) {
                 odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
                 goto out;
             }
             curl_fail(f, c, cc, errbuf, err, "read", full);
             goto out;
         }
-        attempt = rc.off > before ? 0 : attempt + 1;
-        backoff(attempt);
     }
     r = 0;
 out:
@@ -791,11 +815,10 @@ static int stat_locked(struct ftp *f, const char *path, struct odbk_storage_entr
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
         rc = curl_easy_perform(c);
-        if (rc == CURLE_OK || !curl_retryable(rc) || attempt >= f->retries)
+        if (!retryable(c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0)
             break;
-        backoff(attempt++);
     }
-    if (rc == CURLE_REMOTE_FILE_NOT_FOUND || rc == CURLE_FTP_COULDNT_RETR_FILE) {
+    if (rc == CURLE_REMOTE_FILE_NOT_FOUND || (rc == CURLE_FTP_COULDNT_RETR_FILE && !retryable(c, rc))) {
         r = 1;
     } else if (rc != CURLE_OK) {
         r = curl_fail(f, c, rc, errbuf, err, "stat", full);
@@ -940,9 +963,8 @@ static int walk(struct ftp *f, const char *rel, struct list_ctx *lc, struct odbk
             f->no_mlsd = 1;   /* no MLSD here: LIST from now on */
             continue;
         }
-        if (rc == CURLE_OK || !curl_retryable(rc) || attempt >= f->retries)
+        if (!retryable(c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0)
             break;
-        backoff(attempt++);
     }
     if (rc != CURLE_OK) {
         /* a directory that does not exist holds nothing */
@@ -954,8 +976,7 @@ static int walk(struct ftp *f, const char *rel, struct list_ctx *lc, struct odbk
         struct dirent_ftp e;
         char *child;
         size_t clen;
-        if ((f->no_mlsd ? parse_list(line, &e) : parse_mlsd(line, &e)) < 0 || !strcmp(e.name, ".") ||
-            !strcmp(e.name, ".."))
+        if ((f->no_mlsd ? parse_list(line, &e) : parse_mlsd(line, &e)) < 0 || !odbk_storage_entry_name_ok(e.name))
             continue;
         child = *rel ? odbk_xasprintf("%s/%s", rel, e.name) : odbk_xstrdup(e.name);
         clen = strlen(child);

@@ -16,9 +16,6 @@
 
 #include "common/util.h"
 
-/* bytes an interrupted GET must have delivered for its retry budget to start again */
-#define S3_READ_PROGRESS (1024 * 1024)
-
 static const char *const s3_keys[] = {
     "endpoint", "region", "bucket", "prefix", "uri-style",
     "access-key-id", "access-key-id-file", "secret-access-key", "secret-access-key-file",
@@ -295,7 +292,7 @@ static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer
         }
         /* real progress (a MiB or more) restores the retry budget, which is per stall, not per object; a
          * server that drops every answer after a few bytes uses it up as if it were down */
-        if (rd.delivered - before >= S3_READ_PROGRESS)
+        if (rd.delivered - before >= ODBK_STORAGE_RETRY_PROGRESS)
             attempt = 0;
         if (!(s3_retryable(cc, req.status) || (cc == CURLE_OK && req.status / 100 == 2)) || ++attempt > s->retries) {
             if (cc == CURLE_OK && req.status / 100 == 2)

@@ -573,14 +573,6 @@ static int sftp_fail(struct sftp *s, struct conn *c, struct odbk_err *err, const
     return fail_fx(s, c, last_fx(c), err, what, path);
 }
 
-static void backoff(int attempt)
-{
-    long ms = 500L << (attempt < 4 ? attempt : 4);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static int retryable(const struct odbk_err *err)
 {
     return err->code == ODBK_E_UNAVAILABLE || err->code == ODBK_E_TEMPFAIL;
@@ -597,9 +589,8 @@ static int with_conn(struct sftp *s, conn_op op, void *ctx, const int *progress,
     for (attempt = 0;; attempt++) {
         struct conn *c;
         if (conn_get(s, &c, err) < 0) {
-            if (!retryable(err) || attempt >= s->retries)
+            if (!retryable(err) || attempt >= s->retries || odbk_storage_backoff(attempt) < 0)
                 return -1;
-            backoff(attempt);
             continue;
         }
         r = op(s, c, ctx, err);
@@ -610,9 +601,8 @@ static int with_conn(struct sftp *s, conn_op op, void *ctx, const int *progress,
             return r;
         }
         conn_put(s, c);
-        if (attempt >= s->retries || (progress && *progress))
+        if (attempt >= s->retries || (progress && *progress) || odbk_storage_backoff(attempt) < 0)
             return -1;
-        backoff(attempt);
     }
 }
 
@@ -693,6 +683,8 @@ struct sftp_writer {
     char *buf;
     size_t len;
     uint64_t off;            /* bytes the server has acknowledged */
+    int attempt;             /* reconnections since the last real progress */
+    uint64_t off_at_retry;   /* off at the last reconnection */
 };
 
 static int open_tmp(struct sftp_writer *sw, unsigned long flags, struct odbk_err *err)
@@ -716,7 +708,8 @@ static int writer_reconnect(struct sftp_writer *sw, int attempt, struct odbk_err
     conn_put(sw->s, sw->c);  /* dropped: closed, not pooled */
     sw->c = NULL;
     sw->h = NULL;
-    backoff(attempt);
+    if (odbk_storage_backoff(attempt) < 0)
+        return -1;
     if (conn_new(sw->s, &sw->c, &e2) < 0) {
         *err = e2;
         return -1;
@@ -733,20 +726,22 @@ static int writer_reconnect(struct sftp_writer *sw, int attempt, struct odbk_err
 static int flush_buf(struct sftp_writer *sw, struct odbk_err *err)
 {
     size_t done = 0;
-    int attempt = 0;
     while (done < sw->len) {
         ssize_t n = sw->h ? libssh2_sftp_write(sw->h, sw->buf + done, sw->len - done) : -1;
         if (n > 0) {
             done += (size_t)n;
             sw->off += (uint64_t)n;
-            if (attempt)
+            /* real progress restores the retry budget (ODBK_STORAGE_RETRY_PROGRESS) */
+            if (sw->attempt && sw->off - sw->off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {
                 odbk_err_clear(err);
-            attempt = 0;
+                sw->attempt = 0;
+            }
             continue;
         }
         if (sw->h)
             sftp_fail(sw->s, sw->c, err, "write", sw->tmp);
-        if (!sw->c->dropped || writer_reconnect(sw, attempt++, err) < 0)
+        sw->off_at_retry = sw->off;
+        if (!sw->c->dropped || writer_reconnect(sw, sw->attempt++, err) < 0)
             return -1;
     }
     sw->len = 0;
@@ -793,7 +788,6 @@ static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
 {
     struct sftp_writer *sw = (struct sftp_writer *)w;
     LIBSSH2_SFTP_ATTRIBUTES a;
-    int attempt = 0;
     if (sw->len && flush_buf(sw, err) < 0)
         return -1;
     for (;;) {
@@ -818,7 +812,7 @@ static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
             else if (rename_into_place(sw, err) == 0)
                 break;
         }
-        if (!sw->c->dropped || writer_reconnect(sw, attempt++, err) < 0)
+        if (!sw->c->dropped || writer_reconnect(sw, sw->attempt++, err) < 0)
             return -1;
     }
     free(sw->tmp);
@@ -891,9 +885,8 @@ static int sftp_open_write(struct odbk_storage *st, const char *path, uint64_t s
         } else if (!retryable(err)) {
             goto fail;
         }
-        if (attempt >= s->retries)
+        if (attempt >= s->retries || odbk_storage_backoff(attempt) < 0)
             goto fail;
-        backoff(attempt);
     }
     odbk_err_clear(err);   /* what was overcome (missing directories, a reconnection) */
     sw->buf = odbk_xmalloc(IO_CHUNK);
@@ -917,16 +910,15 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
     char *full = remote_path(s, path), *buf = odbk_xmalloc(IO_CHUNK);
     struct conn *c = NULL;
     LIBSSH2_SFTP_HANDLE *h = NULL;
-    uint64_t off = 0;
+    uint64_t off = 0, off_at_retry = 0;
     int attempt = 0, r = -1;
     for (;;) {
         ssize_t n;
         if (!c) {
             if (conn_get(s, &c, err) < 0) {
                 c = NULL;
-                if (!retryable(err) || attempt >= s->retries)
+                if (!retryable(err) || attempt >= s->retries || odbk_storage_backoff(attempt++) < 0)
                     goto out;
-                backoff(attempt++);
                 continue;
             }
         }
@@ -948,9 +940,10 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
             goto retry;
         }
         off += (uint64_t)n;
-        if (attempt)
+        if (attempt && off - off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {   /* real progress */
             odbk_err_clear(err);
-        attempt = 0;
+            attempt = 0;
+        }
         if (odbk_writer_write(dst, buf, (size_t)n, err) < 0)
             goto out;
         continue;
@@ -962,7 +955,9 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
         h = NULL;
         conn_put(s, c);
         c = NULL;
-        backoff(attempt++);
+        off_at_retry = off;
+        if (odbk_storage_backoff(attempt++) < 0)
+            goto out;
     }
     r = 0;
 out:
@@ -1040,7 +1035,7 @@ static int walk(struct sftp *s, struct conn *c, const char *rel, struct list_ctx
             r = sftp_fail(s, c, err, "list", dir);
             break;
         }
-        if (!strcmp(name, ".") || !strcmp(name, "..") || !(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
+        if (!odbk_storage_entry_name_ok(name) || !(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
             continue;
         child = *rel ? odbk_xasprintf("%s/%s", rel, name) : odbk_xstrdup(name);
         clen = strlen(child);

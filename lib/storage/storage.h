@@ -117,4 +117,19 @@ char *odbk_storage_temp_name(const char *final);
 /* Join a base ("a/b", "a/b/", "" or NULL) and a key with exactly one '/'; malloc'd. */
 char *odbk_storage_join(const char *base, const char *key);
 
+/* ---- for drivers ---- */
+
+/* Bytes an interrupted read must have moved since its last attempt for its retry budget to start again:
+ * the budget is per stall, not per object, and a server that drops every answer after a few bytes uses
+ * it up as one that is down does. */
+#define ODBK_STORAGE_RETRY_PROGRESS (1024 * 1024)
+
+/* The pause before retry number attempt (0, 1, ...): 0.5 s doubling, at most 8 s.  It ends early, and
+ * returns -1, when a stop signal arrives (common/interrupt.h): then the caller retries no more. */
+int odbk_storage_backoff(int attempt);
+
+/* May a name a server lists in a directory be taken as an entry of it?  Not "", "." or "..", nor a
+ * name holding a '/' (a hostile or broken listing must not name objects outside the directory). */
+int odbk_storage_entry_name_ok(const char *name);
+
 #endif
