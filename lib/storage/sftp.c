@@ -548,6 +548,16 @@ static unsigned long last_fx(struct conn *c)
     return 0;
 }
 
+/* Close handle h of connection c.  On a dropped connection the socket is shut first: libssh2 frees a
+ * handle only once sending its close failed or the wait for the answer ended, and the wait on a stalled
+ * server times out with the handle (and the writes queued on it) still allocated. */
+static void close_handle(struct conn *c, LIBSSH2_SFTP_HANDLE *h)
+{
+    if (c && c->dropped)
+        shutdown(c->sock, SHUT_RDWR);
+    libssh2_sftp_close_handle(h);
+}
+
 /* Fill err for a failure on c with SFTP status fx (0: the connection failed):
  * "storage 'S': cannot WHAT 'PATH': why". */
 static int fail_fx(struct sftp *s, struct conn *c, unsigned long fx, struct odbk_err *err, const char *what,
@@ -704,7 +714,7 @@ static int writer_reconnect(struct sftp_writer *sw, int attempt, struct odbk_err
     if (attempt >= sw->s->retries)
         return -1;
     if (sw->h)
-        libssh2_sftp_close_handle(sw->h);   /* fails fast on a dead connection, but frees the handle */
+        close_handle(sw->c, sw->h);
     conn_put(sw->s, sw->c);  /* dropped: closed, not pooled */
     sw->c = NULL;
     sw->h = NULL;
@@ -828,7 +838,7 @@ static void sw_abort(struct odbk_writer *w)
     struct sftp_writer *sw = (struct sftp_writer *)w;
     struct odbk_err e2 = {0};
     if (sw->h)
-        libssh2_sftp_close_handle(sw->h);
+        close_handle(sw->c, sw->h);
     sw->h = NULL;
     if (sw->tmp) {
         if (sw->c && sw->c->dropped) {
@@ -951,7 +961,7 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
         if (!c->dropped || attempt >= s->retries)
             goto out;
         if (h)
-            libssh2_sftp_close_handle(h);
+            close_handle(c, h);
         h = NULL;
         conn_put(s, c);
         c = NULL;
@@ -962,7 +972,7 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
     r = 0;
 out:
     if (h)
-        libssh2_sftp_close_handle(h);
+        close_handle(c, h);
     conn_put(s, c);
     free(buf);
     free(full);
@@ -1052,7 +1062,7 @@ static int walk(struct sftp *s, struct conn *c, const char *rel, struct list_ctx
         }
         free(child);
     }
-    libssh2_sftp_close_handle(h);
+    close_handle(c, h);
     free(dir);
     return r;
 }
