@@ -8,6 +8,7 @@
 #include "backup/backup.h"
 #include "backup/session.h"
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "common/util.h"
 #include "policy/duration.h"
 
@@ -26,7 +27,7 @@ static const struct odbk_opt opts[] = {
 static const struct odbk_cli cli = {
     "odbk-download", "[options] BACKUP_ID",
     "Print expiring download links for a backup's files (S3), or fetch them into a directory (any storage).",
-    opts, ODBK_CLI_JSON, &odbk_vocab_backup, NULL};
+    opts, ODBK_CLI_JSON | ODBK_CLI_PROGRESS, &odbk_vocab_backup, NULL};
 
 struct ctx {
     struct odbk_download_opts o;
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
     struct odbk_err err = {0};
     struct odbk_session ss = {0};
     struct odbk_download_result res = {0};
-;
+    struct odbk_progress *progress = NULL;
     size_t i;
     int arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
@@ -86,7 +87,14 @@ int main(int argc, char **argv)
         c.o.expires = 3600;
     if (odbk_session_open(&ss, common.config, common.catalog, ODBK_SESSION_CLEANUP, &err) < 0)
         goto out;
-    if ((r = odbk_backup_download(ss.cfg, ss.cat, &c.o, &res, &err)) < 0)
+    if (c.o.output) {   /* links take no time: nothing to show */
+        progress = odbk_progress_new(common.progress, common.quiet);
+        c.o.progress = progress ? odbk_progress_event : NULL;
+        c.o.progress_ctx = progress;
+    }
+    r = odbk_backup_download(ss.cfg, ss.cat, &c.o, &res, &err);
+    odbk_progress_clear(progress);   /* the run's end took the bar off; nothing may print beside it */
+    if (r < 0)
         goto out;
     if (common.json) {
         cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
@@ -125,6 +133,7 @@ int main(int argc, char **argv)
         }
     }
 out:
+    odbk_progress_free(progress);
     odbk_download_result_release(&res);
     odbk_session_close(&ss);
     return odbk_cli_exit(&cli, r, &err);

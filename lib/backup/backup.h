@@ -199,6 +199,8 @@ struct odbk_download_opts {
     long expires;              /* seconds a link stays valid (1 .. 7 days) */
     const char *output;        /* fetch into this directory instead of making links */
     int as_zip;                /* with output: one Odoo-style zip */
+    odbk_backup_progress_cb progress;   /* with output: each file fetched is a phase, called by its role */
+    void *progress_ctx;
 };
 
 struct odbk_download_file {

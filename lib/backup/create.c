@@ -509,13 +509,9 @@ out:
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env_name,
                        const struct odbk_create_opts *o, struct odbk_backup *out, struct odbk_err *err)
 {
-    struct odbk_report report = {o->progress, o->progress_ctx, NULL, NULL};
+    struct odbk_report report;
     int r;
-    odbk_report_set_env(&report, env_name);
-    odbk_report_event(&report, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+    odbk_report_run_begin(&report, o->progress, o->progress_ctx, env_name, NULL);
     r = create(cfg, cat, env_name, o, &report, out, err);
-    odbk_report_event(&report, NULL, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, r == 0 ? out->total_size : 0,
-                      0, 0, r == 0 ? NULL : err->msg);
-    odbk_report_release(&report);
-    return r;
+    return odbk_report_run_end(&report, r, r == 0 ? out->total_size : 0, err);
 }

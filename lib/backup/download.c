@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/report.h"
 #include "backup/source.h"
 #include "common/util.h"
 #include "io/zip.h"
@@ -91,13 +92,26 @@ static void out_close(struct out_file *o)
     memset(o, 0, sizeof(*o));
 }
 
+/* Read f of s into dst as the phase called by f's role: its progress counts the stored bytes read. */
+static int read_file(struct odbk_source *s, const struct odbk_manifest_file *f, struct odbk_writer *dst,
+                     const struct odbk_report *report, struct odbk_err *err)
+{
+    struct odbk_report_phase ph = {report, f->role, f->size, 0, 0};
+    struct odbk_writer *head = odbk_report_filter_new(&ph, dst);
+    int r = odbk_source_read(s, f, head, err);
+    odbk_report_phase_end(&ph, r == 0, err->msg);
+    if (head != dst)
+        odbk_writer_free(head);
+    return r;
+}
+
 static int fetch_file(struct odbk_source *s, const struct odbk_manifest_file *f, const char *dir,
-                      struct odbk_download_result *res, struct odbk_err *err)
+                      const struct odbk_report *report, struct odbk_download_result *res, struct odbk_err *err)
 {
     struct out_file o;
     int r = out_open(&o, dir, f->name, err);
     if (r == 0)
-        r = odbk_source_read(s, f, o.sink, err);
+        r = read_file(s, f, o.sink, report, err);
     if (r == 0)
         r = out_commit(&o, err);
     if (r == 0)
@@ -106,7 +120,8 @@ static int fetch_file(struct odbk_source *s, const struct odbk_manifest_file *f,
     return r;
 }
 
-static int make_zip(struct odbk_source *s, const char *dir, struct odbk_download_result *res, struct odbk_err *err)
+static int make_zip(struct odbk_source *s, const char *dir, const struct odbk_report *report,
+                    struct odbk_download_result *res, struct odbk_err *err)
 {
     const struct odbk_manifest_file *dbf = odbk_source_file(s, "database"), *fsf = odbk_source_file(s, "filestore");
     char *name = odbk_xasprintf("backup-%s.zip", s->id);
@@ -124,7 +139,7 @@ static int make_zip(struct odbk_source *s, const char *dir, struct odbk_download
     dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, member);
     r = odbk_zip_begin(z, "dump.sql", dbf->raw_size ? (int64_t)dbf->raw_size : -1, s->m.created_at, err);
     if (r == 0)
-        r = odbk_source_read(s, dbf, dec ? dec : member, err);
+        r = read_file(s, dbf, dec ? dec : member, report, err);
     if (r == 0) {
         odoo_json = odbk_manifest_odoo_json(&s->m);
         r = odbk_zip_add_buffer(z, "manifest.json", odoo_json, strlen(odoo_json), err);
@@ -136,7 +151,7 @@ static int make_zip(struct odbk_source *s, const char *dir, struct odbk_download
         odbk_compression_parse(fsf->compression, &c);
         untar = odbk_zip_from_tar_writer_new(z, "filestore/");
         dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, untar);
-        r = odbk_source_read(s, fsf, dec ? dec : untar, err);
+        r = read_file(s, fsf, dec ? dec : untar, report, err);
     }
     if (r == 0)
         r = odbk_zip_close(z, err);
@@ -160,8 +175,8 @@ out:
     return r;
 }
 
-int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_download_opts *o,
-                         struct odbk_download_result *res, struct odbk_err *err)
+static int download(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_download_opts *o,
+                    struct odbk_report *report, struct odbk_download_result *res, struct odbk_err *err)
 {
     struct odbk_restore_opts ro = {0};
     struct odbk_source s;
@@ -174,6 +189,7 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
     if (odbk_source_open(cfg, cat, &ro, &s, err) < 0)
         goto out;
     res->backup_id = odbk_xstrdup(s.b.id);
+    odbk_report_set_env(report, s.b.env);
     mname = odbk_backup_manifest_name(s.b.id);
     /* the manifest as stored (the catalog keeps its text); re-serialised only when the catalog has none */
     if (!s.b.manifest || !*s.b.manifest)
@@ -216,7 +232,7 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
         }
     }
     if (o->as_zip && !strcmp(s.format, "odbk")) {
-        r = make_zip(&s, o->output, res, err);
+        r = make_zip(&s, o->output, report, res, err);
         goto out;
     }
     if (o->as_zip && strcmp(s.format, "zip")) {
@@ -227,7 +243,7 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
     for (i = 0; i < s.m.n_files; i++) {
         if (o->as_zip && strcmp(s.m.files[i].role, "archive"))
             continue;
-        if ((r = fetch_file(&s, &s.m.files[i], o->output, res, err)) < 0)
+        if ((r = fetch_file(&s, &s.m.files[i], o->output, report, res, err)) < 0)
             goto out;
     }
     if (!o->as_zip) {
@@ -265,4 +281,12 @@ out:
     free(manifest_json);
     odbk_source_close(&s);
     return r;
+}
+
+int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_download_opts *o,
+                         struct odbk_download_result *res, struct odbk_err *err)
+{
+    struct odbk_report report;
+    odbk_report_run_begin(&report, o->progress, o->progress_ctx, NULL, o->backup_id);
+    return odbk_report_run_end(&report, download(cfg, cat, o, &report, res, err), 0, err);
 }

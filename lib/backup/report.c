@@ -46,6 +46,25 @@ void odbk_report_event(const struct odbk_report *r, const char *phase, enum odbk
     r->cb(r->ctx, &ev);
 }
 
+void odbk_report_run_begin(struct odbk_report *r, odbk_backup_progress_cb cb, void *ctx, const char *env,
+                           const char *backup_id)
+{
+    memset(r, 0, sizeof(*r));
+    r->cb = cb;
+    r->ctx = ctx;
+    odbk_report_set_env(r, env);
+    odbk_report_set_backup(r, backup_id);
+    odbk_report_event(r, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+}
+
+int odbk_report_run_end(struct odbk_report *r, int rc, uint64_t bytes, const struct odbk_err *err)
+{
+    odbk_report_event(r, NULL, rc == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, bytes, 0, 0,
+                      rc == 0 ? NULL : err->msg);
+    odbk_report_release(r);
+    return rc;
+}
+
 static void phase_bytes(void *ctx, uint64_t bytes)
 {
     struct odbk_report_phase *ph = ctx;

@@ -18,6 +18,13 @@ void odbk_report_set_env(struct odbk_report *r, const char *env);
 void odbk_report_set_backup(struct odbk_report *r, const char *backup_id);
 void odbk_report_release(struct odbk_report *r);
 
+/* A run begins: r set up (env and backup_id may be NULL, as cb) and its started event sent. */
+void odbk_report_run_begin(struct odbk_report *r, odbk_backup_progress_cb cb, void *ctx, const char *env,
+                           const char *backup_id);
+/* The run ends with rc (0: finished, with bytes; else failed with err's message); r is released.
+ * Returns rc. */
+int odbk_report_run_end(struct odbk_report *r, int rc, uint64_t bytes, const struct odbk_err *err);
+
 /* One event of the run (phase NULL) or of a phase. */
 void odbk_report_event(const struct odbk_report *r, const char *phase, enum odbk_progress_status status,
                        uint64_t bytes, uint64_t expected, int estimated, const char *error);

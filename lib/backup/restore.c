@@ -621,16 +621,10 @@ out:
 int odbk_backup_restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                         struct odbk_restore_result *res, struct odbk_err *err)
 {
-    struct odbk_report report = {o->progress, o->progress_ctx, NULL, NULL};
-    int r;
-    odbk_report_set_env(&report, o->to_env ? o->to_env : o->latest_env);
-    odbk_report_set_backup(&report, o->backup_id);
-    odbk_report_event(&report, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
-    r = restore(cfg, cat, o, &report, res, err);
-    odbk_report_event(&report, NULL, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, 0, 0, 0,
-                      r == 0 ? NULL : err->msg);
-    odbk_report_release(&report);
-    return r;
+    struct odbk_report report;
+    odbk_report_run_begin(&report, o->progress, o->progress_ctx, o->to_env ? o->to_env : o->latest_env,
+                          o->backup_id);
+    return odbk_report_run_end(&report, restore(cfg, cat, o, &report, res, err), 0, err);
 }
 
 /* ---- odbk-restore --test: restore into a scratch copy and compare with what the backup recorded ---- */
@@ -946,16 +940,9 @@ out:
 int odbk_backup_test(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                      struct odbk_test_result *res, struct odbk_err *err)
 {
-    struct odbk_report report = {o->progress, o->progress_ctx, NULL, NULL};
-    int r;
-    odbk_report_set_env(&report, o->latest_env);
-    odbk_report_set_backup(&report, o->backup_id);
-    odbk_report_event(&report, NULL, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
-    r = restore_test(cfg, cat, o, &report, res, err);
-    odbk_report_event(&report, NULL, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, 0, 0, 0,
-                      r == 0 ? NULL : err->msg);
-    odbk_report_release(&report);
-    return r;
+    struct odbk_report report;
+    odbk_report_run_begin(&report, o->progress, o->progress_ctx, o->latest_env, o->backup_id);
+    return odbk_report_run_end(&report, restore_test(cfg, cat, o, &report, res, err), 0, err);
 }
 
 void odbk_test_result_release(struct odbk_test_result *res)

@@ -2,7 +2,8 @@
 # The progress display on a real terminal (a tmux pane of 80 columns) and as JSON lines: the bar's lines
 # never wrap, a redraw leaves no stacked copy, the backup id printed on stdout stands alone on its line,
 # the database phase shows a percentage estimated from the previous backup, and a restore labels its
-# safety backup's phases.  The screen is read with tmux capture-pane while the backup runs.
+# safety backup's phases, odbk-download --output a phase per file.  The screen is read with tmux
+# capture-pane while the backup runs.
 . "$(dirname "$0")/test-lib.sh"
 test_description 'progress on a terminal and as JSON lines'
 require_service pg
@@ -148,6 +149,25 @@ test_expect_success '--progress=json of a restore: the safety backup is a phase 
 	last = [e for e in ev if e["phase"] == "restore: database"][-1]
 	assert last["bytes"] == last["expected"] > 0 and not last["estimated"]
 	EOF
+'
+
+test_expect_success '--progress=json of odbk-download --output: a phase per file, all its stored bytes' '
+	bid=$(cat first.id) &&
+	odbk-download "$bid" --output "$TRASH/dl" --progress=json >dl.out 2>dl.json &&
+	python3 - "$bid" dl.json "$TRASH/dl" <<-EOF
+	import json, os, sys
+	bid, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+	ev = [json.loads(l) for l in open(path)]
+	assert ev[0]["phase"] is None and ev[0]["status"] == "started" and ev[0]["backup"] == bid, ev[0]
+	assert ev[-1]["phase"] is None and ev[-1]["status"] == "finished" and ev[-1]["env"] == "prod", ev[-1]
+	for role, suffix in (("database", "-database.sql.gz"), ("filestore", "-filestore.tar.gz")):
+	    last = [e for e in ev if e["phase"] == role][-1]
+	    size = os.path.getsize(f"{out}/backup-{bid}{suffix}")
+	    assert last["status"] == "finished" and last["bytes"] == last["expected"] == size, (last, size)
+	EOF
+	test_line_count = 3 dl.out &&
+	odbk-download "$bid" --output "$TRASH/dl2" --as zip --progress=json >/dev/null 2>zip.json &&
+	jq -s -e "map(select(.status == \"finished\") | .phase) == [\"database\", \"filestore\", null]" zip.json
 '
 
 test_expect_success '--progress=json of a failing run: the phase under way and the run fail, with the error' '
