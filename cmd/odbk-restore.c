@@ -14,7 +14,7 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST, O_NO_ACL };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST,
@@ -33,6 +33,8 @@ static const struct odbk_opt opts[] = {
     {"db-owner", 0, "ROLE", "with --new-db: the role that owns the new database and everything in it (default: "
      "the connecting user)", O_DB_OWNER, NULL},
     {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE, NULL},
+    {"no-acl", 0, NULL, "leave out the backup's GRANT, REVOKE and ALTER DEFAULT PRIVILEGES (a server that lacks "
+     "its roles); owners are never taken from a backup", O_NO_ACL, NULL},
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY, NULL},
     {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE, NULL},
     {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY, NULL},
@@ -75,6 +77,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_PG: c->o.pg = arg; break;
     case O_DB_OWNER: c->o.db_owner = arg; break;
     case O_NO_FILESTORE: c->o.no_filestore = 1; break;
+    case O_NO_ACL: c->o.no_acl = 1; break;
     case O_NO_SAFETY: c->o.no_safety_backup = 1; break;
     case O_NEUTRALIZE: c->o.neutralize = 1; break;
     case O_COPY: c->o.copy = 1; break;

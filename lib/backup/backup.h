@@ -131,6 +131,7 @@ struct odbk_restore_opts {
     const char *pg;            /* --pg CONNINFO (with new_db) */
     const char *db_owner;      /* --db-owner ROLE (with new_db): owner of the new database */
     int no_filestore;
+    int no_acl;                /* --no-acl: leave the backup's GRANT/REVOKE/ALTER DEFAULT PRIVILEGES out */
     int no_safety_backup;
     int neutralize;
     int copy;

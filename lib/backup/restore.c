@@ -5,7 +5,7 @@
  * SHA-256 check into the loader of its format:
  *
  *     odbk   database.sql.gz → gunzip → psql (ON_ERROR_STOP)  ‖  filestore.tar.gz → gunzip → untar
- *     dump   backup.dump → pg_restore --no-owner --exit-on-error
+ *     dump   backup.dump → pg_restore --no-owner --exit-on-error [--no-privileges]
  *     zip    backup.zip → streamable unzip: dump.sql → psql, filestore/… → the directory
  *
  * then neutralized and given a new identity when asked (on the temporary database).  The temporaries are
@@ -259,11 +259,11 @@ static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const s
     char target[512], opts[256], source[600];
     snprintf(target, sizeof(target), "%s%s%s", t->database ? t->database : "?", t->filestore ? " + " : "",
              t->filestore ? t->filestore : "");
-    snprintf(opts, sizeof(opts), "%s%s%s%s%s%s%s%s", o->new_db ? "new-db" : o->to_env ? "to-env" : "rollback",
+    snprintf(opts, sizeof(opts), "%s%s%s%s%s%s%s%s%s", o->new_db ? "new-db" : o->to_env ? "to-env" : "rollback",
              o->from_file ? " from-file" : o->from_url ? " from-url" : "",
              s && s->format ? " format=" : "", s && s->format ? s->format : "",
              o->no_filestore ? " no-filestore" : "", o->no_safety_backup ? " no-safety-backup" : "",
-             o->neutralize ? " neutralize" : "", o->copy ? " copy" : "");
+             o->neutralize ? " neutralize" : "", o->copy ? " copy" : "", o->no_acl ? " no-acl" : "");
     snprintf(source, sizeof(source), "%s", s && s->label ? s->label : o->backup_id ? o->backup_id : "?");
     a.action = "restore";
     a.backup_id = s && s->kind == ODBK_SOURCE_CATALOG ? s->b.id : NULL;
@@ -383,7 +383,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
         goto out;
     if (!strcmp(fmt, "dump")) {
         char *dbarg = odbk_xasprintf("--dbname=%s", tmpdb);
-        char *argv[] = {tool, "--no-owner", "--exit-on-error", dbarg, NULL};
+        char *argv[] = {tool, "--no-owner", "--exit-on-error", dbarg, o->no_acl ? "--no-privileges" : NULL, NULL};
         r = odbk_exec_sink_new(argv, child_env, &sink, err);
         free(dbarg);
         if (r == 0)
@@ -396,7 +396,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
             goto out;
         /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
         check = odbk_filter_sqlcheck_new(sink, strcmp(fmt, "zip") ? s->label : "dump.sql",
-                                         psql_has_restrict(tool) ? key : NULL);
+                                         psql_has_restrict(tool) ? key : NULL, o->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
         if (!strcmp(fmt, "zip")) {
             struct odbk_odoo_zip_stats zs;
             struct odbk_writer *unzip = odbk_odoo_zip_reader_new(check, tmpfs, &zs);
@@ -532,7 +532,8 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
-                               "create that role (CREATE ROLE name NOLOGIN), then restore again");
+                               "create that role (CREATE ROLE name NOLOGIN) and restore again, or restore with "
+                               "--no-acl to leave the backup's GRANT and REVOKE out");
         goto fail;
     }
     if (target_series && *target_series) {

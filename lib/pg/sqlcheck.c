@@ -29,6 +29,13 @@ enum copy_st { C_START, C_NOT, C_NAME, C_AFTER_NAME, C_COL, C_AFTER_COL, C_AFTER
 
 enum tok { T_WORD, T_NAME, T_PUNCT, T_OTHER };
 
+/* With ODBK_SQLCHECK_NO_ACL, what becomes of the statement being read: held back until its first words
+ * tell whether it is GRANT, REVOKE or ALTER DEFAULT PRIVILEGES (left out) or anything else (passed). */
+enum acl_st { A_PASS, A_HOLD, A_DROP };
+
+/* the words of a held statement may be this far apart (comments); a file that does more is refused */
+#define HOLD_MAX (64 * 1024)
+
 struct sqlcheck {
     struct odbk_writer w;
     char *what, *key;
@@ -55,6 +62,16 @@ struct sqlcheck {
     int meta_mid;   /* not at the start of a line: refused once its name is read */
     /* COPY data: 0 line start, 1 "\", 2 "\.", 3 "\.\r", 4 within a line */
     int dline;
+    /* ODBK_SQLCHECK_NO_ACL: the privilege statements are left out of the output */
+    int no_acl;
+    enum acl_st acl;
+    int ntok;            /* tokens of the statement so far */
+    int drop_this;       /* the byte being read belongs to a statement left out */
+    char *hold;          /* the statement so far, while its first words are not known */
+    size_t hold_len, hold_cap, word_at;
+    /* output not yet written */
+    char out[65536];
+    size_t out_len;
 };
 
 void odbk_random_alnum(char *buf, size_t n)
@@ -105,11 +122,88 @@ static int is_digit(int ch)
     return ch >= '0' && ch <= '9';
 }
 
-static void statement_reset(struct sqlcheck *c)
+static int emit(struct sqlcheck *c, const char *p, size_t n, struct odbk_err *err)
 {
+    if (n == 0)
+        return 0;
+    if (c->out_len + n > sizeof(c->out)) {
+        if (c->out_len && odbk_writer_write(c->w.next, c->out, c->out_len, err) < 0)
+            return -1;
+        c->out_len = 0;
+        if (n > sizeof(c->out))
+            return odbk_writer_write(c->w.next, p, n, err);
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+    return 0;
+}
+
+static int flush_out(struct sqlcheck *c, struct odbk_err *err)
+{
+    size_t n = c->out_len;
+    c->out_len = 0;
+    return n ? odbk_writer_write(c->w.next, c->out, n, err) : 0;
+}
+
+/* the held statement is passed on: what was held goes out, and the rest as it comes */
+static int hold_release(struct sqlcheck *c, struct odbk_err *err)
+{
+    size_t n = c->hold_len;
+    c->hold_len = 0;
+    c->acl = A_PASS;
+    return n ? emit(c, c->hold, n, err) : 0;
+}
+
+/* the held statement is left out from its first word on: the comments before it go out, and of the
+ * statement only its line ends (psql's line numbers stay those of the file) */
+static int hold_drop(struct sqlcheck *c, struct odbk_err *err)
+{
+    size_t i;
+    if (emit(c, c->hold, c->word_at, err) < 0)
+        return -1;
+    for (i = c->word_at; i < c->hold_len; i++)
+        if (c->hold[i] == '\n' && emit(c, "\n", 1, err) < 0)
+            return -1;
+    c->hold_len = 0;
+    c->acl = A_DROP;
+    c->drop_this = 1;
+    return 0;
+}
+
+static int statement_reset(struct sqlcheck *c, struct odbk_err *err)
+{
+    int r = 0;
     c->paren = c->begin_depth = c->idcount = c->multi = 0;
     memset(c->ids, 0, sizeof(c->ids));
     c->copy = C_START;
+    if (c->acl == A_DROP)
+        c->drop_this = 1;   /* its ";" too */
+    else if (c->acl == A_HOLD)
+        r = hold_release(c, err);
+    c->acl = c->no_acl ? A_HOLD : A_PASS;
+    c->ntok = 0;
+    return r;
+}
+
+/* The statement's first words decide: GRANT, REVOKE, ALTER DEFAULT PRIVILEGES are left out (pg_dump's
+ * ACL and DEFAULT ACL entries, what pg_restore --no-privileges skips), anything else passes. */
+static int acl_token(struct sqlcheck *c, enum tok t, const char *w, struct odbk_err *err)
+{
+    int n = ++c->ntok;
+    if (c->acl != A_HOLD)
+        return 0;
+    if (t != T_WORD)
+        return hold_release(c, err);
+    if (n == 1) {
+        /* the word's bytes are the last ones held (the byte that ended it is not held yet) */
+        c->word_at = c->hold_len >= c->ident_len ? c->hold_len - c->ident_len : 0;
+        if (!strcmp(w, "grant") || !strcmp(w, "revoke"))
+            return hold_drop(c, err);
+        return strcmp(w, "alter") ? hold_release(c, err) : 0;
+    }
+    if (n == 2)
+        return strcmp(w, "default") ? hold_release(c, err) : 0;
+    return strcmp(w, "privileges") ? hold_release(c, err) : hold_drop(c, err);
 }
 
 /* psql's BEGIN ... END heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE (psqlscan.l {identifier}) */
@@ -146,6 +240,8 @@ static int bad_copy(struct sqlcheck *c, struct odbk_err *err)
 static int token(struct sqlcheck *c, enum tok t, const char *w, int ch, struct odbk_err *err)
 {
     int word = t == T_WORD, name = t == T_WORD || t == T_NAME;
+    if (acl_token(c, t, w, err) < 0)
+        return -1;
     switch (c->copy) {
     case C_START:
         c->copy = word && !strcmp(w, "copy") ? C_NAME : C_NOT;
@@ -208,9 +304,12 @@ static int token(struct sqlcheck *c, enum tok t, const char *w, int ch, struct o
             c->multi = 1;
         } else {
             int copy_in = c->copy == C_STDIN;
-            statement_reset(c);
-            if (copy_in)
+            if (statement_reset(c, err) < 0)
+                return -1;
+            if (copy_in) {
                 c->st = S_COPY_REST;
+                c->acl = A_PASS;   /* the data is not held; the next statement after its end */
+            }
         }
     }
     return 0;
@@ -512,8 +611,10 @@ static int step(struct sqlcheck *c, const unsigned char *p, size_t left, int *ag
     case S_COPY_DATA:
         /* psql ends the data at a line that is exactly "\." (copy.c handleCopyIn) */
         if (ch == '\n') {
-            if (c->dline == 2 || c->dline == 3)
+            if (c->dline == 2 || c->dline == 3) {
                 c->st = S_NORMAL;
+                c->acl = c->no_acl ? A_HOLD : A_PASS;
+            }
             c->dline = 0;
         } else if (c->dline == 0 && ch == '\\') {
             c->dline = 1;
@@ -542,30 +643,55 @@ static int start(struct sqlcheck *c, struct odbk_err *err)
     return r;
 }
 
+/* One byte that reaches psql (or would, but for --no-acl): out, held with its statement, or left out. */
+static int put(struct sqlcheck *c, char ch, struct odbk_err *err)
+{
+    if (c->drop_this || c->acl == A_DROP) {
+        c->drop_this = 0;
+        return ch == '\n' ? emit(c, "\n", 1, err) : 0;
+    }
+    if (c->acl == A_PASS)
+        return emit(c, &ch, 1, err);
+    if (c->hold_len == c->hold_cap) {
+        if (c->hold_len && c->ntok == 0 && !(c->ident && c->ident_len <= sizeof(c->word))) {
+            /* only blanks and comments so far (or a word too long to be GRANT): nothing to decide yet */
+            if (emit(c, c->hold, c->hold_len, err) < 0)
+                return -1;
+            c->hold_len = 0;
+        } else if (c->hold_cap >= HOLD_MAX) {
+            return refuse(c, err, "%san ALTER statement whose first words are over 64 KiB apart", "");
+        } else {
+            c->hold_cap = c->hold_cap ? c->hold_cap * 2 : 4096;
+            c->hold = odbk_xrealloc(c->hold, c->hold_cap);
+        }
+    }
+    c->hold[c->hold_len++] = ch;
+    return 0;
+}
+
 static int sqlcheck_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
 {
     struct sqlcheck *c = (struct sqlcheck *)w;
     const unsigned char *p = buf;
-    size_t i = 0, from = 0;
+    size_t i = 0;
     if (start(c, err) < 0)
         return -1;
     while (i < len) {
-        int again = 0;
+        int again = 0, r = 0;
         enum st before = c->st;
         if (step(c, p + i, len - i, &again, err) < 0)
             return -1;
         if (again)
             continue;
-        if (before != S_META && c->st == S_META) {
-            /* hold the line back: pg_dump's \restrict lines do not reach psql */
-            if (i > from && odbk_writer_write(w->next, p + from, i - from, err) < 0)
-                return -1;
-            from = i + 1;
-        } else if (before == S_META) {
-            from = i + 1;
-            if (c->st != S_META && odbk_writer_write(w->next, "\n", 1, err) < 0)
-                return -1;
+        if (before == S_META) {
+            /* pg_dump's \restrict lines do not reach psql: an empty line instead */
+            if (c->st != S_META)
+                r = put(c, '\n', err);
+        } else if (c->st != S_META) {
+            r = put(c, (char)p[i], err);
         }
+        if (r < 0)
+            return -1;
         if (p[i] == '\n') {
             c->line++;
             c->col0 = 1;
@@ -574,9 +700,7 @@ static int sqlcheck_write(struct odbk_writer *w, const void *buf, size_t len, st
         }
         i++;
     }
-    if (c->st != S_META && len > from)
-        return odbk_writer_write(w->next, p + from, len - from, err);
-    return 0;
+    return flush_out(c, err);
 }
 
 static int sqlcheck_finish(struct odbk_writer *w, struct odbk_err *err)
@@ -586,7 +710,10 @@ static int sqlcheck_finish(struct odbk_writer *w, struct odbk_err *err)
         return -1;
     if (c->st == S_META && (c->meta_mid ? refuse_meta(c, c->meta, c->metalen, err) : accept_meta(c, err)) < 0)
         return -1;
-    return 0;
+    /* an unfinished last statement: psql runs it at the end of its input, so it is decided the same way */
+    if (c->acl == A_HOLD && hold_release(c, err) < 0)
+        return -1;
+    return flush_out(c, err);
 }
 
 static void sqlcheck_free(struct odbk_writer *w)
@@ -594,19 +721,22 @@ static void sqlcheck_free(struct odbk_writer *w)
     struct sqlcheck *c = (struct sqlcheck *)w;
     free(c->what);
     free(c->key);
+    free(c->hold);
     free(c);
 }
 
 static const struct odbk_writer_ops sqlcheck_ops = {"sqlcheck", sqlcheck_write, sqlcheck_finish, NULL, sqlcheck_free};
 
-struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key)
+struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key,
+                                             int flags)
 {
     struct sqlcheck *c = odbk_xcalloc(1, sizeof(*c));
+    c->no_acl = (flags & ODBK_SQLCHECK_NO_ACL) != 0;
     c->what = odbk_xstrdup(what);
     c->key = restrict_key ? odbk_xstrdup(restrict_key) : NULL;
     c->line = 1;
     c->col0 = 1;
-    statement_reset(c);
+    c->acl = c->no_acl ? A_HOLD : A_PASS;
     odbk_writer_init(&c->w, &sqlcheck_ops, next);
     return &c->w;
 }

@@ -25,8 +25,17 @@
 
 #include "io/writer.h"
 
-/* what names the file in messages; restrict_key (letters and digits) may be NULL. */
-struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key);
+/* With ODBK_SQLCHECK_NO_ACL (odbk-restore --no-acl) the statements whose first words are GRANT, REVOKE
+ * or ALTER DEFAULT PRIVILEGES (pg_dump's ACL and DEFAULT ACL entries, what pg_restore --no-privileges
+ * leaves out) do not reach psql: the filter holds each statement back until its first words are read
+ * (comments before it pass at once; words further apart than 64 KiB are refused) and passes, of a left-out
+ * statement, only its line ends.  The statement boundaries are the ones above (psql's), so a GRANT inside
+ * a function body or a string is data and stays. */
+#define ODBK_SQLCHECK_NO_ACL 1
+
+/* what names the file in messages; restrict_key (letters and digits) may be NULL; flags ODBK_SQLCHECK_*. */
+struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key,
+                                             int flags);
 
 /* Fill buf with n random letters and digits and a NUL (n+1 bytes). */
 void odbk_random_alnum(char *buf, size_t n);

@@ -1,7 +1,7 @@
 /* fuzz-sqlcheck.c - the SQL stream check in front of psql (odbk_filter_sqlcheck_new).  The input is fed
  * twice: whole, and cut in two at a point taken from its first byte; a streaming lexer must give the same
  * verdict and the same output bytes whatever the cut (a meta-command split across two writes is still
- * refused). */
+ * refused); the first byte's top bit turns on ODBK_SQLCHECK_NO_ACL. */
 #include "fuzz/fuzz.h"
 
 #include <stdio.h>
@@ -13,7 +13,8 @@
 static int fuzz_sqlcheck_run(const uint8_t *data, size_t size, size_t cut, char **out, size_t *outlen)
 {
     struct odbk_writer *buf = odbk_sink_buffer_new(16 * size + 4096);
-    struct odbk_writer *f = odbk_filter_sqlcheck_new(buf, "fuzz.sql", "fuzzkey");
+    /* the first byte's top bit: --no-acl (the same for both runs) */
+    struct odbk_writer *f = odbk_filter_sqlcheck_new(buf, "fuzz.sql", "fuzzkey", data[0] & 0x80 ? ODBK_SQLCHECK_NO_ACL : 0);
     struct odbk_err err = {0};
     int r = odbk_writer_write(f, data, cut, &err);
     if (r == 0)

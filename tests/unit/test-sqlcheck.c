@@ -8,9 +8,9 @@
 #include "tap.h"
 
 /* run text through the filter in chunks of `chunk` bytes (0: one write); returns 0 or -1 with err */
-static int run(const char *text, size_t chunk, const char *key, char **out, struct odbk_err *err)
+static int run_flags(const char *text, size_t chunk, const char *key, int flags, char **out, struct odbk_err *err)
 {
-    struct odbk_writer *buf = odbk_sink_buffer_new(1 << 20), *f = odbk_filter_sqlcheck_new(buf, "dump.sql", key);
+    struct odbk_writer *buf = odbk_sink_buffer_new(1 << 20), *f = odbk_filter_sqlcheck_new(buf, "dump.sql", key, flags);
     size_t len = strlen(text), i;
     const char *data;
     int r = 0;
@@ -24,6 +24,29 @@ static int run(const char *text, size_t chunk, const char *key, char **out, stru
     odbk_writer_free(f);
     odbk_writer_free(buf);
     return r;
+}
+
+static int run(const char *text, size_t chunk, const char *key, char **out, struct odbk_err *err)
+{
+    return run_flags(text, chunk, key, 0, out, err);
+}
+
+/* with ODBK_SQLCHECK_NO_ACL, text becomes expect whatever the chunking */
+static void no_acl(const char *text, const char *expect, const char *desc)
+{
+    static const size_t chunks[] = {0, 1, 2, 7};
+    size_t i;
+    int all = 1;
+    char *out;
+    struct odbk_err err;
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        if (run_flags(text, chunks[i], NULL, ODBK_SQLCHECK_NO_ACL, &out, &err) != 0 || strcmp(out, expect)) {
+            printf("# chunk %zu: %s | %s\n", chunks[i], err.msg, out);
+            all = 0;
+        }
+        free(out);
+    }
+    ok(all, desc);
 }
 
 static void passes(const char *text, const char *expect, const char *desc)
@@ -64,7 +87,7 @@ int main(void)
 {
     char *out;
     struct odbk_err err;
-    plan(41);
+    plan(51);
 
     /* what pg_dump writes */
     passes("--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123\n\nSET standard_conforming_strings = on;\n"
@@ -121,12 +144,53 @@ int main(void)
 
     {
         static const char nul[] = "SELECT 1 \0 '\n\\! x\n'\n";
-        struct odbk_writer *f = odbk_filter_sqlcheck_new(odbk_sink_null_new(), "dump.sql", NULL);
+        struct odbk_writer *f = odbk_filter_sqlcheck_new(odbk_sink_null_new(), "dump.sql", NULL, 0);
         memset(&err, 0, sizeof(err));
         ok(odbk_writer_write(f, nul, sizeof(nul) - 1, &err) < 0 && strstr(err.msg, "NUL byte"), "NUL bytes");
         odbk_writer_free_chain(f);
     }
     refused("SELECT 'a\\\\\\' \\! x '\n", "backslash before a quote", "an odd run of backslashes before a quote");
+
+    /* --no-acl: pg_dump's ACL and DEFAULT ACL entries are left out, line ends kept, nothing else touched */
+    no_acl("--\n-- Name: TABLE t; Type: ACL\n--\n\nGRANT SELECT ON TABLE public.t TO reader;\nSELECT 1;\n",
+           "--\n-- Name: TABLE t; Type: ACL\n--\n\n\nSELECT 1;\n", "GRANT is left out, its comment stays");
+    no_acl("REVOKE ALL ON SCHEMA public FROM PUBLIC;\ngrant\n  ALL ON SCHEMA public\n TO \"Odoo\";\nSELECT 2;",
+           "\n\n\n\nSELECT 2;", "REVOKE and a GRANT over lines (case-insensitive)");
+    no_acl("ALTER DEFAULT PRIVILEGES FOR ROLE r IN SCHEMA public GRANT SELECT ON TABLES TO x;\n"
+           "ALTER /* c */ default\n privileges GRANT ALL ON SEQUENCES TO y;\nALTER TABLE t OWNER TO r;\n",
+           "\n\n\nALTER TABLE t OWNER TO r;\n", "ALTER DEFAULT PRIVILEGES left out, ALTER TABLE kept");
+    no_acl("ALTER DEFAULT ROLE;\nALTER default;\nalter;\n", "ALTER DEFAULT ROLE;\nALTER default;\nalter;\n",
+           "ALTER statements that are not DEFAULT PRIVILEGES pass");
+    no_acl("CREATE FUNCTION f() RETURNS void AS $$ GRANT ALL ON t TO x; $$ LANGUAGE sql;\nSELECT 'GRANT x;';\n",
+           "CREATE FUNCTION f() RETURNS void AS $$ GRANT ALL ON t TO x; $$ LANGUAGE sql;\nSELECT 'GRANT x;';\n",
+           "GRANT inside a body or a string is data");
+    no_acl("COPY t (a) FROM stdin;\nGRANT ALL ON t TO x;\n\\.\nGRANT ALL ON t TO x;\nSELECT \"grant\";\n",
+           "COPY t (a) FROM stdin;\nGRANT ALL ON t TO x;\n\\.\n\nSELECT \"grant\";\n",
+           "COPY data that reads GRANT stays; the GRANT after it goes; a quoted \"grant\" stays");
+    no_acl("SELECT 1;\n\\restrict k\nGRANT ALL ON t TO x", "SELECT 1;\n\n", "an unfinished last GRANT goes too");
+    no_acl("SELECT 1; GRANT ALL ON t TO x; SELECT 2;\n", "SELECT 1;  SELECT 2;\n", "two statements on a line");
+    {
+        /* a long comment before GRANT: bounded memory, still left out */
+        size_t n = 300000;
+        char *big = malloc(n + 64), *want = malloc(n + 64);
+        memcpy(big, "/*", 2);
+        memset(big + 2, 'x', n);
+        strcpy(big + 2 + n, "*/ GRANT ALL ON t TO x;\nSELECT 3;\n");
+        memcpy(want, big, n + 5);
+        strcpy(want + n + 5, "\nSELECT 3;\n");
+        ok(run_flags(big, 0, NULL, ODBK_SQLCHECK_NO_ACL, &out, &err) == 0 && !strcmp(out, want),
+           "a 300 kB comment before a GRANT passes, the GRANT does not");
+        free(out);
+        memset(big, 0, n + 64);
+        strcpy(big, "ALTER /*");
+        memset(big + 8, 'y', n);
+        strcpy(big + 8 + n, "*/ DEFAULT PRIVILEGES GRANT ALL ON TABLES TO x;\n");
+        ok(run_flags(big, 0, NULL, ODBK_SQLCHECK_NO_ACL, &out, &err) < 0 && strstr(err.msg, "64 KiB"),
+           "ALTER words 300 kB apart are refused");
+        free(out);
+        free(big);
+        free(want);
+    }
 
     /* the filter's own \restrict line */
     ok(run("\\restrict k1\nSELECT 1;\n\\unrestrict k1\n", 0, "OurKey9", &out, &err) == 0 &&
