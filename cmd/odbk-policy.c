@@ -271,8 +271,8 @@ static int plan_times(const struct plan_ctx *c, const struct odbk_cli_common *co
             cJSON *o = cJSON_CreateObject();
             char t[32];
             odbk_time_rfc3339(d->item->time, t);
-            cJSON_AddStringToObject(o, "time", t);
-            cJSON_AddBoolToObject(o, "keep", d->keep);
+            cJSON_AddStringToObject(o, "created_at", t);
+            cJSON_AddStringToObject(o, "action", odbk_prune_action_name(d->keep ? ODBK_PRUNE_KEEP : ODBK_PRUNE_EXPIRE));
             cJSON_AddItemToObject(o, "reasons", odbk_retention_reasons_json(d->reasons, d->n_reasons));
             cJSON_AddItemToArray(arr, o);
         }
@@ -328,19 +328,8 @@ static int plan_env(const struct plan_ctx *c, const char *env, const struct odbk
         goto out;
     if (common->json) {
         cJSON *arr = cJSON_CreateArray();
-        for (i = 0; i < rep.n; i++) {
-            const struct odbk_prune_item *it = &rep.items[i];
-            cJSON *obj = cJSON_CreateObject();
-            char t[32];
-            odbk_time_rfc3339(it->b.created_at, t);
-            cJSON_AddStringToObject(obj, "id", it->b.id);
-            cJSON_AddStringToObject(obj, "time", t);
-            cJSON_AddStringToObject(obj, "storage", it->b.storage);
-            cJSON_AddStringToObject(obj, "retention", it->b.retention ? it->b.retention : "");
-            cJSON_AddBoolToObject(obj, "keep", it->action == ODBK_PRUNE_KEEP);
-            cJSON_AddItemToObject(obj, "reasons", odbk_retention_reasons_json(it->reasons, it->n_reasons));
-            cJSON_AddItemToArray(arr, obj);
-        }
+        for (i = 0; i < rep.n; i++)
+            cJSON_AddItemToArray(arr, odbk_prune_item_json(&rep.items[i]));
         odbk_cli_print_json(arr, 0);
     } else {
         printf("policy of %s: %s\n%-24s %-21s %-10s %-6s %s\n", env, rep.policy, "ID", "TIME", "STORAGE", "ACTION",

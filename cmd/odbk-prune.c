@@ -49,30 +49,6 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     return 0;
 }
 
-static cJSON *item_json(const struct odbk_prune_item *it)
-{
-    cJSON *o = cJSON_CreateObject(), *reasons = cJSON_CreateArray();
-    char t[32];
-    size_t j;
-    cJSON_AddStringToObject(o, "id", it->b.id);
-    cJSON_AddStringToObject(o, "env", it->b.env);
-    cJSON_AddStringToObject(o, "storage", it->b.storage ? it->b.storage : "");
-    odbk_time_rfc3339(it->b.created_at, t);
-    cJSON_AddStringToObject(o, "created_at", t);
-    cJSON_AddStringToObject(o, "status", it->b.status);
-    cJSON_AddStringToObject(o, "retention", it->b.retention ? it->b.retention : "");
-    cJSON_AddStringToObject(o, "action", odbk_prune_action_name(it->action));
-    for (j = 0; j < it->n_reasons; j++)
-        cJSON_AddItemToArray(reasons, cJSON_CreateString(it->reasons[j]));
-    cJSON_AddItemToObject(o, "reasons", reasons);
-    cJSON_AddBoolToObject(o, "done", it->done);
-    if (it->error)
-        cJSON_AddStringToObject(o, "error", it->error);
-    else
-        cJSON_AddNullToObject(o, "error");
-    return o;
-}
-
 static cJSON *report_json(const struct odbk_prune_report *r, int dry_run)
 {
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
@@ -88,7 +64,7 @@ static cJSON *report_json(const struct odbk_prune_report *r, int dry_run)
     cJSON_AddNumberToObject(o, "expired", (double)r->n_expire);
     cJSON_AddNumberToObject(o, "cleaned", (double)r->n_clean);
     for (i = 0; i < r->n; i++)
-        cJSON_AddItemToArray(arr, item_json(&r->items[i]));
+        cJSON_AddItemToArray(arr, odbk_prune_item_json(&r->items[i]));
     cJSON_AddItemToObject(o, "backups", arr);
     return o;
 }
@@ -183,7 +159,7 @@ int main(int argc, char **argv)
         rc = odbk_prune_backup(ss.cfg, ss.cat, c.backup, &c.o, &it, &err);
         if (rc == 0) {
             if (common.json) {
-                json = item_json(&it);
+                json = odbk_prune_item_json(&it);
             } else if (c.o.dry_run) {
                 printf("would delete %s (%s, %s, %s)\n", it.b.id, it.b.env, it.b.storage, it.b.status);
             } else {

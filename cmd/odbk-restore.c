@@ -212,6 +212,23 @@ static int run_test(const struct odbk_config *cfg, struct odbk_catalog *cat, str
     return r;
 }
 
+/* --json: what the restore did, as one object (odbk(7) JSON OUTPUT), failed or not. */
+static void print_json(const struct ctx *c, const struct odbk_restore_result *res, int r, const struct odbk_err *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    int from_catalog = !c->o.from_file && !c->o.from_url;
+    add_str_or_null(o, "env", res->env);
+    add_str_or_null(o, "id", from_catalog ? res->source : NULL);
+    add_str_or_null(o, "source", res->source);
+    add_str_or_null(o, "database", res->database);
+    add_str_or_null(o, "filestore", res->filestore);
+    add_str_or_null(o, "safety_backup_id", res->safety_backup_id);
+    add_str_or_null(o, "env_block", res->env_block);
+    cJSON_AddStringToObject(o, "status", r < 0 ? "failed" : "completed");
+    add_str_or_null(o, "error", r < 0 ? err->msg : NULL);
+    odbk_cli_print_json(o, 0);
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c = {0};
@@ -251,10 +268,6 @@ int main(int argc, char **argv)
                      "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup or --confirm");
         goto out;
     }
-    if (common.json && !c.test) {
-        odbk_err_set(&err, ODBK_E_USAGE, "--json goes with --test");
-        goto out;
-    }
     if ((c.o.filestore || c.o.pg || c.o.db_owner) && !c.o.new_db) {
         odbk_err_set(&err, ODBK_E_USAGE, "--filestore, --pg and --db-owner go with --new-db");
         goto out;
@@ -288,6 +301,8 @@ int main(int argc, char **argv)
         if (odbk_notify_restore(ss.cfg, res.env, res.source ? res.source : "", r < 0 ? &err : NULL, started, &ne) < 0)
             fprintf(stderr, "%s: warning: notification failed: %s\n", cli.prog, ne.msg);
     }
+    if (common.json)
+        print_json(&c, &res, r, &err);
     if (r < 0)
         goto out;
     if (!common.quiet) {
@@ -296,7 +311,7 @@ int main(int argc, char **argv)
         if (res.safety_backup_id)
             fprintf(stderr, "odbk-restore: safety backup of the previous state: %s\n", res.safety_backup_id);
     }
-    if (res.env_block)
+    if (res.env_block && !common.json)
         printf("# add to odbk.conf to back up the new database:\n%s", res.env_block);
 out:
     odbk_progress_free(progress);

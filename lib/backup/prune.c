@@ -4,10 +4,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "backup/backup.h"
 #include "common/util.h"
 #include "policy/policy.h"
 #include "storage/storage.h"
+
+struct cJSON *odbk_prune_item_json(const struct odbk_prune_item *it)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+    cJSON_AddStringToObject(o, "id", it->b.id);
+    cJSON_AddStringToObject(o, "env", it->b.env);
+    cJSON_AddStringToObject(o, "storage", it->b.storage ? it->b.storage : "");
+    odbk_time_rfc3339(it->b.created_at, t);
+    cJSON_AddStringToObject(o, "created_at", t);
+    cJSON_AddStringToObject(o, "status", it->b.status);
+    cJSON_AddStringToObject(o, "retention", it->b.retention ? it->b.retention : "");
+    cJSON_AddStringToObject(o, "action", odbk_prune_action_name(it->action));
+    cJSON_AddItemToObject(o, "reasons", odbk_retention_reasons_json(it->reasons, it->n_reasons));
+    cJSON_AddBoolToObject(o, "done", it->done);
+    if (it->error)
+        cJSON_AddStringToObject(o, "error", it->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    return o;
+}
 
 const char *odbk_prune_action_name(enum odbk_prune_action a)
 {

@@ -82,5 +82,9 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
 void odbk_prune_item_release(struct odbk_prune_item *it);
 
 const char *odbk_prune_action_name(enum odbk_prune_action a);
+/* One backup of a plan or a prune as JSON (odbk(7) JSON OUTPUT): id, env, storage, created_at, status,
+ * retention, action (keep, expire, clean), reasons, done, error. */
+struct cJSON;
+struct cJSON *odbk_prune_item_json(const struct odbk_prune_item *it);
 
 #endif

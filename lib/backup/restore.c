@@ -581,13 +581,16 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     created_db = 0;
     res->database = odbk_xstrdup(t.database);
     res->filestore = t.filestore ? odbk_xstrdup(t.filestore) : NULL;
-    if (o->new_db)
-        res->env_block = odbk_xasprintf("[env %s]\ndatabase = %s\n%s%s%s%s%s%s%s%s%s", t.database, t.database,
+    if (o->new_db) {   /* pg = always: the server it was created on, named even when libpq's defaults found it */
+        char *server = *t.pg ? odbk_xstrdup(t.pg) : odbk_pg_conninfo_of(pg);
+        res->env_block = odbk_xasprintf("[env %s]\ndatabase = %s\n%s%s%spg = %s\n%s%s%s", t.database, t.database,
                                         t.filestore ? "filestore = " : "", t.filestore ? t.filestore : "",
-                                        t.filestore ? "\n" : "", *t.pg ? "pg = " : "", t.pg, *t.pg ? "\n" : "",
+                                        t.filestore ? "\n" : "", server,
                                         s.kind == ODBK_SOURCE_CATALOG ? "storage = " : "",
                                         s.kind == ODBK_SOURCE_CATALOG ? s.b.storage : "",
                                         s.kind == ODBK_SOURCE_CATALOG ? "\n" : "");
+        free(server);
+    }
     {
         char detail[256];
         snprintf(detail, sizeof(detail), "%s%s", res->safety_backup_id ? "safety backup " : "",

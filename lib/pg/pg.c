@@ -9,6 +9,13 @@
 #include "common/util.h"
 #include "io/exec.h"
 
+char *odbk_pg_conninfo_of(PGconn *c)
+{
+    const char *host = PQhost(c), *port = PQport(c), *user = PQuser(c);
+    return odbk_xasprintf("host=%s port=%s user=%s", host && *host ? host : "localhost", port && *port ? port : "5432",
+                          user ? user : "");
+}
+
 int odbk_pg_connect(const char *conninfo, const char *dbname, PGconn **out, struct odbk_err *err)
 {
     const char *keys[] = {"dbname", "fallback_application_name", "connect_timeout", NULL, NULL};

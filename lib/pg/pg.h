@@ -12,6 +12,10 @@
  * no such database 66. */
 int odbk_pg_connect(const char *conninfo, const char *dbname, PGconn **out, struct odbk_err *err);
 
+/* The server a connection reached as a conninfo without secrets ("host=H port=P user=U"), for an [env]
+ * block when the conninfo used was empty (libpq defaults, PG* environment); malloc'd. */
+char *odbk_pg_conninfo_of(PGconn *c);
+
 /* The server version as "15.4" (or "9.6.3") into buf. */
 void odbk_pg_version_string(int server_version_num, char buf[32]);
 

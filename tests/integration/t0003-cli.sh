@@ -44,6 +44,15 @@ for P in $progs; do
 	'
 done
 
+# r2_block FILE: the [storage r2] example of FILE, from its header to the next blank line, roff escapes undone
+r2_block() {
+	sed -n "/^\[storage r2\]/,/^\$/p" "$1" | sed "s/\\\\-/-/g; /^\$/d"
+}
+test_expect_success 'README'"'"'s R2 example is the one of odbk.conf(5)' '
+	r2_block "$ROOT/README.md" >readme.r2 && r2_block "$ROOT/man/odbk.conf.5" >man.r2 &&
+	test -s readme.r2 && test_cmp man.r2 readme.r2
+'
+
 test_expect_success 'the man pages pass mandoc -Tlint' '
 	command -v mandoc >/dev/null || { echo "# mandoc not installed" >&2; exit 1; }
 	mandoc -Tlint -Wwarning "$ROOT"/man/*.[157]

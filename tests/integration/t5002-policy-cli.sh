@@ -127,16 +127,16 @@ test_expect_success 'plan --times --json with rule options: the exact plan' '
 	odbk-policy plan --times times --json --keep-daily 3 --keep-weekly 2 --keep-last 1 >plan.json &&
 	jq -c ".[]" plan.json >actual &&
 	cat >expect <<-EOF &&
-	{"time":"2026-01-10T15:30:00Z","keep":true,"reasons":["last","daily","weekly"]}
-	{"time":"2026-01-10T03:00:00Z","keep":false,"reasons":[]}
-	{"time":"2026-01-09T03:00:00Z","keep":true,"reasons":["daily"]}
-	{"time":"2026-01-08T03:00:00Z","keep":true,"reasons":["daily"]}
-	{"time":"2026-01-07T03:00:00Z","keep":false,"reasons":[]}
-	{"time":"2026-01-06T03:00:00Z","keep":false,"reasons":[]}
-	{"time":"2026-01-05T03:00:00Z","keep":false,"reasons":[]}
-	{"time":"2026-01-03T03:00:00Z","keep":true,"reasons":["weekly"]}
-	{"time":"2026-01-02T03:00:00Z","keep":false,"reasons":[]}
-	{"time":"2026-01-01T03:00:00Z","keep":false,"reasons":[]}
+	{"created_at":"2026-01-10T15:30:00Z","action":"keep","reasons":["last","daily","weekly"]}
+	{"created_at":"2026-01-10T03:00:00Z","action":"expire","reasons":[]}
+	{"created_at":"2026-01-09T03:00:00Z","action":"keep","reasons":["daily"]}
+	{"created_at":"2026-01-08T03:00:00Z","action":"keep","reasons":["daily"]}
+	{"created_at":"2026-01-07T03:00:00Z","action":"expire","reasons":[]}
+	{"created_at":"2026-01-06T03:00:00Z","action":"expire","reasons":[]}
+	{"created_at":"2026-01-05T03:00:00Z","action":"expire","reasons":[]}
+	{"created_at":"2026-01-03T03:00:00Z","action":"keep","reasons":["weekly"]}
+	{"created_at":"2026-01-02T03:00:00Z","action":"expire","reasons":[]}
+	{"created_at":"2026-01-01T03:00:00Z","action":"expire","reasons":[]}
 	EOF
 	test_cmp expect actual
 '
@@ -147,16 +147,16 @@ test_expect_success 'plan --times from stdin, with the organization policy (no r
 	jq -r ".[0].reasons | join(\",\")" plan.json >actual &&
 	echo "last,within-daily 7d,within-weekly 4w,within-monthly 12m,within-yearly 2y" >expect &&
 	test_cmp expect actual &&
-	jq -r "[.[] | select(.keep) | .time] | join(\" \")" plan.json >actual &&
+	jq -r "[.[] | select(.action == \"keep\") | .created_at] | join(\" \")" plan.json >actual &&
 	echo "2026-01-10T15:30:00Z 2026-01-10T03:00:00Z 2026-01-09T03:00:00Z 2026-01-08T03:00:00Z 2026-01-07T03:00:00Z 2026-01-06T03:00:00Z 2026-01-05T03:00:00Z 2026-01-03T03:00:00Z 2026-01-01T03:00:00Z" >expect &&
 	test_cmp expect actual
 '
 
 test_expect_success 'plan --times --tz: days in another zone' '
 	printf "2026-01-01T21:30:00Z\n2026-01-01T22:30:00Z\n2026-01-01T23:30:00Z\n" >late &&
-	odbk-policy plan --times late --keep-daily 2 --tz UTC --json | jq -c "[.[].keep]" >actual &&
+	odbk-policy plan --times late --keep-daily 2 --tz UTC --json | jq -c "[.[].action == \"keep\"]" >actual &&
 	echo "[true,false,true]" >expect && test_cmp expect actual &&
-	odbk-policy plan --times late --keep-daily 2 --tz Europe/Brussels --json | jq -c "[.[].keep]" >actual &&
+	odbk-policy plan --times late --keep-daily 2 --tz Europe/Brussels --json | jq -c "[.[].action == \"keep\"]" >actual &&
 	echo "[true,true,false]" >expect && test_cmp expect actual
 '
 
@@ -170,7 +170,7 @@ test_expect_success 'plan --times: the readable table' '
 
 test_expect_success 'plan --keep-weekly unlimited keeps one backup of every week' '
 	odbk-policy plan --times times --keep-weekly unlimited --json |
-		jq -r "[.[] | select(.keep) | .time] | join(\" \")" >actual &&
+		jq -r "[.[] | select(.action == \"keep\") | .created_at] | join(\" \")" >actual &&
 	echo "2026-01-10T15:30:00Z 2026-01-03T03:00:00Z 2026-01-01T03:00:00Z" >expect && test_cmp expect actual
 '
 

@@ -55,7 +55,7 @@ test_expect_success 'setup: eight backups of prod from 1 to 7 January' '
 
 test_expect_success 'odbk-policy plan prod: the plan over the catalog, with ids' '
 	at "2026-01-08 12:00:00" odbk-policy plan prod --json >plan.json &&
-	jq -r ".[] | select(.keep | not) | .id" plan.json | sort >actual &&
+	jq -r ".[] | select(.action != \"keep\") | .id" plan.json | sort >actual &&
 	test_cmp expect-expired actual &&
 	jq -r ".[] | select(.id == \"$d1\") | .reasons | join(\",\")" plan.json >actual &&
 	echo "tier weekly" >expect && test_cmp expect actual &&
@@ -63,6 +63,14 @@ test_expect_success 'odbk-policy plan prod: the plan over the catalog, with ids'
 	echo "permanent" >expect && test_cmp expect actual &&
 	jq -r ".[0].id, .[0].reasons[0]" plan.json >actual &&
 	printf "%s\ndaily\n" "$d7b" >expect && test_cmp expect actual
+'
+
+test_expect_success 'one JSON vocabulary: plan ENV and prune --dry-run give the same backup objects' '
+	at "2026-01-08 12:00:00" odbk-prune --dry-run --json prod | jq -c ".[0].backups[]" >prune.items &&
+	jq -c ".[]" plan.json >plan.items &&
+	test_cmp prune.items plan.items &&
+	jq -e "all(.[]; has(\"created_at\") and (.action | IN(\"keep\", \"expire\", \"clean\")) and
+		(has(\"time\") or has(\"keep\") | not))" plan.json
 '
 
 test_expect_success 'a dry run prints the plan with reasons and deletes nothing' '

@@ -220,11 +220,10 @@ test_expect_success 'killed outright after the load: the copy stays recorded, th
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/env.fp" now.fp
 '
 
-test_expect_success 'options that name a target are refused with --test; --json without --test too' '
+test_expect_success 'options that name a target are refused with --test' '
 	test_exit_code 64 odbk-restore --test "$ID" --to prod 2>err && grep "scratch copy" err &&
 	test_exit_code 64 odbk-restore --test "$ID" --neutralize 2>err &&
 	test_exit_code 64 odbk-restore --test --from-file "$STORE/$ID" 2>err &&
-	test_exit_code 64 odbk-restore "$ID" --json --confirm RESTORE 2>err && grep "json goes with --test" err &&
 	no_scratch
 '
 
