@@ -93,20 +93,9 @@ static const struct odbk_cli check_cli = {
     "Validate the whole configuration: print every problem, one per line with its file:line, or \"ok\".",
     no_opts, ODBK_CLI_NOCATALOG, NULL, NULL};
 
-struct problems {
-    char **msgs;
-    size_t n;
-};
-
 static void on_problem(void *ctx, const struct odbk_err *e)
 {
-    struct problems *p = ctx;
-    size_t i;
-    for (i = 0; i < p->n; i++)   /* an organization problem is found once per env that inherits it */
-        if (!strcmp(p->msgs[i], e->msg))
-            return;
-    p->msgs = odbk_xrealloc(p->msgs, (p->n + 1) * sizeof(char *));
-    p->msgs[p->n++] = odbk_xstrdup(e->msg);
+    (void)ctx;
     printf("%s\n", e->msg);
 }
 
@@ -115,9 +104,7 @@ static int cmd_check(int argc, char **argv)
     struct odbk_cli_common common;
     struct odbk_err err = {0};
     struct odbk_session s = {0};
-    struct problems probs = {0};
-    const char **envs = NULL;
-    size_t i, n;
+    size_t n;
     int arg0, rc = odbk_cli_parse(&check_cli, argc, argv, &common, NULL, NULL, &arg0, &err);
     if (rc != 0)
         return rc > 0 ? 0 : odbk_cli_exit(&check_cli, -1, &err);
@@ -128,25 +115,14 @@ static int cmd_check(int argc, char **argv)
     rc = -1;
     if (odbk_session_open(&s, common.config, NULL, ODBK_SESSION_NO_CATALOG, &err) < 0)
         goto out;
-    odbk_policy_check_config(s.cfg, on_problem, &probs);
-    n = odbk_config_env_names(s.cfg, &envs);
-    for (i = 0; i < n; i++) {   /* an env whose policy has no rule: odbk-prune refuses it, so it is a problem */
-        struct odbk_retention_policy rules;
-        struct odbk_err e = {0};
-        if (odbk_prune_policy(s.cfg, envs[i], &rules, &e) < 0)
-            on_problem(&probs, &e);
-    }
-    free(envs);
-    if (probs.n) {
-        odbk_err_set(&err, ODBK_E_CONFIG, "%zu problem%s in '%s'", probs.n, probs.n == 1 ? "" : "s", s.cfg->path);
+    n = odbk_prune_check_config(s.cfg, on_problem, NULL);
+    if (n) {
+        odbk_err_set(&err, ODBK_E_CONFIG, "%zu problem%s in '%s'", n, n == 1 ? "" : "s", s.cfg->path);
         goto out;
     }
     printf("ok\n");
     rc = 0;
 out:
-    for (i = 0; i < probs.n; i++)
-        free(probs.msgs[i]);
-    free(probs.msgs);
     odbk_session_close(&s);
     return odbk_cli_exit(&check_cli, rc, &err);
 }

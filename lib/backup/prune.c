@@ -32,6 +32,45 @@ struct cJSON *odbk_prune_item_json(const struct odbk_prune_item *it)
     return o;
 }
 
+struct problems {
+    char **msgs;
+    size_t n;
+    odbk_policy_report_cb report;
+    void *ctx;
+};
+
+static void on_problem(void *ctx, const struct odbk_err *e)
+{
+    struct problems *p = ctx;
+    size_t i;
+    for (i = 0; i < p->n; i++)
+        if (!strcmp(p->msgs[i], e->msg))
+            return;
+    p->msgs = odbk_xrealloc(p->msgs, (p->n + 1) * sizeof(char *));
+    p->msgs[p->n++] = odbk_xstrdup(e->msg);
+    p->report(p->ctx, e);
+}
+
+size_t odbk_prune_check_config(const struct odbk_config *cfg, odbk_policy_report_cb report, void *ctx)
+{
+    struct problems probs = {NULL, 0, report, ctx};
+    const char **envs = NULL;
+    size_t i, n;
+    odbk_policy_check_config(cfg, on_problem, &probs);
+    n = odbk_config_env_names(cfg, &envs);
+    for (i = 0; i < n; i++) {
+        struct odbk_retention_policy rules;
+        struct odbk_err e = {0};
+        if (odbk_prune_policy(cfg, envs[i], &rules, &e) < 0)
+            on_problem(&probs, &e);
+    }
+    free(envs);
+    for (i = 0; i < probs.n; i++)
+        free(probs.msgs[i]);
+    free(probs.msgs);
+    return probs.n;
+}
+
 const char *odbk_prune_action_name(enum odbk_prune_action a)
 {
     switch (a) {

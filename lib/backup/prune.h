@@ -23,6 +23,7 @@
 
 #include "catalog/catalog.h"
 #include "config/config.h"
+#include "policy/policy.h"
 #include "policy/retention.h"
 
 enum odbk_prune_action {
@@ -82,6 +83,11 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
 void odbk_prune_item_release(struct odbk_prune_item *it);
 
 const char *odbk_prune_action_name(enum odbk_prune_action a);
+/* odbk-policy check: every problem of the config (odbk_policy_check_config) and every env whose policy
+ * has no rule (odbk-prune refuses those), each message once (an organization problem is found once per
+ * env that inherits it) to report, in order; returns the number of problems. */
+size_t odbk_prune_check_config(const struct odbk_config *cfg, odbk_policy_report_cb report, void *ctx);
+
 /* One backup of a plan or a prune as JSON (odbk(7) JSON OUTPUT): id, env, storage, created_at, status,
  * retention, action (keep, expire, clean), reasons, done, error. */
 struct cJSON;
