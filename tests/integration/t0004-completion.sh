@@ -96,6 +96,25 @@ for sh in bash zsh; do
 	'
 done
 
+# In a real zsh on a terminal (tmux): compinit loads completions/_odbk by its #compdef line.
+test_expect_success 'zsh on a terminal: Tab lists the types of --type and the ids of odbk-restore' '
+	command -v tmux >/dev/null || { echo "# tmux not installed" >&2; exit 1; }
+	sock=odbk-t0004-$$ && mkdir zdot &&
+	printf "%s\n" "fpath=($ODBK_SRC/completions \$fpath)" "autoload -Uz compinit && compinit -u -d $TRASH/zdot/dump" \
+		"path=($(dirname "$(command -v odbk-restore)") \$path)" "PS1=\"%% \"" >zdot/.zshrc &&
+	test_when_finished "tmux -L $sock kill-server 2>/dev/null; true" &&
+	tmux -L $sock new-session -d -x 120 -y 20 \
+		"env ZDOTDIR=$TRASH/zdot ODBK_CONFIG=$ODBK_CONFIG ODBK_CATALOG=$ODBK_CATALOG zsh -i" &&
+	sleep 1 && tmux -L $sock send-keys "odbk-create --type " Tab && sleep 1.5 &&
+	tmux -L $sock capture-pane -p >screen &&
+	test_grep "manual +pre-destroy +pre-restore +pre-upgrade +scheduled" screen &&
+	tmux -L $sock send-keys C-c && sleep 0.5 &&
+	tmux -L $sock send-keys "odbk-restore " Tab && sleep 1.5 &&
+	tmux -L $sock send-keys Tab && sleep 1.5 &&   # the first Tab inserts the ids'"'"' common prefix
+	tmux -L $sock capture-pane -p >screen &&
+	test_grep "$(cat id1)" screen && test_grep "$(cat id2)" screen && ! grep -q "$(cat failed)" screen
+'
+
 test_expect_success 'bash: a prefix narrows the backup ids' '
 	bash_complete odbk-restore "$(sed "s/.$//" id2)" >out && test_cmp id2 out
 '
