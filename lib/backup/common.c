@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <cJSON.h>
 
+#include "backup/format.h"
 #include "common/util.h"
 #include "common/vocab.h"
 
@@ -477,6 +478,7 @@ static int manifest_check(const struct odbk_manifest *m, const char *key, const 
     static const char *const roles[] = {"database", "filestore", "archive", NULL};
     static const char *const comps[] = {"gzip", "zstd", "none", "zip", "pg_custom", NULL};
     const char *slash = strchr(key, '/');
+    const struct odbk_format_ops *fmt;
     char *expect;
     size_t i, j;
     int r = 0;
@@ -492,7 +494,7 @@ static int manifest_check(const struct odbk_manifest *m, const char *key, const 
         return r;
     if (!odbk_backup_valid_type(m->type))
         return odbk_vocab_error(&odbk_vocab_type, m->type, ODBK_E_DATA, err);
-    if (odbk_vocab_find(&odbk_vocab_format, m->format) < 0)
+    if (!(fmt = odbk_format_find(m->format)))   /* the registry's names are odbk_vocab_format's */
         return odbk_vocab_error(&odbk_vocab_format, m->format, ODBK_E_DATA, err);
     if (*m->retention && !odbk_backup_valid_tier(m->retention))
         return odbk_vocab_error(&odbk_vocab_tier, m->retention, ODBK_E_DATA, err);
@@ -519,8 +521,8 @@ static int manifest_check(const struct odbk_manifest *m, const char *key, const 
             return odbk_err_set(err, ODBK_E_DATA, "file '%s' has %llu bytes in storage, the manifest says %llu",
                                 f->name, (unsigned long long)e->size, (unsigned long long)f->size);
     }
-    if (!odbk_manifest_file_by_role(m, strcmp(m->format, "zip") ? "database" : "archive"))
-        return odbk_err_set(err, ODBK_E_DATA, "it lists no %s file", strcmp(m->format, "zip") ? "database" : "archive");
+    if (!odbk_manifest_file_by_role(m, fmt->main_role))
+        return odbk_err_set(err, ODBK_E_DATA, "it lists no %s file", fmt->main_role);
     return 0;
 }
 

@@ -1,8 +1,8 @@
 /* download.c - hand a backup out: expiring links where the storage can make them, or the files
  * themselves, fetched into a directory and checked (size and SHA-256 against the manifest) under a
- * temporary name that becomes the real one only once checked; or one Odoo-style zip made from an odbk
- * backup as it streams (gunzip the SQL into dump.sql, untar the filestore into filestore/ members). */
-#include "backup/backup.h"
+ * temporary name that becomes the real one only once checked; or one Odoo-style zip, made by the
+ * backup's format as it streams (format.h to_zip) or, for a zip backup, its archive as it is. */
+#include "backup/format.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,6 @@
 #include "backup/report.h"
 #include "backup/source.h"
 #include "common/util.h"
-#include "io/zip.h"
 
 void odbk_download_result_release(struct odbk_download_result *res)
 {
@@ -92,26 +91,13 @@ static void out_close(struct out_file *o)
     memset(o, 0, sizeof(*o));
 }
 
-/* Read f of s into dst as the phase called by f's role: its progress counts the stored bytes read. */
-static int read_file(struct odbk_source *s, const struct odbk_manifest_file *f, struct odbk_writer *dst,
-                     const struct odbk_report *report, struct odbk_err *err)
-{
-    struct odbk_report_phase ph = {report, f->role, f->size, 0, 0};
-    struct odbk_writer *head = odbk_report_filter_new(&ph, dst);
-    int r = odbk_source_read(s, f, head, err);
-    odbk_report_phase_end(&ph, r == 0, err->msg);
-    if (head != dst)
-        odbk_writer_free(head);
-    return r;
-}
-
 static int fetch_file(struct odbk_source *s, const struct odbk_manifest_file *f, const char *dir,
                       const struct odbk_report *report, struct odbk_download_result *res, struct odbk_err *err)
 {
     struct out_file o;
     int r = out_open(&o, dir, f->name, err);
     if (r == 0)
-        r = read_file(s, f, o.sink, report, err);
+        r = odbk_source_read_phase(s, f, o.sink, report, f->role, err);
     if (r == 0)
         r = out_commit(&o, err);
     if (r == 0)
@@ -120,41 +106,15 @@ static int fetch_file(struct odbk_source *s, const struct odbk_manifest_file *f,
     return r;
 }
 
+/* The backup as one Odoo zip made by its format as it streams (format.h to_zip). */
 static int make_zip(struct odbk_source *s, const char *dir, const struct odbk_report *report,
                     struct odbk_download_result *res, struct odbk_err *err)
 {
-    const struct odbk_manifest_file *dbf = odbk_source_file(s, "database"), *fsf = odbk_source_file(s, "filestore");
     char *name = odbk_xasprintf("backup-%s.zip", s->id);
     struct out_file o;
-    struct odbk_zip *z = NULL;
-    struct odbk_writer *member = NULL, *dec = NULL, *untar = NULL;
-    enum odbk_compression c = ODBK_COMPRESS_NONE;
-    char *odoo_json = NULL;
     int r = out_open(&o, dir, name, err);
-    if (r < 0)
-        goto out;
-    z = odbk_zip_new(o.sink);
-    member = odbk_zip_member_writer_new(z);
-    odbk_compression_parse(dbf->compression, &c);
-    dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, member);
-    r = odbk_zip_begin(z, "dump.sql", dbf->raw_size ? (int64_t)dbf->raw_size : -1, s->m.created_at, err);
     if (r == 0)
-        r = read_file(s, dbf, dec ? dec : member, report, err);
-    if (r == 0) {
-        odoo_json = odbk_manifest_odoo_json(&s->m);
-        r = odbk_zip_add_buffer(z, "manifest.json", odoo_json, strlen(odoo_json), err);
-    }
-    if (r == 0 && fsf) {
-        odbk_writer_free(dec);
-        dec = NULL;
-        c = ODBK_COMPRESS_NONE;
-        odbk_compression_parse(fsf->compression, &c);
-        untar = odbk_zip_from_tar_writer_new(z, "filestore/");
-        dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, untar);
-        r = read_file(s, fsf, dec ? dec : untar, report, err);
-    }
-    if (r == 0)
-        r = odbk_zip_close(z, err);
+        r = s->fmt->to_zip(s, o.sink, report, err);
     if (r == 0)
         r = odbk_writer_finish(o.sink, err);
     if (r == 0)
@@ -164,13 +124,7 @@ static int make_zip(struct odbk_source *s, const char *dir, const struct odbk_re
         stat(o.path, &sb);
         add(res, name, "zip", (uint64_t)sb.st_size, "")->path = odbk_xstrdup(o.path);
     }
-out:
-    odbk_writer_free(dec);
-    odbk_writer_free(untar);
-    odbk_writer_free(member);
-    odbk_zip_free(z);
     out_close(&o);
-    free(odoo_json);
     free(name);
     return r;
 }
@@ -231,17 +185,17 @@ static int download(const struct odbk_config *cfg, struct odbk_catalog *cat, con
             goto out;
         }
     }
-    if (o->as_zip && !strcmp(s.format, "odbk")) {
+    if (o->as_zip && s.fmt->to_zip) {
         r = make_zip(&s, o->output, report, res, err);
         goto out;
     }
-    if (o->as_zip && strcmp(s.format, "zip")) {
+    if (o->as_zip && !s.fmt->is_odoo_zip) {
         odbk_err_set(err, ODBK_E_USAGE, "--as zip: backup '%s' has format '%s' (no filestore); only odbk and zip "
                      "backups make an Odoo zip", s.b.id, s.format);
         goto out;
     }
     for (i = 0; i < s.m.n_files; i++) {
-        if (o->as_zip && strcmp(s.m.files[i].role, "archive"))
+        if (o->as_zip && strcmp(s.m.files[i].role, s.fmt->main_role))
             continue;
         if ((r = fetch_file(&s, &s.m.files[i], o->output, report, res, err)) < 0)
             goto out;

@@ -2,8 +2,15 @@
  * database only: one file backup-ID.dump, stored as pg_dump writes it and loaded by pg_restore. */
 #include "backup/format.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/source.h"
+
 #include "common/util.h"
 #include "io/exec.h"
+
+const struct odbk_format_ops odbk_format_dump;
 
 static int dump_write(struct odbk_format_write *w, struct odbk_err *err)
 {
@@ -18,10 +25,38 @@ static int dump_write(struct odbk_format_write *w, struct odbk_err *err)
     return r;
 }
 
+static int dump_load(struct odbk_format_load *l, struct odbk_err *err)
+{
+    struct odbk_writer *sink = NULL;
+    char *dbarg = odbk_xasprintf("--dbname=%s", l->tmpdb);
+    char *argv[] = {(char *)l->tool, "--no-owner", "--exit-on-error", dbarg, l->no_acl ? "--no-privileges" : NULL,
+                    NULL};
+    int r = odbk_exec_sink_new(argv, l->child_env, &sink, err);
+    free(dbarg);
+    if (r == 0)
+        r = odbk_format_load_file(l, odbk_source_file(l->src, "database"), sink, "restore: database", err);
+    odbk_writer_free(sink);
+    return r;
+}
+
+/* pg_dump's magic */
+static int dump_detect(const char *label, const unsigned char *head, size_t n, struct odbk_err *err)
+{
+    if (n < 5 || memcmp(head, odbk_format_dump.magic, 5))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a pg_dump custom-format archive", label);
+    return 0;
+}
+
 const struct odbk_format_ops odbk_format_dump = {
     .name = "dump",
     .main_role = "database",
     .filestore = ODBK_FORMAT_FS_NONE,
     .compression = "none",
+    .loader = "pg_restore",
+    .suffix = ".dump",
+    .magic = "PGDMP",
+    .what = "a pg_dump custom archive",
     .write = dump_write,
+    .load = dump_load,
+    .detect = dump_detect,
 };

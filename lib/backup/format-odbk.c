@@ -4,7 +4,8 @@
  * pg_dump and the filestore tar run at the same time, each through its own chain.  The filestore is
  * started when pg_dump's first bytes arrive: by then pg_dump holds its snapshot, so every attachment row
  * in the dump was taken before the filestore is read while the two still overlap in time.  The rows of
- * each COPY block are counted on the way, for odbk-restore --test. */
+ * each COPY block are counted on the way, for odbk-restore --test.  A restore loads the two at the same
+ * time too; odbk-download --as zip makes an Odoo zip of them as they stream. */
 #include "backup/format.h"
 
 
@@ -12,9 +13,11 @@
 #include <stdlib.h>
 
 #include "backup/run.h"
+#include "backup/source.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "io/tar.h"
+#include "odoo/zip.h"
 
 /* ---- the filestore thread ---- */
 
@@ -110,10 +113,101 @@ out:
     return r;
 }
 
+/* ---- loading: the SQL into psql, the filestore tar into the directory by a thread of its own ---- */
+
+struct fs_load {
+    pthread_t th;
+    const struct odbk_format_load *l;
+    const struct odbk_manifest_file *file;
+    struct odbk_tar_stats stats;
+    int rc;
+    struct odbk_err err;
+};
+
+static void *fs_load_main(void *arg)
+{
+    struct fs_load *f = arg;
+    struct odbk_writer *untar = odbk_untar_writer_new(f->l->tmpfs, &f->stats);
+    f->rc = odbk_format_load_file(f->l, f->file, untar, "restore: filestore", &f->err);
+    odbk_writer_free(untar);
+    return NULL;
+}
+
+static int odbk_load(struct odbk_format_load *l, struct odbk_err *err)
+{
+    struct odbk_writer *sink = NULL, *check = NULL;
+    struct fs_load fl = {0};
+    int r = -1, fs_started = 0;
+    if (odbk_format_load_psql(l, l->src->label, &sink, &check, err) < 0)
+        goto out;
+    fl.file = l->tmpfs ? odbk_source_file(l->src, "filestore") : NULL;
+    if (fl.file) {
+        fl.l = l;
+        if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
+            odbk_err_set(err, ODBK_E_OSERR, "cannot start the filestore thread");
+            goto out;
+        }
+        fs_started = 1;
+    }
+    r = odbk_format_load_file(l, odbk_source_file(l->src, "database"), check, "restore: database", err);
+    if (fs_started) {
+        pthread_join(fl.th, NULL);
+        if (r == 0 && fl.rc < 0) {
+            *err = fl.err;
+            odbk_err_prefix(err, "restoring the filestore failed");
+            r = -1;
+        }
+        l->fs_loaded = fl.rc == 0;
+    }
+out:
+    odbk_writer_free(check);
+    odbk_writer_free(sink);
+    return r;
+}
+
+/* ---- as an Odoo zip, as it streams: the SQL gunzipped into dump.sql, the filestore tar into
+ * filestore/ members ---- */
+
+static int odbk_to_zip(struct odbk_source *s, struct odbk_writer *dst, const struct odbk_report *report,
+                       struct odbk_err *err)
+{
+    const struct odbk_manifest_file *dbf = odbk_source_file(s, "database"), *fsf = odbk_source_file(s, "filestore");
+    struct odbk_zip *z = odbk_zip_new(dst);
+    struct odbk_writer *member = odbk_zip_member_writer_new(z), *dec = NULL, *untar = NULL;
+    enum odbk_compression c = ODBK_COMPRESS_NONE;
+    int r;
+    odbk_compression_parse(dbf->compression, &c);
+    dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, member);
+    r = odbk_odoo_zip_begin_sql(z, dbf->raw_size ? (int64_t)dbf->raw_size : -1, s->m.created_at, err);
+    if (r == 0)
+        r = odbk_source_read_phase(s, dbf, dec ? dec : member, report, dbf->role, err);
+    if (r == 0)
+        r = odbk_odoo_zip_add_manifest(z, &s->m, err);
+    if (r == 0 && fsf) {
+        odbk_writer_free(dec);
+        dec = NULL;
+        c = ODBK_COMPRESS_NONE;
+        odbk_compression_parse(fsf->compression, &c);
+        untar = odbk_odoo_zip_filestore_writer_new(z);
+        dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, untar);
+        r = odbk_source_read_phase(s, fsf, dec ? dec : untar, report, fsf->role, err);
+    }
+    if (r == 0)
+        r = odbk_zip_close(z, err);
+    odbk_writer_free(dec);
+    odbk_writer_free(untar);
+    odbk_writer_free(member);
+    odbk_zip_free(z);
+    return r;
+}
+
 const struct odbk_format_ops odbk_format_odbk = {
     .name = "odbk",
     .main_role = "database",
     .filestore = ODBK_FORMAT_FS_FILE,
     .compression = NULL,
+    .loader = "psql",
     .write = odbk_write,
+    .load = odbk_load,
+    .to_zip = odbk_to_zip,
 };

@@ -2,9 +2,15 @@
  * made in one stream: pg_dump's plain SQL as dump.sql, manifest.json, then the filestore. */
 #include "backup/format.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/source.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "odoo/zip.h"
+
+const struct odbk_format_ops odbk_format_zip;
 
 /* pg_dump's plain SQL becomes the member dump.sql (size unknown: a data descriptor follows it), the rows
  * of its COPY blocks counted on the way (w->tables_json), then manifest.json, then the filestore, read once
@@ -54,10 +60,46 @@ static int zip_write(struct odbk_format_write *w, struct odbk_err *err)
     return r;
 }
 
+/* dump.sql into psql, filestore/ into the directory, in whatever order the members come */
+static int zip_load(struct odbk_format_load *l, struct odbk_err *err)
+{
+    struct odbk_source *s = l->src;
+    struct odbk_writer *sink = NULL, *check = NULL, *unzip;
+    struct odbk_odoo_zip_stats zs;
+    int r;
+    if (odbk_format_load_psql(l, ODBK_ODOO_ZIP_SQL, &sink, &check, err) < 0)
+        return -1;
+    unzip = odbk_odoo_zip_reader_new(check, l->tmpfs, &zs);
+    r = odbk_format_load_file(l, s->kind == ODBK_SOURCE_FILE || s->kind == ODBK_SOURCE_URL ? NULL
+                                                                                       : odbk_source_file(s, "archive"),
+                              unzip, "restore: database", err);
+    odbk_writer_free(unzip);
+    l->fs_loaded = l->tmpfs && zs.files > 0;
+    free(zs.manifest);
+    odbk_writer_free(check);
+    odbk_writer_free(sink);
+    return r;
+}
+
+/* a local file header (its members may come in any order, so which one is first says nothing) */
+static int zip_detect(const char *label, const unsigned char *head, size_t n, struct odbk_err *err)
+{
+    if (n < 30 || memcmp(head, odbk_format_zip.magic, 4))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a zip file%s", label, n < 30 ? " (too short)" : "");
+    return 0;
+}
+
 const struct odbk_format_ops odbk_format_zip = {
     .name = "zip",
     .main_role = "archive",
     .filestore = ODBK_FORMAT_FS_INSIDE,
     .compression = "zip",
+    .loader = "psql",
+    .suffix = ".zip",
+    .magic = "PK\003\004",
+    .what = "a zip file",
     .write = zip_write,
+    .load = zip_load,
+    .detect = zip_detect,
+    .is_odoo_zip = 1,
 };

@@ -3,7 +3,6 @@
 
 #include <cJSON.h>
 
-#include <stdio.h>
 #include <string.h>
 
 extern const struct odbk_format_ops odbk_format_odbk;
@@ -24,14 +23,6 @@ const struct odbk_format_ops *odbk_format_find(const char *name)
         if (!strcmp(odbk_formats[i]->name, name))
             return odbk_formats[i];
     return NULL;
-}
-
-void odbk_format_names(char *buf, size_t size)
-{
-    size_t i, n = 0;
-    buf[0] = '\0';
-    for (i = 0; odbk_formats[i] && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", odbk_formats[i]->name);
 }
 
 char *odbk_format_tables_json(const struct odbk_writer *counter)

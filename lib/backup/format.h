@@ -22,23 +22,37 @@ enum odbk_format_filestore {
 };
 
 struct odbk_format_write;
+struct odbk_format_load;
+struct odbk_source;
 
 struct odbk_format_ops {
     const char *name;          /* the manifest's, the catalog's and --format's name */
     const char *main_role;     /* the role of the file that holds the database: "database" or "archive" */
     enum odbk_format_filestore filestore;
     const char *compression;   /* the row's compression; NULL: the codec asked for (odbk_compression_name) */
+    const char *loader;        /* the PostgreSQL client that loads it: "psql" or "pg_restore" */
+    /* A single file of this format (restore --from-file, --from-url): its extension, its first bytes and
+     * what it is called in messages; suffix NULL when the format is a folder only. */
+    const char *suffix, *magic, *what;
     /* Store the backup's files and add each to w->m (below); on failure nothing is left open (what was
      * stored is removed by the caller). */
     int (*write)(struct odbk_format_write *w, struct odbk_err *err);
+    /* Load the source into the temporary database and directory (below). */
+    int (*load)(struct odbk_format_load *l, struct odbk_err *err);
+    /* 0 when the n first bytes of the single file called label can be this format, else ODBK_E_DATA
+     * (set with suffix). */
+    int (*detect)(const char *label, const unsigned char *head, size_t n, struct odbk_err *err);
+    /* Write the backup as one Odoo zip into dst (not finished); NULL when it cannot be, or when
+     * is_odoo_zip: its main file already is one. */
+    int (*to_zip)(struct odbk_source *s, struct odbk_writer *dst, const struct odbk_report *report,
+                  struct odbk_err *err);
+    int is_odoo_zip;
 };
 
 /* The registry (format.c), NULL-terminated; the first is the default. */
 extern const struct odbk_format_ops *const odbk_formats[];
 /* The format called name, NULL when there is none. */
 const struct odbk_format_ops *odbk_format_find(const char *name);
-/* "odbk, zip, dump" into buf, for messages. */
-void odbk_format_names(char *buf, size_t size);
 
 /* ---- writing (create.c calls fmt->write between the row and the manifest) ---- */
 
@@ -85,5 +99,28 @@ void odbk_format_file_free(struct odbk_format_file *f);
 /* {"public.res_partner": 12, ...}: the rows of each COPY block a copycount filter saw (malloc'd), for the
  * manifest's tables (what odbk-restore --test compares with). */
 char *odbk_format_tables_json(const struct odbk_writer *counter);
+
+/* ---- loading (restore.c calls fmt->load into its temporaries) ---- */
+
+struct odbk_format_load {
+    struct odbk_source *src;
+    const char *tool;              /* the loader (fmt->loader) matching the server */
+    char **child_env;              /* its environment: the load role on tmpdb */
+    const char *tmpdb;             /* the temporary database, created, owned by the load role */
+    const char *tmpfs;             /* the temporary filestore directory, NULL for none */
+    const struct odbk_report *report;   /* where the phases' progress goes */
+    int no_acl;                    /* leave out GRANT, REVOKE, ALTER DEFAULT PRIVILEGES (--no-acl) */
+    int fs_loaded;                 /* out: a filestore came */
+};
+
+/* Stream f (a file of the manifest; NULL for the single file of a FILE or URL source) into sink,
+ * decompressing it, its progress reported as the phase called phase ("restore: database").  sink is
+ * finished, not freed. */
+int odbk_format_load_file(const struct odbk_format_load *l, const struct odbk_manifest_file *f,
+                          struct odbk_writer *sink, const char *phase, struct odbk_err *err);
+/* psql into the temporary database behind the SQL check (pg/sqlcheck.h) naming label in its errors:
+ * the SQL goes into *check; free *check, then *sink. */
+int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, struct odbk_writer **sink,
+                          struct odbk_writer **check, struct odbk_err *err);
 
 #endif

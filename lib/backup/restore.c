@@ -2,7 +2,7 @@
  *
  * The backup is loaded into a new temporary database ("<db>_odbk_tmp_<pid>") and a temporary filestore
  * directory next to the target ("<dir>.odbk-tmp-<pid>"), streamed from its source (source.h) through a
- * SHA-256 check into the loader of its format:
+ * SHA-256 check into the loader of its format (format.h; format-*.c):
  *
  *     odbk   database.sql.gz → gunzip → psql (ON_ERROR_STOP)  ‖  filestore.tar.gz → gunzip → untar
  *     dump   backup.dump → pg_restore --no-owner --exit-on-error [--no-privileges]
@@ -14,14 +14,13 @@
  * ("_odbk_old_<pid>"), the new ones renamed into place, the old ones dropped.  Before that point any
  * failure drops the temporaries and leaves the target exactly as it was; a run killed outright is cleaned
  * up, or its swap completed, by the next odbk run on this host (odbk_restore_recover). */
-#include "backup/backup.h"
+#include "backup/format.h"
 
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +34,6 @@
 #include "common/interrupt.h"
 #include "common/util.h"
 #include "io/exec.h"
-#include "io/tar.h"
-#include "io/zip.h"
 #include "odoo/neutralize.h"
 #include "odoo/odoo.h"
 #include "pg/loadrole.h"
@@ -191,18 +188,6 @@ out:
 
 /* ---- loading ---- */
 
-struct fs_load {
-    pthread_t th;
-    struct odbk_source *src;
-    struct odbk_report_phase progress;
-    const struct odbk_manifest_file *file;
-    enum odbk_compression comp;
-    char *dir;
-    struct odbk_tar_stats stats;
-    int rc;
-    struct odbk_err err;
-};
-
 static enum odbk_compression comp_of(const struct odbk_manifest_file *f)
 {
     enum odbk_compression c = ODBK_COMPRESS_NONE;
@@ -211,33 +196,16 @@ static enum odbk_compression comp_of(const struct odbk_manifest_file *f)
     return c;
 }
 
-/* source → (decompress) → sink, finished; the sink is not freed */
 /* Stream one file of the source into sink, decompressing it; progress counts the bytes read from the
  * source (against the manifest's size when there is one). */
-static int load_file(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *sink,
-                     struct odbk_report_phase *progress, struct odbk_err *err)
+int odbk_format_load_file(const struct odbk_format_load *l, const struct odbk_manifest_file *f,
+                          struct odbk_writer *sink, const char *phase, struct odbk_err *err)
 {
     enum odbk_compression c = comp_of(f);
     struct odbk_writer *dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, sink);
-    struct odbk_writer *head = dec ? dec : sink, *prog;
-    int r;
-    progress->expected = f ? f->size : 0;
-    prog = odbk_report_filter_new(progress, head);
-    r = odbk_source_read(src, f, prog, err);
-    odbk_report_phase_end(progress, r == 0, err->msg);
-    if (prog != head)
-        odbk_writer_free(prog);
+    int r = odbk_source_read_phase(l->src, f, dec ? dec : sink, l->report, phase, err);
     odbk_writer_free(dec);
     return r;
-}
-
-static void *fs_load_main(void *arg)
-{
-    struct fs_load *l = arg;
-    struct odbk_writer *untar = odbk_untar_writer_new(l->dir, &l->stats);
-    l->rc = load_file(l->src, l->file, untar, &l->progress, &l->err);
-    odbk_writer_free(untar);
-    return NULL;
 }
 
 void odbk_restore_result_release(struct odbk_restore_result *res)
@@ -366,77 +334,44 @@ static int dir_is_empty(const char *path)
     return empty;
 }
 
-/* Load the source into tmpdb (and tmpfs, when not NULL); *fs_loaded tells whether a filestore came. */
+int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, struct odbk_writer **sink,
+                          struct odbk_writer **check, struct odbk_err *err)
+{
+    char *argv[] = {(char *)l->tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password", NULL};
+    char key[33];
+    odbk_random_alnum(key, 32);
+    *check = NULL;
+    if (odbk_exec_sink_new(argv, l->child_env, sink, err) < 0)
+        return -1;
+    /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
+    *check = odbk_filter_sqlcheck_new(*sink, label, psql_has_restrict(l->tool) ? key : NULL,
+                                      l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
+    return 0;
+}
+
+/* Load the source into tmpdb (and tmpfs, when not NULL) with its format's loader; *fs_loaded tells
+ * whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
                 int server_version, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
                 const struct odbk_report *report, int *fs_loaded, struct odbk_err *err)
 {
-    struct odbk_report_phase dbp = {report, "restore: database", 0, 0, 0};
-    struct fs_load fl = {0};
-    struct odbk_writer *sink = NULL, *check = NULL;
-    char *tool = NULL, **child_env = odbk_loadrole_child_env(role, t->pg, tmpdb);
-    int r = -1, fs_started = 0;
-    const char *fmt = s->format;
+    struct odbk_format_load l = {0};
+    char *tool = NULL;
+    int r = -1;
 
     *fs_loaded = 0;
-    if (odbk_pg_tool(server_version, strcmp(fmt, "dump") ? "psql" : "pg_restore", t->pg_bindir, &tool, err) < 0)
-        goto out;
-    if (!strcmp(fmt, "dump")) {
-        char *dbarg = odbk_xasprintf("--dbname=%s", tmpdb);
-        char *argv[] = {tool, "--no-owner", "--exit-on-error", dbarg, o->no_acl ? "--no-privileges" : NULL, NULL};
-        r = odbk_exec_sink_new(argv, child_env, &sink, err);
-        free(dbarg);
-        if (r == 0)
-            r = load_file(s, odbk_source_file(s, "database"), sink, &dbp, err);
-    } else {
-        char *argv[] = {tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password", NULL};
-        char key[33];
-        odbk_random_alnum(key, 32);
-        if (odbk_exec_sink_new(argv, child_env, &sink, err) < 0)
-            goto out;
-        /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
-        check = odbk_filter_sqlcheck_new(sink, strcmp(fmt, "zip") ? s->label : "dump.sql",
-                                         psql_has_restrict(tool) ? key : NULL, o->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
-        if (!strcmp(fmt, "zip")) {
-            struct odbk_odoo_zip_stats zs;
-            struct odbk_writer *unzip = odbk_odoo_zip_reader_new(check, tmpfs, &zs);
-            r = load_file(s, s->kind == ODBK_SOURCE_FILE || s->kind == ODBK_SOURCE_URL ? NULL
-                                                                                       : odbk_source_file(s, "archive"),
-                          unzip, &dbp, err);
-            odbk_writer_free(unzip);
-            *fs_loaded = tmpfs && zs.files > 0;
-            free(zs.manifest);
-        } else {
-            const struct odbk_manifest_file *fsf = tmpfs ? odbk_source_file(s, "filestore") : NULL;
-            if (fsf) {
-                fl.src = s;
-                fl.progress.report = report;
-                fl.progress.phase = "restore: filestore";
-                fl.file = fsf;
-                fl.dir = (char *)tmpfs;
-                if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
-                    odbk_err_set(err, ODBK_E_OSERR, "cannot start the filestore thread");
-                    goto out;
-                }
-                fs_started = 1;
-            }
-            r = load_file(s, odbk_source_file(s, "database"), check, &dbp, err);
-            if (fs_started) {
-                pthread_join(fl.th, NULL);
-                fs_started = 0;
-                if (r == 0 && fl.rc < 0) {
-                    *err = fl.err;
-                    odbk_err_prefix(err, "restoring the filestore failed");
-                    r = -1;
-                }
-                *fs_loaded = fl.rc == 0;
-            }
-        }
+    l.src = s;
+    l.child_env = odbk_loadrole_child_env(role, t->pg, tmpdb);
+    l.tmpdb = tmpdb;
+    l.tmpfs = tmpfs;
+    l.report = report;
+    l.no_acl = o->no_acl;
+    if (odbk_pg_tool(server_version, s->fmt->loader, t->pg_bindir, &tool, err) == 0) {
+        l.tool = tool;
+        r = s->fmt->load(&l, err);
+        *fs_loaded = l.fs_loaded;
     }
-out:
-    odbk_writer_free(check);
-    odbk_writer_free(sink);
-    odbk_pg_env_free(child_env);
+    odbk_pg_env_free(l.child_env);
     free(tool);
     return r;
 }
@@ -556,7 +491,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
-    if (sw.row.tmp_dir && !fs_loaded && !strcmp(s.format, "zip")) {
+    if (sw.row.tmp_dir && !fs_loaded && s.fmt->filestore == ODBK_FORMAT_FS_INSIDE) {
         /* an Odoo zip without filestore: the target keeps its directory (Odoo would not touch it either) */
         struct odbk_err e2;
         odbk_rmtree(sw.row.tmp_dir, &e2);

@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 
+#include "backup/format.h"
+#include "backup/report.h"
 #include "common/util.h"
 
 #define CHUNK (1024 * 1024)
@@ -138,7 +140,7 @@ int odbk_read_url(const char *url, struct odbk_writer *dst, struct odbk_err *err
 
 struct magic_filter {
     struct odbk_writer w;
-    const char *magic;
+    const struct odbk_format_ops *fmt;
     size_t len, seen;
     const char *what;
 };
@@ -149,9 +151,8 @@ static int magic_write(struct odbk_writer *w, const void *buf, size_t len, struc
     const unsigned char *p = buf;
     size_t i;
     for (i = 0; i < len && m->seen < m->len; i++, m->seen++)
-        if (p[i] != (unsigned char)m->magic[m->seen])
-            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not %s", m->what,
-                                m->magic[0] == 'P' && m->magic[1] == 'K' ? "a zip file" : "a pg_dump custom archive");
+        if (p[i] != (unsigned char)m->fmt->magic[m->seen])
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not %s", m->what, m->fmt->what);
     return odbk_writer_write(w->next, buf, len, err);
 }
 
@@ -170,13 +171,11 @@ static void magic_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops magic_ops = {"magic", magic_write, magic_finish, NULL, magic_free};
 
-static const char ZIP_MAGIC[] = "PK\003\004", DUMP_MAGIC[] = "PGDMP";
-
-static struct odbk_writer *magic_new(const char *format, const char *what, struct odbk_writer *next)
+static struct odbk_writer *magic_new(const struct odbk_format_ops *fmt, const char *what, struct odbk_writer *next)
 {
     struct magic_filter *m = odbk_xcalloc(1, sizeof(*m));
-    m->magic = strcmp(format, "zip") ? DUMP_MAGIC : ZIP_MAGIC;
-    m->len = strlen(m->magic);
+    m->fmt = fmt;
+    m->len = strlen(fmt->magic);
     m->what = what;
     odbk_writer_init(&m->w, &magic_ops, next);
     return &m->w;
@@ -233,13 +232,12 @@ static int from_manifest(struct odbk_source *src, const char *what, struct odbk_
     src->id = odbk_xstrdup(src->m.id ? src->m.id : "");
     free(src->odoo_series);
     src->odoo_series = odbk_xstrdup(src->m.odoo_version ? src->m.odoo_version : "");
-    if (strcmp(src->format, "odbk") && strcmp(src->format, "zip") && strcmp(src->format, "dump"))
+    if (!(src->fmt = odbk_format_find(src->format)))
         return odbk_err_set(err, ODBK_E_DATA, "%s has format '%s', which this odbk cannot restore", what,
                             src->format);
-    if (!strcmp(src->format, "zip") ? !odbk_source_file(src, "archive") : !odbk_source_file(src, "database"))
-        return odbk_err_set(err, ODBK_E_DATA, "the manifest of %s lists no %s file", what,
-                            !strcmp(src->format, "zip") ? "archive" : "database");
-    src->has_filestore = !strcmp(src->format, "zip") || odbk_source_file(src, "filestore") != NULL;
+    if (!odbk_source_file(src, src->fmt->main_role))
+        return odbk_err_set(err, ODBK_E_DATA, "the manifest of %s lists no %s file", what, src->fmt->main_role);
+    src->has_filestore = src->fmt->filestore == ODBK_FORMAT_FS_INSIDE || odbk_source_file(src, "filestore") != NULL;
     return 0;
 }
 
@@ -273,18 +271,18 @@ out:
     return r;
 }
 
-/* The first bytes of a .zip (a local file header; its members may come in any order, so which one is
- * first says nothing) or a .dump (pg_dump's magic), checked before anything is touched. */
-static int check_head(const char *label, const char *format, const unsigned char *head, size_t n,
-                      struct odbk_err *err)
+/* Give a single file the format its name's extension says (NULL when no format has that extension). */
+static const struct odbk_format_ops *format_by_suffix(struct odbk_source *src, const char *name)
 {
-    if (!strcmp(format, "zip")) {
-        if (n < 30 || memcmp(head, ZIP_MAGIC, 4))
-            return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a zip file%s", label, n < 30 ? " (too short)" : "");
-    } else if (n < 5 || memcmp(head, DUMP_MAGIC, 5)) {
-        return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a pg_dump custom-format archive", label);
-    }
-    return 0;
+    size_t i;
+    for (i = 0; odbk_formats[i]; i++)
+        if (odbk_formats[i]->suffix && ends_with(name, odbk_formats[i]->suffix)) {
+            src->fmt = odbk_formats[i];
+            src->format = odbk_xstrdup(src->fmt->name);
+            src->has_filestore = src->fmt->filestore != ODBK_FORMAT_FS_NONE;
+            return src->fmt;
+        }
+    return NULL;
 }
 
 static int open_file(struct odbk_source *src, const char *path, struct odbk_err *err)
@@ -308,12 +306,7 @@ static int open_file(struct odbk_source *src, const char *path, struct odbk_err 
     src->label = odbk_xstrdup(path);
     if (!S_ISREG(sb.st_mode))
         return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a regular file", path);
-    if (ends_with(path, ".zip")) {
-        src->format = odbk_xstrdup("zip");
-        src->has_filestore = 1;
-    } else if (ends_with(path, ".dump")) {
-        src->format = odbk_xstrdup("dump");
-    } else {
+    if (!format_by_suffix(src, path)) {
         odbk_err_set(err, ODBK_E_DATA, "'%s' is not a backup odbk can restore (expected .zip, .dump or an odbk "
                      "backup folder)", path);
         odbk_err_hint(err, "%s", NOT_RESTORABLE_HINT);
@@ -324,7 +317,8 @@ static int open_file(struct odbk_source *src, const char *path, struct odbk_err 
         return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", path);
     n = read(fd, head, sizeof(head));
     close(fd);
-    return check_head(path, src->format, head, n < 0 ? 0 : (size_t)n, err);
+    /* the first bytes, checked before anything is touched */
+    return src->fmt->detect(path, head, n < 0 ? 0 : (size_t)n, err);
 }
 
 /* A sink that keeps the first `max` bytes, then stops the transfer (the probe of --from-url). */
@@ -360,12 +354,7 @@ static int open_url(struct odbk_source *src, const char *url, struct odbk_err *e
     src->label = label;
     if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
         return odbk_err_set(err, ODBK_E_USAGE, "--from-url: '%s' is not an http or https URL", label);
-    if (ends_with(label, ".zip")) {
-        src->format = odbk_xstrdup("zip");
-        src->has_filestore = 1;
-    } else if (ends_with(label, ".dump")) {
-        src->format = odbk_xstrdup("dump");
-    } else {
+    if (!format_by_suffix(src, label)) {
         odbk_err_set(err, ODBK_E_DATA, "'%s' does not name an Odoo .zip or .dump file", label);
         odbk_err_hint(err, "%s; an odbk backup folder is restored with --from-file", NOT_RESTORABLE_HINT);
         return -1;
@@ -383,7 +372,7 @@ static int open_url(struct odbk_source *src, const char *url, struct odbk_err *e
             *err = pe;
             return -1;
         }
-        return check_head(label, src->format, head, p.len, err);
+        return src->fmt->detect(label, head, p.len, err);
     }
 }
 
@@ -486,7 +475,7 @@ int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f
                                                 : odbk_backup_file_key(src->b.env, src->b.id, f->name);
         head = odbk_filter_verify_new(dst, f->sha256, f->size, where);
     } else {
-        head = magic_new(src->format, src->label, dst);
+        head = magic_new(src->fmt, src->label, dst);
     }
     switch (src->kind) {
     case ODBK_SOURCE_CATALOG: r = odbk_storage_read(src->st, where, head, err); break;
@@ -503,5 +492,17 @@ int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f
     if (r < 0 && f && src->kind != ODBK_SOURCE_URL && !is_verify_error(err))
         stored_file_wins(src, f, where, err);
     free(where);
+    return r;
+}
+
+int odbk_source_read_phase(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
+                           const struct odbk_report *report, const char *phase, struct odbk_err *err)
+{
+    struct odbk_report_phase ph = {report, phase, f ? f->size : 0, 0, 0};
+    struct odbk_writer *head = odbk_report_filter_new(&ph, dst);
+    int r = odbk_source_read(src, f, head, err);
+    odbk_report_phase_end(&ph, r == 0, err->msg);
+    if (head != dst)
+        odbk_writer_free(head);
     return r;
 }

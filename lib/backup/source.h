@@ -10,12 +10,16 @@
 
 #include "backup/backup.h"
 
+struct odbk_format_ops;
+struct odbk_report;
+
 enum odbk_source_kind { ODBK_SOURCE_CATALOG, ODBK_SOURCE_FOLDER, ODBK_SOURCE_FILE, ODBK_SOURCE_URL };
 
 struct odbk_source {
     enum odbk_source_kind kind;
     char *label;            /* the backup id, the path, or the URL without its query (no secrets) */
     char *format;           /* odbk, zip, dump */
+    const struct odbk_format_ops *fmt;   /* its operations (format.h), set with format */
     struct odbk_backup b;   /* ODBK_SOURCE_CATALOG */
     struct odbk_storage *st;
     char *dir;              /* ODBK_SOURCE_FOLDER */
@@ -39,6 +43,10 @@ void odbk_source_close(struct odbk_source *src);
  * on any failure).  dst is not freed. */
 int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
                      struct odbk_err *err);
+
+/* odbk_source_read, its progress reported (report.h) as the phase called phase, against f's size. */
+int odbk_source_read_phase(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
+                           const struct odbk_report *report, const char *phase, struct odbk_err *err);
 
 /* The file of the manifest with that role, NULL when none. */
 const struct odbk_manifest_file *odbk_source_file(const struct odbk_source *src, const char *role);
