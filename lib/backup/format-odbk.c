@@ -207,6 +207,7 @@ const struct odbk_format_ops odbk_format_odbk = {
     .filestore = ODBK_FORMAT_FS_FILE,
     .compression = NULL,
     .loader = "psql",
+    .counts_rows = 1,
     .write = odbk_write,
     .load = odbk_load,
     .to_zip = odbk_to_zip,

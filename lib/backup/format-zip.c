@@ -95,6 +95,7 @@ const struct odbk_format_ops odbk_format_zip = {
     .filestore = ODBK_FORMAT_FS_INSIDE,
     .compression = "zip",
     .loader = "psql",
+    .counts_rows = 1,
     .suffix = ".zip",
     .magic = "PK\003\004",
     .what = "a zip file",

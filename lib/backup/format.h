@@ -31,6 +31,7 @@ struct odbk_format_ops {
     enum odbk_format_filestore filestore;
     const char *compression;   /* the row's compression; NULL: the codec asked for (odbk_compression_name) */
     const char *loader;        /* the PostgreSQL client that loads it: "psql" or "pg_restore" */
+    int counts_rows;           /* its write records the rows of each COPY block (tables_json, restore --test) */
     /* A single file of this format (restore --from-file, --from-url): its extension, its first bytes and
      * what it is called in messages; suffix NULL when the format is a folder only. */
     const char *suffix, *magic, *what;

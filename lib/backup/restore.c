@@ -795,9 +795,10 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
     odbk_report_set_env(report, s.env);
     odbk_report_set_backup(report, s.id);
     if (!s.has_manifest || !s.m.tables_json) {
+        char none[64];
+        snprintf(none, sizeof(none), "a %s-format backup records none", s.format);
         odbk_err_set(err, ODBK_E_DATA, "'%s' records no row counts to compare with: %s", s.label,
-                     !s.has_manifest ? "an Odoo file carries none" :
-                     !strcmp(s.format, "dump") ? "a dump-format backup records none" :
+                     !s.has_manifest ? "an Odoo file carries none" : !s.fmt->counts_rows ? none :
                      "it was made before odbk recorded them");
         odbk_err_hint(err, "make a new backup (odbk-create %s) and test that; odbk-list --verify reads this one's "
                       "stored bytes back", *s.env ? s.env : "ENV");
