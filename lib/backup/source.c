@@ -10,11 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "backup/format.h"
 #include "backup/report.h"
 #include "common/util.h"
+#include "net/curl.h"
 
 #define CHUNK (1024 * 1024)
 
@@ -89,50 +88,37 @@ static char *url_label(const char *url)
 
 int odbk_read_url(const char *url, struct odbk_writer *dst, struct odbk_err *err)
 {
-    CURL *h = curl_easy_init();
+    static const struct odbk_curl_opts opts = {.protocols = "http,https", .connect_timeout = 30, .stall = 120};
+    struct odbk_curl *c = odbk_curl_new();
     struct url_read u = {dst, err, NULL, 0, 0};
-    char cerr[CURL_ERROR_SIZE] = "";
     char *label = url_label(url);
     CURLcode rc;
     int r = 0;
-    if (!h) {
-        free(label);
-        return odbk_err_set(err, ODBK_E_OSERR, "cannot start an HTTP transfer");
-    }
     u.buf = odbk_xmalloc(CHUNK);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "odbk/" ODBK_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, url_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &u);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-    rc = curl_easy_perform(h);
+    odbk_curl_setup(c, &opts);
+    curl_easy_setopt(c->h, CURLOPT_URL, url);
+    curl_easy_setopt(c->h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c->h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c->h, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, url_write);
+    curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &u);
+    rc = odbk_curl_perform(c);
     if (u.failed) {
         r = -1;
     } else if (rc != CURLE_OK) {
-        long code = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        if (code == 404 || code == 410)
-            r = odbk_err_set(err, ODBK_E_NOINPUT, "'%s': HTTP %ld", label, code);
-        else if (code == 401 || code == 403)
-            r = odbk_err_set(err, ODBK_E_PERM, "'%s': HTTP %ld", label, code);
+        long code = odbk_curl_status(c);
+        enum odbk_errcode kind = odbk_curl_kind(CURLE_OK, code);
+        if (kind == ODBK_E_NOINPUT || kind == ODBK_E_PERM)
+            r = odbk_err_set(err, kind, "'%s': HTTP %ld", label, code);
         else
-            r = odbk_err_set(err, ODBK_E_UNAVAILABLE, "cannot download '%s': %s", label,
-                             *cerr ? cerr : curl_easy_strerror(rc));
+            r = odbk_err_set(err, ODBK_E_UNAVAILABLE, "cannot download '%s': %s", label, odbk_curl_why(c, rc));
     } else if (u.have && odbk_writer_write(dst, u.buf, u.have, err) < 0) {
         r = -1;
     }
     free(u.buf);
     free(label);
-    curl_easy_cleanup(h);
+    odbk_curl_free(c);
     return r;
 }
 

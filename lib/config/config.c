@@ -421,6 +421,82 @@ int odbk_config_bool(const struct odbk_config_section *sec, const char *key, int
     return 0;
 }
 
+/* A decimal number from lo to hi, with an optional unit suffix; 0 and *out set, or -1. */
+static int number(const char *v, const char *suffix, long long lo, long long hi, long long *out)
+{
+    char *end;
+    long long n;
+    if (*v < '0' || *v > '9')
+        return -1;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (suffix && !strcmp(end, suffix))
+        end += strlen(end);
+    if (errno || *end || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+int odbk_config_uint(const struct odbk_config_section *sec, const char *key, unsigned def, unsigned lo,
+                     unsigned hi, unsigned *out, struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
+    long long v;
+    if (!kv) {
+        *out = def;
+        return 0;
+    }
+    if (number(kv->value, NULL, lo, hi, &v) < 0)
+        return odbk_config_error(err, sec, kv, "'%s' is not a number from %u to %u", kv->value, lo, hi);
+    *out = (unsigned)v;
+    return 0;
+}
+
+int odbk_config_seconds(const struct odbk_config_section *sec, const char *key, long def, long lo, long hi,
+                        long *out, struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
+    long long v;
+    if (!kv) {
+        *out = def;
+        return 0;
+    }
+    if (number(kv->value, "s", lo, hi, &v) < 0)
+        return odbk_config_error(err, sec, kv, "'%s' is not a number of seconds from %ld to %ld", kv->value, lo,
+                                 hi);
+    *out = (long)v;
+    return 0;
+}
+
+/* 5242880 → "5MiB": the largest binary unit that divides n. */
+static void size_text(uint64_t n, char *out, size_t size)
+{
+    static const char *const units[] = {"", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (u < 4 && n && n % 1024 == 0) {
+        n /= 1024;
+        u++;
+    }
+    snprintf(out, size, "%llu%s", (unsigned long long)n, units[u]);
+}
+
+int odbk_config_size(const struct odbk_config_section *sec, const char *key, uint64_t def, uint64_t lo,
+                     uint64_t hi, uint64_t *out, struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
+    char los[32], his[32];
+    if (!kv) {
+        *out = def;
+        return 0;
+    }
+    if (odbk_parse_size(kv->value, out) == 0 && *out >= lo && *out <= hi)
+        return 0;
+    size_text(lo, los, sizeof(los));
+    size_text(hi, his, sizeof(his));
+    return odbk_config_error(err, sec, kv, "'%s' is not a size from %s to %s", kv->value, los, his);
+}
+
 int odbk_config_secret(const struct odbk_config_section *sec, const char *key, const char *env_var,
                        char **out, struct odbk_err *err)
 {

@@ -1,5 +1,5 @@
 /* config.h - odbk.conf: an INI file of `[storage NAME]`, `[policy]`, `[policy ENV]` and `[env NAME]`
- * sections (SPEC §2, odbk.conf(5)).
+ * sections (odbk.conf(5)).
  *
  * The parser keeps every key with its line so that any module can report "file:line: what is wrong".
  * Modules own their keys: the storage drivers validate `[storage]` sections, the policy module
@@ -10,6 +10,7 @@
 #define ODBK_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -68,6 +69,15 @@ int odbk_config_check_keys(const struct odbk_config_section *sec, const char *co
 /* Boolean value (true/false/yes/no/on/off/1/0); def when absent. */
 int odbk_config_bool(const struct odbk_config_section *sec, const char *key, int def, int *out,
                      struct odbk_err *err);
+
+/* Numbers, def when absent, else a config error naming the range: a decimal from lo to hi; seconds
+ * ("90" or "90s"); a size ("5MiB", "1G", "512k": odbk_parse_size). */
+int odbk_config_uint(const struct odbk_config_section *sec, const char *key, unsigned def, unsigned lo,
+                     unsigned hi, unsigned *out, struct odbk_err *err);
+int odbk_config_seconds(const struct odbk_config_section *sec, const char *key, long def, long lo, long hi,
+                        long *out, struct odbk_err *err);
+int odbk_config_size(const struct odbk_config_section *sec, const char *key, uint64_t def, uint64_t lo,
+                     uint64_t hi, uint64_t *out, struct odbk_err *err);
 
 /* A secret: `key` inline, else the file named by `key-file` (refused if group/world can read it),
  * else the environment variable env_var (may be NULL).  *out is NULL (and 0 returned) when none is

@@ -1,4 +1,4 @@
-/* notify.c - notify-command (fork/execve with a deadline) and notify-url (libcurl POST with retries). */
+/* notify.c - notify-command (fork/execve with a deadline) and notify-url (a POST on net/curl.h, retried). */
 #include "notify/notify.h"
 
 #include <errno.h>
@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
+#include "common/retry.h"
 #include "common/util.h"
+#include "net/curl.h"
 
 extern char **environ;
 
@@ -189,13 +190,6 @@ static void url_origin(const char *url, char *out, size_t size)
     }
 }
 
-static size_t discard(char *ptr, size_t size, size_t n, void *ctx)
-{
-    (void)ptr;
-    (void)ctx;
-    return size * n;
-}
-
 static char *event_json(const struct odbk_notify_event *ev)
 {
     cJSON *o = cJSON_CreateObject();
@@ -216,51 +210,54 @@ static char *event_json(const struct odbk_notify_event *ev)
     return s;
 }
 
+struct post {
+    struct odbk_curl *c;
+    const char *origin;
+    CURLcode cc;
+    long status;
+};
+
+static int post_once(void *ctx, struct odbk_err *err)
+{
+    struct post *p = ctx;
+    p->status = 0;
+    p->cc = odbk_curl_perform(p->c);
+    if (p->cc != CURLE_OK)   /* curl_easy_strerror only: curl's error buffer may quote the URL and its token */
+        return odbk_err_set(err, ODBK_E_UNAVAILABLE, "notify-url '%s': %s", p->origin, curl_easy_strerror(p->cc));
+    p->status = odbk_curl_status(p->c);
+    if (p->status < 200 || p->status >= 300)
+        return odbk_err_set(err, ODBK_E_FAILED, "notify-url '%s' answered HTTP %ld", p->origin, p->status);
+    return 0;
+}
+
+static int post_transient(void *ctx, const struct odbk_err *err)
+{
+    const struct post *p = ctx;
+    (void)err;
+    return odbk_curl_transient(p->cc, p->status);
+}
+
 static int post_url(const char *url, int64_t timeout_s, const struct odbk_notify_event *ev, struct odbk_err *err)
 {
-    char origin[256], *body = event_json(ev), ua[64];
-    struct curl_slist *hdr = NULL;
-    CURL *h = curl_easy_init();
-    int attempt, r = -1;
+    const struct odbk_curl_opts opts = {
+        .protocols = "http,https",
+        .connect_timeout = timeout_s < 10 ? (long)timeout_s : 10,
+        .timeout = (long)timeout_s,
+    };
+    char origin[256], *body = event_json(ev);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    struct post p = {odbk_curl_new(), origin, CURLE_OK, 0};
+    struct odbk_retry retry = ODBK_RETRY_INIT(2);
+    int r;
     url_origin(url, origin, sizeof(origin));
-    if (!h) {
-        free(body);
-        return odbk_err_set(err, ODBK_E_OSERR, "notify-url '%s': cannot initialise libcurl", origin);
-    }
-    snprintf(ua, sizeof(ua), "odbk/%s", ODBK_VERSION);
-    hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout_s);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(timeout_s < 10 ? timeout_s : 10));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    for (attempt = 1; attempt <= 3; attempt++) {
-        long code = 0;
-        CURLcode c = curl_easy_perform(h);
-        if (c == CURLE_OK) {
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-            if (code >= 200 && code < 300) {
-                r = 0;
-                break;
-            }
-            odbk_err_set(err, ODBK_E_FAILED, "notify-url '%s' answered HTTP %ld", origin, code);
-            if (code != 429 && code < 500)
-                break;
-        } else {
-            odbk_err_set(err, ODBK_E_UNAVAILABLE, "notify-url '%s': %s", origin, curl_easy_strerror(c));
-        }
-        if (attempt < 3)
-            sleep((unsigned)attempt);
-    }
-    if (r < 0 && attempt > 3)
-        odbk_err_prefix(err, "after 3 attempts");
+    odbk_curl_setup(p.c, &opts);
+    curl_easy_setopt(p.c->h, CURLOPT_URL, url);
+    curl_easy_setopt(p.c->h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(p.c->h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(p.c->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    r = odbk_retry(&retry, post_once, post_transient, &p, err);
     curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
+    odbk_curl_free(p.c);
     free(body);
     return r;
 }

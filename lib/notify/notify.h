@@ -1,5 +1,5 @@
 /* notify.h - notifications of the policy's `notify-on`, `notify-command`, `notify-url`, `notify-timeout`
- * (SPEC §2, issue 6).
+ * (odbk-schedules(7), odbk.conf(5)).
  *
  * An event is sent when the policy asks for it: `notify-on = failure` (default) sends failure events,
  * `success` success events, `both` both, `none` nothing.  Success events: backup.completed,

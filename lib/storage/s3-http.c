@@ -1,9 +1,8 @@
-/* s3-http.c - one S3 request over libcurl: signing, the attempt itself, retries with backoff, and the
- * mapping of what went wrong (HTTP status, S3 error code, curl code) to odbk's error kinds.
+/* s3-http.c - one S3 request: signing, the attempt itself (on net/curl.h, which drops a transfer that moves
+ * nothing for `timeout` seconds, so a stalled server costs time, never a hang), retries (common/retry.h),
+ * and what S3 adds to the error mapping of net/curl.h (its error codes and hints).
  *
- * Each thread uses its own curl handle (struct s3_conn); curl_global_init runs once, under pthread_once.
- * Transfers never use signals (CURLOPT_NOSIGNAL) and a transfer that moves nothing for `timeout` seconds is
- * dropped and retried, so a stalled server costs time, never a hang. */
+ * Each thread uses its own handle (struct odbk_curl). */
 #include "storage/s3-internal.h"
 
 #include <ctype.h>
@@ -12,37 +11,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/retry.h"
 #include "common/util.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_RESP (32u << 20)     /* a ListObjectsV2 page is ~300 KiB; errors are tiny */
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static void global_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct s3_conn *s3_conn_new(void)
-{
-    struct s3_conn *c;
-    pthread_once(&global_once, global_init);
-    c = odbk_xcalloc(1, sizeof(*c));
-    c->h = curl_easy_init();
-    if (!c->h)
-        abort();   /* out of memory, as odbk_xmalloc would */
-    return c;
-}
-
-void s3_conn_free(struct s3_conn *c)
-{
-    if (!c)
-        return;
-    curl_easy_cleanup(c->h);
-    free(c);
-}
-
-void s3_req_reset(struct s3_req *req)
+void odbk_s3_req_reset(struct s3_req *req)
 {
     free(req->resp);
     free(req->etag);
@@ -62,10 +37,6 @@ void s3_req_reset(struct s3_req *req)
 struct xfer {
     struct s3_req *req;
     size_t sent;
-    long timeout;
-    curl_off_t up, down;     /* bytes moved when last seen */
-    struct timespec moved;   /* when bytes last moved (monotonic) */
-    int stalled;
 };
 
 static void append(struct s3_req *req, const char *p, size_t n)
@@ -163,31 +134,17 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* Called about once a second: cancel, and drop a transfer that moved no byte for `timeout` seconds (curl's
- * own low-speed check averages over several seconds and reacts late). */
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+CURLcode odbk_s3_perform(struct s3 *s, struct odbk_curl *c, struct s3_req *req)
 {
-    struct xfer *x = ud;
-    struct timespec now;
-    if (x->req->cancel && __atomic_load_n(x->req->cancel, __ATOMIC_ACQUIRE))
-        return 1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (dn != x->down || un != x->up || !x->moved.tv_sec) {
-        x->down = dn;
-        x->up = un;
-        x->moved = now;
-        return 0;
-    }
-    if (now.tv_sec - x->moved.tv_sec >= x->timeout) {
-        x->stalled = 1;
-        return 1;
-    }
-    return 0;
-}
-
-CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
-{
-    struct xfer x = {req, 0, s->timeout, 0, 0, {0, 0}, 0};
+    struct xfer x = {req, 0};
+    const struct odbk_curl_opts opts = {
+        .protocols = "http,https",
+        .connect_timeout = s->timeout,
+        .stall = s->timeout,
+        .no_tls_verify = !s->tls_verify,
+        .ca_file = s->ca_file,
+        .cancel = req->cancel,
+    };
     struct curl_slist *hdr = NULL;
     char amz_date[17], body_hash[65], *host, *path, *url, *line, *auth;
     const char *payload = EMPTY_SHA256;
@@ -196,19 +153,19 @@ CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
     CURL *h = c->h;
     CURLcode cc;
 
-    s3_req_reset(req);
+    odbk_s3_req_reset(req);
     gmtime_r(&now, &tm);
     strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
     if (req->body_sha256) {
         payload = req->body_sha256;
     } else if (req->body_len) {
-        s3_sha256_hex(req->body, req->body_len, body_hash);
+        odbk_s3_sha256_hex(req->body, req->body_len, body_hash);
         payload = body_hash;
     }
-    s3_locate(s, req->key, &host, &path);
+    odbk_s3_locate(s, req->key, &host, &path);
     url = odbk_xasprintf("%s://%s%s%s%s", s->scheme, host, path, req->query ? "?" : "",
                          req->query ? req->query : "");
-    auth = s3_authorization(s, req->method, host, path, req->query, payload, amz_date);
+    auth = odbk_s3_authorization(s, req->method, host, path, req->query, payload, amz_date);
 
 #define ADD(...) (line = odbk_xasprintf(__VA_ARGS__), hdr = curl_slist_append(hdr, line), free(line))
     ADD("Host: %s", host);
@@ -226,28 +183,14 @@ CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
     ADD("Expect:");
 #undef ADD
 
-    curl_easy_reset(h);
-    c->errbuf[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    odbk_curl_setup(c, &opts);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->timeout);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
-    if (s->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "odbk/" ODBK_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
     if (!strcmp(req->method, "HEAD")) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (!strcmp(req->method, "PUT")) {
@@ -264,11 +207,7 @@ CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
     } else if (strcmp(req->method, "GET")) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    cc = curl_easy_perform(h);
-    if (cc == CURLE_ABORTED_BY_CALLBACK && x.stalled) {
-        cc = CURLE_OPERATION_TIMEDOUT;
-        snprintf(c->errbuf, sizeof(c->errbuf), "no data moved for %ld seconds", s->timeout);
-    }
+    cc = odbk_curl_perform(c);
     if (cc == CURLE_OK || !req->status)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &req->status);
     /* the handle keeps pointers to these until the next reset: clear them now */
@@ -281,91 +220,30 @@ CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req)
     return cc;
 }
 
-int s3_retryable(CURLcode cc, long status)
-{
-    switch (cc) {
-    case CURLE_OK:
-        return status >= 500 || status == 429 || status == 408;
-    case CURLE_COULDNT_CONNECT:      /* a server restarting */
-    case CURLE_OPERATION_TIMEDOUT:   /* stalled transfer, or connect timeout */
-    case CURLE_SEND_ERROR:           /* connection reset */
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-int s3_backoff(unsigned attempt, const int *cancel)
-{
-    /* 0.5 s, 1 s, 2 s, ... capped at 20 s; each between half and all of that (jitter) */
-    unsigned long ms = 500UL << (attempt > 6 ? 6 : attempt - 1), slept = 0;
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&ms;
-    if (ms > 20000)
-        ms = 20000;
-    ms = ms / 2 + (unsigned long)rand_r(&seed) % (ms / 2 + 1);
-    while (slept < ms) {
-        if (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE))
-            return 1;
-        usleep(50 * 1000);
-        slept += 50;
-    }
-    return 0;
-}
-
-int s3_call(struct s3 *s, struct s3_conn *c, struct s3_req *req, int retries, const char *what,
+int odbk_s3_call(struct s3 *s, struct odbk_curl *c, struct s3_req *req, int retries, const char *what,
             struct odbk_err *err)
 {
-    unsigned attempt, max = retries >= 0 ? (unsigned)retries : s->retries;
-    CURLcode cc = CURLE_OK;
-    for (attempt = 0;; attempt++) {
-        if (attempt && s3_backoff(attempt, req->cancel))
-            break;
-        cc = s3_perform(s, c, req);
+    struct odbk_retry r = ODBK_RETRY_INIT(retries >= 0 ? (unsigned)retries : s->retries);
+    r.cancel = req->cancel;
+    for (;;) {
+        CURLcode cc = odbk_s3_perform(s, c, req);
         if (cc == CURLE_OK && req->status >= 200 && req->status < 300)
             return 0;
-        if (req->sink_failed || !s3_retryable(cc, req->status) || attempt >= max)
-            break;
+        odbk_s3_fail(s, c, req, cc, what, err);
+        if (!odbk_retry_again(&r, !req->sink_failed && odbk_curl_transient(cc, req->status), err))
+            return -1;
     }
-    return s3_fail(s, c, req, cc, what, err);
 }
 
 /* ---- errors ---- */
 
-int s3_fail(struct s3 *s, struct s3_conn *c, struct s3_req *req, CURLcode cc, const char *what,
+int odbk_s3_fail(struct s3 *s, struct odbk_curl *c, struct s3_req *req, CURLcode cc, const char *what,
             struct odbk_err *err)
 {
     char *code = NULL, *msg = NULL;
-    enum odbk_errcode kind = ODBK_E_IO;
+    enum odbk_errcode kind = odbk_curl_kind(cc, req->status);
     if (cc != CURLE_OK) {
-        const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
-        switch (cc) {
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-        case CURLE_COULDNT_CONNECT:
-            kind = ODBK_E_UNAVAILABLE;
-            break;
-        case CURLE_OPERATION_TIMEDOUT:
-            kind = ODBK_E_TEMPFAIL;
-            break;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_CONNECT_ERROR:
-            kind = ODBK_E_UNAVAILABLE;
-            break;
-        case CURLE_ABORTED_BY_CALLBACK:
-            kind = ODBK_E_FAILED;
-            detail = "cancelled";
-            break;
-        default:
-            kind = s3_retryable(cc, 0) ? ODBK_E_UNAVAILABLE : ODBK_E_IO;
-        }
-        odbk_err_set(err, kind, "storage '%s': cannot %s: %s", s->name, what, detail);
+        odbk_err_set(err, kind, "storage '%s': cannot %s: %s", s->name, what, odbk_curl_why(c, cc));
         if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
             odbk_err_hint(err, "check 'endpoint', or name the server's CA with 'ca-file =' in [storage %s]",
                           s->name);
@@ -376,18 +254,10 @@ int s3_fail(struct s3 *s, struct s3_conn *c, struct s3_req *req, CURLcode cc, co
     }
     if (req->resp) {
         const char *pos = req->resp, *end = req->resp + req->resp_len;
-        code = s3_xml_next(&pos, end, "Code");
+        code = odbk_s3_xml_next(&pos, end, "Code");
         pos = req->resp;
-        msg = s3_xml_next(&pos, end, "Message");
+        msg = odbk_s3_xml_next(&pos, end, "Message");
     }
-    if (req->status == 403 || req->status == 401)
-        kind = ODBK_E_PERM;
-    else if (req->status == 404)
-        kind = ODBK_E_NOINPUT;
-    else if (req->status == 429 || req->status == 503)
-        kind = ODBK_E_TEMPFAIL;
-    else if (req->status >= 500)
-        kind = ODBK_E_UNAVAILABLE;
     if (code && (!strcmp(code, "NoSuchBucket") || !strcmp(code, "AuthorizationHeaderMalformed") ||
                  !strcmp(code, "InvalidBucketName") || !strcmp(code, "PermanentRedirect") ||
                  !strcmp(code, "IllegalLocationConstraintException")))

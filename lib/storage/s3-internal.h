@@ -9,9 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "common/err.h"
+#include "net/curl.h"
 #include "storage/s3.h"
 #include "storage/storage.h"
 
@@ -34,17 +33,8 @@ struct s3 {
     unsigned retries;
     long timeout;            /* seconds: connect timeout, and a transfer stalled this long is dropped */
     pthread_mutex_t misc_mu;
-    struct s3_conn *misc;    /* handle for stat/list/remove (one thread at a time) */
+    struct odbk_curl *misc;  /* handle for stat/list/remove (one thread at a time) */
 };
-
-/* One curl handle: each thread that talks to the store has its own. */
-struct s3_conn {
-    CURL *h;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-struct s3_conn *s3_conn_new(void);
-void s3_conn_free(struct s3_conn *c);
 
 /* Called with the body of a 2xx response; return 0, or -1 to stop the transfer (the sink's own error). */
 typedef int (*s3_sink_fn)(void *ctx, const char *p, size_t n);
@@ -75,49 +65,44 @@ struct s3_req {
 };
 
 /* One attempt; the CURLcode of the transfer (CURLE_OK even for an HTTP error: see req->status). */
-CURLcode s3_perform(struct s3 *s, struct s3_conn *c, struct s3_req *req);
-/* Is this outcome worth another attempt (5xx, 429, timeouts, resets, refused connections)? */
-int s3_retryable(CURLcode cc, long status);
-/* Sleep before attempt `attempt` (1, 2, ...): exponential backoff with jitter; returns early (non-zero)
- * when *cancel becomes set. */
-int s3_backoff(unsigned attempt, const int *cancel);
-/* s3_perform with retries (s->retries, or `retries` when >= 0); 0 on a 2xx, else -1 with err set by
- * s3_fail(what). */
-int s3_call(struct s3 *s, struct s3_conn *c, struct s3_req *req, int retries, const char *what,
+CURLcode odbk_s3_perform(struct s3 *s, struct odbk_curl *c, struct s3_req *req);
+/* odbk_s3_perform with retries (s->retries, or `retries` when >= 0) on what odbk_curl_transient() calls
+ * transient; 0 on a 2xx, else -1 with err set by odbk_s3_fail(what) and the attempts (retry.h). */
+int odbk_s3_call(struct s3 *s, struct odbk_curl *c, struct s3_req *req, int retries, const char *what,
             struct odbk_err *err);
 /* Fill err for a failed request: "storage 'NAME': cannot WHAT: S3CODE: message (HTTP n)" or the curl
  * error; the kind follows the HTTP status, the S3 error code and the curl code. */
-int s3_fail(struct s3 *s, struct s3_conn *c, struct s3_req *req, CURLcode cc, const char *what,
+int odbk_s3_fail(struct s3 *s, struct odbk_curl *c, struct s3_req *req, CURLcode cc, const char *what,
             struct odbk_err *err);
-void s3_req_reset(struct s3_req *req);   /* free the response fields */
+void odbk_s3_req_reset(struct s3_req *req);   /* free the response fields */
 
 /* SigV4 */
-void s3_sha256_hex(const void *data, size_t len, char hex[65]);
+void odbk_s3_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Percent-encode as SigV4 wants: unreserved characters kept, '/' kept when keep_slash. malloc'd. */
-char *s3_uri_encode(const char *s, int keep_slash);
+char *odbk_s3_uri_encode(const char *s, int keep_slash);
 /* The host and the encoded path of key (NULL: the bucket itself) for this storage's uri-style. */
-void s3_locate(struct s3 *s, const char *key, char **host, char **path);
+void odbk_s3_locate(struct s3 *s, const char *key, char **host, char **path);
 /* A presigned GET URL for key valid `seconds` from `now`. */
-char *s3_presign_url(struct s3 *s, const char *key, long seconds, time_t now);
+char *odbk_s3_presign_url(struct s3 *s, const char *key, long seconds, time_t now);
 /* The Authorization header value for a request (headers host, x-amz-content-sha256, x-amz-date and
  * x-amz-security-token when there is a session token are signed). */
-char *s3_authorization(struct s3 *s, const char *method, const char *host, const char *path,
+char *odbk_s3_authorization(struct s3 *s, const char *method, const char *host, const char *path,
                        const char *query, const char *payload_sha256, const char *amz_date);
 
 /* XML: the unescaped text of the first <tag>…</tag> in [*pos, end), advancing *pos past it; NULL when
  * there is none.  malloc'd. */
-char *s3_xml_next(const char **pos, const char *end, const char *tag);
+char *odbk_s3_xml_next(const char **pos, const char *end, const char *tag);
 /* The span [*start, *end) of the next <tag>…</tag> element's content; 0 when found, -1 when not. */
-int s3_xml_element(const char **pos, const char *end, const char *tag, const char **start,
+int odbk_s3_xml_element(const char **pos, const char *end, const char *tag, const char **start,
                    const char **stop);
 /* XML-escape s for a request body. malloc'd. */
-char *s3_xml_escape(const char *s);
+char *odbk_s3_xml_escape(const char *s);
 
 /* The full key of a storage path (prefix + path). malloc'd. */
-char *s3_full_key(struct s3 *s, const char *path);
+char *odbk_s3_full_key(struct s3 *s, const char *path);
 
 /* The streaming writer (s3-upload.c). */
-int s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
+int odbk_s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
                   struct odbk_err *err);
 
 #endif

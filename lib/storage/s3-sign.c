@@ -26,7 +26,7 @@ static void hexify(const unsigned char *md, size_t n, char *hex)
     hex[2 * n] = '\0';
 }
 
-void s3_sha256_hex(const void *data, size_t len, char hex[65])
+void odbk_s3_sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[32];
     unsigned int n = 0;
@@ -40,7 +40,7 @@ static void hmac(const void *key, size_t klen, const char *msg, unsigned char ou
     HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &n);
 }
 
-char *s3_uri_encode(const char *s, int keep_slash)
+char *odbk_s3_uri_encode(const char *s, int keep_slash)
 {
     static const char digits[] = "0123456789ABCDEF";
     char *out = odbk_xmalloc(3 * strlen(s) + 1), *o = out;
@@ -59,11 +59,11 @@ char *s3_uri_encode(const char *s, int keep_slash)
     return out;
 }
 
-void s3_locate(struct s3 *s, const char *key, char **host, char **path)
+void odbk_s3_locate(struct s3 *s, const char *key, char **host, char **path)
 {
-    char *ekey = key ? s3_uri_encode(key, 1) : NULL;
+    char *ekey = key ? odbk_s3_uri_encode(key, 1) : NULL;
     if (s->path_style) {
-        char *ebucket = s3_uri_encode(s->bucket, 0);
+        char *ebucket = odbk_s3_uri_encode(s->bucket, 0);
         *host = odbk_xstrdup(s->endpoint_host);
         *path = ekey ? odbk_xasprintf("/%s/%s", ebucket, ekey) : odbk_xasprintf("/%s", ebucket);
         free(ebucket);
@@ -99,7 +99,7 @@ static void sign(struct s3 *s, const char *amz_date, const char *canonical, char
 {
     unsigned char key[32], mac[32];
     char creq_hash[65], *sts;
-    s3_sha256_hex(canonical, strlen(canonical), creq_hash);
+    odbk_s3_sha256_hex(canonical, strlen(canonical), creq_hash);
     signing_key(s, amz_date, key, scope);
     sts = odbk_xasprintf("AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, creq_hash);
     hmac(key, 32, sts, mac);
@@ -108,7 +108,7 @@ static void sign(struct s3 *s, const char *amz_date, const char *canonical, char
     free(sts);
 }
 
-char *s3_authorization(struct s3 *s, const char *method, const char *host, const char *path,
+char *odbk_s3_authorization(struct s3 *s, const char *method, const char *host, const char *path,
                        const char *query, const char *payload_sha256, const char *amz_date)
 {
     char scope[128], sig[65], *canonical, *auth;
@@ -134,18 +134,18 @@ static void amz_date_of(time_t t, char out[17])
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-char *s3_presign_url(struct s3 *s, const char *key, long seconds, time_t now)
+char *odbk_s3_presign_url(struct s3 *s, const char *key, long seconds, time_t now)
 {
     char amz_date[17], scope[128], sig[65], day[9];
     char *host, *path, *cred, *ecred, *etoken = NULL, *query, *canonical, *url;
     amz_date_of(now, amz_date);
     memcpy(day, amz_date, 8);
     day[8] = '\0';
-    s3_locate(s, key, &host, &path);
+    odbk_s3_locate(s, key, &host, &path);
     cred = odbk_xasprintf("%s/%s/%s/s3/aws4_request", s->access_key, day, s->region);
-    ecred = s3_uri_encode(cred, 0);
+    ecred = odbk_s3_uri_encode(cred, 0);
     if (s->session_token)
-        etoken = s3_uri_encode(s->session_token, 0);
+        etoken = odbk_s3_uri_encode(s->session_token, 0);
     /* parameters in byte order, as the canonical query wants them */
     query = odbk_xasprintf("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s&X-Amz-Date=%s&X-Amz-Expires=%ld"
                            "%s%s&X-Amz-SignedHeaders=host",

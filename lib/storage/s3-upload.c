@@ -13,7 +13,7 @@
  *
  * Part size: odbk_s3_part_size() plans for twice the size hint.  If the stream still outgrows 10,000
  * parts, the writer refuses part 10,001 with an error naming the planned size, and the upload is aborted:
- * an honest failure rather than a corrupt object (F6 of the research notes). */
+ * an honest failure rather than a corrupt object (odbk.conf(5), part-size). */
 #include "storage/s3-internal.h"
 
 #include <stdlib.h>
@@ -52,7 +52,7 @@ struct s3_writer {
     char *what;              /* "upload 'key'" for messages */
     uint64_t size_hint;
     size_t part_size;
-    struct s3_conn *ctl;     /* create, complete, abort, single PUT */
+    struct odbk_curl *ctl;     /* create, complete, abort, single PUT */
     unsigned char *cur;      /* the part being filled */
     size_t cur_len, cur_cap;
     char *upload_id;         /* set while a multipart upload is open */
@@ -83,13 +83,13 @@ static char *query_of(struct s3_writer *sw, unsigned part)
 
 /* ---- workers ---- */
 
-static int upload_part(struct s3_writer *sw, struct s3_conn *c, const struct part *p, char **etag,
+static int upload_part(struct s3_writer *sw, struct odbk_curl *c, const struct part *p, char **etag,
                        struct odbk_err *err)
 {
     struct s3_req req = {0};
     char sha[65], *q = query_of(sw, p->num), *what;
     int r;
-    s3_sha256_hex(p->buf, p->len, sha);
+    odbk_s3_sha256_hex(p->buf, p->len, sha);
     req.method = "PUT";
     req.key = sw->key;
     req.query = q;
@@ -98,14 +98,14 @@ static int upload_part(struct s3_writer *sw, struct s3_conn *c, const struct par
     req.body_sha256 = sha;
     req.cancel = &sw->cancel;
     what = odbk_xasprintf("upload part %u of '%s'", p->num, sw->key);
-    r = s3_call(sw->s3, c, &req, -1, what, err);
+    r = odbk_s3_call(sw->s3, c, &req, -1, what, err);
     if (r == 0 && !req.etag)
         r = odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot %s: no ETag in the answer", sw->s3->name, what);
     if (r == 0) {
         *etag = req.etag;
         req.etag = NULL;
     }
-    s3_req_reset(&req);
+    odbk_s3_req_reset(&req);
     free(what);
     free(q);
     return r;
@@ -114,7 +114,7 @@ static int upload_part(struct s3_writer *sw, struct s3_conn *c, const struct par
 static void *worker(void *arg)
 {
     struct s3_writer *sw = arg;
-    struct s3_conn *c = s3_conn_new();
+    struct odbk_curl *c = odbk_curl_new();
     pthread_mutex_lock(&sw->mu);
     for (;;) {
         struct part p;
@@ -148,7 +148,7 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&sw->cv);
     }
     pthread_mutex_unlock(&sw->mu);
-    s3_conn_free(c);
+    odbk_curl_free(c);
     return NULL;
 }
 
@@ -186,21 +186,21 @@ static int create_upload(struct s3_writer *sw, struct odbk_err *err)
     req.method = "POST";
     req.key = sw->key;
     req.query = "uploads=";
-    r = s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
+    r = odbk_s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
     if (r == 0) {
         pos = req.resp ? req.resp : "";
-        sw->upload_id = s3_xml_next(&pos, pos + req.resp_len, "UploadId");
+        sw->upload_id = odbk_s3_xml_next(&pos, pos + req.resp_len, "UploadId");
         if (!sw->upload_id || !*sw->upload_id)
             r = odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot %s: no UploadId in the answer to "
                              "CreateMultipartUpload", sw->s3->name, sw->what);
     }
-    s3_req_reset(&req);
+    odbk_s3_req_reset(&req);
     if (r < 0) {
         free(sw->upload_id);
         sw->upload_id = NULL;
         return -1;
     }
-    sw->eid = s3_uri_encode(sw->upload_id, 0);
+    sw->eid = odbk_s3_uri_encode(sw->upload_id, 0);
     sw->queue = odbk_xcalloc(sw->s3->concurrency, sizeof(*sw->queue));
     sw->spare = odbk_xcalloc(sw->s3->concurrency + 1, sizeof(*sw->spare));
     sw->threads = odbk_xcalloc(sw->s3->concurrency, sizeof(*sw->threads));
@@ -301,7 +301,7 @@ static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
     int r;
     len += (size_t)snprintf(xml + len, cap - len, "<CompleteMultipartUpload>");
     for (i = 0; i < sw->parts; i++) {
-        char *etag = s3_xml_escape(sw->etags[i]);
+        char *etag = odbk_s3_xml_escape(sw->etags[i]);
         size_t need = strlen(etag) + 96;
         if (len + need >= cap) {
             cap = 2 * cap + need;
@@ -319,13 +319,13 @@ static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
     req.query = q;
     req.body = xml;
     req.body_len = len;
-    r = s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
+    r = odbk_s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
     if (r == 0 && req.resp && strstr(req.resp, "<Error>")) {
         /* 200 OK with an error in the body: the upload did not complete */
         req.status = 500;
-        r = s3_fail(sw->s3, sw->ctl, &req, CURLE_OK, sw->what, err);
+        r = odbk_s3_fail(sw->s3, sw->ctl, &req, CURLE_OK, sw->what, err);
     }
-    s3_req_reset(&req);
+    odbk_s3_req_reset(&req);
     free(xml);
     free(q);
     return r;
@@ -339,8 +339,8 @@ static int put_single(struct s3_writer *sw, struct odbk_err *err)
     req.key = sw->key;
     req.body = sw->cur;
     req.body_len = sw->cur_len;
-    r = s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
-    s3_req_reset(&req);
+    r = odbk_s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
+    odbk_s3_req_reset(&req);
     return r;
 }
 
@@ -378,8 +378,8 @@ static void sw_abort(struct odbk_writer *w)
         req.method = "DELETE";
         req.key = sw->key;
         req.query = q;
-        s3_call(sw->s3, sw->ctl, &req, (int)sw->s3->retries + 3, "abort the multipart upload", &err);
-        s3_req_reset(&req);
+        odbk_s3_call(sw->s3, sw->ctl, &req, (int)sw->s3->retries + 3, "abort the multipart upload", &err);
+        odbk_s3_req_reset(&req);
         free(q);
         free(sw->upload_id);
         sw->upload_id = NULL;
@@ -403,7 +403,7 @@ static void sw_free(struct odbk_writer *w)
     free(sw->eid);
     free(sw->key);
     free(sw->what);
-    s3_conn_free(sw->ctl);
+    odbk_curl_free(sw->ctl);
     pthread_mutex_destroy(&sw->mu);
     pthread_cond_destroy(&sw->cv);
     free(sw);
@@ -411,17 +411,17 @@ static void sw_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops s3_write_ops = {"s3 object", sw_write, sw_finish, sw_abort, sw_free};
 
-int s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
+int odbk_s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
                   struct odbk_err *err)
 {
     struct s3 *s = st->priv;
     struct s3_writer *sw = odbk_xcalloc(1, sizeof(*sw));
     sw->s3 = s;
-    sw->key = s3_full_key(s, path);
+    sw->key = odbk_s3_full_key(s, path);
     sw->what = odbk_xasprintf("upload '%s'", sw->key);
     sw->size_hint = size_hint;
     sw->part_size = (size_t)odbk_s3_part_size(size_hint, s->part_size);
-    sw->ctl = s3_conn_new();
+    sw->ctl = odbk_curl_new();
     pthread_mutex_init(&sw->mu, NULL);
     pthread_cond_init(&sw->cv, NULL);
     odbk_writer_init(&sw->w, &s3_write_ops, NULL);

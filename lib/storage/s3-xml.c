@@ -23,7 +23,7 @@ static const char *find(const char *hay, const char *end, const char *needle)
     return NULL;
 }
 
-int s3_xml_element(const char **pos, const char *end, const char *tag, const char **start, const char **stop)
+int odbk_s3_xml_element(const char **pos, const char *end, const char *tag, const char **start, const char **stop)
 {
     char *open = odbk_xasprintf("<%s>", tag), *close = odbk_xasprintf("</%s>", tag), *empty;
     const char *a = find(*pos, end, open), *b, *e;
@@ -107,15 +107,15 @@ static char *unescape(const char *p, const char *end)
     return out;
 }
 
-char *s3_xml_next(const char **pos, const char *end, const char *tag)
+char *odbk_s3_xml_next(const char **pos, const char *end, const char *tag)
 {
     const char *a, *b;
-    if (s3_xml_element(pos, end, tag, &a, &b) < 0)
+    if (odbk_s3_xml_element(pos, end, tag, &a, &b) < 0)
         return NULL;
     return unescape(a, b);
 }
 
-char *s3_xml_escape(const char *s)
+char *odbk_s3_xml_escape(const char *s)
 {
     char *out = odbk_xmalloc(6 * strlen(s) + 1), *o = out;
     for (; *s; s++) {

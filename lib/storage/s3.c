@@ -4,8 +4,8 @@
  * (ListObjectsV2 with continuation tokens), remove (DELETE) and presign (SigV4 query signing).  Writes are
  * in s3-upload.c, requests and signing in s3-http.c and s3-sign.c.
  *
- * Compatibility rules (research notes §5a F6–F8, §7): no x-amz-checksum-* headers ever (B2 and R2 reject
- * them); x-amz-content-sha256 always, with the real digest of the body; path-style addressing on request
+ * Compatibility rules (odbk.conf(5), type s3): no x-amz-checksum-* headers ever (B2 and R2 reject them);
+ * x-amz-content-sha256 always, with the real digest of the body; path-style addressing on request
  * (`uri-style = path`) for MinIO and self-hosted stores. */
 #include "storage/s3-internal.h"
 
@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/retry.h"
 #include "common/util.h"
 
 static const char *const s3_keys[] = {
@@ -35,7 +36,7 @@ static void s3_destroy(struct s3 *s)
 {
     if (!s)
         return;
-    s3_conn_free(s->misc);
+    odbk_curl_free(s->misc);
     pthread_mutex_destroy(&s->misc_mu);
     free(s->scheme);
     free(s->endpoint_host);
@@ -76,28 +77,11 @@ static int parse_endpoint(struct s3 *s, const struct odbk_config_section *sec, c
     return 0;
 }
 
-static int parse_uint(const struct odbk_config_section *sec, const char *key, unsigned def, unsigned min,
-                      unsigned max, unsigned *out, struct odbk_err *err)
-{
-    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
-    char *end;
-    unsigned long v;
-    *out = def;
-    if (!kv)
-        return 0;
-    v = strtoul(kv->value, &end, 10);
-    if (!*kv->value || *end || v < min || v > max)
-        return odbk_config_error(err, sec, kv, "'%s' is not a number from %u to %u", kv->value, min, max);
-    *out = (unsigned)v;
-    return 0;
-}
-
 static int s3_open(struct odbk_storage *st, const struct odbk_config_section *sec, struct odbk_err *err)
 {
     struct s3 *s = odbk_xcalloc(1, sizeof(*s));
     const struct odbk_config_kv *kv;
     const char *v;
-    unsigned timeout;
     pthread_mutex_init(&s->misc_mu, NULL);
     s->name = st->name;
 
@@ -143,18 +127,11 @@ static int s3_open(struct odbk_storage *st, const struct odbk_config_section *se
         goto fail;
     if ((v = odbk_config_get(sec, "ca-file")) && *v)
         s->ca_file = odbk_xstrdup(v);
-    if ((kv = odbk_config_get_kv(sec, "part-size"))) {
-        if (odbk_parse_size(kv->value, &s->part_size) < 0 || s->part_size < ODBK_S3_MIN_PART ||
-            s->part_size > ODBK_S3_MAX_PART) {
-            odbk_config_error(err, sec, kv, "'%s' is not a part size from 5MiB to 5GiB", kv->value);
-            goto fail;
-        }
-    }
-    if (parse_uint(sec, "upload-concurrency", 4, 1, 64, &s->concurrency, err) < 0 ||
-        parse_uint(sec, "retries", 5, 0, 100, &s->retries, err) < 0 ||
-        parse_uint(sec, "timeout", 60, 1, 3600, &timeout, err) < 0)
+    if (odbk_config_size(sec, "part-size", 0, ODBK_S3_MIN_PART, ODBK_S3_MAX_PART, &s->part_size, err) < 0 ||
+        odbk_config_uint(sec, "upload-concurrency", 4, 1, 64, &s->concurrency, err) < 0 ||
+        odbk_config_uint(sec, "retries", 5, 0, 100, &s->retries, err) < 0 ||
+        odbk_config_seconds(sec, "timeout", 60, 1, 3600, &s->timeout, err) < 0)
         goto fail;
-    s->timeout = (long)timeout;
 
     if (odbk_config_secret(sec, "access-key-id", "AWS_ACCESS_KEY_ID", &s->access_key, err) < 0 ||
         odbk_config_secret(sec, "secret-access-key", "AWS_SECRET_ACCESS_KEY", &s->secret_key, err) < 0 ||
@@ -171,7 +148,7 @@ static int s3_open(struct odbk_storage *st, const struct odbk_config_section *se
         free(s->session_token);
         s->session_token = NULL;
     }
-    s->misc = s3_conn_new();
+    s->misc = odbk_curl_new();
     st->priv = s;
     return 0;
 fail:
@@ -185,7 +162,7 @@ static void s3_close(struct odbk_storage *st)
     st->priv = NULL;
 }
 
-char *s3_full_key(struct s3 *s, const char *path)
+char *odbk_s3_full_key(struct s3 *s, const char *path)
 {
     while (path && *path == '/')
         path++;
@@ -229,16 +206,18 @@ static int read_sink(void *ctx, const char *p, size_t n)
 static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
     struct s3 *s = st->priv;
-    struct s3_conn *c = s3_conn_new();   /* reads may run beside other operations */
+    struct odbk_curl *c = odbk_curl_new();   /* reads may run beside other operations */
     struct s3_req req = {0};
     struct reader rd = {dst, err, &req, 0, 0, 0};
-    char *key = s3_full_key(s, path), *what = odbk_xasprintf("read '%s'", key), *etag = NULL, *range = NULL;
+    char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("read '%s'", key), *etag = NULL, *range = NULL;
     uint64_t total = 0;
     int have_total = 0, r = -1;
-    unsigned attempt = 0;
+    struct odbk_retry retry = ODBK_RETRY_INIT(s->retries);
     CURLcode cc;
+    retry.interruptible = 1;   /* a restore told to stop does not wait out the backoff */
     for (;;) {
         uint64_t before = rd.delivered;
+        int cut, transient;
         free(range);
         range = rd.delivered ? odbk_xasprintf("bytes=%llu-", (unsigned long long)rd.delivered) : NULL;
         memset(&req, 0, sizeof(req));
@@ -250,9 +229,9 @@ static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer
         req.sink_ctx = &rd;
         rd.start = rd.delivered;
         rd.seen = 0;
-        cc = s3_perform(s, c, &req);
+        cc = odbk_s3_perform(s, c, &req);
         if (req.sink_failed) {   /* dst refused the data (or a bad range answer): err is set */
-            s3_req_reset(&req);
+            odbk_s3_req_reset(&req);
             break;
         }
         if (req.status == 200 || req.status == 206) {
@@ -268,49 +247,48 @@ static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer
         }
         if (cc == CURLE_OK && (req.status == 200 || req.status == 206) && (!have_total || rd.delivered == total)) {
             r = 0;
-            s3_req_reset(&req);
+            odbk_s3_req_reset(&req);
             break;
         }
         if (cc == CURLE_OK && req.status == 404) {
             char *code = NULL;
             if (req.resp) {
                 const char *pos = req.resp;
-                code = s3_xml_next(&pos, req.resp + req.resp_len, "Code");
+                code = odbk_s3_xml_next(&pos, req.resp + req.resp_len, "Code");
             }
             if (code && !strcmp(code, "NoSuchBucket"))
-                s3_fail(s, c, &req, cc, what, err);
+                odbk_s3_fail(s, c, &req, cc, what, err);
             else
                 odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", s->name, key);
             free(code);
-            s3_req_reset(&req);
+            odbk_s3_req_reset(&req);
             break;
         }
         if (cc == CURLE_OK && req.status == 412) {
             odbk_err_set(err, ODBK_E_DATA, "storage '%s': '%s' changed while it was being read", s->name, key);
-            s3_req_reset(&req);
+            odbk_s3_req_reset(&req);
             break;
         }
         /* real progress (a MiB or more) restores the retry budget, which is per stall, not per object; a
          * server that drops every answer after a few bytes uses it up as if it were down */
         if (rd.delivered - before >= ODBK_STORAGE_RETRY_PROGRESS)
-            attempt = 0;
-        if (!(s3_retryable(cc, req.status) || (cc == CURLE_OK && req.status / 100 == 2)) || ++attempt > s->retries) {
-            if (cc == CURLE_OK && req.status / 100 == 2)
-                odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot %s: the answer ended after %llu of %llu bytes",
-                             s->name, what, (unsigned long long)rd.delivered, (unsigned long long)total);
-            else
-                s3_fail(s, c, &req, cc, what, err);
-            s3_req_reset(&req);
+            odbk_retry_progress(&retry);
+        cut = cc == CURLE_OK && req.status / 100 == 2;   /* a 2xx that ended early */
+        if (cut)
+            odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot %s: the answer ended after %llu of %llu bytes",
+                         s->name, what, (unsigned long long)rd.delivered, (unsigned long long)total);
+        else
+            odbk_s3_fail(s, c, &req, cc, what, err);
+        transient = cut || odbk_curl_transient(cc, req.status);
+        odbk_s3_req_reset(&req);
+        if (!odbk_retry_again(&retry, transient, err))
             break;
-        }
-        s3_req_reset(&req);
-        s3_backoff(attempt, NULL);
     }
     free(range);
     free(etag);
     free(what);
     free(key);
-    s3_conn_free(c);
+    odbk_curl_free(c);
     return r;
 }
 
@@ -321,12 +299,12 @@ static int s3_stat(struct odbk_storage *st, const char *path, struct odbk_storag
 {
     struct s3 *s = st->priv;
     struct s3_req req = {0};
-    char *key = s3_full_key(s, path), *what = odbk_xasprintf("stat '%s'", key);
+    char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("stat '%s'", key);
     int r;
     req.method = "HEAD";
     req.key = key;
     pthread_mutex_lock(&s->misc_mu);
-    r = s3_call(s, s->misc, &req, -1, what, err);
+    r = odbk_s3_call(s, s->misc, &req, -1, what, err);
     pthread_mutex_unlock(&s->misc_mu);
     if (r < 0 && req.status == 404) {
         odbk_err_clear(err);
@@ -336,7 +314,7 @@ static int s3_stat(struct odbk_storage *st, const char *path, struct odbk_storag
         out->size = req.content_length;
         out->mtime = req.last_modified;
     }
-    s3_req_reset(&req);
+    odbk_s3_req_reset(&req);
     free(what);
     free(key);
     return r;
@@ -349,13 +327,13 @@ static int list_page(struct s3 *s, const char *resp, size_t len, char **token, o
     size_t plen = strlen(s->prefix);
     char *trunc;
     int r = 0;
-    while (r == 0 && s3_xml_element(&pos, end, "Contents", &a, &b) == 0) {
+    while (r == 0 && odbk_s3_xml_element(&pos, end, "Contents", &a, &b) == 0) {
         const char *p2 = a;
-        char *key = s3_xml_next(&p2, b, "Key"), *size, *mod;
+        char *key = odbk_s3_xml_next(&p2, b, "Key"), *size, *mod;
         p2 = a;
-        size = s3_xml_next(&p2, b, "Size");
+        size = odbk_s3_xml_next(&p2, b, "Size");
         p2 = a;
-        mod = s3_xml_next(&p2, b, "LastModified");
+        mod = odbk_s3_xml_next(&p2, b, "LastModified");
         if (key && strlen(key) > plen && !strncmp(key, s->prefix, plen) && key[strlen(key) - 1] != '/') {
             struct odbk_storage_entry e = {key + plen, size ? strtoull(size, NULL, 10) : 0, 0};
             if (mod)
@@ -367,11 +345,11 @@ static int list_page(struct s3 *s, const char *resp, size_t len, char **token, o
         free(mod);
     }
     pos = resp;
-    trunc = s3_xml_next(&pos, end, "IsTruncated");
+    trunc = odbk_s3_xml_next(&pos, end, "IsTruncated");
     *token = NULL;
     if (r == 0 && trunc && !strcmp(trunc, "true")) {
         pos = resp;
-        *token = s3_xml_next(&pos, end, "NextContinuationToken");
+        *token = odbk_s3_xml_next(&pos, end, "NextContinuationToken");
     }
     free(trunc);
     return r;
@@ -381,13 +359,13 @@ static int s3_list(struct odbk_storage *st, const char *prefix, odbk_storage_lis
                    struct odbk_err *err)
 {
     struct s3 *s = st->priv;
-    char *full = s3_full_key(s, prefix ? prefix : ""), *eprefix = s3_uri_encode(full, 0), *token = NULL;
+    char *full = odbk_s3_full_key(s, prefix ? prefix : ""), *eprefix = odbk_s3_uri_encode(full, 0), *token = NULL;
     char *what = *full ? odbk_xasprintf("list '%s'", full) : odbk_xasprintf("list bucket '%s'", s->bucket);
     int r = 0;
     pthread_mutex_lock(&s->misc_mu);
     do {
         struct s3_req req = {0};
-        char *etoken = token ? s3_uri_encode(token, 0) : NULL, *query;
+        char *etoken = token ? odbk_s3_uri_encode(token, 0) : NULL, *query;
         /* parameters in byte order (canonical query) */
         query = odbk_xasprintf("%s%s%slist-type=2&prefix=%s", etoken ? "continuation-token=" : "",
                                etoken ? etoken : "", etoken ? "&" : "", eprefix);
@@ -395,13 +373,13 @@ static int s3_list(struct odbk_storage *st, const char *prefix, odbk_storage_lis
         req.query = query;
         free(token);
         token = NULL;
-        r = s3_call(s, s->misc, &req, -1, what, err);
+        r = odbk_s3_call(s, s->misc, &req, -1, what, err);
         if (r == 0 && req.resp) {
             r = list_page(s, req.resp, req.resp_len, &token, cb, ctx);
             if (r == 0 && req.resp_len >= (32u << 20))
                 r = odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot %s: answer too large", s->name, what);
         }
-        s3_req_reset(&req);
+        odbk_s3_req_reset(&req);
         free(query);
         free(etoken);
     } while (r == 0 && token);
@@ -417,18 +395,18 @@ static int s3_remove(struct odbk_storage *st, const char *path, struct odbk_err 
 {
     struct s3 *s = st->priv;
     struct s3_req req = {0};
-    char *key = s3_full_key(s, path), *what = odbk_xasprintf("remove '%s'", key);
+    char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("remove '%s'", key);
     int r;
     req.method = "DELETE";
     req.key = key;
     pthread_mutex_lock(&s->misc_mu);
-    r = s3_call(s, s->misc, &req, -1, what, err);
+    r = odbk_s3_call(s, s->misc, &req, -1, what, err);
     pthread_mutex_unlock(&s->misc_mu);
     if (r < 0 && req.status == 404 && err->code == ODBK_E_NOINPUT) {   /* already gone (not NoSuchBucket) */
         odbk_err_clear(err);
         r = 0;
     }
-    s3_req_reset(&req);
+    odbk_s3_req_reset(&req);
     free(what);
     free(key);
     return r;
@@ -440,13 +418,14 @@ static int s3_remove(struct odbk_storage *st, const char *path, struct odbk_err 
 static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err)
 {
     struct s3 *s = st->priv;
-    char *full = s3_full_key(s, prefix ? prefix : ""), *eprefix = s3_uri_encode(full, 0);
+    char *full = odbk_s3_full_key(s, prefix ? prefix : ""), *eprefix = odbk_s3_uri_encode(full, 0);
     char *key_marker = NULL, *id_marker = NULL;
     int r = 0, more;
     pthread_mutex_lock(&s->misc_mu);
     do {
         struct s3_req req = {0};
-        char *ek = key_marker ? s3_uri_encode(key_marker, 0) : NULL, *eu = id_marker ? s3_uri_encode(id_marker, 0) : NULL;
+        char *ek = key_marker ? odbk_s3_uri_encode(key_marker, 0) : NULL;
+        char *eu = id_marker ? odbk_s3_uri_encode(id_marker, 0) : NULL;
         /* parameters in byte order (canonical query) */
         char *query = odbk_xasprintf("%s%s%sprefix=%s%s%s%suploads=", ek ? "key-marker=" : "", ek ? ek : "",
                                      ek ? "&" : "", eprefix, eu ? "&upload-id-marker=" : "", eu ? eu : "",
@@ -456,7 +435,7 @@ static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_th
         more = 0;
         req.method = "GET";
         req.query = query;
-        r = s3_call(s, s->misc, &req, -1, "list unfinished uploads", err);
+        r = odbk_s3_call(s, s->misc, &req, -1, "list unfinished uploads", err);
         free(key_marker);
         free(id_marker);
         key_marker = id_marker = NULL;
@@ -464,28 +443,28 @@ static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_th
             char *trunc;
             pos = req.resp;
             end = req.resp + req.resp_len;
-            while (r == 0 && s3_xml_element(&pos, end, "Upload", &u0, &u1) == 0) {
+            while (r == 0 && odbk_s3_xml_element(&pos, end, "Upload", &u0, &u1) == 0) {
                 const char *q = u0;
-                char *key = s3_xml_next(&q, u1, "Key"), *id, *when;
+                char *key = odbk_s3_xml_next(&q, u1, "Key"), *id, *when;
                 time_t t = 0;
                 q = u0;
-                id = s3_xml_next(&q, u1, "UploadId");
+                id = odbk_s3_xml_next(&q, u1, "UploadId");
                 q = u0;
-                when = s3_xml_next(&q, u1, "Initiated");
+                when = odbk_s3_xml_next(&q, u1, "Initiated");
                 if (key && id && when && odbk_time_parse_rfc3339(when, &t) == 0 && t < older_than) {
                     struct s3_req del = {0};
-                    char *eid = s3_uri_encode(id, 0), *dq = odbk_xasprintf("uploadId=%s", eid);
+                    char *eid = odbk_s3_uri_encode(id, 0), *dq = odbk_xasprintf("uploadId=%s", eid);
                     del.method = "DELETE";
                     del.key = key;
                     del.query = dq;
-                    r = s3_call(s, s->misc, &del, -1, "abort an unfinished upload", err);
+                    r = odbk_s3_call(s, s->misc, &del, -1, "abort an unfinished upload", err);
                     if (r < 0 && del.status == 404) {   /* gone meanwhile */
                         odbk_err_clear(err);
                         r = 0;
                     } else if (r == 0) {
                         (*n)++;
                     }
-                    s3_req_reset(&del);
+                    odbk_s3_req_reset(&del);
                     free(dq);
                     free(eid);
                 }
@@ -494,17 +473,17 @@ static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_th
                 free(when);
             }
             pos = req.resp;
-            trunc = s3_xml_next(&pos, end, "IsTruncated");
+            trunc = odbk_s3_xml_next(&pos, end, "IsTruncated");
             if (trunc && !strcmp(trunc, "true")) {
                 pos = req.resp;
-                key_marker = s3_xml_next(&pos, end, "NextKeyMarker");
+                key_marker = odbk_s3_xml_next(&pos, end, "NextKeyMarker");
                 pos = req.resp;
-                id_marker = s3_xml_next(&pos, end, "NextUploadIdMarker");
+                id_marker = odbk_s3_xml_next(&pos, end, "NextUploadIdMarker");
                 more = key_marker != NULL;
             }
             free(trunc);
         }
-        s3_req_reset(&req);
+        odbk_s3_req_reset(&req);
         free(query);
         free(ek);
         free(eu);
@@ -526,8 +505,8 @@ static int s3_presign(struct odbk_storage *st, const char *path, long seconds, c
                      "seconds", s->name, seconds);
         return -1;
     }
-    key = s3_full_key(s, path);
-    *url = s3_presign_url(s, key, seconds, odbk_now());
+    key = odbk_s3_full_key(s, path);
+    *url = odbk_s3_presign_url(s, key, seconds, odbk_now());
     free(key);
     return 0;
 }
@@ -538,7 +517,7 @@ const struct odbk_storage_driver odbk_storage_s3_driver = {
     .keys = s3_keys,
     .open = s3_open,
     .close = s3_close,
-    .open_write = s3_open_write,
+    .open_write = odbk_s3_open_write,
     .read = s3_read,
     .stat = s3_stat,
     .list = s3_list,

@@ -5,7 +5,8 @@
 # no ETag, a trickled answer, a connection reset mid-body on a restore's GET.  Each either succeeds after a
 # bounded number of retries, or fails cleanly: its exit code, a failed row, nothing left in the store (the
 # fake reports what it holds) and no multipart upload left open.  A read whose every answer is cut after a
-# few bytes fails after its retries, as a store that is down does (it used to retry once per KB).
+# few bytes fails after its retries, as a store that is down does (it used to retry once per KB).  A
+# restore stopped by SIGTERM while it waits to retry a GET stops at once (it used to wait out the backoff).
 FAKE=$(cd "$(dirname "$0")/../fake" && pwd)
 . "$(dirname "$0")/test-lib.sh"
 test_description 'odbk-create and odbk-restore against a fake S3 server that fails on purpose'
@@ -123,6 +124,25 @@ test_expect_success 'every GET reset after 1000 bytes: a few KB of "progress" pe
 	! test -e "$TRASH/rdrip" &&
 	n=$(( $(count_log "^get .*database") - before )) && echo "database GETs: $n" &&
 	test "$n" -ge 3 && test "$n" -le 6
+'
+
+test_expect_success 'SIGTERM while a restore waits to retry a GET: it stops at once, exit 143, nothing restored' '
+	faults "[{\"op\": \"get\", \"status\": 503}]" &&
+	sed -i "s/^retries = 2$/retries = 8/" "$ODBK_CONFIG" &&
+	test_when_finished "sed -i \"s/^retries = 8$/retries = 2/\" \"$ODBK_CONFIG\"" &&
+	before=$(count_log "^get .*database") &&
+	{ odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rterm" --filestore "$TRASH/rterm" --confirm RESTORE \
+		>/dev/null 2>err & pid=$!; } &&
+	# the third GET is answered 503: the backoff before the fourth is 1 to 2 s, then 2 to 4 s, ...
+	for i in $(seq 600); do [ $(( $(count_log "^get .*database") - before )) -ge 3 ] && break; sleep 0.1; done &&
+	sleep 0.3 && start=$(date +%s%N) && kill -TERM $pid &&
+	{ rc=0; wait $pid || rc=$?; } &&
+	ms=$(( ($(date +%s%N) - start) / 1000000 )) && echo "exit $rc, $ms ms after SIGTERM" && cat err &&
+	test $rc = 143 &&
+	test $ms -lt 3000 &&
+	test_grep "interrupted by SIGTERM while waiting to retry: .*HTTP 503" err &&
+	test_must_fail psql -d "${TEST_DB_PREFIX}rterm" -c "select 1" >/dev/null 2>&1 &&
+	! test -e "$TRASH/rterm"
 '
 
 test_expect_success 'no fault again: every failed run left nothing; the good backups are all there' '

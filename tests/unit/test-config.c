@@ -157,5 +157,37 @@ int main(void)
         ok(c == NULL, "no half-parsed config");
         odbk_config_free(c);
     }
+    {
+        /* the numbers of driver keys: odbk_config_uint, _seconds, _size */
+        static const char text[] = "[storage s]\ntype = x\nn = 7\nneg = -1\nbig = 101\njunk = 3x\nt = 90s\n"
+                                   "tt = 90\nts = 9m\nsz = 8MiB\nsmall = 1M\nbad = 5Q\n";
+        struct odbk_config *c = NULL;
+        const struct odbk_config_section *sec;
+        unsigned u = 0;
+        long sec_v = 0;
+        uint64_t size = 0;
+        is_int(odbk_config_parse_string(text, "n.conf", &c, &err), 0, "numbers: parses");
+        sec = odbk_config_find(c, "storage", "s");
+        is_int(odbk_config_uint(sec, "n", 3, 0, 100, &u, &err), 0, "a number in range");
+        is_int((int)u, 7, "its value");
+        is_int(odbk_config_uint(sec, "absent", 3, 0, 100, &u, &err), 0, "an absent key");
+        is_int((int)u, 3, "takes the default");
+        is_int(odbk_config_uint(sec, "neg", 3, 0, 100, &u, &err), -1, "a negative number is refused");
+        is_int(odbk_config_uint(sec, "big", 3, 0, 100, &u, &err), -1, "one above the range too");
+        ok(strstr(err.msg, "n.conf:") && strstr(err.msg, "'101' is not a number from 0 to 100"),
+           "the message names the file, the value and the range");
+        is_int(odbk_config_uint(sec, "junk", 3, 0, 100, &u, &err), -1, "trailing junk is refused");
+        is_int(odbk_config_seconds(sec, "t", 60, 1, 3600, &sec_v, &err), 0, "seconds with an s");
+        is_int((int)sec_v, 90, "90");
+        is_int(odbk_config_seconds(sec, "tt", 60, 1, 3600, &sec_v, &err), 0, "seconds without");
+        is_int(odbk_config_seconds(sec, "ts", 60, 1, 3600, &sec_v, &err), -1, "minutes are not seconds");
+        ok(strstr(err.msg, "is not a number of seconds from 1 to 3600") != NULL, "and the message says seconds");
+        is_int(odbk_config_size(sec, "sz", 0, 5u << 20, 5ull << 30, &size, &err), 0, "a size");
+        ok(size == 8u << 20, "8 MiB");
+        is_int(odbk_config_size(sec, "small", 0, 5u << 20, 5ull << 30, &size, &err), -1, "a size below the range");
+        ok(strstr(err.msg, "'1M' is not a size from 5MiB to 5GiB") != NULL, "the range in binary units");
+        is_int(odbk_config_size(sec, "bad", 0, 0, 5ull << 30, &size, &err), -1, "an unknown unit");
+        odbk_config_free(c);
+    }
     return done_testing();
 }

@@ -67,7 +67,7 @@ static void sigv4(void)
     s.prefix = "";
     s.access_key = "AKIAIOSFODNN7EXAMPLE";
     s.secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-    url = s3_presign_url(&s, "test.txt", 86400, 1369353600 /* 2013-05-24T00:00:00Z */);
+    url = odbk_s3_presign_url(&s, "test.txt", 86400, 1369353600 /* 2013-05-24T00:00:00Z */);
     is_str(url,
            "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"
            "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
@@ -78,17 +78,17 @@ static void sigv4(void)
     s.path_style = 1;
     s.endpoint_host = "127.0.0.1:9000";
     s.scheme = "http";
-    url = s3_presign_url(&s, "a b/c+d.txt", 60, 1369353600);
+    url = odbk_s3_presign_url(&s, "a b/c+d.txt", 60, 1369353600);
     ok(!strncmp(url, "http://127.0.0.1:9000/examplebucket/a%20b/c%2Bd.txt?", 52), "path-style URL, key encoded");
     free(url);
 }
 
 static void encoding(void)
 {
-    char *e = s3_uri_encode("a/b c~d_e.f-g+h=i&é", 1);
+    char *e = odbk_s3_uri_encode("a/b c~d_e.f-g+h=i&é", 1);
     is_str(e, "a/b%20c~d_e.f-g%2Bh%3Di%26%C3%A9", "uri encoding keeps unreserved and '/'");
     free(e);
-    e = s3_uri_encode("a/b", 0);
+    e = odbk_s3_uri_encode("a/b", 0);
     is_str(e, "a%2Fb", "uri encoding of a query value encodes '/'");
     free(e);
 }
@@ -101,22 +101,22 @@ static void xml(void)
                       "<NextContinuationToken>1/x+=</NextContinuationToken><Prefix/></ListBucketResult>";
     const char *pos = doc, *end = doc + strlen(doc), *a, *b;
     char *v;
-    v = s3_xml_next(&pos, end, "Key");
+    v = odbk_s3_xml_next(&pos, end, "Key");
     is_str(v, "a&b <c> \xc3\xa9" "A", "<Key> found (not <KeyCount>), entities unescaped");
     free(v);
-    v = s3_xml_next(&pos, end, "Key");
+    v = odbk_s3_xml_next(&pos, end, "Key");
     is_str(v, "second", "next <Key>");
     free(v);
-    v = s3_xml_next(&pos, end, "Key");
+    v = odbk_s3_xml_next(&pos, end, "Key");
     ok(v == NULL, "no third <Key>");
     pos = doc;
-    ok(s3_xml_element(&pos, end, "Contents", &a, &b) == 0 && strstr(a, "<Size>12</Size>") && b - a < 80,
+    ok(odbk_s3_xml_element(&pos, end, "Contents", &a, &b) == 0 && strstr(a, "<Size>12</Size>") && b - a < 80,
        "<Contents> span");
     pos = doc;
-    v = s3_xml_next(&pos, end, "Prefix");
+    v = odbk_s3_xml_next(&pos, end, "Prefix");
     is_str(v, "", "empty element <Prefix/>");
     free(v);
-    v = s3_xml_escape("\"etag\" & <x>");
+    v = odbk_s3_xml_escape("\"etag\" & <x>");
     is_str(v, "&quot;etag&quot; &amp; &lt;x&gt;", "escape for request bodies");
     free(v);
 }

@@ -1,0 +1,59 @@
+/* test-curl.c - the one mapping of transfer outcomes (net/curl.h): CURLcode and HTTP status to an error
+ * kind, and what another attempt may cure. */
+#include "net/curl.h"
+#include "tap.h"
+
+int main(void)
+{
+    struct odbk_err err = {0};
+    is_int(odbk_curl_kind(CURLE_OK, 403), ODBK_E_PERM, "HTTP 403: permission (77)");
+    is_int(odbk_curl_kind(CURLE_OK, 401), ODBK_E_PERM, "HTTP 401: permission");
+    is_int(odbk_curl_kind(CURLE_OK, 404), ODBK_E_NOINPUT, "HTTP 404: no input (66)");
+    is_int(odbk_curl_kind(CURLE_OK, 410), ODBK_E_NOINPUT, "HTTP 410: no input");
+    is_int(odbk_curl_kind(CURLE_OK, 503), ODBK_E_TEMPFAIL, "HTTP 503: temporary (75)");
+    is_int(odbk_curl_kind(CURLE_OK, 429), ODBK_E_TEMPFAIL, "HTTP 429: temporary");
+    is_int(odbk_curl_kind(CURLE_OK, 500), ODBK_E_UNAVAILABLE, "HTTP 500: unavailable (69)");
+    is_int(odbk_curl_kind(CURLE_OK, 400), ODBK_E_IO, "HTTP 400: I/O");
+    is_int(odbk_curl_kind(CURLE_COULDNT_CONNECT, 0), ODBK_E_UNAVAILABLE, "refused connection: unavailable");
+    is_int(odbk_curl_kind(CURLE_COULDNT_RESOLVE_HOST, 0), ODBK_E_UNAVAILABLE, "unknown host: unavailable");
+    is_int(odbk_curl_kind(CURLE_OPERATION_TIMEDOUT, 0), ODBK_E_TEMPFAIL, "timeout (and stall): temporary");
+    is_int(odbk_curl_kind(CURLE_ABORTED_BY_CALLBACK, 0), ODBK_E_FAILED, "cancelled: failed");
+    is_int(odbk_curl_kind(CURLE_LOGIN_DENIED, 0), ODBK_E_PERM, "login denied: permission");
+    is_int(odbk_curl_kind(CURLE_REMOTE_FILE_NOT_FOUND, 0), ODBK_E_NOINPUT, "no such remote file: no input");
+    is_int(odbk_curl_kind(CURLE_RECV_ERROR, 0), ODBK_E_UNAVAILABLE, "connection reset: unavailable");
+    is_int(odbk_curl_kind(CURLE_BAD_CONTENT_ENCODING, 0), ODBK_E_IO, "anything else: I/O");
+
+    ok(odbk_curl_transient(CURLE_OK, 503), "503 is worth another attempt");
+    ok(odbk_curl_transient(CURLE_OK, 500), "500 too");
+    ok(odbk_curl_transient(CURLE_OK, 429), "429 too");
+    ok(odbk_curl_transient(CURLE_OK, 408), "408 too");
+    ok(!odbk_curl_transient(CURLE_OK, 404), "404 is not");
+    ok(!odbk_curl_transient(CURLE_OK, 403), "403 is not");
+    ok(odbk_curl_transient(CURLE_SEND_ERROR, 0), "a reset connection is");
+    ok(odbk_curl_transient(CURLE_OPERATION_TIMEDOUT, 0), "a stall is");
+    ok(odbk_curl_transient(CURLE_FTP_ACCEPT_TIMEOUT, 0), "an FTP data connection that never came is");
+    ok(!odbk_curl_transient(CURLE_LOGIN_DENIED, 0), "a refused login is not");
+    ok(!odbk_curl_transient(CURLE_PEER_FAILED_VERIFICATION, 0), "an untrusted certificate is not");
+    ok(!odbk_curl_transient(CURLE_ABORTED_BY_CALLBACK, 0), "a cancel is not");
+
+    is_int(odbk_curl_init(&err), 0, "libcurl initialises");
+    {
+        /* a refused connection, through the one set-up: the message and the kind */
+        static const struct odbk_curl_opts opts = {.protocols = "http,https", .connect_timeout = 5, .stall = 5};
+        struct odbk_curl *c = odbk_curl_new();
+        CURLcode cc;
+        odbk_curl_setup(c, &opts);
+        curl_easy_setopt(c->h, CURLOPT_URL, "http://127.0.0.1:1/x");
+        cc = odbk_curl_perform(c);
+        ok(cc != CURLE_OK, "nothing listens on port 1");
+        is_int(odbk_curl_fail(c, cc, &err, "cannot fetch '%s'", "x"), -1, "odbk_curl_fail returns -1");
+        ok(!strncmp(err.msg, "cannot fetch 'x': ", 18), "the message starts with what failed");
+        is_int(err.code, ODBK_E_UNAVAILABLE, "of kind unavailable");
+        odbk_curl_setup(c, &(struct odbk_curl_opts){.protocols = "ftp"});
+        curl_easy_setopt(c->h, CURLOPT_URL, "http://127.0.0.1:1/x");
+        cc = odbk_curl_perform(c);
+        is_int(cc, CURLE_UNSUPPORTED_PROTOCOL, "a protocol the set-up does not allow is refused");
+        odbk_curl_free(c);
+    }
+    return done_testing();
+}
