@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/interrupt.h"
@@ -27,6 +28,18 @@ struct errtail {
     size_t len;
 };
 
+/* Keep the last ERRTAIL bytes; n is at most 1 KiB, smaller than the buffer. */
+static void errtail_add(struct errtail *t, const char *p, size_t n)
+{
+    if (t->len + n > ERRTAIL) {   /* drop the oldest bytes to make room */
+        size_t drop = t->len + n - ERRTAIL;
+        memmove(t->buf, t->buf + drop, t->len - drop);
+        t->len -= drop;
+    }
+    memcpy(t->buf + t->len, p, n);
+    t->len += n;
+}
+
 static void *errtail_run(void *arg)
 {
     struct errtail *t = arg;
@@ -38,14 +51,7 @@ static void *errtail_run(void *arg)
                 continue;
             break;
         }
-        /* tmp is smaller than the tail buffer: drop the oldest bytes to make room */
-        if (t->len + (size_t)n > ERRTAIL) {
-            size_t drop = t->len + (size_t)n - ERRTAIL;
-            memmove(t->buf, t->buf + drop, t->len - drop);
-            t->len -= drop;
-        }
-        memcpy(t->buf + t->len, tmp, (size_t)n);
-        t->len += (size_t)n;
+        errtail_add(t, tmp, (size_t)n);
     }
     close(t->fd);
     return NULL;
@@ -96,7 +102,9 @@ struct child {
     struct errtail *tail;
 };
 
-static int spawn(char *const argv[], char *const env[], int want_in, int want_out, struct child *c,
+/* Start argv in a process group of its own.  Its stderr goes to a thread keeping the tail, or, when
+ * tail_fd is not NULL, to *tail_fd for the caller to read. */
+static int spawn(char *const argv[], char *const env[], int want_in, int want_out, int *tail_fd, struct child *c,
                  struct odbk_err *err)
 {
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, pexec[2] = {-1, -1};
@@ -153,6 +161,10 @@ static int spawn(char *const argv[], char *const env[], int want_in, int want_ou
         c->out = pout[0];
     }
     close(perr[1]);
+    if (tail_fd) {
+        *tail_fd = perr[0];
+        return 0;
+    }
     c->tail = odbk_xcalloc(1, sizeof(*c->tail));
     c->tail->fd = perr[0];
     if (pthread_create(&c->tail->th, NULL, errtail_run, c->tail) != 0) {
@@ -248,7 +260,7 @@ int odbk_exec_source(char *const argv[], char *const env[], struct odbk_writer *
     int r = 0, seen = 0;
     if (odbk_interrupted())
         return odbk_interrupt_err(err);
-    if (spawn(argv, env, 0, 1, &c, err) < 0)
+    if (spawn(argv, env, 0, 1, NULL, &c, err) < 0)
         return -1;
     buf = odbk_xmalloc(CHUNK);
     for (;;) {
@@ -344,7 +356,7 @@ int odbk_exec_sink_new(char *const argv[], char *const env[], struct odbk_writer
     struct exec_sink *s = odbk_xcalloc(1, sizeof(*s));
     /* a child that dies must not kill us with SIGPIPE: writes then fail with EPIPE */
     signal(SIGPIPE, SIG_IGN);
-    if (spawn(argv, env, 1, 0, &s->c, err) < 0) {
+    if (spawn(argv, env, 1, 0, NULL, &s->c, err) < 0) {
         free(s);
         return -1;
     }
@@ -361,5 +373,84 @@ int odbk_exec_capture(char *const argv[], char *const env[], char **out, size_t 
     if (r == 0 && out)
         *out = odbk_xstrdup(odbk_sink_buffer_data(b, NULL));
     odbk_writer_free(b);
+    return r;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int odbk_exec_run(char *const argv[], char *const env[], long timeout_s, const char *name, struct odbk_err *err)
+{
+    struct child c;
+    struct errtail *t = odbk_xcalloc(1, sizeof(*t));
+    long long deadline = timeout_s > 0 ? mono_ms() + timeout_s * 1000LL : -1;
+    int status = 0, done = 0, timed_out = 0, r = -1;
+    const char *msg;
+    if (spawn(argv, env, 0, 0, &t->fd, &c, err) < 0) {
+        odbk_err_prefix(err, "%s", name);
+        free(t);
+        return -1;
+    }
+    /* its stderr, until EOF or the deadline (here, not in a thread: whatever it left running outside its
+     * group may hold the pipe open for ever) */
+    for (;;) {
+        struct pollfd p = {t->fd, POLLIN, 0};
+        long long left = deadline < 0 ? 1000 : deadline - mono_ms();
+        char buf[1024];
+        ssize_t n;
+        if (left <= 0) {
+            timed_out = 1;
+            break;
+        }
+        if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+            break;
+        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        n = read(t->fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        errtail_add(t, buf, (size_t)n);
+    }
+    close(t->fd);
+    /* then its exit, until the deadline */
+    while (!timed_out) {
+        pid_t w = waitpid(c.pid, &status, WNOHANG);
+        if (w == c.pid) {
+            done = 1;
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            break;
+        if (deadline >= 0 && mono_ms() >= deadline)
+            timed_out = 1;
+        else
+            usleep(20000);
+    }
+    if (!done) {   /* the whole group: a shell's children too */
+        kill(-c.pid, SIGKILL);
+        kill(c.pid, SIGKILL);
+        while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    msg = errtail_text(t);
+    if (timed_out)
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "%s did not finish within %lds and was killed", name, timeout_s);
+    else if (!done)
+        odbk_err_sys(err, ODBK_E_OSERR, "%s: cannot wait for it", name);
+    else if (WIFSIGNALED(status))
+        odbk_err_set(err, ODBK_E_FAILED, "%s was killed by signal %d%s%s", name, WTERMSIG(status), *msg ? ": " : "",
+                     msg);
+    else if (WEXITSTATUS(status))
+        odbk_err_set(err, ODBK_E_FAILED, "%s exited with status %d%s%s", name, WEXITSTATUS(status), *msg ? ": " : "",
+                     msg);
+    else
+        r = 0;
+    free(t);
     return r;
 }

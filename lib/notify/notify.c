@@ -1,178 +1,40 @@
-/* notify.c - notify-command (fork/execve with a deadline) and notify-url (a POST on net/curl.h, retried). */
+/* notify.c - notify-command (run by io/exec.h with a deadline) and notify-url (a POST on net/curl.h, retried). */
 #include "notify/notify.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cJSON.h>
 
 #include "common/retry.h"
 #include "common/util.h"
+#include "io/exec.h"
 #include "net/curl.h"
 
-extern char **environ;
-
-static int64_t mono_ms(void)
+/* The event's ODBK_* variables, added to (and replacing any of) our environment. */
+static void event_env(const struct odbk_notify_event *ev, char *env[9])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *const vars[] = {"ODBK_EVENT", "ODBK_ENV", "ODBK_PROJECT", "ODBK_BACKUP_ID", "ODBK_STATUS",
-                                   "ODBK_ERROR", "ODBK_SIZE", "ODBK_DURATION", NULL};
-
-/* Our environment without any ODBK_* of the event's, plus the event's. */
-static char **child_env(const struct odbk_notify_event *ev)
-{
-    size_t n = 0, k = 0, i, j;
-    char **env;
-    while (environ && environ[n])
-        n++;
-    env = odbk_xcalloc(n + 9, sizeof(char *));
-    for (i = 0; i < n; i++) {
-        int ours = 0;
-        for (j = 0; vars[j]; j++) {
-            size_t l = strlen(vars[j]);
-            if (!strncmp(environ[i], vars[j], l) && environ[i][l] == '=')
-                ours = 1;
-        }
-        if (!ours)
-            env[k++] = odbk_xstrdup(environ[i]);
-    }
-    env[k++] = odbk_xasprintf("ODBK_EVENT=%s", ev->event);
-    env[k++] = odbk_xasprintf("ODBK_ENV=%s", ev->env ? ev->env : "");
-    env[k++] = odbk_xasprintf("ODBK_PROJECT=%s", ev->project ? ev->project : "");
-    env[k++] = odbk_xasprintf("ODBK_BACKUP_ID=%s", ev->backup_id ? ev->backup_id : "");
-    env[k++] = odbk_xasprintf("ODBK_STATUS=%s", ev->status ? ev->status : "");
-    env[k++] = odbk_xasprintf("ODBK_ERROR=%s", ev->error ? ev->error : "");
-    env[k++] = odbk_xasprintf("ODBK_SIZE=%" PRIu64, ev->size);
-    env[k++] = odbk_xasprintf("ODBK_DURATION=%" PRId64, ev->duration);
-    env[k] = NULL;
-    return env;
-}
-
-static void free_env(char **env)
-{
-    size_t i;
-    for (i = 0; env && env[i]; i++)
-        free(env[i]);
-    free(env);
+    env[0] = odbk_xasprintf("ODBK_EVENT=%s", ev->event);
+    env[1] = odbk_xasprintf("ODBK_ENV=%s", ev->env ? ev->env : "");
+    env[2] = odbk_xasprintf("ODBK_PROJECT=%s", ev->project ? ev->project : "");
+    env[3] = odbk_xasprintf("ODBK_BACKUP_ID=%s", ev->backup_id ? ev->backup_id : "");
+    env[4] = odbk_xasprintf("ODBK_STATUS=%s", ev->status ? ev->status : "");
+    env[5] = odbk_xasprintf("ODBK_ERROR=%s", ev->error ? ev->error : "");
+    env[6] = odbk_xasprintf("ODBK_SIZE=%" PRIu64, ev->size);
+    env[7] = odbk_xasprintf("ODBK_DURATION=%" PRId64, ev->duration);
+    env[8] = NULL;
 }
 
 static int run_command(const char *cmd, int64_t timeout_s, const struct odbk_notify_event *ev, struct odbk_err *err)
 {
-    char **env = child_env(ev);
-    char tail[512];
-    size_t tail_len = 0;
-    int pfd[2], status = 0, r = -1, done = 0, timed_out = 0;
-    int64_t deadline = mono_ms() + timeout_s * 1000;
-    pid_t pid;
-
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        free_env(env);
-        return odbk_err_sys(err, ODBK_E_OSERR, "notify-command '%s': cannot create a pipe", cmd);
-    }
-    pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        free_env(env);
-        return odbk_err_sys(err, ODBK_E_OSERR, "notify-command '%s': cannot fork", cmd);
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        char *argv[] = {(char *)cmd, NULL};
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-        }
-        dup2(pfd[1], 2);
-        execve(cmd, argv, env);
-        dprintf(2, "cannot execute: %s", strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);   /* also here: no race with the kill below */
-    close(pfd[1]);
-    /* read its stderr (keeping the end) until EOF or the deadline */
-    for (;;) {
-        struct pollfd p = {pfd[0], POLLIN, 0};
-        int64_t left = deadline - mono_ms();
-        char buf[512];
-        ssize_t got;
-        if (left <= 0) {
-            timed_out = 1;
-            break;
-        }
-        if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
-            break;
-        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        got = read(pfd[0], buf, sizeof(buf));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if ((size_t)got >= sizeof(tail) - 1) {
-            memcpy(tail, buf + got - (sizeof(tail) - 1), sizeof(tail) - 1);
-            tail_len = sizeof(tail) - 1;
-        } else {
-            if (tail_len + (size_t)got > sizeof(tail) - 1) {
-                size_t drop = tail_len + (size_t)got - (sizeof(tail) - 1);
-                memmove(tail, tail + drop, tail_len - drop);
-                tail_len -= drop;
-            }
-            memcpy(tail + tail_len, buf, (size_t)got);
-            tail_len += (size_t)got;
-        }
-    }
-    close(pfd[0]);
-    /* then for its exit, until the deadline */
-    while (!timed_out) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            done = 1;
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
-        if (mono_ms() >= deadline)
-            timed_out = 1;
-        else
-            usleep(20000);
-    }
-    if (!done) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
-    tail[tail_len] = 0;
-    while (tail_len && (tail[tail_len - 1] == '\n' || tail[tail_len - 1] == '\r'))
-        tail[--tail_len] = 0;
-    if (timed_out)
-        odbk_err_set(err, ODBK_E_TEMPFAIL, "notify-command '%s' did not finish within %" PRId64 "s and was killed", cmd,
-                     timeout_s);
-    else if (!done)
-        odbk_err_sys(err, ODBK_E_OSERR, "notify-command '%s': cannot wait for it", cmd);
-    else if (WIFSIGNALED(status))
-        odbk_err_set(err, ODBK_E_FAILED, "notify-command '%s' was killed by signal %d%s%s", cmd, WTERMSIG(status),
-                     tail_len ? ": " : "", tail);
-    else if (WEXITSTATUS(status))
-        odbk_err_set(err, ODBK_E_FAILED, "notify-command '%s' exited with status %d%s%s", cmd, WEXITSTATUS(status),
-                     tail_len ? ": " : "", tail);
-    else
-        r = 0;
-    free_env(env);
+    char *env[9], *argv[] = {(char *)cmd, NULL}, *name = odbk_xasprintf("notify-command '%s'", cmd);
+    int i, r;
+    event_env(ev, env);
+    r = odbk_exec_run(argv, env, (long)timeout_s, name, err);
+    for (i = 0; env[i]; i++)
+        free(env[i]);
+    free(name);
     return r;
 }
 
