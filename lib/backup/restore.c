@@ -125,17 +125,20 @@ static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk
     return -1;
 }
 
-/* The Odoo series of an existing database ("" when it is not an Odoo database or cannot be read). */
-static char *db_series(const char *conninfo, const char *db)
+/* The Odoo series of an existing database ("" when it is not an Odoo database or cannot be read): on c
+ * when given (the load role's connection to the loaded database), else connected with conninfo (the
+ * target: odbk_odoo_info_read reads catalogs and a plain table only, nothing the database defines runs). */
+static char *db_series(PGconn *c, const char *conninfo, const char *db)
 {
-    PGconn *c = NULL;
+    PGconn *own = NULL;
     struct odbk_odoo_info info = {0};
     struct odbk_err e = {0};
     char *series = NULL;
-    if (odbk_pg_connect(conninfo, db, &c, &e) == 0 && odbk_odoo_info_read(c, &info, &e) == 0 && info.is_odoo)
+    if ((c || odbk_pg_connect(conninfo, db, &own, &e) == 0) && odbk_odoo_info_read(c ? c : own, &info, &e) == 0 &&
+        info.is_odoo)
         series = odbk_xstrdup(info.series);
     odbk_odoo_info_release(&info);
-    PQfinish(c);
+    PQfinish(own);
     return series ? series : odbk_xstrdup("");
 }
 
@@ -273,17 +276,15 @@ static int psql_has_restrict(const char *psql)
     return r;
 }
 
-/* neutralize and copy, on the loaded temporary database */
-static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const char *conninfo,
-                     const char *db, struct odbk_err *err)
+/* neutralize and copy, on the loaded temporary database, over c: the load role's connection (never the
+ * admin's: the statements fire whatever the dump defined) */
+static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, PGconn *c,
+                     struct odbk_err *err)
 {
-    PGconn *c = NULL;
     struct odbk_odoo_info info = {0};
     int r = -1, major;
     if (!o->neutralize && !o->copy)
         return 0;
-    if (odbk_pg_connect(conninfo, db, &c, err) < 0)
-        return -1;
     if (odbk_odoo_info_read(c, &info, err) < 0)
         goto out;
     if (o->neutralize) {
@@ -305,6 +306,30 @@ static int post_load(const struct odbk_restore_opts *o, const struct odbk_source
     r = 0;
 out:
     odbk_odoo_info_release(&info);
+    return r;
+}
+
+/* What is done to the loaded database before it is handed over (series check, neutralize, copy), all on
+ * one connection as the load role, which owns it and has no right beyond it. */
+static int after_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
+                      const struct odbk_loadrole *role, const char *tmpdb, const char *target_series,
+                      struct odbk_err *err)
+{
+    PGconn *c = NULL;
+    int r = -1;
+    if (!(target_series && *target_series) && !o->neutralize && !o->copy)
+        return 0;
+    if (odbk_loadrole_connect(role, t->pg, tmpdb, &c, err) < 0)
+        return -1;
+    if (target_series && *target_series) {
+        char *loaded = db_series(c, NULL, NULL);
+        int bad = check_series(o, s->label, loaded, t->database, target_series, err);
+        free(loaded);
+        if (bad < 0)
+            goto out;
+    }
+    r = post_load(o, s, c, err);
+out:
     PQfinish(c);
     return r;
 }
@@ -417,7 +442,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     /* the target's Odoo series, compared with the backup's before anything is done, and again with what
      * was actually loaded (an Odoo zip or dump carries no odbk manifest) */
     if (t.exists && !o->new_db) {
-        target_series = db_series(t.pg, t.database);
+        target_series = db_series(NULL, t.pg, t.database);
         if (check_series(o, s.label, s.odoo_series, t.database, target_series, err) < 0)
             goto fail;
     }
@@ -471,16 +496,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
                                "--no-acl to leave the backup's GRANT and REVOKE out");
         goto fail;
     }
-    if (target_series && *target_series) {
-        char *loaded = db_series(t.pg, sw.row.tmp_db);
-        int bad = check_series(o, s.label, loaded, t.database, target_series, err);
-        free(loaded);
-        if (bad < 0) {
-            odbk_err_prefix(err, "the target is unchanged");
-            goto fail;
-        }
-    }
-    if (post_load(o, &s, t.pg, sw.row.tmp_db, err) < 0) {
+    if (after_load(o, &s, &t, &role, sw.row.tmp_db, target_series, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }

@@ -106,6 +106,14 @@ int odbk_odoo_can_neutralize(const char *series, int *major)
     return *major >= 16;
 }
 
+/* The statements name Odoo's tables unqualified: in public, with pg_catalog's operators and functions
+ * first (the caller is the load role on the loaded database, see neutralize.h: whatever the database
+ * defines runs with no more rights than the dump had). */
+static int in_public(PGconn *c, struct odbk_err *err)
+{
+    return odbk_pg_exec(c, "SET LOCAL search_path = pg_catalog, public, pg_temp", err);
+}
+
 /* 1 when the statement applies (table, columns, module), 0 when not, -1 on error */
 static int applies(PGconn *c, const struct stmt *s, struct odbk_err *err)
 {
@@ -136,7 +144,7 @@ int odbk_odoo_neutralize(PGconn *c, int *applied, struct odbk_err *err)
     int n = 0;
     if (odbk_pg_exec(c, "BEGIN", err) < 0)
         return -1;
-    if (odbk_pg_exec(c, "SET LOCAL lock_timeout = '30s'", err) < 0)
+    if (odbk_pg_exec(c, "SET LOCAL lock_timeout = '30s'", err) < 0 || in_public(c, err) < 0)
         goto fail;
     for (i = 0; i < sizeof(neutralize) / sizeof(neutralize[0]); i++) {
         const struct stmt *s = &neutralize[i];
@@ -175,6 +183,8 @@ int odbk_odoo_copy(PGconn *c, struct odbk_err *err)
     size_t i;
     if (odbk_pg_exec(c, "BEGIN", err) < 0)
         return -1;
+    if (in_public(c, err) < 0)
+        goto fail;
     for (i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
         const struct stmt *s = &copy[i];
         char *sql, *p;

@@ -1,7 +1,9 @@
 /* neutralize.h - what Odoo does to a restored copy so that it cannot act as production: neutralization
  * (Odoo 16+, research/odoo-facts.md §2) and the "copy" identity change (new database.uuid, secret and
  * create_date).  odbk carries its own copy of the core statements, since it has no Odoo addons tree; each
- * runs only where its table and columns exist. */
+ * runs only where its table and columns exist.  The statements run whatever the database defines for
+ * them (triggers, rules, operators): call these only on a connection with no more rights than the one
+ * that loaded it (a restore's load role on its temporary database), never as a superuser. */
 #ifndef ODBK_NEUTRALIZE_H
 #define ODBK_NEUTRALIZE_H
 
