@@ -30,8 +30,8 @@ static const struct odbk_opt opts[] = {
     {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB, NULL},
     {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE, &odbk_vocab_dir},
     {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG, NULL},
-    {"db-owner", 0, "ROLE", "with --new-db: the role that owns the new database and everything in it (default: "
-     "the connecting user)", O_DB_OWNER, NULL},
+    {"db-owner", 0, "ROLE", "the role that owns the restored database and everything in it (default: the "
+     "replaced database's owner, or with --new-db the connecting user; never a superuser)", O_DB_OWNER, NULL},
     {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE, NULL},
     {"no-acl", 0, NULL, "leave out the backup's GRANT, REVOKE and ALTER DEFAULT PRIVILEGES (a server that lacks "
      "its roles); owners are never taken from a backup", O_NO_ACL, NULL},
@@ -268,8 +268,8 @@ int main(int argc, char **argv)
                      "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup or --confirm");
         goto out;
     }
-    if ((c.o.filestore || c.o.pg || c.o.db_owner) && !c.o.new_db) {
-        odbk_err_set(&err, ODBK_E_USAGE, "--filestore, --pg and --db-owner go with --new-db");
+    if ((c.o.filestore || c.o.pg) && !c.o.new_db) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--filestore and --pg go with --new-db");
         goto out;
     }
     if (odbk_session_open(&ss, common.config, common.catalog,

@@ -129,7 +129,7 @@ struct odbk_restore_opts {
     const char *new_db;        /* --new-db NAME */
     const char *filestore;     /* --filestore DIR (with new_db) */
     const char *pg;            /* --pg CONNINFO (with new_db) */
-    const char *db_owner;      /* --db-owner ROLE (with new_db): owner of the new database */
+    const char *db_owner;      /* --db-owner ROLE: owner of the restored database (never a superuser) */
     int no_filestore;
     int no_acl;                /* --no-acl: leave the backup's GRANT/REVOKE/ALTER DEFAULT PRIVILEGES out */
     int no_safety_backup;

@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "io/exec.h"
+#include "pg/loadrole.h"
 
 const struct odbk_format_ops odbk_format_dump;
 
@@ -28,11 +29,12 @@ static int dump_write(struct odbk_format_write *w, struct odbk_err *err)
 static int dump_load(struct odbk_format_load *l, struct odbk_err *err)
 {
     struct odbk_writer *sink = NULL;
-    char *dbarg = odbk_xasprintf("--dbname=%s", l->tmpdb);
-    char *argv[] = {(char *)l->tool, "--no-owner", "--exit-on-error", dbarg, l->no_acl ? "--no-privileges" : NULL,
-                    NULL};
+    char *dbarg = odbk_xasprintf("--dbname=%s", l->tmpdb), *userarg = odbk_xasprintf("--username=%s", l->role->name);
+    char *argv[] = {(char *)l->tool, "--no-owner", "--exit-on-error", "--no-password", userarg, dbarg,
+                    l->no_acl ? "--no-privileges" : NULL, NULL};
     int r = odbk_exec_sink_new(argv, l->child_env, &sink, err);
     free(dbarg);
+    free(userarg);
     if (r == 0)
         r = odbk_format_load_file(l, odbk_source_file(l->src, "database"), sink, "restore: database", err);
     odbk_writer_free(sink);

@@ -14,6 +14,8 @@
 #include "backup/backup.h"
 #include "backup/report.h"
 
+struct odbk_loadrole;
+
 /* Where a format keeps the filestore. */
 enum odbk_format_filestore {
     ODBK_FORMAT_FS_NONE,     /* nowhere: database only */
@@ -106,7 +108,8 @@ char *odbk_format_tables_json(const struct odbk_writer *counter);
 struct odbk_format_load {
     struct odbk_source *src;
     const char *tool;              /* the loader (fmt->loader) matching the server */
-    char **child_env;              /* its environment: the load role on tmpdb */
+    char **child_env;              /* its environment: the load role on tmpdb (server parameters, password) */
+    const struct odbk_loadrole *role;   /* the load role: given to the loader as --username */
     const char *tmpdb;             /* the temporary database, created, owned by the load role */
     const char *tmpfs;             /* the temporary filestore directory, NULL for none */
     const struct odbk_report *report;   /* where the phases' progress goes */

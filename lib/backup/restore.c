@@ -359,14 +359,37 @@ static int dir_is_empty(const char *path)
     return empty;
 }
 
+/* The first statement psql runs, before any of the file: the load fails closed unless it runs as the
+ * load role, a role without superuser (whatever a service file, PGUSER or a future way of connecting
+ * says). */
+static int assert_load_role(struct odbk_writer *psql, const struct odbk_loadrole *role, struct odbk_err *err)
+{
+    char *sql = odbk_xasprintf("DO $odbk$ BEGIN IF session_user::text OPERATOR(pg_catalog.<>) '%s' OR "
+                               "current_user::text OPERATOR(pg_catalog.<>) '%s' OR (SELECT rolsuper FROM "
+                               "pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user) THEN "
+                               "RAISE EXCEPTION 'odbk: the load runs as %%, not as its load role %s', session_user; "
+                               "END IF; END $odbk$;\n", role->name, role->name, role->name);
+    int r = odbk_writer_write(psql, sql, strlen(sql), err);
+    free(sql);
+    return r;
+}
+
 int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, struct odbk_writer **sink,
                           struct odbk_writer **check, struct odbk_err *err)
 {
-    char *argv[] = {(char *)l->tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password", NULL};
+    char *userarg = odbk_xasprintf("--username=%s", l->role->name), *dbarg = odbk_xasprintf("--dbname=%s", l->tmpdb);
+    char *argv[] = {(char *)l->tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password", userarg,
+                    dbarg, NULL};
     char key[33];
+    int r;
     odbk_random_alnum(key, 32);
     *check = NULL;
-    if (odbk_exec_sink_new(argv, l->child_env, sink, err) < 0)
+    r = odbk_exec_sink_new(argv, l->child_env, sink, err);
+    free(userarg);
+    free(dbarg);
+    if (r == 0)
+        r = assert_load_role(*sink, l->role, err);
+    if (r < 0)
         return -1;
     /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
     *check = odbk_filter_sqlcheck_new(*sink, label, psql_has_restrict(l->tool) ? key : NULL,
@@ -377,7 +400,7 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
 /* Load the source into tmpdb (and tmpfs, when not NULL) with its format's loader; *fs_loaded tells
  * whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
-                int server_version, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
+                PGconn *admin, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
                 const struct odbk_report *report, int *fs_loaded, struct odbk_err *err)
 {
     struct odbk_format_load l = {0};
@@ -386,12 +409,13 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
 
     *fs_loaded = 0;
     l.src = s;
-    l.child_env = odbk_loadrole_child_env(role, t->pg, tmpdb);
+    l.child_env = odbk_loadrole_child_env(role, admin, tmpdb);
+    l.role = role;
     l.tmpdb = tmpdb;
     l.tmpfs = tmpfs;
     l.report = report;
     l.no_acl = o->no_acl;
-    if (odbk_pg_tool(server_version, s->fmt->loader, t->pg_bindir, &tool, err) == 0) {
+    if (odbk_pg_tool(PQserverVersion(admin), s->fmt->loader, t->pg_bindir, &tool, err) == 0) {
         l.tool = tool;
         r = s->fmt->load(&l, err);
         *fs_loaded = l.fs_loaded;
@@ -401,6 +425,34 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
     return r;
 }
 
+/* The role that gets the restored database and every object in it: --db-owner, else the owner of the
+ * database it replaces (owners kept), else (a new database) the connecting user.  Never a superuser: the
+ * backup's SECURITY DEFINER functions and views run as their owner. */
+static int restored_owner(PGconn *pg, const struct odbk_restore_opts *o, const struct target *t, char **owner,
+                          struct odbk_err *err)
+{
+    const char *why = NULL;
+    *owner = NULL;
+    if (o->db_owner)
+        *owner = odbk_xstrdup(o->db_owner);
+    else if (t->exists && odbk_pg_value(pg, "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
+                                        "WHERE datname OPERATOR(pg_catalog.=) $1", t->database, owner, err) < 0)
+        return -1;
+    else if (!t->exists && odbk_pg_value(pg, "SELECT current_user::text", NULL, owner, err) < 0)
+        return -1;
+    if (!*owner)
+        return odbk_err_set(err, ODBK_E_SOFTWARE, "cannot tell who owns database '%s'", t->database);
+    if (odbk_loadrole_owner_check(pg, *owner, err) == 0)
+        return 0;
+    if (o->db_owner)
+        return -1;
+    why = t->exists ? "its owner" : "the connecting user";
+    odbk_err_set(err, ODBK_E_USAGE, "the restored database would belong to %s '%s', a superuser: the backup's "
+                 "functions and views would then run with superuser rights", why, *owner);
+    odbk_err_hint(err, "pass --db-owner ROLE, a role without superuser (the role Odoo connects as)");
+    return -1;
+}
+
 static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                    struct odbk_report *report, struct odbk_restore_result *res, struct odbk_err *err)
 {
@@ -408,7 +460,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     struct target t = {0};
     PGconn *pg = NULL;
     struct odbk_loadrole role = {0};
-    char *prev_owner = NULL;   /* the replaced database's owner: the restored one keeps it */
+    char *owner = NULL;   /* of the restored database: --db-owner, the replaced one's, or the connecting user */
     struct odbk_swap sw = {0};
     char *target_series = NULL;
     int r = -1, created_db = 0, fs_loaded = 0, audited = 0;
@@ -438,6 +490,10 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         odbk_err_hint(err, "pick another --filestore DIR");
         goto fail;
     }
+
+    /* who owns the restored database and its objects: never a superuser */
+    if (restored_owner(pg, o, &t, &owner, err) < 0)
+        goto fail;
 
     /* the target's Odoo series, compared with the backup's before anything is done, and again with what
      * was actually loaded (an Odoo zip or dump carries no odbk manifest) */
@@ -488,7 +544,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             goto fail;
         }
     }
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, PQserverVersion(pg), &role, o, report, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
@@ -500,10 +556,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
-    if (t.exists && odbk_pg_value(pg, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
-                                  t.database, &prev_owner, err) < 0)
-        goto fail;
-    if (odbk_loadrole_hand_over(&role, t.pg, sw.row.tmp_db, prev_owner ? prev_owner : o->db_owner, pg, err) < 0) {
+    if (odbk_loadrole_hand_over(&role, t.pg, sw.row.tmp_db, owner, pg, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
@@ -563,7 +616,7 @@ out:
         audit(cat, &s, &t, o, "failed", err->msg);
     if (r < 0 && res->safety_backup_id && !strstr(err->hint, "safety"))
         odbk_err_hint(err, "the safety backup %s holds the state before this restore", res->safety_backup_id);
-    free(prev_owner);
+    free(owner);
     odbk_swap_release(&sw);
     free(target_series);
     if (pg)
@@ -848,7 +901,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     }
     lo.neutralize = lo.copy = 0;
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, PQserverVersion(pg), &role, &lo, report, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, &lo, report, &fs_loaded, err) < 0) {
         odbk_err_prefix(err, "loading %s into the scratch database failed", s.label);
         goto fail;
     }

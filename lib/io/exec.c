@@ -85,13 +85,14 @@ static char **merged_env(char *const add[])
         size_t k, klen = strcspn(environ[i], "=");
         int overridden = 0;
         for (k = 0; k < m; k++)
-            if (!strncmp(add[k], environ[i], klen) && add[k][klen] == '=')
+            if (!strncmp(add[k], environ[i], klen) && (add[k][klen] == '=' || add[k][klen] == '\0'))
                 overridden = 1;
         if (!overridden)
             env[j++] = environ[i];
     }
     for (i = 0; i < m; i++)
-        env[j++] = add[i];
+        if (strchr(add[i], '='))   /* "NAME" alone: only removed from ours */
+            env[j++] = add[i];
     return env;
 }
 

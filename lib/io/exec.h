@@ -1,9 +1,9 @@
 /* exec.h - child processes as the ends of a stream: a source (pg_dump's stdout pushed into a writer
  * chain) or a sink (a writer whose bytes go to psql's stdin).  Children are executed directly (no
- * shell); secrets reach them only through the environment (`env`, "NAME=value" strings added to ours),
- * never through argv.  The last few KiB of a child's stderr are kept for the error message.  Every child
- * runs in a process group of its own: a terminal's Ctrl-C reaches odbk alone, and stopping a child stops
- * what it started. */
+ * shell); secrets reach them only through the environment (`env`, "NAME=value" strings added to ours,
+ * or "NAME" alone: NAME removed from ours), never through argv.  The last few KiB of a child's stderr are
+ * kept for the error message.  Every child runs in a process group of its own: a terminal's Ctrl-C reaches
+ * odbk alone, and stopping a child stops what it started. */
 #ifndef ODBK_EXEC_H
 #define ODBK_EXEC_H
 

@@ -138,23 +138,57 @@ int odbk_loadrole_connect(const struct odbk_loadrole *r, const char *conninfo, c
     return 0;
 }
 
-char **odbk_loadrole_child_env(const struct odbk_loadrole *r, const char *conninfo, const char *db)
+char **odbk_loadrole_child_env(const struct odbk_loadrole *r, PGconn *admin, const char *db)
 {
-    char **env = odbk_pg_child_env(conninfo, db);
-    size_t i, j = 0;
-    for (i = 0; env[i]; i++) {
-        if (!strncmp(env[i], "PGUSER=", 7) || !strncmp(env[i], "PGPASSWORD=", 11) ||
-            !strncmp(env[i], "PGPASSFILE=", 11)) {
-            free(env[i]);
+    /* the admin connection's parameters as libpq resolved them (a service already read), less everything
+     * that says who logs in: the role's own name and password are the only ones the child sees, and
+     * neither a service nor a password file of our environment can name another */
+    static const char *const skip[] = {"dbname", "user", "password", "passfile", "service", NULL};
+    PQconninfoOption *opts = PQconninfo(admin), *o;
+    char **env = odbk_xcalloc(80, sizeof(char *));
+    size_t n = 0, k;
+    for (o = opts; o && o->keyword && n < 64; o++) {
+        int skipped = 0;
+        if (!o->val || !*o->val || !o->envvar)
             continue;
-        }
-        env[j++] = env[i];
+        for (k = 0; skip[k]; k++)
+            skipped |= !strcmp(o->keyword, skip[k]);
+        if (!skipped)
+            env[n++] = odbk_xasprintf("%s=%s", o->envvar, o->val);
     }
-    env[j++] = odbk_xasprintf("PGUSER=%s", r->name);
-    env[j++] = odbk_xasprintf("PGPASSWORD=%s", r->password);
-    env[j++] = odbk_xstrdup("PGPASSFILE=/dev/null");
-    env[j] = NULL;
+    if (opts)
+        PQconninfoFree(opts);
+    env[n++] = odbk_xasprintf("PGDATABASE=%s", db);
+    env[n++] = odbk_xstrdup("PGAPPNAME=odbk");
+    env[n++] = odbk_xasprintf("PGUSER=%s", r->name);
+    env[n++] = odbk_xasprintf("PGPASSWORD=%s", r->password);
+    env[n++] = odbk_xstrdup("PGPASSFILE=/dev/null");
+    env[n++] = odbk_xstrdup("PGSERVICE");       /* removed from the inherited environment */
+    env[n++] = odbk_xstrdup("PGSERVICEFILE");
+    env[n] = NULL;
     return env;
+}
+
+int odbk_loadrole_owner_check(PGconn *admin, const char *owner, struct odbk_err *err)
+{
+    char *super = NULL;
+    if (odbk_pg_value(admin, "SELECT rolsuper::text FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1",
+                      owner, &super, err) < 0)
+        return -1;
+    if (!super) {
+        odbk_err_set(err, ODBK_E_USAGE, "role '%s', to own the restored database, does not exist", owner);
+        odbk_err_hint(err, "create it (CREATE ROLE %s) or name another with --db-owner", owner);
+        return -1;
+    }
+    if (!strcmp(super, "true")) {
+        free(super);
+        odbk_err_set(err, ODBK_E_USAGE, "role '%s' is a superuser: it may not own the restored database, whose "
+                     "functions and views would then run with superuser rights", owner);
+        odbk_err_hint(err, "name a role without superuser (the role Odoo connects as) with --db-owner");
+        return -1;
+    }
+    free(super);
+    return 0;
 }
 
 int odbk_loadrole_hand_over(struct odbk_loadrole *r, const char *conninfo, const char *db, const char *owner,
@@ -163,10 +197,17 @@ int odbk_loadrole_hand_over(struct odbk_loadrole *r, const char *conninfo, const
     PGconn *c = NULL;
     char *role, *to, *sql;
     int rc;
+    if (odbk_loadrole_owner_check(admin, owner, err) < 0)
+        return -1;
     if (odbk_pg_connect(conninfo, db, &c, err) < 0)
         return -1;
+    /* the loaded database's own settings (search_path) do not apply to what follows */
+    if (odbk_pg_exec(c, "SET search_path = pg_catalog, pg_temp", err) < 0) {
+        PQfinish(c);
+        return -1;
+    }
     role = ident(c, r->name);
-    to = owner ? ident(c, owner) : odbk_xstrdup("CURRENT_USER");
+    to = ident(c, owner);
     sql = odbk_xasprintf("REASSIGN OWNED BY %s TO %s", role, to);
     rc = exec_fmt(c, "cannot hand the restored database over from the load role", err, sql);
     free(sql);

@@ -26,10 +26,18 @@ int odbk_loadrole_own(PGconn *admin, const struct odbk_loadrole *r, const char *
  * method) is 77 with the hint. */
 int odbk_loadrole_connect(const struct odbk_loadrole *r, const char *conninfo, const char *db, PGconn **out,
                           struct odbk_err *err);
-/* The environment for psql/pg_restore connecting to db as the role (free with odbk_pg_env_free). */
-char **odbk_loadrole_child_env(const struct odbk_loadrole *r, const char *conninfo, const char *db);
+/* The environment for psql/pg_restore connecting to db as the role (free with odbk_pg_env_free): the
+ * server parameters of the admin connection as libpq resolved them (host, port, TLS), the role's name
+ * and password, no password file, and PGSERVICE/PGSERVICEFILE removed from the inherited environment, so
+ * that nothing of the caller's environment (PGUSER, a service naming another user or a password) makes
+ * the load run as anyone else.  The loader is also given --username. */
+char **odbk_loadrole_child_env(const struct odbk_loadrole *r, PGconn *admin, const char *db);
+/* Whether role may own restored objects: 0 when it exists and is no superuser; 64 naming it otherwise
+ * (a superuser owning them would run the backup's SECURITY DEFINER functions and views as itself). */
+int odbk_loadrole_owner_check(PGconn *admin, const char *owner, struct odbk_err *err);
 /* In db (connected with conninfo, as the admin): REASSIGN OWNED BY the role TO owner (the database
- * itself included), DROP OWNED BY the role; then DROP ROLE. */
+ * itself included; refused when owner is a superuser, odbk_loadrole_owner_check), DROP OWNED BY the
+ * role; then DROP ROLE. */
 int odbk_loadrole_hand_over(struct odbk_loadrole *r, const char *conninfo, const char *db, const char *owner,
                             PGconn *admin, struct odbk_err *err);
 /* DROP ROLE when it still exists (failure paths: after its database was dropped). Best effort. */

@@ -60,7 +60,7 @@ test_expect_success 'odbk-list filters' '
 
 RESTORED=$(test_db restored)
 test_expect_success 'restore into a new database gives the same data and files' '
-	odbk-restore "$ID" --new-db "$RESTORED" --filestore "$TRASH/restored-fs" --confirm RESTORE >env.block &&
+	odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$RESTORED" --filestore "$TRASH/restored-fs" --confirm RESTORE >env.block &&
 	grep -q "^\[env $RESTORED\]" env.block &&
 	fingerprint "$RESTORED" "$TRASH/restored-fs" >fp.restored &&
 	test_cmp fp.src fp.restored &&
@@ -69,14 +69,14 @@ test_expect_success 'restore into a new database gives the same data and files' 
 '
 
 test_expect_success 'restoring onto an existing database name is refused, nothing touched' '
-	test_exit_code 64 odbk-restore "$ID" --new-db "$RESTORED" --filestore "$TRASH/other-fs" --confirm RESTORE &&
+	test_exit_code 64 odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$RESTORED" --filestore "$TRASH/other-fs" --confirm RESTORE &&
 	fingerprint "$RESTORED" "$TRASH/restored-fs" >fp.again &&
 	test_cmp fp.src fp.again && test ! -e "$TRASH/other-fs"
 '
 
 test_expect_success 'without a terminal, restore needs --confirm RESTORE' '
-	test_exit_code 64 odbk-restore "$ID" --new-db "$(test_db other)" --filestore "$TRASH/o" </dev/null &&
-	test_exit_code 64 odbk-restore "$ID" --new-db "$(test_db other)" --filestore "$TRASH/o" --confirm yes &&
+	test_exit_code 64 odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$(test_db other)" --filestore "$TRASH/o" </dev/null &&
+	test_exit_code 64 odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$(test_db other)" --filestore "$TRASH/o" --confirm yes &&
 	test -z "$(sql postgres "select 1 from pg_database where datname = '\''$(test_db other)'\''")"
 '
 
@@ -90,7 +90,7 @@ test_expect_success 'rollback: changed rows come back, the pre-restore backup ho
 	odbk-list --type pre-restore --json >pre.json &&
 	test "$(jq length pre.json)" = 1 &&
 	PRE=$(jq -r ".[0].id" pre.json) &&
-	odbk-restore "$PRE" --new-db "$(test_db pre)" --filestore "$TRASH/pre-fs" --confirm RESTORE >/dev/null &&
+	odbk-restore "$PRE" --db-owner "$TEST_OWNER" --new-db "$(test_db pre)" --filestore "$TRASH/pre-fs" --confirm RESTORE >/dev/null &&
 	test "$(sql "$(test_db pre)" "select count(*) from account_move_line where id <= 100")" = 0 &&
 	test -f "$TRASH/pre-fs/stray-file"
 '
@@ -119,7 +119,7 @@ test_expect_success 'zstd and database-only backups round-trip too' '
 	ls "$TRASH/storage/disk/prod/$Z" >files &&
 	printf "%s\n" "backup-$Z-database.sql.zst" "backup-$Z-manifest.json" >expect &&
 	test_cmp expect files &&
-	odbk-restore "$Z" --new-db "$(test_db zstd)" --confirm RESTORE >/dev/null &&
+	odbk-restore "$Z" --db-owner "$TEST_OWNER" --new-db "$(test_db zstd)" --confirm RESTORE >/dev/null &&
 	fingerprint "$(test_db zstd)" >fp.z && grep -v "^filestore" fp.src >fp.src.db &&
 	test_cmp fp.src.db fp.z
 '
@@ -127,7 +127,7 @@ test_expect_success 'zstd and database-only backups round-trip too' '
 test_expect_success '--progress json: one JSON object per line for each phase of create and restore' '
 	P=$(odbk-create prod --progress json 2>create.progress) &&
 	jq -s -e "map(.phase) | index(\"database\") != null and index(\"filestore\") != null" create.progress &&
-	odbk-restore "$P" --new-db "$(test_db progress)" --filestore "$TRASH/progress-fs" --confirm RESTORE \
+	odbk-restore "$P" --db-owner "$TEST_OWNER" --new-db "$(test_db progress)" --filestore "$TRASH/progress-fs" --confirm RESTORE \
 		--progress json >/dev/null 2>restore.progress &&
 	grep "^{" restore.progress >restore.json &&
 	jq -s -e "map(select(.phase == \"restore: database\")) | last | .bytes == .expected and .bytes > 0" restore.json &&

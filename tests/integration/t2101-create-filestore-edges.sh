@@ -31,7 +31,7 @@ test_expect_success 'links are followed: the files behind them are in the backup
 	tar -tvzf "$tarball" >members &&
 	grep -q "^-.* zz/f00d$" members && grep -q "^-.* zz/cafe$" members &&
 	grep -q "^-.*/linked$" members && ! grep -q "^l" members &&
-	odbk-restore "$id" --new-db "$(test_db r1)" --filestore "$TRASH/r1" --confirm RESTORE >/dev/null &&
+	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$(test_db r1)" --filestore "$TRASH/r1" --confirm RESTORE >/dev/null &&
 	test -d "$TRASH/r1/zz" && test ! -L "$TRASH/r1/zz" &&
 	cmp "$TRASH/disk2/zz/cafe" "$TRASH/r1/zz/cafe" &&
 	first=$(ls "$SRC_FS" | head -1) &&
@@ -52,7 +52,7 @@ test_expect_success 'the same in Odoo zip format' '
 	id=$(odbk-create prod --format zip) &&
 	zip=$TRASH/storage/disk/prod/$id/backup-$id.zip &&
 	LC_ALL=C grep -aq "filestore/$(ls "$SRC_FS" | head -1)/$(printf "name\377x")" "$zip" &&
-	odbk-restore "$id" --new-db "$(test_db r2)" --filestore "$TRASH/r2" --confirm RESTORE >/dev/null &&
+	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$(test_db r2)" --filestore "$TRASH/r2" --confirm RESTORE >/dev/null &&
 	first=$(ls "$SRC_FS" | head -1) &&
 	cmp "$SRC_FS/$first/$(printf "name\377x")" "$TRASH/r2/$first/$(printf "name\377x")" &&
 	cmp "$TRASH/disk2/zz/cafe" "$TRASH/r2/zz/cafe"
@@ -81,7 +81,7 @@ test_expect_success 'a small file that grows once while read is read again: the 
 	first=$(ls "$SRC_FS" | head -1) &&
 	ODBK_FAILPOINT=grow-while-read:1 odbk-create prod >id &&
 	id=$(cat id) &&
-	odbk-restore "$id" --new-db "$(test_db r3)" --filestore "$TRASH/r3" --confirm RESTORE >/dev/null &&
+	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$(test_db r3)" --filestore "$TRASH/r3" --confirm RESTORE >/dev/null &&
 	diff -r "$SRC_FS" "$TRASH/r3"
 '
 

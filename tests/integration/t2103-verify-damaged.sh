@@ -44,7 +44,7 @@ test_expect_success 'a flipped byte in local storage: exit 65 naming the file, v
 
 test_expect_success 'restoring it says "checksum mismatch in FILE" and touches nothing' '
 	new=$(test_db r1) &&
-	test_exit_code 65 odbk-restore "$L" --new-db "$new" --filestore "$TRASH/r1" --confirm RESTORE 2>err &&
+	test_exit_code 65 odbk-restore "$L" --db-owner "$TEST_OWNER" --new-db "$new" --filestore "$TRASH/r1" --confirm RESTORE 2>err &&
 	test_grep "checksum mismatch in .prod/$L/backup-$L-database.sql.gz." err &&
 	! grep -qi "syntax error\|gzip\|invalid" err &&
 	test -z "$(sql postgres "select 1 from pg_database where datname = '\''$new'\''")" &&
@@ -69,7 +69,7 @@ test_expect_success 'a flipped byte in S3: exit 65 naming the object, verified c
 
 test_expect_success 'restoring the S3 backup says so too, and touches nothing' '
 	new=$(test_db r2) &&
-	test_exit_code 65 odbk-restore "$S" --new-db "$new" --filestore "$TRASH/r2" --confirm RESTORE 2>err &&
+	test_exit_code 65 odbk-restore "$S" --db-owner "$TEST_OWNER" --new-db "$new" --filestore "$TRASH/r2" --confirm RESTORE 2>err &&
 	test_grep "checksum mismatch in .cloud/$S/backup-$S-filestore.tar.gz." err &&
 	test -z "$(sql postgres "select 1 from pg_database where datname = '\''$new'\''")" &&
 	test ! -e "$TRASH/r2"

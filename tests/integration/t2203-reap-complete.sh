@@ -27,7 +27,7 @@ test_expect_success "killed at $point: the next run completes it, its files stay
 	odbk-list --audit --json | jq -e "[.[] | select(.action == \"reap\" and .backup_id == \"$id\" and
 		(.detail | test(\"completed, not verified\")))] | length == 1" &&
 	db=$(test_db '$point') &&
-	odbk-restore --new-db "$db" --filestore "$TRASH/fs-'$point'" --no-safety-backup --confirm RESTORE "$id" \
+	odbk-restore --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-'$point'" --no-safety-backup --confirm RESTORE "$id" \
 		2>/dev/null &&
 	fingerprint "$db" "$TRASH/fs-'$point'" >fp.copy && test_cmp fp.src fp.copy
 '

@@ -49,7 +49,7 @@ restore_stopped() {
 test_expect_success 'SIGTERM during a restore into a new database: exit 143, nothing left' '
 	databases >dbs.before &&
 	new=$(test_db newcopy) &&
-	restore_stopped TERM 143 --new-db "$new" --filestore "$TRASH/fs-new" "$(cat id)" &&
+	restore_stopped TERM 143 --db-owner "$TEST_OWNER" --new-db "$new" --filestore "$TRASH/fs-new" "$(cat id)" &&
 	test_grep "interrupted by SIGTERM" err &&
 	databases >dbs.after && test_cmp dbs.before dbs.after &&
 	test ! -e "$TRASH/fs-new" && test -z "$(ls -A "$TRASH" | grep "fs-new")" &&

@@ -55,7 +55,7 @@ test_expect_success 'the backup is in the bucket, no multipart upload left open'
 '
 
 test_expect_success 'restore from S3 (path style) into a new database: same data' '
-    odbk-restore --progress none --new-db "$(test_db copy1)" --filestore "$TRASH/fs-copy1" \
+    odbk-restore --progress none --db-owner "$TEST_OWNER" --new-db "$(test_db copy1)" --filestore "$TRASH/fs-copy1" \
         --no-safety-backup --confirm RESTORE "$(cat id.path)" 2>restore.err &&
     fingerprint "$(test_db copy1)" "$TRASH/fs-copy1" >fp.copy1 &&
     test_cmp fp.src fp.copy1
@@ -65,7 +65,7 @@ test_expect_success 'odbk-create and odbk-restore through host style' '
     odbk-create --progress none --storage s3host prod >id.host 2>create2.err &&
     s3cli s3 ls --recursive "s3://$S3_BUCKET/${TEST_DB_PREFIX%_}/s3host/" >objects2 &&
     test_grep "$(cat id.host)" objects2 &&
-    odbk-restore --progress none --new-db "$(test_db copy2)" --filestore "$TRASH/fs-copy2" \
+    odbk-restore --progress none --db-owner "$TEST_OWNER" --new-db "$(test_db copy2)" --filestore "$TRASH/fs-copy2" \
         --no-safety-backup --confirm RESTORE "$(cat id.host)" 2>restore2.err &&
     fingerprint "$(test_db copy2)" "$TRASH/fs-copy2" >fp.copy2 &&
     test_cmp fp.src fp.copy2

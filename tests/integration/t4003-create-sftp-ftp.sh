@@ -36,7 +36,7 @@ for kind in sftp ftp; do
     test_expect_success $PREREQ "restore from $kind into a new database gives the same data and files" '
         id=$(cat id.'$kind') &&
         db=$(test_db restored_'$kind') &&
-        odbk-restore "$id" --new-db "$db" --filestore "$TRASH/fs-'$kind'" --confirm RESTORE >/dev/null &&
+        odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-'$kind'" --confirm RESTORE >/dev/null &&
         fingerprint "$db" "$TRASH/fs-'$kind'" >fp.'$kind' &&
         test_cmp fp.src fp.'$kind' &&
         diff -r "$SRC_FS" "$TRASH/fs-'$kind'"

@@ -28,7 +28,7 @@ rollback() {
 	odbk-list prod --type pre-restore --json >list.json &&
 	grep -q "\"id\":[[:space:]]*\"$safety\"" list.json &&
 	copy=$(test_db "pre_$1") &&
-	odbk-restore "$safety" --new-db "$copy" --filestore "$TRASH/fs-pre-$1" --confirm RESTORE >block &&
+	odbk-restore "$safety" --db-owner "$TEST_OWNER" --new-db "$copy" --filestore "$TRASH/fs-pre-$1" --confirm RESTORE >block &&
 	fingerprint "$copy" "$TRASH/fs-pre-$1" >pre &&
 	test_cmp changed pre &&
 	test_grep "^\[env $copy\]" block

@@ -41,7 +41,7 @@ test_expect_success 'make an Odoo zip and an Odoo dump' '
 
 test_expect_success 'the zip restores with --from-file into a new database' '
 	db=$(test_db fromzip) &&
-	restore --from-file odoo.zip --new-db "$db" --filestore "$TRASH/fs-fromzip" >block &&
+	restore --from-file odoo.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-fromzip" >block &&
 	fingerprint "$db" "$TRASH/fs-fromzip" >actual &&
 	test_cmp "$TRASH/src.fp" actual &&
 	test_grep "^\[env $db\]" block
@@ -53,20 +53,20 @@ test_expect_success 'the zip restores with --from-url from an HTTP server' '
 	test_when_finished "kill \$(cat http.pid)" &&
 	for i in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/odoo.zip" && break; sleep 0.1; done &&
 	db=$(test_db fromurl) &&
-	restore --from-url "http://127.0.0.1:$port/odoo.zip?token=secret" --new-db "$db" --filestore "$TRASH/fs-fromurl" &&
+	restore --from-url "http://127.0.0.1:$port/odoo.zip?token=secret" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-fromurl" &&
 	fingerprint "$db" "$TRASH/fs-fromurl" >actual &&
 	test_cmp "$TRASH/src.fp" actual &&
 	odbk-list --audit --json >audit.json &&
 	test_grep "127.0.0.1:$port/odoo.zip" audit.json &&
 	test_grep ! "secret" audit.json &&
 	db=$(test_db fromurldump) &&
-	restore --from-url "http://127.0.0.1:$port/odoo.dump" --new-db "$db" &&
+	restore --from-url "http://127.0.0.1:$port/odoo.dump" --db-owner "$TEST_OWNER" --new-db "$db" &&
 	fingerprint "$db" >actual && fingerprint "$SRC_DB" >expect && test_cmp expect actual &&
 	printf "not a zip at all\n" >fake.zip &&
-	test_exit_code 65 restore --from-url "http://127.0.0.1:$port/fake.zip" --new-db "$(test_db fake)" 2>err &&
+	test_exit_code 65 restore --from-url "http://127.0.0.1:$port/fake.zip" --db-owner "$TEST_OWNER" --new-db "$(test_db fake)" 2>err &&
 	test_grep "is not a zip file" err &&
 	odbk-list --audit --json | jq -e ".[0].result == \"refused\"" &&
-	test_exit_code 66 restore --from-url "http://127.0.0.1:$port/missing.zip" --new-db "$(test_db fake)" 2>err &&
+	test_exit_code 66 restore --from-url "http://127.0.0.1:$port/missing.zip" --db-owner "$TEST_OWNER" --new-db "$(test_db fake)" 2>err &&
 	test_grep "HTTP 404" err &&
 	odbk-list --audit --json | jq -e ".[0].result == \"refused\"" &&
 	test -z "$(sql postgres "select 1 from pg_database where starts_with(datname, '\''$(test_db fake)'\'')")"
@@ -84,7 +84,7 @@ test_expect_success 'the zip replaces an environment with --to (safety backup fi
 
 test_expect_success 'a .dump restores with --from-file' '
 	db=$(test_db fromdump) &&
-	restore --from-file odoo.dump --new-db "$db" &&
+	restore --from-file odoo.dump --db-owner "$TEST_OWNER" --new-db "$db" &&
 	fingerprint "$db" >actual && fingerprint "$SRC_DB" >expect && test_cmp expect actual
 '
 

@@ -43,7 +43,7 @@ test_expect_success 'Odoo restores it its own way: unzip, psql -f dump.sql, move
 
 test_expect_success 'odbk restores a zip backup' '
 	db=$(test_db zip_odbk) &&
-	odbk-restore "$id" --new-db "$db" --filestore "$TRASH/fs-zip" --confirm RESTORE >/dev/null &&
+	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-zip" --confirm RESTORE >/dev/null &&
 	fingerprint "$db" "$TRASH/fs-zip" >actual &&
 	test_cmp "$TRASH/src.fp" actual
 '
@@ -57,7 +57,7 @@ test_expect_success 'a dump backup restores with pg_restore' '
 	pg_restore --no-owner --exit-on-error -d "$db" "$dump" &&
 	fingerprint "$db" >actual && test_cmp "$TRASH/src-db.fp" actual &&
 	db=$(test_db dump_odbk) &&
-	odbk-restore "$did" --new-db "$db" --confirm RESTORE >/dev/null &&
+	odbk-restore "$did" --db-owner "$TEST_OWNER" --new-db "$db" --confirm RESTORE >/dev/null &&
 	fingerprint "$db" >actual && test_cmp "$TRASH/src-db.fp" actual
 '
 

@@ -17,7 +17,7 @@ test_expect_success 'the source has active crons, mail servers, fetchmail and li
 
 test_expect_success '--neutralize: only autovacuum runs, no mail goes out, providers disabled, flag set' '
 	db=$(test_db neutral) &&
-	odbk-restore "$ID" --new-db "$db" --filestore "$TRASH/fs-n" --neutralize --confirm RESTORE >/dev/null &&
+	odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-n" --neutralize --confirm RESTORE >/dev/null &&
 	sql "$db" "select c.id from ir_cron c where c.active" >active &&
 	sql "$db" "select res_id from ir_model_data where module = '\''base'\'' and name = '\''autovacuum_job'\''" >autovacuum &&
 	test_cmp autovacuum active &&
@@ -38,7 +38,7 @@ test_expect_success '--neutralize works on a database without the optional table
 	odbk_conf_env bare "$FIXTURE_DB" "$FIXTURE_FS" disk &&
 	bid=$(odbk-create bare --quiet) &&
 	db=$(test_db bare_n) &&
-	odbk-restore "$bid" --new-db "$db" --no-filestore --neutralize --confirm RESTORE >/dev/null &&
+	odbk-restore "$bid" --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --neutralize --confirm RESTORE >/dev/null &&
 	test "$(sql "$db" "select value from ir_config_parameter where key = '\''database.is_neutralized'\''")" = true
 '
 
@@ -47,14 +47,14 @@ test_expect_success '--neutralize is refused for Odoo 15, nothing created' '
 	odbk_conf_env old "$FIXTURE_DB" "$FIXTURE_FS" disk &&
 	oid=$(odbk-create old --quiet) &&
 	db=$(test_db old_n) &&
-	test_exit_code 64 odbk-restore "$oid" --new-db "$db" --no-filestore --neutralize --confirm RESTORE 2>err &&
+	test_exit_code 64 odbk-restore "$oid" --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --neutralize --confirm RESTORE 2>err &&
 	test_grep "16" err &&
 	test "$(sql postgres "select count(*) from pg_database where datname like '\''${db}%'\''")" = 0
 '
 
 test_expect_success '--copy: new uuid, secret and create date; the rest equal' '
 	db=$(test_db copy) &&
-	odbk-restore "$ID" --new-db "$db" --filestore "$TRASH/fs-c" --copy --confirm RESTORE >/dev/null &&
+	odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-c" --copy --confirm RESTORE >/dev/null &&
 	q="select key, value from ir_config_parameter where key in ('\''database.uuid'\'', '\''database.secret'\'', '\''database.create_date'\'') order by key" &&
 	sql "$SRC_DB" "$q" >old && sql "$db" "$q" >new &&
 	test $(wc -l <new) = 3 &&

@@ -117,7 +117,7 @@ while IFS='|' read -r name how line; do
 done <attacks
 
 test_expect_success 'the meta-command refusal names the line; the new database is not created' '
-	test_exit_code 65 restore --from-file shell.dir --new-db "$(test_db never)" 2>err &&
+	test_exit_code 65 restore --from-file shell.dir --db-owner "$TEST_OWNER" --new-db "$(test_db never)" 2>err &&
 	n=$(grep -c "" shell.sql) &&
 	test_grep "psql meta-command .\\\\!. at line $n is not allowed" err &&
 	test -z "$(sql postgres "select 1 from pg_database where starts_with(datname, '\''$(test_db never)'\'')")"
@@ -126,14 +126,14 @@ test_expect_success 'the meta-command refusal names the line; the new database i
 test_expect_success 'real dumps still restore exactly: pg_dump with \restrict, an odbk backup, a folder' '
 	make_zip legit.zip src.sql &&
 	db=$(test_db legitzip) &&
-	restore --from-file legit.zip --new-db "$db" --filestore "$TRASH/fs-legitzip" &&
+	restore --from-file legit.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-legitzip" &&
 	fingerprint "$db" "$TRASH/fs-legitzip" >actual && fingerprint "$SRC_DB" "$SRC_FS" >expect &&
 	test_cmp expect actual &&
 	db=$(test_db legitdir) &&
-	restore --from-file "$FOLDER" --new-db "$db" --filestore "$TRASH/fs-legitdir" &&
+	restore --from-file "$FOLDER" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-legitdir" &&
 	fingerprint "$db" "$TRASH/fs-legitdir" >actual && test_cmp expect actual &&
 	test_grep "^\\\\restrict " src.sql && untouched &&
-	test "$(sql "$db" "select pg_get_userbyid(datdba) from pg_database where datname = current_database()")" = "$PGUSER" &&
+	test "$(sql "$db" "select pg_get_userbyid(datdba) from pg_database where datname = current_database()")" = "$TEST_OWNER" &&
 	test -z "$(sql "$db" "select c.relname from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname ~ '\''^odbk_load_'\''")"
 '
 
@@ -167,7 +167,7 @@ test_expect_success 'the load role of a restore killed outright is dropped by th
 	sql postgres "create role $left login; comment on role $left is '\''odbk restore $(hostname) $dead'\''" &&
 	sql postgres "alter role $left rename to odbk_load_${left#t}" &&
 	db=$(test_db afterkill) &&
-	restore --from-file legit.zip --new-db "$db" --filestore "$TRASH/fs-afterkill" &&
+	restore --from-file legit.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-afterkill" &&
 	test -z "$(sql postgres "select 1 from pg_roles where rolname = '\''odbk_load_${left#t}'\''")" &&
 	drop_db "$db" && untouched
 '
@@ -188,7 +188,7 @@ test_expect_success 'COPY data with backslashes, trusted extensions: the data co
 	zcat "$TRASH/storage/disk/tricky/$id"/*-database.sql.gz >tricky.sql &&
 	test_grep "^\\\\\\\\! touch" tricky.sql &&
 	db=$(test_db trickyback) &&
-	restore "$id" --new-db "$db" &&
+	restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" &&
 	sql "$db" "select * from t order by id" >actual && test_cmp expect actual &&
 	sql "$db" "select count(*) from u" >n && test "$(cat n)" = 4 &&
 	test "$(sql "$db" "select count(*) from pg_extension where extname in ('\''pg_trgm'\'', '\''unaccent'\'')")" = 2 &&

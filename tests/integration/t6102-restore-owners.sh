@@ -47,8 +47,8 @@ test_expect_success 'a new database with --db-owner belongs to that role, object
 	sql "$db" "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
 		where n.nspname = '\''public'\'' and pg_get_userbyid(c.relowner) <> '\''$OWNER'\''" >left &&
 	test_must_be_empty left && drop_db "$db" &&
-	test_exit_code 64 odbk-restore "$(cat id)" --db-owner "$OWNER" --confirm RESTORE 2>err &&
-	test_grep "go with --new-db" err
+	test_exit_code 64 odbk-restore "$(cat id)" --db-owner "$PGUSER" --confirm RESTORE 2>err &&
+	test_grep "is a superuser" err
 '
 
 test_expect_success 'cleanup: the role owns nothing left' '

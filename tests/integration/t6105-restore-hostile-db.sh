@@ -42,6 +42,21 @@ BEGIN
 END $f$;
 EOS
 
+# what the load runs as; and a load that tries a program on the server, without catching its error
+cat >"$TRASH/who.sql" <<'EOS'
+CREATE TABLE public.who AS SELECT current_user::text AS u, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS su;
+EOS
+cat >"$TRASH/evil.sql" <<'EOS'
+DO $d$ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''id > @MARK@'''; END $d$;
+EOS
+sed -i "s|@MARK@|$MARK|" "$TRASH/evil.sql"
+# a SECURITY DEFINER function that whoever owns it runs for anyone
+cat >"$TRASH/secdef.sql" <<'EOS'
+CREATE FUNCTION public.helper() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $f$
+BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''id > @MARK@'''; END $f$;
+EOS
+sed -i "s|@MARK@|$MARK|" "$TRASH/secdef.sql"
+
 # hostile NAME SQL...: NAME.zip of PWN and the SQL lines
 hostile() {
 	local name=$1; shift
@@ -110,8 +125,63 @@ test_expect_success 'odbk-create and the next restore read that live database as
 	test "$(sql "$T_DB" "select latest_version from ir_module_module where name = '"'"'base'"'"'")" = 17.0.1.3
 '
 
+test_expect_success 'a service naming the superuser (pg = service=NAME, PGSERVICE set): the load runs as the load role' '
+	printf "[odbksvc]\nhost=%s\nport=%s\nuser=%s\npassword=%s\n" "$PGHOST" "$PGPORT" "$PGUSER" "$PGPASSWORD" >svc.conf &&
+	chmod 600 svc.conf && make_zip who.zip who.sql && make_zip evil.zip evil.sql &&
+	db=$(test_db svc) && db2=$(test_db svcevil) &&
+	(unset PGUSER PGPASSWORD PGHOST PGPORT && export PGSERVICEFILE=$TRASH/svc.conf PGSERVICE=odbksvc &&
+	 restore --from-file who.zip --new-db "$db" --no-filestore --db-owner "$OWNER" --pg "service=odbksvc" >/dev/null &&
+	 test_must_fail restore --from-file evil.zip --new-db "$db2" --no-filestore --db-owner "$OWNER" \
+		--pg "service=odbksvc" 2>err) &&
+	test "$(sql "$db" "select su from who")" = f && sql "$db" "select u from who" | grep -q "^odbk_load_" &&
+	test_grep "permission denied|must be superuser|pg_execute_server_program" err &&
+	test ! -e "$MARK" && test -z "$(sql postgres "select 1 from pg_database where datname = '"'"'$db2'"'"'")"
+'
+
+test_expect_success 'a psql that connects as someone else than the load role: its first statement stops the load' '
+	mkdir -p wrap && real=$(command -v psql) &&
+	printf "#!/bin/sh\n# drops --username, logs in as the superuser\nfor a; do shift; case \$a in --username=*) ;; *) set -- \"\$@\" \"\$a\" ;; esac; done\nPGUSER=%s PGPASSWORD=%s PGPASSFILE= exec %s \"\$@\"\n" "$PGUSER" "$PGPASSWORD" "$real" >wrap/psql &&
+	chmod +x wrap/psql && make_zip evil.zip evil.sql && db=$(test_db wrapped) &&
+	ODBK_PG_BINDIR=$TRASH/wrap test_must_fail restore --from-file evil.zip --new-db "$db" --no-filestore \
+		--db-owner "$OWNER" 2>err &&
+	test_grep "not as its load role" err && test ! -e "$MARK" &&
+	test -z "$(sql postgres "select 1 from pg_database where datname = '"'"'$db'"'"'")"
+'
+
+test_expect_success '--new-db as a superuser without --db-owner, or with a superuser --db-owner: refused (64)' '
+	make_zip secdef.zip secdef.sql && db=$(test_db secdef) &&
+	test_exit_code 64 restore --from-file secdef.zip --new-db "$db" --no-filestore 2>err &&
+	test_grep "connecting user .$PGUSER., a superuser" err && test_grep "db-owner" err &&
+	test_exit_code 64 restore --from-file secdef.zip --new-db "$db" --no-filestore --db-owner "$PGUSER" 2>err &&
+	test_grep "is a superuser" err &&
+	test -z "$(sql postgres "select 1 from pg_database where datname = '"'"'$db'"'"'")"
+'
+
+test_expect_success 'a SECURITY DEFINER function of the backup belongs to --db-owner: anyone calling it gets no superuser' '
+	db=$(test_db secdef) && nobody=$(test_db nobody) &&
+	restore --from-file secdef.zip --new-db "$db" --no-filestore --db-owner "$OWNER" >/dev/null &&
+	test "$(sql "$db" "select pg_get_userbyid(proowner) from pg_proc where proname = '"'"'helper'"'"'")" = "$OWNER" &&
+	sql postgres "create role $nobody login password '"'"'x'"'"'" &&
+	test_when_finished "sql postgres \"drop role if exists $nobody\"" &&
+	test_must_fail env PGPASSWORD=x psql -X -q -h "$PGHOST" -p "$PGPORT" -U "$nobody" -d "$db" -c "select public.helper()" &&
+	test ! -e "$MARK"
+'
+
+test_expect_success 'a rollback of a database a superuser owns: refused (64) unless --db-owner names another role' '
+	sql postgres "alter database $T_DB owner to $PGUSER" && fingerprint "$T_DB" >before.fp &&
+	test_exit_code 64 restore --from-file secdef.zip --to prod --no-safety-backup 2>err &&
+	test_grep "its owner .$PGUSER., a superuser" err && test_grep "db-owner" err &&
+	fingerprint "$T_DB" >after.fp && test_cmp before.fp after.fp &&
+	test_exit_code 64 restore --from-file secdef.zip --to prod --no-safety-backup --db-owner "$PGUSER" 2>err &&
+	restore --from-file secdef.zip --to prod --no-safety-backup --db-owner "$OWNER" &&
+	test "$(sql postgres "select pg_get_userbyid(datdba) from pg_database where datname = '"'"'$T_DB'"'"'")" = "$OWNER" &&
+	test -z "$(sql "$T_DB" "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_roles r on r.oid = c.relowner where n.nspname = '"'"'public'"'"' and r.rolsuper")" &&
+	test "$(sql "$T_DB" "select r.rolsuper from pg_proc p join pg_roles r on r.oid = p.proowner where proname = '"'"'helper'"'"'")" = f
+'
+
 test_expect_success 'cleanup: the owner role' '
-	drop_db "$N" && sql postgres "drop role $OWNER" && rm -f "$MARK"
+	drop_db "$N" $(sql postgres "select datname from pg_database where datdba = (select oid from pg_roles where rolname = '"'"'$OWNER'"'"')") &&
+	sql postgres "drop role $OWNER" && rm -f "$MARK"
 '
 
 test_done

@@ -46,14 +46,14 @@ test_expect_success 'make zips: stored, filestore first, manifest in the middle;
 
 test_expect_success 'a ZIP_STORED zip in Odoo'"'"'s order (empty attachment included) restores, no sanitizer report' '
 	db=$(test_db storedodoo) &&
-	restore --from-file stored-odoo-order.zip --new-db "$db" --filestore "$TRASH/fs-storedodoo" &&
+	restore --from-file stored-odoo-order.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-storedodoo" &&
 	test -f "$TRASH/fs-storedodoo/empty-attachment" && rm "$TRASH/fs-storedodoo/empty-attachment" &&
 	restored_ok "$db" "$TRASH/fs-storedodoo"
 '
 
 test_expect_success 'a ZIP_STORED zip with filestore first and dump.sql last restores (no sanitizer report)' '
 	db=$(test_db stored) &&
-	restore --from-file stored-fs-first.zip --new-db "$db" --filestore "$TRASH/fs-stored" &&
+	restore --from-file stored-fs-first.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-stored" &&
 	test -f "$TRASH/fs-stored/empty-attachment" && test ! -s "$TRASH/fs-stored/empty-attachment" &&
 	rm "$TRASH/fs-stored/empty-attachment" &&
 	restored_ok "$db" "$TRASH/fs-stored"
@@ -61,21 +61,21 @@ test_expect_success 'a ZIP_STORED zip with filestore first and dump.sql last res
 
 test_expect_success 'a deflated zip with filestore first restores' '
 	db=$(test_db deflated) &&
-	restore --from-file deflated-fs-first.zip --new-db "$db" --filestore "$TRASH/fs-deflated" &&
+	restore --from-file deflated-fs-first.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-deflated" &&
 	rm "$TRASH/fs-deflated/empty-attachment" &&
 	restored_ok "$db" "$TRASH/fs-deflated"
 '
 
 test_expect_success 'a zip -0 zip (filestore first) restores' '
 	db=$(test_db zip0) &&
-	restore --from-file zip0.zip --new-db "$db" --filestore "$TRASH/fs-zip0" &&
+	restore --from-file zip0.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-zip0" &&
 	rm "$TRASH/fs-zip0/empty-attachment" &&
 	restored_ok "$db" "$TRASH/fs-zip0"
 '
 
 test_expect_success 'a zip -0 written to a pipe (data descriptors) restores' '
 	db=$(test_db zip0pipe) &&
-	restore --from-file zip0-pipe.zip --new-db "$db" --filestore "$TRASH/fs-zip0pipe" &&
+	restore --from-file zip0-pipe.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-zip0pipe" &&
 	rm "$TRASH/fs-zip0pipe/empty-attachment" &&
 	restored_ok "$db" "$TRASH/fs-zip0pipe"
 '
@@ -86,7 +86,7 @@ test_expect_success 'a stored zip with filestore first restores from a URL' '
 	test_when_finished "kill \$(cat http.pid)" &&
 	for i in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/stored-fs-first.zip" && break; sleep 0.1; done &&
 	db=$(test_db url) &&
-	restore --from-url "http://127.0.0.1:$port/stored-fs-first.zip" --new-db "$db" --filestore "$TRASH/fs-url" &&
+	restore --from-url "http://127.0.0.1:$port/stored-fs-first.zip" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-url" &&
 	rm "$TRASH/fs-url/empty-attachment" &&
 	restored_ok "$db" "$TRASH/fs-url"
 '
@@ -94,7 +94,7 @@ test_expect_success 'a stored zip with filestore first restores from a URL' '
 test_expect_success 'a zip without dump.sql is still refused, nothing left behind' '
 	python3 -c "import zipfile; z = zipfile.ZipFile(\"nodump.zip\", \"w\", zipfile.ZIP_STORED); z.writestr(\"filestore/ab/x\", \"x\"); z.writestr(\"manifest.json\", \"{}\"); z.close()" &&
 	db=$(test_db nodump) &&
-	test_exit_code 65 restore --from-file nodump.zip --new-db "$db" --filestore "$TRASH/fs-nodump" 2>err &&
+	test_exit_code 65 restore --from-file nodump.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-nodump" 2>err &&
 	test_grep "no dump.sql" err &&
 	test -z "$(sql postgres "select 1 from pg_database where starts_with(datname, '\''$db'\'')")" &&
 	test -z "$(ls -d "$TRASH"/fs-nodump* 2>/dev/null)"

@@ -53,7 +53,7 @@ test_expect_success 'with --force the 16.0 backup replaces the 17.0 env' '
 test_expect_success 'same series, or a new database: no refusal' '
 	odbk-restore "$OLD_ID" --to prod --no-safety-backup --confirm RESTORE &&
 	db=$(test_db newdb) &&
-	odbk-restore --from-file old.zip --new-db "$db" --filestore "$TRASH/fs-new" --confirm RESTORE
+	odbk-restore --from-file old.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-new" --confirm RESTORE
 '
 
 test_done

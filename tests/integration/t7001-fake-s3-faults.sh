@@ -54,7 +54,7 @@ test_expect_success 'part 2 answered 503 once: retried, the backup is completed 
 	odbk-create prod >id.503 && test "$(last_status)" = completed &&
 	test "$(count_log "^upload-part .* 2$")" -eq $((before + 2)) &&
 	test -z "$(open_uploads)" &&
-	odbk-restore "$(cat id.503)" --new-db "${TEST_DB_PREFIX}r503" --filestore "$TRASH/r503" --confirm RESTORE >/dev/null 2>err &&
+	odbk-restore "$(cat id.503)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}r503" --filestore "$TRASH/r503" --confirm RESTORE >/dev/null 2>err &&
 	fingerprint "${TEST_DB_PREFIX}r503" "$TRASH/r503" >fp.r503 && test_cmp fp.src fp.r503
 '
 
@@ -100,7 +100,7 @@ test_expect_success 'every answer trickled over 2 s: slow, but a completed backu
 
 test_expect_success 'the connection reset mid-body on a restore GET, once: resumed, the restore is whole' '
 	faults "[{\"op\": \"get\", \"reset_after\": 100000, \"times\": 1}]" &&
-	odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rreset" --filestore "$TRASH/rreset" --confirm RESTORE >/dev/null 2>err &&
+	odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rreset" --filestore "$TRASH/rreset" --confirm RESTORE >/dev/null 2>err &&
 	fingerprint "${TEST_DB_PREFIX}rreset" "$TRASH/rreset" >fp.rreset && test_cmp fp.src fp.rreset &&
 	test "$(count_log "^get .*$(cat id.ok)")" -ge 3
 '
@@ -108,7 +108,7 @@ test_expect_success 'the connection reset mid-body on a restore GET, once: resum
 test_expect_success 'reset before any byte on every GET: the restore fails after 1 + 2 tries (and the re-check of the file), exit 69, nothing restored' '
 	faults "[{\"op\": \"get\", \"reset_after\": 0}]" &&
 	before=$(count_log "^get .*database") &&
-	test_exit_code 69 odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rfail" --filestore "$TRASH/rfail" --confirm RESTORE >/dev/null 2>err &&
+	test_exit_code 69 odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rfail" --filestore "$TRASH/rfail" --confirm RESTORE >/dev/null 2>err &&
 	test_grep "Connection reset by peer" err &&
 	test_must_fail psql -d "${TEST_DB_PREFIX}rfail" -c "select 1" >/dev/null 2>&1 &&
 	! test -e "$TRASH/rfail" &&
@@ -119,7 +119,7 @@ test_expect_success 'reset before any byte on every GET: the restore fails after
 test_expect_success 'every GET reset after 1000 bytes: a few KB of "progress" per try does not retry for ever' '
 	faults "[{\"op\": \"get\", \"reset_after\": 1000}]" &&
 	before=$(count_log "^get .*database") &&
-	test_exit_code 69 timeout 120 odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rdrip" --filestore "$TRASH/rdrip" --confirm RESTORE >/dev/null 2>err &&
+	test_exit_code 69 timeout 120 odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rdrip" --filestore "$TRASH/rdrip" --confirm RESTORE >/dev/null 2>err &&
 	test_grep "Connection reset by peer" err &&
 	! test -e "$TRASH/rdrip" &&
 	n=$(( $(count_log "^get .*database") - before )) && echo "database GETs: $n" &&

@@ -39,7 +39,7 @@ test_expect_success '--output fetches every file, checked against the manifest' 
 
 test_expect_success 'the fetched folder restores with --from-file' '
 	db=$(test_db folder) &&
-	odbk-restore --from-file out --new-db "$db" --filestore "$TRASH/fs-folder" --confirm RESTORE >/dev/null &&
+	odbk-restore --from-file out --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-folder" --confirm RESTORE >/dev/null &&
 	fingerprint "$db" "$TRASH/fs-folder" >actual && test_cmp "$TRASH/src.fp" actual
 '
 
@@ -61,7 +61,7 @@ test_expect_success '--as zip writes an Odoo zip that Python and odbk read' '
 	n = z.namelist(); assert n[0] == "dump.sql" and n[1] == "manifest.json" and len(n) == 12, n
 	PY
 	db=$(test_db aszip) &&
-	odbk-restore --from-file "$zip" --new-db "$db" --filestore "$TRASH/fs-aszip" --confirm RESTORE >/dev/null &&
+	odbk-restore --from-file "$zip" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-aszip" --confirm RESTORE >/dev/null &&
 	fingerprint "$db" "$TRASH/fs-aszip" >actual && test_cmp "$TRASH/src.fp" actual
 '
 
@@ -93,7 +93,7 @@ test_expect_success S3 'S3: a 15-minute link made two hours ago is refused by th
 test_expect_success S3 'S3: --output and --as zip work from S3 too' '
 	odbk-download "$sid" --output s3out --as zip >path &&
 	db=$(test_db s3zip) &&
-	odbk-restore --from-file "$(cat path)" --new-db "$db" --filestore "$TRASH/fs-s3zip" --confirm RESTORE >/dev/null &&
+	odbk-restore --from-file "$(cat path)" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-s3zip" --confirm RESTORE >/dev/null &&
 	fingerprint "$db" "$TRASH/fs-s3zip" >actual && test_cmp "$TRASH/src.fp" actual
 '
 

@@ -365,8 +365,16 @@ exit 1
 SCRIPT
 }
 
+# TEST_OWNER: a role without superuser (NOLOGIN, shared by all scripts, made by test_owner_role) that
+# owns the fixtures' databases and is the --db-owner of new ones, as the role Odoo connects as would be:
+# odbk gives restored objects to no superuser (the testbed connects as one)
+TEST_OWNER=odbk_test_owner
+test_owner_role() {
+    sql postgres "DO \$\$ BEGIN CREATE ROLE $TEST_OWNER NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END \$\$"
+}
+
 # make_fixture NAME [make-odoo-fixture options]: create database $(test_db NAME)
-# and filestore $TRASH/filestore/NAME; sets FIXTURE_DB, FIXTURE_FS and
+# (owned by $TEST_OWNER) and filestore $TRASH/filestore/NAME; sets FIXTURE_DB, FIXTURE_FS and
 # FIXTURE_JSON (the generator's JSON line, also in $TRASH/NAME.fixture.json)
 make_fixture() {
     local name=$1; shift
@@ -374,6 +382,8 @@ make_fixture() {
     FIXTURE_FS=$TRASH/filestore/$name
     make-odoo-fixture --db "$FIXTURE_DB" --filestore "$FIXTURE_FS" "$@" >"$TRASH/$name.fixture.json" || {
         echo "make_fixture: make-odoo-fixture failed for $name" >&2; return 1; }
+    test_owner_role && sql postgres "ALTER DATABASE \"$FIXTURE_DB\" OWNER TO $TEST_OWNER" || {
+        echo "make_fixture: cannot give $FIXTURE_DB to $TEST_OWNER" >&2; return 1; }
     FIXTURE_JSON=$(cat "$TRASH/$name.fixture.json")
 }
 
