@@ -672,15 +672,18 @@ static int expected_tables(const struct odbk_source *s, struct odbk_test_result 
 
 /* Rows of each table in the scratch database: the table is found by its name as pg_dump wrote it (a
  * parameter, never SQL text), its own rows only (COPY holds no child table's), row security off so that a
- * policy cannot hide rows.  A table that is not there keeps restored -1. */
-static int count_tables(const char *conninfo, const char *db, struct odbk_test_result *res, struct odbk_err *err)
+ * policy cannot hide rows.  A table that is not there keeps restored -1.  Counted as the load role, which
+ * owns the scratch database (whatever the backup defined runs with no more rights than its load had), with
+ * pg_catalog's functions only. */
+static int count_tables(const struct odbk_loadrole *role, const char *conninfo, const char *db,
+                        struct odbk_test_result *res, struct odbk_err *err)
 {
     PGconn *c = NULL;
     size_t i;
     int r = -1;
-    if (odbk_pg_connect(conninfo, db, &c, err) < 0)
+    if (odbk_loadrole_connect(role, conninfo, db, &c, err) < 0)
         return -1;
-    if (odbk_pg_exec(c, "SET row_security = off", err) < 0)
+    if (odbk_pg_exec(c, "SET search_path = pg_catalog, pg_temp; SET row_security = off", err) < 0)
         goto out;
     for (i = 0; i < res->n_tables; i++) {
         struct odbk_test_table *t = &res->tables[i];
@@ -691,11 +694,12 @@ static int count_tables(const char *conninfo, const char *db, struct odbk_test_r
             goto out;
         }
         /* a name to_regclass cannot parse is a table that is not there */
-        if (odbk_pg_value(c, "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1) AND "
-                          "c.relkind IN ('r', 'p')", t->table, &q, &e2) < 0 || !q)
+        if (odbk_pg_value(c, "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+                          "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                          "WHERE c.oid = pg_catalog.to_regclass($1) AND c.relkind IN ('r', 'p')", t->table, &q,
+                          &e2) < 0 || !q)
             continue;
-        sql = odbk_xasprintf("SELECT count(*) FROM ONLY %s", q);
+        sql = odbk_xasprintf("SELECT pg_catalog.count(*) FROM ONLY %s", q);
         if (odbk_pg_value(c, sql, NULL, &n, err) == 0 && n)
             t->restored = strtoll(n, NULL, 10);
         free(sql);
@@ -908,7 +912,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
     odbk_crash_point("test-loaded");
     if (odbk_failpoint("test-sigterm"))
         raise(SIGTERM);   /* test-only: a stop request arriving now (the handler only records it) */
-    if (count_tables(t.pg, sw.row.tmp_db, res, err) < 0 ||
+    if (count_tables(&role, t.pg, sw.row.tmp_db, res, err) < 0 ||
         (sw.row.tmp_dir && check_filestore(sw.row.tmp_dir, res, err) < 0)) {
         odbk_err_prefix(err, "comparing the scratch copy of %s failed", s.label);
         goto fail;
