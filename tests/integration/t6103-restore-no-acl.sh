@@ -50,14 +50,14 @@ test_expect_success 'setup: a plain dump and a custom dump that grant to a role,
 
 test_expect_success 'without --no-acl the zip fails naming the role and suggesting --no-acl' '
 	db=$(test_db plain_acl) &&
-	test_must_fail restore --from-file src.zip --new-db "$db" --no-filestore 2>err &&
+	test_must_fail restore --from-file src.zip --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore 2>err &&
 	test_grep "role \"$GONE\" does not exist" err && test_grep "restore with --no-acl" err &&
 	test -z "$(sql postgres "select 1 from pg_database where datname = '\''$db'\''")"
 '
 
 test_expect_success 'with --no-acl the zip restores its rows and no privilege of the dump' '
 	db=$(test_db plain_noacl) &&
-	restore --from-file src.zip --new-db "$db" --no-filestore --no-acl &&
+	restore --from-file src.zip --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --no-acl &&
 	sql "$db" "select count(*) from res_partner" >rows && test_cmp rows.expect rows &&
 	acl_of "$db" >acl && test_must_be_empty acl &&
 	test "$(sql "$db" "select count(*) from pg_default_acl")" = 0 &&
@@ -66,10 +66,10 @@ test_expect_success 'with --no-acl the zip restores its rows and no privilege of
 
 test_expect_success 'the custom dump: fails naming the role, and restores with --no-acl' '
 	db=$(test_db dump_acl) &&
-	test_must_fail restore --from-file src.dump --new-db "$db" 2>err &&
+	test_must_fail restore --from-file src.dump --db-owner "$TEST_OWNER" --new-db "$db" 2>err &&
 	test_grep "role \"$GONE\" does not exist" err &&
 	db=$(test_db dump_noacl) &&
-	restore --from-file src.dump --new-db "$db" --no-acl &&
+	restore --from-file src.dump --db-owner "$TEST_OWNER" --new-db "$db" --no-acl &&
 	sql "$db" "select count(*) from res_partner" >rows && test_cmp rows.expect rows &&
 	acl_of "$db" >acl && test_must_be_empty acl &&
 	test "$(sql "$db" "select count(*) from pg_default_acl")" = 0 &&
@@ -80,7 +80,7 @@ test_expect_success 'a hostile dump: ALTER words 64 KiB apart are refused with -
 	{ printf "ALTER /*" && head -c 70000 /dev/zero | tr "\\0" x && printf "*/ DEFAULT PRIVILEGES GRANT ALL ON TABLES TO x;\\n"; } >big.sql &&
 	make_zip big.zip big.sql &&
 	db=$(test_db big) &&
-	test_exit_code 65 odbk-restore --from-file big.zip --new-db "$db" --no-filestore --no-acl --confirm RESTORE 2>err &&
+	test_exit_code 65 odbk-restore --from-file big.zip --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --no-acl --confirm RESTORE 2>err &&
 	test_grep "64 KiB" err
 '
 

@@ -46,7 +46,7 @@ test_expect_success 'setup: an env on the fake FTP (timeout 3 s, 2 retries), a 3
 
 # restore backup $1 into a new database and folder named after $2 and compare with the source
 restores_whole() {
-	odbk-restore "$1" --new-db "${TEST_DB_PREFIX}$2" --filestore "$TRASH/r-$2" --confirm RESTORE >/dev/null &&
+	odbk-restore "$1" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}$2" --filestore "$TRASH/r-$2" --confirm RESTORE >/dev/null &&
 	fingerprint "${TEST_DB_PREFIX}$2" "$TRASH/r-$2" >"fp.$2" && test_cmp fp.src "fp.$2"
 }
 
@@ -167,7 +167,7 @@ test_expect_success 'a RETR answered 421 once: retried, the restore is whole' '
 
 test_expect_success 'every RETR reset after 1000 bytes: the restore fails after a few tries, exit 69, nothing restored' '
 	faults "[{\"op\": \"retr\", \"reset_after\": 1000}]" &&
-	test_exit_code 69 timeout 120 odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rdrip" --filestore "$TRASH/rdrip" --confirm RESTORE >/dev/null 2>err &&
+	test_exit_code 69 timeout 120 odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rdrip" --filestore "$TRASH/rdrip" --confirm RESTORE >/dev/null 2>err &&
 	! test -e "$TRASH/rdrip" &&
 	test_must_fail psql -d "${TEST_DB_PREFIX}rdrip" -c "select 1" >/dev/null 2>&1 &&
 	n=$(count "^RETR .*database") && echo "database RETRs: $n" && test "$n" -ge 3 && test "$n" -le 8
@@ -183,7 +183,7 @@ test_expect_success 'every RETR stalls after 1000 bytes: odbk-download fails at 
 
 test_expect_success 'SIGTERM while a restore retries a stalled RETR: it stops within seconds, exit 143, nothing restored' '
 	faults "[{\"op\": \"retr\", \"stall_after\": 1000}]" &&
-	{ timeout -s KILL 60 odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rterm" --filestore "$TRASH/rterm" --confirm RESTORE >/dev/null 2>err & } &&
+	{ timeout -s KILL 60 odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rterm" --filestore "$TRASH/rterm" --confirm RESTORE >/dev/null 2>err & } &&
 	pid=$! && sleep 5 && t0=$(date +%s) && kill -TERM $pid &&
 	{ wait $pid; code=$?; } ; t=$(( $(date +%s) - t0 )) && echo "exit $code after $t s" &&
 	test "$code" = 143 && test "$t" -le 8 &&

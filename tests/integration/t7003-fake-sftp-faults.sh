@@ -74,7 +74,7 @@ test_expect_success 'setup: an env on the faulty sftp server (timeout 3 s, 2 ret
 '
 
 restores_whole() {
-	odbk-restore "$1" --new-db "${TEST_DB_PREFIX}$2" --filestore "$TRASH/r-$2" --confirm RESTORE >/dev/null &&
+	odbk-restore "$1" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}$2" --filestore "$TRASH/r-$2" --confirm RESTORE >/dev/null &&
 	fingerprint "${TEST_DB_PREFIX}$2" "$TRASH/r-$2" >"fp.$2" && test_cmp fp.src "fp.$2"
 }
 
@@ -174,7 +174,7 @@ test_expect_success 'a restore whose connection drops at the 5th read of the fil
 
 test_expect_success 'the open of the database for reading refused (permission denied): exit 77, nothing restored' '
 	faults "[{\"op\": \"open\", \"match\": \"database\", \"status\": 3}]" &&
-	test_exit_code 77 odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rperm" --filestore "$TRASH/rperm" --confirm RESTORE >/dev/null 2>err &&
+	test_exit_code 77 odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rperm" --filestore "$TRASH/rperm" --confirm RESTORE >/dev/null 2>err &&
 	test_grep "permission denied" err &&
 	! test -e "$TRASH/rperm" &&
 	test_must_fail psql -d "${TEST_DB_PREFIX}rperm" -c "select 1" >/dev/null 2>&1
