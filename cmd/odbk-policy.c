@@ -29,14 +29,28 @@ static const struct odbk_cli show_cli = {
     "organization ([policy]) or custom ([policy ENV]).",
     no_opts, ODBK_CLI_JSON | ODBK_CLI_NOCATALOG, &odbk_vocab_env, NULL};
 
+/* The env's connection settings and where each came from (odbk.conf, the env's odoo.conf, or a default). */
+static void print_env_settings(const struct odbk_env *e)
+{
+    printf("\nenvironment %s%s%s\n", e->name, e->odoo_conf ? ", with odoo-conf " : "",
+           e->odoo_conf ? e->odoo_conf : "");
+    printf("%-20s %-41s %s\n", "SETTING", "VALUE", "SOURCE");
+    printf("%-20s %-41s %s\n", "database", e->database, e->database_from);
+    printf("%-20s %-41s %s\n", "pg", *e->pg ? e->pg : "-", e->pg_from);
+    printf("%-20s %-41s %s\n", "filestore", e->filestore, e->filestore_from);
+    if (e->addons_path)
+        printf("%-20s %-41s %s\n", "addons-path", e->addons_path, "odoo.conf");
+}
+
 static int cmd_show(int argc, char **argv)
 {
     struct odbk_cli_common common;
     struct odbk_err err = {0};
     struct odbk_session s = {0};
     struct odbk_policy p;
+    struct odbk_env e;
     const char *env = NULL;
-    int loaded = 0, arg0, rc = odbk_cli_parse(&show_cli, argc, argv, &common, NULL, NULL, &arg0, &err);
+    int loaded = 0, have_env = 0, arg0, rc = odbk_cli_parse(&show_cli, argc, argv, &common, NULL, NULL, &arg0, &err);
     size_t i;
     if (rc != 0)
         return rc > 0 ? 0 : odbk_cli_exit(&show_cli, -1, &err);
@@ -49,12 +63,9 @@ static int cmd_show(int argc, char **argv)
     if (odbk_session_open(&s, common.config, NULL,
                           ODBK_SESSION_NO_CATALOG | (env ? 0 : ODBK_SESSION_CONFIG_OPTIONAL), &err) < 0)
         goto out;
-    if (env) {
-        struct odbk_env e;
-        if (odbk_config_env(s.cfg, env, &e, &err) < 0)
-            goto out;
-        odbk_env_release(&e);
-    }
+    if (env && odbk_config_env(s.cfg, env, &e, &err) < 0)
+        goto out;
+    have_env = env != NULL;
     if (odbk_policy_load(s.cfg, env, &p, &err) < 0)
         goto out;
     loaded = 1;
@@ -77,9 +88,13 @@ static int cmd_show(int argc, char **argv)
                 snprintf(at, sizeof(at), "-");
             printf("%-20s %-20s %-13s %s\n", v->key, *v->value ? v->value : "-", v->source, at);
         }
+        if (have_env)
+            print_env_settings(&e);
     }
     rc = 0;
 out:
+    if (have_env)
+        odbk_env_release(&e);
     if (loaded)
         odbk_policy_release(&p);
     odbk_session_close(&s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "odoo/odooconf.h"
 
 static char *trim(char *s)
 {
@@ -538,7 +539,7 @@ int odbk_config_secret(const struct odbk_config_section *sec, const char *key, c
 /* ---- environments ---- */
 
 static const char *const env_keys[] = {"project", "database", "filestore", "data-dir", "pg", "storage",
-                                       "pg-bindir", NULL};
+                                       "pg-bindir", "odoo-conf", NULL};
 
 void odbk_env_release(struct odbk_env *env)
 {
@@ -550,6 +551,8 @@ void odbk_env_release(struct odbk_env *env)
     free(env->filestore);
     free(env->pg);
     free(env->storage);
+    free(env->odoo_conf);
+    free(env->addons_path);
     memset(env, 0, sizeof(*env));
 }
 
@@ -563,11 +566,54 @@ size_t odbk_config_env_names(const struct odbk_config *cfg, const char ***out)
     return n;
 }
 
+/* Read the env's odoo-conf file; its errors are reported at the odbk.conf key, keeping their own file:line. */
+static int read_odoo_conf(const struct odbk_config_section *sec, const char *path, struct odbk_odooconf *oc,
+                          char **home, struct odbk_err *err)
+{
+    struct odbk_err e = {0};
+    if (odbk_odooconf_load(path, oc, home, &e) == 0)
+        return 0;
+    odbk_config_error(err, sec, odbk_config_get_kv(sec, "odoo-conf"), "%s", e.msg);
+    if (e.hint[0])
+        snprintf(err->hint, sizeof(err->hint), "%s", e.hint);
+    else
+        odbk_err_hint(err, "point odoo-conf at the config Odoo runs with (odoo -c FILE), readable by odbk");
+    return -1;
+}
+
+/* A conninfo "host='..' port='..' user='..'" of odoo.conf's settings, without the password. */
+static char *odoo_conninfo(const struct odbk_odooconf *oc)
+{
+    const char *keys[] = {"host", "port", "user"}, *vals[] = {oc->db_host, oc->db_port, oc->db_user};
+    char *s = odbk_xstrdup("");
+    size_t i;
+    for (i = 0; i < 3; i++) {
+        char *q, *p, *n;
+        const char *c;
+        if (!vals[i])
+            continue;
+        q = p = odbk_xmalloc(2 * strlen(vals[i]) + 1);
+        for (c = vals[i]; *c; c++) {
+            if (*c == '\\' || *c == '\'')
+                *p++ = '\\';
+            *p++ = *c;
+        }
+        *p = '\0';
+        n = odbk_xasprintf("%s%s%s='%s'", s, *s ? " " : "", keys[i], q);
+        free(q);
+        free(s);
+        s = n;
+    }
+    return s;
+}
+
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err)
 {
     const struct odbk_config_section *sec = odbk_config_find(cfg, "env", name);
     const char *v;
+    struct odbk_odooconf oc = {0};
+    char *oc_home = NULL;
     memset(out, 0, sizeof(*out));
     if (!sec) {
         const char **names;
@@ -588,19 +634,49 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
     if (odbk_config_check_keys(sec, env_keys, err) < 0)
         return -1;
     out->section = sec;
+    v = odbk_config_get(sec, "odoo-conf");
+    if (v && *v && read_odoo_conf(sec, v, &oc, &oc_home, err) < 0)
+        return -1;
+    if (v && *v)
+        out->odoo_conf = odbk_xstrdup(v);
     out->name = odbk_xstrdup(name);
     out->project = odbk_xstrdup(odbk_config_get(sec, "project"));
     v = odbk_config_get(sec, "database");
-    out->database = odbk_xstrdup(v && *v ? v : name);
-    out->pg = odbk_xstrdup(odbk_config_get(sec, "pg"));
+    out->database_from = v && *v ? "odbk.conf" : oc.db_name ? "odoo.conf" : "default";
+    out->database = odbk_xstrdup(v && *v ? v : oc.db_name ? oc.db_name : name);
+    v = odbk_config_get(sec, "pg");
+    if (v) {
+        out->pg = odbk_xstrdup(v);
+        out->pg_from = "odbk.conf";
+    } else if (oc.db_host || oc.db_port || oc.db_user || oc.db_password) {
+        out->pg = odoo_conninfo(&oc);
+        out->pg_from = "odoo.conf";
+        /* libpq and the client tools read it from the environment: never an argv, a conninfo or the catalog */
+        if (oc.db_password)
+            setenv("PGPASSWORD", oc.db_password, 1);
+    } else {
+        out->pg = odbk_xstrdup("");
+        out->pg_from = "default";
+    }
+    out->addons_path = oc.addons_path ? odbk_xstrdup(oc.addons_path) : NULL;
     v = odbk_config_get(sec, "storage");
     out->storage = v && *v ? odbk_xstrdup(v) : NULL;
     v = odbk_config_get(sec, "filestore");
+    out->filestore_from = "odbk.conf";
     if (v && *v) {
         out->filestore = odbk_xstrdup(v);
     } else {
         const char *dd = odbk_config_get(sec, "data-dir");
-        if (!dd || !*dd) {
+        if ((!dd || !*dd) && oc.data_dir) {
+            out->filestore = odbk_xasprintf("%s/filestore/%s", oc.data_dir, out->database);
+            out->filestore_from = "odoo.conf";
+        } else if ((!dd || !*dd) && out->odoo_conf) {
+            /* Odoo's default data_dir, ~/.local/share/Odoo of the user Odoo runs as: its config's owner */
+            out->filestore = odbk_xasprintf("%s/.local/share/Odoo/filestore/%s", oc_home ? oc_home : "",
+                                            out->database);
+            out->filestore_from = "odoo.conf";
+        } else if (!dd || !*dd) {
+            out->filestore_from = "default";
             const char *home = getenv("HOME");
             struct passwd *pw = getpwnam("odoo");
             /* Odoo's default data_dir: ~/.local/share/Odoo of the user running Odoo. */
@@ -613,6 +689,8 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
             out->filestore = odbk_xasprintf("%s/filestore/%s", dd, out->database);
         }
     }
+    odbk_odooconf_release(&oc);
+    free(oc_home);
     if (out->storage && !odbk_config_find(cfg, "storage", out->storage)) {
         const struct odbk_config_kv *kv = odbk_config_get_kv(sec, "storage");
         odbk_config_error(err, sec, kv, "no [storage %s] section", out->storage);

@@ -96,10 +96,18 @@ struct odbk_env {
     char *filestore;  /* directory; defaults to <data-dir>/filestore/<database> */
     char *pg;         /* libpq conninfo ("" = libpq defaults / PG* environment) */
     char *storage;    /* storage name, or NULL: not_configured */
+    char *odoo_conf;  /* the `odoo-conf` file read, or NULL */
+    char *addons_path; /* odoo.conf's addons_path, or NULL */
+    /* where database, pg and filestore came from: "odbk.conf", "odoo.conf" or "default" */
+    const char *database_from, *pg_from, *filestore_from;
     const struct odbk_config_section *section;
 };
 
-/* Load env `name` ([env NAME]); ODBK_E_CONFIG with the known env names when unknown. */
+/* Load env `name` ([env NAME]); ODBK_E_CONFIG with the known env names when unknown.  With `odoo-conf`,
+ * the Odoo config fills what the env does not set: database (db_name), pg (db_host, db_port, db_user;
+ * only when `pg` is unset, and then db_password is exported as PGPASSWORD in this process's environment
+ * for libpq and the client tools, never put in the conninfo), filestore (data_dir, else
+ * ~/.local/share/Odoo of the file's owner) and addons_path. */
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err);
 void odbk_env_release(struct odbk_env *env);
