@@ -384,6 +384,19 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
     int r;
     odbk_random_alnum(key, 32);
     *check = NULL;
+    /* psql's own \\restrict is the guard that holds whatever its lexer and the filter's disagree on (client
+     * encodings, a newer psql's rules): without it a plain-SQL file is not loaded */
+    if (!psql_has_restrict(l->tool)) {
+        char *v = odbk_pg_tool_version(l->tool);
+        odbk_err_set(err, ODBK_E_UNAVAILABLE, "'%s' (%s) cannot load a plain-SQL dump safely: it has no \\restrict",
+                     l->tool, v ? v : "version unknown");
+        odbk_err_hint(err, "update postgresql-client to 13.22, 14.19, 15.14, 16.10, 17.6 or later (or point "
+                           "pg-bindir at such a psql); custom-format dumps load with pg_restore");
+        free(v);
+        free(userarg);
+        free(dbarg);
+        return -1;
+    }
     r = odbk_exec_sink_new(argv, l->child_env, sink, err);
     free(userarg);
     free(dbarg);
@@ -392,8 +405,7 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
     if (r < 0)
         return -1;
     /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
-    *check = odbk_filter_sqlcheck_new(*sink, label, psql_has_restrict(l->tool) ? key : NULL,
-                                      l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
+    *check = odbk_filter_sqlcheck_new(*sink, label, key, l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
     return 0;
 }
 

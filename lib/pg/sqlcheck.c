@@ -44,12 +44,12 @@ struct sqlcheck {
     unsigned long line;
     int col0;
     /* normal state */
-    int ident, numrun, junk, pending, hibyte;
+    int ident, numrun, junk, word_junk, pending, hibyte;
     size_t ident_len;
     char word[16];
     /* the statement as psql splits it */
-    int paren, begin_depth, idcount, multi;
-    char ids[4];
+    int paren, begin_depth, idcount, idcount15, multi;
+    char ids[4], ids15[4];   /* the first words as psql <= 14 and psql >= 15 count them (see track_identifier) */
     enum copy_st copy;
     /* strings, comments, dollar quotes */
     int str_e, str_bs, str_hi, cdepth, cprev;
@@ -173,8 +173,9 @@ static int hold_drop(struct sqlcheck *c, struct odbk_err *err)
 static int statement_reset(struct sqlcheck *c, struct odbk_err *err)
 {
     int r = 0;
-    c->paren = c->begin_depth = c->idcount = c->multi = 0;
+    c->paren = c->begin_depth = c->idcount = c->idcount15 = c->multi = 0;
     memset(c->ids, 0, sizeof(c->ids));
+    memset(c->ids15, 0, sizeof(c->ids15));
     c->copy = C_START;
     if (c->acl == A_DROP)
         c->drop_this = 1;   /* its ";" too */
@@ -206,28 +207,48 @@ static int acl_token(struct sqlcheck *c, enum tok t, const char *w, struct odbk_
     return strcmp(w, "privileges") ? hold_release(c, err) : hold_drop(c, err);
 }
 
-/* psql's BEGIN ... END heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE (psqlscan.l {identifier}) */
-static void track_identifier(struct sqlcheck *c, const char *w)
+/* psql's BEGIN ... END heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE (psqlscan.l {identifier}): in a
+ * statement that starts so, BEGIN (and CASE inside it) count up and END down, outside parentheses only, and
+ * ";" ends the statement only at depth 0.  psql <= 14 lexes "1end" as a number and the identifier "end";
+ * psql >= 15 as one junk token, no identifier.  The filter must never end a statement psql goes on with
+ * (COPY data would then hide lines psql reads as commands), so its depth is at least either psql's: BEGIN
+ * counts when either psql would count it, END only when both would.  A statement where they disagree never
+ * ends for the filter, and a COPY after it is refused. */
+static int function_start(const char *ids)
 {
-    if (c->idcount == 0)
-        memset(c->ids, 0, sizeof(c->ids));
+    return ids[0] == 'c' &&
+           (ids[1] == 'f' || ids[1] == 'p' || (ids[1] == 'o' && ids[2] == 'r' && (ids[3] == 'f' || ids[3] == 'p')));
+}
+
+static void note_identifier(char *ids, int *count, const char *w)
+{
+    if (*count == 0)
+        memset(ids, 0, 4);
     if (!strcmp(w, "create") || !strcmp(w, "function") || !strcmp(w, "procedure") || !strcmp(w, "or") ||
         !strcmp(w, "replace")) {
-        if (c->idcount < (int)sizeof(c->ids))
-            c->ids[c->idcount] = w[0];
+        if (*count < 4)
+            ids[*count] = w[0];
     }
-    c->idcount++;
-    if (c->ids[0] == 'c' &&
-        (c->ids[1] == 'f' || c->ids[1] == 'p' || (c->ids[1] == 'o' && c->ids[2] == 'r' && (c->ids[3] == 'f' || c->ids[3] == 'p')))) {
-        if (!strcmp(w, "begin"))
+    (*count)++;
+}
+
+static void track_identifier(struct sqlcheck *c, const char *w, int junk)
+{
+    int in14, in15;
+    note_identifier(c->ids, &c->idcount, w);
+    if (!junk)
+        note_identifier(c->ids15, &c->idcount15, w);
+    in14 = function_start(c->ids) && c->paren == 0;
+    in15 = function_start(c->ids15) && c->paren == 0 && !junk;
+    if (!strcmp(w, "begin")) {
+        if (in14 || in15)
             c->begin_depth++;
-        else if (!strcmp(w, "case")) {
-            if (c->begin_depth)
-                c->begin_depth++;
-        } else if (!strcmp(w, "end")) {
-            if (c->begin_depth > 0)
-                c->begin_depth--;
-        }
+    } else if (!strcmp(w, "case")) {
+        if (c->begin_depth && (in14 || in15))
+            c->begin_depth++;
+    } else if (!strcmp(w, "end")) {
+        if (c->begin_depth > 0 && in14 && in15)
+            c->begin_depth--;
     }
 }
 
@@ -294,7 +315,7 @@ static int token(struct sqlcheck *c, enum tok t, const char *w, int ch, struct o
         break;
     }
     if (word)
-        track_identifier(c, w);
+        track_identifier(c, w, c->word_junk);
     if (t == T_PUNCT && ch == '(')
         c->paren++;
     else if (t == T_PUNCT && ch == ')' && c->paren > 0)
@@ -322,6 +343,7 @@ static int end_ident(struct sqlcheck *c, struct odbk_err *err)
         return 0;
     c->ident = 0;
     c->word[c->ident_len < sizeof(c->word) ? c->ident_len : sizeof(c->word) - 1] = '\0';
+    c->word_junk = c->junk;
     return token(c, T_WORD, c->ident_len < sizeof(c->word) ? c->word : "", 0, err);
 }
 
@@ -523,7 +545,13 @@ static int step(struct sqlcheck *c, const unsigned char *p, size_t left, int *ag
                 return refuse(c, err, "%sa backslash before a quote in a '...' string", "");
             c->st = S_SQUOTE_END;
         }
+        /* with standard_conforming_strings off a backslash escapes, and in a client encoding such as SJIS
+         * one right after a non-ASCII byte is part of that character to psql: which it is, the filter
+         * cannot know */
+        if (ch == '\\' && c->str_hi)
+            return refuse(c, err, "%sa backslash right after a non-ASCII byte in a '...' string", "");
         c->str_bs = ch == '\\' ? !c->str_bs : 0;
+        c->str_hi = ch >= 0x80;
         return 0;
     case S_SQUOTE_END:
         if (ch == '\'') {
@@ -553,6 +581,10 @@ static int step(struct sqlcheck *c, const unsigned char *p, size_t left, int *ag
             return token(c, T_OTHER, NULL, 0, err);
         }
         if (is_ident_start(ch) || (c->taglen > 0 && is_digit(ch))) {
+            /* psql compares tags as it sees them: in a client encoding such as SJIS the bytes after a
+             * non-ASCII one are masked, so two tags different here may be one tag there */
+            if (ch >= 0x80)
+                return refuse(c, err, "%sa non-ASCII byte in a dollar-quote tag", "");
             if (c->taglen >= sizeof(c->tag))
                 return refuse(c, err, "%sa dollar-quote tag this long", "");
             c->tag[c->taglen++] = (char)ch;

@@ -87,7 +87,7 @@ int main(void)
 {
     char *out;
     struct odbk_err err;
-    plan(51);
+    plan(57);
 
     /* what pg_dump writes */
     passes("--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123\n\nSET standard_conforming_strings = on;\n"
@@ -137,8 +137,21 @@ int main(void)
             "COPY other than FROM stdin");
     refused("COPY t FROM stdin; \\! x\n\\.\n", "text after", "text after COPY ... FROM stdin;");
     refused("COPY BINARY t FROM stdin;\n", "COPY statement other than", "COPY BINARY");
-    refused("CREATE FUNCTION f(begin int) RETURNS int AS 'select 1' LANGUAGE sql; COPY t FROM stdin;\n'\n\\.\n",
-            "COPY after", "COPY in a statement psql does not split");
+    passes("CREATE FUNCTION f(begin int) RETURNS int AS 'select 1' LANGUAGE sql; COPY t FROM stdin;\n'\n\\.\n",
+           NULL, "BEGIN inside parentheses counts for nothing, as in psql");
+    passes("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; END;\n"
+           "COPY t FROM stdin;\n\\x\n\\.\n", NULL, "CASE ... END inside BEGIN ATOMIC");
+    /* where the filter would end a statement psql goes on with, COPY data would hide psql's commands */
+    refused("CREATE FUNCTION f() BEGIN (end);\nCOPY t FROM stdin;\n\\! touch x\n\\.\n", "COPY after",
+            "END inside parentheses ends nothing (psql counts outside them only)");
+    refused("CREATE FUNCTION f() BEGIN 1end;\nCOPY t FROM stdin;\n\\! touch x\n\\.\n", "COPY after",
+            "1end is no END to psql 15");
+    refused("CREATE 1x FUNCTION f() BEGIN;\nCOPY t FROM stdin;\n\\! touch x\n\\.\n", "COPY after",
+            "junk between CREATE and FUNCTION: psql 15 still counts BEGIN");
+    refused("SET client_encoding = 'SJIS';\nSELECT $\x81" "A$ $\x81" "B$\n\\! touch x\n$\x81" "A$;\n",
+            "non-ASCII byte in a dollar-quote tag", "dollar-quote tags psql may read as one (SJIS)");
+    refused("SET client_encoding = 'SJIS';\nSET standard_conforming_strings = off;\nSELECT '\x95\\\\', '\n\\! x\n';\n",
+            "backslash right after a non-ASCII byte", "a backslash that is part of an SJIS character to psql");
     refused("SELECT \xe0; COPY t FROM stdin;\n", "non-ASCII", "; right after a non-ASCII byte");
     refused("SELECT E'\x95\\' \\! x'\n", "non-ASCII", "backslash after a non-ASCII byte in E''");
 

@@ -1,0 +1,4 @@
+SET client_encoding = 'SJIS';
+SELECT $ÅA$ $ÅB$
+\! touch /tmp/review-pwned-dolq
+$ÅA$;

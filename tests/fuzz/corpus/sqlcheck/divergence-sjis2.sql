@@ -1,0 +1,5 @@
+SET client_encoding = 'SJIS';
+SET standard_conforming_strings = off;
+SELECT '•\\', '
+\! touch /tmp/review-pwned-sjis2
+';
