@@ -419,6 +419,9 @@ static int untar_begin(void *ctx, struct archive_entry *e, const char *name, str
     char *target = odbk_xasprintf("%s/%s", u->dir, name);
     archive_entry_set_pathname(e, target);
     free(target);
+    /* the permission bits only: a setuid or setgid bit from an archive (which, run as root, libarchive keeps
+     * for a member of uid 0) would make a hostile filestore a way to root */
+    archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
     if (archive_write_header(u->disk, e) != ARCHIVE_OK)
         return odbk_err_set(err, ODBK_E_IO, "cannot extract '%s': %s", name, archive_error_string(u->disk));
     return 0;

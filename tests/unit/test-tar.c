@@ -12,7 +12,7 @@
 #include "tap.h"
 
 /* A tar with one member of the given name and type (AE_IFREG with "data", or AE_IFLNK to target). */
-static char *one_member_tar(const char *name, mode_t type, const char *target, size_t *len)
+static char *one_member_tar_mode(const char *name, mode_t type, const char *target, mode_t perm, size_t *len)
 {
     size_t cap = 1 << 16, used = 0;
     char *buf = odbk_xmalloc(cap);
@@ -22,7 +22,9 @@ static char *one_member_tar(const char *name, mode_t type, const char *target, s
     archive_write_open_memory(a, buf, cap, &used);
     archive_entry_set_pathname(e, name);
     archive_entry_set_filetype(e, type);
-    archive_entry_set_perm(e, 0644);
+    archive_entry_set_perm(e, perm);
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
     if (type == AE_IFLNK)
         archive_entry_set_symlink(e, target);
     else
@@ -35,6 +37,11 @@ static char *one_member_tar(const char *name, mode_t type, const char *target, s
     archive_write_free(a);
     *len = used;
     return buf;
+}
+
+static char *one_member_tar(const char *name, mode_t type, const char *target, size_t *len)
+{
+    return one_member_tar_mode(name, type, target, 0644, len);
 }
 
 static int extract(const char *tar, size_t len, const char *dir, struct odbk_err *err)
@@ -100,6 +107,20 @@ int main(void)
     free(tar);
     tar = one_member_tar("/abs", AE_IFREG, NULL, &len);
     is_int(extract(tar, len, dst, &err), -1, "an absolute member is refused");
+    free(tar);
+    /* a setuid-root executable in a hostile filestore archive comes out as a plain file (run as root,
+     * libarchive would keep the bit for a member of uid 0) */
+    tar = one_member_tar_mode("ab/rootshell", AE_IFREG, NULL, 04755, &len);
+    p = odbk_xasprintf("%s/ab/rootshell", dst);
+    ok(extract(tar, len, dst, &err) == 0 && stat(p, &sb) == 0 && (sb.st_mode & 07777) == 0755,
+       "setuid, setgid and sticky bits are not restored (mode 0755 from 04755)");
+    free(p);
+    free(tar);
+    tar = one_member_tar_mode("cd/shared", AE_IFREG, NULL, 03775, &len);
+    p = odbk_xasprintf("%s/cd/shared", dst);
+    ok(extract(tar, len, dst, &err) == 0 && stat(p, &sb) == 0 && (sb.st_mode & 07777) == 0775,
+       "nor setgid and sticky (0775 from 03775)");
+    free(p);
     free(tar);
     ok(!odbk_member_name_ok("a/../../b") && odbk_member_name_ok("ab/abcdef") && !odbk_member_name_ok(""),
        "member names: '..' anywhere is refused, plain names pass");
