@@ -105,6 +105,34 @@ test_expect_success 'SFTP: SIGHUP while uploading: exit 129, nothing left on the
 	row_failed onsftp SIGHUP && children_gone
 '
 
+# systemctl stop sends SIGTERM to every process of the unit (KillMode=control-group, the default): the
+# shell of ExecStart, odbk-create and pg_dump at once.  With KillMode=mixed only the shell got it, died
+# without passing it on, and odbk-create was SIGKILLed after the timeout.
+test_expect_success 'systemd: the unit stop signals odbk-create itself, which stops cleanly' '
+	unit=$ODBK_SRC/dist/systemd/odbk.service &&
+	! grep -Eq "^KillMode=(mixed|process|none)" "$unit" &&
+	line=$(sed -n "s/^ExecStart=//p" "$unit" | sed "s|@BINDIR@|$ODBK_BUILD/bin|g; s/\\$\\$/\\$/g") &&
+	test -n "$line" &&
+	sed "s/^\\[policy\\]$/[policy]\\nschedule = @daily/" "$ODBK_CONF" | sed "/^\\[env ons3\\]/,/^$/d; /^\\[env onsftp\\]/,/^$/d" >unit.conf &&
+	chmod 600 unit.conf &&
+	rm -rf "$TRASH/storage/disk/prod" &&
+	{ ODBK_CONFIG=$TRASH/unit.conf ODBK_CATALOG=$TRASH/unit.db ODBK_PG_BINDIR=$TRASH/slowbin \
+		setsid sh -c "echo \$\$ >unit.sid; exec /bin/sh -c \"\$0\"" "$line" & UNIT=$!; } &&
+	for i in $(seq 150); do
+		test -n "$(find "$TRASH/storage/disk" -name "*.odbk-tmp-*" 2>/dev/null)" && break; sleep 0.1
+	done &&
+	test -n "$(find "$TRASH/storage/disk" -name "*.odbk-tmp-*")" && sleep 0.5 &&
+	sid=$(cat unit.sid) && pgrep -s "$sid" -f odbk-create >/dev/null &&
+	pkill -TERM -s "$sid" &&
+	for i in $(seq 100); do pgrep -s "$sid" >/dev/null || break; sleep 0.1; done &&
+	! pgrep -s "$sid" >/dev/null &&
+	{ wait "$UNIT"; true; } &&
+	test -z "$(find "$TRASH/storage/disk" -type f)" &&
+	ODBK_CONFIG=$TRASH/unit.conf ODBK_CATALOG=$TRASH/unit.db odbk-list prod --json >rows.json &&
+	test "$(jq length rows.json)" = 1 &&
+	jq -e ".[0].status == \"failed\" and .[0].error == \"interrupted by SIGTERM\"" rows.json
+'
+
 test_expect_success 'after the stops, a backup of each env completes as usual' '
 	odbk-create prod ons3 onsftp >ids &&
 	test_line_count = 3 ids &&
