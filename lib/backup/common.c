@@ -265,17 +265,29 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
             struct odbk_backup *b = &v[i];
             int same_host = b->host && !strcmp(b->host, odbk_hostname());
             int dead = same_host && b->pid > 0 && kill((pid_t)b->pid, 0) != 0 && errno == ESRCH;
+            /* a run of this host whose process is alive and started before it wrote its row is live, however
+             * old its heartbeat (a suspended laptop, a paused VM, a catalog it could not write): the heartbeat
+             * only tells about runs of other hosts, whose processes cannot be asked */
+            time_t started = same_host && b->pid > 0 && !dead ? odbk_proc_started_at(b->pid) : 0;
+            int live = started && started <= b->created_at + 2;
             time_t beat = b->heartbeat_at ? b->heartbeat_at : b->created_at;
             char *why;
             struct odbk_storage *st = NULL;
             struct odbk_err e2 = {0};
             struct odbk_audit a = {0};
             int complete = 0;
-            if (!dead && now - beat < STALE_SECONDS)
+            if (live || (!dead && now - beat < STALE_SECONDS))
                 continue;
             why = dead ? odbk_xasprintf("interrupted: process %ld on %s is gone", b->pid, b->host)
                        : odbk_xasprintf("interrupted: no heartbeat since %ld minutes", (long)((now - beat) / 60));
             odbk_storage_open(cfg, b->storage, &st, &e2);
+            /* an uploading run may have stored its manifest: a storage that will not open now (a secret
+             * unreadable, a section renamed) cannot tell, so decide at a later run, never fail it blind (its
+             * removal would delete a complete backup once the storage is back) */
+            if (!st && !strcmp(b->status, ODBK_STATUS_UPLOADING)) {
+                free(why);
+                continue;
+            }
             if (st && !strcmp(b->status, ODBK_STATUS_UPLOADING))   /* the manifest may be stored */
                 complete = finish_complete(st, cat, b, &e2);
             if (complete < 0) {   /* the store cannot tell now: decide at a later run */

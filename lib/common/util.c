@@ -278,6 +278,21 @@ void odbk_crash_point(const char *name)
         kill(getpid(), SIGKILL);
 }
 
+time_t odbk_proc_started_at(long pid)
+{
+    char *ticks = odbk_proc_start(pid), line[256];
+    long long t = ticks && *ticks ? atoll(ticks) : 0, btime = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    FILE *f = t ? fopen("/proc/stat", "r") : NULL;
+    free(ticks);
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "btime %lld", &btime) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return btime && hz > 0 ? (time_t)(btime + t / hz) : 0;
+}
+
 char *odbk_proc_start(long pid)
 {
     char path[64], buf[1024], *p;

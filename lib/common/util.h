@@ -52,6 +52,8 @@ void odbk_crash_point(const char *name);
 /* The start time of process pid (field 22 of /proc/PID/stat) as text, "" when it cannot be read: a pid
  * that runs again under the same number has another one.  Freed by the caller. */
 char *odbk_proc_start(long pid);
+/* When process pid started (wall clock, to the second), or 0 when it cannot be told. */
+time_t odbk_proc_started_at(long pid);
 
 /* The host name of this machine (static storage). */
 const char *odbk_hostname(void);
