@@ -384,7 +384,7 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
     int r;
     odbk_random_alnum(key, 32);
     *check = NULL;
-    /* psql's own \\restrict is the guard that holds whatever its lexer and the filter's disagree on (client
+    /* psql's own \restrict is the guard that holds whatever its lexer and the filter's disagree on (client
      * encodings, a newer psql's rules): without it a plain-SQL file is not loaded */
     if (!psql_has_restrict(l->tool)) {
         char *v = odbk_pg_tool_version(l->tool);
