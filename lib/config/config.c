@@ -607,6 +607,26 @@ static char *odoo_conninfo(const struct odbk_odooconf *oc)
     return s;
 }
 
+/* PGPASSWORD as odbk found it, before an odoo.conf's db_password replaced it: an env that takes no password
+ * from odoo.conf gets this back, so one env's password never goes to another env's server. */
+static int pgpassword_saved;
+static char *pgpassword_orig;
+
+static void pgpassword_use(const char *password)
+{
+    if (!pgpassword_saved) {
+        const char *o = getenv("PGPASSWORD");
+        pgpassword_orig = o ? odbk_xstrdup(o) : NULL;
+        pgpassword_saved = 1;
+    }
+    if (password)
+        setenv("PGPASSWORD", password, 1);
+    else if (pgpassword_orig)
+        setenv("PGPASSWORD", pgpassword_orig, 1);
+    else
+        unsetenv("PGPASSWORD");
+}
+
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err)
 {
@@ -645,6 +665,8 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
     out->database_from = v && *v ? "odbk.conf" : oc.db_name ? "odoo.conf" : "default";
     out->database = odbk_xstrdup(v && *v ? v : oc.db_name ? oc.db_name : name);
     v = odbk_config_get(sec, "pg");
+    if (pgpassword_saved && (v || !(oc.db_host || oc.db_port || oc.db_user || oc.db_password)))
+        pgpassword_use(NULL);   /* this env's password is not odoo.conf's: the one odbk found */
     if (v) {
         out->pg = odbk_xstrdup(v);
         out->pg_from = "odbk.conf";
@@ -652,8 +674,7 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
         out->pg = odoo_conninfo(&oc);
         out->pg_from = "odoo.conf";
         /* libpq and the client tools read it from the environment: never an argv, a conninfo or the catalog */
-        if (oc.db_password)
-            setenv("PGPASSWORD", oc.db_password, 1);
+        pgpassword_use(oc.db_password);
     } else {
         out->pg = odbk_xstrdup("");
         out->pg_from = "default";

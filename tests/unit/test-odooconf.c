@@ -87,11 +87,11 @@ int main(void)
     is_str(env.filestore, "/srv/odoo/filestore/acme", "filestore <data_dir>/filestore/<db>");
     is_str(env.addons_path, "/a,/b", "addons_path exposed");
     odbk_env_release(&env);
-    unsetenv("PGPASSWORD");
+    /* resolved next, in the same process (a --due batch, a restore from one env into another) */
     ok(odbk_config_env(cfg, "mine", &env, &err) == 0, "env with odoo-conf and explicit keys");
     ok(!strcmp(env.database, "other") && !strcmp(env.database_from, "odbk.conf"), "explicit database wins");
     ok(!strcmp(env.pg, "host=x") && !strcmp(env.pg_from, "odbk.conf"), "explicit pg wins");
-    ok(!getenv("PGPASSWORD"), "with an explicit pg, odoo.conf's password is not used");
+    ok(!getenv("PGPASSWORD"), "with an explicit pg, the previous env's odoo.conf password is gone from PGPASSWORD");
     ok(!strcmp(env.filestore, "/fs") && !strcmp(env.filestore_from, "odbk.conf"), "explicit filestore wins");
     odbk_env_release(&env);
     ok(odbk_config_env(cfg, "dd", &env, &err) == 0 && !strcmp(env.filestore, "/dd/filestore/acme"),
