@@ -27,7 +27,8 @@ test_expect_success 'setup: a backup; a psql that sits 60 s before it reads' '
 	chmod +x slowbin/psql
 '
 
-databases() { sql postgres "SELECT datname FROM pg_database ORDER BY 1"; }
+# this script's databases (its targets' temporaries start with their names): others' tests run beside it
+databases() { sql postgres "SELECT datname FROM pg_database WHERE starts_with(datname, '$TEST_DB_PREFIX') ORDER BY 1"; }
 
 # restore_stopped SIG CODE ARGS...: start odbk-restore ARGS with the slow psql, send SIG once psql runs;
 # it must exit CODE within 10 s
