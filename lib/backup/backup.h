@@ -80,8 +80,9 @@ int odbk_backup_create_due(const struct odbk_config *cfg, struct odbk_catalog *c
  * completed, database and filestore together, and then the originals dropped; then the load roles of this
  * host's dead restores go.  Run by every program at
  * its start (odbk_backup_retry_removals calls it).  Returns the number recovered, -1 when one could not
- * be (its row stays for a later run). */
-int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err);
+ * be (its row stays for a later run).  Each row is claimed first, so two programs never act on one; the
+ * server is the row's env's in cfg (NULL: the row's conninfo, kept without password). */
+int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
 
 /* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes).  One that had stored
  * its manifest and every file it lists becomes completed (not verified); any other is marked failed, its

@@ -127,7 +127,7 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
     int done = 0;
     {   /* the session-start chores of every program: killed restores first (not an error of this run) */
         struct odbk_err ignored = {0};
-        odbk_restore_recover(cat, &ignored);
+        odbk_restore_recover(cfg, cat, &ignored);
     }
     if (odbk_catalog_removal_list(cat, &v, &n, err) < 0)
         return -1;

@@ -538,7 +538,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     }
 
     /* load into temporaries, recorded before they exist */
-    if (odbk_swap_begin(cat, pg, t.pg, t.database, t.filestore, &sw, err) < 0)
+    if (odbk_swap_begin(cat, pg, t.env, t.pg, t.database, t.filestore, &sw, err) < 0)
         goto fail;
     if (create_tmp_db(pg, t.pg, sw.row.tmp_db, &role, &created_db, err) < 0)
         goto fail;
@@ -597,8 +597,9 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     created_db = 0;
     res->database = odbk_xstrdup(t.database);
     res->filestore = t.filestore ? odbk_xstrdup(t.filestore) : NULL;
-    if (o->new_db) {   /* pg = always: the server it was created on, named even when libpq's defaults found it */
-        char *server = *t.pg ? odbk_xstrdup(t.pg) : odbk_pg_conninfo_of(pg);
+    if (o->new_db) {   /* pg = always: the server it was created on, named even when libpq's defaults found it;
+                        * a password belongs in ~/.pgpass, not the config */
+        char *server = *t.pg ? odbk_pg_conninfo_public(t.pg) : odbk_pg_conninfo_of(pg);
         res->env_block = odbk_xasprintf("[env %s]\ndatabase = %s\n%s%s%spg = %s\n%s%s%s", t.database, t.database,
                                         t.filestore ? "filestore = " : "", t.filestore ? t.filestore : "",
                                         t.filestore ? "\n" : "", server,
@@ -905,7 +906,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     odbk_loadrole_cleanup(pg);
     /* the scratch copy, recorded before it exists: a run killed outright has it dropped by the next one */
-    if (odbk_swap_begin_scratch(cat, pg, t.pg, t.database, dir_base, &sw, err) < 0)
+    if (odbk_swap_begin_scratch(cat, pg, t.env, t.pg, t.database, dir_base, &sw, err) < 0)
         goto fail;
     res->scratch_db = odbk_xstrdup(sw.row.tmp_db);
     res->scratch_dir = sw.row.tmp_dir ? odbk_xstrdup(sw.row.tmp_dir) : NULL;

@@ -26,7 +26,7 @@ int odbk_session_open(struct odbk_session *s, const char *config, const char *ca
     if (flags & ODBK_SESSION_CLEANUP)
         odbk_backup_retry_removals(s->cfg, s->cat, &ignored);
     else if (flags & ODBK_SESSION_RECOVER)
-        odbk_restore_recover(s->cat, &ignored);
+        odbk_restore_recover(s->cfg, s->cat, &ignored);
     if ((flags & ODBK_SESSION_REAP) && odbk_backup_reap_stale(s->cfg, s->cat, err) < 0)
         goto fail;
     return 0;

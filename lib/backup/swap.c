@@ -6,7 +6,12 @@
  * first rename, then one step per rename.  odbk_restore_recover, run at the start of every program,
  * looks only at rows of this host whose process is gone: a LOADING one has its temporaries dropped; a
  * later one is completed (the load had finished), database and directory both, and only then are the
- * originals dropped.  Nothing is ever dropped because of its name alone. */
+ * originals dropped.  Nothing is ever dropped because of its name alone.
+ *
+ * The row keeps no secret: its conninfo is stored without password, and recovery connects with its env's
+ * conninfo from the config when it has one.  A recovering program claims the row first (one UPDATE that
+ * only succeeds while the claim is the one it read), so two programs starting at once never both act on
+ * one row; a claim whose process is gone is taken over. */
 #include "backup/swap.h"
 
 #include <errno.h>
@@ -67,8 +72,10 @@ static char *free_dir_name(const char *base, const char *kind)
     }
 }
 
-/* the row's owner: this process on this host */
-static void row_init(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, struct odbk_swap *sw)
+/* the row's owner: this process on this host; env (NULL for a new database) and conninfo without its
+ * password say how the next run reconnects */
+static void row_init(struct odbk_catalog *cat, PGconn *pg, const char *env, const char *conninfo,
+                     struct odbk_swap *sw)
 {
     memset(sw, 0, sizeof(*sw));
     sw->cat = cat;
@@ -77,13 +84,14 @@ static void row_init(struct odbk_catalog *cat, PGconn *pg, const char *conninfo,
     sw->row.pid = (long)getpid();
     sw->row.pid_start = odbk_proc_start(sw->row.pid);
     sw->row.created_at = odbk_now();
-    sw->row.pg = odbk_xstrdup(conninfo ? conninfo : "");
+    sw->row.pg = odbk_pg_conninfo_public(conninfo);   /* never a password in the catalog */
+    sw->row.env = env ? odbk_xstrdup(env) : NULL;
 }
 
-int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *target_db,
-                    const char *target_dir, struct odbk_swap *sw, struct odbk_err *err)
+int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *env, const char *conninfo,
+                    const char *target_db, const char *target_dir, struct odbk_swap *sw, struct odbk_err *err)
 {
-    row_init(cat, pg, conninfo, sw);
+    row_init(cat, pg, env, conninfo, sw);
     sw->row.target_db = odbk_xstrdup(target_db);
     sw->row.target_dir = target_dir ? odbk_xstrdup(target_dir) : NULL;
     if (!(sw->row.tmp_db = free_db_name(pg, target_db, "tmp", err)))
@@ -92,10 +100,10 @@ int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, 
     return odbk_catalog_temp_add(cat, &sw->row, err);
 }
 
-int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *db,
-                            const char *dir_base, struct odbk_swap *sw, struct odbk_err *err)
+int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *env, const char *conninfo,
+                            const char *db, const char *dir_base, struct odbk_swap *sw, struct odbk_err *err)
 {
-    row_init(cat, pg, conninfo, sw);
+    row_init(cat, pg, env, conninfo, sw);
     if (!(sw->row.tmp_db = free_db_name(pg, db, "test", err)))
         return -1;
     /* the target is the scratch database itself: no step of a swap can ever reach the environment's */
@@ -216,20 +224,35 @@ void odbk_swap_release(struct odbk_swap *sw)
 
 /* ---- the next run ---- */
 
-static int process_gone(const struct odbk_restore_temp *t)
+static int pid_gone(long pid, const char *pid_start)
 {
     char *start;
     int gone;
-    if (t->pid <= 0)
+    if (pid <= 0)
         return 1;
-    if (kill((pid_t)t->pid, 0) != 0 && errno == ESRCH)
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
         return 1;
-    if (!t->pid_start || !*t->pid_start)
+    if (!pid_start || !*pid_start)
         return 0;
-    start = odbk_proc_start(t->pid);
-    gone = *start && strcmp(start, t->pid_start) != 0;   /* the pid runs another process now */
+    start = odbk_proc_start(pid);
+    gone = *start && strcmp(start, pid_start) != 0;   /* the pid runs another process now */
     free(start);
     return gone;
+}
+
+/* The server of a row: its env's conninfo from the config (which may hold the password the row does
+ * not), else the row's own conninfo (a --new-db; the password from ~/.pgpass or PGPASSWORD). */
+static char *row_conninfo(const struct odbk_config *cfg, const struct odbk_restore_temp *t)
+{
+    struct odbk_env env;
+    struct odbk_err e;
+    char *c;
+    if (cfg && t->env && *t->env && odbk_config_env(cfg, t->env, &env, &e) == 0) {
+        c = odbk_xstrdup(env.pg);
+        odbk_env_release(&env);
+        return c;
+    }
+    return odbk_xstrdup(t->pg ? t->pg : "");
 }
 
 /* Complete the swap of a dead run: every rename it had not done yet, database and directory, in the
@@ -278,11 +301,13 @@ static int drop_temporaries(struct odbk_catalog *cat, PGconn *pg, const struct o
     return odbk_catalog_temp_delete(cat, t->id, err);
 }
 
-int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err)
+int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
 {
     struct odbk_restore_temp *v = NULL;
     size_t n = 0, i;
     int done = 0;
+    long me = (long)getpid();
+    char *my_start = NULL;
     if (odbk_catalog_temp_list(cat, odbk_hostname(), &v, &n, err) < 0)
         return -1;
     for (i = 0; i < n; i++) {
@@ -290,10 +315,28 @@ int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err)
         struct odbk_err e2 = {0};
         struct odbk_audit a = {0};
         PGconn *pg = NULL;
+        char *conninfo;
         int r;
-        if (!process_gone(t))
+        if (!pid_gone(t->pid, t->pid_start))
             continue;
-        if (odbk_pg_connect(t->pg, "postgres", &pg, &e2) < 0) {   /* the server is down: a later run */
+        /* another program recovering it now (a live claim) is left alone; a dead one's claim is taken over,
+         * and of two programs that both saw the row as free only one gets it */
+        if (t->claim_pid && !pid_gone(t->claim_pid, t->claim_start))
+            continue;
+        if (!my_start)
+            my_start = odbk_proc_start(me);
+        if ((r = odbk_catalog_temp_claim(cat, t, me, my_start, &e2)) <= 0) {
+            if (r < 0)
+                *err = e2;
+            continue;
+        }
+        if (odbk_failpoint("recover-claimed"))   /* test-only: hold the claim a while */
+            sleep(3);
+        conninfo = row_conninfo(cfg, t);
+        r = odbk_pg_connect(conninfo, "postgres", &pg, &e2);
+        free(conninfo);
+        if (r < 0) {   /* the server is down: a later run */
+            odbk_catalog_temp_unclaim(cat, t->id, me);
             *err = e2;
             continue;
         }
@@ -301,6 +344,8 @@ int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err)
         if (r == 0)
             odbk_loadrole_cleanup(pg);   /* its load role owned only the database just dropped or swapped in */
         PQfinish(pg);
+        if (r < 0)
+            odbk_catalog_temp_unclaim(cat, t->id, me);
         a.action = "restore-recover";
         a.target = t->target_db;
         a.result = r < 0 ? "failed" : "ok";
@@ -316,5 +361,6 @@ int odbk_restore_recover(struct odbk_catalog *cat, struct odbk_err *err)
             done++;
     }
     odbk_restore_temp_list_free(v, n);
+    free(my_start);
     return done;
 }

@@ -14,14 +14,15 @@ struct odbk_swap {
 };
 
 /* Pick free names for the temporary database and (target_dir not NULL) directory of a restore into
- * target_db/target_dir and record them, with this process, before anything is created. */
-int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *target_db,
-                    const char *target_dir, struct odbk_swap *sw, struct odbk_err *err);
+ * target_db/target_dir and record them, with this process, before anything is created; env (NULL for a
+ * new database) and conninfo without its password say how the next run reconnects. */
+int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *env, const char *conninfo,
+                    const char *target_db, const char *target_dir, struct odbk_swap *sw, struct odbk_err *err);
 /* The same record for the scratch copy of odbk-restore --test: database "<db>_odbk_test_<pid>" and (dir_base
  * not NULL) directory "<dir_base>.odbk-test-<pid>", its own target (it is never swapped in).  The row stays
  * at LOADING: odbk_swap_abort drops both, and a run killed outright has them dropped by the next one. */
-int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *conninfo, const char *db,
-                            const char *dir_base, struct odbk_swap *sw, struct odbk_err *err);
+int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *env, const char *conninfo,
+                            const char *db, const char *dir_base, struct odbk_swap *sw, struct odbk_err *err);
 /* The temporary directory was removed and the target keeps its own (an Odoo zip without filestore). */
 void odbk_swap_forget_dir(struct odbk_swap *sw);
 /* The load finished: journal the swap, rename target → old and tmp → target (database, then directory),

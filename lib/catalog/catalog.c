@@ -98,6 +98,11 @@ static const char *const migrations[] = {
      * indexes, not every row: states, compliance and --due at 10,000 envs */
     "CREATE INDEX backups_env_status ON backups(env, status, created_at);"
     "CREATE INDEX backups_created ON backups(created_at, id);",
+    /* 4 → 5: the env a restore's server is re-resolved from (the stored conninfo keeps no password), and
+     * the recovering process that claimed the row, so that two programs never act on one row */
+    "ALTER TABLE restore_temps ADD COLUMN env TEXT;"
+    "ALTER TABLE restore_temps ADD COLUMN claim_pid INTEGER;"
+    "ALTER TABLE restore_temps ADD COLUMN claim_start TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -849,8 +854,8 @@ int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t,
     int rc;
     if (sqlite3_prepare_v2(cat->db,
                            "INSERT INTO restore_temps (host, pid, pid_start, created_at, pg, target_db, target_dir, "
-                           "tmp_db, tmp_dir, old_db, old_dir, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                           "?11, ?12)",
+                           "tmp_db, tmp_dir, old_db, old_dir, step, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                           "?10, ?11, ?12, ?13)",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, t->host);
@@ -865,6 +870,7 @@ int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t,
     bind_text(st, 10, t->old_db);
     bind_text(st, 11, t->old_dir);
     sqlite3_bind_int(st, 12, t->step);
+    bind_text(st, 13, t->env);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -914,7 +920,8 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
     struct odbk_restore_temp *v = NULL;
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT id, host, pid, pid_start, created_at, pg, target_db, target_dir, tmp_db, tmp_dir, "
-                           "old_db, old_dir, step FROM restore_temps WHERE host = ?1 ORDER BY id",
+                           "old_db, old_dir, step, env, claim_pid, claim_start FROM restore_temps WHERE host = ?1 "
+                           "ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, host);
@@ -939,6 +946,9 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
         t->old_db = col_text(st, 10);
         t->old_dir = col_text(st, 11);
         t->step = sqlite3_column_int(st, 12);
+        t->env = col_text(st, 13);
+        t->claim_pid = (long)sqlite3_column_int64(st, 14);
+        t->claim_start = col_text(st, 15);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -950,8 +960,45 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
     return 0;
 }
 
+int odbk_catalog_temp_claim(struct odbk_catalog *cat, const struct odbk_restore_temp *t, long pid,
+                            const char *pid_start, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    /* compare and set in one statement: of two programs that saw the same claim, one changes the row */
+    if (sqlite3_prepare_v2(cat->db,
+                           "UPDATE restore_temps SET claim_pid = ?2, claim_start = ?3 WHERE id = ?1 AND "
+                           "coalesce(claim_pid, 0) = ?4 AND coalesce(claim_start, '') = ?5",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    sqlite3_bind_int64(st, 1, t->id);
+    sqlite3_bind_int64(st, 2, pid);
+    bind_text(st, 3, pid_start ? pid_start : "");
+    sqlite3_bind_int64(st, 4, t->claim_pid);
+    bind_text(st, 5, t->claim_start ? t->claim_start : "");
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot claim the restore's temporaries");
+    return sqlite3_changes(cat->db) == 1;
+}
+
+void odbk_catalog_temp_unclaim(struct odbk_catalog *cat, long long id, long pid)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, "UPDATE restore_temps SET claim_pid = NULL, claim_start = NULL WHERE id = ?1 "
+                           "AND claim_pid = ?2", -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, pid);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
 void odbk_restore_temp_release(struct odbk_restore_temp *t)
 {
+    free(t->env);
+    free(t->claim_start);
     free(t->host);
     free(t->pid_start);
     free(t->pg);

@@ -165,11 +165,14 @@ struct odbk_restore_temp {
     long pid;
     char *pid_start;   /* the process's start time (/proc/PID/stat), against pid reuse */
     time_t created_at;
-    char *pg;          /* conninfo of the server */
+    char *pg;          /* conninfo of the server, without its password (odbk_pg_conninfo_public) */
+    char *env;         /* the target env (its conninfo is re-resolved from the config), NULL for --new-db */
     char *target_db, *target_dir;
     char *tmp_db, *tmp_dir;   /* tmp_dir, target_dir NULL without filestore */
     char *old_db, *old_dir;   /* where the targets go aside; NULL when there is none to set aside */
     int step;                 /* enum odbk_swap_step */
+    long claim_pid;           /* the recovering process that claimed the row (0: none), and its start */
+    char *claim_start;
 };
 /* Sets t->id. */
 int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t, struct odbk_err *err);
@@ -179,6 +182,12 @@ int odbk_catalog_temp_delete(struct odbk_catalog *cat, long long id, struct odbk
 /* The rows of host, oldest first. */
 int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct odbk_restore_temp **out, size_t *n,
                            struct odbk_err *err);
+/* Claim row t for this process (pid, pid_start) when its claim is still the one t was read with: 1 when
+ * claimed, 0 when another process changed it first (atomic: one statement). */
+int odbk_catalog_temp_claim(struct odbk_catalog *cat, const struct odbk_restore_temp *t, long pid,
+                            const char *pid_start, struct odbk_err *err);
+/* Give up pid's claim of row id (recovery failed: a later run tries again). */
+void odbk_catalog_temp_unclaim(struct odbk_catalog *cat, long long id, long pid);
 void odbk_restore_temp_release(struct odbk_restore_temp *t);
 void odbk_restore_temp_list_free(struct odbk_restore_temp *v, size_t n);
 

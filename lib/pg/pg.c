@@ -182,6 +182,35 @@ char **odbk_pg_child_env(const char *conninfo, const char *dbname)
     return env;
 }
 
+char *odbk_pg_conninfo_public(const char *conninfo)
+{
+    PQconninfoOption *opts = conninfo && *conninfo ? PQconninfoParse(conninfo, NULL) : NULL, *o;
+    size_t cap = 64, len = 0;
+    char *out = odbk_xmalloc(cap);
+    *out = '\0';
+    for (o = opts; o && o->keyword; o++) {
+        const char *v;
+        if (!o->val || !strcmp(o->keyword, "password"))
+            continue;
+        /* keyword='value' with \ and ' escaped, as libpq reads it */
+        if (len + strlen(o->keyword) + 2 * strlen(o->val) + 8 > cap) {
+            cap = len + strlen(o->keyword) + 2 * strlen(o->val) + 64;
+            out = odbk_xrealloc(out, cap);
+        }
+        len += (size_t)sprintf(out + len, "%s%s='", len ? " " : "", o->keyword);
+        for (v = o->val; *v; v++) {
+            if (*v == '\\' || *v == '\'')
+                out[len++] = '\\';
+            out[len++] = *v;
+        }
+        out[len++] = '\'';
+        out[len] = '\0';
+    }
+    if (opts)
+        PQconninfoFree(opts);
+    return out;
+}
+
 void odbk_pg_env_free(char **env)
 {
     size_t i;

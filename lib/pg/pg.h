@@ -30,6 +30,9 @@ char *odbk_pg_tool_version(const char *path);
  * dbname overridden.  Free with odbk_pg_env_free. */
 char **odbk_pg_child_env(const char *conninfo, const char *dbname);
 void odbk_pg_env_free(char **env);
+/* conninfo without its password (key=value or URI in, key='value' out; "" when it does not parse): what
+ * may be written down (the catalog, odbk-restore's [env] block). */
+char *odbk_pg_conninfo_public(const char *conninfo);
 
 /* Run a statement with no result rows. */
 int odbk_pg_exec(PGconn *c, const char *sql, struct odbk_err *err);
