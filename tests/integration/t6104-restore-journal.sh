@@ -54,7 +54,7 @@ test_expect_success 'a killed rollback: the row has the env and no password; the
 
 test_expect_success 'a killed --new-db with password= in --pg: stored without it, completed with PGPASSWORD' '
 	db=$(test_db newpw) &&
-	test_exit_code 137 env -u PGPASSWORD ODBK_FAILPOINT=swap-journaled odbk-restore "$ID" --new-db "$db" \
+	test_exit_code 137 env -u PGPASSWORD ODBK_FAILPOINT=swap-journaled odbk-restore "$ID" --new-db "$db" --db-owner "$TEST_OWNER" \
 		--filestore "$TRASH/fs-newpw" --pg "host=$PGHOST port=$PGPORT user=$PGUSER password=$PW" \
 		--confirm RESTORE 2>/dev/null &&
 	no_password &&
@@ -62,7 +62,7 @@ test_expect_success 'a killed --new-db with password= in --pg: stored without it
 	test "$(sql "$db" "select count(*) from res_partner")" -gt 0 && test -d "$TRASH/fs-newpw" &&
 	drop_db "$db" &&
 	db=$(test_db newpw2) &&
-	env -u PGPASSWORD odbk-restore "$ID" --new-db "$db" --filestore "$TRASH/fs-newpw2" \
+	env -u PGPASSWORD odbk-restore "$ID" --new-db "$db" --db-owner "$TEST_OWNER" --filestore "$TRASH/fs-newpw2" \
 		--pg "host=$PGHOST port=$PGPORT user=$PGUSER password=$PW" --confirm RESTORE >block 2>/dev/null &&
 	test_grep "^pg = .*port=.$PGPORT." block && ! grep -F "$PW" block && no_password &&
 	drop_db "$db"
@@ -117,11 +117,11 @@ test_expect_success 'PGUSER and a PGSERVICE naming the superuser do not change w
 	make_zip who.zip who.sql &&
 	db=$(test_db who) &&
 	env PGUSER="$PG_SUPERUSER" PGSERVICE=odbksvc PGSERVICEFILE="$TRASH/pg_service.conf" \
-		odbk-restore --from-file who.zip --new-db "$db" --no-filestore --confirm RESTORE \
+		odbk-restore --from-file who.zip --new-db "$db" --db-owner "$TEST_OWNER" --no-filestore --confirm RESTORE \
 		--pg "host=$PGHOST port=$PGPORT user=$PGUSER" &&
 	sql "$db" "select u || '\'' '\'' || s from who" >who &&
 	test_grep "^odbk_load_[a-z0-9]+ odbk_load_[a-z0-9]+$" who &&
-	test "$(sql "$db" "select pg_get_userbyid(relowner) from pg_class where relname = '\''who'\''")" = "$PGUSER" &&
+	test "$(sql "$db" "select pg_get_userbyid(relowner) from pg_class where relname = '\''who'\''")" = "$TEST_OWNER" &&
 	drop_db "$db"
 '
 
