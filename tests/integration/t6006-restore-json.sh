@@ -16,7 +16,7 @@ test_expect_success 'setup: env prod without a pg key (libpq finds the server fr
 
 NEW=$(test_db new)
 test_expect_success '--new-db --json: the object, and nothing else on stdout' '
-	odbk-restore "$(cat id)" --new-db "$NEW" --filestore "$TRASH/new-fs" --confirm RESTORE --json >out.json &&
+	odbk-restore "$(cat id)" --db-owner "$TEST_OWNER" --new-db "$NEW" --filestore "$TRASH/new-fs" --confirm RESTORE --json >out.json &&
 	jq -e --arg id "$(cat id)" --arg db "$NEW" --arg fs "$TRASH/new-fs" \
 		".env == null and .id == \$id and .source == \$id and .database == \$db and .filestore == \$fs and
 		 .safety_backup_id == null and .status == \"completed\" and .error == null" out.json &&
@@ -34,7 +34,7 @@ test_expect_success 'the block, added to the config as printed, backs the new da
 '
 
 test_expect_success 'without --json the same block is printed as text, pg included' '
-	odbk-restore "$(cat id)" --new-db "$(test_db text)" --filestore "$TRASH/text-fs" --confirm RESTORE >out &&
+	odbk-restore "$(cat id)" --db-owner "$TEST_OWNER" --new-db "$(test_db text)" --filestore "$TRASH/text-fs" --confirm RESTORE >out &&
 	test_grep "^# add to odbk.conf" out &&
 	test_grep "^pg = host=$PGHOST port=$PGPORT user=$PGUSER$" out
 '
@@ -50,7 +50,7 @@ test_expect_success 'a rollback --json names the env and the safety backup it ma
 '
 
 test_expect_success 'a restore that fails: the object says failed with the error, the exit code is the error'"'"'s' '
-	test_exit_code 64 odbk-restore "$(cat id)" --new-db "$NEW" --filestore "$TRASH/again-fs" --confirm RESTORE \
+	test_exit_code 64 odbk-restore "$(cat id)" --db-owner "$TEST_OWNER" --new-db "$NEW" --filestore "$TRASH/again-fs" --confirm RESTORE \
 		--json >fail.json 2>err &&
 	jq -e ".status == \"failed\" and (.error | test(\"$NEW\")) and .database == null" fail.json &&
 	test_grep "^odbk-restore: error: " err &&

@@ -131,7 +131,7 @@ test_expect_success 'SIGTERM while a restore waits to retry a GET: it stops at o
 	sed -i "s/^retries = 2$/retries = 8/" "$ODBK_CONFIG" &&
 	test_when_finished "sed -i \"s/^retries = 8$/retries = 2/\" \"$ODBK_CONFIG\"" &&
 	before=$(count_log "^get .*database") &&
-	{ odbk-restore "$(cat id.ok)" --new-db "${TEST_DB_PREFIX}rterm" --filestore "$TRASH/rterm" --confirm RESTORE \
+	{ odbk-restore "$(cat id.ok)" --db-owner "$TEST_OWNER" --new-db "${TEST_DB_PREFIX}rterm" --filestore "$TRASH/rterm" --confirm RESTORE \
 		>/dev/null 2>err & pid=$!; } &&
 	# the third GET is answered 503: the backoff before the fourth is 1 to 2 s, then 2 to 4 s, ...
 	for i in $(seq 600); do [ $(( $(count_log "^get .*database") - before )) -ge 3 ] && break; sleep 0.1; done &&
