@@ -592,25 +592,32 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot write audit entry");
 }
 
-/* One row of one integer column (0 when the query returns NULL or nothing); ?1 is env, ?2 (if any) arg. */
-static int query_int(struct odbk_catalog *cat, const char *sql, const char *env, int64_t arg, int64_t *out,
-                     struct odbk_err *err)
+/* The integer columns of one row (0 when NULL or no row): out[0..n-1]; ?1 is env, ?2 (if any) arg. */
+static int query_ints(struct odbk_catalog *cat, const char *sql, const char *env, int64_t arg, int64_t *out,
+                      int n, struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc;
-    *out = 0;
+    int rc, i;
+    for (i = 0; i < n; i++)
+        out[i] = 0;
     if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
     if (sqlite3_bind_parameter_count(st) >= 2)
         sqlite3_bind_int64(st, 2, arg);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
+    for (i = 0; rc == SQLITE_ROW && i < n; i++)
+        out[i] = sqlite3_column_int64(st, i);
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return sql_err(cat, err, "cannot read");
     return 0;
+}
+
+static int query_int(struct odbk_catalog *cat, const char *sql, const char *env, int64_t arg, int64_t *out,
+                     struct odbk_err *err)
+{
+    return query_ints(cat, sql, env, arg, out, 1, err);
 }
 
 /* The newest row of env with status, created at or after `since` (its id, time and error), if any. */
@@ -684,17 +691,12 @@ void odbk_env_summary_release(struct odbk_env_summary *s)
 int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, time_t after, size_t *count,
                                    time_t *last, struct odbk_err *err)
 {
-    int64_t v;
-    const char *where = "FROM audit WHERE env = ?1 AND at > ?2 AND action = 'schedule' AND result = 'failed'";
-    char sql[160];
-    snprintf(sql, sizeof(sql), "SELECT count(*) %s", where);
-    if (query_int(cat, sql, env, (int64_t)after, &v, err) < 0)
+    int64_t v[2];
+    if (query_ints(cat, "SELECT count(*), max(at) FROM audit WHERE env = ?1 AND at > ?2 AND action = 'schedule' "
+                        "AND result = 'failed'", env, (int64_t)after, v, 2, err) < 0)
         return -1;
-    *count = (size_t)v;
-    snprintf(sql, sizeof(sql), "SELECT max(at) %s", where);
-    if (query_int(cat, sql, env, (int64_t)after, &v, err) < 0)
-        return -1;
-    *last = (time_t)v;
+    *count = (size_t)v[0];
+    *last = (time_t)v[1];
     return 0;
 }
 
