@@ -103,6 +103,10 @@ static const char *const migrations[] = {
     "ALTER TABLE restore_temps ADD COLUMN env TEXT;"
     "ALTER TABLE restore_temps ADD COLUMN claim_pid INTEGER;"
     "ALTER TABLE restore_temps ADD COLUMN claim_start TEXT;",
+    /* 5 → 6: rows of one second in the order they were inserted (created_at DESC, rowid DESC), not by
+     * their random id suffix; the listing index then serves that order whole (an index holds the rowid) */
+    "DROP INDEX backups_created;"
+    "CREATE INDEX backups_created ON backups(created_at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -371,7 +375,7 @@ int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct 
         return -1;
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT " BACKUP_COLUMNS " FROM backups WHERE env = ?1 AND status IN ('pending', "
-                           "'in_progress', 'uploading') ORDER BY created_at DESC LIMIT 1",
+                           "'in_progress', 'uploading') ORDER BY created_at DESC, rowid DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK) {
         sql_err(cat, err, "cannot prepare");
         goto fail;
@@ -521,7 +525,7 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
         len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                                 " AND (instr(lower(env), lower(?)) OR instr(lower(project), lower(?)) "
                                 "OR instr(lower(database), lower(?)))");
-    len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, id DESC");
+    len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, rowid DESC");
     if (f && f->limit)
         snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
     if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -629,7 +633,7 @@ static int newest_of(struct odbk_catalog *cat, const char *env, const char *stat
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT id, created_at, error FROM backups INDEXED BY backups_env_status "
                            "WHERE env = ?1 AND status = ?2 AND created_at >= ?3 "
-                           "ORDER BY created_at DESC, id DESC LIMIT 1",
+                           "ORDER BY created_at DESC, rowid DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
@@ -669,7 +673,7 @@ int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct o
     /* the newest scheduled success: walk the env's rows newest first, usually one step */
     if (query_int(cat, "SELECT created_at FROM backups INDEXED BY backups_env_created WHERE env = ?1 AND "
                        "type = 'scheduled' AND status IN ('completed', 'expired') "
-                       "ORDER BY created_at DESC LIMIT 1", env, 0, &v, err) < 0)
+                       "ORDER BY created_at DESC, rowid DESC LIMIT 1", env, 0, &v, err) < 0)
         goto fail;
     s->last_scheduled_success = (time_t)v;
     return 0;

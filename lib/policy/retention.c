@@ -139,12 +139,8 @@ static int cmp_newest_first(const void *pa, const void *pb)
     const struct odbk_retention_decision *a = pa, *b = pb;
     if (a->item->time != b->item->time)
         return a->item->time > b->item->time ? -1 : 1;
-    /* same second: the greater id first, as the catalog orders rows (created_at DESC, id DESC), so the
-     * engine and prune's never-delete-the-newest guard always agree on which backup is newest */
-    const char *ia = a->item->id ? a->item->id : "", *ib = b->item->id ? b->item->id : "";
-    int c = strcmp(ib, ia);
-    if (c)
-        return c;
+    /* same second: input order, which for prune is the catalog's (created_at DESC, then the row inserted
+     * last first), so the engine and prune's never-delete-the-newest guard agree on which backup is newest */
     return a->index < b->index ? -1 : a->index > b->index;
 }
 

@@ -2,7 +2,7 @@
  *
  * restic's `forget` semantics exactly (restic >= 0.17, internal/data/snapshot_policy.go ApplyPolicy), over
  * one group of backups (the caller groups by env and storage):
- *   - completed backups, newest first (ties: the greater id first, as the catalog orders rows, then input order);
+ *   - completed backups, newest first (ties: input order; prune passes the catalog's, newest inserted first);
  *   - count rules keep-last/-hourly/-daily/-weekly/-monthly/-yearly (n, or -1 = unlimited): walking newest
  *     to oldest, a backup whose period key differs from the last key the rule kept is kept and uses one
  *     count; so each rule keeps the newest backup of each period, and periods without backups do not

@@ -71,7 +71,7 @@ test_expect_success 'an env no longer in the configuration still lists its backu
 '
 
 # the backup id of the newest restore in the audit log
-last_restored() { odbk-list --audit --json | jq -r "[.[] | select(.action == \"restore\")] | sort_by(.at) | last | .backup_id"; }
+last_restored() { odbk-list --audit --json | jq -r "[.[] | select(.action == \"restore\")] | .[0].backup_id"; }   # newest first, ties too
 
 test_expect_success 'odbk-restore --latest of an unknown env: exit 78 with a did-you-mean' '
 	test_exit_code 78 odbk-restore --latest prdo --confirm RESTORE 2>err &&

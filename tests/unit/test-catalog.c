@@ -139,6 +139,28 @@ int main(void)
         is_int((int)count, 2, "the failed attempts after the success");
         is_int((int)last, 1767485000, "and the newest one");
     }
+    {
+        /* two backups in one second: the one inserted last is the newest, whatever its random id suffix */
+        const char *envs[] = {"tie", NULL};
+        struct odbk_backup_filter tf = {0};
+        struct odbk_env_summary s;
+        fill(&b, "20260201T000000Z-ffffff", "tie", "acme", 1769904000, "completed");
+        odbk_catalog_backup_insert(cat, &b, &err);
+        fill(&b, "20260201T000000Z-000000", "tie", "acme", 1769904000, "completed");
+        odbk_catalog_backup_insert(cat, &b, &err);
+        tf.envs = envs;
+        odbk_catalog_backup_list(cat, &tf, &v, &n, &err);
+        ok(n == 2 && !strcmp(v[0].id, "20260201T000000Z-000000"), "same second, one env: the row inserted last first");
+        odbk_backup_list_free(v, n);
+        tf.envs = NULL;
+        tf.limit = 1;
+        odbk_catalog_backup_list(cat, &tf, &v, &n, &err);
+        ok(n == 1 && !strcmp(v[0].id, "20260201T000000Z-000000"), "same second, every env: the row inserted last first");
+        odbk_backup_list_free(v, n);
+        is_int(odbk_catalog_env_summary(cat, "tie", &s, &err), 0, "env summary of the tie");
+        is_str(s.latest_id, "20260201T000000Z-000000", "its newest is the row inserted last");
+        odbk_env_summary_release(&s);
+    }
     odbk_catalog_close(cat);
 
     {

@@ -406,7 +406,7 @@ static void test_items(void)
         {T("2026-06-10T00:00:00Z"), 0, 0, ODBK_TIER_NONE, "f-failed"},      /* newest, not completed */
         {T("2026-06-09T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "e"},
         {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "d"},
-        {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "c"},             /* tie with d: d first (id DESC, as the catalog) */
+        {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "c"},             /* tie with d: d first (input order, as the catalog gives it) */
         {T("2026-05-20T00:00:00Z"), 1, 0, ODBK_TIER_WEEKLY, "b-weekly"},    /* 21 days before now */
         {T("2026-04-01T00:00:00Z"), 1, 0, ODBK_TIER_WEEKLY, "a-weekly-old"},
         {T("2025-01-01T00:00:00Z"), 1, 1, ODBK_TIER_NONE, "z-permanent"},
@@ -422,7 +422,7 @@ static void test_items(void)
     ok(odbk_retention_plan(&p, it, N(it), T("2026-06-10T12:00:00Z"), &plan, &err) == 0, "plan over items");
     char *got = kept_of(plan, labels);
     is_str(got, "e=last d=last b-weekly=tier weekly y-tier-permanent=permanent z-permanent=permanent",
-           "ties by id (greater first); tiers within their duration; permanent; failed items not counted");
+           "ties in input order; tiers within their duration; permanent; failed items not counted");
     free(got);
     is_int(plan->n, N(it), "every item has a decision");
     is_int(plan->n_keep, 5, "five kept");
