@@ -28,6 +28,8 @@ struct fs_thread {
     struct odbk_format_file *job;
     const char *dir;
     struct odbk_tar_stats stats;
+    atomic_int *cancel;       /* set once the database has failed */
+    int failed_first;         /* the filestore failed before that: its error is the backup's */
 };
 
 static void *fs_main(void *arg)
@@ -39,6 +41,7 @@ static void *fs_main(void *arg)
         j->rc = odbk_writer_finish(j->head, &j->err);
     else
         odbk_writer_abort(j->head);
+    f->failed_first = j->rc != 0 && !atomic_load(f->cancel);
     odbk_report_phase_end(&j->progress, j->rc == 0, j->err.msg);
     return NULL;
 }
@@ -76,6 +79,7 @@ static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
                                   cname, w->comp, w->fs_hint, w->fs_hint, 0, &cancel, err);
         fst.job = &fs;
         fst.dir = w->filestore;
+        fst.cancel = &cancel;
     }
     if (r < 0)
         goto out;
@@ -90,7 +94,9 @@ static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
     if (fst.started)
         pthread_join(fst.th, NULL);
     fst.started = 0;
-    if (r == 0 && w->filestore && fs.rc < 0) {
+    /* the first to fail names the cause: a filestore upload that failed on its own can make the database's
+     * fail after it (its abort removes the folder the database's upload was to be stored in) */
+    if (w->filestore && fs.rc < 0 && (r == 0 || fst.failed_first)) {
         *err = fs.err;
         r = -1;
     }

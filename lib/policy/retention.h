@@ -75,7 +75,7 @@ struct odbk_retention_item {
     int completed;                   /* status completed (only those count) */
     int permanent;                   /* marked permanent */
     enum odbk_retention_tier tier;   /* odbk-create --retention */
-    const char *id;                  /* for ties and messages; may be NULL */
+    const char *id;                  /* the caller's label (messages); the engine never reads it; may be NULL */
 };
 
 struct odbk_retention_decision {

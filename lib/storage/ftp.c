@@ -501,6 +501,10 @@ static void *upload_thread(void *ctx)
     int attempt = 0, again;
     /* a STOR that failed before curl took a byte (a 4xx reply, no data connection) is sent again */
     do {
+        pthread_mutex_lock(&fw->mu);   /* the stall clock starts with each attempt: a backoff is no stall */
+        fw->last_ulnow = 0;
+        clock_gettime(CLOCK_MONOTONIC, &fw->last_move);
+        pthread_mutex_unlock(&fw->mu);
         rc = curl_easy_perform(fw->c);
         pthread_mutex_lock(&fw->mu);
         again = retryable(fw->c, rc) && !fw->taken && !fw->aborted && !fw->stalled && attempt < fw->f->retries;

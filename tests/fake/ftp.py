@@ -25,6 +25,8 @@ CMD is a command in lower case (stor, retr, size, mdtm, mlsd, list, rnfr, rnto, 
     "truncate": BYTES         (stor) receive everything, answer 226, but keep only the first BYTES
     "size": N / "mdtm": S     (size/mdtm) answer "213 N" / "213 S" whatever the file is
     "listing": TEXT           (mlsd/list) send TEXT as the listing
+    "delay": SECONDS          act (run the command, or play the rule's other action) that much later; the
+                              other connections go on meanwhile
 The server exits after --max-seconds whatever happens.
 """
 import argparse
@@ -142,6 +144,13 @@ class FaultFTP(FTPHandler):
         arg = arg or ""
         log("%s %s" % (cmd, "******" if cmd == "PASS" else arg))
         rule = take_rule(cmd.lower(), arg) if cmd not in ("USER", "PASS") else None
+        if rule and "delay" in rule:
+            log("fault %s %s: delayed %s s" % (cmd, arg, rule["delay"]))
+            self.ioloop.call_later(float(rule["delay"]), self.act, line, cmd, arg, rule)
+            return
+        return self.act(line, cmd, arg, rule)
+
+    def act(self, line, cmd, arg, rule):
         if rule and "reply" in rule and not (cmd.lower() in XFER_OPS and "reply_after" in rule):
             log("fault %s %s: %s" % (cmd, arg, rule["reply"]))
             self.respond(rule["reply"])

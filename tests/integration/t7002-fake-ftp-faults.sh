@@ -94,6 +94,13 @@ test_expect_success 'every STOR of the filestore answered 425: 1 + 2 attempts, e
 	test "$(count "^STOR .*filestore")" = 3
 '
 
+test_expect_success 'the filestore STOR answered 425 after 2 s, twice: the retries are no stall, a completed backup' '
+	faults "[{\"op\": \"stor\", \"match\": \"filestore\", \"delay\": 2, \"reply\": \"425 Cannot open data connection\", \"times\": 2}]" &&
+	odbk-create prod >id.slow425 && test "$(last_status)" = completed &&
+	test "$(count "^STOR .*filestore")" = 3 &&
+	stored_as_recorded "$(cat id.slow425)"
+'
+
 test_expect_success 'the database STOR answered 451 once: sent again, a completed backup' '
 	faults "[{\"op\": \"stor\", \"match\": \"database\", \"reply\": \"451 Local error\", \"times\": 1}]" &&
 	odbk-create prod >id.451 && test "$(last_status)" = completed &&
@@ -136,6 +143,13 @@ test_expect_success 'a 226 for a filestore the server kept 1000 bytes of: never 
 test_expect_success 'SIZE answers a wrong size for the uploaded filestore: a clean failure, exit 74' '
 	faults "[{\"op\": \"size\", \"match\": \"filestore\", \"size\": 5}]" &&
 	clean_failure 74 "5 bytes on the server" 60
+'
+
+test_expect_success 'the filestore refused while the database STOR waits: the filestore'"'"'s error is the backup'"'"'s' '
+	faults "[{\"op\": \"stor\", \"match\": \"database\", \"delay\": 2, \"times\": 1},
+		{\"op\": \"stor\", \"match\": \"filestore\", \"reply\": \"553 Not allowed\"}]" &&
+	clean_failure 74 "filestore.*553" 60 &&
+	test "$(count "^fault STOR .*database.*delayed")" = 1
 '
 
 test_expect_success 'RNFR refused every time: exit 74 or 77, the reason, no temporary left' '

@@ -405,8 +405,8 @@ static void test_items(void)
     struct odbk_retention_item it[] = {
         {T("2026-06-10T00:00:00Z"), 0, 0, ODBK_TIER_NONE, "f-failed"},      /* newest, not completed */
         {T("2026-06-09T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "e"},
-        {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "d"},
-        {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "c"},             /* tie with d: d first (input order, as the catalog gives it) */
+        {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "c"},
+        {T("2026-06-08T00:00:00Z"), 1, 0, ODBK_TIER_NONE, "d"},             /* tie with c: c first (input order, as the catalog gives it), not by id */
         {T("2026-05-20T00:00:00Z"), 1, 0, ODBK_TIER_WEEKLY, "b-weekly"},    /* 21 days before now */
         {T("2026-04-01T00:00:00Z"), 1, 0, ODBK_TIER_WEEKLY, "a-weekly-old"},
         {T("2025-01-01T00:00:00Z"), 1, 1, ODBK_TIER_NONE, "z-permanent"},
@@ -421,7 +421,7 @@ static void test_items(void)
     struct odbk_err err = {0};
     ok(odbk_retention_plan(&p, it, N(it), T("2026-06-10T12:00:00Z"), &plan, &err) == 0, "plan over items");
     char *got = kept_of(plan, labels);
-    is_str(got, "e=last d=last b-weekly=tier weekly y-tier-permanent=permanent z-permanent=permanent",
+    is_str(got, "e=last c=last b-weekly=tier weekly y-tier-permanent=permanent z-permanent=permanent",
            "ties in input order; tiers within their duration; permanent; failed items not counted");
     free(got);
     is_int(plan->n, N(it), "every item has a decision");
@@ -429,7 +429,7 @@ static void test_items(void)
     is_str(labels[plan->d[0].index], "f-failed", "order is newest first, failed included");
     is_int(plan->d[0].keep, 0, "the failed newest is not kept by rules");
     is_int(plan->d[0].n_reasons, 0, "  and has no reason");
-    is_str(labels[plan->d[2].index], "d", "equal times: the greater id first, as the catalog orders them");
+    is_str(labels[plan->d[2].index], "c", "equal times: input order (the catalog's), not the greater id");
     const struct odbk_retention_decision *d = odbk_retention_plan_find(plan, 8);
     ok(d && !d->keep && !d->n_reasons, "a pending oldest is not 'oldest'-kept");
     odbk_retention_plan_free(plan);
