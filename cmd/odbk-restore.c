@@ -37,7 +37,8 @@ static const struct odbk_opt opts[] = {
      "its roles); owners are never taken from a backup", O_NO_ACL, NULL},
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY, NULL},
     {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE, NULL},
-    {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY, NULL},
+    {"copy", 0, NULL, "what Odoo changes in a copy: new database.uuid, secret, create_date; web.base.url to "
+     "localhost; login cooldown defaults", O_COPY, NULL},
     {"force", 0, NULL, "replace a target that runs another Odoo version than the backup (refused otherwise, "
      "exit 65)", O_FORCE, NULL},
     {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM, NULL},

@@ -46,6 +46,7 @@ struct target {
     char *database;
     char *filestore;    /* NULL with --no-filestore or a backup without filestore */
     char *pg_bindir;
+    char *http_port;    /* odoo.conf's, for --copy's web.base.url; NULL: Odoo's 8069 */
     int exists;
 };
 
@@ -56,6 +57,7 @@ static void target_release(struct target *t)
     free(t->database);
     free(t->filestore);
     free(t->pg_bindir);
+    free(t->http_port);
     memset(t, 0, sizeof(*t));
 }
 
@@ -65,15 +67,22 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
     memset(t, 0, sizeof(*t));
     if (o->new_db) {
         struct odbk_env src = {0};
-        struct odbk_err ignore;
-        int have_src = *s->env && odbk_config_env(cfg, s->env, &src, &ignore) == 0;
+        /* the source's env, when the config has it, gives the server, pg-bindir and filestore parent: one
+         * that cannot be read is an error (the defaults could point at another server), not a missing env */
+        int have_src = *s->env && odbk_config_find(cfg, "env", s->env);
+        if (have_src && odbk_config_env(cfg, s->env, &src, err) < 0) {
+            odbk_err_prefix(err, "--new-db takes its server from environment '%s'", s->env);
+            return -1;
+        }
         if (!odbk_name_is_safe(o->new_db) || strlen(o->new_db) > 50)
             return odbk_err_set(err, ODBK_E_USAGE, "--new-db: '%s' is not a usable database name (at most 50 "
                                 "characters, no '/')", o->new_db);
         t->database = odbk_xstrdup(o->new_db);
         t->pg = odbk_xstrdup(o->pg ? o->pg : have_src ? src.pg : "");
-        if (have_src)
+        if (have_src) {
             t->pg_bindir = odbk_xstrdup(odbk_config_get(src.section, "pg-bindir"));
+            t->http_port = src.http_port ? odbk_xstrdup(src.http_port) : NULL;   /* a copy beside its source */
+        }
         if (!o->no_filestore && s->has_filestore) {
             if (o->filestore) {
                 t->filestore = odbk_xstrdup(o->filestore);
@@ -105,6 +114,7 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
         if (!o->no_filestore && s->has_filestore)
             t->filestore = odbk_xstrdup(env.filestore);
         t->pg_bindir = odbk_xstrdup(odbk_config_get(env.section, "pg-bindir"));
+        t->http_port = env.http_port ? odbk_xstrdup(env.http_port) : NULL;
         odbk_env_release(&env);
     }
     return 0;
@@ -278,8 +288,8 @@ static int psql_has_restrict(const char *psql)
 
 /* neutralize and copy, on the loaded temporary database, over c: the load role's connection (never the
  * admin's: the statements fire whatever the dump defined) */
-static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, PGconn *c,
-                     struct odbk_err *err)
+static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
+                     PGconn *c, struct odbk_err *err)
 {
     struct odbk_odoo_info info = {0};
     int r = -1, major;
@@ -301,7 +311,7 @@ static int post_load(const struct odbk_restore_opts *o, const struct odbk_source
         if (odbk_odoo_neutralize(c, NULL, err) < 0)
             goto out;
     }
-    if (o->copy && odbk_odoo_copy(c, err) < 0)
+    if (o->copy && odbk_odoo_copy(c, t->http_port, err) < 0)
         goto out;
     r = 0;
 out:
@@ -328,7 +338,7 @@ static int after_load(const struct odbk_restore_opts *o, const struct odbk_sourc
         if (bad < 0)
             goto out;
     }
-    r = post_load(o, s, c, err);
+    r = post_load(o, s, t, c, err);
 out:
     PQfinish(c);
     return r;

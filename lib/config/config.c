@@ -553,6 +553,7 @@ void odbk_env_release(struct odbk_env *env)
     free(env->storage);
     free(env->odoo_conf);
     free(env->addons_path);
+    free(env->http_port);
     memset(env, 0, sizeof(*env));
 }
 
@@ -680,6 +681,7 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
         out->pg_from = "default";
     }
     out->addons_path = oc.addons_path ? odbk_xstrdup(oc.addons_path) : NULL;
+    out->http_port = oc.http_port ? odbk_xstrdup(oc.http_port) : NULL;
     v = odbk_config_get(sec, "storage");
     out->storage = v && *v ? odbk_xstrdup(v) : NULL;
     v = odbk_config_get(sec, "filestore");

@@ -98,6 +98,7 @@ struct odbk_env {
     char *storage;    /* storage name, or NULL: not_configured */
     char *odoo_conf;  /* the `odoo-conf` file read, or NULL */
     char *addons_path; /* odoo.conf's addons_path, or NULL */
+    char *http_port;   /* odoo.conf's http_port, or NULL (Odoo's 8069) */
     /* where database, pg and filestore came from: "odbk.conf", "odoo.conf" or "default" */
     const char *database_from, *pg_from, *filestore_from;
     const struct odbk_config_section *section;
@@ -107,7 +108,7 @@ struct odbk_env {
  * the Odoo config fills what the env does not set: database (db_name), pg (db_host, db_port, db_user;
  * only when `pg` is unset, and then db_password is exported as PGPASSWORD in this process's environment
  * for libpq and the client tools, never put in the conninfo), filestore (data_dir, else
- * ~/.local/share/Odoo of the file's owner) and addons_path. */
+ * ~/.local/share/Odoo of the file's owner), addons_path and http_port. */
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err);
 void odbk_env_release(struct odbk_env *env);

@@ -172,13 +172,34 @@ fail:
     return -1;
 }
 
+/* What Odoo's copy does (odoo/service/db.py restore_db(copy=True): ir.config_parameter's init(force=True)
+ * sets every one of _default_parameters, in odoo/addons/base/models/ir_config_parameter.py, the same in
+ * 16.0, 17.0 and 18.0), and nothing else.  '@...' values are computed below. */
 static const struct stmt copy[] = {
-    ICP_SET(NULL, "database.uuid", "@uuid"),
     ICP_SET(NULL, "database.secret", "@secret"),
+    ICP_SET(NULL, "database.uuid", "@uuid"),
     ICP_SET(NULL, "database.create_date", "@now"),
+    ICP_SET(NULL, "web.base.url", "@base_url"),
+    ICP_SET(NULL, "base.login_cooldown_after", "10"),
+    ICP_SET(NULL, "base.login_cooldown_duration", "60"),
 };
 
-int odbk_odoo_copy(PGconn *c, struct odbk_err *err)
+/* The SQL expression of a '@name' value: computed by the server, or a literal that holds digits only. */
+static char *copy_value(const char *name, const char *http_port)
+{
+    if (!strcmp(name, "uuid"))
+        return odbk_xstrdup("md5(random()::text || clock_timestamp()::text)::uuid::text");
+    if (!strcmp(name, "secret"))
+        return odbk_xstrdup("md5(random()::text || clock_timestamp()::text || 's')::uuid::text");
+    if (!strcmp(name, "base_url")) {
+        /* odoo.conf's http_port was checked to be a port number; anything else would be Odoo's default */
+        int digits = http_port && *http_port && strspn(http_port, "0123456789") == strlen(http_port);
+        return odbk_xasprintf("'http://localhost:%s'", digits ? http_port : "8069");
+    }
+    return odbk_xstrdup("to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')");
+}
+
+int odbk_odoo_copy(PGconn *c, const char *http_port, struct odbk_err *err)
 {
     size_t i;
     if (odbk_pg_exec(c, "BEGIN", err) < 0)
@@ -188,7 +209,6 @@ int odbk_odoo_copy(PGconn *c, struct odbk_err *err)
     for (i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
         const struct stmt *s = &copy[i];
         char *sql, *p;
-        const char *v;
         int a = applies(c, s, err), r;
         if (a < 0)
             goto fail;
@@ -197,14 +217,13 @@ int odbk_odoo_copy(PGconn *c, struct odbk_err *err)
                          "database");
             goto fail;
         }
-        /* the values are SQL expressions, computed by the server */
-        v = strstr(s->sql, "'@uuid'") ? "md5(random()::text || clock_timestamp()::text)::uuid::text"
-            : strstr(s->sql, "'@secret'") ? "md5(random()::text || clock_timestamp()::text || 's')::uuid::text"
-                                          : "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')";
         sql = odbk_xstrdup(s->sql);
         while ((p = strstr(sql, "'@"))) {
-            char *end = strchr(p + 1, '\'');
+            char *end = strchr(p + 1, '\''), *name = odbk_xstrndup(p + 2, (size_t)(end - p - 2));
+            char *v = copy_value(name, http_port);
             char *n = odbk_xasprintf("%.*s(%s)%s", (int)(p - sql), sql, v, end + 1);
+            free(name);
+            free(v);
             free(sql);
             sql = n;
         }

@@ -5,7 +5,8 @@
  * (a ';' or '#' inside a value, e.g. a password, is part of it), indented continuation lines.  Only
  * `[options]` is read.  The values `False`, `false` and `None`, and empty values, mean unset (NULL here).
  * Refused: NUL bytes, malformed lines, a key set twice in a section (RawConfigParser's strict mode),
- * a db_name that is not one safe database name, a relative data_dir.  Errors name `file:line`. */
+ * a db_name that is not one safe database name, a relative data_dir, a db_port or http_port that is no
+ * port number.  Errors name `file:line`. */
 #ifndef ODBK_ODOOCONF_H
 #define ODBK_ODOOCONF_H
 
@@ -19,6 +20,7 @@ struct odbk_odooconf {
     char *db_name;      /* one database name, or NULL (unset, or a list such as "a,b") */
     char *data_dir;     /* absolute, or NULL */
     char *addons_path;  /* as written, comma-separated */
+    char *http_port;    /* 1-65535, or NULL: Odoo's default, 8069 */
 };
 
 /* Parse size bytes of odoo.conf text; `file` names it in messages. */

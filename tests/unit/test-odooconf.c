@@ -66,12 +66,21 @@ int main(void)
     ok(parse("[options]\ndata_dir = var/lib/odoo\n", &c, &err) < 0 && strstr(err.msg, "odoo.conf:2: data_dir"),
        "a relative data_dir is refused");
     ok(parse("[options]\ndb_port = 5432x\n", &c, &err) < 0, "a db_port that is not a number is refused");
+    ok(parse("[options]\nhttp_port = 8169\n", &c, &err) == 0 && !strcmp(c.http_port, "8169"), "http_port read");
+    odbk_odooconf_release(&c);
+    ok(parse("[options]\nhttp_port = False\n", &c, &err) == 0 && !c.http_port, "http_port False: Odoo's default");
+    odbk_odooconf_release(&c);
+    ok(parse("[options]\nxmlrpc = True\n\nhttp_port = 80'; --\n", &c, &err) < 0 &&
+           strstr(err.msg, "odoo.conf:4: http_port") && strstr(err.msg, "not a port number"),
+       "an http_port that is not a number is refused, naming its line");
+    ok(parse("[options]\nhttp_port = 70000\n", &c, &err) < 0, "an http_port out of range is refused");
+    ok(parse("[options]\nhttp_port = +80\n", &c, &err) < 0, "an http_port with a sign is refused");
 
     /* wired into [env]: odoo.conf fills what the env leaves unset */
     path = odbk_xasprintf("/tmp/test-odooconf-%d.conf", (int)getpid());
     f = fopen(path, "w");
     fputs("[options]\ndb_host = dbh\ndb_port = 6432\ndb_user = o'doo\ndb_password = secret-pw\ndb_name = acme\n"
-          "data_dir = /srv/odoo\naddons_path = /a,/b\n", f);
+          "data_dir = /srv/odoo\naddons_path = /a,/b\nhttp_port = 8169\n", f);
     fclose(f);
     big = odbk_xasprintf("[env only]\nodoo-conf = %s\n\n[env mine]\nodoo-conf = %s\ndatabase = other\n"
                          "pg = host=x\nfilestore = /fs\n\n[env dd]\nodoo-conf = %s\ndata-dir = /dd\n"
@@ -86,6 +95,7 @@ int main(void)
     ok(getenv("PGPASSWORD") && !strcmp(getenv("PGPASSWORD"), "secret-pw"), "the password goes to PGPASSWORD");
     is_str(env.filestore, "/srv/odoo/filestore/acme", "filestore <data_dir>/filestore/<db>");
     is_str(env.addons_path, "/a,/b", "addons_path exposed");
+    is_str(env.http_port, "8169", "http_port exposed");
     odbk_env_release(&env);
     /* resolved next, in the same process (a --due batch, a restore from one env into another) */
     ok(odbk_config_env(cfg, "mine", &env, &err) == 0, "env with odoo-conf and explicit keys");
