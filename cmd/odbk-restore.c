@@ -225,6 +225,7 @@ static void print_json(const struct ctx *c, const struct odbk_restore_result *re
     add_str_or_null(o, "filestore", res->filestore);
     add_str_or_null(o, "safety_backup_id", res->safety_backup_id);
     add_str_or_null(o, "env_block", res->env_block);
+    add_str_or_null(o, "skipped_settings", res->skipped_settings);
     cJSON_AddStringToObject(o, "status", r < 0 ? "failed" : "completed");
     add_str_or_null(o, "error", r < 0 ? err->msg : NULL);
     odbk_cli_print_json(o, 0);
@@ -312,6 +313,9 @@ int main(int argc, char **argv)
         if (res.safety_backup_id)
             fprintf(stderr, "odbk-restore: safety backup of the previous state: %s\n", res.safety_backup_id);
     }
+    if (res.skipped_settings)   /* a warning, --quiet or not: the file was not loaded as it was written */
+        fprintf(stderr, "%s: warning: left out settings this PostgreSQL does not know, written by a newer "
+                "pg_dump: %s\n", cli.prog, res.skipped_settings);
     if (res.env_block && !common.json)
         printf("# add to odbk.conf to back up the new database:\n%s", res.env_block);
 out:

@@ -149,6 +149,7 @@ struct odbk_restore_result {
     char *env_block;           /* for a new database: the [env] block to add, or NULL */
     char *env;                 /* the target environment (NULL for a new database), set even on failure */
     char *source;              /* the backup id, path or URL restored from, set even on failure */
+    char *skipped_settings;    /* SET statements of a newer pg_dump left out for this server, or NULL */
 };
 
 /* Resolve the source and target of opts (for the confirmation prompt) without changing anything. */

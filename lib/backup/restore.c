@@ -229,6 +229,7 @@ void odbk_restore_result_release(struct odbk_restore_result *res)
     free(res->env_block);
     free(res->env);
     free(res->source);
+    free(res->skipped_settings);
     memset(res, 0, sizeof(*res));
 }
 
@@ -415,7 +416,8 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
     if (r < 0)
         return -1;
     /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
-    *check = odbk_filter_sqlcheck_new(*sink, label, key, l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
+    *check = odbk_filter_sqlcheck_for_server(*sink, label, key, l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0,
+                                             l->server_version, l->notes);
     return 0;
 }
 
@@ -423,7 +425,8 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
  * whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
                 PGconn *admin, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
-                const struct odbk_report *report, int *fs_loaded, struct odbk_err *err)
+                const struct odbk_report *report, int *fs_loaded, struct odbk_sqlcheck_notes *notes,
+                struct odbk_err *err)
 {
     struct odbk_format_load l = {0};
     char *tool = NULL;
@@ -437,10 +440,18 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
     l.tmpfs = tmpfs;
     l.report = report;
     l.no_acl = o->no_acl;
+    l.server_version = PQserverVersion(admin);
+    l.notes = notes;
     if (odbk_pg_tool(PQserverVersion(admin), s->fmt->loader, t->pg_bindir, &tool, err) == 0) {
         l.tool = tool;
         r = s->fmt->load(&l, err);
         *fs_loaded = l.fs_loaded;
+    }
+    if (r < 0 && notes && *notes->skipped) {
+        /* the error is the server's; say what odbk left out of the file before it */
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, " (left out before it, as settings this PostgreSQL %d does "
+                 "not know, from a newer pg_dump: %s)", l.server_version / 10000, notes->skipped);
     }
     odbk_pg_env_free(l.child_env);
     free(tool);
@@ -485,6 +496,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     char *owner = NULL;   /* of the restored database: --db-owner, the replaced one's, or the connecting user */
     struct odbk_swap sw = {0};
     char *target_series = NULL;
+    struct odbk_sqlcheck_notes notes = {{0}};
     int r = -1, created_db = 0, fs_loaded = 0, audited = 0;
 
     memset(res, 0, sizeof(*res));
@@ -566,7 +578,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             goto fail;
         }
     }
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, &notes, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
@@ -574,6 +586,8 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
                                "--no-acl to leave the backup's GRANT and REVOKE out");
         goto fail;
     }
+    if (*notes.skipped)
+        res->skipped_settings = odbk_xstrdup(notes.skipped);
     if (after_load(o, &s, &t, &role, sw.row.tmp_db, target_series, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
@@ -928,7 +942,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     }
     lo.neutralize = lo.copy = 0;
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, &lo, report, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, &lo, report, &fs_loaded, NULL, err) < 0) {
         odbk_err_prefix(err, "loading %s into the scratch database failed", s.label);
         goto fail;
     }
