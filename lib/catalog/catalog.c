@@ -332,6 +332,7 @@ void odbk_backup_release(struct odbk_backup *b)
     free(b->odoo_version);
     free(b->pg_version);
     free(b->manifest);
+    free(b->warning);
     memset(b, 0, sizeof(*b));
 }
 

@@ -52,6 +52,7 @@ struct odbk_backup {
     char *odoo_version;
     char *pg_version;
     char *manifest;      /* the manifest JSON, once written */
+    char *warning;       /* not stored: what the run that made it warns of (odbk-create), or NULL */
 };
 
 struct odbk_backup_filter {
