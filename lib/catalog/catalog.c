@@ -499,14 +499,13 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
     return 0;
 }
 
-int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
-                             struct odbk_backup **out, size_t *n, struct odbk_err *err)
+int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
+                             void *ctx, struct odbk_err *err)
 {
     sqlite3_stmt *st;
     char sql[2048];
-    size_t len, cap = 0, i;
-    int rc, bi = 1;
-    struct odbk_backup *v = NULL;
+    size_t len, i;
+    int rc, bi = 1, stop = 0;
     len = (size_t)snprintf(sql, sizeof(sql), "SELECT " BACKUP_COLUMNS " FROM backups WHERE 1");
     if (f && f->envs && f->envs[0]) {
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
@@ -526,6 +525,11 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
         len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                                 " AND (instr(lower(env), lower(?)) OR instr(lower(project), lower(?)) "
                                 "OR instr(lower(database), lower(?)))");
+    if (f && f->since)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at >= ?");
+    if (f && f->until)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at <= ?");
+    /* the index on created_at gives this order: no sort, rows come as they are read */
     len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, rowid DESC");
     if (f && f->limit)
         snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
@@ -547,21 +551,51 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
         bind_text(st, bi++, f->search);
         bind_text(st, bi++, f->search);
     }
-    *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            v = odbk_xrealloc(v, cap * sizeof(*v));
-        }
-        read_backup(st, &v[(*n)++]);
+    if (f && f->since)
+        sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->since);
+    if (f && f->until)
+        sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->until);
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct odbk_backup b;
+        read_backup(st, &b);
+        stop = cb(ctx, &b);
+        odbk_backup_release(&b);
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        odbk_backup_list_free(v, *n);
-        *n = 0;
-        return sql_err(cat, err, "cannot list backups");
+    if (stop)
+        return stop;
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot list backups");
+}
+
+struct collect {
+    struct odbk_backup *v;
+    size_t n, cap;
+};
+
+static int collect_one(void *ctx, struct odbk_backup *b)
+{
+    struct collect *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->v = odbk_xrealloc(c->v, c->cap * sizeof(*c->v));
     }
-    *out = v;
+    c->v[c->n++] = *b;
+    memset(b, 0, sizeof(*b));
+    return 0;
+}
+
+int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
+                             struct odbk_backup **out, size_t *n, struct odbk_err *err)
+{
+    struct collect c = {NULL, 0, 0};
+    *out = NULL;
+    *n = 0;
+    if (odbk_catalog_backup_each(cat, f, collect_one, &c, err) < 0) {
+        odbk_backup_list_free(c.v, c.n);
+        return -1;
+    }
+    *out = c.v;
+    *n = c.n;
     return 0;
 }
 

@@ -62,6 +62,7 @@ struct odbk_backup_filter {
     const char *type;
     const char *storage;
     const char *search;      /* substring of env, project or database */
+    time_t since, until;     /* created_at within [since, until] (0: unbounded) */
     size_t limit;            /* 0: no limit */
 };
 
@@ -102,6 +103,12 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
 /* Newest first. */
 int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
                              struct odbk_backup **out, size_t *n, struct odbk_err *err);
+/* The same rows, one at a time as the database returns them (memory independent of their number): cb gets
+ * each row, released after it returns (cb may move it out, leaving *b zeroed); a non-zero return stops the
+ * listing and is returned. */
+typedef int (*odbk_backup_cb)(void *ctx, struct odbk_backup *b);
+int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
+                             void *ctx, struct odbk_err *err);
 void odbk_backup_release(struct odbk_backup *b);
 void odbk_backup_list_free(struct odbk_backup *v, size_t n);
 
