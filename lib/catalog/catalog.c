@@ -134,6 +134,20 @@ static int exec(struct odbk_catalog *cat, const char *sql, struct odbk_err *err)
     return 0;
 }
 
+int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err)
+{
+    return exec(cat, "BEGIN IMMEDIATE", err);
+}
+
+int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err)
+{
+    if (!commit) {
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    return exec(cat, "COMMIT", err);
+}
+
 static int mkdir_parents(const char *path, struct odbk_err *err)
 {
     char *dir = odbk_xstrdup(path), *p;
@@ -463,32 +477,38 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
                             struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc, n = 0;
-    char *like = odbk_xasprintf("%s%%", id);
+    int rc, n = 0, pass;
+    char *upper = odbk_xasprintf("%s\x7f", id);   /* ids are ASCII: [id, id DEL) holds every id starting so */
     memset(out, 0, sizeof(*out));
-    if (sqlite3_prepare_v2(cat->db,
-                           "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1 OR (length(?1) >= 8 AND id LIKE ?2) "
-                           "ORDER BY id = ?1 DESC LIMIT 2",
-                           -1, &st, NULL) != SQLITE_OK) {
-        free(like);
-        return sql_err(cat, err, "cannot prepare");
-    }
-    bind_text(st, 1, id);
-    bind_text(st, 2, like);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == 0) {
-            read_backup(st, out);
-            if (!strcmp(out->id, id)) {
-                n = 1;
-                break;
-            }
+    /* the id itself (the primary key), then, for a prefix of 8 characters or more, the ids it starts: both
+     * through the index (an "id LIKE" or an OR read the whole table, once per call: rescan was quadratic) */
+    for (pass = 0; pass < 2 && n == 0; pass++) {
+        if (pass == 1 && strlen(id) < 8)
+            break;
+        if (sqlite3_prepare_v2(cat->db,
+                               pass ? "SELECT " BACKUP_COLUMNS " FROM backups WHERE id >= ?1 AND id < ?2 ORDER BY id "
+                                      "LIMIT 2"
+                                    : "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1",
+                               -1, &st, NULL) != SQLITE_OK) {
+            free(upper);
+            return sql_err(cat, err, "cannot prepare");
         }
-        n++;
+        bind_text(st, 1, id);
+        if (pass)
+            bind_text(st, 2, upper);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n++ == 0)
+                read_backup(st, out);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            if (n)
+                odbk_backup_release(out);
+            free(upper);
+            return sql_err(cat, err, "cannot read backup");
+        }
     }
-    sqlite3_finalize(st);
-    free(like);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_err(cat, err, "cannot read backup");
+    free(upper);
     if (n == 0)
         return odbk_err_set(err, ODBK_E_NOINPUT, "no backup '%s' in the catalog", id),
                odbk_err_hint(err, "odbk-list shows the backups; odbk-list --rescan reads them from storage"), -1;

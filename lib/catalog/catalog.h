@@ -83,6 +83,11 @@ struct odbk_audit {
 /* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path. */
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err);
 void odbk_catalog_close(struct odbk_catalog *cat);
+/* Many writes as one transaction (rescan's imports): begin, then end with commit = 1 (or 0 to roll the
+ * writes since begin back).  Only plain writes in between: the calls that take their own transaction
+ * (insert_exclusive, the restore journal) are not made inside one. */
+int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err);
+int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err);
 
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
 /* Insert b unless its env already has a backup pending, in progress or uploading; the check and the
