@@ -41,6 +41,10 @@ static void print_env_settings(const struct odbk_env *e)
     printf("%-20s %-41s %s\n", "filestore", e->filestore, e->filestore_from);
     if (e->addons_path)
         printf("%-20s %-41s %s\n", "addons-path", e->addons_path, "odoo.conf");
+    /* unset: odbk-restore's rules (odbk-restore(1) WHO OWNS WHAT) */
+    printf("%-20s %-41s %s\n", "db-owner", e->db_owner ? e->db_owner : "-", e->db_owner ? "odbk.conf" : "default");
+    printf("%-20s %-41s %s\n", "filestore-owner", e->filestore_owner ? e->filestore_owner : "-",
+           e->filestore_owner ? "odbk.conf" : "default");
 }
 
 static int cmd_show(int argc, char **argv)

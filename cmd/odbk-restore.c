@@ -14,7 +14,8 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST, O_NO_ACL };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST, O_NO_ACL,
+       O_FILESTORE_OWNER };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST,
@@ -30,8 +31,12 @@ static const struct odbk_opt opts[] = {
     {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB, NULL},
     {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE, &odbk_vocab_dir},
     {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG, NULL},
-    {"db-owner", 0, "ROLE", "the role that owns the restored database and everything in it (default: the "
-     "replaced database's owner, or with --new-db the connecting user; never a superuser)", O_DB_OWNER, NULL},
+    {"db-owner", 0, "ROLE", "the role that owns the restored database and everything in it (default: the env's "
+     "db-owner, the replaced database's owner, the env's odoo.conf db_user, the connecting user; never a "
+     "superuser)", O_DB_OWNER, NULL},
+    {"filestore-owner", 0, "USER[:GROUP]", "who owns the restored files, names or ids, the group by default the "
+     "user's (default: the env's filestore-owner; as root the replaced folder's owner and mode, for a new one "
+     "its parent's owner, mode 0700); only root gives files to another user", O_FILESTORE_OWNER, &odbk_vocab_user},
     {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE, NULL},
     {"no-acl", 0, NULL, "leave out the backup's GRANT, REVOKE and ALTER DEFAULT PRIVILEGES (a server that lacks "
      "its roles); owners are never taken from a backup", O_NO_ACL, NULL},
@@ -77,6 +82,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_FILESTORE: c->o.filestore = arg; break;
     case O_PG: c->o.pg = arg; break;
     case O_DB_OWNER: c->o.db_owner = arg; break;
+    case O_FILESTORE_OWNER: c->o.filestore_owner = arg; break;
     case O_NO_FILESTORE: c->o.no_filestore = 1; break;
     case O_NO_ACL: c->o.no_acl = 1; break;
     case O_NO_SAFETY: c->o.no_safety_backup = 1; break;
@@ -265,9 +271,14 @@ int main(int argc, char **argv)
         goto out;
     }
     if (c.test && (c.o.from_file || c.o.from_url || c.o.to_env || c.o.new_db || c.o.neutralize || c.o.copy ||
-                   c.o.force || c.o.no_safety_backup || c.confirm)) {
+                   c.o.force || c.o.no_safety_backup || c.confirm || c.o.db_owner || c.o.filestore_owner)) {
         odbk_err_set(&err, ODBK_E_USAGE, "--test restores into a scratch copy of a catalog backup: it takes BACKUP_ID "
-                     "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup or --confirm");
+                     "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup, --confirm, "
+                     "--db-owner or --filestore-owner");
+        goto out;
+    }
+    if (c.o.filestore_owner && c.o.no_filestore) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--filestore-owner and --no-filestore exclude each other");
         goto out;
     }
     if ((c.o.filestore || c.o.pg) && !c.o.new_db) {

@@ -131,6 +131,7 @@ struct odbk_restore_opts {
     const char *filestore;     /* --filestore DIR (with new_db) */
     const char *pg;            /* --pg CONNINFO (with new_db) */
     const char *db_owner;      /* --db-owner ROLE: owner of the restored database (never a superuser) */
+    const char *filestore_owner; /* --filestore-owner USER[:GROUP]: owner of the restored files */
     int no_filestore;
     int no_acl;                /* --no-acl: leave the backup's GRANT/REVOKE/ALTER DEFAULT PRIVILEGES out */
     int no_safety_backup;
