@@ -40,7 +40,7 @@ static void print_env_settings(const struct odbk_env *e)
     printf("%-20s %-41s %s\n", "pg", *e->pg ? e->pg : "-", e->pg_from);
     printf("%-20s %-41s %s\n", "filestore", e->filestore, e->filestore_from);
     if (e->addons_path)
-        printf("%-20s %-41s %s\n", "addons-path", e->addons_path, "odoo.conf");
+        printf("%-20s %-41s %s\n", "addons-path", e->addons_path, e->addons_path_from);
     /* unset: odbk-restore's rules (odbk-restore(1) WHO OWNS WHAT) */
     printf("%-20s %-41s %s\n", "db-owner", e->db_owner ? e->db_owner : "-", e->db_owner ? "odbk.conf" : "default");
     printf("%-20s %-41s %s\n", "filestore-owner", e->filestore_owner ? e->filestore_owner : "-",

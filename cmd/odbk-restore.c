@@ -41,7 +41,7 @@ static const struct odbk_opt opts[] = {
     {"no-acl", 0, NULL, "leave out the backup's GRANT, REVOKE and ALTER DEFAULT PRIVILEGES (a server that lacks "
      "its roles); owners are never taken from a backup", O_NO_ACL, NULL},
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY, NULL},
-    {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE, NULL},
+    {"neutralize", 0, NULL, "neutralize as Odoo does (16+): installed modules' neutralize.sql, else odbk's own", O_NEUTRALIZE, NULL},
     {"copy", 0, NULL, "what Odoo changes in a copy: new database.uuid, secret, create_date; web.base.url to "
      "localhost; login cooldown defaults", O_COPY, NULL},
     {"force", 0, NULL, "replace a target that runs another Odoo version than the backup (refused otherwise, "
@@ -220,6 +220,14 @@ static int run_test(const struct odbk_config *cfg, struct odbk_catalog *cat, str
 }
 
 /* --json: what the restore did, as one object (odbk(7) JSON OUTPUT), failed or not. */
+static void add_strings(cJSON *o, const char *key, char *const *v, size_t n)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, key);
+    size_t i;
+    for (i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
 static void print_json(const struct ctx *c, const struct odbk_restore_result *res, int r, const struct odbk_err *err)
 {
     cJSON *o = cJSON_CreateObject();
@@ -232,6 +240,14 @@ static void print_json(const struct ctx *c, const struct odbk_restore_result *re
     add_str_or_null(o, "safety_backup_id", res->safety_backup_id);
     add_str_or_null(o, "env_block", res->env_block);
     add_str_or_null(o, "skipped_settings", res->skipped_settings);
+    if (res->neutralize_done) {
+        const struct odbk_neutralized *n = &res->neutralized;
+        cJSON *nj = cJSON_AddObjectToObject(o, "neutralized");
+        add_str_or_null(nj, "addons_path", n->addons);
+        add_strings(nj, "modules_from_addons", n->files, n->n_files);
+        add_strings(nj, "modules_builtin", n->builtin, n->n_builtin);
+        add_strings(nj, "skipped_names", n->skipped, n->n_skipped);
+    }
     cJSON_AddStringToObject(o, "status", r < 0 ? "failed" : "completed");
     add_str_or_null(o, "error", r < 0 ? err->msg : NULL);
     odbk_cli_print_json(o, 0);
@@ -313,6 +329,17 @@ int main(int argc, char **argv)
         struct odbk_err ne = {0};
         if (odbk_notify_restore(ss.cfg, res.env, res.source ? res.source : "", r < 0 ? &err : NULL, started, &ne) < 0)
             fprintf(stderr, "%s: warning: notification failed: %s\n", cli.prog, ne.msg);
+    }
+    if (res.neutralize_done) {
+        size_t i;
+        for (i = 0; i < res.neutralized.n_skipped; i++)   /* even with --quiet: a module left as it was */
+            fprintf(stderr, "%s: warning: module '%s' in ir_module_module is no Odoo module name: not neutralized\n",
+                    cli.prog, res.neutralized.skipped[i]);
+        if (!common.quiet) {
+            char *sum = odbk_neutralized_summary(&res.neutralized);
+            fprintf(stderr, "%s: %s\n", cli.prog, sum);
+            free(sum);
+        }
     }
     if (common.json)
         print_json(&c, &res, r, &err);

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "io/writer.h"
 #include "odoo/manifest.h"
+#include "odoo/neutralize.h"
 #include "storage/storage.h"
 
 /* Progress of a create or a restore, as events.  A run (phase NULL) and each of its phases ("database",
@@ -151,6 +152,8 @@ struct odbk_restore_result {
     char *env;                 /* the target environment (NULL for a new database), set even on failure */
     char *source;              /* the backup id, path or URL restored from, set even on failure */
     char *skipped_settings;    /* SET statements of a newer pg_dump left out for this server, or NULL */
+    int neutralize_done;       /* --neutralize ran: what it did is in neutralized */
+    struct odbk_neutralized neutralized;
 };
 
 /* Resolve the source and target of opts (for the confirmation prompt) without changing anything. */

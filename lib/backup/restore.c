@@ -54,6 +54,7 @@ struct target {
     char *fs_owner;     /* its filestore-owner, or NULL */
     char *odoo_db_user; /* db_user of its odoo-conf, or NULL */
     char *odoo_conf;    /* that odoo.conf, or NULL */
+    char *addons_path;  /* the env's addons-path or odoo.conf's addons_path, for --neutralize; or NULL */
     int exists;
 };
 
@@ -69,6 +70,7 @@ static void target_release(struct target *t)
     free(t->fs_owner);
     free(t->odoo_db_user);
     free(t->odoo_conf);
+    free(t->addons_path);
     memset(t, 0, sizeof(*t));
 }
 
@@ -104,6 +106,7 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
             t->pg_bindir = odbk_xstrdup(odbk_config_get(src.section, "pg-bindir"));
             t->http_port = src.http_port ? odbk_xstrdup(src.http_port) : NULL;   /* a copy beside its source */
             target_owners_from(t, &src);
+            t->addons_path = src.addons_path ? odbk_xstrdup(src.addons_path) : NULL;
         }
         if (!o->no_filestore && s->has_filestore) {
             if (o->filestore) {
@@ -138,6 +141,7 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
         t->pg_bindir = odbk_xstrdup(odbk_config_get(env.section, "pg-bindir"));
         t->http_port = env.http_port ? odbk_xstrdup(env.http_port) : NULL;
         target_owners_from(t, &env);
+        t->addons_path = env.addons_path ? odbk_xstrdup(env.addons_path) : NULL;
         odbk_env_release(&env);
     }
     return 0;
@@ -146,10 +150,20 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
 static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const struct target *t,
                   const struct odbk_restore_opts *o, const char *result, const char *detail);
 
-/* --neutralize needs Odoo 16+: refuse early when the source says which series it is */
-static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk_source *s, struct odbk_err *err)
+/* --neutralize needs Odoo 16+: refuse early when the source says which series it is, and when the
+ * addons path its modules' files would come from is unusable */
+static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
+                            struct odbk_err *err)
 {
     int major;
+    if (o->neutralize && t->addons_path) {
+        char **dirs;
+        if (odbk_odoo_addons_dirs(t->addons_path, &dirs, err) < 0) {
+            odbk_err_prefix(err, "--neutralize");
+            return -1;
+        }
+        odbk_odoo_dirs_free(dirs);
+    }
     if (!o->neutralize || !*s->odoo_series || odbk_odoo_can_neutralize(s->odoo_series, &major))
         return 0;
     odbk_err_set(err, ODBK_E_USAGE, "--neutralize: '%s' is an Odoo %s database; neutralization exists from Odoo "
@@ -284,7 +298,7 @@ int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *ca
     int r = -1;
     struct fs_owner fo;
     if (odbk_source_open(cfg, cat, o, &s, err) < 0 || resolve_target(cfg, o, &s, &t, err) < 0 ||
-        check_neutralize(o, &s, err) < 0 || filestore_owner(o, &t, &fo, err) < 0)   /* before the prompt */
+        check_neutralize(o, &s, &t, err) < 0 || filestore_owner(o, &t, &fo, err) < 0)   /* before the prompt */
         goto out;
     if (s.kind == ODBK_SOURCE_CATALOG) {
         char when[32], size[32];
@@ -340,6 +354,7 @@ void odbk_restore_result_release(struct odbk_restore_result *res)
     free(res->env);
     free(res->source);
     free(res->skipped_settings);
+    odbk_neutralized_release(&res->neutralized);
     memset(res, 0, sizeof(*res));
 }
 
@@ -400,7 +415,7 @@ static int psql_has_restrict(const char *psql)
 /* neutralize and copy, on the loaded temporary database, over c: the load role's connection (never the
  * admin's: the statements fire whatever the dump defined) */
 static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
-                     PGconn *c, struct odbk_err *err)
+                     PGconn *c, struct odbk_restore_result *res, struct odbk_err *err)
 {
     struct odbk_odoo_info info = {0};
     int r = -1, major;
@@ -419,8 +434,9 @@ static int post_load(const struct odbk_restore_opts *o, const struct odbk_source
             odbk_err_hint(err, "restore without --neutralize and disable mail servers and scheduled actions by hand");
             goto out;
         }
-        if (odbk_odoo_neutralize(c, NULL, err) < 0)
+        if (odbk_odoo_neutralize(c, t->addons_path, &res->neutralized, err) < 0)
             goto out;
+        res->neutralize_done = 1;
     }
     if (o->copy && odbk_odoo_copy(c, t->http_port, err) < 0)
         goto out;
@@ -434,7 +450,7 @@ out:
  * one connection as the load role, which owns it and has no right beyond it. */
 static int after_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
                       const struct odbk_loadrole *role, const char *tmpdb, const char *target_series,
-                      struct odbk_err *err)
+                      struct odbk_restore_result *res, struct odbk_err *err)
 {
     PGconn *c = NULL;
     int r = -1;
@@ -449,7 +465,7 @@ static int after_load(const struct odbk_restore_opts *o, const struct odbk_sourc
         if (bad < 0)
             goto out;
     }
-    r = post_load(o, s, t, c, err);
+    r = post_load(o, s, t, c, res, err);
 out:
     PQfinish(c);
     return r;
@@ -648,7 +664,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     if (odbk_source_open(cfg, cat, o, &s, err) < 0)
         goto out;
     res->source = odbk_xstrdup(s.label);
-    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, err) < 0)
+    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, &t, err) < 0)
         goto fail;
     res->env = t.env ? odbk_xstrdup(t.env) : NULL;
     odbk_report_set_env(report, t.env);
@@ -736,7 +752,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     }
     if (*notes.skipped)
         res->skipped_settings = odbk_xstrdup(notes.skipped);
-    if (after_load(o, &s, &t, &role, sw.row.tmp_db, target_series, err) < 0) {
+    if (after_load(o, &s, &t, &role, sw.row.tmp_db, target_series, res, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
