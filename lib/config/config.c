@@ -656,28 +656,6 @@ static int env_owners(const struct odbk_config_section *sec, struct odbk_env *ou
     return 0;
 }
 
-/* An addons path as Odoo reads it (config.py: split on ',', each entry stripped; a continuation line of
- * odoo.conf adds a newline): "a,b", empty entries left out; NULL when none is left. */
-static char *addons_list(const char *v)
-{
-    char *list = odbk_xstrdup(v), *save = NULL, *item, *out = NULL;
-    for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *e, *n;
-        while (*item == ' ' || *item == '\t' || *item == '\n' || *item == '\r')
-            item++;
-        e = item + strlen(item);
-        while (e > item && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-            *--e = '\0';
-        if (!*item)
-            continue;
-        n = odbk_xasprintf("%s%s%s", out ? out : "", out ? "," : "", item);
-        free(out);
-        out = n;
-    }
-    free(list);
-    return out;
-}
-
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err)
 {
@@ -732,7 +710,7 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
     }
     v = odbk_config_get(sec, "addons-path");
     out->addons_path_from = v && *v ? "odbk.conf" : "odoo.conf";
-    out->addons_path = v && *v ? addons_list(v) : oc.addons_path ? addons_list(oc.addons_path) : NULL;
+    out->addons_path = v && *v ? odbk_odooconf_addons_list(v) : oc.addons_path ? odbk_odooconf_addons_list(oc.addons_path) : NULL;
     out->http_port = oc.http_port ? odbk_xstrdup(oc.http_port) : NULL;
     out->odoo_db_user = oc.db_user ? odbk_xstrdup(oc.db_user) : NULL;
     if (env_owners(sec, out, err) < 0) {

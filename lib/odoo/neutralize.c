@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "io/writer.h"
+#include "odoo/odooconf.h"
 #include "pg/pg.h"
 #include "pg/sqlcheck.h"
 
@@ -396,19 +397,12 @@ static void push_dir(char ***dirs, size_t *n, const char *d, int front)
 
 int odbk_odoo_addons_dirs(const char *addons_path, char ***out, struct odbk_err *err)
 {
-    char *list = odbk_xstrdup(addons_path ? addons_path : ""), *save = NULL, *item, *base = NULL;
+    char *list = addons_path ? odbk_odooconf_addons_list(addons_path) : NULL, *save = NULL, *item, *base = NULL;
     char **dirs = odbk_xcalloc(1, sizeof(*dirs));
     size_t n = 0;
     *out = NULL;
-    for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *e, real[PATH_MAX];
-        while (*item == ' ' || *item == '\t' || *item == '\n')
-            item++;
-        e = item + strlen(item);
-        while (e > item && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-            *--e = '\0';
-        if (!*item)
-            continue;
+    for (item = list ? strtok_r(list, ",", &save) : NULL; item; item = strtok_r(NULL, ",", &save)) {
+        char real[PATH_MAX];
         if (*item != '/') {
             odbk_err_set(err, ODBK_E_CONFIG, "addons path entry '%s' is not an absolute path", item);
             odbk_err_hint(err, "Odoo resolves a relative addons_path against its working directory, which odbk "

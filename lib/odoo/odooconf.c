@@ -257,3 +257,23 @@ int odbk_odooconf_load(const char *path, struct odbk_odooconf *out, char **owner
     }
     return r;
 }
+
+char *odbk_odooconf_addons_list(const char *v)
+{
+    char *list = odbk_xstrdup(v), *save = NULL, *item, *out = NULL;
+    for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *e, *n;
+        while (*item == ' ' || *item == '\t' || *item == '\n' || *item == '\r')
+            item++;
+        e = item + strlen(item);
+        while (e > item && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+            *--e = '\0';
+        if (!*item)
+            continue;
+        n = odbk_xasprintf("%s%s%s", out ? out : "", out ? "," : "", item);
+        free(out);
+        out = n;
+    }
+    free(list);
+    return out;
+}

@@ -31,5 +31,8 @@ int odbk_odooconf_parse_text(const char *text, size_t size, const char *file, st
  * ~/.local/share/Odoo of the user it runs as, taken to be the one owning its config. */
 int odbk_odooconf_load(const char *path, struct odbk_odooconf *out, char **owner_home, struct odbk_err *err);
 void odbk_odooconf_release(struct odbk_odooconf *c);
+/* An addons path as Odoo splits it (config.py: on ',', each entry stripped; a continuation line of
+ * odoo.conf adds a newline): "a,b", empty entries left out; NULL when none is left.  malloc'd. */
+char *odbk_odooconf_addons_list(const char *v);
 
 #endif
