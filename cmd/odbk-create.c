@@ -107,21 +107,22 @@ static void on_outcome(void *p, const struct odbk_create_outcome *out)
                 out->record_err->msg);
     if (b && b->warning)   /* --quiet too: a backup that holds less than asked is worth a cron mail */
         fprintf(stderr, "%s: warning: %s: %s\n", cli.prog, out->env, b->warning);
-    if (!b) {
+    if (out->err) {   /* failed, or a backup made (its id printed below) that is not fully done */
         struct odbk_err e = *out->err;
         if (r->n > 1 || r->c->due)
             odbk_err_prefix(&e, "%s", out->env);
         odbk_err_print(&e, cli.prog, stderr);
         if (!r->first.code)
             r->first = e;
-        return;
     }
+    if (!b)
+        return;
     if (r->common->json)
         print_json(b);
-    else if (!(r->c->due && r->common->quiet))   /* cron: silent unless something failed */
+    else if (!(r->c->due && r->common->quiet && !out->err))   /* cron: silent unless something failed */
         printf("%s\n", b->id);
     fflush(stdout);
-    if (!r->common->quiet && isatty(2)) {
+    if (!out->err && !r->common->quiet && isatty(2)) {
         char size[32];
         odbk_fmt_size(b->total_size, size);
         fprintf(stderr, "%s: %s: backup %s completed: %s stored in '%s' in %lds%s\n", cli.prog, b->env, b->id,

@@ -363,8 +363,11 @@ int main(int argc, char **argv)
     }
     c.f.envs = c.n_envs ? c.envs : NULL;
     r = -1;
+    /* --rescan first finishes the runs that died (a backup whose catalog could not record it stays uploading
+     * until then: the reaper completes it), then imports what no row knows */
     if (odbk_session_open(&ss, common.config, common.catalog,
-                          ODBK_SESSION_CLEANUP | (c.rescan ? 0 : ODBK_SESSION_CONFIG_OPTIONAL), &err) < 0)
+                          ODBK_SESSION_CLEANUP | (c.rescan ? ODBK_SESSION_REAP : ODBK_SESSION_CONFIG_OPTIONAL),
+                          &err) < 0)
         goto out;
     if (c.rescan) {
         struct odbk_rescan_result rr;

@@ -354,6 +354,9 @@ int main(int argc, char **argv)
     if (res.skipped_settings)   /* a warning, --quiet or not: the file was not loaded as it was written */
         fprintf(stderr, "%s: warning: left out settings this PostgreSQL does not know, written by a newer "
                 "pg_dump: %s\n", cli.prog, res.skipped_settings);
+    if (odbk_interrupted())   /* a stop before the swap fails the restore: this one came once it was done */
+        fprintf(stderr, "odbk-restore: %s arrived after the swap: the restore is done and was not undone\n",
+                odbk_interrupt_name());
     if (res.env_block && !common.json)
         printf("# add to odbk.conf to back up the new database:\n%s", res.env_block);
 out:

@@ -48,7 +48,11 @@ struct odbk_create_opts {
     void *progress_ctx;
 };
 
-/* Make one backup of env; on success *out is its catalog row (release with odbk_backup_release). */
+/* Make one backup of env; on success (0) *out is its catalog row (release with odbk_backup_release).  1: a
+ * backup made but not fully done, *out its row and err (one line: the id, the cause, the fix) what is left:
+ * after its manifest was stored the read-back was ended by a stop signal or a store that did not answer
+ * (ODBK_E_TEMPFAIL: completed, not verified), or the catalog could not record it (ODBK_E_IO: stored and
+ * complete, its row left uploading for the reaper or odbk-list --rescan).  -1: failed, nothing kept. */
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
@@ -56,7 +60,8 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
 struct odbk_create_outcome {
     const char *env;
     const struct odbk_backup *backup;    /* the completed backup, or NULL when it failed */
-    const struct odbk_err *err;          /* why it failed (backup NULL) */
+    const struct odbk_err *err;          /* why it failed (backup NULL), or what a backup made left undone
+                                          * (backup set: odbk_backup_create returned 1), or NULL */
     const struct odbk_err *notify_err;   /* the env's notification failed (a warning), or NULL */
     const struct odbk_err *record_err;   /* the failed attempt could not be recorded (a warning), or NULL */
 };
@@ -64,7 +69,7 @@ typedef void (*odbk_create_outcome_cb)(void *ctx, const struct odbk_create_outco
 
 /* Back up each of envs in turn until a stop signal, each with opts, and notify the env's channels of each result; cb hears every outcome and a failure
  * does not stop the run.  With `scheduled`, a failed attempt is recorded for the retry backoff.  Returns
- * the number that failed. */
+ * the number that failed or were made but not fully done. */
 size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *const *envs,
                                size_t n, struct odbk_create_opts *opts, int scheduled, odbk_create_outcome_cb cb,
                                void *ctx);

@@ -24,14 +24,14 @@ size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalo
             out.notify_err = &ne;
         if (made < 0 && scheduled && odbk_schedule_record_failure(cat, envs[i], NULL, e.msg, &re) < 0)
             out.record_err = &re;
-        if (made < 0) {
+        if (made != 0) {   /* failed, or made but not fully done (1: the backup is kept) */
             out.err = &e;
             failed++;
-        } else {
-            out.backup = &b;
         }
+        if (made >= 0)
+            out.backup = &b;
         cb(ctx, &out);
-        if (made == 0)
+        if (made >= 0)
             odbk_backup_release(&b);
     }
     return failed;

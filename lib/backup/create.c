@@ -2,14 +2,20 @@
  * files (format.h: straight into storage, each through its writer chain), the manifest, written last, the
  * read-back of every file (unless told not to), the row completed.
  *
- * Any failure aborts the chains, removes what was stored, and marks the row failed with the reason; a
- * failure before anything started (PostgreSQL down, database or filestore missing) still records a
- * failed row.  A stop signal (common/interrupt.h) is such a failure, found between two chunks:
- * "interrupted by SIGTERM".  Once the manifest is stored the backup is complete: a signal during the
- * read-back then leaves it completed, not verified. */
+ * Any failure before the manifest is stored aborts the chains, removes what was stored, and marks the
+ * row failed with the reason; a failure before anything started (PostgreSQL down, database or filestore
+ * missing) still records a failed row.  A stop signal (common/interrupt.h) is such a failure, found
+ * between two chunks: "interrupted by SIGTERM".
+ *
+ * Once the manifest is stored the backup is complete (SPEC §5), and only bytes in storage that are not
+ * what was written (a size or SHA-256 that differs, a file gone) still fail and remove it.  A read-back
+ * ended by a stop signal or a store that does not answer leaves it completed and not verified; a catalog
+ * that cannot record it leaves it stored, its row uploading, for the reaper or a rescan to complete.
+ * Either is a backup made but not fully done: odbk_backup_create returns 1 and says what is left. */
 #include "backup/format.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,6 +115,7 @@ struct run {
     struct odbk_heartbeat hb;
     enum odbk_compression comp;
     int with_fs, row_written;
+    struct odbk_err left;          /* after the manifest: what the read-back left undone (code 0: nothing) */
     char sv[32], odoo_pg[16];
     char *pg_dump, *dump_version, *tables_json, *manifest_json;
     uint64_t db_hint, fs_hint;
@@ -344,6 +351,7 @@ static int put_manifest(struct run *run, struct odbk_err *err)
 static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, const struct odbk_manifest_file *f,
                        const struct odbk_report *report, struct odbk_err *err)
 {
+    static atomic_int never;   /* the read-back is one chain: only a stop signal cancels it */
     char *key = odbk_backup_file_key(b->env, b->id, f->name);
     struct odbk_writer *null = odbk_sink_null_new();
     struct odbk_writer *sha = odbk_filter_verify_new(null, f->sha256, f->size, key), *head;
@@ -351,7 +359,7 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
     char *phase = odbk_xasprintf("verify %s", f->role);
     struct odbk_report_phase v = {report, phase, f->size, 0, 0};
     int r;
-    head = odbk_report_filter_new(&v, sha);
+    head = odbk_filter_cancel_new(odbk_report_filter_new(&v, sha), &never);   /* a stop ends it at the next chunk */
     r = odbk_storage_read(st, key, head, err);
     if (r == 0)
         r = odbk_writer_finish(head, err);
@@ -362,19 +370,32 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
     return r;
 }
 
-/* Read every file back (a stop signal meanwhile keeps the backup, not verified). */
+/* Read every file back.  -1 only when the bytes in storage are not what was written (a size or SHA-256
+ * that differs, a file gone: the backup is failed).  A read-back ended by a stop signal or by a store that
+ * does not answer (a 503, a reset, a dropped connection) keeps the backup, complete and not verified:
+ * run->left says so, naming the backup, the cause and the fix. */
 static int verify(struct run *run, struct odbk_err *err)
 {
+    struct odbk_err e = {0};
     size_t i;
     odbk_crash_point("create-verify");
+    if (odbk_failpoint("create-verify-sigterm"))
+        raise(SIGTERM);   /* test-only: a stop request arriving now (the handler only records it) */
     for (i = 0; i < run->m.n_files; i++)
-        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, err) < 0)
+        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, &e) < 0)
             break;
-    if (i == run->m.n_files)
+    if (i == run->m.n_files) {
         run->b.verified = 1;
-    else if (odbk_interrupted())   /* stopped, but the backup is complete: kept, not verified */
-        odbk_err_clear(err);
-    else {
+    } else if (odbk_interrupted()) {
+        odbk_interrupt_err(&e);
+        odbk_err_set(&run->left, ODBK_E_TEMPFAIL, "stopped during the read-back: backup %s is stored and complete, "
+                     "not verified (%s); 'odbk-list --verify %s' reads it back", run->b.id, e.msg, run->b.env);
+    } else if (e.code != ODBK_E_DATA && e.code != ODBK_E_NOINPUT) {
+        odbk_err_set(&run->left, ODBK_E_TEMPFAIL, "backup %s is stored and complete, not verified: the read-back "
+                     "failed: %s; 'odbk-list --verify %s' reads it back once the storage answers", run->b.id, e.msg,
+                     run->b.env);
+    } else {
+        *err = e;
         odbk_err_prefix(err, "verification after upload failed");
         return -1;
     }
@@ -391,8 +412,12 @@ static int commit(struct run *run, struct odbk_err *err)
     free(b->status);
     b->status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
     b->pid = 0;
-    if (odbk_catalog_backup_update(run->cat, b, err) < 0)
+    if (odbk_catalog_backup_update(run->cat, b, err) < 0) {
+        /* the catalog keeps the row uploading with this pid: once it is gone, the reaper completes it */
+        free(b->status);
+        b->status = odbk_xstrdup(ODBK_STATUS_UPLOADING);
         return -1;
+    }
     snprintf(detail, sizeof(detail), "%llu bytes", (unsigned long long)b->total_size);
     a.action = "create";
     a.backup_id = b->id;
@@ -488,10 +513,11 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
     if (c < 0 || write_files(&run, err) < 0)
         goto fail;
 
+    /* uploading on record before the manifest is stored: the mark that tells the reaper to look for it (a
+     * row left in progress is removed) */
     free(run.b.status);
     run.b.status = odbk_xstrdup(ODBK_STATUS_UPLOADING);
-    odbk_catalog_backup_update(cat, &run.b, err);
-    if (put_manifest(&run, err) < 0)
+    if (odbk_catalog_backup_update(cat, &run.b, err) < 0 || put_manifest(&run, err) < 0)
         goto fail;
     odbk_crash_point("create-after-manifest");
     run.b.db_size = odbk_manifest_file_by_role(&run.m, run.fmt->main_role)->size;
@@ -499,11 +525,24 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
     run.b.total_size = run.b.db_size + run.b.fs_size + strlen(run.manifest_json);
     run.b.finished_at = run.m.finished_at;
     run.b.manifest = odbk_xstrdup(run.manifest_json);
-    if ((!o->no_verify && verify(&run, err) < 0) || commit(&run, err) < 0)
+    if (!o->no_verify && verify(&run, err) < 0)
         goto fail;
+    /* from here the backup is stored and complete: nothing removes it */
+    r = run.left.code ? 1 : 0;
+    if (commit(&run, err) < 0) {
+        struct odbk_err ce = *err;
+        odbk_err_set(err, ODBK_E_IO, "backup %s is stored and complete, but the catalog cannot record it: %s; "
+                     "the next odbk-create or 'odbk-list --rescan' records it", run.b.id, ce.msg);
+        r = 1;
+    } else if (r) {
+        *err = run.left;
+    } else if (odbk_interrupted()) {   /* a stop that came once the work was done: say so, lose nothing */
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "%s arrived once backup %s was complete: it is kept, %s",
+                     odbk_interrupt_name(), run.b.id, run.b.verified ? "verified" : "not verified");
+        r = 1;
+    }
     *out = run.b;
     memset(&run.b, 0, sizeof(run.b));
-    r = 0;
     goto out;
 
 fail:
@@ -522,5 +561,6 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     int r;
     odbk_report_run_begin(&report, o->progress, o->progress_ctx, env_name, NULL);
     r = create(cfg, cat, env_name, o, &report, out, err);
-    return odbk_report_run_end(&report, r, r == 0 ? out->total_size : 0, err);
+    odbk_report_run_end(&report, r < 0 ? -1 : 0, r >= 0 ? out->total_size : 0, err);   /* 1: made, stored */
+    return r;
 }

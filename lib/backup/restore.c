@@ -711,13 +711,22 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             co.progress = odbk_report_prefixed;
             co.progress_ctx = &safety;
         }
-        if (odbk_backup_create(cfg, cat, t.env, &co, &sb, err) < 0) {
+        int made = odbk_backup_create(cfg, cat, t.env, &co, &sb, err);
+        if (made < 0) {
             odbk_err_prefix(err, "the safety backup of '%s' failed, nothing was restored", t.env);
             odbk_err_hint(err, "fix the cause, or pass --no-safety-backup to restore without one");
             goto fail;
         }
         res->safety_backup_id = odbk_xstrdup(sb.id);
         odbk_backup_release(&sb);
+        /* made but not fully done: a read-back the store did not answer leaves it complete, and it serves;
+         * a stop signal or a catalog that cannot record it ends the restore before anything is replaced */
+        if (made > 0 && !odbk_interrupted() && err->code == ODBK_E_TEMPFAIL)
+            odbk_err_clear(err);
+        else if (made > 0) {
+            odbk_err_prefix(err, "nothing was restored");
+            goto fail;
+        }
     }
 
     /* load into temporaries, recorded before they exist */
@@ -774,10 +783,18 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         goto fail;
     }
 
-    /* swap, database and filestore as one journaled step */
+    /* swap, database and filestore as one journaled step; a stop that arrived since the load is the last
+     * one that leaves the target as it was */
+    if (odbk_interrupted()) {
+        odbk_interrupt_err(err);
+        odbk_err_prefix(err, "the target is unchanged");
+        goto fail;
+    }
     if (odbk_swap_run(&sw, err) < 0)
         goto fail;
     created_db = 0;
+    if (odbk_failpoint("restore-swapped-sigterm"))
+        raise(SIGTERM);   /* test-only: a stop request arriving once the swap is done */
     res->database = odbk_xstrdup(t.database);
     res->filestore = t.filestore ? odbk_xstrdup(t.filestore) : NULL;
     if (o->new_db) {   /* pg = always: the server it was created on, named even when libpq's defaults found it;

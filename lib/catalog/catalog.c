@@ -363,6 +363,10 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
 {
     sqlite3_stmt *st;
     int rc;
+    /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
+     * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
+    if (b->status && !strcmp(b->status, ODBK_STATUS_COMPLETED) && odbk_failpoint("catalog-readonly"))
+        sqlite3_exec(cat->db, "PRAGMA query_only = ON", NULL, NULL, NULL);
     if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_backup(st, b);

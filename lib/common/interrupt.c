@@ -53,11 +53,15 @@ int odbk_interrupt_fd(void)
     return pipefd[0];
 }
 
-int odbk_interrupt_err(struct odbk_err *err)
+const char *odbk_interrupt_name(void)
 {
     int sig = got;
-    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "a signal";
-    return odbk_err_set(err, ODBK_E_FAILED, "interrupted by %s", name);
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
+int odbk_interrupt_err(struct odbk_err *err)
+{
+    return odbk_err_set(err, ODBK_E_FAILED, "interrupted by %s", odbk_interrupt_name());
 }
 
 int odbk_interrupt_exit_code(void)

@@ -14,6 +14,8 @@ void odbk_interrupt_install(void);
 int odbk_interrupted(void);
 /* Read end of the self-pipe: readable once a stop signal arrived (-1 when not installed). */
 int odbk_interrupt_fd(void);
+/* "SIGTERM", "SIGINT", "SIGHUP" (the first received), or "a signal". */
+const char *odbk_interrupt_name(void);
 /* Fill err with "interrupted by SIGTERM" (kind FAILED) and return -1. */
 int odbk_interrupt_err(struct odbk_err *err);
 /* The exit status for the signal received: 128 + its number (143, 130, 129), or 0 when none. */

@@ -17,6 +17,8 @@ A fault rule: {"op": OP, "part": N (upload-part only), "times": K (default: ever
     "no_etag": true         answer 200 with no ETag header
     "reset_after": BYTES    send the headers and BYTES of the body, then reset the connection
     "trickle": SECONDS      send the answer's body in small pieces over SECONDS
+    "corrupt": true         answer as asked, one byte of the body changed (the bytes stored are not those
+                            written: a read-back must see the SHA-256 differ)
 OP is one of put, get, head, delete, list, initiate, upload-part, complete, abort, list-uploads.
 The server exits after --max-seconds whatever happens.
 """
@@ -78,6 +80,8 @@ class Handler(BaseHTTPRequestHandler):
             body = error_xml("InternalError", "injected error in a 200 answer")
             headers = {}
         headers = dict(headers or {})
+        if fault and fault.get("corrupt") and body:
+            body = body[: len(body) // 2] + bytes([body[len(body) // 2] ^ 0xFF]) + body[len(body) // 2 + 1 :]
         if fault and fault.get("no_etag"):
             headers.pop("ETag", None)
         self.send_response(status)

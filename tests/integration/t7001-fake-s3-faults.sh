@@ -7,20 +7,12 @@
 # fake reports what it holds) and no multipart upload left open.  A read whose every answer is cut after a
 # few bytes fails after its retries, as a store that is down does (it used to retry once per KB).  A
 # restore stopped by SIGTERM while it waits to retry a GET stops at once (it used to wait out the backoff).
-FAKE=$(cd "$(dirname "$0")/../fake" && pwd)
 . "$(dirname "$0")/test-lib.sh"
 test_description 'odbk-create and odbk-restore against a fake S3 server that fails on purpose'
 require_service pg
 require_program odbk-create odbk-list odbk-restore
 
-python3 "$FAKE/s3.py" --port-file "$TRASH/s3.port" --max-seconds 900 >"$TRASH/fake.log" 2>&1 &
-FAKE_PID=$!
-trap 'kill $FAKE_PID 2>/dev/null; test_lib_exit' EXIT
-for i in $(seq 50); do [ -s "$TRASH/s3.port" ] && break; sleep 0.1; done
-URL=http://127.0.0.1:$(cat "$TRASH/s3.port" 2>/dev/null)
-
-faults() { curl -sf -X PUT --data-binary "$1" "$URL/_fake/faults" >/dev/null; }
-state() { curl -sf "$URL/_fake/state"; }
+fake_s3_start
 # objects and open uploads the fake holds under the env's folder
 stored() { state | jq -r '.objects | keys[] | select(startswith("odbk/prod/"))'; }
 open_uploads() { state | jq -r '.uploads[]'; }
@@ -33,9 +25,7 @@ test_expect_success 'setup: an env on the fake S3 (5 MiB parts, 2 retries), a 11
 	test -n "$URL" &&
 	make_fixture src --db-mb 1 --fs-mb 11 --files 10 &&
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
-	printf "id\n" >s3.id && printf "secret\n" >s3.secret && chmod 600 s3.id s3.secret &&
-	printf "\n[storage fake]\ntype = s3\nendpoint = %s\nregion = us-east-1\nbucket = b\nprefix = odbk/\nuri-style = path\naccess-key-id-file = %s\nsecret-access-key-file = %s\npart-size = 5MiB\nretries = 2\ntimeout = 20\n" \
-		"$URL" "$TRASH/s3.id" "$TRASH/s3.secret" >>"$ODBK_CONFIG" &&
+	fake_s3_storage fake "part-size = 5MiB" &&
 	sed -i "s/^storage = disk$/storage = fake/" "$ODBK_CONFIG" &&
 	fingerprint "$FIXTURE_DB" "$FIXTURE_FS" >fp.src
 '

@@ -4,7 +4,8 @@
 # after part of an upload, a 226 for a file the server kept only part of, a wrong SIZE, RNFR/RNTO refused,
 # a hostile listing.  Each either succeeds after a bounded number of attempts (counted in the fake's log)
 # with the right bytes, or fails cleanly: its exit code, a failed row with the reason, nothing of it left in
-# the server's folder, within a bounded time (a stall ends at the storage's timeout).
+# the server's folder, within a bounded time (a stall ends at the storage's timeout).  A create whose
+# read-back the server keeps cutting keeps its stored backup: completed, not verified, exit 75.
 FAKE=$(cd "$(dirname "$0")/../fake" && pwd)
 . "$(dirname "$0")/test-lib.sh"
 test_description 'odbk-create, odbk-restore and odbk-download against a fake FTP server that fails on purpose'
@@ -205,6 +206,18 @@ test_expect_success 'SIGTERM while a restore retries a stalled RETR: it stops wi
 	test_must_fail psql -d "${TEST_DB_PREFIX}rterm" -c "select 1" >/dev/null 2>&1
 '
 
+test_expect_success 'every RETR of the read-back reset after 1000 bytes: exit 75, the backup kept, completed, not verified' '
+	faults "[{\"op\": \"retr\", \"reset_after\": 1000}]" &&
+	test_exit_code 75 timeout 120 odbk-create prod >id.rb 2>err &&
+	faults "[]" &&
+	id=$(cat id.rb) && test -n "$id" &&
+	test_grep "error: backup $id is stored and complete, not verified: the read-back failed: " err &&
+	odbk-list --json | jq -e ".[] | select(.id == \"$id\") | .status == \"completed\" and .verified == false" &&
+	stored_as_recorded "$id" &&
+	odbk-list --verify prod 2>/dev/null &&
+	odbk-list --json | jq -e ".[] | select(.id == \"$id\") | .verified"
+'
+
 test_expect_success 'odbk-download with no fault fetches the files as recorded' '
 	faults "[]" &&
 	odbk-download "$(cat id.ok)" --output "$TRASH/dl" >/dev/null &&
@@ -227,7 +240,7 @@ test_expect_success 'a hostile listing naming files outside the backup folder: n
 
 test_expect_success 'no fault again: every good backup is there, every failed one left nothing' '
 	faults "[]" &&
-	for id in $(cat id.ok id.421 id.451 id.slow id.rnto); do stored_as_recorded "$id" || return 1; done &&
+	for id in $(cat id.ok id.421 id.451 id.slow id.rnto id.rb); do stored_as_recorded "$id" || return 1; done &&
 	for id in $(odbk-list --status failed --json | jq -r ".[].id"); do
 		! stored | grep "/$id/" || return 1; done &&
 	! stored | grep odbk-tmp

@@ -80,6 +80,29 @@ test_lib_exit() {
 }
 trap test_lib_exit EXIT
 
+# ------------------------------------------------------------------ the fake S3 (tests/fake/s3.py)
+# fake_s3_start: start it for this script (killed at the end) and set URL to it.  faults JSON replaces its
+# fault rules; state prints what it holds and was asked.  fake_s3_storage NAME [LINE...] appends a
+# [storage NAME] on it to $ODBK_CONFIG (path-style, bucket b, prefix odbk/, retries 2, timeout 20, any
+# key: it checks no signature), with each LINE ("part-size = 5MiB") added.
+fake_s3_start() {
+    python3 "$ODBK_SRC/tests/fake/s3.py" --port-file "$TRASH/s3.port" --max-seconds 900 >"$TRASH/fake.log" 2>&1 &
+    FAKE_PID=$!
+    trap 'kill $FAKE_PID 2>/dev/null; test_lib_exit' EXIT
+    for i in $(seq 50); do [ -s "$TRASH/s3.port" ] && break; sleep 0.1; done
+    URL=http://127.0.0.1:$(cat "$TRASH/s3.port" 2>/dev/null)
+}
+faults() { curl -sf -X PUT --data-binary "$1" "$URL/_fake/faults" >/dev/null; }
+state() { curl -sf "$URL/_fake/state"; }
+fake_s3_storage() {
+    local name=$1 line; shift
+    printf "id\n" >"$TRASH/s3.id" && printf "secret\n" >"$TRASH/s3.secret" &&
+    chmod 600 "$TRASH/s3.id" "$TRASH/s3.secret" &&
+    printf "\n[storage %s]\ntype = s3\nendpoint = %s\nregion = us-east-1\nbucket = b\nprefix = odbk/\nuri-style = path\naccess-key-id-file = %s\nsecret-access-key-file = %s\nretries = 2\ntimeout = 20\n" \
+        "$name" "$URL" "$TRASH/s3.id" "$TRASH/s3.secret" >>"$ODBK_CONFIG" || return 1
+    for line in "$@"; do printf "%s\n" "$line" >>"$ODBK_CONFIG" || return 1; done
+}
+
 # ------------------------------------------------------------------ TAP core
 test_description() {
     printf '# %s: %s\n' "$TEST_NAME" "$1"
