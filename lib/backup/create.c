@@ -534,12 +534,16 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
         odbk_err_set(err, ODBK_E_IO, "backup %s is stored and complete, but the catalog cannot record it: %s; "
                      "the next odbk-create or 'odbk-list --rescan' records it", run.b.id, ce.msg);
         r = 1;
-    } else if (r) {
-        *err = run.left;
-    } else if (odbk_interrupted()) {   /* a stop that came once the work was done: say so, lose nothing */
-        odbk_err_set(err, ODBK_E_TEMPFAIL, "%s arrived once backup %s was complete: it is kept, %s",
-                     odbk_interrupt_name(), run.b.id, run.b.verified ? "verified" : "not verified");
-        r = 1;
+    } else {
+        if (odbk_failpoint("create-committed-sigterm"))
+            raise(SIGTERM);   /* test-only: a stop request once the row is completed */
+        if (r) {
+            *err = run.left;
+        } else if (odbk_interrupted()) {   /* a stop that came once the work was done: say so, lose nothing */
+            odbk_err_set(err, ODBK_E_TEMPFAIL, "%s arrived once backup %s was complete: it is kept, %s",
+                         odbk_interrupt_name(), run.b.id, run.b.verified ? "verified" : "not verified");
+            r = 1;
+        }
     }
     *out = run.b;
     memset(&run.b, 0, sizeof(run.b));

@@ -7,9 +7,9 @@
 # in storage that are not what was written (a changed byte) still fail and remove it (65).  A stop that
 # arrives after a restore's swap does not undo it, and the restore says it is done.
 # Failpoints (ODBK_FAILPOINT, lib/common/util.c): create-verify-sigterm raises SIGTERM as the read-back
-# starts; catalog-readonly makes the catalog refuse every write from the completed row on;
-# restore-swapped-sigterm raises SIGTERM once the swap is done.  The fake S3 (tests/fake/s3.py) fails
-# the read-back's GETs.
+# starts, create-committed-sigterm once the row is completed; catalog-readonly makes the catalog refuse
+# every write from the completed row on; restore-swapped-sigterm raises SIGTERM once the swap is done.
+# The fake S3 (tests/fake/s3.py) fails the read-back's GETs.
 . "$(dirname "$0")/test-lib.sh"
 test_description 'a backup whose manifest is stored is never deleted for a read-back or catalog fault'
 require_service pg
@@ -48,6 +48,15 @@ test_expect_success 'SIGTERM as the read-back starts: exit 143, the backup compl
 	kept_not_verified "$id" &&
 	test "$(disk_files "$id")" = 3 &&
 	verified_later "$id" prod
+'
+
+test_expect_success 'SIGTERM once the row is completed: exit 143, and it says the backup is kept, verified' '
+	test_exit_code 143 env ODBK_FAILPOINT=create-committed-sigterm odbk-create prod >id 2>err &&
+	id=$(cat id) && test -n "$id" &&
+	test_grep "SIGTERM arrived once backup $id was complete: it is kept, verified" err &&
+	test "$(grep -c . err)" = 1 &&
+	test "$(row "$id")" = "{\"status\":\"completed\",\"verified\":true,\"error\":null}" &&
+	test "$(disk_files "$id")" = 3
 '
 
 test_expect_success 'the catalog refuses the completed row: exit 74, the backup stays, odbk-list --rescan lists it completed' '
