@@ -102,11 +102,17 @@ int main(int argc, char **argv)
                          c.warn);
         return unknown(&c, common.json, &err);
     }
-    if (odbk_session_open(&s, common.config, common.catalog, ODBK_SESSION_RECOVER, &err) < 0)
+    /* a check changes nothing, whoever runs it: a killed restore or a pending removal is reported */
+    if (odbk_session_open(&s, common.config, common.catalog, 0, &err) < 0)
         goto fail;
+    odbk_session_warn_pending(&s, cli.prog);
     if (odbk_env_status_list(s.cfg, s.cat, c.project, odbk_now(), &v, &n, &err) < 0)
         goto fail;
     odbk_compliance_verdict(v, n, c.warn, c.crit, &k);
+    /* a killed restore may have left its env's database or filestore set aside: at least WARNING (a pending
+     * removal alone is storage kept too long, not a compliance fact: reported, status unchanged) */
+    if (s.pending_restores && k.status == ODBK_COMPLIANCE_OK)
+        k.status = ODBK_COMPLIANCE_WARNING;
     if (!k.enabled) {
         odbk_err_set(&err, ODBK_E_CONFIG, "no enabled environment%s%s%s", c.project ? " in project '" : "",
                      c.project ? c.project : "", c.project ? "'" : "");
@@ -121,6 +127,12 @@ int main(int argc, char **argv)
                 printf("%s%s", first ? "; not recent: " : ", ", v[i].env);
                 first = 0;
             }
+        if (s.pending) {   /* '|' would start the perfdata */
+            const char *q;
+            printf("; ");
+            for (q = s.pending; *q; q++)
+                putchar(*q == '|' ? '/' : *q);
+        }
         printf(" | compliance=%d%%;%ld:;%ld:;0;100 envs=%zu compliant=%zu disabled=%zu normal=%zu warning=%zu "
                "danger=%zu not_configured=%zu\n", k.percent, c.warn, c.crit, k.enabled, k.compliant, k.disabled,
                k.normal, k.warning, k.danger, k.not_configured);
@@ -140,6 +152,7 @@ int main(int argc, char **argv)
         for (i = 0; i < n; i++)
             cJSON_AddItemToArray(arr, odbk_env_status_json(&v[i]));
         cJSON_AddItemToObject(o, "envs", arr);
+        odbk_session_pending_json(&s, o);
         js = cJSON_Print(o);
         printf("%s\n", js);
         free(js);

@@ -85,8 +85,10 @@ int main(int argc, char **argv)
     }
     if (!c.o.expires)
         c.o.expires = 3600;
-    if (odbk_session_open(&ss, common.config, common.catalog, ODBK_SESSION_CLEANUP, &err) < 0)
+    /* a download reads: a killed restore or a pending removal is reported, not finished (odbk-download(1)) */
+    if (odbk_session_open(&ss, common.config, common.catalog, 0, &err) < 0)
         goto out;
+    odbk_session_warn_pending(&ss, cli.prog);
     if (c.o.output) {   /* links take no time: nothing to show */
         progress = odbk_progress_new(common.progress, common.quiet);
         c.o.progress = progress ? odbk_progress_event : NULL;
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
             cJSON_AddItemToArray(files, f);
         }
         cJSON_AddItemToObject(o, "files", files);
+        odbk_session_pending_json(&ss, o);
         s = cJSON_Print(o);
         printf("%s\n", s);
         free(s);

@@ -363,12 +363,15 @@ int main(int argc, char **argv)
     }
     c.f.envs = c.n_envs ? c.envs : NULL;
     r = -1;
-    /* --rescan first finishes the runs that died (a backup whose catalog could not record it stays uploading
-     * until then: the reaper completes it), then imports what no row knows */
+    /* a listing changes nothing (a killed restore or a pending removal is only reported); --rescan and
+     * --verify write the catalog, and finish those first; --rescan also finishes the runs that died (a
+     * backup whose catalog could not record it stays uploading until then: the reaper completes it), then
+     * imports what no row knows */
     if (odbk_session_open(&ss, common.config, common.catalog,
-                          ODBK_SESSION_CLEANUP | (c.rescan ? ODBK_SESSION_REAP : ODBK_SESSION_CONFIG_OPTIONAL),
-                          &err) < 0)
+                          (c.rescan || c.verify ? ODBK_SESSION_CLEANUP : 0) |
+                              (c.rescan ? ODBK_SESSION_REAP : ODBK_SESSION_CONFIG_OPTIONAL), &err) < 0)
         goto out;
+    odbk_session_warn_pending(&ss, cli.prog);
     if (c.rescan) {
         struct odbk_rescan_result rr;
         size_t k;

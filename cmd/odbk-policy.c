@@ -339,8 +339,9 @@ static int plan_env(const struct plan_ctx *c, const char *env, const struct odbk
     struct odbk_env e;
     size_t i;
     int r = -1;
-    if (odbk_session_open(&s, common->config, common->catalog, ODBK_SESSION_RECOVER, err) < 0)
+    if (odbk_session_open(&s, common->config, common->catalog, 0, err) < 0)   /* reports: changes nothing */
         return -1;
+    odbk_session_warn_pending(&s, PROG);
     if (odbk_config_env(s.cfg, env, &e, err) < 0)
         goto out;
     odbk_env_release(&e);
@@ -448,8 +449,9 @@ static int cmd_due(int argc, char **argv)
         return odbk_cli_exit(&due_cli, -1, &err);
     }
     rc = -1;
-    if (odbk_session_open(&s, common.config, common.catalog, ODBK_SESSION_RECOVER, &err) < 0)
+    if (odbk_session_open(&s, common.config, common.catalog, 0, &err) < 0)   /* reports: changes nothing */
         goto out;
+    odbk_session_warn_pending(&s, PROG);
     if (odbk_schedule_states(s.cfg, s.cat, c.at ? c.at : odbk_now(), &v, &n, &err) < 0)
         goto out;
     if (common.json) {

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
     if (odbk_session_open(&ss, common.config, common.catalog,
                           c.o.dry_run ? 0 : ODBK_SESSION_CLEANUP | ODBK_SESSION_REAP, &err) < 0)
         goto out;
+    odbk_session_warn_pending(&ss, cli.prog);   /* a dry run: what a real one would finish first */
 
     if (c.backup) {
         struct odbk_prune_item it;

@@ -84,11 +84,15 @@ int odbk_backup_create_due(const struct odbk_config *cfg, struct odbk_catalog *c
 /* Restores killed outright, on this host only (the catalog's restore_temps rows whose process is gone):
  * one killed during its load has its temporaries dropped; one killed during its swap has the swap
  * completed, database and filestore together, and then the originals dropped; then the load roles of this
- * host's dead restores go.  Run by every program at
- * its start (odbk_backup_retry_removals calls it).  Returns the number recovered, -1 when one could not
+ * host's dead restores go.  Run at the start of the programs that write (odbk-create, odbk-restore,
+ * odbk-prune, odbk-list --rescan/--verify; odbk_backup_retry_removals calls it); the programs that only
+ * report leave it to them (odbk_restore_pending).  Returns the number recovered, -1 when one could not
  * be (its row stays for a later run).  Each row is claimed first, so two programs never act on one; the
  * server is the row's env's in cfg (NULL: the row's conninfo, kept without password). */
 int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
+/* What odbk_restore_recover would act on, touched in no way (the programs that only report): the rows of
+ * this host's restores whose process is gone, oldest first (*out NULL when none). */
+int odbk_restore_pending(struct odbk_catalog *cat, struct odbk_restore_temp **out, size_t *n, struct odbk_err *err);
 
 /* Find runs that died (same host and dead pid, or no heartbeat for 30 minutes).  One that had stored
  * its manifest and every file it lists becomes completed (not verified); any other is marked failed, its
@@ -99,7 +103,7 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
 int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,
                                const char *env, const char *id, struct odbk_err *err);
 /* Retry every recorded removal (whatever the retention says: they are leftovers of failed runs);
- * returns the number done now.  Every program runs it at its start. */
+ * returns the number done now.  The programs that write run it at their start (ODBK_SESSION_CLEANUP). */
 int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
 
 /* The storage key of a backup's folder ("env/id/") and of one of its files; malloc'd. */

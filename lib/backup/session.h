@@ -17,6 +17,10 @@ struct odbk_session {
     struct odbk_config *cfg;
     struct odbk_catalog *cat;   /* NULL with ODBK_SESSION_NO_CATALOG */
     char *catalog_path;         /* NULL with ODBK_SESSION_NO_CATALOG */
+    /* a session that neither recovers nor cleans (a program that only reports): what awaits a writing
+     * program, left as found; pending is the one-line warning saying so (NULL when nothing awaits) */
+    size_t pending_restores, pending_removals;
+    char *pending;
 };
 
 enum {
@@ -31,10 +35,18 @@ enum {
 };
 
 /* Open the config (explicit path or the search of odbk_config_load) and, unless NO_CATALOG, the catalog
- * (explicit path or odbk_config_catalog_path), then do the chores the flags ask for.  On error every
+ * (explicit path or odbk_config_catalog_path), then do the chores the flags ask for.  Without RECOVER or
+ * CLEANUP nothing is changed (no database, directory, object or row): the killed restores and recorded
+ * removals are only counted into pending_* and pending.  On error every
  * member is NULL (and -1 returned); odbk_session_close is safe on a session never opened or zeroed. */
 int odbk_session_open(struct odbk_session *s, const char *config, const char *catalog, unsigned flags,
                       struct odbk_err *err);
 void odbk_session_close(struct odbk_session *s);
+
+/* The pending warning, "PROG: warning: ..." on stderr (nothing when none). */
+void odbk_session_warn_pending(const struct odbk_session *s, const char *prog);
+/* Add "pending": {"restores": N, "removals": N, "message": "..."} to the object o when something awaits. */
+struct cJSON;
+void odbk_session_pending_json(const struct odbk_session *s, struct cJSON *o);
 
 #endif

@@ -3,10 +3,11 @@
  * Each restore records its temporaries (tmp database and directory, then the names the targets go
  * aside to) in the catalog's restore_temps before it creates them, with host, pid and the pid's start
  * time.  The row's step is the swap journal: LOADING until the load finished, JOURNALED just before the
- * first rename, then one step per rename.  odbk_restore_recover, run at the start of every program,
- * looks only at rows of this host whose process is gone: a LOADING one has its temporaries dropped; a
- * later one is completed (the load had finished), database and directory both, and only then are the
- * originals dropped.  Nothing is ever dropped because of its name alone.
+ * first rename, then one step per rename.  odbk_restore_recover, run at the start of every program that
+ * writes (the programs that only report count the rows, odbk_restore_pending, and touch nothing), looks
+ * only at rows of this host whose process is gone: a LOADING one has its temporaries dropped; a later
+ * one is completed (the load had finished), database and directory both, and only then are the originals
+ * dropped.  Nothing is ever dropped because of its name alone.
  *
  * The row keeps no secret: its conninfo is stored without password, and recovery connects with its env's
  * conninfo from the config when it has one.  A recovering program claims the row first (one UPDATE that
@@ -299,6 +300,29 @@ static int drop_temporaries(struct odbk_catalog *cat, PGconn *pg, const struct o
     if (odbk_pg_drop_database(pg, t->tmp_db, err) < 0 || (t->tmp_dir && odbk_rmtree(t->tmp_dir, err) < 0))
         return -1;
     return odbk_catalog_temp_delete(cat, t->id, err);
+}
+
+int odbk_restore_pending(struct odbk_catalog *cat, struct odbk_restore_temp **out, size_t *n, struct odbk_err *err)
+{
+    struct odbk_restore_temp *v = NULL;
+    size_t all = 0, i, k = 0;
+    *out = NULL;
+    *n = 0;
+    if (odbk_catalog_temp_list(cat, odbk_hostname(), &v, &all, err) < 0)
+        return -1;
+    for (i = 0; i < all; i++) {   /* keep the dead runs' rows, in order; a live restore is no leftover */
+        if (pid_gone(v[i].pid, v[i].pid_start))
+            v[k++] = v[i];
+        else
+            odbk_restore_temp_release(&v[i]);
+    }
+    if (!k) {
+        free(v);
+        v = NULL;
+    }
+    *out = v;
+    *n = k;
+    return 0;
 }
 
 int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Objects a failed run could not remove (the store refused: here a read-only mount) are recorded in the
-# catalog, and every later run of any program retries the removal until they are gone, whatever the
-# retention guards say.
+# catalog, and every later run of a writing program (odbk-create, -restore, -prune, odbk-list --rescan)
+# retries the removal until they are gone, whatever the retention guards say.
 . "$(dirname "$0")/test-lib.sh"
 test_description 'removals that failed are retried by later runs until done'
 require_service pg
@@ -41,14 +41,14 @@ test_expect_success 'a run killed mid-way, its storage read-only at reaping: row
 '
 
 test_expect_success 'while the store still refuses, a later run keeps the record (one more attempt)' '
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	test "$(removals)" = 1 &&
 	test "$(sqlite3 "$ODBK_CATALOG" "SELECT attempts FROM removals")" -ge 2
 '
 
-test_expect_success 'once the store accepts again, odbk-list removes them and forgets the record' '
+test_expect_success 'once the store accepts again, odbk-list --rescan removes them and forgets the record' '
 	mount -o remount,rw "$TRASH/storage/disk" &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	test ! -e "$TRASH/storage/disk/prod/$(cat dead)" &&
 	test -z "$(find "$TRASH/storage/disk" -type f)" &&
 	test "$(removals)" = 0 &&

@@ -24,7 +24,7 @@ no_password() {
 		if grep -a -q -F "$PW" "$f"; then echo "password found in $f" >&2; return 1; fi
 	done
 }
-# (odbk-list recovers what it can first)
+# (odbk-list --rescan recovers what it can first)
 recoveries() { odbk-list --audit --json | jq "[.[] | select(.action == \"restore-recover\")] | length"; }
 killed_restore() {
 	test_exit_code 137 env -u PGPASSWORD ODBK_FAILPOINT=swap-journaled odbk-restore "$ID" --no-safety-backup \
@@ -46,7 +46,7 @@ test_expect_success 'a killed rollback: the row has the env and no password; the
 	no_password &&
 	test "$(sqlite3 "$ODBK_CATALOG" "SELECT env FROM restore_temps")" = prod &&
 	sqlite3 "$ODBK_CATALOG" "SELECT pg FROM restore_temps" >pg && test_grep "port=.$PGPORT" pg &&
-	env -u PGPASSWORD odbk-list >/dev/null &&
+	env -u PGPASSWORD odbk-list --rescan >/dev/null &&
 	test "$(rows)" = 0 &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/new.fp" now.fp &&
 	sql "$DB" "update res_partner set name = '\''current'\'' where id = 4"
@@ -58,7 +58,7 @@ test_expect_success 'a killed --new-db with password= in --pg: stored without it
 		--filestore "$TRASH/fs-newpw" --pg "host=$PGHOST port=$PGPORT user=$PGUSER password=$PW" \
 		--confirm RESTORE 2>/dev/null &&
 	no_password &&
-	odbk-list >/dev/null && test "$(rows)" = 0 &&
+	odbk-list --rescan >/dev/null && test "$(rows)" = 0 &&
 	test "$(sql "$db" "select count(*) from res_partner")" -gt 0 && test -d "$TRASH/fs-newpw" &&
 	drop_db "$db" &&
 	db=$(test_db newpw2) &&
@@ -74,11 +74,11 @@ test_expect_success 'a row claimed by a live program is left alone; once it is g
 	test_when_finished "kill $holder 2>/dev/null; true" &&
 	sqlite3 "$ODBK_CATALOG" "UPDATE restore_temps SET claim_pid = $holder, claim_start = \"$(pid_start $holder)\"" &&
 	before=$(recoveries) &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	test "$(rows)" = 1 && test "$(recoveries)" = "$before" &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/old.fp" now.fp &&
 	{ kill $holder; wait $holder 2>/dev/null; true; } &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	test "$(rows)" = 0 && test "$(recoveries)" = $((before + 1)) &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/new.fp" now.fp &&
 	sql "$DB" "update res_partner set name = '\''current'\'' where id = 4"
@@ -87,14 +87,14 @@ test_expect_success 'a row claimed by a live program is left alone; once it is g
 test_expect_success 'two programs recovering at once: one acts, the other leaves the row to it' '
 	before=$(recoveries) &&
 	killed_restore &&
-	{ ODBK_FAILPOINT=recover-claimed odbk-list >/dev/null 2>&1 & first=$!; } &&
+	{ ODBK_FAILPOINT=recover-claimed odbk-list --rescan --rescan >/dev/null 2>&1 & first=$!; } &&
 	claimer() { sqlite3 "$ODBK_CATALOG" "SELECT coalesce(claim_pid, 0) FROM restore_temps"; } &&
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
 		test "$(claimer)" != 0 && break
 		sleep 0.2
 	done &&
 	claimed=$(claimer) && test "$claimed" != 0 && kill -0 "$claimed" &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	test "$(rows)" = 1 &&
 	wait $first &&
 	test "$(rows)" = 0 && test "$(recoveries)" = $((before + 1)) &&

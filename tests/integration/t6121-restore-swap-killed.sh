@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# A restore killed at any point of its swap leaves nothing half-done once another odbk program ran: the
-# swap is journaled in the catalog (restore_temps) before the first rename, and the next run of any
-# program completes it (the load had finished), database and filestore together, or, killed before the
-# journal, drops the temporaries and leaves the target as it was.  Cleanup touches only what this host
-# recorded: a user database that merely has a temporary's name, and another host's recorded
-# temporaries, are never dropped.  ODBK_FAILPOINT=swap-* kills the restore with SIGKILL (lib/backup/swap.c).
+# A restore killed at any point of its swap leaves nothing half-done once another writing odbk program
+# ran (here odbk-list --rescan; a plain odbk-list only reports, t6122): the swap is journaled in the
+# catalog (restore_temps) before the first rename, and that program completes it (the load had
+# finished), database and filestore together, or, killed before the journal, drops the temporaries and
+# leaves the target as it was.  Cleanup touches only what this host recorded: a user database that
+# merely has a temporary's name, and another host's recorded temporaries, are never dropped.  ODBK_FAILPOINT=swap-* kills the restore with SIGKILL (lib/backup/swap.c).
 . "$(dirname "$0")/test-lib.sh"
 test_description 'a killed swap is completed or undone by the next run, and only what this host recorded is cleaned'
 require_service pg
@@ -48,7 +48,7 @@ test_expect_success 'killed after the load, before the journal: the next run dro
 		--confirm RESTORE 2>/dev/null &&
 	sqlite3 "$ODBK_CATALOG" "SELECT step FROM restore_temps" >step && echo 0 >zero && test_cmp zero step &&
 	test -n "$(ls -d "$FS".odbk-tmp-* 2>/dev/null)" &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/old.fp" now.fp &&
 	no_leftovers &&
 	odbk-list --audit --json | jq -e "[.[] | select(.action == \"restore-recover\" and
@@ -56,12 +56,12 @@ test_expect_success 'killed after the load, before the journal: the next run dro
 '
 
 for point in swap-journaled swap-db-aside swap-db-in swap-dir-aside swap-dir-in; do
-test_expect_success "killed at $point: the next odbk-list completes the swap, database and filestore new" '
+test_expect_success "killed at $point: the next odbk-list --rescan completes the swap, database and filestore new" '
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/old.fp" now.fp &&
 	test_exit_code 137 env ODBK_FAILPOINT='$point' odbk-restore "$ID" --no-safety-backup --confirm RESTORE \
 		2>/dev/null &&
 	test "$(sqlite3 "$ODBK_CATALOG" "SELECT step > 0 FROM restore_temps")" = 1 &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/new.fp" now.fp &&
 	no_leftovers &&
 	odbk-list --audit --json | jq -e "[.[] | select(.action == \"restore-recover\" and .result == \"ok\" and
@@ -83,7 +83,7 @@ test_expect_success 'a user database and directory that merely have a temporary 
 	sql "$user" "create table keep (x int); insert into keep values (42)" &&
 	mkdir "$FS.odbk-tmp-$p" && echo mine >"$FS.odbk-tmp-$p/file" &&
 	odbk-restore "$ID" --no-safety-backup --confirm RESTORE 2>err &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	test "$(sql "$user" "select x from keep")" = 42 &&
 	sql postgres "select count(*) from pg_database where datname = '\''$userold'\''" >n && echo 1 >one &&
 	test_cmp one n &&
@@ -102,7 +102,7 @@ test_expect_success 'temporaries another host recorded survive, loading or in th
 		INSERT INTO restore_temps (host, pid, created_at, pg, target_db, target_dir, tmp_db, old_db, old_dir, step)
 		VALUES (\"elsewhere.example\", $p, 1, \"\", \"$(test_db other2)\", \"$TRASH/other2\", \"$t2\", \"$o2\",
 		\"$TRASH/other2.odbk-old-$p\", 2)" &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	odbk-restore "$ID" --no-safety-backup --confirm RESTORE 2>err &&
 	sql postgres "select count(*) from pg_database where datname in ('\''$t1'\'', '\''$t2'\'', '\''$o2'\'')" >n &&
 	echo 3 >three && test_cmp three n &&
@@ -116,7 +116,7 @@ test_expect_success 'a recorded pid that now runs another process (start time di
 	sql postgres "create database \"$tmp\"" &&
 	sqlite3 "$ODBK_CATALOG" "INSERT INTO restore_temps (host, pid, pid_start, created_at, pg, target_db, tmp_db,
 		step) VALUES (\"$HOST\", $$, \"1\", 1, \"host=$PGHOST port=$PGPORT user=$PGUSER\", \"$DB\", \"$tmp\", 0)" &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	sql postgres "select count(*) from pg_database where datname = '\''$tmp'\''" >n && echo 0 >zero &&
 	test_cmp zero n && test "$(rows)" = 0 &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/old.fp" now.fp

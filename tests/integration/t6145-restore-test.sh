@@ -214,7 +214,7 @@ test_expect_success 'killed outright after the load: the copy stays recorded, th
 	test -n "$(ls "$TMPDIR")" &&
 	pid=$(sqlite3 "$ODBK_CATALOG" "SELECT pid FROM restore_temps") &&
 	test -n "$(sql postgres "select rolname from pg_roles where shobj_description(oid, '\''pg_authid'\'') = '\''odbk restore $HOST $pid'\''")" &&
-	odbk-list >/dev/null &&
+	odbk-list --rescan >/dev/null &&
 	no_scratch &&
 	test -z "$(sql postgres "select rolname from pg_roles where shobj_description(oid, '\''pg_authid'\'') = '\''odbk restore $HOST $pid'\''")" &&
 	fingerprint "$DB" "$FS" >now.fp && test_cmp "$TRASH/env.fp" now.fp
