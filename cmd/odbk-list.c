@@ -12,8 +12,8 @@
 #include "odoo/manifest.h"
 #include "policy/compliance.h"
 
-enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS, O_VERIFY, O_BACKUP,
-       O_LIMIT, O_NO_HEADER, O_SINCE, O_UNTIL };
+enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_INIT_STORAGE, O_AUDIT, O_ENV, O_ENVS,
+       O_VERIFY, O_BACKUP, O_LIMIT, O_NO_HEADER, O_SINCE, O_UNTIL };
 
 static const struct odbk_opt opts[] = {
     {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV, &odbk_vocab_env},
@@ -23,6 +23,8 @@ static const struct odbk_opt opts[] = {
     {"storage", 's', "NAME", "only backups in this storage", O_STORAGE, &odbk_vocab_storage},
     {"search", 0, "TEXT", "only backups whose env, project or database name contains TEXT", O_SEARCH, NULL},
     {"rescan", 0, NULL, "import the manifests in storage first (each checked; bad ones and conflicts: exit 65)", O_RESCAN, NULL},
+    {"init-storage", 0, "NAME", "with --rescan: write the .odbk-storage marker of local storage NAME first "
+     "(its backups were moved or are gone: odbk.conf(5))", O_INIT_STORAGE, &odbk_vocab_storage},
     {"verify", 0, NULL, "read every stored file of the selected completed backups back and check its size and "
      "SHA-256 (exit 65 naming the file, and verified cleared, on a mismatch)", O_VERIFY, NULL},
     {"audit", 0, NULL, "show the audit log (creates, restores, deletions) instead", O_AUDIT, NULL},
@@ -47,7 +49,7 @@ struct ctx {
     const char *envs[101];
     int n_envs;
     int rescan, audit, envs_mode, verify, no_header;
-    const char *backup;
+    const char *backup, *init_storage;
 };
 
 /* --since/--until: an RFC 3339 time, or an age counted back from now ("36h", "7d", "2w") */
@@ -81,6 +83,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_STORAGE: c->f.storage = arg; break;
     case O_SEARCH: c->f.search = arg; break;
     case O_RESCAN: c->rescan = 1; break;
+    case O_INIT_STORAGE: c->init_storage = arg; break;
     case O_AUDIT: c->audit = 1; break;
     case O_ENVS: c->envs_mode = 1; break;
     case O_VERIFY: c->verify = 1; break;
@@ -363,6 +366,10 @@ int main(int argc, char **argv)
     }
     c.f.envs = c.n_envs ? c.envs : NULL;
     r = -1;
+    if (c.init_storage && !c.rescan) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--init-storage goes with --rescan");
+        goto out;
+    }
     /* a listing changes nothing (a killed restore or a pending removal is only reported); --rescan and
      * --verify write the catalog, and finish those first; --rescan also finishes the runs that died (a
      * backup whose catalog could not record it stays uploading until then: the reaper completes it), then
@@ -375,6 +382,8 @@ int main(int argc, char **argv)
     if (c.rescan) {
         struct odbk_rescan_result rr;
         size_t k;
+        if (c.init_storage && odbk_backup_storage_init(ss.cfg, c.init_storage, &err) < 0)
+            goto out;
         if (odbk_backup_rescan(ss.cfg, ss.cat, c.f.storage, &rr, &err) < 0) {
             odbk_rescan_result_release(&rr);
             goto out;

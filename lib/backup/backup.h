@@ -98,6 +98,17 @@ int odbk_restore_pending(struct odbk_catalog *cat, struct odbk_restore_temp **ou
  * its manifest and every file it lists becomes completed (not verified); any other is marked failed, its
  * partial objects removed and its unfinished multipart uploads aborted.  Returns the number reaped. */
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
+/* Open storage name (odbk_storage_open) for a program that writes to it or judges what it holds, with
+ * its marker checked (storage.h): a storage the catalog (NULL: none) knows completed backups in, whose
+ * marker is missing and which shows no manifest is refused (74: not mounted, not odbk's); one that shows
+ * manifests gets its marker now.  Every open of a backup's storage goes through here. */
+int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
+                             struct odbk_storage **out, struct odbk_err *err);
+/* odbk-list --rescan --init-storage: give local storage name a marker when it has none (a storage whose
+ * backups were moved or lost for good); an existing marker must be valid.  Other types: ODBK_E_USAGE. */
+int odbk_backup_storage_init(const struct odbk_config *cfg, const char *name, struct odbk_err *err);
+/* A manifest was stored: write the storage's marker when it has none yet. */
+int odbk_backup_storage_mark(struct odbk_storage *st, struct odbk_err *err);
 /* Remove a backup's folder and abort its unfinished uploads; when that fails (st NULL: the storage could
  * not be opened), record the removal so that later runs retry it. */
 int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,

@@ -98,6 +98,64 @@ int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, s
     return r;
 }
 
+int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
+                             struct odbk_storage **out, struct odbk_err *err)
+{
+    const struct odbk_config_section *sec;
+    const struct odbk_config_kv *kv;
+    struct odbk_backup_filter f = {0};
+    struct odbk_backup *v = NULL;
+    size_t known = 0;
+    int r;
+    if (odbk_storage_open(cfg, name, out, err) < 0)
+        return -1;
+    f.storage = name;
+    f.status = ODBK_STATUS_COMPLETED;
+    if (cat && odbk_catalog_backup_list(cat, &f, &v, &known, err) < 0)
+        goto fail;
+    odbk_backup_list_free(v, known);
+    sec = odbk_config_find(cfg, "storage", name);
+    kv = sec ? odbk_config_get_kv(sec, "path") : NULL;
+    r = odbk_storage_marker_check(*out, kv ? kv->value : name, known, err);
+    if (r == 2) {   /* a storage of before the marker: it gets one, nobody is locked out */
+        char id[40];
+        odbk_backup_new_uuid(id);
+        r = odbk_storage_marker_write(*out, id, err);
+    }
+    if (r >= 0)
+        return 0;
+fail:
+    odbk_storage_close(*out);
+    *out = NULL;
+    return -1;
+}
+
+int odbk_backup_storage_init(const struct odbk_config *cfg, const char *name, struct odbk_err *err)
+{
+    struct odbk_storage *st = NULL;
+    int r;
+    if (odbk_storage_open(cfg, name, &st, err) < 0)
+        return -1;
+    if (strcmp(st->driver->type, "local")) {
+        r = odbk_err_set(err, ODBK_E_USAGE, "storage '%s' is of type %s, which has no marker (local storage only)",
+                         name, st->driver->type);
+    } else {
+        r = odbk_backup_storage_mark(st, err);
+    }
+    odbk_storage_close(st);
+    return r;
+}
+
+int odbk_backup_storage_mark(struct odbk_storage *st, struct odbk_err *err)
+{
+    char id[40];
+    int r = odbk_storage_marker_check(st, "", 0, err);
+    if (r != 1)
+        return r < 0 ? -1 : 0;
+    odbk_backup_new_uuid(id);
+    return odbk_storage_marker_write(st, id, err);
+}
+
 /* Remove every object of a backup's folder and abort its unfinished multipart uploads (they belong to
  * this backup alone: its folder is its own); what cannot be removed now is recorded for later runs. */
 int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,
@@ -136,7 +194,7 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
         struct odbk_err e2 = {0};
         int swept = 0;
         struct odbk_audit a = {0};
-        if (odbk_storage_open(cfg, v[i].storage, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
+        if (odbk_backup_storage_open(cfg, cat, v[i].storage, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
             odbk_storage_sweep(st, v[i].prefix, odbk_now() + 86400, &swept, &e2) == 0) {
             odbk_catalog_removal_done(cat, v[i].storage, v[i].prefix, &e2);
             a.action = "remove";
@@ -280,7 +338,7 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
                 continue;
             why = dead ? odbk_xasprintf("interrupted: process %ld on %s is gone", b->pid, b->host)
                        : odbk_xasprintf("interrupted: no heartbeat since %ld minutes", (long)((now - beat) / 60));
-            odbk_storage_open(cfg, b->storage, &st, &e2);
+            odbk_backup_storage_open(cfg, cat, b->storage, &st, &e2);
             /* an uploading run may have stored its manifest: a storage that will not open now (a secret
              * unreadable, a section renamed) cannot tell, so decide at a later run, never fail it blind (its
              * removal would delete a complete backup once the storage is back) */
@@ -559,8 +617,8 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     struct odbk_storage *st = NULL;
     struct rescan rs = {0};
     size_t i, batched = 0;
-    int r, in_batch = 0;
-    if (odbk_storage_open(cfg, name, &st, err) < 0)
+    int r, in_batch = 0, found = res->found;
+    if (odbk_backup_storage_open(cfg, cat, name, &st, err) < 0)
         return -1;
     r = odbk_storage_list(st, "", listing_cb, &rs, err);
     if (r == 0 && rs.n)
@@ -633,6 +691,8 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
         if (odbk_catalog_batch_end(cat, r == 0, r == 0 ? err : &ignored) < 0)
             r = -1;
     }
+    if (r == 0 && res->found > found)   /* it holds odbk backups: its marker, if it had none */
+        r = odbk_backup_storage_mark(st, err);
     for (i = 0; i < rs.n; i++)
         free(rs.objs[i].path);
     free(rs.objs);
@@ -658,11 +718,23 @@ int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, 
         return odbk_err_set(err, ODBK_E_CONFIG, "unknown storage '%s'", storage);
     for (i = 0; i < cfg->n_sections; i++) {
         const struct odbk_config_section *s = &cfg->sections[i];
+        struct odbk_err e2 = {0};
         if (strcmp(s->kind, "storage") || (storage && strcmp(storage, s->name)))
             continue;
-        if (rescan_storage(cfg, cat, s->name, res, err) < 0)
-            return -1;
+        /* a storage that fails (down, not mounted) fails the rescan, after the others were scanned */
+        if (rescan_storage(cfg, cat, s->name, res, &e2) < 0) {
+            if (e2.code != ODBK_E_IO && e2.code != ODBK_E_DATA) {
+                *err = e2;
+                return -1;
+            }
+            if (!err->code)
+                *err = e2;
+            else
+                note(res, "%s", e2.msg);
+        }
     }
+    if (err->code)
+        return -1;
     {
         struct odbk_audit a = {0};
         struct odbk_err e2;

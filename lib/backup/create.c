@@ -179,7 +179,7 @@ static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_e
     PGconn *pg = NULL;
     char *dbsize = NULL;
     int r = -1;
-    if (odbk_storage_open(cfg, run->b.storage, &run->st, err) < 0)
+    if (odbk_backup_storage_open(cfg, run->cat, run->b.storage, &run->st, err) < 0)   /* nothing written yet */
         return -1;
     if (run->with_fs) {
         struct stat sb;
@@ -343,6 +343,11 @@ static int put_manifest(struct run *run, struct odbk_err *err)
     r = odbk_storage_put(run->st, mkey, run->manifest_json, strlen(run->manifest_json), err);
     free(mkey);
     free(mname);
+    if (r == 0) {   /* the storage's first backup gives it its marker; the backup stands without it */
+        struct odbk_err e2 = {0};
+        if (odbk_backup_storage_mark(run->st, &e2) < 0 && !run->b.warning)
+            run->b.warning = odbk_xstrdup(e2.msg);
+    }
     return r;
 }
 

@@ -22,16 +22,38 @@ struct local {
     char *root;
 };
 
-static const char *const local_keys[] = {"path", NULL};
+static const char *const local_keys[] = {"path", "require-mount", NULL};
+
+/* Is dir a mount point: another device than its parent's (or the root itself)?  A bind mount of a folder
+ * of the same filesystem is not told apart (st_dev is the same). */
+static int is_mount_point(const char *dir)
+{
+    struct stat a, b;
+    char *parent = odbk_xasprintf("%s/..", dir);
+    int r = stat(dir, &a) == 0 && stat(parent, &b) == 0 && S_ISDIR(a.st_mode) &&
+            (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+    free(parent);
+    return r;
+}
 
 static int local_open(struct odbk_storage *st, const struct odbk_config_section *sec, struct odbk_err *err)
 {
     const struct odbk_config_kv *kv = odbk_config_get_kv(sec, "path");
     struct local *l;
+    int must_mount = 0;
     if (!kv || !*kv->value)
         return odbk_config_error(err, sec, NULL, "type local needs 'path = /absolute/directory'");
     if (kv->value[0] != '/')
         return odbk_config_error(err, sec, kv, "'%s' is not an absolute path", kv->value);
+    if (odbk_config_bool(sec, "require-mount", 0, &must_mount, err) < 0)
+        return -1;
+    if (must_mount && !is_mount_point(kv->value)) {
+        odbk_err_set(err, ODBK_E_IO, "storage '%s' at %s is not a mount point (require-mount = yes): its disk is not "
+                     "mounted", sec->name, kv->value);
+        odbk_err_hint(err, "mount it (or set require-mount = no in [storage %s] if it is not a disk of its own)",
+                      sec->name);
+        return -1;
+    }
     l = odbk_xcalloc(1, sizeof(*l));
     l->root = odbk_xstrdup(kv->value);
     st->priv = l;

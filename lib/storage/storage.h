@@ -117,6 +117,24 @@ char *odbk_storage_temp_name(const char *final);
 /* Join a base ("a/b", "a/b/", "" or NULL) and a key with exactly one '/'; malloc'd. */
 char *odbk_storage_join(const char *base, const char *key);
 
+/* ---- the storage marker (marker.c) ---- */
+
+/* A local storage's root holds ".odbk-storage" ("odbk-storage 1\nid UUID\n"), written with the first
+ * manifest: without it, a storage the catalog knows backups in is an unmounted disk or a wrong path. */
+#define ODBK_STORAGE_MARKER ".odbk-storage"
+#define ODBK_STORAGE_MARKER_VERSION 1
+/* Parse a marker's contents (len bytes, hostile): 0 and id (36 characters) set, or -1 saying why. */
+int odbk_storage_marker_parse(const char *buf, size_t len, char id[40], struct odbk_err *err);
+/* The contents of a marker with id; malloc'd. */
+char *odbk_storage_marker_text(const char *id);
+int odbk_storage_marker_write(struct odbk_storage *st, const char *id, struct odbk_err *err);
+/* May st be written to and judged?  where names it in messages (a local path).  0: its marker is there
+ * and valid, or it is of a kind without one; 1: no marker and nothing known in it (a new storage: the
+ * first manifest writes one); 2: no marker, but the catalog's backups are there (odbk manifests: a storage
+ * of before the marker; write one now); -1 (ODBK_E_IO, 74) no marker while the catalog knows `known`
+ * backups in it and none is there (not mounted, not odbk's), or (ODBK_E_DATA) a file that is no marker. */
+int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t known, struct odbk_err *err);
+
 /* ---- for drivers ---- */
 
 /* Bytes an interrupted read must have moved since its last attempt for its retry budget to start again:

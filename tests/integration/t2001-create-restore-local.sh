@@ -98,7 +98,7 @@ test_expect_success 'rollback: changed rows come back, the pre-restore backup ho
 test_expect_success 'no temporary database or directory is left behind' '
 	test -z "$(sql postgres "select datname from pg_database where starts_with(datname, '\''$TEST_DB_PREFIX'\'')
 		and datname ~ '\''_odbk_(tmp|old)_'\''")" &&
-	test -z "$(find "$TRASH" -maxdepth 3 -name "*.odbk-*")"
+	test -z "$(find "$TRASH" -maxdepth 3 -name "?*.odbk-*")"
 '
 
 test_expect_success 'the audit log has the creates and restores' '

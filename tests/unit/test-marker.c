@@ -1,0 +1,62 @@
+/* test-marker.c - the storage marker's parser (lib/storage/marker.c) on hostile contents: only the two
+ * lines odbk writes, of the version it knows, are a marker; everything else says why not. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/storage.h"
+#include "tap.h"
+
+static const char *ID = "0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70";
+
+static int parse(const char *buf, size_t len, char id[40], struct odbk_err *err)
+{
+    memset(err, 0, sizeof(*err));
+    return odbk_storage_marker_parse(buf, len, id, err);
+}
+
+static void bad(const char *buf, size_t len, const char *why, const char *name)
+{
+    struct odbk_err err;
+    char id[40];
+    int r = parse(buf, len, id, &err);
+    ok(r == -1 && err.code == ODBK_E_DATA && strstr(err.msg, why) && !id[0], name);
+    if (r != -1 || !strstr(err.msg, why))
+        diag("got %d '%s'", r, err.msg);
+}
+
+int main(void)
+{
+    struct odbk_err err;
+    char id[40], *text = odbk_storage_marker_text(ID), *big;
+    char bin[64];
+
+    is_str(text, "odbk-storage 1\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", "the text odbk writes");
+    ok(parse(text, strlen(text), id, &err) == 0 && !strcmp(id, ID), "what odbk writes parses back to its id");
+
+    bad("", 0, "does not start", "empty");
+    bad("odbk-storage 2\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", 52, "format 2 (a newer odbk wrote it)",
+        "a newer version is named");
+    bad("odbk-storage 0\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", 52, "has format 0, this odbk knows 1",
+        "version 0");
+    bad("odbk-storage 99999999999999999999\nid x\n", 39, "first line", "a huge version does not overflow");
+    bad("odbk-storage \nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", 51, "first line", "no version");
+    bad("odbk-storage 1", 14, "first line", "no newline");
+    bad("odbk-storage 1\n", 15, "second line", "no id line");
+    bad("odbk-storage 1\nid 0F6C2A1E-8D3B-4C55-9A71-2B3C4D5E6F70\n", 52, "second line", "upper case id");
+    bad("odbk-storage 1\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f7\n", 51, "second line", "short id");
+    bad("odbk-storage 1\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70", 51, "second line", "id without newline");
+    bad("odbk-storage 1\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\nmore\n", 57, "more than its two lines",
+        "a third line");
+    bad("odbk-storage 1\r\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\r\n", 54, "first line", "CRLF");
+    bad("ODBK-STORAGE 1\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", 52, "does not start", "another case");
+    memcpy(bin, "odbk-storage 1\n\0d 0f6c2a1e", 27);
+    bad(bin, 27, "NUL byte", "a NUL byte");
+    big = malloc(1 << 20);
+    memset(big, 'a', 1 << 20);
+    memcpy(big, text, strlen(text));
+    bad(big, 1 << 20, "1048576 bytes", "a megabyte");
+    bad(text, strlen(text) - 1, "second line", "cut short");
+    free(big);
+    free(text);
+    return done_testing();
+}
