@@ -47,7 +47,7 @@ int odbk_storage_marker_parse(const char *buf, size_t len, char id[40], struct o
         return odbk_err_set(err, ODBK_E_DATA, "it does not start with 'odbk-storage VERSION'");
     for (p += sizeof(head) - 1; p < end && *p >= '0' && *p <= '9' && version < 1000; p++)
         version = version * 10 + (*p - '0');
-    if (p == buf + sizeof(head) - 1 || p >= end || *p != '\n')
+    if (p == buf + sizeof(head) - 1 || p >= end || *p != '\n' || (buf[sizeof(head) - 1] == '0' && version))
         return odbk_err_set(err, ODBK_E_DATA, "its first line is not 'odbk-storage VERSION'");
     if (version != ODBK_STORAGE_MARKER_VERSION)
         return odbk_err_set(err, ODBK_E_DATA, "it has format %ld%s, this odbk knows %d", version,

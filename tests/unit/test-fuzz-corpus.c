@@ -15,6 +15,7 @@
 #include "fuzz/fuzz-cron.c"
 #include "fuzz/fuzz-duration.c"
 #include "fuzz/fuzz-manifest.c"
+#include "fuzz/fuzz-marker.c"
 #include "fuzz/fuzz-member-name.c"
 #include "fuzz/fuzz-odoo-zip.c"
 #include "fuzz/fuzz-sqlcheck.c"
@@ -25,7 +26,7 @@ static const struct {
     int (*fn)(const uint8_t *, size_t);
 } targets[] = {
     {"config", fuzz_config},           {"cron", fuzz_cron},         {"duration", fuzz_duration},
-    {"manifest", fuzz_manifest},       {"member-name", fuzz_member_name},
+    {"manifest", fuzz_manifest},       {"marker", fuzz_marker},     {"member-name", fuzz_member_name},
     {"odoo-zip", fuzz_odoo_zip},       {"sqlcheck", fuzz_sqlcheck}, {"tar", fuzz_tar},
 };
 

@@ -41,6 +41,8 @@ int main(void)
     bad("odbk-storage 99999999999999999999\nid x\n", 39, "first line", "a huge version does not overflow");
     bad("odbk-storage \nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", 51, "first line", "no version");
     bad("odbk-storage 1", 14, "first line", "no newline");
+    bad("odbk-storage 01\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f70\n", 53, "first line",
+        "a leading zero (found by fuzz-marker)");
     bad("odbk-storage 1\n", 15, "second line", "no id line");
     bad("odbk-storage 1\nid 0F6C2A1E-8D3B-4C55-9A71-2B3C4D5E6F70\n", 52, "second line", "upper case id");
     bad("odbk-storage 1\nid 0f6c2a1e-8d3b-4c55-9a71-2b3c4d5e6f7\n", 51, "second line", "short id");
