@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/interrupt.h"
 #include "common/util.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -59,6 +60,8 @@ static int watchdog(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_
     (void)ut;
     if (c->cancel && __atomic_load_n(c->cancel, __ATOMIC_ACQUIRE))
         return 1;
+    if (c->interruptible && odbk_interrupted())
+        return 1;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (dn != c->down || un != c->up || !c->moved.tv_sec) {
         c->down = dn;
@@ -66,7 +69,9 @@ static int watchdog(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_
         c->moved = now;
         return 0;
     }
-    if (c->stall && now.tv_sec - c->moved.tv_sec >= c->stall) {
+    /* in milliseconds: whole seconds would drop a transfer up to a second early */
+    if (c->stall && (now.tv_sec - c->moved.tv_sec) * 1000 + (now.tv_nsec - c->moved.tv_nsec) / 1000000 >=
+                        c->stall * 1000) {
         c->stalled = 1;
         return 1;
     }
@@ -80,6 +85,7 @@ void odbk_curl_setup(struct odbk_curl *c, const struct odbk_curl_opts *o)
     c->errbuf[0] = '\0';
     c->stall = o->stall;
     c->cancel = o->cancel;
+    c->interruptible = o->interruptible;
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o->protocols);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -95,7 +101,7 @@ void odbk_curl_setup(struct odbk_curl *c, const struct odbk_curl_opts *o)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "odbk/" ODBK_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, discard);
-    if (o->stall || o->cancel) {
+    if (o->stall || o->cancel || o->interruptible) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, watchdog);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
@@ -196,6 +202,25 @@ enum odbk_errcode odbk_curl_kind(CURLcode cc, long status)
     default:
         return odbk_curl_transient(cc, 0) ? ODBK_E_UNAVAILABLE : ODBK_E_IO;
     }
+}
+
+enum odbk_errcode odbk_curl_ftp_kind(CURLcode cc, long reply)
+{
+    enum odbk_errcode kind = odbk_curl_kind(cc, 0);
+    if (cc == CURLE_OK || kind != ODBK_E_IO)
+        return kind;
+    if (reply / 100 == 4)
+        return ODBK_E_UNAVAILABLE;
+    if (reply == 530)
+        return ODBK_E_PERM;
+    if (reply == 550)
+        return ODBK_E_NOINPUT;
+    return ODBK_E_IO;
+}
+
+int odbk_curl_ftp_transient(CURLcode cc, long reply)
+{
+    return cc != CURLE_OK && (odbk_curl_transient(cc, 0) || reply / 100 == 4);
 }
 
 int odbk_curl_fail(struct odbk_curl *c, CURLcode cc, struct odbk_err *err, const char *fmt, ...)

@@ -6,12 +6,14 @@
  * the connect timeout, TLS verification and a CA file, the user agent, and output discarded unless the
  * caller sets CURLOPT_WRITEFUNCTION after.  The watchdog is curl's transfer-progress callback
  * (CURLOPT_XFERINFOFUNCTION, curl_easy_setopt(3)), about once a second: it stops the transfer when the
- * cancel flag is set, and drops one that moved no byte for `stall` seconds (curl's own low-speed check,
+ * cancel flag is set (or, for an interruptible transfer, a stop signal arrives: common/interrupt.h), and
+ * drops one that moved no byte for `stall` seconds (curl's own low-speed check,
  * CURLOPT_LOW_SPEED_TIME, averages over several seconds of history and reacts late when socket buffers
  * hide a stopped server).
  *
  * What went wrong maps to odbk's error kinds in one place: odbk_curl_kind() for a CURLcode and an HTTP
- * status, odbk_curl_transient() for what a new attempt may cure (retry.h). */
+ * status, odbk_curl_transient() for what a new attempt may cure (retry.h); odbk_curl_ftp_kind() and
+ * odbk_curl_ftp_transient() the same with an FTP reply code (RFC 959) in place of the HTTP status. */
 #ifndef ODBK_NET_CURL_H
 #define ODBK_NET_CURL_H
 
@@ -29,6 +31,7 @@ struct odbk_curl_opts {
     int no_tls_verify;       /* skip the peer's certificate and name checks (tls-verify = false) */
     const char *ca_file;     /* CURLOPT_CAINFO, or NULL for the system's */
     const int *cancel;       /* stop the transfer when *cancel becomes non-zero (atomic load), or NULL */
+    int interruptible;       /* stop the transfer when a stop signal arrives (odbk_interrupted) */
 };
 
 struct odbk_curl {
@@ -37,6 +40,7 @@ struct odbk_curl {
     /* the watchdog of the current transfer */
     long stall;
     const int *cancel;
+    int interruptible;
     curl_off_t up, down;     /* bytes moved when last seen */
     struct timespec moved;   /* when bytes last moved (monotonic) */
     int stalled;
@@ -65,6 +69,11 @@ enum odbk_errcode odbk_curl_kind(CURLcode cc, long status);
 /* May another attempt cure it?  Refused or reset connections, timeouts, truncated answers, a TLS
  * handshake cut short, unusable FTP data connections; HTTP 408, 429 and 5xx. */
 int odbk_curl_transient(CURLcode cc, long status);
+/* The same for an FTP transfer that failed with cc after the server's last reply code `reply` (0: none):
+ * a 4xx reply (421 closing, 425 no data connection, 426 aborted, 450-452) is transient, any other reply
+ * is not; 530 (not logged in) is PERM, 550 (no such file) NOINPUT, others as odbk_curl_kind(cc, 0). */
+enum odbk_errcode odbk_curl_ftp_kind(CURLcode cc, long reply);
+int odbk_curl_ftp_transient(CURLcode cc, long reply);
 /* Fill err for a failed transfer: "<what>: <why>" (or "<what>: HTTP <status>" for an answer that is not
  * 2xx), of kind odbk_curl_kind(). */
 int odbk_curl_fail(struct odbk_curl *c, CURLcode cc, struct odbk_err *err, const char *fmt, ...)

@@ -9,8 +9,12 @@
  * curl runs with CURLFTPMETHOD_NOCWD: it never changes directory, so every command names its path from
  * the login directory and a reused connection is always where the QUOTE commands expect it.
  *
- * Writes: the writer chain pushes, curl pulls; a worker thread runs the STOR of "NAME.odbk-tmp-PID-N"
- * and reads from a bounded ring that write() fills, so memory stays at the ring's size whatever the
+ * Transfers go through net/curl.h (the shared set-up, stall watchdog and error kinds) and are retried
+ * under common/retry.h on what odbk_curl_ftp_transient() calls transient: a dropped or refused
+ * connection, a timeout, a 4xx reply.
+ *
+ * Writes: the writer chain pushes, curl pulls; the upload thread of an io/pipe.h writer runs the STOR of
+ * "NAME.odbk-tmp-PID-N" and reads what write() gave, so memory stays at the pipe's size whatever the
  * object's.  finish() waits for the upload, checks its size on the server and renames it (RNFR/RNTO;
  * DELE of the target first when the server refuses to rename over it); abort() stops the transfer and
  * deletes the temporary file.  An upload whose STOR fails before curl took a byte of it (a 4xx reply, no
@@ -22,13 +26,15 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "common/interrupt.h"
+#include "common/retry.h"
 #include "common/util.h"
+#include "io/pipe.h"
+#include "net/curl.h"
 
 #define RING_SIZE (1024 * 1024)
 
@@ -54,7 +60,7 @@ struct ftp {
     long connect_timeout_s;
     int retries;
     int no_mlsd;             /* the server refused MLSD: list with LIST */
-    CURL *ctl;               /* the handle of stat/list/remove (one thread at a time) */
+    struct odbk_curl *ctl;   /* the handle of stat/list/remove (one thread at a time, under mu) */
     pthread_mutex_t mu;
 };
 
@@ -81,20 +87,11 @@ static int parse_long(const struct odbk_config_section *sec, const char *key, lo
     return 0;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static void ftp_free_priv(struct ftp *f)
 {
     if (!f)
         return;
-    if (f->ctl)
-        curl_easy_cleanup(f->ctl);
+    odbk_curl_free(f->ctl);
     pthread_mutex_destroy(&f->mu);
     free(f->base);
     free(f->root);
@@ -155,9 +152,8 @@ static int ftp_open(struct odbk_storage *st, const struct odbk_config_section *s
     long retries;
     pthread_mutex_init(&f->mu, NULL);
     f->name = st->name;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK) {
-        odbk_err_set(err, ODBK_E_SOFTWARE, "storage '%s': cannot initialise libcurl", st->name);
+    if (odbk_curl_init(err) < 0) {
+        odbk_err_prefix(err, "storage '%s'", st->name);
         goto fail;
     }
     kv = odbk_config_get_kv(sec, "url");
@@ -193,6 +189,7 @@ static int ftp_open(struct odbk_storage *st, const struct odbk_config_section *s
         parse_long(sec, "retries", 3, 0, 100, 0, &retries, err) < 0)
         goto fail;
     f->retries = (int)retries;
+    f->ctl = odbk_curl_new();
     st->priv = f;
     return 0;
 fail:
@@ -205,6 +202,7 @@ static void ftp_close(struct odbk_storage *st)
     ftp_free_priv(st->priv);
     st->priv = NULL;
 }
+
 
 /* ---- curl plumbing ---- */
 
@@ -235,91 +233,41 @@ static char *full_path(struct ftp *f, const char *key)
     return odbk_storage_join(f->root, key);
 }
 
-static size_t discard(char *data, size_t size, size_t nmemb, void *ctx)
+/* The options of every transfer (net/curl.h, then FTP's own); output is discarded unless the caller sets
+ * a WRITEFUNCTION after.  The watchdog drops a transfer that moved no byte for `timeout` seconds and
+ * one a stop signal interrupts. */
+static void setup(struct ftp *f, struct odbk_curl *c, const int *cancel)
 {
-    return size * nmemb;
-}
-
-/* A stop signal (common/interrupt.h) ends the transfer under way: curl asks at least once a second. */
-static int stop_on_signal(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-    return odbk_interrupted() != 0;
-}
-
-/* The options of every transfer; output is discarded unless the caller sets a WRITEFUNCTION after. */
-static void setup(struct ftp *f, CURL *c, char *errbuf)
-{
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "ftp,ftps");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_USERNAME, f->user);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, f->password);
-    curl_easy_setopt(c, CURLOPT_FTP_FILEMETHOD, (long)CURLFTPMETHOD_NOCWD);
-    curl_easy_setopt(c, CURLOPT_USE_SSL, f->tls == TLS_REQUIRED ? (long)CURLUSESSL_ALL
+    const struct odbk_curl_opts o = {
+        .protocols = "ftp,ftps",
+        .connect_timeout = f->connect_timeout_s,
+        .stall = f->timeout_s,
+        .no_tls_verify = !f->tls_verify,
+        .ca_file = f->ca_file,
+        .cancel = cancel,
+        .interruptible = 1,
+    };
+    CURL *h = c->h;
+    odbk_curl_setup(c, &o);
+    curl_easy_setopt(h, CURLOPT_USERNAME, f->user);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, f->password);
+    curl_easy_setopt(h, CURLOPT_FTP_FILEMETHOD, (long)CURLFTPMETHOD_NOCWD);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, f->tls == TLS_REQUIRED ? (long)CURLUSESSL_ALL
                                          : f->tls == TLS_TRY    ? (long)CURLUSESSL_TRY
                                                                 : (long)CURLUSESSL_NONE);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, f->tls_verify ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, f->tls_verify ? 2L : 0L);
-    if (f->ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file);
     if (f->active)
-        curl_easy_setopt(c, CURLOPT_FTPPORT, "-");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, f->connect_timeout_s);
-    curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, f->timeout_s);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, f->timeout_s);
-    curl_easy_setopt(c, CURLOPT_ACCEPTTIMEOUT_MS, f->timeout_s * 1000);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stop_on_signal);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    errbuf[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_FTPPORT, "-");
+    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, f->timeout_s);
+    curl_easy_setopt(h, CURLOPT_ACCEPTTIMEOUT_MS, f->timeout_s * 1000);
 }
 
-/* Failures that a new connection may cure. */
-static int curl_retryable(CURLcode rc)
+/* Fill err for a failed transfer: "storage 'S': cannot WHAT 'PATH': why", of kind odbk_curl_ftp_kind();
+ * a refused login, a server without TLS and an untrusted certificate say what to change. */
+static int ftp_fail(struct ftp *f, struct odbk_curl *c, CURLcode cc, struct odbk_err *err, const char *what,
+                    const char *path)
 {
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_FTP_ACCEPT_FAILED:
-    case CURLE_FTP_ACCEPT_TIMEOUT:
-    case CURLE_FTP_CANT_GET_HOST:
-    case CURLE_FTP_WEIRD_PASV_REPLY:
-    case CURLE_FTP_WEIRD_227_FORMAT:
-    case CURLE_WEIRD_SERVER_REPLY:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Failures that another attempt may cure: a connection failure, or a 4xx reply (RFC 959's transient
- * negative completion: 421 closing, 425 no data connection, 426 transfer aborted, 450/451/452). */
-static int retryable(CURL *c, CURLcode rc)
-{
-    long resp = 0;
-    if (rc == CURLE_OK)
-        return 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp);
-    return curl_retryable(rc) || resp / 100 == 4;
-}
-
-/* Fill err for a failed transfer: "storage 'S': cannot WHAT 'PATH': why". */
-static int curl_fail(struct ftp *f, CURL *c, CURLcode rc, const char *errbuf, struct odbk_err *err,
-                     const char *what, const char *path)
-{
-    const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
-    long resp = 0;
-    enum odbk_errcode code = ODBK_E_IO;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp);
-    switch (rc) {
+    const char *why = odbk_curl_why(c, cc);
+    switch (cc) {
     case CURLE_LOGIN_DENIED:
         odbk_err_set(err, ODBK_E_PERM, "storage '%s': login as '%s' on '%s' refused: %s", f->name, f->user, f->base,
                      why);
@@ -335,50 +283,84 @@ static int curl_fail(struct ftp *f, CURL *c, CURLcode rc, const char *errbuf, st
                      why);
         odbk_err_hint(err, "name the server's CA with ca-file = FILE (tls-verify = false only for tests)");
         return -1;
-    case CURLE_REMOTE_FILE_NOT_FOUND:
-        code = ODBK_E_NOINPUT;
-        break;
-    case CURLE_REMOTE_ACCESS_DENIED:
-        code = ODBK_E_PERM;
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        code = ODBK_E_TEMPFAIL;
-        break;
     default:
-        if (curl_retryable(rc) || resp / 100 == 4)
-            code = ODBK_E_UNAVAILABLE;
-        else if (resp == 550)
-            code = ODBK_E_NOINPUT;
-        else if (resp == 530)
-            code = ODBK_E_PERM;
-        break;
+        return odbk_err_set(err, odbk_curl_ftp_kind(cc, odbk_curl_status(c)), "storage '%s': cannot %s '%s': %s",
+                            f->name, what, path, why);
     }
-    return odbk_err_set(err, code, "storage '%s': cannot %s '%s': %s", f->name, what, path, why);
 }
 
-static CURL *ctl_handle(struct ftp *f, char *errbuf)
+/* One operation on a handle, run under the retry policy (common/retry.h): each attempt sets the handle
+ * up, lets prep() add the operation's options, and performs it; what odbk_curl_ftp_transient() calls
+ * transient is tried again unless the operation says it must not be (`final`). */
+struct xfer {
+    struct ftp *f;
+    struct odbk_curl *c;
+    void (*prep)(struct xfer *x);
+    void *ctx;
+    const char *url;
+    const char *what, *path;   /* for the message: "cannot WHAT 'PATH'" */
+    const int *cancel;
+    CURLcode cc;               /* of the last attempt */
+    long reply;
+    int final;
+};
+
+static int xfer_once(void *ctx, struct odbk_err *err)
 {
-    if (!f->ctl)
-        f->ctl = curl_easy_init();
-    else
-        curl_easy_reset(f->ctl);  /* keeps the connection */
-    setup(f, f->ctl, errbuf);
-    return f->ctl;
+    struct xfer *x = ctx;
+    setup(x->f, x->c, x->cancel);
+    curl_easy_setopt(x->c->h, CURLOPT_URL, x->url);
+    if (x->prep)
+        x->prep(x);
+    x->cc = odbk_curl_perform(x->c);
+    x->reply = odbk_curl_status(x->c);
+    if (x->cc == CURLE_OK)
+        return 0;
+    return ftp_fail(x->f, x->c, x->cc, err, x->what, x->path);
 }
 
-/* QUOTE commands on the control handle, retried on connection failures. */
-static CURLcode run_quote(struct ftp *f, CURL *c, char *errbuf, struct curl_slist *cmds)
+static int xfer_transient(void *ctx, const struct odbk_err *err)
 {
-    CURLcode rc;
-    int attempt = 0;
-    for (;;) {
-        curl_easy_setopt(c, CURLOPT_URL, f->base);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(c, CURLOPT_QUOTE, cmds);
-        rc = curl_easy_perform(c);
-        if (!retryable(c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0)
-            return rc;
-    }
+    struct xfer *x = ctx;
+    (void)err;
+    return !x->final && odbk_curl_ftp_transient(x->cc, x->reply);
+}
+
+static struct odbk_retry retry_policy(struct ftp *f, const int *cancel)
+{
+    struct odbk_retry r = ODBK_RETRY_INIT((unsigned)f->retries);
+    r.cancel = cancel;
+    r.interruptible = 1;   /* a stop signal ends the backoff */
+    return r;
+}
+
+static int xfer_run(struct xfer *x, struct odbk_err *err)
+{
+    struct odbk_retry r = retry_policy(x->f, x->cancel);
+    return odbk_retry(&r, xfer_once, xfer_transient, x, err);
+}
+
+static void prep_nobody(struct xfer *x)
+{
+    curl_easy_setopt(x->c->h, CURLOPT_NOBODY, 1L);
+}
+
+static void prep_quote(struct xfer *x)
+{
+    curl_easy_setopt(x->c->h, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(x->c->h, CURLOPT_QUOTE, (struct curl_slist *)x->ctx);
+}
+
+/* QUOTE commands on handle c; -1 with err ("cannot WHAT 'PATH'") and *cc when they failed. */
+static int run_quote(struct ftp *f, struct odbk_curl *c, struct curl_slist *cmds, const char *what,
+                     const char *path, CURLcode *cc, struct odbk_err *err)
+{
+    struct xfer x = {f, c, prep_quote, cmds, f->base, what, path, NULL, CURLE_OK, 0, 0};
+    int r = xfer_run(&x, err);
+    curl_easy_setopt(c->h, CURLOPT_QUOTE, NULL);
+    if (cc)
+        *cc = x.cc;
+    return r;
 }
 
 /* Append "*MKD" (failure ignored) of every directory of `path` (from the login directory) to cmds. */
@@ -414,155 +396,78 @@ static struct curl_slist *add_rmdirs(struct ftp *f, struct curl_slist *cmds, con
     return cmds;
 }
 
+
 /* ---- write ---- */
 
 struct ftp_writer {
     struct odbk_writer w;
     struct ftp *f;
-    CURL *c;
-    char errbuf[CURL_ERROR_SIZE];
+    struct odbk_curl *c;
+    struct odbk_writer *pipe;   /* write() → the upload thread (io/pipe.h) */
+    struct odbk_pipe *p;        /* its read end, in the upload thread */
     char *key, *final, *tmp;
-    pthread_t thread;
-    int running;             /* the worker thread exists and has not been joined */
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    char *ring;
-    size_t head, len;        /* bytes [head, head+len) mod RING_SIZE wait for curl */
-    int eof, aborted, done;
-    CURLcode rc;
-    uint64_t written;        /* bytes accepted by write() */
-    curl_off_t last_ulnow;   /* stall detection: bytes curl had sent at last_move */
-    struct timespec last_move;
-    int stalled;
-    int taken;               /* curl has taken bytes from the ring: the upload can no longer start over */
-    int tmp_exists;          /* the temporary file may exist on the server */
+    uint64_t written;           /* bytes accepted by write() */
+    int taken;                  /* curl has taken bytes: the upload can no longer start over */
+    int cancel;                 /* atomic: abort() stops the transfer and the retries */
+    int tmp_exists;             /* the temporary file may exist on the server */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static size_t upload_read(char *out, size_t size, size_t nmemb, void *ctx)
 {
     struct ftp_writer *fw = ctx;
-    size_t want = size * nmemb, n = 0;
-    pthread_mutex_lock(&fw->mu);
-    while (!fw->len && !fw->eof && !fw->aborted)
-        pthread_cond_wait(&fw->cond, &fw->mu);
-    if (fw->aborted) {
-        pthread_mutex_unlock(&fw->mu);
+    ssize_t n = odbk_pipe_read(fw->p, out, size * nmemb);
+    if (n < 0)
         return CURL_READFUNC_ABORT;
-    }
-    while (n < want && fw->len) {
-        size_t chunk = RING_SIZE - fw->head;
-        if (chunk > fw->len)
-            chunk = fw->len;
-        if (chunk > want - n)
-            chunk = want - n;
-        memcpy(out + n, fw->ring + fw->head, chunk);
-        n += chunk;
-        fw->head = (fw->head + chunk) % RING_SIZE;
-        fw->len -= chunk;
-    }
     if (n)
         fw->taken = 1;
-    clock_gettime(CLOCK_MONOTONIC, &fw->last_move);   /* time spent waiting for the writer is no stall */
-    pthread_cond_broadcast(&fw->cond);
-    pthread_mutex_unlock(&fw->mu);
-    return n;
+    odbk_curl_touch(fw->c);   /* time spent waiting for the writer is no stall */
+    return (size_t)n;
 }
 
-static int upload_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static void prep_upload(struct xfer *x)
 {
-    /* Abort when asked to, or when the server has taken nothing for `timeout` seconds: curl's own
-     * low-speed check averages over seconds of history and socket buffers hide a stopped server. */
-    struct ftp_writer *fw = ctx;
-    double now = now_s();
-    int stop;
-    pthread_mutex_lock(&fw->mu);
-    if (ulnow != fw->last_ulnow) {
-        fw->last_ulnow = ulnow;
-        clock_gettime(CLOCK_MONOTONIC, &fw->last_move);
-    } else if (now - ((double)fw->last_move.tv_sec + fw->last_move.tv_nsec / 1e9) > (double)fw->f->timeout_s) {
-        fw->stalled = 1;
-    }
-    stop = fw->aborted || fw->stalled || odbk_interrupted();
-    pthread_mutex_unlock(&fw->mu);
-    return stop;
+    struct ftp_writer *fw = x->ctx;
+    CURL *h = x->c->h;
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, fw);
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
 }
 
-static void *upload_thread(void *ctx)
+static int upload_once(void *ctx, struct odbk_err *err)
 {
-    struct ftp_writer *fw = ctx;
-    CURLcode rc;
-    int attempt = 0, again;
+    struct xfer *x = ctx;
+    struct ftp_writer *fw = x->ctx;
+    if (xfer_once(x, err) == 0)
+        return 0;
     /* a STOR that failed before curl took a byte (a 4xx reply, no data connection) is sent again */
-    do {
-        pthread_mutex_lock(&fw->mu);   /* the stall clock starts with each attempt: a backoff is no stall */
-        fw->last_ulnow = 0;
-        clock_gettime(CLOCK_MONOTONIC, &fw->last_move);
-        pthread_mutex_unlock(&fw->mu);
-        rc = curl_easy_perform(fw->c);
-        pthread_mutex_lock(&fw->mu);
-        again = retryable(fw->c, rc) && !fw->taken && !fw->aborted && !fw->stalled && attempt < fw->f->retries;
-        pthread_mutex_unlock(&fw->mu);
-    } while (again && odbk_storage_backoff(attempt++) == 0);
-    pthread_mutex_lock(&fw->mu);
-    fw->rc = rc;
-    fw->done = 1;
-    pthread_cond_broadcast(&fw->cond);
-    pthread_mutex_unlock(&fw->mu);
-    return NULL;
+    x->final = fw->taken || fw->c->stalled;
+    if (fw->c->stalled)
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "storage '%s': cannot upload '%s': the server took nothing for %ld s",
+                     fw->f->name, fw->final, fw->f->timeout_s);
+    return -1;
 }
 
-static void join_worker(struct ftp_writer *fw)
+/* The upload thread: the STOR of the temporary name, fed from the pipe. */
+static int upload(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
 {
-    if (fw->running) {
-        pthread_join(fw->thread, NULL);
-        fw->running = 0;
-    }
-}
-
-static int upload_fail(struct ftp_writer *fw, CURLcode rc, struct odbk_err *err)
-{
-    if (fw->stalled)
-        return odbk_err_set(err, ODBK_E_TEMPFAIL, "storage '%s': cannot upload '%s': the server took nothing for %ld s",
-                            fw->f->name, fw->final, fw->f->timeout_s);
-    return curl_fail(fw->f, fw->c, rc, fw->errbuf, err, "upload", fw->final);
+    struct ftp_writer *fw = ctx;
+    char *u = url_for(fw->f, fw->tmp, 0);
+    struct xfer x = {fw->f, fw->c, prep_upload, fw, u, "upload", fw->final, &fw->cancel, CURLE_OK, 0, 0};
+    struct odbk_retry r = retry_policy(fw->f, &fw->cancel);
+    int rc;
+    fw->p = p;
+    rc = odbk_retry(&r, upload_once, xfer_transient, &x, err);
+    free(u);
+    return rc;
 }
 
 static int fw_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
 {
     struct ftp_writer *fw = (struct ftp_writer *)w;
-    const char *p = buf;
-    pthread_mutex_lock(&fw->mu);
-    while (len) {
-        size_t tail, chunk;
-        if (fw->done)
-            break;
-        if (fw->len == RING_SIZE) {
-            pthread_cond_wait(&fw->cond, &fw->mu);
-            continue;
-        }
-        tail = (fw->head + fw->len) % RING_SIZE;
-        chunk = tail < fw->head ? fw->head - tail : RING_SIZE - tail;   /* contiguous free space */
-        if (chunk > len)
-            chunk = len;
-        memcpy(fw->ring + tail, p, chunk);
-        fw->len += chunk;
-        fw->written += chunk;
-        p += chunk;
-        len -= chunk;
-        pthread_cond_broadcast(&fw->cond);
-    }
-    pthread_mutex_unlock(&fw->mu);
-    if (len) {  /* the upload ended before taking everything */
-        join_worker(fw);
-        return upload_fail(fw, fw->rc ? fw->rc : CURLE_SEND_ERROR, err);
-    }
+    if (odbk_writer_write(fw->pipe, buf, len, err) < 0)
+        return -1;
+    fw->written += len;
     return 0;
 }
 
@@ -572,46 +477,34 @@ static int fw_finish(struct odbk_writer *w, struct odbk_err *err)
     struct ftp *f = fw->f;
     struct curl_slist *cmds = NULL;
     curl_off_t size = -1;
-    CURLcode rc;
-    char *cmd;
-    int attempt;
-    pthread_mutex_lock(&fw->mu);
-    fw->eof = 1;
-    pthread_cond_broadcast(&fw->cond);
-    pthread_mutex_unlock(&fw->mu);
-    join_worker(fw);
-    if (fw->rc != CURLE_OK)
-        return upload_fail(fw, fw->rc, err);
+    CURLcode cc;
+    char *cmd, *u;
+    int r;
+    if (odbk_writer_finish(fw->pipe, err) < 0)
+        return -1;
 
     /* what the server stored must be what was sent */
-    for (attempt = 0;; attempt++) {
-        char *u = url_for(f, fw->tmp, 0);
-        curl_easy_reset(fw->c);
-        setup(f, fw->c, fw->errbuf);
-        curl_easy_setopt(fw->c, CURLOPT_URL, u);
-        curl_easy_setopt(fw->c, CURLOPT_NOBODY, 1L);
-        rc = curl_easy_perform(fw->c);
-        free(u);
-        if (!retryable(fw->c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt) < 0)
-            break;
+    u = url_for(f, fw->tmp, 0);
+    {
+        struct xfer x = {f, fw->c, prep_nobody, NULL, u, "check the size of", fw->tmp, NULL, CURLE_OK, 0, 0};
+        r = xfer_run(&x, err);
     }
-    if (rc != CURLE_OK)
-        return curl_fail(f, fw->c, rc, fw->errbuf, err, "check the size of", fw->tmp);
-    curl_easy_getinfo(fw->c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+    free(u);
+    if (r < 0)
+        return -1;
+    curl_easy_getinfo(fw->c->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
     if (size >= 0 && (uint64_t)size != fw->written)
         return odbk_err_set(err, ODBK_E_IO, "storage '%s': '%s' has %lld bytes on the server, %llu were sent",
                             f->name, fw->tmp, (long long)size, (unsigned long long)fw->written);
 
-    curl_easy_reset(fw->c);
-    setup(f, fw->c, fw->errbuf);
     cmd = odbk_xasprintf("RNFR %s", fw->tmp);
     cmds = curl_slist_append(cmds, cmd);
     free(cmd);
     cmd = odbk_xasprintf("RNTO %s", fw->final);
     cmds = curl_slist_append(cmds, cmd);
     free(cmd);
-    rc = run_quote(f, fw->c, fw->errbuf, cmds);
-    if (rc == CURLE_QUOTE_ERROR) {
+    r = run_quote(f, fw->c, cmds, "rename into", fw->final, &cc, err);
+    if (r < 0 && cc == CURLE_QUOTE_ERROR) {
         /* a server that does not rename over an existing file: delete it first */
         struct curl_slist *again = NULL;
         cmd = odbk_xasprintf("*DELE %s", fw->final);
@@ -619,12 +512,12 @@ static int fw_finish(struct odbk_writer *w, struct odbk_err *err)
         free(cmd);
         for (struct curl_slist *l = cmds; l; l = l->next)
             again = curl_slist_append(again, l->data);
-        rc = run_quote(f, fw->c, fw->errbuf, again);
+        r = run_quote(f, fw->c, again, "rename into", fw->final, NULL, err);
         curl_slist_free_all(again);
     }
     curl_slist_free_all(cmds);
-    if (rc != CURLE_OK)
-        return curl_fail(f, fw->c, rc, fw->errbuf, err, "rename into", fw->final);
+    if (r < 0)
+        return -1;
     fw->tmp_exists = 0;
     return 0;
 }
@@ -633,21 +526,17 @@ static void fw_abort(struct odbk_writer *w)
 {
     struct ftp_writer *fw = (struct ftp_writer *)w;
     struct curl_slist *cmds = NULL;
+    struct odbk_err e2 = {0};
     char *cmd;
-    pthread_mutex_lock(&fw->mu);
-    fw->aborted = 1;
-    pthread_cond_broadcast(&fw->cond);
-    pthread_mutex_unlock(&fw->mu);
-    join_worker(fw);
+    __atomic_store_n(&fw->cancel, 1, __ATOMIC_RELEASE);
+    odbk_writer_abort(fw->pipe);   /* stops the upload thread */
     if (!fw->tmp_exists)
         return;
-    curl_easy_reset(fw->c);
-    setup(fw->f, fw->c, fw->errbuf);
     cmd = odbk_xasprintf("*DELE %s", fw->tmp);
     cmds = curl_slist_append(cmds, cmd);
     free(cmd);
     cmds = add_rmdirs(fw->f, cmds, fw->key);
-    run_quote(fw->f, fw->c, fw->errbuf, cmds);
+    run_quote(fw->f, fw->c, cmds, "remove", fw->tmp, NULL, &e2);
     curl_slist_free_all(cmds);
     fw->tmp_exists = 0;
 }
@@ -655,11 +544,9 @@ static void fw_abort(struct odbk_writer *w)
 static void fw_free(struct odbk_writer *w)
 {
     struct ftp_writer *fw = (struct ftp_writer *)w;
-    fw_abort(w);   /* stops the worker; after a finish there is nothing left to delete */
-    curl_easy_cleanup(fw->c);
-    pthread_cond_destroy(&fw->cond);
-    pthread_mutex_destroy(&fw->mu);
-    free(fw->ring);
+    fw_abort(w);   /* after a finish there is nothing left to delete */
+    odbk_writer_free(fw->pipe);
+    odbk_curl_free(fw->c);
     free(fw->key);
     free(fw->final);
     free(fw->tmp);
@@ -673,67 +560,34 @@ static int ftp_open_write(struct odbk_storage *st, const char *path, uint64_t si
 {
     struct ftp *f = st->priv;
     struct ftp_writer *fw = odbk_xcalloc(1, sizeof(*fw));
-    struct curl_slist *cmds = NULL;
-    CURLcode rc;
-    char *u;
+    struct curl_slist *cmds;
+    int r;
+    (void)size_hint;
     fw->f = f;
     fw->key = odbk_xstrdup(path);
     fw->final = full_path(f, path);
     fw->tmp = odbk_storage_temp_name(fw->final);
-    pthread_mutex_init(&fw->mu, NULL);
-    pthread_cond_init(&fw->cond, NULL);
-    fw->c = curl_easy_init();
-    if (!fw->c) {
-        odbk_err_set(err, ODBK_E_OSERR, "storage '%s': cannot create a curl handle", f->name);
-        goto fail;
-    }
+    fw->c = odbk_curl_new();
 
     /* log in and create the directories now, so that a refusal comes from here rather than a write */
-    setup(f, fw->c, fw->errbuf);
     cmds = add_mkdirs(NULL, fw->final);
     if (!cmds)
         cmds = curl_slist_append(cmds, "NOOP");
-    rc = run_quote(f, fw->c, fw->errbuf, cmds);
+    r = run_quote(f, fw->c, cmds, "create the directory of", fw->final, NULL, err);
     curl_slist_free_all(cmds);
-    if (rc != CURLE_OK) {
-        curl_fail(f, fw->c, rc, fw->errbuf, err, "create the directory of", fw->final);
-        goto fail;
+    if (r < 0) {
+        odbk_curl_free(fw->c);
+        free(fw->key);
+        free(fw->final);
+        free(fw->tmp);
+        free(fw);
+        return -1;
     }
-
-    curl_easy_reset(fw->c);
-    setup(f, fw->c, fw->errbuf);
-    u = url_for(f, fw->tmp, 0);
-    curl_easy_setopt(fw->c, CURLOPT_URL, u);
-    free(u);
-    curl_easy_setopt(fw->c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(fw->c, CURLOPT_READFUNCTION, upload_read);
-    curl_easy_setopt(fw->c, CURLOPT_READDATA, fw);
-    curl_easy_setopt(fw->c, CURLOPT_XFERINFOFUNCTION, upload_progress);
-    curl_easy_setopt(fw->c, CURLOPT_XFERINFODATA, fw);
-    curl_easy_setopt(fw->c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(fw->c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
-    fw->ring = odbk_xmalloc(RING_SIZE);
     fw->tmp_exists = 1;
-    clock_gettime(CLOCK_MONOTONIC, &fw->last_move);
-    if ((errno = pthread_create(&fw->thread, NULL, upload_thread, fw)) != 0) {
-        odbk_err_sys(err, ODBK_E_OSERR, "storage '%s': cannot start the upload thread", f->name);
-        goto fail;
-    }
-    fw->running = 1;
+    fw->pipe = odbk_pipe_writer_new(upload, fw, NULL, RING_SIZE);
     odbk_writer_init(&fw->w, &ftp_write_ops, NULL);
     *out = &fw->w;
     return 0;
-fail:
-    if (fw->c)
-        curl_easy_cleanup(fw->c);
-    pthread_cond_destroy(&fw->cond);
-    pthread_mutex_destroy(&fw->mu);
-    free(fw->ring);
-    free(fw->key);
-    free(fw->final);
-    free(fw->tmp);
-    free(fw);
-    return -1;
 }
 
 /* ---- read ---- */
@@ -757,78 +611,74 @@ static size_t read_cb(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* Reads resume at the offset reached (REST); real progress restores the retry budget
+ * (ODBK_STORAGE_RETRY_PROGRESS). */
 static int ftp_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
-    char errbuf[CURL_ERROR_SIZE], *full = full_path(f, path), *u = url_for(f, full, 0);
+    char *full = full_path(f, path), *u = url_for(f, full, 0);
     struct read_ctx rc = {dst, err, 0, 0};
-    CURL *c = curl_easy_init();
-    CURLcode cc;
-    int attempt = 0, r = -1;
-    if (!c) {
-        odbk_err_set(err, ODBK_E_OSERR, "storage '%s': cannot create a curl handle", f->name);
-        goto out;
-    }
+    struct odbk_curl *c = odbk_curl_new();
+    struct odbk_retry r = retry_policy(f, NULL);
+    int ret = -1;
     for (;;) {
         uint64_t before = rc.off;
-        curl_easy_reset(c);
-        setup(f, c, errbuf);
-        curl_easy_setopt(c, CURLOPT_URL, u);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, read_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &rc);
-        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)rc.off);
-        cc = curl_easy_perform(c);
-        if (cc == CURLE_OK)
+        CURLcode cc;
+        int transient;
+        setup(f, c, NULL);
+        curl_easy_setopt(c->h, CURLOPT_URL, u);
+        curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_cb);
+        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &rc);
+        curl_easy_setopt(c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)rc.off);
+        cc = odbk_curl_perform(c);
+        if (cc == CURLE_OK) {
+            ret = 0;
             break;
-        if (rc.dst_failed)
-            goto out;
-        /* real progress restores the retry budget (ODBK_STORAGE_RETRY_PROGRESS) */
-        if (rc.off - before >= ODBK_STORAGE_RETRY_PROGRESS)
-            attempt = 0;
-        if (!retryable(c, cc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0) {
-            if (cc == CURLE_REMOTE_FILE_NOT_FOUND ||
-                (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0 && !retryable(c, cc))) {
-                odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
-                goto out;
-            }
-            curl_fail(f, c, cc, errbuf, err, "read", full);
-            goto out;
         }
+        if (rc.dst_failed)
+            break;   /* err: dst's */
+        if (rc.off - before >= ODBK_STORAGE_RETRY_PROGRESS)
+            odbk_retry_progress(&r);
+        transient = odbk_curl_ftp_transient(cc, odbk_curl_status(c));
+        if (!transient && (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0))) {
+            odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
+            break;
+        }
+        ftp_fail(f, c, cc, err, "read", full);
+        if (!odbk_retry_again(&r, transient, err))
+            break;
     }
-    r = 0;
-out:
-    if (c)
-        curl_easy_cleanup(c);
+    odbk_curl_free(c);
     free(u);
     free(full);
-    return r;
+    return ret;
 }
 
 /* ---- stat, list, remove ---- */
 
+static void prep_stat(struct xfer *x)
+{
+    curl_easy_setopt(x->c->h, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(x->c->h, CURLOPT_FILETIME, 1L);
+}
+
 static int stat_locked(struct ftp *f, const char *path, struct odbk_storage_entry *out, struct odbk_err *err)
 {
-    char errbuf[CURL_ERROR_SIZE], *full = full_path(f, path), *u = url_for(f, full, 0);
-    CURL *c;
-    CURLcode rc;
+    char *full = full_path(f, path), *u = url_for(f, full, 0);
+    struct xfer x = {f, f->ctl, prep_stat, NULL, u, "stat", full, NULL, CURLE_OK, 0, 0};
     curl_off_t size = -1, mtime = -1;
-    int attempt = 0, r = 0;
-    for (;;) {
-        c = ctl_handle(f, errbuf);
-        curl_easy_setopt(c, CURLOPT_URL, u);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-        rc = curl_easy_perform(c);
-        if (!retryable(c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0)
-            break;
-    }
-    if (rc == CURLE_REMOTE_FILE_NOT_FOUND || (rc == CURLE_FTP_COULDNT_RETR_FILE && !retryable(c, rc))) {
-        r = 1;
-    } else if (rc != CURLE_OK) {
-        r = curl_fail(f, c, rc, errbuf, err, "stat", full);
+    int r = 0;
+    if (xfer_run(&x, err) < 0) {
+        if (x.cc == CURLE_REMOTE_FILE_NOT_FOUND ||
+            (x.cc == CURLE_FTP_COULDNT_RETR_FILE && !odbk_curl_ftp_transient(x.cc, x.reply))) {
+            odbk_err_clear(err);
+            r = 1;
+        } else {
+            r = -1;
+        }
     } else {
-        curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
-        curl_easy_getinfo(c, CURLINFO_FILETIME_T, &mtime);
+        curl_easy_getinfo(f->ctl->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+        curl_easy_getinfo(f->ctl->h, CURLINFO_FILETIME_T, &mtime);
         if (size < 0) {
             r = 1;   /* a directory, or something without a size */
         } else {
@@ -941,39 +791,35 @@ struct list_ctx {
     void *ctx;
 };
 
+static void prep_list(struct xfer *x)
+{
+    struct buf *b = x->ctx;
+    free(b->p);   /* a retry starts the listing over */
+    b->p = NULL;
+    b->len = 0;
+    if (!x->f->no_mlsd)
+        curl_easy_setopt(x->c->h, CURLOPT_CUSTOMREQUEST, "MLSD");
+    curl_easy_setopt(x->c->h, CURLOPT_WRITEFUNCTION, buf_cb);
+    curl_easy_setopt(x->c->h, CURLOPT_WRITEDATA, b);
+}
+
 static int walk(struct ftp *f, const char *rel, struct list_ctx *lc, struct odbk_err *err)
 {
-    char errbuf[CURL_ERROR_SIZE], *dir = full_path(f, rel), *u = url_for(f, dir, 1), *line, *save = NULL;
+    char *dir = full_path(f, rel), *u = url_for(f, dir, 1), *line, *save = NULL;
     struct buf b = {NULL, 0};
     size_t plen = strlen(lc->prefix);
-    CURL *c;
-    CURLcode rc;
-    long resp = 0;
-    int attempt = 0, r = 0;
-    for (;;) {
-        free(b.p);
-        b.p = NULL;
-        b.len = 0;
-        c = ctl_handle(f, errbuf);
-        curl_easy_setopt(c, CURLOPT_URL, u);
-        if (!f->no_mlsd)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "MLSD");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        rc = curl_easy_perform(c);
-        resp = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp);
-        if (rc != CURLE_OK && !f->no_mlsd && (resp == 500 || resp == 501 || resp == 502 || resp == 504)) {
-            f->no_mlsd = 1;   /* no MLSD here: LIST from now on */
-            continue;
-        }
-        if (!retryable(c, rc) || attempt >= f->retries || odbk_storage_backoff(attempt++) < 0)
-            break;
+    struct xfer x = {f, f->ctl, prep_list, &b, u, "list", *dir ? dir : ".", NULL, CURLE_OK, 0, 0};
+    int r = xfer_run(&x, err);
+    if (r < 0 && !f->no_mlsd && (x.reply == 500 || x.reply == 501 || x.reply == 502 || x.reply == 504)) {
+        f->no_mlsd = 1;   /* no MLSD here: LIST from now on */
+        r = xfer_run(&x, err);
     }
-    if (rc != CURLE_OK) {
+    if (r < 0) {
         /* a directory that does not exist holds nothing */
-        if (resp != 550 && rc != CURLE_REMOTE_FILE_NOT_FOUND)
-            r = curl_fail(f, c, rc, errbuf, err, "list", *dir ? dir : ".");
+        if (x.reply == 550 || x.cc == CURLE_REMOTE_FILE_NOT_FOUND) {
+            odbk_err_clear(err);
+            r = 0;
+        }
         goto out;
     }
     for (line = b.p ? strtok_r(b.p, "\r\n", &save) : NULL; line && r == 0; line = strtok_r(NULL, "\r\n", &save)) {
@@ -1019,32 +865,32 @@ static int ftp_list(struct odbk_storage *st, const char *prefix, odbk_storage_li
 static int ftp_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
-    char errbuf[CURL_ERROR_SIZE], *full = full_path(f, path), *cmd = odbk_xasprintf("DELE %s", full);
+    char *full = full_path(f, path), *cmd = odbk_xasprintf("DELE %s", full), why[CURL_ERROR_SIZE];
     struct curl_slist *cmds = curl_slist_append(NULL, cmd);
     struct odbk_storage_entry e;
-    CURLcode rc;
-    CURL *c;
-    int r = 0;
+    CURLcode cc;
+    int r;
     cmds = add_rmdirs(f, cmds, path);
     pthread_mutex_lock(&f->mu);
-    c = ctl_handle(f, errbuf);
-    rc = run_quote(f, c, errbuf, cmds);
-    if (rc == CURLE_QUOTE_ERROR) {
+    r = run_quote(f, f->ctl, cmds, "remove", full, &cc, err);
+    if (r < 0 && cc == CURLE_QUOTE_ERROR) {
         /* refused: fine if there is nothing to remove */
-        int s = stat_locked(f, path, &e, err);
+        int s;
+        snprintf(why, sizeof(why), "%s", f->ctl->errbuf[0] ? f->ctl->errbuf : "refused");
+        odbk_err_clear(err);
+        s = stat_locked(f, path, &e, err);
         if (s < 0)
             r = -1;
         else if (s == 0)
-            r = odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot remove '%s': %s", f->name, full,
-                             *errbuf ? errbuf : "refused");
-    } else if (rc != CURLE_OK) {
-        r = curl_fail(f, c, rc, errbuf, err, "remove", full);
+            r = odbk_err_set(err, ODBK_E_IO, "storage '%s': cannot remove '%s': %s", f->name, full, why);
+        else
+            r = 0;
     }
     pthread_mutex_unlock(&f->mu);
     curl_slist_free_all(cmds);
     free(cmd);
     free(full);
-    return r;
+    return r < 0 ? -1 : 0;
 }
 
 const struct odbk_storage_driver odbk_storage_ftp_driver = {

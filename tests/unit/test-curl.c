@@ -36,6 +36,21 @@ int main(void)
     ok(!odbk_curl_transient(CURLE_PEER_FAILED_VERIFICATION, 0), "an untrusted certificate is not");
     ok(!odbk_curl_transient(CURLE_ABORTED_BY_CALLBACK, 0), "a cancel is not");
 
+    /* FTP: the reply code in place of the HTTP status */
+    ok(odbk_curl_ftp_transient(CURLE_UPLOAD_FAILED, 425), "FTP 425 (no data connection) is worth another attempt");
+    ok(odbk_curl_ftp_transient(CURLE_QUOTE_ERROR, 421), "FTP 421 (closing) too");
+    ok(odbk_curl_ftp_transient(CURLE_RECV_ERROR, 0), "a reset FTP connection too");
+    ok(!odbk_curl_ftp_transient(CURLE_UPLOAD_FAILED, 553), "FTP 553 is not");
+    ok(!odbk_curl_ftp_transient(CURLE_QUOTE_ERROR, 550), "FTP 550 is not");
+    ok(!odbk_curl_ftp_transient(CURLE_OK, 500), "a transfer that worked is not (whatever the code)");
+    is_int(odbk_curl_ftp_kind(CURLE_UPLOAD_FAILED, 452), ODBK_E_UNAVAILABLE, "FTP 4xx: unavailable (69)");
+    is_int(odbk_curl_ftp_kind(CURLE_QUOTE_ERROR, 550), ODBK_E_NOINPUT, "FTP 550: no input (66)");
+    is_int(odbk_curl_ftp_kind(CURLE_QUOTE_ERROR, 530), ODBK_E_PERM, "FTP 530: permission (77)");
+    is_int(odbk_curl_ftp_kind(CURLE_UPLOAD_FAILED, 553), ODBK_E_IO, "FTP 553: I/O (74)");
+    is_int(odbk_curl_ftp_kind(CURLE_LOGIN_DENIED, 530), ODBK_E_PERM, "a refused login: permission");
+    is_int(odbk_curl_ftp_kind(CURLE_OPERATION_TIMEDOUT, 0), ODBK_E_TEMPFAIL, "an FTP stall: temporary (75)");
+    is_int(odbk_curl_ftp_kind(CURLE_REMOTE_FILE_NOT_FOUND, 550), ODBK_E_NOINPUT, "no such remote file: no input");
+
     is_int(odbk_curl_init(&err), 0, "libcurl initialises");
     {
         /* a refused connection, through the one set-up: the message and the kind */
