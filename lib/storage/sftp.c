@@ -15,18 +15,15 @@
  * on finish.  SFTP v3 servers (OpenSSH) refuse to rename over an existing file whatever the flags say; the
  * target is then removed first, which opens a short window where neither version is visible.
  *
- * A dropped connection (socket error, timeout, server gone) is retried with a fresh one: reads resume at
- * the offset reached, writes resume at the offset the server acknowledged, small operations start over. */
+ * Sessions are set up by net/ssh.h (connect, handshake, host key check, authentication).  A dropped
+ * connection (socket error, timeout, server gone) is retried with a fresh one under common/retry.h, with
+ * one classifier (transient()): reads resume at the offset reached, writes resume at the offset the
+ * server acknowledged, small operations start over; what the server answered is never retried. */
 #include "storage/storage.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libssh2.h>
 #include <libssh2_sftp.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/retry.h"
 #include "common/util.h"
+#include "net/ssh.h"
 
 #define IO_CHUNK (1024 * 1024)
 #define POOL_MAX 4
@@ -59,14 +58,15 @@ struct sftp {
     long timeout_ms;
     long connect_timeout_ms;
     int retries;
+    char *label, *section;   /* "storage 'NAME'", "storage NAME": for messages */
+    struct odbk_ssh_opts ssh;
     pthread_mutex_t mu;      /* guards pool */
     struct conn *pool[POOL_MAX];
     int n_pool;
 };
 
 struct conn {
-    int sock;
-    LIBSSH2_SESSION *ss;
+    struct odbk_ssh ssh;
     LIBSSH2_SFTP *sftp;
     int dropped;             /* the last failure was the connection, not the server's answer */
 };
@@ -111,24 +111,6 @@ static int parse_int(const struct odbk_config_section *sec, const char *key, lon
     return 0;
 }
 
-/* "SHA256:abc=" → "abc"; NULL when it cannot be the base64 of 32 bytes. */
-static char *normalise_pin(const char *v)
-{
-    size_t n;
-    char *p;
-    if (!strncmp(v, "SHA256:", 7))
-        v += 7;
-    p = odbk_xstrdup(v);
-    n = strlen(p);
-    while (n && p[n - 1] == '=')
-        p[--n] = '\0';
-    if (n != 43 || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != n) {
-        free(p);
-        return NULL;
-    }
-    return p;
-}
-
 static void sftp_free_priv(struct sftp *s)
 {
     int i;
@@ -137,9 +119,7 @@ static void sftp_free_priv(struct sftp *s)
     for (i = 0; i < s->n_pool; i++) {
         struct conn *c = s->pool[i];
         libssh2_sftp_shutdown(c->sftp);
-        libssh2_session_disconnect(c->ss, "bye");
-        libssh2_session_free(c->ss);
-        close(c->sock);
+        odbk_ssh_close(&c->ssh, 1);
         free(c);
     }
     pthread_mutex_destroy(&s->mu);
@@ -155,15 +135,9 @@ static void sftp_free_priv(struct sftp *s)
     free(s->password);
     free(s->known_hosts);
     free(s->pin);
+    free(s->label);
+    free(s->section);
     free(s);
-}
-
-static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
-static int ssh_init_rc;
-
-static void ssh_init(void)
-{
-    ssh_init_rc = libssh2_init(0);
 }
 
 static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *sec, struct odbk_err *err)
@@ -174,9 +148,8 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
     pthread_mutex_init(&s->mu, NULL);
     s->name = st->name;
 
-    pthread_once(&ssh_once, ssh_init);
-    if (ssh_init_rc != 0) {
-        odbk_err_set(err, ODBK_E_SOFTWARE, "storage '%s': cannot initialise libssh2", st->name);
+    if (odbk_ssh_init(err) < 0) {
+        odbk_err_prefix(err, "storage '%s'", st->name);
         goto fail;
     }
     kv = odbk_config_get_kv(sec, "host");
@@ -218,7 +191,7 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
         s->known_hosts = odbk_xstrdup(kv->value);
     }
     kv = odbk_config_get_kv(sec, "host-key-sha256");
-    if (kv && !(s->pin = normalise_pin(kv->value))) {
+    if (kv && !(s->pin = odbk_ssh_pin(kv->value))) {
         odbk_config_error(err, sec, kv, "'%s' is not a SHA256 key fingerprint", kv->value);
         odbk_err_hint(err, "give the base64 that 'ssh-keygen -l -E sha256 -f KEY.pub' prints after \"SHA256:\"");
         goto fail;
@@ -246,6 +219,13 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
         odbk_config_error(err, sec, NULL, "type sftp needs 'private-key = FILE' or 'password-file = FILE'");
         goto fail;
     }
+    s->label = odbk_xasprintf("storage '%s'", st->name);
+    s->section = odbk_xasprintf("storage %s", st->name);
+    s->ssh = (struct odbk_ssh_opts){
+        .label = s->label, .section = s->section, .host = s->host, .port = s->port, .user = s->user,
+        .key = s->key, .passphrase = s->passphrase, .password = s->password, .known_hosts = s->known_hosts,
+        .pin = s->pin, .timeout_ms = s->timeout_ms, .connect_timeout_ms = s->connect_timeout_ms,
+    };
     st->priv = s;
     return 0;
 fail:
@@ -261,222 +241,26 @@ static void sftp_close(struct odbk_storage *st)
 
 /* ---- connections ---- */
 
-/* libssh2's default send() raises SIGPIPE when the server has gone; a library must not. */
-static LIBSSH2_SEND_FUNC(send_nosignal)
-{
-    (void)abstract;
-    return send(socket, buffer, length, flags | MSG_NOSIGNAL);
-}
-
-static int tcp_connect(struct sftp *s, int *out, struct odbk_err *err)
-{
-    struct addrinfo hints = {0}, *res = NULL, *ai;
-    char portstr[16];
-    int rc, fd = -1, e = 0;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    snprintf(portstr, sizeof(portstr), "%d", s->port);
-    rc = getaddrinfo(s->host, portstr, &hints, &res);
-    if (rc != 0)
-        return odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s': cannot resolve '%s': %s", s->name, s->host,
-                            gai_strerror(rc));
-    for (ai = res; ai; ai = ai->ai_next) {
-        struct pollfd pfd;
-        socklen_t sl = sizeof(e);
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-        if (fd < 0) {
-            e = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        e = errno;
-        if (e == EINPROGRESS) {
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-            do
-                rc = poll(&pfd, 1, (int)s->connect_timeout_ms);
-            while (rc < 0 && errno == EINTR);
-            if (rc == 0)
-                e = ETIMEDOUT;
-            else if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) != 0)
-                e = errno;
-            if (rc > 0 && e == 0)
-                break;
-        }
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        errno = e;
-        return odbk_err_sys(err, ODBK_E_UNAVAILABLE, "storage '%s': cannot connect to '%s:%d'", s->name, s->host,
-                            s->port);
-    }
-    {
-        int one = 1, fl = fcntl(fd, F_GETFL);
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    }
-    *out = fd;
-    return 0;
-}
-
-static const char *session_msg(LIBSSH2_SESSION *ss)
-{
-    char *m = NULL;
-    libssh2_session_last_error(ss, &m, NULL, 0);
-    return m && *m ? m : "unknown error";
-}
-
-static const char *key_type_name(int type)
-{
-    switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return "RSA";
-    case LIBSSH2_HOSTKEY_TYPE_DSS: return "DSA";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ECDSA";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ECDSA-384";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ECDSA-521";
-    case LIBSSH2_HOSTKEY_TYPE_ED25519: return "ED25519";
-    default: return "unknown";
-    }
-}
-
-static int known_host_type(int type)
-{
-    switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-    case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
-    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
-    }
-}
-
-/* The server's key must match the pin and/or known_hosts; refusals carry its fingerprint. */
-static int check_host_key(struct sftp *s, LIBSSH2_SESSION *ss, struct odbk_err *err)
-{
-    size_t len;
-    int type, rc;
-    const char *key = libssh2_session_hostkey(ss, &len, &type);
-    const unsigned char *hash = (const unsigned char *)libssh2_hostkey_hash(ss, LIBSSH2_HOSTKEY_HASH_SHA256);
-    unsigned char b64[64];
-    int n;
-    if (!key || !hash)
-        return odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s': '%s:%d' sent no usable host key", s->name,
-                            s->host, s->port);
-    n = EVP_EncodeBlock(b64, hash, 32);
-    while (n > 0 && b64[n - 1] == '=')
-        b64[--n] = '\0';
-    if (s->pin && strcmp(s->pin, (char *)b64) != 0) {
-        odbk_err_set(err, ODBK_E_PERM,
-                     "storage '%s': host key of '%s:%d' does not match host-key-sha256: the server offers %s key "
-                     "SHA256:%s, expected SHA256:%s", s->name, s->host, s->port, key_type_name(type), b64, s->pin);
-        odbk_err_hint(err, "if the server's key really changed, confirm the new fingerprint with its administrator "
-                      "before updating host-key-sha256");
-        return -1;
-    }
-    if (s->known_hosts) {
-        LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(ss);
-        if (!kh)
-            return odbk_err_set(err, ODBK_E_OSERR, "storage '%s': cannot initialise known hosts", s->name);
-        if (libssh2_knownhost_readfile(kh, s->known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-            odbk_err_set(err, ODBK_E_CONFIG, "storage '%s': cannot read known-hosts '%s': %s", s->name,
-                         s->known_hosts, session_msg(ss));
-            libssh2_knownhost_free(kh);
-            return -1;
-        }
-        rc = libssh2_knownhost_checkp(kh, s->host, s->port, key, len,
-                                      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-                                          known_host_type(type), NULL);
-        libssh2_knownhost_free(kh);
-        if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-            odbk_err_set(err, ODBK_E_PERM,
-                         "storage '%s': host key of '%s:%d' has CHANGED: the server offers %s key SHA256:%s, "
-                         "which is not the key recorded in '%s'", s->name, s->host, s->port, key_type_name(type),
-                         b64, s->known_hosts);
-            odbk_err_hint(err, "this may be an attack; if the key really changed, confirm the fingerprint with the "
-                          "server's administrator, then replace its line in '%s'", s->known_hosts);
-            return -1;
-        }
-        if (rc != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
-            odbk_err_set(err, ODBK_E_PERM,
-                         "storage '%s': host '%s:%d' is not in known-hosts '%s' (the server offers %s key SHA256:%s)",
-                         s->name, s->host, s->port, s->known_hosts, key_type_name(type), b64);
-            odbk_err_hint(err, "confirm the fingerprint with the server's administrator, then add the key: "
-                          "ssh-keyscan -p %d %s >> '%s' (or set host-key-sha256 = %s)", s->port, s->host,
-                          s->known_hosts, b64);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int authenticate(struct sftp *s, LIBSSH2_SESSION *ss, struct odbk_err *err)
-{
-    const char *how = NULL;
-    char msg[256] = "";
-    if (s->key) {
-        how = "publickey";
-        if (libssh2_userauth_publickey_fromfile_ex(ss, s->user, (unsigned)strlen(s->user), NULL, s->key,
-                                                   s->passphrase) == 0)
-            return 0;
-        snprintf(msg, sizeof(msg), "%s", session_msg(ss));
-    }
-    if (s->password) {
-        how = s->key ? "publickey, then password" : "password";
-        if (libssh2_userauth_password_ex(ss, s->user, (unsigned)strlen(s->user), s->password,
-                                         (unsigned)strlen(s->password), NULL) == 0)
-            return 0;
-        snprintf(msg, sizeof(msg), "%s", session_msg(ss));
-    }
-    odbk_err_set(err, ODBK_E_PERM, "storage '%s': authentication as '%s' on '%s:%d' failed (%s): %s", s->name,
-                 s->user, s->host, s->port, how, msg);
-    odbk_err_hint(err, "check user, private-key (and its passphrase) or password of [storage %s]", s->name);
-    return -1;
-}
-
 static void conn_free(struct conn *c, int graceful)
 {
     if (!c)
         return;
     if (c->sftp)   /* also when dropped: it frees what libssh2 keeps about outstanding requests */
         libssh2_sftp_shutdown(c->sftp);
-    if (c->ss) {
-        if (graceful)
-            libssh2_session_disconnect(c->ss, "bye");
-        libssh2_session_free(c->ss);
-    }
-    if (c->sock >= 0)
-        close(c->sock);
+    odbk_ssh_close(&c->ssh, graceful);
     free(c);
 }
 
+/* A new connection: the SSH session (net/ssh.h), then the SFTP subsystem. */
 static int conn_new(struct sftp *s, struct conn **out, struct odbk_err *err)
 {
     struct conn *c = odbk_xcalloc(1, sizeof(*c));
-    c->sock = -1;
-    if (tcp_connect(s, &c->sock, err) < 0)
+    c->ssh.sock = -1;
+    if (odbk_ssh_connect(&s->ssh, &c->ssh, err) < 0)
         goto fail;
-    if (!(c->ss = libssh2_session_init())) {
-        odbk_err_set(err, ODBK_E_OSERR, "storage '%s': cannot create an ssh session", s->name);
-        goto fail;
-    }
-    libssh2_session_callback_set(c->ss, LIBSSH2_CALLBACK_SEND, (void *)send_nosignal);
-    libssh2_session_set_blocking(c->ss, 1);
-    libssh2_session_set_timeout(c->ss, s->timeout_ms);
-    if (libssh2_session_handshake(c->ss, c->sock) != 0) {
-        odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s': ssh handshake with '%s:%d' failed: %s", s->name,
-                     s->host, s->port, session_msg(c->ss));
-        goto fail;
-    }
-    if (check_host_key(s, c->ss, err) < 0 || authenticate(s, c->ss, err) < 0)
-        goto fail;
-    if (!(c->sftp = libssh2_sftp_init(c->ss))) {
+    if (!(c->sftp = libssh2_sftp_init(c->ssh.ss))) {
         odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s': cannot start sftp on '%s:%d': %s", s->name, s->host,
-                     s->port, session_msg(c->ss));
+                     s->port, odbk_ssh_last_error(c->ssh.ss));
         goto fail;
     }
     *out = c;
@@ -540,7 +324,7 @@ static const char *fx_text(unsigned long fx)
 /* The SFTP status of the last failure, or 0 when the connection itself failed (c->dropped is then set). */
 static unsigned long last_fx(struct conn *c)
 {
-    if (libssh2_session_last_errno(c->ss) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+    if (libssh2_session_last_errno(c->ssh.ss) == LIBSSH2_ERROR_SFTP_PROTOCOL) {
         unsigned long fx = libssh2_sftp_last_error(c->sftp);
         return fx ? fx : LIBSSH2_FX_FAILURE;
     }
@@ -554,7 +338,7 @@ static unsigned long last_fx(struct conn *c)
 static void close_handle(struct conn *c, LIBSSH2_SFTP_HANDLE *h)
 {
     if (c && c->dropped)
-        shutdown(c->sock, SHUT_RDWR);
+        shutdown(c->ssh.sock, SHUT_RDWR);
     libssh2_sftp_close_handle(h);
 }
 
@@ -565,10 +349,10 @@ static int fail_fx(struct sftp *s, struct conn *c, unsigned long fx, struct odbk
 {
     enum odbk_errcode code = ODBK_E_IO;
     if (!fx) {
-        int e = libssh2_session_last_errno(c->ss);
+        int e = libssh2_session_last_errno(c->ssh.ss);
         return odbk_err_set(err, e == LIBSSH2_ERROR_TIMEOUT ? ODBK_E_TEMPFAIL : ODBK_E_UNAVAILABLE,
                             "storage '%s': cannot %s '%s': connection to '%s:%d' failed: %s", s->name, what, path,
-                            s->host, s->port, session_msg(c->ss));
+                            s->host, s->port, odbk_ssh_last_error(c->ssh.ss));
     }
     if (fx == LIBSSH2_FX_NO_SUCH_FILE || fx == LIBSSH2_FX_NO_SUCH_PATH)
         code = ODBK_E_NOINPUT;
@@ -583,9 +367,19 @@ static int sftp_fail(struct sftp *s, struct conn *c, struct odbk_err *err, const
     return fail_fx(s, c, last_fx(c), err, what, path);
 }
 
-static int retryable(const struct odbk_err *err)
+/* May another attempt cure the failure in err?  A failure of the connection (c->dropped: the next attempt
+ * takes a fresh one) or of getting one (c NULL: an unreachable server, a failed handshake, kinds
+ * UNAVAILABLE and TEMPFAIL); never what the server answered. */
+static int transient(const struct conn *c, const struct odbk_err *err)
 {
-    return err->code == ODBK_E_UNAVAILABLE || err->code == ODBK_E_TEMPFAIL;
+    return c ? c->dropped : odbk_retry_transient(err);
+}
+
+static struct odbk_retry retry_policy(const struct sftp *s)
+{
+    struct odbk_retry r = ODBK_RETRY_INIT((unsigned)s->retries);
+    r.interruptible = 1;   /* a stop signal ends the backoff */
+    return r;
 }
 
 /* Run op on a pooled connection, starting over on a fresh one when the connection drops.  op returns
@@ -593,27 +387,39 @@ static int retryable(const struct odbk_err *err)
  * *progress (when given) set by op means a retry would repeat visible effects, so it is not done. */
 typedef int (*conn_op)(struct sftp *s, struct conn *c, void *ctx, struct odbk_err *err);
 
+struct attempt {
+    struct sftp *s;
+    conn_op op;
+    void *ctx;
+    const int *progress;
+    int transient;           /* of the last failure */
+};
+
+static int attempt_once(void *ctx, struct odbk_err *err)
+{
+    struct attempt *a = ctx;
+    struct conn *c = NULL;
+    int r = conn_get(a->s, &c, err);
+    if (r == 0)
+        r = a->op(a->s, c, a->ctx, err);
+    if (r < 0)
+        a->transient = transient(c, err);
+    conn_put(a->s, c);
+    return r;
+}
+
+static int attempt_transient(void *ctx, const struct odbk_err *err)
+{
+    struct attempt *a = ctx;
+    (void)err;
+    return a->transient && !(a->progress && *a->progress);
+}
+
 static int with_conn(struct sftp *s, conn_op op, void *ctx, const int *progress, struct odbk_err *err)
 {
-    int attempt, r;
-    for (attempt = 0;; attempt++) {
-        struct conn *c;
-        if (conn_get(s, &c, err) < 0) {
-            if (!retryable(err) || attempt >= s->retries || odbk_storage_backoff(attempt) < 0)
-                return -1;
-            continue;
-        }
-        r = op(s, c, ctx, err);
-        if (r >= 0 || !c->dropped) {
-            conn_put(s, c);
-            if (r >= 0 && attempt)
-                odbk_err_clear(err);
-            return r;
-        }
-        conn_put(s, c);
-        if (attempt >= s->retries || (progress && *progress) || odbk_storage_backoff(attempt) < 0)
-            return -1;
-    }
+    struct attempt a = {s, op, ctx, progress, 0};
+    struct odbk_retry r = retry_policy(s);
+    return odbk_retry(&r, attempt_once, attempt_transient, &a, err);
 }
 
 static char *remote_path(struct sftp *s, const char *key)
@@ -693,8 +499,9 @@ struct sftp_writer {
     char *buf;
     size_t len;
     uint64_t off;            /* bytes the server has acknowledged */
-    int attempt;             /* reconnections since the last real progress */
+    struct odbk_retry retry; /* reconnections (the budget starts again with real progress) */
     uint64_t off_at_retry;   /* off at the last reconnection */
+    int transient;           /* of the last failure to open the temporary file */
 };
 
 static int open_tmp(struct sftp_writer *sw, unsigned long flags, struct odbk_err *err)
@@ -706,24 +513,21 @@ static int open_tmp(struct sftp_writer *sw, unsigned long flags, struct odbk_err
     return 0;
 }
 
-/* After a dropped connection: a fresh one, the temporary file reopened at the acknowledged offset. */
-static int writer_reconnect(struct sftp_writer *sw, int attempt, struct odbk_err *err)
+/* After a failure (err): when it was the connection and the retry budget allows, a fresh connection and
+ * the temporary file reopened at the acknowledged offset; else -1 with err. */
+static int writer_reconnect(struct sftp_writer *sw, struct odbk_err *err)
 {
-    struct odbk_err e2 = {0};
     LIBSSH2_SFTP_ATTRIBUTES a;
-    if (attempt >= sw->s->retries)
-        return -1;
-    if (sw->h)
-        close_handle(sw->c, sw->h);
-    conn_put(sw->s, sw->c);  /* dropped: closed, not pooled */
-    sw->c = NULL;
-    sw->h = NULL;
-    if (odbk_storage_backoff(attempt) < 0)
-        return -1;
-    if (conn_new(sw->s, &sw->c, &e2) < 0) {
-        *err = e2;
-        return -1;
+    int t = transient(sw->c, err);
+    if (t) {
+        if (sw->h)
+            close_handle(sw->c, sw->h);
+        conn_put(sw->s, sw->c);  /* dropped: closed, not pooled */
+        sw->c = NULL;
+        sw->h = NULL;
     }
+    if (!odbk_retry_again(&sw->retry, t, err) || conn_new(sw->s, &sw->c, err) < 0)
+        return -1;
     if (libssh2_sftp_stat_ex(sw->c->sftp, sw->tmp, (unsigned)strlen(sw->tmp), LIBSSH2_SFTP_STAT, &a) != 0 ||
         !(a.flags & LIBSSH2_SFTP_ATTR_SIZE) || a.filesize < sw->off)
         return sftp_fail(sw->s, sw->c, err, "resume", sw->tmp);
@@ -742,16 +546,16 @@ static int flush_buf(struct sftp_writer *sw, struct odbk_err *err)
             done += (size_t)n;
             sw->off += (uint64_t)n;
             /* real progress restores the retry budget (ODBK_STORAGE_RETRY_PROGRESS) */
-            if (sw->attempt && sw->off - sw->off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {
+            if (sw->retry.attempt && sw->off - sw->off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {
                 odbk_err_clear(err);
-                sw->attempt = 0;
+                odbk_retry_progress(&sw->retry);
             }
             continue;
         }
         if (sw->h)
             sftp_fail(sw->s, sw->c, err, "write", sw->tmp);
         sw->off_at_retry = sw->off;
-        if (!sw->c->dropped || writer_reconnect(sw, sw->attempt++, err) < 0)
+        if (writer_reconnect(sw, err) < 0)
             return -1;
     }
     sw->len = 0;
@@ -822,7 +626,7 @@ static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
             else if (rename_into_place(sw, err) == 0)
                 break;
         }
-        if (!sw->c->dropped || writer_reconnect(sw, sw->attempt++, err) < 0)
+        if (writer_reconnect(sw, err) < 0)
             return -1;
     }
     free(sw->tmp);
@@ -870,46 +674,56 @@ static void sw_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops sftp_write_ops = {"sftp upload", sw_write, sw_finish, sw_abort, sw_free};
 
+/* One attempt at creating the temporary file (and the directories it needs); the connection is kept on
+ * success, given back otherwise. */
+static int open_once(void *ctx, struct odbk_err *err)
+{
+    struct sftp_writer *sw = ctx;
+    const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
+    int r = conn_get(sw->s, &sw->c, err);
+    if (r < 0)
+        sw->c = NULL;
+    else if ((r = open_tmp(sw, flags, err)) < 0 && err->code == ODBK_E_NOINPUT &&
+             make_parents(sw->s, sw->c, sw->final, err) == 0)
+        r = open_tmp(sw, flags, err);
+    if (r < 0) {
+        sw->transient = transient(sw->c, err);
+        conn_put(sw->s, sw->c);
+        sw->c = NULL;
+    }
+    return r;
+}
+
+static int open_transient(void *ctx, const struct odbk_err *err)
+{
+    (void)err;
+    return ((struct sftp_writer *)ctx)->transient;
+}
+
 static int sftp_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                            struct odbk_writer **out, struct odbk_err *err)
 {
     struct sftp *s = st->priv;
     struct sftp_writer *sw = odbk_xcalloc(1, sizeof(*sw));
-    const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
-    int attempt;
+    struct odbk_retry r = retry_policy(s);
+    (void)size_hint;
     sw->s = s;
     sw->key = odbk_xstrdup(path);
     sw->final = remote_path(s, path);
     sw->tmp = odbk_storage_temp_name(sw->final);
-    for (attempt = 0;; attempt++) {
-        if (conn_get(s, &sw->c, err) == 0) {
-            if (open_tmp(sw, flags, err) == 0)
-                break;
-            if (err->code == ODBK_E_NOINPUT && make_parents(s, sw->c, sw->final, err) == 0 &&
-                open_tmp(sw, flags, err) == 0)
-                break;
-            if (!sw->c->dropped)
-                goto fail;
-            conn_put(s, sw->c);
-            sw->c = NULL;
-        } else if (!retryable(err)) {
-            goto fail;
-        }
-        if (attempt >= s->retries || odbk_storage_backoff(attempt) < 0)
-            goto fail;
+    sw->retry = retry_policy(s);
+    if (odbk_retry(&r, open_once, open_transient, sw, err) < 0) {
+        free(sw->tmp);
+        free(sw->final);
+        free(sw->key);
+        free(sw);
+        return -1;
     }
     odbk_err_clear(err);   /* what was overcome (missing directories, a reconnection) */
     sw->buf = odbk_xmalloc(IO_CHUNK);
     odbk_writer_init(&sw->w, &sftp_write_ops, NULL);
     *out = &sw->w;
     return 0;
-fail:
-    conn_put(s, sw->c);
-    free(sw->tmp);
-    free(sw->final);
-    free(sw->key);
-    free(sw);
-    return -1;
 }
 
 /* ---- read ---- */
@@ -921,13 +735,15 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
     struct conn *c = NULL;
     LIBSSH2_SFTP_HANDLE *h = NULL;
     uint64_t off = 0, off_at_retry = 0;
-    int attempt = 0, r = -1;
+    struct odbk_retry retry = retry_policy(s);
+    int r = -1;
     for (;;) {
         ssize_t n;
+        int t;
         if (!c) {
             if (conn_get(s, &c, err) < 0) {
                 c = NULL;
-                if (!retryable(err) || attempt >= s->retries || odbk_storage_backoff(attempt++) < 0)
+                if (!odbk_retry_again(&retry, transient(NULL, err), err))
                     goto out;
                 continue;
             }
@@ -950,23 +766,22 @@ static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writ
             goto retry;
         }
         off += (uint64_t)n;
-        if (attempt && off - off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {   /* real progress */
+        if (retry.attempt && off - off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {   /* real progress */
             odbk_err_clear(err);
-            attempt = 0;
+            odbk_retry_progress(&retry);
         }
         if (odbk_writer_write(dst, buf, (size_t)n, err) < 0)
             goto out;
         continue;
     retry:
-        if (!c->dropped || attempt >= s->retries)
-            goto out;
+        t = transient(c, err);
         if (h)
             close_handle(c, h);
         h = NULL;
         conn_put(s, c);
         c = NULL;
         off_at_retry = off;
-        if (odbk_storage_backoff(attempt++) < 0)
+        if (!odbk_retry_again(&retry, t, err))
             goto out;
     }
     r = 0;

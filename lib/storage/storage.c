@@ -2,14 +2,11 @@
  * built on the driver table (put/get of small objects, removal of a prefix). */
 #include "storage/storage.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/interrupt.h"
 #include "common/util.h"
 
 extern const struct odbk_storage_driver *const odbk_storage_drivers[];
@@ -237,31 +234,6 @@ char *odbk_storage_join(const char *base, const char *key)
     while (bl > 1 && base[bl - 1] == '/')
         bl--;
     return odbk_xasprintf("%.*s/%s", (int)bl, base, key);
-}
-
-int odbk_storage_backoff(int attempt)
-{
-    long ms = 500L << (attempt < 4 ? attempt : 4);
-    struct timespec end, now;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += ms / 1000;
-    end.tv_nsec += (ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
-    for (;;) {
-        struct pollfd pfd = {odbk_interrupt_fd(), POLLIN, 0};
-        long left;
-        if (odbk_interrupted())
-            return -1;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        left = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000L;
-        if (left <= 0)
-            return 0;
-        if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, (int)left) < 0 && errno != EINTR)
-            return 0;
-    }
 }
 
 int odbk_storage_entry_name_ok(const char *name)

@@ -142,10 +142,6 @@ int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t
  * it up as one that is down does. */
 #define ODBK_STORAGE_RETRY_PROGRESS (1024 * 1024)
 
-/* The pause before retry number attempt (0, 1, ...): 0.5 s doubling, at most 8 s.  It ends early, and
- * returns -1, when a stop signal arrives (common/interrupt.h): then the caller retries no more. */
-int odbk_storage_backoff(int attempt);
-
 /* May a name a server lists in a directory be taken as an entry of it?  Not "", "." or "..", nor a
  * name holding a '/' (a hostile or broken listing must not name objects outside the directory). */
 int odbk_storage_entry_name_ok(const char *name);
