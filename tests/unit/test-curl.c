@@ -1,7 +1,41 @@
 /* test-curl.c - the one mapping of transfer outcomes (net/curl.h): CURLcode and HTTP status to an error
  * kind, and what another attempt may cure. */
 #include "net/curl.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "tap.h"
+
+/* An HTTP server for one request that sends its header lines slowly (one each 100 ms for 1.6 s) and then
+ * a body: activity, but no body byte, for less than the 2 s stall. */
+static int say(int fd, const char *s)
+{
+    return write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+}
+
+static void *slow_headers(void *arg)
+{
+    int ls = *(int *)arg, fd = accept(ls, NULL, NULL), i;
+    char buf[4096];
+    struct timespec tick = {0, 100 * 1000000L};
+    if (fd < 0)
+        return NULL;
+    if (read(fd, buf, sizeof(buf)) <= 0 || !say(fd, "HTTP/1.1 200 OK\r\n"))
+        goto out;
+    for (i = 0; i < 16; i++) {
+        nanosleep(&tick, NULL);
+        if (!say(fd, "X-Slow: 1\r\n"))
+            goto out;
+    }
+    say(fd, "Content-Length: 2\r\nConnection: close\r\n\r\nok");
+out:
+    close(fd);
+    return NULL;
+}
 
 int main(void)
 {
@@ -68,6 +102,37 @@ int main(void)
         curl_easy_setopt(c->h, CURLOPT_URL, "http://127.0.0.1:1/x");
         cc = odbk_curl_perform(c);
         is_int(cc, CURLE_UNSUPPORTED_PROTOCOL, "a protocol the set-up does not allow is refused");
+        odbk_curl_free(c);
+    }
+    {
+        /* the stall watchdog counts time, not clock seconds: a transfer started at 0.6 s past a second
+         * that waits 1.6 s for its first body byte is no 2 s stall (it was dropped at the next second
+         * boundary but one, 1.4 s in) */
+        static const struct odbk_curl_opts opts = {.protocols = "http", .connect_timeout = 5, .stall = 2};
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof(sa);
+        int ls = socket(AF_INET, SOCK_STREAM, 0);
+        struct odbk_curl *c = odbk_curl_new();
+        struct timespec now, wait = {0, 0};
+        pthread_t th;
+        char url[64];
+        CURLcode cc;
+        ok(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(ls, 1) == 0 &&
+               getsockname(ls, (struct sockaddr *)&sa, &sl) == 0,
+           "a local server listens");
+        pthread_create(&th, NULL, slow_headers, &ls);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", ntohs(sa.sin_port));
+        odbk_curl_setup(c, &opts);
+        curl_easy_setopt(c->h, CURLOPT_URL, url);
+        clock_gettime(CLOCK_MONOTONIC, &now);   /* start 0.6 s past a second of the watchdog's clock */
+        wait.tv_nsec = (600000000L - now.tv_nsec + 1000000000L) % 1000000000L;
+        nanosleep(&wait, NULL);
+        cc = odbk_curl_perform(c);
+        is_int(cc, CURLE_OK, "1.6 s of header lines without a body byte is no 2 s stall");
+        if (cc != CURLE_OK)
+            diag("%s", odbk_curl_why(c, cc));
+        pthread_join(th, NULL);
+        close(ls);
         odbk_curl_free(c);
     }
     return done_testing();
