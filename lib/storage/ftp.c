@@ -24,7 +24,6 @@
 #include "storage/storage.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,27 +64,6 @@ struct ftp {
 };
 
 /* ---- configuration ---- */
-
-static int parse_long(const struct odbk_config_section *sec, const char *key, long def, long lo, long hi,
-                      int seconds, long *out, struct odbk_err *err)
-{
-    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
-    char *end;
-    long v;
-    if (!kv) {
-        *out = def;
-        return 0;
-    }
-    errno = 0;
-    v = strtol(kv->value, &end, 10);
-    if (seconds && *end == 's')
-        end++;
-    if (errno || end == kv->value || *end || v < lo || v > hi)
-        return odbk_config_error(err, sec, kv, "'%s' is not a number%s from %ld to %ld", kv->value,
-                                 seconds ? " of seconds" : "", lo, hi);
-    *out = v;
-    return 0;
-}
 
 static void ftp_free_priv(struct ftp *f)
 {
@@ -149,7 +127,7 @@ static int ftp_open(struct odbk_storage *st, const struct odbk_config_section *s
 {
     const struct odbk_config_kv *kv;
     struct ftp *f = odbk_xcalloc(1, sizeof(*f));
-    long retries;
+    unsigned retries;
     pthread_mutex_init(&f->mu, NULL);
     f->name = st->name;
     if (odbk_curl_init(err) < 0) {
@@ -184,9 +162,9 @@ static int ftp_open(struct odbk_storage *st, const struct odbk_config_section *s
     f->ca_file = kv ? odbk_xstrdup(kv->value) : NULL;
     if (odbk_config_bool(sec, "tls-verify", 1, &f->tls_verify, err) < 0 ||
         odbk_config_bool(sec, "active", 0, &f->active, err) < 0 ||
-        parse_long(sec, "timeout", 60, 1, 86400, 1, &f->timeout_s, err) < 0 ||
-        parse_long(sec, "connect-timeout", 15, 1, 86400, 1, &f->connect_timeout_s, err) < 0 ||
-        parse_long(sec, "retries", 3, 0, 100, 0, &retries, err) < 0)
+        odbk_config_seconds(sec, "timeout", 60, 1, 86400, &f->timeout_s, err) < 0 ||
+        odbk_config_seconds(sec, "connect-timeout", 15, 1, 86400, &f->connect_timeout_s, err) < 0 ||
+        odbk_config_uint(sec, "retries", 3, 0, 100, &retries, err) < 0)
         goto fail;
     f->retries = (int)retries;
     f->ctl = odbk_curl_new();

@@ -21,7 +21,6 @@
  * server acknowledged, small operations start over; what the server answered is never retried. */
 #include "storage/storage.h"
 
-#include <errno.h>
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include <pthread.h>
@@ -73,44 +72,6 @@ struct conn {
 
 /* ---- configuration ---- */
 
-static int parse_seconds(const struct odbk_config_section *sec, const char *key, long def, long *out_ms,
-                         struct odbk_err *err)
-{
-    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
-    char *end;
-    long v;
-    if (!kv) {
-        *out_ms = def * 1000;
-        return 0;
-    }
-    errno = 0;
-    v = strtol(kv->value, &end, 10);
-    if (*end == 's')
-        end++;
-    if (errno || end == kv->value || *end || v <= 0 || v > 86400)
-        return odbk_config_error(err, sec, kv, "'%s' is not a number of seconds (1 to 86400)", kv->value);
-    *out_ms = v * 1000;
-    return 0;
-}
-
-static int parse_int(const struct odbk_config_section *sec, const char *key, long def, long lo, long hi,
-                     long *out, struct odbk_err *err)
-{
-    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, key);
-    char *end;
-    long v;
-    if (!kv) {
-        *out = def;
-        return 0;
-    }
-    errno = 0;
-    v = strtol(kv->value, &end, 10);
-    if (errno || end == kv->value || *end || v < lo || v > hi)
-        return odbk_config_error(err, sec, kv, "'%s' is not a number from %ld to %ld", kv->value, lo, hi);
-    *out = v;
-    return 0;
-}
-
 static void sftp_free_priv(struct sftp *s)
 {
     int i;
@@ -144,7 +105,7 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
 {
     const struct odbk_config_kv *kv;
     struct sftp *s = odbk_xcalloc(1, sizeof(*s));
-    long port, retries;
+    unsigned port, retries;
     pthread_mutex_init(&s->mu, NULL);
     s->name = st->name;
 
@@ -164,11 +125,13 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
         goto fail;
     }
     s->user = odbk_xstrdup(kv->value);
-    if (parse_int(sec, "port", 22, 1, 65535, &port, err) < 0 ||
-        parse_int(sec, "retries", 3, 0, 100, &retries, err) < 0 ||
-        parse_seconds(sec, "timeout", 60, &s->timeout_ms, err) < 0 ||
-        parse_seconds(sec, "connect-timeout", 15, &s->connect_timeout_ms, err) < 0)
+    if (odbk_config_uint(sec, "port", 22, 1, 65535, &port, err) < 0 ||
+        odbk_config_uint(sec, "retries", 3, 0, 100, &retries, err) < 0 ||
+        odbk_config_seconds(sec, "timeout", 60, 1, 86400, &s->timeout_ms, err) < 0 ||
+        odbk_config_seconds(sec, "connect-timeout", 15, 1, 86400, &s->connect_timeout_ms, err) < 0)
         goto fail;
+    s->timeout_ms *= 1000;
+    s->connect_timeout_ms *= 1000;
     s->port = (int)port;
     s->retries = (int)retries;
     kv = odbk_config_get_kv(sec, "path");

@@ -61,6 +61,12 @@ test_expect_success 'neither known-hosts nor host-key-sha256 is a config error (
     test_grep "known-hosts" err
 '
 
+test_expect_success 'a timeout that is not a number of seconds is a config error (78) naming the range' '
+    sftp_conf badnum "private-key=$SFTP_KEY" "known-hosts=$SFTP_KNOWN_HOSTS" "path=$ROOT/x" "timeout=5x" &&
+    test_exit_code 78 $T badnum.conf s list 2>err &&
+    test_grep "timeout: .5x. is not a number of seconds from 1 to 86400" err
+'
+
 test_expect_success 'a key the server does not accept is refused (77)' '
     sftp_conf badkey "private-key=$TRASH/other" "known-hosts=$SFTP_KNOWN_HOSTS" "path=$ROOT/x" &&
     test_exit_code 77 $T badkey.conf s list 2>err &&
