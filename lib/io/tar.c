@@ -93,8 +93,8 @@ static ssize_t read_full(int fd, char *buf, size_t want)
     return (ssize_t)got;
 }
 
-int odbk_member_read_file(const char *full, char *buf, size_t bufsize, const struct odbk_member_sink *sink,
-                          void *ctx, struct odbk_err *err)
+int odbk_member_read_file(const char *full, const struct stat *expect, char *buf, size_t bufsize,
+                          const struct odbk_member_sink *sink, void *ctx, struct odbk_err *err)
 {
     struct stat before, after;
     int fd = open(full, O_RDONLY | O_CLOEXEC), r = -1, attempt;
@@ -105,6 +105,12 @@ int odbk_member_read_file(const char *full, char *buf, size_t bufsize, const str
         if (errno == ENOENT)
             return 1;             /* deleted while we walked (Odoo's garbage collection) */
         return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
+    }
+    /* the file the walk vetted, not one a link swapped in since (or a folder on the way swapped for a link) */
+    if (expect && (fstat(fd, &before) != 0 || !odbk_same_file(&before, expect))) {
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "'%s' was replaced while being read", full);
+        odbk_err_hint(err, "something changed the filestore during the backup; run it again");
+        goto out;
     }
     for (attempt = 0; attempt < 3; attempt++) {
         if (fstat(fd, &before) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
@@ -239,7 +245,7 @@ static int tar_entry(void *ctx, const char *rel, const char *full, const struct 
     }
     if (!S_ISREG(sb->st_mode))
         return 0;                     /* sockets, fifos, devices: not part of an Odoo filestore */
-    r = odbk_member_read_file(full, w->buf, CHUNK, &tar_member_sink, &m, err);
+    r = odbk_member_read_file(full, sb, w->buf, CHUNK, &tar_member_sink, &m, err);
     archive_entry_free(m.e);
     if (r == 1)
         w->stats->vanished++;

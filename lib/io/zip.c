@@ -136,11 +136,11 @@ static int zip_member_data(void *ctx, const void *buf, size_t len, struct odbk_e
 static const struct odbk_member_sink zip_member_sink = {zip_member_begin, zip_member_data};
 
 /* 1 when the file vanished before it was opened (nothing stored), else 0 or -1; *size the bytes stored */
-static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, uint64_t *size,
-                    struct odbk_err *err)
+static int add_file(struct odbk_zip *z, const char *full, const struct stat *expect, const char *name, char *buf,
+                    uint64_t *size, struct odbk_err *err)
 {
     struct zip_member m = {z, name, 0};
-    int r = odbk_member_read_file(full, buf, CHUNK, &zip_member_sink, &m, err);
+    int r = odbk_member_read_file(full, expect, buf, CHUNK, &zip_member_sink, &m, err);
     *size = m.size;
     if (r == 1)
         return 1;
@@ -164,7 +164,7 @@ static int zip_entry(void *ctx, const char *rel, const char *full, const struct 
     if (!sb || !S_ISREG(sb->st_mode))
         return 0;
     member = odbk_xasprintf("%s%s", w->prefix, rel);
-    r = add_file(w->z, full, member, w->buf, &size, err);
+    r = add_file(w->z, full, sb, member, w->buf, &size, err);
     free(member);
     if (r == 0) {
         w->files++;
