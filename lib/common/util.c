@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -541,15 +542,28 @@ static int link_trusted(const struct walk *w, const struct stat *link, const str
     return me == w->owner || link->st_uid == 0 || link->st_uid == me || target->st_uid == w->owner;
 }
 
+/* "odoo (uid 995)", or "uid 995" for a uid without a name */
+static void uid_name(uid_t uid, char *buf, size_t size)
+{
+    struct passwd pw, *found = NULL;
+    char tmp[1024];
+    if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &found) == 0 && found)
+        snprintf(buf, size, "%s (uid %ld)", found->pw_name, (long)uid);
+    else
+        snprintf(buf, size, "uid %ld", (long)uid);
+}
+
 static int untrusted_link(const struct walk *w, int dfd, const char *name, const char *full,
                           const struct stat *link, const struct stat *target, struct odbk_err *err)
 {
-    char to[4096];
+    char to[4096], by[300], of[300], owner[300];
     ssize_t n = readlinkat(dfd, name, to, sizeof to - 1);
     to[n > 0 ? n : 0] = '\0';
-    odbk_err_set(err, ODBK_E_PERM, "symbolic link '%s' (of uid %ld) points to '%s', which belongs to uid %ld, "
-                 "not to the filestore's owner (uid %ld): not followed", full, (long)link->st_uid, to,
-                 (long)target->st_uid, (long)w->owner);
+    uid_name(link->st_uid, by, sizeof by);
+    uid_name(target->st_uid, of, sizeof of);
+    uid_name(w->owner, owner, sizeof owner);
+    odbk_err_set(err, ODBK_E_PERM, "symbolic link '%s' of %s points to '%s' of %s, not of the filestore's owner "
+                 "%s: not followed", full, by, to, of, owner);
     odbk_err_hint(err, "remove the link; a link an administrator made on purpose is followed when root owns it "
                   "(ln -s as root, or chown -h root)");
     return -1;
