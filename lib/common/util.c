@@ -427,6 +427,52 @@ int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struc
     return r;
 }
 
+int odbk_dir_open_made(const char *path, struct odbk_err *err)
+{
+    const char *base;
+    int pfd, fd;
+    if (odbk_dir_open_at(path, &pfd, &base, err) < 0)
+        return -1;
+    fd = odbk_dir_open_own(pfd, base, path, NULL, NULL, err);
+    close(pfd);
+    return fd;
+}
+
+int odbk_open_below(int dirfd, const char *rel, const char *full, int flags, mode_t mode, mode_t dir_mode,
+                    struct odbk_err *err)
+{
+    char *p = odbk_xstrdup(rel), *s = p, *slash;
+    int cur = dirfd, fd = -1;
+    while ((slash = strchr(s, '/'))) {
+        int next;
+        *slash = '\0';
+        if (*s && (mkdirat(cur, s, dir_mode) == 0 || errno == EEXIST)) {
+            next = openat(cur, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0) {
+                if (errno == ELOOP || errno == ENOTDIR)
+                    odbk_err_set(err, ODBK_E_DATA, "cannot create '%s': '%s' on its way is not a directory", full, s);
+                else
+                    odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", full);
+                goto out;
+            }
+            if (cur != dirfd)
+                close(cur);
+            cur = next;
+        } else if (*s) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", full);
+            goto out;
+        }
+        s = slash + 1;
+    }
+    if ((fd = openat(cur, s, flags | O_NOFOLLOW | O_CLOEXEC, mode)) < 0)
+        odbk_err_sys(err, errno == EEXIST || errno == ELOOP ? ODBK_E_DATA : ODBK_E_IO, "cannot create '%s'", full);
+out:
+    if (cur != dirfd)
+        close(cur);
+    free(p);
+    return fd;
+}
+
 static int rm_entry(void *ctx, int dirfd, const char *name, int fd, const char *full, const struct stat *sb,
                     struct odbk_err *err)
 {

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "common/err.h"
@@ -100,6 +101,14 @@ int odbk_dir_open_at(const char *path, int *parent_fd, const char **base, struct
 int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const struct stat *expect,
                       struct stat *sb, struct odbk_err *err);
 int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err);
+/* A directory this process made, opened to extract into: not a link, and this process's user's
+ * (odbk_dir_open_own without expect); -1 and an ODBK_E_PERM error otherwise. */
+int odbk_dir_open_made(const char *path, struct odbk_err *err);
+/* Open rel below dirfd (openat(flags | O_NOFOLLOW, mode)), creating the folders on its way (dir_mode),
+ * each entered without following a link: nothing is ever created outside dirfd (full names rel in
+ * messages; a link or file on the way is an ODBK_E_DATA error).  The descriptor, or -1. */
+int odbk_open_below(int dirfd, const char *rel, const char *full, int flags, mode_t mode, mode_t dir_mode,
+                    struct odbk_err *err);
 
 /* rm -rf by descriptor (odbk_tree_visit), never following symbolic links; a missing path is not an error.
  * odbk_rmtree_expect (expect NULL: odbk_rmtree) removes path only when it is the directory expect (device

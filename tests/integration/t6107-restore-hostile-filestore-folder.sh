@@ -80,6 +80,24 @@ test_expect_success 'staging swapped for a link to a root-only folder while owne
 	rm -f "$staging" && rm -rf "$staging.moved"
 '
 
+for fmt in odbk zip; do
+test_expect_success "staging swapped for a link during the load ($fmt): nothing written to the decoy, refused" '
+	fresh &&
+	id=$(odbk-create prod --quiet --format '$fmt') && rm -f "$FS/odbk-current" &&
+	echo current >"$FS/odbk-current" && chown odbktest:odbktest "$FS/odbk-current" &&
+	fingerprint "$DB" "$FS" >old.fp && rm -f ready &&
+	{ ODBK_FAILPOINT=pause-in-load:1 ODBK_FAILPOINT_READY=$TRASH/ready odbk-restore "$id" \
+		--no-safety-backup --confirm RESTORE >out 2>err & pid=$!; } &&
+	for i in $(seq 100); do test -e ready && break; sleep 0.1; done && test -e ready &&
+	staging=$(ls -d "$FS".odbk-tmp-*) &&
+	as_odoo mv "$staging" "$staging.moved" && as_odoo ln -s "$TRASH/decoy" "$staging" &&
+	{ wait $pid; rc=$?; } && test "$rc" != 0 && test_grep "target is unchanged" err &&
+	decoy_state >decoy.after && test_cmp decoy.before decoy.after &&
+	test -d "$FS" && test ! -L "$FS" && fingerprint "$DB" "$FS" >now.fp && test_cmp old.fp now.fp &&
+	test "$(rows)" = 0 && rm -f "$staging" && rm -rf "$staging.moved"
+'
+done
+
 test_expect_success 'staging swapped for a link before a killed swap is completed: nothing renamed or removed, then completed once put back' '
 	fresh &&
 	test_exit_code 137 env ODBK_FAILPOINT=swap-db-in odbk-restore "$ID" --no-safety-backup \

@@ -3,6 +3,7 @@
  * directory odbk made, and the filestore walk refuses a link through which root would read what the
  * filestore's owner cannot.  Run as root for the owner cases (others are skipped). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,42 @@ static void test_walk_links(void)
     unlink(at("fs/ab/planted"));
 }
 
+static void test_open_below(void)
+{
+    struct odbk_err err = {0};
+    int top, fd;
+    mkdir(at("x"), 0700);
+    mkdir(at("out"), 0700);
+    top = odbk_dir_open_made(at("x"), &err);
+    ok(top >= 0, "open_made: a directory of ours");
+    fd = odbk_open_below(top, "ab/cd/f", "x/ab/cd/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err);
+    ok(fd >= 0 && exists("x/ab/cd/f"), "open_below: folders on the way made, the file created");
+    if (fd >= 0)
+        close(fd);
+    symlink(at("out"), at("x/ln"));
+    ok(odbk_open_below(top, "ln/f", "x/ln/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err) < 0 &&
+           err.code == ODBK_E_DATA && !exists("out/f"), "open_below: a link on the way is refused, nothing outside");
+    ok(odbk_open_below(top, "ln", "x/ln", O_WRONLY | O_CREAT, 0640, 0750, &err) < 0,
+       "open_below: a link as the file is not followed");
+    ok(odbk_open_below(top, "ab/cd/f", "x/ab/cd/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err) < 0 &&
+           err.code == ODBK_E_DATA, "open_below: a second member of one name is bad data");
+    if (top >= 0)
+        close(top);
+    rename(at("x"), at("x.moved"));
+    symlink(at("out"), at("x"));
+    ok(odbk_dir_open_made(at("x"), &err) < 0 && err.code == ODBK_E_PERM, "open_made: a link in its place is refused");
+    if (geteuid() == 0) {
+        unlink(at("x"));
+        mkdir(at("x"), 0700);
+        chown(at("x"), NOBODY, NOBODY);
+        ok(odbk_dir_open_made(at("x"), &err) < 0 && err.code == ODBK_E_PERM,
+           "open_made: another user's folder in its place is refused");
+        rmdir(at("x"));
+    } else {
+        unlink(at("x"));
+    }
+}
+
 int main(void)
 {
     struct odbk_err err = {0};
@@ -219,6 +256,7 @@ int main(void)
     test_rmtree();
     test_take_owner();
     test_walk_links();
+    test_open_below();
     is_int(odbk_rmtree(base, &err), 0, "cleanup");
     return done_testing();
 }
