@@ -98,10 +98,12 @@ int odbk_member_read_file(const char *full, const struct stat *expect, char *buf
                           const struct odbk_member_sink *sink, void *ctx, struct odbk_err *err)
 {
     struct stat before, after;
-    int fd = open(full, O_RDONLY | O_CLOEXEC), r = -1, attempt;
+    int fd, r = -1, attempt;
     char extra;
     ssize_t got;
     uint64_t left;
+    odbk_pause_point("pause-before-read");   /* test-only: a file swapped for a link after the walk saw it */
+    fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;             /* deleted while we walked (Odoo's garbage collection) */

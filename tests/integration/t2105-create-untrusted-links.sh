@@ -58,7 +58,19 @@ test_expect_success 'a link root made, and an Odoo-user link to the Odoo user'"'
 		--confirm RESTORE >/dev/null &&
 	cmp "$TRASH/shadow" "$TRASH/r1/$SUB/by-root" && test ! -L "$TRASH/r1/$SUB/by-root" &&
 	cmp "$TRASH/disk2/f00d" "$TRASH/r1/$SUB/own" && cmp "$TRASH/disk2/f00d" "$TRASH/r1/yy/f00d" &&
-	drop_db "$(test_db r1)"
+	drop_db "$(test_db r1)" && rm "$FS/$SUB/by-root" "$FS/$SUB/own" "$FS/yy"
+'
+
+test_expect_success 'the first file read swapped for such a link after the walk saw it: 75, the secret not stored' '
+	last=$(cd "$FS" && find . -type f | LC_ALL=C sort | head -1) &&
+	rm -f ready &&
+	{ ODBK_FAILPOINT=pause-before-read:1 ODBK_FAILPOINT_READY=$TRASH/ready odbk-create prod >out 2>err & pid=$!; } &&
+	for i in $(seq 100); do test -e ready && break; sleep 0.1; done && test -e ready &&
+	mv "$FS/$last" "$TRASH/moved" && ln -s "$TRASH/shadow" "$FS/$last" && chown -h odbktest:odbktest "$FS/$last" &&
+	{ wait $pid; rc=$?; } &&
+	rm "$FS/$last" && mv "$TRASH/moved" "$FS/$last" &&
+	test "$rc" = 75 && test_grep "was replaced while being read" err &&
+	! grep -rqa "secret-hash" "$TRASH/storage"
 '
 
 test_expect_success 'cleanup' '
