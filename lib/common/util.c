@@ -720,6 +720,25 @@ int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err
     top.dev = sb.st_dev;
     top.ino = sb.st_ino;
     w.owner = sb.st_uid;
+    {
+        /* the filestore itself a link (another disk): the same rule, with the link's owner as the filestore's
+         * (its folder may be the Odoo user's, who could point it at /root) */
+        struct stat link;
+        if (lstat(root, &link) == 0 && S_ISLNK(link.st_mode)) {
+            struct walk lw = {root, link.st_uid, cb, ctx};
+            if (!link_trusted(&lw, &link, &sb)) {
+                char *dir = odbk_dirname(root);
+                int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                const char *base = strrchr(root, '/');
+                untrusted_link(&lw, dfd >= 0 ? dfd : AT_FDCWD, base ? base + 1 : root, root, &link, &sb, err);
+                if (dfd >= 0)
+                    close(dfd);
+                free(dir);
+                close(fd);
+                return -1;
+            }
+        }
+    }
     r = walk_dir(&w, fd, root, &top, 0, err);
     close(fd);
     return r;

@@ -73,7 +73,8 @@ const char *odbk_hostname(void);
  * the walker cannot read more through it than the owner of root could: the walker is that owner, or the link
  * belongs to root (an administrator spreading the filestore over disks) or to the walker, or what it points
  * to belongs to root's owner; any other link is an ODBK_E_PERM error naming it and its target (root copying
- * /etc/shadow into a backup because the Odoo user linked it).  Folders are entered by descriptor (openat),
+ * /etc/shadow into a backup because the Odoo user linked it); root itself a link is followed when root or
+ * the walker owns it or what it points to is the link owner's, else the same error.  Folders are entered by descriptor (openat),
  * checked to be the folder just vetted, so one swapped for a link meanwhile is never walked; a reader of
  * `full` checks the same of the file it opened (odbk_same_file with sb).  cb returns 0 to go on (a
  * directory is then entered), 1 to skip a directory's contents, -1 to stop (the walk returns -1).  An

@@ -73,6 +73,16 @@ test_expect_success 'the first file read swapped for such a link after the walk 
 	! grep -rqa "secret-hash" "$TRASH/storage"
 '
 
+test_expect_success 'the filestore itself a link the Odoo user pointed at a root-only folder: 77; made by root: followed' '
+	odbk_conf_env linked "$DB" "$TRASH/fslink" disk &&
+	ln -s "$TRASH/rootdir" "$TRASH/fslink" && chown -h odbktest:odbktest "$TRASH/fslink" &&
+	test_exit_code 77 odbk-create linked 2>err &&
+	test_grep "symbolic link .*fslink.* points to .*rootdir" err &&
+	! grep -rqa "root key" "$TRASH/storage" &&
+	chown -h root:root "$TRASH/fslink" &&
+	odbk-create linked --quiet >/dev/null
+'
+
 test_expect_success 'cleanup' '
 	drop_db "$DB"
 '
