@@ -29,7 +29,11 @@ static int take(void *ctx, int dirfd, const char *name, int fd, const char *full
     ffd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (ffd < 0)
         return errno == ENOENT ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot give '%s' its owner", full);
-    if (fstat(ffd, &now) != 0 || !odbk_same_file(&now, sb) || now.st_nlink != 1) {
+    if (fstat(ffd, &now) != 0) {
+        close(ffd);
+        return odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
+    }
+    if (!odbk_same_file(&now, sb) || now.st_nlink != 1) {
         /* a restore writes every file once: a second name is a file someone linked in from elsewhere */
         close(ffd);
         odbk_err_set(err, ODBK_E_PERM, "'%s' is not a file the restore wrote (%s): no owner given", full,

@@ -955,7 +955,6 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
     if (create_tmp_db(pg, t.pg, sw.row.tmp_db, &role, &created_db, err) < 0)
         goto fail;
     if (sw.row.tmp_dir && odbk_swap_make_dir(&sw, err) < 0) {
-        odbk_err_prefix(err, "cannot create the scratch directory");
         odbk_swap_forget_dir(&sw);   /* not ours: never removed */
         goto fail;
     }

@@ -171,7 +171,7 @@ int odbk_swap_make_dir(struct odbk_swap *sw, struct odbk_err *err)
         return -1;
     /* root's alone until the restore hands it over: the folder holding it may be the Odoo user's */
     if (mkdirat(pfd, base, 0700) != 0) {
-        odbk_err_sys(err, ODBK_E_IO, "cannot create the filestore directory '%s'", sw->row.tmp_dir);
+        odbk_err_sys(err, ODBK_E_IO, "cannot create the directory '%s'", sw->row.tmp_dir);
         close(pfd);
         return -1;
     }
