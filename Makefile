@@ -5,7 +5,8 @@
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash and zsh completion, systemd units,
 #                   and /etc/odbk/odbk.conf with mode 600 when there is none)
 #   make bench      benchmarks against named baselines (see tests/bench/)
-#   make bench-catalog  per-env commands at 100-10,000 envs (BENCH_BASE_BIN=DIR compares a build)
+#   make bench-catalog  per-env commands at 100-10,000 envs, and rescan of 10,000 manifests
+#                   (BENCH_BASE_BIN=DIR compares a build)
 #   make fuzz       libFuzzer targets tests/fuzz/fuzz-*.c (clang) into build-fuzz/, each run FUZZ_SECONDS
 #                   (60) from tests/fuzz/corpus/<target>/; not part of make check, which replays the corpus
 
@@ -85,6 +86,7 @@ bench: all
 
 bench-catalog: all
 	tests/bench/catalog
+	tests/bench/rescan
 
 # ---------------------------------------------------------------- fuzzing
 # The library built by clang with -fsanitize=fuzzer-no-link,address,undefined into build-fuzz/, each target

@@ -105,6 +105,8 @@ static void on_outcome(void *p, const struct odbk_create_outcome *out)
     if (out->record_err)
         fprintf(stderr, "%s: warning: %s: cannot record the failed attempt: %s\n", cli.prog, out->env,
                 out->record_err->msg);
+    if (b && b->warning)   /* --quiet too: a backup that holds less than asked is worth a cron mail */
+        fprintf(stderr, "%s: warning: %s: %s\n", cli.prog, out->env, b->warning);
     if (!b) {
         struct odbk_err e = *out->err;
         if (r->n > 1 || r->c->due)

@@ -13,7 +13,7 @@
 #include "policy/compliance.h"
 
 enum { O_PROJECT = 1, O_STATUS, O_TYPE, O_STORAGE, O_SEARCH, O_RESCAN, O_AUDIT, O_ENV, O_ENVS, O_VERIFY, O_BACKUP,
-       O_LIMIT, O_NO_HEADER };
+       O_LIMIT, O_NO_HEADER, O_SINCE, O_UNTIL };
 
 static const struct odbk_opt opts[] = {
     {"env", 'e', "ENV", "only this environment (same as naming it as an operand)", O_ENV, &odbk_vocab_env},
@@ -30,6 +30,8 @@ static const struct odbk_opt opts[] = {
     {"backup", 'b', "ID", "one backup in full instead: every field, its error, its files", O_BACKUP,
      &odbk_vocab_backup},
     {"limit", 'n', "N", "at most N backups (the newest)", O_LIMIT, NULL},
+    {"since", 0, "TIME", "only backups made at or after TIME (RFC 3339, or an age such as 36h or 7d)", O_SINCE, NULL},
+    {"until", 0, "TIME", "only backups made at or before TIME (RFC 3339, or an age)", O_UNTIL, NULL},
     {"no-header", 0, NULL, "no header line in tables", O_NO_HEADER, NULL},
     {0},
 };
@@ -48,13 +50,29 @@ struct ctx {
     const char *backup;
 };
 
+/* --since/--until: an RFC 3339 time, or an age counted back from now ("36h", "7d", "2w") */
+static int when(const char *opt, const char *arg, time_t *out, struct odbk_err *err)
+{
+    int64_t age;
+    struct odbk_err e = {0};
+    if (odbk_time_parse_rfc3339(arg, out) == 0 && *out > 0)
+        return 0;
+    if (odbk_duration_parse_seconds(arg, &age, &e) == 0) {
+        *out = odbk_now() - (time_t)age;
+        return 0;
+    }
+    odbk_err_set(err, ODBK_E_USAGE, "--%s: '%s' is neither an RFC 3339 time nor an age", opt, arg);
+    odbk_err_hint(err, "write 2026-03-01T00:00:00Z, or an age such as 36h, 7d or 2w");
+    return -1;
+}
+
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
 {
     struct ctx *c = p;
     switch (id) {
     case O_ENV:
         if (c->n_envs >= 100)
-            return odbk_err_set(err, ODBK_E_USAGE, "too many environments");
+            return odbk_err_set(err, ODBK_E_USAGE, "too many environments: at most 100");
         c->envs[c->n_envs++] = arg;
         break;
     case O_PROJECT: c->f.project = arg; break;
@@ -75,26 +93,61 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         break;
     }
     case O_NO_HEADER: c->no_header = 1; break;
+    case O_SINCE:
+    case O_UNTIL: return when(id == O_SINCE ? "since" : "until", arg, id == O_SINCE ? &c->f.since : &c->f.until, err);
     }
     return 0;
 }
 
-/* The COMMENT column of a failed backup also says why it failed. */
-static void print_table(const struct odbk_backup *v, size_t n, int header)
+/* The listing is written as the catalog returns its rows, one at a time: memory does not grow with them. */
+struct printer {
+    int json, header;
+    size_t n;
+};
+
+static void print_header(void)
 {
-    size_t i;
-    if (header)
-        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
+    printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
            "VERIFIED", "CREATED", "SIZE_MB", "STORAGE", "COMMENT");
-    for (i = 0; i < n; i++) {
+}
+
+/* A row of the table (the COMMENT column of a failed backup also says why it failed), or an element of
+ * the JSON array. */
+static int print_row(void *p, struct odbk_backup *b)
+{
+    struct printer *pr = p;
+    if (pr->json) {
+        cJSON *o = odbk_backup_json(b);
+        char *s = cJSON_Print(o);
+        printf("%s%s", pr->n ? ",\n" : "[\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
         char t[32];
-        odbk_time_rfc3339(v[i].created_at, t);
-        const char *comment = v[i].comment ? v[i].comment : "";
-        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s%s%s%s\n", v[i].id, v[i].env,
-               v[i].project && *v[i].project ? v[i].project : "-", v[i].type, v[i].status, v[i].verified ? "yes" : "no",
-               t, (double)v[i].total_size / 1e6, v[i].storage, comment, v[i].error && *comment ? "  " : "",
-               v[i].error ? "error: " : "", v[i].error ? v[i].error : "");
+        const char *comment = b->comment ? b->comment : "";
+        if (!pr->n && pr->header)
+            print_header();
+        odbk_time_rfc3339(b->created_at, t);
+        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s%s%s%s\n", b->id, b->env,
+               b->project && *b->project ? b->project : "-", b->type, b->status, b->verified ? "yes" : "no", t,
+               (double)b->total_size / 1e6, b->storage, comment, b->error && *comment ? "  " : "",
+               b->error ? "error: " : "", b->error ? b->error : "");
     }
+    pr->n++;
+    return ferror(stdout) ? 1 : 0;   /* a closed pipe (odbk-list | head): stop reading */
+}
+
+static int print_list(struct odbk_catalog *cat, const struct ctx *c, int json, struct odbk_err *err)
+{
+    struct printer pr = {json, !c->no_header, 0};
+    int r = odbk_catalog_backup_each(cat, &c->f, print_row, &pr, err);
+    if (r < 0)
+        return -1;
+    if (json)
+        printf(pr.n ? "\n]\n" : "[]\n");
+    else if (!pr.n && pr.header)
+        print_header();
+    return 0;
 }
 
 static int list_audit(struct odbk_catalog *cat, const struct ctx *c, int json, struct odbk_err *err)
@@ -297,13 +350,17 @@ int main(int argc, char **argv)
     struct odbk_cli_common common;
     struct odbk_err err = {0};
     struct odbk_session ss = {0};
-    struct odbk_backup *v = NULL;
-    size_t n = 0, i;
     int skipped = 0, arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
         return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
-    for (; arg0 < argc && c.n_envs < 100; arg0++)
+    for (; arg0 < argc; arg0++) {
+        if (c.n_envs >= 100) {   /* never a listing of some of the envs named */
+            odbk_err_set(&err, ODBK_E_USAGE, "too many environments: at most 100");
+            odbk_err_hint(&err, "select them with --project, or list every environment");
+            return odbk_cli_exit(&cli, -1, &err);
+        }
         c.envs[c.n_envs++] = argv[arg0];
+    }
     c.f.envs = c.n_envs ? c.envs : NULL;
     r = -1;
     if (odbk_session_open(&ss, common.config, common.catalog,
@@ -342,20 +399,8 @@ int main(int argc, char **argv)
         if (verify_selected(ss.cfg, ss.cat, &c, common.quiet, &err) < 0)
             goto out;   /* the list is not printed: the errors are the answer */
     }
-    if (odbk_catalog_backup_list(ss.cat, &c.f, &v, &n, &err) < 0)
+    if (print_list(ss.cat, &c, common.json, &err) < 0)
         goto out;
-    if (common.json) {
-        cJSON *arr = cJSON_CreateArray();
-        char *s;
-        for (i = 0; i < n; i++)
-            cJSON_AddItemToArray(arr, odbk_backup_json(&v[i]));
-        s = cJSON_Print(arr);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(arr);
-    } else {
-        print_table(v, n, !c.no_header);
-    }
     r = 0;
     if (skipped) {
         /* the listing is printed; the exit code says that storage holds manifests the catalog did not take */
@@ -365,7 +410,6 @@ int main(int argc, char **argv)
                       "backup id already known from another storage or with other content");
     }
 out:
-    odbk_backup_list_free(v, n);
     odbk_session_close(&ss);
     return odbk_cli_exit(&cli, r, &err);
 }

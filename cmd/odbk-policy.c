@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "backup/probe.h"
 #include "backup/prune.h"
 #include "backup/session.h"
 #include "cli/cli.h"
@@ -39,7 +40,11 @@ static void print_env_settings(const struct odbk_env *e)
     printf("%-20s %-41s %s\n", "pg", *e->pg ? e->pg : "-", e->pg_from);
     printf("%-20s %-41s %s\n", "filestore", e->filestore, e->filestore_from);
     if (e->addons_path)
-        printf("%-20s %-41s %s\n", "addons-path", e->addons_path, "odoo.conf");
+        printf("%-20s %-41s %s\n", "addons-path", e->addons_path, e->addons_path_from);
+    /* unset: odbk-restore's rules (odbk-restore(1) WHO OWNS WHAT) */
+    printf("%-20s %-41s %s\n", "db-owner", e->db_owner ? e->db_owner : "-", e->db_owner ? "odbk.conf" : "default");
+    printf("%-20s %-41s %s\n", "filestore-owner", e->filestore_owner ? e->filestore_owner : "-",
+           e->filestore_owner ? "odbk.conf" : "default");
 }
 
 static int cmd_show(int argc, char **argv)
@@ -103,10 +108,26 @@ out:
 
 /* ---------------------------------------------------------------- check */
 
+enum { C_PROBE = 1 };
+static const struct odbk_opt check_opts[] = {
+    {"probe", 0, NULL, "also try each storage (one list call) and each environment's database and filestore",
+     C_PROBE, NULL},
+    {0},
+};
 static const struct odbk_cli check_cli = {
-    PROG, "check",
-    "Validate the whole configuration: print every problem, one per line with its file:line, or \"ok\".",
-    no_opts, ODBK_CLI_NOCATALOG, NULL, NULL};
+    PROG, "check [--probe]",
+    "Validate the whole configuration: print every problem, one per line with its file:line, or \"ok\"; with "
+    "--probe, then reach every storage and environment and print a line for each.",
+    check_opts, ODBK_CLI_NOCATALOG, NULL, NULL};
+
+static int check_opt(void *p, int id, const char *arg, struct odbk_err *err)
+{
+    (void)arg;
+    (void)err;
+    if (id == C_PROBE)
+        *(int *)p = 1;
+    return 0;
+}
 
 static void on_problem(void *ctx, const struct odbk_err *e)
 {
@@ -114,13 +135,22 @@ static void on_problem(void *ctx, const struct odbk_err *e)
     printf("%s\n", e->msg);
 }
 
+static void on_probe(void *ctx, const struct odbk_probe *p)
+{
+    ++*(size_t *)ctx;
+    if (p->err)
+        printf("%s %s: FAILED: %s\n", p->kind, p->name, p->err->msg);
+    else
+        printf("%s %s: ok (%s)\n", p->kind, p->name, p->detail);
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct odbk_cli_common common;
     struct odbk_err err = {0};
     struct odbk_session s = {0};
-    size_t n;
-    int arg0, rc = odbk_cli_parse(&check_cli, argc, argv, &common, NULL, NULL, &arg0, &err);
+    size_t n, tried = 0;
+    int probe = 0, arg0, rc = odbk_cli_parse(&check_cli, argc, argv, &common, check_opt, &probe, &arg0, &err);
     if (rc != 0)
         return rc > 0 ? 0 : odbk_cli_exit(&check_cli, -1, &err);
     if (arg0 < argc) {
@@ -133,9 +163,20 @@ static int cmd_check(int argc, char **argv)
     n = odbk_prune_check_config(s.cfg, on_problem, NULL);
     if (n) {
         odbk_err_set(&err, ODBK_E_CONFIG, "%zu problem%s in '%s'", n, n == 1 ? "" : "s", s.cfg->path);
+        if (probe)
+            odbk_err_hint(&err, "fix them first: --probe tries only a valid configuration");
         goto out;
     }
     printf("ok\n");
+    if (probe && (n = odbk_probe_config(s.cfg, on_probe, &tried, &err)) > 0) {
+        /* the first failure's kind gives the exit code (77 credentials, 69 unreachable, ...) */
+        struct odbk_err first = err;
+        odbk_err_set(&err, first.code, "%zu of %zu probe%s failed, the first: %s", n, tried, tried == 1 ? "" : "s",
+                     first.msg);
+        if (*first.hint)
+            odbk_err_hint(&err, "%s", first.hint);
+        goto out;
+    }
     rc = 0;
 out:
     odbk_session_close(&s);

@@ -14,7 +14,8 @@
 #include "notify/notify.h"
 
 enum { O_LATEST = 1, O_TO, O_NEW_DB, O_FILESTORE, O_PG, O_NO_FILESTORE, O_NO_SAFETY, O_NEUTRALIZE, O_COPY,
-       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST, O_NO_ACL };
+       O_CONFIRM, O_JOBS, O_FROM_FILE, O_FROM_URL, O_TYPE, O_FORCE, O_DB_OWNER, O_TEST, O_NO_ACL,
+       O_FILESTORE_OWNER };
 
 static const struct odbk_opt opts[] = {
     {"latest", 0, "ENV", "restore the newest completed backup of ENV, of any type unless --type", O_LATEST,
@@ -30,14 +31,19 @@ static const struct odbk_opt opts[] = {
     {"new-db", 0, "NAME", "restore into a new database NAME", O_NEW_DB, NULL},
     {"filestore", 0, "DIR", "with --new-db: the new filestore directory", O_FILESTORE, &odbk_vocab_dir},
     {"pg", 0, "CONNINFO", "with --new-db: the PostgreSQL server to create it on (libpq conninfo)", O_PG, NULL},
-    {"db-owner", 0, "ROLE", "the role that owns the restored database and everything in it (default: the "
-     "replaced database's owner, or with --new-db the connecting user; never a superuser)", O_DB_OWNER, NULL},
+    {"db-owner", 0, "ROLE", "the role that owns the restored database and everything in it (default: the env's "
+     "db-owner, the replaced database's owner, the env's odoo.conf db_user, the connecting user; never a "
+     "superuser)", O_DB_OWNER, NULL},
+    {"filestore-owner", 0, "USER[:GROUP]", "who owns the restored files, names or ids, the group by default the "
+     "user's (default: the env's filestore-owner; as root the replaced folder's owner and mode, for a new one "
+     "its parent's owner, mode 0700); only root gives files to another user", O_FILESTORE_OWNER, &odbk_vocab_user},
     {"no-filestore", 0, NULL, "restore the database only", O_NO_FILESTORE, NULL},
     {"no-acl", 0, NULL, "leave out the backup's GRANT, REVOKE and ALTER DEFAULT PRIVILEGES (a server that lacks "
      "its roles); owners are never taken from a backup", O_NO_ACL, NULL},
     {"no-safety-backup", 0, NULL, "do not back up the target before replacing it", O_NO_SAFETY, NULL},
-    {"neutralize", 0, NULL, "neutralize the restored database (Odoo 16+): no mail, crons, payments", O_NEUTRALIZE, NULL},
-    {"copy", 0, NULL, "give the restored database a new identity (database.uuid, secret, create_date)", O_COPY, NULL},
+    {"neutralize", 0, NULL, "neutralize as Odoo does (16+): installed modules' neutralize.sql, else odbk's own", O_NEUTRALIZE, NULL},
+    {"copy", 0, NULL, "what Odoo changes in a copy: new database.uuid, secret, create_date; web.base.url to "
+     "localhost; login cooldown defaults", O_COPY, NULL},
     {"force", 0, NULL, "replace a target that runs another Odoo version than the backup (refused otherwise, "
      "exit 65)", O_FORCE, NULL},
     {"confirm", 0, "RESTORE", "confirm without a terminal (the word RESTORE)", O_CONFIRM, NULL},
@@ -76,6 +82,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_FILESTORE: c->o.filestore = arg; break;
     case O_PG: c->o.pg = arg; break;
     case O_DB_OWNER: c->o.db_owner = arg; break;
+    case O_FILESTORE_OWNER: c->o.filestore_owner = arg; break;
     case O_NO_FILESTORE: c->o.no_filestore = 1; break;
     case O_NO_ACL: c->o.no_acl = 1; break;
     case O_NO_SAFETY: c->o.no_safety_backup = 1; break;
@@ -213,6 +220,14 @@ static int run_test(const struct odbk_config *cfg, struct odbk_catalog *cat, str
 }
 
 /* --json: what the restore did, as one object (odbk(7) JSON OUTPUT), failed or not. */
+static void add_strings(cJSON *o, const char *key, char *const *v, size_t n)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, key);
+    size_t i;
+    for (i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
 static void print_json(const struct ctx *c, const struct odbk_restore_result *res, int r, const struct odbk_err *err)
 {
     cJSON *o = cJSON_CreateObject();
@@ -224,6 +239,15 @@ static void print_json(const struct ctx *c, const struct odbk_restore_result *re
     add_str_or_null(o, "filestore", res->filestore);
     add_str_or_null(o, "safety_backup_id", res->safety_backup_id);
     add_str_or_null(o, "env_block", res->env_block);
+    add_str_or_null(o, "skipped_settings", res->skipped_settings);
+    if (res->neutralize_done) {
+        const struct odbk_neutralized *n = &res->neutralized;
+        cJSON *nj = cJSON_AddObjectToObject(o, "neutralized");
+        add_str_or_null(nj, "addons_path", n->addons);
+        add_strings(nj, "modules_from_addons", n->files, n->n_files);
+        add_strings(nj, "modules_builtin", n->builtin, n->n_builtin);
+        add_strings(nj, "skipped_names", n->skipped, n->n_skipped);
+    }
     cJSON_AddStringToObject(o, "status", r < 0 ? "failed" : "completed");
     add_str_or_null(o, "error", r < 0 ? err->msg : NULL);
     odbk_cli_print_json(o, 0);
@@ -263,9 +287,14 @@ int main(int argc, char **argv)
         goto out;
     }
     if (c.test && (c.o.from_file || c.o.from_url || c.o.to_env || c.o.new_db || c.o.neutralize || c.o.copy ||
-                   c.o.force || c.o.no_safety_backup || c.confirm)) {
+                   c.o.force || c.o.no_safety_backup || c.confirm || c.o.db_owner || c.o.filestore_owner)) {
         odbk_err_set(&err, ODBK_E_USAGE, "--test restores into a scratch copy of a catalog backup: it takes BACKUP_ID "
-                     "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup or --confirm");
+                     "or --latest ENV, no target, --neutralize, --copy, --force, --no-safety-backup, --confirm, "
+                     "--db-owner or --filestore-owner");
+        goto out;
+    }
+    if (c.o.filestore_owner && c.o.no_filestore) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--filestore-owner and --no-filestore exclude each other");
         goto out;
     }
     if ((c.o.filestore || c.o.pg) && !c.o.new_db) {
@@ -301,6 +330,17 @@ int main(int argc, char **argv)
         if (odbk_notify_restore(ss.cfg, res.env, res.source ? res.source : "", r < 0 ? &err : NULL, started, &ne) < 0)
             fprintf(stderr, "%s: warning: notification failed: %s\n", cli.prog, ne.msg);
     }
+    if (res.neutralize_done) {
+        size_t i;
+        for (i = 0; i < res.neutralized.n_skipped; i++)   /* even with --quiet: a module left as it was */
+            fprintf(stderr, "%s: warning: module '%s' in ir_module_module is no Odoo module name: not neutralized\n",
+                    cli.prog, res.neutralized.skipped[i]);
+        if (!common.quiet) {
+            char *sum = odbk_neutralized_summary(&res.neutralized);
+            fprintf(stderr, "%s: %s\n", cli.prog, sum);
+            free(sum);
+        }
+    }
     if (common.json)
         print_json(&c, &res, r, &err);
     if (r < 0)
@@ -311,6 +351,9 @@ int main(int argc, char **argv)
         if (res.safety_backup_id)
             fprintf(stderr, "odbk-restore: safety backup of the previous state: %s\n", res.safety_backup_id);
     }
+    if (res.skipped_settings)   /* a warning, --quiet or not: the file was not loaded as it was written */
+        fprintf(stderr, "%s: warning: left out settings this PostgreSQL does not know, written by a newer "
+                "pg_dump: %s\n", cli.prog, res.skipped_settings);
     if (res.env_block && !common.json)
         printf("# add to odbk.conf to back up the new database:\n%s", res.env_block);
 out:

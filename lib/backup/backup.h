@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "io/writer.h"
 #include "odoo/manifest.h"
+#include "odoo/neutralize.h"
 #include "storage/storage.h"
 
 /* Progress of a create or a restore, as events.  A run (phase NULL) and each of its phases ("database",
@@ -131,6 +132,7 @@ struct odbk_restore_opts {
     const char *filestore;     /* --filestore DIR (with new_db) */
     const char *pg;            /* --pg CONNINFO (with new_db) */
     const char *db_owner;      /* --db-owner ROLE: owner of the restored database (never a superuser) */
+    const char *filestore_owner; /* --filestore-owner USER[:GROUP]: owner of the restored files */
     int no_filestore;
     int no_acl;                /* --no-acl: leave the backup's GRANT/REVOKE/ALTER DEFAULT PRIVILEGES out */
     int no_safety_backup;
@@ -149,6 +151,9 @@ struct odbk_restore_result {
     char *env_block;           /* for a new database: the [env] block to add, or NULL */
     char *env;                 /* the target environment (NULL for a new database), set even on failure */
     char *source;              /* the backup id, path or URL restored from, set even on failure */
+    char *skipped_settings;    /* SET statements of a newer pg_dump left out for this server, or NULL */
+    int neutralize_done;       /* --neutralize ran: what it did is in neutralized */
+    struct odbk_neutralized neutralized;
 };
 
 /* Resolve the source and target of opts (for the confirmation prompt) without changing anything. */

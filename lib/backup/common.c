@@ -428,6 +428,8 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
 
 /* ---- rescan ---- */
 
+#define RESCAN_BATCH 1000
+
 /* What one storage's listing holds: every object with its size, sorted by key (to look files up). */
 struct rescan {
     struct odbk_storage_entry *objs;
@@ -556,13 +558,17 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
 {
     struct odbk_storage *st = NULL;
     struct rescan rs = {0};
-    size_t i;
-    int r;
+    size_t i, batched = 0;
+    int r, in_batch = 0;
     if (odbk_storage_open(cfg, name, &st, err) < 0)
         return -1;
     r = odbk_storage_list(st, "", listing_cb, &rs, err);
     if (r == 0 && rs.n)
         qsort(rs.objs, rs.n, sizeof(*rs.objs), entry_cmp);
+    /* the imports go in batches of RESCAN_BATCH rows, each one transaction (a commit per row wrote the
+     * WAL 15 times a row); a failure keeps the batches before it, which a new rescan finds known */
+    if (r == 0 && (r = odbk_catalog_batch_begin(cat, err)) == 0)
+        in_batch = 1;
     for (i = 0; i < rs.n && r == 0; i++) {
         const char *key = rs.objs[i].path;
         char *json = NULL;
@@ -615,6 +621,17 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
         res->imported++;
         odbk_backup_release(&b);
         odbk_manifest_release(&m);
+        if (r == 0 && ++batched == RESCAN_BATCH) {
+            batched = 0;
+            in_batch = 0;
+            if ((r = odbk_catalog_batch_end(cat, 1, err)) == 0 && (r = odbk_catalog_batch_begin(cat, err)) == 0)
+                in_batch = 1;
+        }
+    }
+    if (in_batch) {
+        struct odbk_err ignored = {0};
+        if (odbk_catalog_batch_end(cat, r == 0, r == 0 ? err : &ignored) < 0)
+            r = -1;
     }
     for (i = 0; i < rs.n; i++)
         free(rs.objs[i].path);

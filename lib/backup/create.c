@@ -9,6 +9,7 @@
  * read-back then leaves it completed, not verified. */
 #include "backup/format.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -175,14 +176,22 @@ static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_e
         return -1;
     if (run->with_fs) {
         struct stat sb;
-        if (stat(run->env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        if (run->fmt->filestore == ODBK_FORMAT_FS_INSIDE && lstat(run->env.filestore, &sb) != 0 &&
+            errno == ENOENT) {
+            /* Odoo's own zip of a database whose filestore folder does not exist holds dump.sql and
+             * manifest.json only (service/db.py dump_db: "if os.path.exists(filestore)"); so does odbk's */
+            run->with_fs = run->b.has_filestore = 0;
+            run->b.warning = odbk_xasprintf("filestore directory '%s' does not exist: the zip holds the database "
+                                            "only, as Odoo's own backup would", run->env.filestore);
+        } else if (stat(run->env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
             odbk_err_set(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s' is missing",
                          run->env.filestore, run->env.name);
             odbk_err_hint(err, "set 'filestore =' in [env %s], or pass --no-filestore for a database-only backup",
                           run->env.name);
             return -1;
+        } else {
+            run->fs_hint = dir_size(run->env.filestore);
         }
-        run->fs_hint = dir_size(run->env.filestore);
     }
     if (odbk_pg_connect(run->env.pg, run->env.database, &pg, err) < 0)
         goto out;

@@ -105,6 +105,8 @@ char *odbk_format_tables_json(const struct odbk_writer *counter);
 
 /* ---- loading (restore.c calls fmt->load into its temporaries) ---- */
 
+struct odbk_sqlcheck_notes;
+
 struct odbk_format_load {
     struct odbk_source *src;
     const char *tool;              /* the loader (fmt->loader) matching the server */
@@ -114,6 +116,8 @@ struct odbk_format_load {
     const char *tmpfs;             /* the temporary filestore directory, NULL for none */
     const struct odbk_report *report;   /* where the phases' progress goes */
     int no_acl;                    /* leave out GRANT, REVOKE, ALTER DEFAULT PRIVILEGES (--no-acl) */
+    int server_version;            /* of the target server: the SQL check leaves out settings it lacks */
+    struct odbk_sqlcheck_notes *notes;   /* out: what the SQL check left out (pg/sqlcheck.h), or NULL */
     int fs_loaded;                 /* out: a filestore came */
 };
 

@@ -32,6 +32,7 @@
 #include "backup/source.h"
 #include "backup/swap.h"
 #include "common/interrupt.h"
+#include "common/userspec.h"
 #include "common/util.h"
 #include "io/exec.h"
 #include "odoo/neutralize.h"
@@ -47,6 +48,14 @@ struct target {
     char *filestore;    /* NULL with --no-filestore or a backup without filestore */
     char *fs_real;      /* filestore resolved once (realpath): the directory the swap replaces, behind any link */
     char *pg_bindir;
+    char *http_port;    /* odoo.conf's, for --copy's web.base.url; NULL: Odoo's 8069 */
+    /* the env whose owner keys apply (the target's; with --new-db the source's, when the config has it) */
+    const struct odbk_config_section *sec;
+    char *db_owner;     /* its db-owner, or NULL */
+    char *fs_owner;     /* its filestore-owner, or NULL */
+    char *odoo_db_user; /* db_user of its odoo-conf, or NULL */
+    char *odoo_conf;    /* that odoo.conf, or NULL */
+    char *addons_path;  /* the env's addons-path or odoo.conf's addons_path, for --neutralize; or NULL */
     int exists;
 };
 
@@ -58,7 +67,23 @@ static void target_release(struct target *t)
     free(t->filestore);
     free(t->fs_real);
     free(t->pg_bindir);
+    free(t->http_port);
+    free(t->db_owner);
+    free(t->fs_owner);
+    free(t->odoo_db_user);
+    free(t->odoo_conf);
+    free(t->addons_path);
     memset(t, 0, sizeof(*t));
+}
+
+/* The owner settings of env e, for the restore into t. */
+static void target_owners_from(struct target *t, const struct odbk_env *e)
+{
+    t->sec = e->section;
+    t->db_owner = e->db_owner ? odbk_xstrdup(e->db_owner) : NULL;
+    t->fs_owner = e->filestore_owner ? odbk_xstrdup(e->filestore_owner) : NULL;
+    t->odoo_db_user = e->odoo_db_user ? odbk_xstrdup(e->odoo_db_user) : NULL;
+    t->odoo_conf = e->odoo_conf ? odbk_xstrdup(e->odoo_conf) : NULL;
 }
 
 static int resolve_target(const struct odbk_config *cfg, const struct odbk_restore_opts *o,
@@ -67,15 +92,24 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
     memset(t, 0, sizeof(*t));
     if (o->new_db) {
         struct odbk_env src = {0};
-        struct odbk_err ignore;
-        int have_src = *s->env && odbk_config_env(cfg, s->env, &src, &ignore) == 0;
+        /* the source's env, when the config has it, gives the server, pg-bindir and filestore parent: one
+         * that cannot be read is an error (the defaults could point at another server), not a missing env */
+        int have_src = *s->env && odbk_config_find(cfg, "env", s->env);
+        if (have_src && odbk_config_env(cfg, s->env, &src, err) < 0) {
+            odbk_err_prefix(err, "--new-db takes its server from environment '%s'", s->env);
+            return -1;
+        }
         if (!odbk_name_is_safe(o->new_db) || strlen(o->new_db) > 50)
             return odbk_err_set(err, ODBK_E_USAGE, "--new-db: '%s' is not a usable database name (at most 50 "
                                 "characters, no '/')", o->new_db);
         t->database = odbk_xstrdup(o->new_db);
         t->pg = odbk_xstrdup(o->pg ? o->pg : have_src ? src.pg : "");
-        if (have_src)
+        if (have_src) {
             t->pg_bindir = odbk_xstrdup(odbk_config_get(src.section, "pg-bindir"));
+            t->http_port = src.http_port ? odbk_xstrdup(src.http_port) : NULL;   /* a copy beside its source */
+            target_owners_from(t, &src);
+            t->addons_path = src.addons_path ? odbk_xstrdup(src.addons_path) : NULL;
+        }
         if (!o->no_filestore && s->has_filestore) {
             if (o->filestore) {
                 t->filestore = odbk_xstrdup(o->filestore);
@@ -107,6 +141,9 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
         if (!o->no_filestore && s->has_filestore)
             t->filestore = odbk_xstrdup(env.filestore);
         t->pg_bindir = odbk_xstrdup(odbk_config_get(env.section, "pg-bindir"));
+        t->http_port = env.http_port ? odbk_xstrdup(env.http_port) : NULL;
+        target_owners_from(t, &env);
+        t->addons_path = env.addons_path ? odbk_xstrdup(env.addons_path) : NULL;
         odbk_env_release(&env);
     }
     return 0;
@@ -115,10 +152,20 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
 static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const struct target *t,
                   const struct odbk_restore_opts *o, const char *result, const char *detail);
 
-/* --neutralize needs Odoo 16+: refuse early when the source says which series it is */
-static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk_source *s, struct odbk_err *err)
+/* --neutralize needs Odoo 16+: refuse early when the source says which series it is, and when the
+ * addons path its modules' files would come from is unusable */
+static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
+                            struct odbk_err *err)
 {
     int major;
+    if (o->neutralize && t->addons_path) {
+        char **dirs;
+        if (odbk_odoo_addons_dirs(t->addons_path, &dirs, err) < 0) {
+            odbk_err_prefix(err, "--neutralize");
+            return -1;
+        }
+        odbk_odoo_dirs_free(dirs);
+    }
     if (!o->neutralize || !*s->odoo_series || odbk_odoo_can_neutralize(s->odoo_series, &major))
         return 0;
     odbk_err_set(err, ODBK_E_USAGE, "--neutralize: '%s' is an Odoo %s database; neutralization exists from Odoo "
@@ -158,6 +205,93 @@ static int check_series(const struct odbk_restore_opts *o, const char *label, co
     return -1;
 }
 
+/* Say that err came from the env key (odbk.conf:LINE: [env NAME] key: ...), keeping its code and hint. */
+static int at_key(const struct target *t, const char *key, struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(t->sec, key);
+    odbk_err_prefix(err, "%s:%d: [env %s] %s", t->sec->file ? t->sec->file : "config", kv ? kv->line : t->sec->line,
+                    t->sec->name ? t->sec->name : "", key);
+    return -1;
+}
+
+/* Who the restored filestore goes to, and the mode of its top folder. */
+struct fs_owner {
+    int take;           /* give the tree to uid:gid (else the files stay the running user's) */
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;
+};
+
+static int in_groups(gid_t gid)
+{
+    gid_t groups[256];
+    int i, n = getgroups(256, groups);
+    if (gid == getegid())
+        return 1;
+    for (i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
+/* The restored filestore's owner, the first of: --filestore-owner, the env's filestore-owner, the uid, gid
+ * and mode of the folder it replaces, for a new one the owner of its nearest existing parent (mode 0700).
+ * Only root can give files away: the rules after the explicit ones need root, and an explicit owner that
+ * is not the running user (or a group it is not in) is refused as anyone else (77).  An unknown user or
+ * group is 67 naming where it came from.  Nothing is changed here. */
+static int filestore_owner(const struct odbk_restore_opts *o, const struct target *t, struct fs_owner *fo,
+                           struct odbk_err *err)
+{
+    const char *spec = o->filestore_owner ? o->filestore_owner : t->fs_owner;
+    struct stat sb;
+    memset(fo, 0, sizeof(*fo));
+    if (!t->filestore)
+        return 0;
+    /* replaced: its owner and mode (behind a linked filestore, the directory's, not the link's) */
+    if (stat(t->fs_real ? t->fs_real : t->filestore, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fo->take = geteuid() == 0;
+        fo->uid = sb.st_uid;
+        fo->gid = sb.st_gid;
+        fo->mode = sb.st_mode & 07777;
+    } else {   /* new: as its parent, the first folder up that exists */
+        char *p = odbk_dirname(t->filestore);
+        while (stat(p, &sb) != 0 && strcmp(p, "/") && strcmp(p, ".")) {
+            char *up = odbk_dirname(p);
+            free(p);
+            p = up;
+        }
+        fo->take = geteuid() == 0 && stat(p, &sb) == 0;
+        fo->uid = sb.st_uid;
+        fo->gid = sb.st_gid;
+        fo->mode = 0700;
+        free(p);
+    }
+    if (!spec)
+        return 0;
+    if (odbk_userspec_resolve(spec, &fo->uid, &fo->gid, err) < 0)
+        goto refused;
+    fo->take = 1;
+    if (geteuid() != 0 && fo->uid != geteuid()) {
+        odbk_err_set(err, ODBK_E_PERM, "only root can give the restored files to another user than the one "
+                     "running odbk-restore (uid %u, '%s' is uid %u)", (unsigned)geteuid(), spec, (unsigned)fo->uid);
+        odbk_err_hint(err, "run odbk-restore as root, or name your own user");
+        goto refused;
+    }
+    if (geteuid() != 0 && !in_groups(fo->gid)) {
+        odbk_err_set(err, ODBK_E_PERM, "only root can give the restored files to group %u ('%s'): odbk-restore's "
+                     "user is not in it", (unsigned)fo->gid, spec);
+        odbk_err_hint(err, "run odbk-restore as root, or name a group of your own");
+        goto refused;
+    }
+    return 0;
+refused:
+    if (o->filestore_owner) {
+        odbk_err_prefix(err, "--filestore-owner");
+        return -1;
+    }
+    return at_key(t, "filestore-owner", err);
+}
+
 int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                           char **description, struct odbk_err *err)
 {
@@ -165,8 +299,9 @@ int odbk_restore_describe(const struct odbk_config *cfg, struct odbk_catalog *ca
     struct target t = {0};
     char what[512];
     int r = -1;
+    struct fs_owner fo;
     if (odbk_source_open(cfg, cat, o, &s, err) < 0 || resolve_target(cfg, o, &s, &t, err) < 0 ||
-        check_neutralize(o, &s, err) < 0)
+        check_neutralize(o, &s, &t, err) < 0 || filestore_owner(o, &t, &fo, err) < 0)   /* before the prompt */
         goto out;
     if (s.kind == ODBK_SOURCE_CATALOG) {
         char when[32], size[32];
@@ -221,6 +356,8 @@ void odbk_restore_result_release(struct odbk_restore_result *res)
     free(res->env_block);
     free(res->env);
     free(res->source);
+    free(res->skipped_settings);
+    odbk_neutralized_release(&res->neutralized);
     memset(res, 0, sizeof(*res));
 }
 
@@ -280,8 +417,8 @@ static int psql_has_restrict(const char *psql)
 
 /* neutralize and copy, on the loaded temporary database, over c: the load role's connection (never the
  * admin's: the statements fire whatever the dump defined) */
-static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, PGconn *c,
-                     struct odbk_err *err)
+static int post_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
+                     PGconn *c, struct odbk_restore_result *res, struct odbk_err *err)
 {
     struct odbk_odoo_info info = {0};
     int r = -1, major;
@@ -300,10 +437,11 @@ static int post_load(const struct odbk_restore_opts *o, const struct odbk_source
             odbk_err_hint(err, "restore without --neutralize and disable mail servers and scheduled actions by hand");
             goto out;
         }
-        if (odbk_odoo_neutralize(c, NULL, err) < 0)
+        if (odbk_odoo_neutralize(c, t->addons_path, &res->neutralized, err) < 0)
             goto out;
+        res->neutralize_done = 1;
     }
-    if (o->copy && odbk_odoo_copy(c, err) < 0)
+    if (o->copy && odbk_odoo_copy(c, t->http_port, err) < 0)
         goto out;
     r = 0;
 out:
@@ -315,7 +453,7 @@ out:
  * one connection as the load role, which owns it and has no right beyond it. */
 static int after_load(const struct odbk_restore_opts *o, const struct odbk_source *s, const struct target *t,
                       const struct odbk_loadrole *role, const char *tmpdb, const char *target_series,
-                      struct odbk_err *err)
+                      struct odbk_restore_result *res, struct odbk_err *err)
 {
     PGconn *c = NULL;
     int r = -1;
@@ -330,7 +468,7 @@ static int after_load(const struct odbk_restore_opts *o, const struct odbk_sourc
         if (bad < 0)
             goto out;
     }
-    r = post_load(o, s, c, err);
+    r = post_load(o, s, t, c, res, err);
 out:
     PQfinish(c);
     return r;
@@ -407,7 +545,8 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
     if (r < 0)
         return -1;
     /* the file is data: no meta-command of it reaches psql (sqlcheck.h) */
-    *check = odbk_filter_sqlcheck_new(*sink, label, key, l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0);
+    *check = odbk_filter_sqlcheck_for_server(*sink, label, key, l->no_acl ? ODBK_SQLCHECK_NO_ACL : 0,
+                                             l->server_version, l->notes);
     return 0;
 }
 
@@ -415,7 +554,8 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
  * whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
                 PGconn *admin, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
-                const struct odbk_report *report, int *fs_loaded, struct odbk_err *err)
+                const struct odbk_report *report, int *fs_loaded, struct odbk_sqlcheck_notes *notes,
+                struct odbk_err *err)
 {
     struct odbk_format_load l = {0};
     char *tool = NULL;
@@ -429,41 +569,83 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
     l.tmpfs = tmpfs;
     l.report = report;
     l.no_acl = o->no_acl;
+    l.server_version = PQserverVersion(admin);
+    l.notes = notes;
     if (odbk_pg_tool(PQserverVersion(admin), s->fmt->loader, t->pg_bindir, &tool, err) == 0) {
         l.tool = tool;
         r = s->fmt->load(&l, err);
         *fs_loaded = l.fs_loaded;
+    }
+    if (r < 0 && notes && *notes->skipped) {
+        /* the error is the server's; say what odbk left out of the file before it */
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, " (left out before it, as settings this PostgreSQL %d does "
+                 "not know, from a newer pg_dump: %s)", l.server_version / 10000, notes->skipped);
     }
     odbk_pg_env_free(l.child_env);
     free(tool);
     return r;
 }
 
-/* The role that gets the restored database and every object in it: --db-owner, else the owner of the
- * database it replaces (owners kept), else (a new database) the connecting user.  Never a superuser: the
- * backup's SECURITY DEFINER functions and views run as their owner. */
+/* The role that gets the restored database and every object in it, the first of: --db-owner, the env's
+ * db-owner, the owner of the database it replaces (owners kept), the db_user of the env's odoo.conf (the
+ * role Odoo connects as), the connecting user.  Never a superuser: the backup's SECURITY DEFINER functions
+ * and views run as their owner.  A role that does not exist is 67, naming where it came from. */
 static int restored_owner(PGconn *pg, const struct odbk_restore_opts *o, const struct target *t, char **owner,
                           struct odbk_err *err)
 {
-    const char *why = NULL;
+    enum { OPTION, KEY, KEPT, ODOO_CONF, CONNECTED } from;
     *owner = NULL;
-    if (o->db_owner)
+    if (o->db_owner) {
+        from = OPTION;
         *owner = odbk_xstrdup(o->db_owner);
-    else if (t->exists && odbk_pg_value(pg, "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
-                                        "WHERE datname OPERATOR(pg_catalog.=) $1", t->database, owner, err) < 0)
-        return -1;
-    else if (!t->exists && odbk_pg_value(pg, "SELECT current_user::text", NULL, owner, err) < 0)
-        return -1;
+    } else if (t->db_owner) {
+        from = KEY;
+        *owner = odbk_xstrdup(t->db_owner);
+    } else if (t->exists) {
+        from = KEPT;
+        if (odbk_pg_value(pg, "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
+                          "WHERE datname OPERATOR(pg_catalog.=) $1", t->database, owner, err) < 0)
+            return -1;
+    } else if (t->odoo_db_user) {
+        from = ODOO_CONF;
+        *owner = odbk_xstrdup(t->odoo_db_user);
+    } else {
+        from = CONNECTED;
+        if (odbk_pg_value(pg, "SELECT current_user::text", NULL, owner, err) < 0)
+            return -1;
+    }
     if (!*owner)
         return odbk_err_set(err, ODBK_E_SOFTWARE, "cannot tell who owns database '%s'", t->database);
     if (odbk_loadrole_owner_check(pg, *owner, err) == 0)
         return 0;
-    if (o->db_owner)
-        return -1;
-    why = t->exists ? "its owner" : "the connecting user";
-    odbk_err_set(err, ODBK_E_USAGE, "the restored database would belong to %s '%s', a superuser: the backup's "
-                 "functions and views would then run with superuser rights", why, *owner);
-    odbk_err_hint(err, "pass --db-owner ROLE, a role without superuser (the role Odoo connects as)");
+    switch (from) {
+    case OPTION:
+        odbk_err_prefix(err, "--db-owner");
+        break;
+    case KEY:
+        if (err->code == ODBK_E_NOUSER)
+            odbk_err_hint(err, "create the role (CREATE ROLE %s) or set db-owner to one of this server", *owner);
+        else
+            odbk_err_hint(err, "set db-owner to a role without superuser (the role Odoo connects as)");
+        return at_key(t, "db-owner", err);
+    case ODOO_CONF:
+        odbk_err_prefix(err, "db_user of %s", t->odoo_conf);
+        odbk_err_hint(err, "%s, or name the owner with --db-owner or db-owner in [env %s]",
+                      err->code == ODBK_E_NOUSER ? "create the role" : "a superuser may not own it",
+                      t->sec->name ? t->sec->name : "");
+        break;
+    case KEPT:
+    case CONNECTED:
+        if (err->code != ODBK_E_USAGE)
+            break;
+        odbk_err_set(err, ODBK_E_USAGE, "the restored database would belong to %s '%s', a superuser: the backup's "
+                     "functions and views would then run with superuser rights",
+                     from == KEPT ? "its owner" : "the connecting user", *owner);
+        odbk_err_hint(err, "pass --db-owner ROLE (or set db-owner in the env), a role without superuser (the role "
+                      "Odoo connects as)");
+        break;
+    }
     return -1;
 }
 
@@ -511,16 +693,18 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     struct target t = {0};
     PGconn *pg = NULL;
     struct odbk_loadrole role = {0};
-    char *owner = NULL;   /* of the restored database: --db-owner, the replaced one's, or the connecting user */
+    char *owner = NULL;   /* of the restored database (restored_owner) */
+    struct fs_owner fo;   /* of the restored filestore (filestore_owner) */
     struct odbk_swap sw = {0};
     char *target_series = NULL;
+    struct odbk_sqlcheck_notes notes = {{0}};
     int r = -1, created_db = 0, fs_loaded = 0, audited = 0;
 
     memset(res, 0, sizeof(*res));
     if (odbk_source_open(cfg, cat, o, &s, err) < 0)
         goto out;
     res->source = odbk_xstrdup(s.label);
-    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, err) < 0 ||
+    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, &t, err) < 0 ||
         resolve_filestore(&t, err) < 0)
         goto fail;
     res->env = t.env ? odbk_xstrdup(t.env) : NULL;
@@ -543,8 +727,8 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         goto fail;
     }
 
-    /* who owns the restored database and its objects: never a superuser */
-    if (restored_owner(pg, o, &t, &owner, err) < 0)
+    /* who owns the restored database and its objects (never a superuser), and its files */
+    if (restored_owner(pg, o, &t, &owner, err) < 0 || filestore_owner(o, &t, &fo, err) < 0)
         goto fail;
 
     /* the target's Odoo series, compared with the backup's before anything is done, and again with what
@@ -585,16 +769,19 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     if (t.fs_real) {
         char *parent = odbk_dirname(t.fs_real);
         struct stat sb;
-        if (stat(parent, &sb) != 0 && mkdir(parent, 0750) != 0) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", parent);
-            free(parent);
-            goto fail;
+        if (stat(parent, &sb) != 0) {
+            /* a new parent goes to the new filestore's owner, so that Odoo can make its other ones there */
+            if (mkdir(parent, 0750) != 0 || (fo.take && lchown(parent, fo.uid, fo.gid) != 0)) {
+                odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", parent);
+                free(parent);
+                goto fail;
+            }
         }
         free(parent);
         if (odbk_swap_make_dir(&sw, err) < 0)
             goto fail;
     }
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, &notes, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
@@ -602,7 +789,9 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
                                "--no-acl to leave the backup's GRANT and REVOKE out");
         goto fail;
     }
-    if (after_load(o, &s, &t, &role, sw.row.tmp_db, target_series, err) < 0) {
+    if (*notes.skipped)
+        res->skipped_settings = odbk_xstrdup(notes.skipped);
+    if (after_load(o, &s, &t, &role, sw.row.tmp_db, target_series, res, err) < 0) {
         odbk_err_prefix(err, "the target is unchanged");
         goto fail;
     }
@@ -621,12 +810,10 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         t.filestore = t.fs_real = NULL;
     }
 
-    if (sw.row.tmp_dir && geteuid() == 0) {
-        /* the restored files take the owner and mode of the folder they replace (root only can chown) */
-        struct stat sb, id;
+    if (sw.row.tmp_dir && fo.take) {
+        struct stat id;
         odbk_pause_point("pause-before-owner");   /* test-only: the Odoo user's moment to swap the folder */
-        if (lstat(t.fs_real, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-            odbk_tree_take_owner_expect(sw.row.tmp_dir, sb.st_uid, sb.st_gid, sb.st_mode, odbk_swap_dir_id(&sw, &id),
+        if (odbk_tree_take_owner_expect(sw.row.tmp_dir, fo.uid, fo.gid, fo.mode, odbk_swap_dir_id(&sw, &id),
                                         err) < 0) {
             odbk_err_prefix(err, "the target is unchanged");
             goto fail;
@@ -959,7 +1146,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     }
     lo.neutralize = lo.copy = 0;
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, &lo, report, &fs_loaded, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, &lo, report, &fs_loaded, NULL, err) < 0) {
         odbk_err_prefix(err, "loading %s into the scratch database failed", s.label);
         goto fail;
     }

@@ -140,6 +140,20 @@ static int exec(struct odbk_catalog *cat, const char *sql, struct odbk_err *err)
     return 0;
 }
 
+int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err)
+{
+    return exec(cat, "BEGIN IMMEDIATE", err);
+}
+
+int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err)
+{
+    if (!commit) {
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    return exec(cat, "COMMIT", err);
+}
+
 static int mkdir_parents(const char *path, struct odbk_err *err)
 {
     char *dir = odbk_xstrdup(path), *p;
@@ -338,6 +352,7 @@ void odbk_backup_release(struct odbk_backup *b)
     free(b->odoo_version);
     free(b->pg_version);
     free(b->manifest);
+    free(b->warning);
     memset(b, 0, sizeof(*b));
 }
 
@@ -468,32 +483,38 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
                             struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc, n = 0;
-    char *like = odbk_xasprintf("%s%%", id);
+    int rc, n = 0, pass;
+    char *upper = odbk_xasprintf("%s\x7f", id);   /* ids are ASCII: [id, id DEL) holds every id starting so */
     memset(out, 0, sizeof(*out));
-    if (sqlite3_prepare_v2(cat->db,
-                           "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1 OR (length(?1) >= 8 AND id LIKE ?2) "
-                           "ORDER BY id = ?1 DESC LIMIT 2",
-                           -1, &st, NULL) != SQLITE_OK) {
-        free(like);
-        return sql_err(cat, err, "cannot prepare");
-    }
-    bind_text(st, 1, id);
-    bind_text(st, 2, like);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == 0) {
-            read_backup(st, out);
-            if (!strcmp(out->id, id)) {
-                n = 1;
-                break;
-            }
+    /* the id itself (the primary key), then, for a prefix of 8 characters or more, the ids it starts: both
+     * through the index (an "id LIKE" or an OR read the whole table, once per call: rescan was quadratic) */
+    for (pass = 0; pass < 2 && n == 0; pass++) {
+        if (pass == 1 && strlen(id) < 8)
+            break;
+        if (sqlite3_prepare_v2(cat->db,
+                               pass ? "SELECT " BACKUP_COLUMNS " FROM backups WHERE id >= ?1 AND id < ?2 ORDER BY id "
+                                      "LIMIT 2"
+                                    : "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1",
+                               -1, &st, NULL) != SQLITE_OK) {
+            free(upper);
+            return sql_err(cat, err, "cannot prepare");
         }
-        n++;
+        bind_text(st, 1, id);
+        if (pass)
+            bind_text(st, 2, upper);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n++ == 0)
+                read_backup(st, out);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            if (n)
+                odbk_backup_release(out);
+            free(upper);
+            return sql_err(cat, err, "cannot read backup");
+        }
     }
-    sqlite3_finalize(st);
-    free(like);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_err(cat, err, "cannot read backup");
+    free(upper);
     if (n == 0)
         return odbk_err_set(err, ODBK_E_NOINPUT, "no backup '%s' in the catalog", id),
                odbk_err_hint(err, "odbk-list shows the backups; odbk-list --rescan reads them from storage"), -1;
@@ -504,14 +525,13 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
     return 0;
 }
 
-int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
-                             struct odbk_backup **out, size_t *n, struct odbk_err *err)
+int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
+                             void *ctx, struct odbk_err *err)
 {
     sqlite3_stmt *st;
     char sql[2048];
-    size_t len, cap = 0, i;
-    int rc, bi = 1;
-    struct odbk_backup *v = NULL;
+    size_t len, i;
+    int rc, bi = 1, stop = 0;
     len = (size_t)snprintf(sql, sizeof(sql), "SELECT " BACKUP_COLUMNS " FROM backups WHERE 1");
     if (f && f->envs && f->envs[0]) {
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
@@ -531,6 +551,11 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
         len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                                 " AND (instr(lower(env), lower(?)) OR instr(lower(project), lower(?)) "
                                 "OR instr(lower(database), lower(?)))");
+    if (f && f->since)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at >= ?");
+    if (f && f->until)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at <= ?");
+    /* the index on created_at gives this order: no sort, rows come as they are read */
     len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, rowid DESC");
     if (f && f->limit)
         snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
@@ -552,21 +577,51 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
         bind_text(st, bi++, f->search);
         bind_text(st, bi++, f->search);
     }
-    *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            v = odbk_xrealloc(v, cap * sizeof(*v));
-        }
-        read_backup(st, &v[(*n)++]);
+    if (f && f->since)
+        sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->since);
+    if (f && f->until)
+        sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->until);
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct odbk_backup b;
+        read_backup(st, &b);
+        stop = cb(ctx, &b);
+        odbk_backup_release(&b);
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        odbk_backup_list_free(v, *n);
-        *n = 0;
-        return sql_err(cat, err, "cannot list backups");
+    if (stop)
+        return stop;
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot list backups");
+}
+
+struct collect {
+    struct odbk_backup *v;
+    size_t n, cap;
+};
+
+static int collect_one(void *ctx, struct odbk_backup *b)
+{
+    struct collect *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->v = odbk_xrealloc(c->v, c->cap * sizeof(*c->v));
     }
-    *out = v;
+    c->v[c->n++] = *b;
+    memset(b, 0, sizeof(*b));
+    return 0;
+}
+
+int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
+                             struct odbk_backup **out, size_t *n, struct odbk_err *err)
+{
+    struct collect c = {NULL, 0, 0};
+    *out = NULL;
+    *n = 0;
+    if (odbk_catalog_backup_each(cat, f, collect_one, &c, err) < 0) {
+        odbk_backup_list_free(c.v, c.n);
+        return -1;
+    }
+    *out = c.v;
+    *n = c.n;
     return 0;
 }
 

@@ -52,6 +52,7 @@ struct odbk_backup {
     char *odoo_version;
     char *pg_version;
     char *manifest;      /* the manifest JSON, once written */
+    char *warning;       /* not stored: what the run that made it warns of (odbk-create), or NULL */
 };
 
 struct odbk_backup_filter {
@@ -61,6 +62,7 @@ struct odbk_backup_filter {
     const char *type;
     const char *storage;
     const char *search;      /* substring of env, project or database */
+    time_t since, until;     /* created_at within [since, until] (0: unbounded) */
     size_t limit;            /* 0: no limit */
 };
 
@@ -81,6 +83,11 @@ struct odbk_audit {
 /* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path. */
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err);
 void odbk_catalog_close(struct odbk_catalog *cat);
+/* Many writes as one transaction (rescan's imports): begin, then end with commit = 1 (or 0 to roll the
+ * writes since begin back).  Only plain writes in between: the calls that take their own transaction
+ * (insert_exclusive, the restore journal) are not made inside one. */
+int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err);
+int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err);
 
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
 /* Insert b unless its env already has a backup pending, in progress or uploading; the check and the
@@ -101,6 +108,12 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
 /* Newest first. */
 int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
                              struct odbk_backup **out, size_t *n, struct odbk_err *err);
+/* The same rows, one at a time as the database returns them (memory independent of their number): cb gets
+ * each row, released after it returns (cb may move it out, leaving *b zeroed); a non-zero return stops the
+ * listing and is returned. */
+typedef int (*odbk_backup_cb)(void *ctx, struct odbk_backup *b);
+int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
+                             void *ctx, struct odbk_err *err);
 void odbk_backup_release(struct odbk_backup *b);
 void odbk_backup_list_free(struct odbk_backup *v, size_t n);
 

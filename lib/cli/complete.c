@@ -1,4 +1,5 @@
 /* complete.c - `PROG --completion-helper -- WORD...`: what may replace the last word (cli.h). */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,14 @@ static void print_vocab(const struct odbk_vocab *v, const struct line *l)
         odbk_config_free(cfg);
         break;
     case ODBK_VOCAB_BACKUP: print_backups(l); break;
+    case ODBK_VOCAB_USER: {
+        struct passwd *pw;
+        setpwent();
+        while ((pw = getpwent()))
+            put(pw->pw_name);
+        endpwent();
+        break;
+    }
     }
 }
 

@@ -23,6 +23,7 @@ const struct odbk_vocab odbk_vocab_dir = {"directory", ODBK_VOCAB_DIR, NULL};
 const struct odbk_vocab odbk_vocab_env = {"environment", ODBK_VOCAB_ENV, NULL};
 const struct odbk_vocab odbk_vocab_storage = {"storage", ODBK_VOCAB_STORAGE, NULL};
 const struct odbk_vocab odbk_vocab_backup = {"backup", ODBK_VOCAB_BACKUP, NULL};
+const struct odbk_vocab odbk_vocab_user = {"user", ODBK_VOCAB_USER, NULL};
 
 int odbk_vocab_find(const struct odbk_vocab *v, const char *s)
 {

@@ -19,6 +19,7 @@ enum odbk_vocab_kind {
     ODBK_VOCAB_ENV,       /* an [env] of the config */
     ODBK_VOCAB_STORAGE,   /* a [storage] of the config */
     ODBK_VOCAB_BACKUP,    /* a completed backup's id, from the catalog */
+    ODBK_VOCAB_USER,      /* a user of this host (USER[:GROUP]: the user part) */
 };
 
 struct odbk_vocab {
@@ -48,7 +49,7 @@ extern const struct odbk_vocab odbk_vocab_progress;
 extern const struct odbk_vocab odbk_vocab_download_as;
 /* the completions of other values */
 extern const struct odbk_vocab odbk_vocab_file, odbk_vocab_dir, odbk_vocab_env, odbk_vocab_storage,
-    odbk_vocab_backup;
+    odbk_vocab_backup, odbk_vocab_user;
 
 /* The index of s in v's names, or -1 (always -1 for a vocabulary that is not ODBK_VOCAB_WORDS). */
 int odbk_vocab_find(const struct odbk_vocab *v, const char *s);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/userspec.h"
 #include "common/util.h"
 #include "odoo/odooconf.h"
 
@@ -539,7 +540,8 @@ int odbk_config_secret(const struct odbk_config_section *sec, const char *key, c
 /* ---- environments ---- */
 
 static const char *const env_keys[] = {"project", "database", "filestore", "data-dir", "pg", "storage",
-                                       "pg-bindir", "odoo-conf", NULL};
+                                       "pg-bindir", "odoo-conf", "db-owner",
+                                       "filestore-owner", "addons-path", NULL};
 
 void odbk_env_release(struct odbk_env *env)
 {
@@ -553,6 +555,10 @@ void odbk_env_release(struct odbk_env *env)
     free(env->storage);
     free(env->odoo_conf);
     free(env->addons_path);
+    free(env->http_port);
+    free(env->db_owner);
+    free(env->filestore_owner);
+    free(env->odoo_db_user);
     memset(env, 0, sizeof(*env));
 }
 
@@ -627,6 +633,29 @@ static void pgpassword_use(const char *password)
         unsetenv("PGPASSWORD");
 }
 
+/* db-owner and filestore-owner: their form only (empty = unset, as every env key) */
+static int env_owners(const struct odbk_config_section *sec, struct odbk_env *out, struct odbk_err *err)
+{
+    const char *v = odbk_config_get(sec, "db-owner");
+    struct odbk_err e = {0};
+    size_t i;
+    if (v && *v) {
+        for (i = 0; v[i] && (unsigned char)v[i] >= ' ' && v[i] != 0x7f; i++)
+            ;
+        if (v[i] || i > 63)
+            return odbk_config_error(err, sec, odbk_config_get_kv(sec, "db-owner"), "'%.80s' is not a PostgreSQL "
+                                     "role name (1 to 63 bytes, no control characters)", v);
+        out->db_owner = odbk_xstrdup(v);
+    }
+    v = odbk_config_get(sec, "filestore-owner");
+    if (v && *v) {
+        if (odbk_userspec_check(v, &e) < 0)
+            return odbk_config_error(err, sec, odbk_config_get_kv(sec, "filestore-owner"), "%s", e.msg);
+        out->filestore_owner = odbk_xstrdup(v);
+    }
+    return 0;
+}
+
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err)
 {
@@ -679,7 +708,17 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
         out->pg = odbk_xstrdup("");
         out->pg_from = "default";
     }
-    out->addons_path = oc.addons_path ? odbk_xstrdup(oc.addons_path) : NULL;
+    v = odbk_config_get(sec, "addons-path");
+    out->addons_path_from = v && *v ? "odbk.conf" : "odoo.conf";
+    out->addons_path = v && *v ? odbk_odooconf_addons_list(v) : oc.addons_path ? odbk_odooconf_addons_list(oc.addons_path) : NULL;
+    out->http_port = oc.http_port ? odbk_xstrdup(oc.http_port) : NULL;
+    out->odoo_db_user = oc.db_user ? odbk_xstrdup(oc.db_user) : NULL;
+    if (env_owners(sec, out, err) < 0) {
+        odbk_odooconf_release(&oc);
+        free(oc_home);
+        odbk_env_release(out);
+        return -1;
+    }
     v = odbk_config_get(sec, "storage");
     out->storage = v && *v ? odbk_xstrdup(v) : NULL;
     v = odbk_config_get(sec, "filestore");

@@ -97,9 +97,13 @@ struct odbk_env {
     char *pg;         /* libpq conninfo ("" = libpq defaults / PG* environment) */
     char *storage;    /* storage name, or NULL: not_configured */
     char *odoo_conf;  /* the `odoo-conf` file read, or NULL */
-    char *addons_path; /* odoo.conf's addons_path, or NULL */
+    char *addons_path; /* `addons-path`, else odoo.conf's addons_path, or NULL */
+    char *http_port;   /* odoo.conf's http_port, or NULL (Odoo's 8069) */
+    char *db_owner;    /* `db-owner`: the role a restored database goes to, or NULL */
+    char *filestore_owner; /* `filestore-owner`: USER[:GROUP] of restored files (checked, not looked up), or NULL */
+    char *odoo_db_user;    /* odoo.conf's db_user (the role Odoo connects as), or NULL */
     /* where database, pg and filestore came from: "odbk.conf", "odoo.conf" or "default" */
-    const char *database_from, *pg_from, *filestore_from;
+    const char *database_from, *pg_from, *filestore_from, *addons_path_from;
     const struct odbk_config_section *section;
 };
 
@@ -107,7 +111,10 @@ struct odbk_env {
  * the Odoo config fills what the env does not set: database (db_name), pg (db_host, db_port, db_user;
  * only when `pg` is unset, and then db_password is exported as PGPASSWORD in this process's environment
  * for libpq and the client tools, never put in the conninfo), filestore (data_dir, else
- * ~/.local/share/Odoo of the file's owner) and addons_path. */
+ * ~/.local/share/Odoo of the file's owner), addons_path (unless `addons-path` is set) and http_port.
+ * `db-owner` must be a role name (1 to 63 bytes, no control characters) and `filestore-owner` USER[:GROUP]
+ * (odbk_userspec_check); whether they exist is the restore's to find out (this host's users, the target
+ * server's roles). */
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err);
 void odbk_env_release(struct odbk_env *env);

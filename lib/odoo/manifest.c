@@ -1,6 +1,7 @@
 /* manifest.c - the backup manifest as JSON (cJSON), both ways. */
 #include "odoo/manifest.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,12 +14,49 @@ static void add_str(cJSON *o, const char *k, const char *v)
     cJSON_AddStringToObject(o, k, v ? v : "");
 }
 
+/* odoo.release.version_info of a series, as Odoo's dump_db_manifest writes it: "17.0" gives
+ * [17, 0, 0, "final", 0, ""], "saas~17.2" gives ["saas~17", 2, 0, "final", 0, ""]; NULL for a series
+ * that is not one (an unknown version: better none than a made-up one). */
+static cJSON *version_info(const char *series)
+{
+    const char *p = series ? series : "", *dot;
+    char *end;
+    long major, minor;
+    cJSON *v;
+    int saas = !strncmp(p, "saas~", 5);
+    dot = strchr(p + (saas ? 5 : 0), '.');
+    if (!dot || !isdigit((unsigned char)p[saas ? 5 : 0]) || !isdigit((unsigned char)dot[1]))
+        return NULL;
+    major = strtol(p + (saas ? 5 : 0), &end, 10);
+    if (end != dot || major <= 0 || major > 1000)
+        return NULL;
+    minor = strtol(dot + 1, &end, 10);
+    if (*end || minor < 0 || minor > 1000)
+        return NULL;
+    v = cJSON_CreateArray();
+    if (saas) {
+        char first[32];
+        snprintf(first, sizeof(first), "saas~%ld", major);
+        cJSON_AddItemToArray(v, cJSON_CreateString(first));
+    } else {
+        cJSON_AddItemToArray(v, cJSON_CreateNumber((double)major));
+    }
+    cJSON_AddItemToArray(v, cJSON_CreateNumber((double)minor));
+    cJSON_AddItemToArray(v, cJSON_CreateNumber(0));
+    cJSON_AddItemToArray(v, cJSON_CreateString("final"));
+    cJSON_AddItemToArray(v, cJSON_CreateNumber(0));
+    cJSON_AddItemToArray(v, cJSON_CreateString(""));
+    return v;
+}
+
 static void add_odoo_keys(cJSON *o, const struct odbk_manifest *m)
 {
-    cJSON *mods = m->modules_json ? cJSON_Parse(m->modules_json) : NULL;
+    cJSON *mods = m->modules_json ? cJSON_Parse(m->modules_json) : NULL, *vi = version_info(m->odoo_version);
     add_str(o, "odoo_dump", "1");
     add_str(o, "db_name", m->database);
     add_str(o, "version", m->odoo_version);
+    if (vi)
+        cJSON_AddItemToObject(o, "version_info", vi);
     add_str(o, "major_version", m->odoo_major);
     add_str(o, "pg_version", m->odoo_pg_version);
     cJSON_AddItemToObject(o, "modules", mods ? mods : cJSON_CreateObject());

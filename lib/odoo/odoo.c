@@ -60,7 +60,7 @@ int odbk_odoo_info_read(PGconn *c, struct odbk_odoo_info *out, struct odbk_err *
     PQclear(r);
     if (!plain)
         return 0;
-    r = PQexec(c, "SELECT name, COALESCE(latest_version, '') FROM ONLY public.ir_module_module "
+    r = PQexec(c, "SELECT name, latest_version FROM ONLY public.ir_module_module "
                   "WHERE state = 'installed' ORDER BY name");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
@@ -68,7 +68,11 @@ int odbk_odoo_info_read(PGconn *c, struct odbk_odoo_info *out, struct odbk_err *
     }
     mods = cJSON_CreateObject();
     for (i = 0; i < PQntuples(r); i++) {
-        cJSON_AddStringToObject(mods, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        /* a module never upgraded has no latest_version: null, as Odoo's dump_db_manifest writes it */
+        if (PQgetisnull(r, i, 1))
+            cJSON_AddNullToObject(mods, PQgetvalue(r, i, 0));
+        else
+            cJSON_AddStringToObject(mods, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
         if (!strcmp(PQgetvalue(r, i, 0), "base")) {
             free(out->base_version);
             out->base_version = odbk_xstrdup(PQgetvalue(r, i, 1));

@@ -26,12 +26,13 @@ void odbk_odooconf_release(struct odbk_odooconf *c)
     free(c->db_name);
     free(c->data_dir);
     free(c->addons_path);
+    free(c->http_port);
     memset(c, 0, sizeof(*c));
 }
 
-#define N_KEYS 7
+#define N_KEYS 8
 static const char *const keys[N_KEYS] = {"db_host", "db_port", "db_user", "db_password", "db_name", "data_dir",
-                                         "addons_path"};
+                                         "addons_path", "http_port"};
 
 /* The fields of c, in the order of keys[]. */
 static void slots_of(struct odbk_odooconf *c, char **slots[N_KEYS])
@@ -43,6 +44,7 @@ static void slots_of(struct odbk_odooconf *c, char **slots[N_KEYS])
     slots[4] = &c->db_name;
     slots[5] = &c->data_dir;
     slots[6] = &c->addons_path;
+    slots[7] = &c->http_port;
 }
 
 static char *trim_ws(char *s)
@@ -60,6 +62,21 @@ static char *trim_ws(char *s)
 static int value_is_unset(const char *v)
 {
     return !*v || !strcmp(v, "False") || !strcmp(v, "false") || !strcmp(v, "None");
+}
+
+static int bad_port(const char *v, const char *key, const char *file, int line, struct odbk_err *err)
+{
+    char *end;
+    long p;
+    if (!v)
+        return 0;
+    p = strtol(v, &end, 10);
+    if (*end || p <= 0 || p > 65535 || !isdigit((unsigned char)*v)) {
+        odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: %s '%s' is not a port number", file, line, key, v);
+        odbk_err_hint(err, "a port is a number from 1 to 65535");
+        return -1;
+    }
+    return 0;
 }
 
 /* Check the values odbk relies on; line numbers are those of the keys. */
@@ -84,15 +101,9 @@ static int check_values(struct odbk_odooconf *c, const char *file, const int *li
                       "know; write it absolute, or set 'filestore =' in the odbk env");
         return -1;
     }
-    if (c->db_port) {
-        char *end;
-        long p = strtol(c->db_port, &end, 10);
-        if (*end || p <= 0 || p > 65535) {
-            odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: db_port '%s' is not a port number", file, lines[1],
-                         c->db_port);
-            return -1;
-        }
-    }
+    if (bad_port(c->db_port, "db_port", file, lines[1], err) ||
+        bad_port(c->http_port, "http_port", file, lines[7], err))
+        return -1;
     if ((c->db_host && strpbrk(c->db_host, "\n\r")) || (c->db_user && strpbrk(c->db_user, "\n\r"))) {
         odbk_err_set(err, ODBK_E_CONFIG, "%s: db_host or db_user spans several lines", file);
         return -1;
@@ -245,4 +256,24 @@ int odbk_odooconf_load(const char *path, struct odbk_odooconf *out, char **owner
             *owner_home = odbk_xstrdup(pw->pw_dir);
     }
     return r;
+}
+
+char *odbk_odooconf_addons_list(const char *v)
+{
+    char *list = odbk_xstrdup(v), *save = NULL, *item, *out = NULL;
+    for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *e, *n;
+        while (*item == ' ' || *item == '\t' || *item == '\n' || *item == '\r')
+            item++;
+        e = item + strlen(item);
+        while (e > item && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+            *--e = '\0';
+        if (!*item)
+            continue;
+        n = odbk_xasprintf("%s%s%s", out ? out : "", out ? "," : "", item);
+        free(out);
+        out = n;
+    }
+    free(list);
+    return out;
 }

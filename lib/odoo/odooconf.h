@@ -5,7 +5,8 @@
  * (a ';' or '#' inside a value, e.g. a password, is part of it), indented continuation lines.  Only
  * `[options]` is read.  The values `False`, `false` and `None`, and empty values, mean unset (NULL here).
  * Refused: NUL bytes, malformed lines, a key set twice in a section (RawConfigParser's strict mode),
- * a db_name that is not one safe database name, a relative data_dir.  Errors name `file:line`. */
+ * a db_name that is not one safe database name, a relative data_dir, a db_port or http_port that is no
+ * port number.  Errors name `file:line`. */
 #ifndef ODBK_ODOOCONF_H
 #define ODBK_ODOOCONF_H
 
@@ -19,6 +20,7 @@ struct odbk_odooconf {
     char *db_name;      /* one database name, or NULL (unset, or a list such as "a,b") */
     char *data_dir;     /* absolute, or NULL */
     char *addons_path;  /* as written, comma-separated */
+    char *http_port;    /* 1-65535, or NULL: Odoo's default, 8069 */
 };
 
 /* Parse size bytes of odoo.conf text; `file` names it in messages. */
@@ -29,5 +31,8 @@ int odbk_odooconf_parse_text(const char *text, size_t size, const char *file, st
  * ~/.local/share/Odoo of the user it runs as, taken to be the one owning its config. */
 int odbk_odooconf_load(const char *path, struct odbk_odooconf *out, char **owner_home, struct odbk_err *err);
 void odbk_odooconf_release(struct odbk_odooconf *c);
+/* An addons path as Odoo splits it (config.py: on ',', each entry stripped; a continuation line of
+ * odoo.conf adds a newline): "a,b", empty entries left out; NULL when none is left.  malloc'd. */
+char *odbk_odooconf_addons_list(const char *v);
 
 #endif

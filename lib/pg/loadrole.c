@@ -176,7 +176,7 @@ int odbk_loadrole_owner_check(PGconn *admin, const char *owner, struct odbk_err 
                       owner, &super, err) < 0)
         return -1;
     if (!super) {
-        odbk_err_set(err, ODBK_E_USAGE, "role '%s', to own the restored database, does not exist", owner);
+        odbk_err_set(err, ODBK_E_NOUSER, "role '%s', to own the restored database, does not exist", owner);
         odbk_err_hint(err, "create it (CREATE ROLE %s) or name another with --db-owner", owner);
         return -1;
     }

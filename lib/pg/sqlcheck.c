@@ -46,7 +46,7 @@ struct sqlcheck {
     /* normal state */
     int ident, numrun, junk, word_junk, pending, hibyte;
     size_t ident_len;
-    char word[16];
+    char word[40];   /* the identifier being read, lower-cased (longer ones are no word we look for) */
     /* the statement as psql splits it */
     int paren, begin_depth, idcount, idcount15, multi;
     char ids[4], ids15[4];   /* the first words as psql <= 14 and psql >= 15 count them (see track_identifier) */
@@ -64,6 +64,9 @@ struct sqlcheck {
     int dline;
     /* ODBK_SQLCHECK_NO_ACL: the privilege statements are left out of the output */
     int no_acl;
+    int server;          /* the server's version: SET of a setting it does not know is left out; 0: none */
+    struct odbk_sqlcheck_notes *notes;
+    int holding_set;     /* the held statement starts with SET: its second word decides */
     enum acl_st acl;
     int ntok;            /* tokens of the statement so far */
     int drop_this;       /* the byte being read belongs to a statement left out */
@@ -181,13 +184,49 @@ static int statement_reset(struct sqlcheck *c, struct odbk_err *err)
         c->drop_this = 1;   /* its ";" too */
     else if (c->acl == A_HOLD)
         r = hold_release(c, err);
-    c->acl = c->no_acl ? A_HOLD : A_PASS;
+    c->acl = c->no_acl || c->server ? A_HOLD : A_PASS;
+    c->holding_set = 0;
     c->ntok = 0;
     return r;
 }
 
-/* The statement's first words decide: GRANT, REVOKE, ALTER DEFAULT PRIVILEGES are left out (pg_dump's
- * ACL and DEFAULT ACL entries, what pg_restore --no-privileges skips), anything else passes. */
+/* The settings pg_dump writes at the top of a dump (pg_backup_archiver.c, _doSetFixedOutputState) and
+ * before each table, with the server version that first knows each: a newer pg_dump's dump loaded into
+ * an older server fails on them ("unrecognized configuration parameter"), while Odoo's restore, which
+ * ignores errors, goes on. */
+static const struct {
+    const char *name;
+    int since;
+} newer_settings[] = {
+    {"lock_timeout", 90300},
+    {"row_security", 90500},
+    {"idle_in_transaction_session_timeout", 90600},
+    {"default_table_access_method", 120000},
+    {"transaction_timeout", 170000},
+};
+
+static int unknown_setting(const struct sqlcheck *c, const char *w)
+{
+    size_t i;
+    for (i = 0; i < sizeof(newer_settings) / sizeof(newer_settings[0]); i++)
+        if (!strcmp(w, newer_settings[i].name))
+            return c->server < newer_settings[i].since;
+    return 0;
+}
+
+static void note_skipped(struct sqlcheck *c, const char *w)
+{
+    struct odbk_sqlcheck_notes *n = c->notes;
+    size_t len;
+    if (!n || strstr(n->skipped, w))
+        return;
+    len = strlen(n->skipped);
+    snprintf(n->skipped + len, sizeof(n->skipped) - len, "%s%s (line %lu)", len ? ", " : "", w, c->line);
+}
+
+/* The statement's first words decide: with --no-acl GRANT, REVOKE, ALTER DEFAULT PRIVILEGES are left
+ * out (pg_dump's ACL and DEFAULT ACL entries, what pg_restore --no-privileges skips); with a server
+ * version, SET of a setting that server does not know; anything else passes. */
 static int acl_token(struct sqlcheck *c, enum tok t, const char *w, struct odbk_err *err)
 {
     int n = ++c->ntok;
@@ -198,9 +237,17 @@ static int acl_token(struct sqlcheck *c, enum tok t, const char *w, struct odbk_
     if (n == 1) {
         /* the word's bytes are the last ones held (the byte that ended it is not held yet) */
         c->word_at = c->hold_len >= c->ident_len ? c->hold_len - c->ident_len : 0;
-        if (!strcmp(w, "grant") || !strcmp(w, "revoke"))
+        if (c->no_acl && (!strcmp(w, "grant") || !strcmp(w, "revoke")))
             return hold_drop(c, err);
-        return strcmp(w, "alter") ? hold_release(c, err) : 0;
+        if (c->server && !strcmp(w, "set"))
+            return c->holding_set = 1, 0;
+        return c->no_acl && !strcmp(w, "alter") ? 0 : hold_release(c, err);
+    }
+    if (c->holding_set) {
+        if (!unknown_setting(c, w))
+            return hold_release(c, err);
+        note_skipped(c, w);
+        return hold_drop(c, err);
     }
     if (n == 2)
         return strcmp(w, "default") ? hold_release(c, err) : 0;
@@ -645,7 +692,7 @@ static int step(struct sqlcheck *c, const unsigned char *p, size_t left, int *ag
         if (ch == '\n') {
             if (c->dline == 2 || c->dline == 3) {
                 c->st = S_NORMAL;
-                c->acl = c->no_acl ? A_HOLD : A_PASS;
+                c->acl = c->no_acl || c->server ? A_HOLD : A_PASS;
             }
             c->dline = 0;
         } else if (c->dline == 0 && ch == '\\') {
@@ -691,7 +738,7 @@ static int put(struct sqlcheck *c, char ch, struct odbk_err *err)
                 return -1;
             c->hold_len = 0;
         } else if (c->hold_cap >= HOLD_MAX) {
-            return refuse(c, err, "%san ALTER statement whose first words are over 64 KiB apart", "");
+            return refuse(c, err, "%sa statement whose first words are over 64 KiB apart", "");
         } else {
             c->hold_cap = c->hold_cap ? c->hold_cap * 2 : 4096;
             c->hold = odbk_xrealloc(c->hold, c->hold_cap);
@@ -762,13 +809,22 @@ static const struct odbk_writer_ops sqlcheck_ops = {"sqlcheck", sqlcheck_write, 
 struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key,
                                              int flags)
 {
+    return odbk_filter_sqlcheck_for_server(next, what, restrict_key, flags, 0, NULL);
+}
+
+struct odbk_writer *odbk_filter_sqlcheck_for_server(struct odbk_writer *next, const char *what,
+                                                    const char *restrict_key, int flags, int server_version,
+                                                    struct odbk_sqlcheck_notes *notes)
+{
     struct sqlcheck *c = odbk_xcalloc(1, sizeof(*c));
     c->no_acl = (flags & ODBK_SQLCHECK_NO_ACL) != 0;
+    c->server = server_version;
+    c->notes = notes;
     c->what = odbk_xstrdup(what);
     c->key = restrict_key ? odbk_xstrdup(restrict_key) : NULL;
     c->line = 1;
     c->col0 = 1;
-    c->acl = c->no_acl ? A_HOLD : A_PASS;
+    c->acl = c->no_acl || c->server ? A_HOLD : A_PASS;
     odbk_writer_init(&c->w, &sqlcheck_ops, next);
     return &c->w;
 }

@@ -37,6 +37,20 @@
 struct odbk_writer *odbk_filter_sqlcheck_new(struct odbk_writer *next, const char *what, const char *restrict_key,
                                              int flags);
 
+/* What the filter left out of a dump for the server it loads into. */
+struct odbk_sqlcheck_notes {
+    char skipped[256];   /* "transaction_timeout (line 12), ..." or "" */
+};
+
+/* As odbk_filter_sqlcheck_new, for a server of server_version (PQserverVersion): a statement
+ * "SET name ..." of a setting that pg_dump writes and that server does not know yet (transaction_timeout
+ * before 17, default_table_access_method before 12, ...: a dump of a newer pg_dump) is left out, as
+ * --no-acl leaves its statements out, and named in notes (may be NULL).  Any other statement, and any
+ * error of the load, is the server's to judge. */
+struct odbk_writer *odbk_filter_sqlcheck_for_server(struct odbk_writer *next, const char *what,
+                                                    const char *restrict_key, int flags, int server_version,
+                                                    struct odbk_sqlcheck_notes *notes);
+
 /* Fill buf with n random letters and digits and a NUL (n+1 bytes). */
 void odbk_random_alnum(char *buf, size_t n);
 

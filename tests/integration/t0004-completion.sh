@@ -2,7 +2,8 @@
 # Shell completion: bash (completions/odbk.bash) and zsh (completions/_odbk) both ask the program
 # (`PROG --completion-helper -- WORDS...`): an option's values (short options too, never env names),
 # env and storage names from the config given with --config, backup ids from the catalog (completed
-# ones only) for odbk-restore, odbk-download and odbk-prune --backup, and odbk-policy's subcommands.
+# ones only) for odbk-restore, odbk-download and odbk-prune --backup, odbk-policy's subcommands, and this
+# host's users for odbk-restore --filestore-owner.
 . "$(dirname "$0")/test-lib.sh"
 test_description 'bash and zsh completion'
 require_service pg
@@ -83,6 +84,12 @@ for sh in bash zsh; do
 		${sh}_complete odbk-policy plan --keep-within-d >out && echo --keep-within-daily >expect &&
 		test_cmp expect out &&
 		${sh}_complete odbk-policy show "" >out && test_cmp envs out
+	'
+
+	test_expect_success "$sh: users of this host for --filestore-owner" '
+		${sh}_complete odbk-restore --filestore-owner ro >out && test_grep "^root$" out &&
+		! grep -v "^ro" out &&
+		${sh}_complete odbk-restore --filestore-owner "" >out && test "$(wc -l <out)" = "$(getent passwd | wc -l)"
 	'
 
 	test_expect_success "$sh: files for --config, --times and --from-file, directories for --output" '

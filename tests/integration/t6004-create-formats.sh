@@ -12,7 +12,7 @@ odbk_conf prod "$SRC_DB" "$SRC_FS"
 fingerprint "$SRC_DB" "$SRC_FS" >"$TRASH/src.fp"
 fingerprint "$SRC_DB" >"$TRASH/src-db.fp"
 
-test_expect_success 'a zip backup has Odoo layout: dump.sql, manifest.json, filestore/xx/sha1' '
+test_expect_success 'a zip backup has Odoo layout: dump.sql, manifest.json (Odoo'"'"'s keys), filestore/xx/sha1' '
 	id=$(odbk-create prod --format zip --quiet) &&
 	zip=$TRASH/storage/disk/prod/$id/backup-$id.zip &&
 	test -f "$zip" && test -f "$TRASH/storage/disk/prod/$id/backup-$id-manifest.json" &&
@@ -25,9 +25,10 @@ test_expect_success 'a zip backup has Odoo layout: dump.sql, manifest.json, file
 	assert all(n.startswith("filestore/") and n.count("/") == 2 for n in names[2:]), names
 	assert len(names) == 2 + 15, len(names)
 	m = json.loads(z.read("manifest.json"))
-	for k in ("odoo_dump", "db_name", "version", "major_version", "pg_version", "modules"):
+	for k in ("odoo_dump", "db_name", "version", "version_info", "major_version", "pg_version", "modules"):
 	    assert k in m, k
 	assert m["odoo_dump"] == "1" and m["db_name"] == sys.argv[2] and m["modules"]["base"].startswith("17.0")
+	assert m["version_info"] == [17, 0, 0, "final", 0, ""], m["version_info"]
 	PY
 '
 
@@ -66,6 +67,21 @@ test_expect_success 'a zip backup rolls its environment back' '
 	odbk-restore "$id" --confirm RESTORE 2>/dev/null &&
 	fingerprint "$SRC_DB" "$SRC_FS" >actual &&
 	test_cmp "$TRASH/src.fp" actual
+'
+
+test_expect_success 'a zip of an env without filestore folder holds the database only, with a warning (as Odoo); odbk format still refuses' '
+	odbk_conf_env nofs "$SRC_DB" "$TRASH/no-such-filestore" disk &&
+	id=$(odbk-create nofs --format zip --quiet 2>err) &&
+	test_grep "warning: nofs: filestore directory .*no-such-filestore. does not exist: the zip holds the database only" err &&
+	python3 -c "import sys, zipfile; n = zipfile.ZipFile(sys.argv[1]).namelist(); assert n == [\"dump.sql\", \"manifest.json\"], n" \
+		"$TRASH/storage/disk/nofs/$id/backup-$id.zip" &&
+	odbk-list --backup "$id" --json >b.json &&
+	jq -e ".status == \"completed\" and .verified == true and .has_filestore == false" b.json >/dev/null &&
+	test ! -e "$TRASH/no-such-filestore" &&
+	db=$(test_db nofs_back) &&
+	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --confirm RESTORE 2>/dev/null &&
+	fingerprint "$db" >actual && test_cmp "$TRASH/src-db.fp" actual &&
+	test_exit_code 66 odbk-create nofs 2>err2 && test_grep "pass --no-filestore" err2
 '
 
 test_done

@@ -7,6 +7,8 @@ require_program odbk-create odbk-restore
 
 make_fixture src --db-mb 1 --fs-mb 1 --files 5 --with all
 SRC_DB=$FIXTURE_DB SRC_FS=$FIXTURE_FS
+# the modules whose tables --with added (odbk's statements run for installed modules only)
+sql "$SRC_DB" "insert into ir_module_module (name, state, latest_version) values ('payment', 'installed', '17.0.2.0'), ('delivery', 'installed', '17.0.1.0'), ('iap', 'installed', '17.0.1.1')" >/dev/null
 odbk_conf prod "$SRC_DB" "$SRC_FS"
 ID=$(odbk-create prod --quiet)
 

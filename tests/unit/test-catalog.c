@@ -74,6 +74,9 @@ int main(void)
     is_str(got.id, "20260102T000000Z-bbbbbb", "the right one");
     odbk_backup_release(&got);
     is_int(odbk_catalog_backup_get(cat, "2026010", &got, &err), -1, "an ambiguous prefix is refused");
+    is_int(odbk_catalog_backup_get(cat, "20260102T000000Z-bbbbb_", &got, &err), -1,
+           "a prefix is read literally: '_' is no wildcard");
+    is_int(odbk_catalog_backup_get(cat, "20260102%", &got, &err), -1, "nor '%'");
     is_int(odbk_catalog_backup_get(cat, "nope-nope-nope", &got, &err), -1, "an unknown id");
     is_int(odbk_err_exit_code(&err), 66, "is exit 66");
 

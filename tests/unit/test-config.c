@@ -189,5 +189,31 @@ int main(void)
         is_int(odbk_config_size(sec, "bad", 0, 0, 5ull << 30, &size, &err), -1, "an unknown unit");
         odbk_config_free(c);
     }
+    {
+        /* db-owner and filestore-owner: their form is the config's to check, their existence the restore's */
+        struct odbk_config *c = NULL;
+        is_int(odbk_config_parse_string("[env a]\ndb-owner = odoo\nfilestore-owner = odoo:www-data\n"
+                                        "[env b]\ndb-owner =\n[env c]\nfilestore-owner = odoo:\n"
+                                        "[env d]\ndb-owner = " "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr\n"
+                                        "[env e]\nfilestore-owner = no-such-user-anywhere\n[env f]\ndb_owner = x\n",
+                                        "o.conf", &c, &err), 0, "owner keys parse");
+        is_int(odbk_config_env(c, "a", &env, &err), 0, "env a: both keys");
+        is_str(env.db_owner, "odoo", "db-owner");
+        is_str(env.filestore_owner, "odoo:www-data", "filestore-owner");
+        odbk_env_release(&env);
+        is_int(odbk_config_env(c, "b", &env, &err), 0, "an empty db-owner is unset, as every env key");
+        ok(!env.db_owner && !env.filestore_owner, "neither set");
+        odbk_env_release(&env);
+        ok(odbk_config_env(c, "c", &env, &err) < 0 && err.code == ODBK_E_CONFIG &&
+               strstr(err.msg, "o.conf:7: [env c] filestore-owner:") && strstr(err.msg, "no group"),
+           "a filestore-owner without its group after ':': 78 at its line");
+        ok(odbk_config_env(c, "d", &env, &err) < 0 && strstr(err.msg, "o.conf:9: [env d] db-owner:") &&
+               strstr(err.msg, "1 to 63 bytes"), "a 64-byte role name: 78 (PostgreSQL would cut it to another)");
+        is_int(odbk_config_env(c, "e", &env, &err), 0, "a user this host lacks passes the config (no lookup)");
+        odbk_env_release(&env);
+        ok(odbk_config_env(c, "f", &env, &err) < 0 && strstr(err.msg, "unknown key 'db_owner'") &&
+               strstr(err.msg, "did you mean 'db-owner'"), "db_owner: unknown key, did you mean db-owner");
+        odbk_config_free(c);
+    }
     return done_testing();
 }

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "common/util.h"
 #include "odoo/manifest.h"
 #include "odoo/odoo.h"
@@ -45,6 +47,44 @@ int main(void)
     odoo = odbk_manifest_odoo_json(&m);
     ok(strstr(odoo, "\"db_name\":\t\"acme_prod\"") && !strstr(odoo, "odbk_manifest"), "Odoo's manifest.json has only Odoo's keys");
     free(odoo);
+    {
+        /* odoo.release.version_info, as dump_db_manifest writes it */
+        static const struct {
+            const char *series, *want;
+        } vi[] = {
+            {"17.0", "[17,0,0,\"final\",0,\"\"]"},
+            {"saas~17.2", "[\"saas~17\",2,0,\"final\",0,\"\"]"},
+            {"16.0", "[16,0,0,\"final\",0,\"\"]"},
+            {"", NULL},
+            {"17", NULL},
+            {"x.0", NULL},
+            {"17.0x", NULL},
+        };
+        size_t i;
+        int all = 1;
+        struct odbk_manifest mv = m;
+        mv.modules_json = "{\"base\":\"17.0.1.3\",\"web\":null}";
+        for (i = 0; i < sizeof(vi) / sizeof(vi[0]); i++) {
+            char *got;
+            mv.odoo_version = (char *)vi[i].series;
+            got = odbk_manifest_odoo_json(&mv);
+            {
+                cJSON *o = cJSON_Parse(got), *v = cJSON_GetObjectItemCaseSensitive(o, "version_info");
+                char *u = v ? cJSON_PrintUnformatted(v) : NULL;
+                if (vi[i].want ? !u || strcmp(u, vi[i].want) : u != NULL) {
+                    printf("# %s: got %s\n", vi[i].series, u ? u : "none");
+                    all = 0;
+                }
+                free(u);
+                if (i == 0 && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+                                  cJSON_GetObjectItemCaseSensitive(o, "modules"), "web")))
+                    all = 0;
+                cJSON_Delete(o);
+            }
+            free(got);
+        }
+        ok(all, "version_info from the series (none for a series that is not one); a null module version stays null");
+    }
     free(json);
 
     is_int(odbk_manifest_parse("{\"odoo_dump\": \"1\"}", "x.json", &back, &err), -1, "Odoo's own manifest is not an odbk manifest");

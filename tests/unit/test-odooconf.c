@@ -66,15 +66,24 @@ int main(void)
     ok(parse("[options]\ndata_dir = var/lib/odoo\n", &c, &err) < 0 && strstr(err.msg, "odoo.conf:2: data_dir"),
        "a relative data_dir is refused");
     ok(parse("[options]\ndb_port = 5432x\n", &c, &err) < 0, "a db_port that is not a number is refused");
+    ok(parse("[options]\nhttp_port = 8169\n", &c, &err) == 0 && !strcmp(c.http_port, "8169"), "http_port read");
+    odbk_odooconf_release(&c);
+    ok(parse("[options]\nhttp_port = False\n", &c, &err) == 0 && !c.http_port, "http_port False: Odoo's default");
+    odbk_odooconf_release(&c);
+    ok(parse("[options]\nxmlrpc = True\n\nhttp_port = 80'; --\n", &c, &err) < 0 &&
+           strstr(err.msg, "odoo.conf:4: http_port") && strstr(err.msg, "not a port number"),
+       "an http_port that is not a number is refused, naming its line");
+    ok(parse("[options]\nhttp_port = 70000\n", &c, &err) < 0, "an http_port out of range is refused");
+    ok(parse("[options]\nhttp_port = +80\n", &c, &err) < 0, "an http_port with a sign is refused");
 
     /* wired into [env]: odoo.conf fills what the env leaves unset */
     path = odbk_xasprintf("/tmp/test-odooconf-%d.conf", (int)getpid());
     f = fopen(path, "w");
     fputs("[options]\ndb_host = dbh\ndb_port = 6432\ndb_user = o'doo\ndb_password = secret-pw\ndb_name = acme\n"
-          "data_dir = /srv/odoo\naddons_path = /a,/b\n", f);
+          "data_dir = /srv/odoo\naddons_path = /a, \n  /b,\nhttp_port = 8169\n", f);
     fclose(f);
     big = odbk_xasprintf("[env only]\nodoo-conf = %s\n\n[env mine]\nodoo-conf = %s\ndatabase = other\n"
-                         "pg = host=x\nfilestore = /fs\n\n[env dd]\nodoo-conf = %s\ndata-dir = /dd\n"
+                         "pg = host=x\nfilestore = /fs\naddons-path = /own ,/more\n\n[env dd]\nodoo-conf = %s\ndata-dir = /dd\n"
                          "\n[env gone]\nodoo-conf = /nonexistent/odoo.conf\n", path, path, path);
     ok(odbk_config_parse_string(big, "odbk.conf", &cfg, &err) == 0, "odbk.conf with odoo-conf parses");
     unsetenv("PGPASSWORD");
@@ -85,7 +94,9 @@ int main(void)
     ok(!strstr(env.pg, "secret-pw"), "the password is not in the conninfo");
     ok(getenv("PGPASSWORD") && !strcmp(getenv("PGPASSWORD"), "secret-pw"), "the password goes to PGPASSWORD");
     is_str(env.filestore, "/srv/odoo/filestore/acme", "filestore <data_dir>/filestore/<db>");
-    is_str(env.addons_path, "/a,/b", "addons_path exposed");
+    is_str(env.addons_path, "/a,/b", "addons_path exposed, its entries stripped and joined as Odoo splits them");
+    is_str(env.addons_path_from, "odoo.conf", "addons-path said to come from odoo.conf");
+    is_str(env.http_port, "8169", "http_port exposed");
     odbk_env_release(&env);
     /* resolved next, in the same process (a --due batch, a restore from one env into another) */
     ok(odbk_config_env(cfg, "mine", &env, &err) == 0, "env with odoo-conf and explicit keys");
@@ -93,13 +104,15 @@ int main(void)
     ok(!strcmp(env.pg, "host=x") && !strcmp(env.pg_from, "odbk.conf"), "explicit pg wins");
     ok(!getenv("PGPASSWORD"), "with an explicit pg, the previous env's odoo.conf password is gone from PGPASSWORD");
     ok(!strcmp(env.filestore, "/fs") && !strcmp(env.filestore_from, "odbk.conf"), "explicit filestore wins");
+    is_str(env.addons_path, "/own,/more", "explicit addons-path wins over addons_path");
+    is_str(env.addons_path_from, "odbk.conf", "addons-path said to come from odbk.conf");
     odbk_env_release(&env);
     ok(odbk_config_env(cfg, "dd", &env, &err) == 0 && !strcmp(env.filestore, "/dd/filestore/acme"),
        "explicit data-dir wins over data_dir");
     odbk_env_release(&env);
     memset(&err, 0, sizeof(err));
     ok(odbk_config_env(cfg, "gone", &env, &err) < 0 && err.code == ODBK_E_CONFIG &&
-           strstr(err.msg, "odbk.conf:15: [env gone] odoo-conf:") && strstr(err.msg, "/nonexistent/odoo.conf"),
+           strstr(err.msg, "odbk.conf:16: [env gone] odoo-conf:") && strstr(err.msg, "/nonexistent/odoo.conf"),
        "a missing odoo.conf: 78 naming the odbk.conf key and the file");
     odbk_config_free(cfg);
     free(big);

@@ -8,9 +8,11 @@
 #include "tap.h"
 
 /* run text through the filter in chunks of `chunk` bytes (0: one write); returns 0 or -1 with err */
-static int run_flags(const char *text, size_t chunk, const char *key, int flags, char **out, struct odbk_err *err)
+static int run_server(const char *text, size_t chunk, const char *key, int flags, int server,
+                      struct odbk_sqlcheck_notes *notes, char **out, struct odbk_err *err)
 {
-    struct odbk_writer *buf = odbk_sink_buffer_new(1 << 20), *f = odbk_filter_sqlcheck_new(buf, "dump.sql", key, flags);
+    struct odbk_writer *buf = odbk_sink_buffer_new(1 << 20),
+                       *f = odbk_filter_sqlcheck_for_server(buf, "dump.sql", key, flags, server, notes);
     size_t len = strlen(text), i;
     const char *data;
     int r = 0;
@@ -26,6 +28,33 @@ static int run_flags(const char *text, size_t chunk, const char *key, int flags,
     return r;
 }
 
+static int run_flags(const char *text, size_t chunk, const char *key, int flags, char **out, struct odbk_err *err)
+{
+    return run_server(text, chunk, key, flags, 0, NULL, out, err);
+}
+
+/* for a server of version `server`, text becomes expect and the notes read notes_expect, whatever the
+ * chunking */
+static void for_server(const char *text, int server, int flags, const char *expect, const char *notes_expect,
+                       const char *desc)
+{
+    static const size_t chunks[] = {0, 1, 2, 7};
+    size_t i;
+    int all = 1;
+    char *out;
+    struct odbk_err err;
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        struct odbk_sqlcheck_notes notes = {{0}};
+        if (run_server(text, chunks[i], NULL, flags, server, &notes, &out, &err) != 0 || strcmp(out, expect) ||
+            strcmp(notes.skipped, notes_expect)) {
+            printf("# chunk %zu: %s | %s | %s\n", chunks[i], err.msg, out, notes.skipped);
+            all = 0;
+        }
+        free(out);
+    }
+    ok(all, desc);
+}
+
 static int run(const char *text, size_t chunk, const char *key, char **out, struct odbk_err *err)
 {
     return run_flags(text, chunk, key, 0, out, err);
@@ -34,36 +63,12 @@ static int run(const char *text, size_t chunk, const char *key, char **out, stru
 /* with ODBK_SQLCHECK_NO_ACL, text becomes expect whatever the chunking */
 static void no_acl(const char *text, const char *expect, const char *desc)
 {
-    static const size_t chunks[] = {0, 1, 2, 7};
-    size_t i;
-    int all = 1;
-    char *out;
-    struct odbk_err err;
-    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-        if (run_flags(text, chunks[i], NULL, ODBK_SQLCHECK_NO_ACL, &out, &err) != 0 || strcmp(out, expect)) {
-            printf("# chunk %zu: %s | %s\n", chunks[i], err.msg, out);
-            all = 0;
-        }
-        free(out);
-    }
-    ok(all, desc);
+    for_server(text, 0, ODBK_SQLCHECK_NO_ACL, expect, "", desc);
 }
 
 static void passes(const char *text, const char *expect, const char *desc)
 {
-    static const size_t chunks[] = {0, 1, 2, 7};
-    size_t i;
-    int all = 1;
-    char *out;
-    struct odbk_err err;
-    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-        if (run(text, chunks[i], NULL, &out, &err) != 0 || strcmp(out, expect ? expect : text)) {
-            printf("# chunk %zu: %s | %s\n", chunks[i], err.msg, out);
-            all = 0;
-        }
-        free(out);
-    }
-    ok(all, desc);
+    for_server(text, 0, 0, expect ? expect : text, "", desc);
 }
 
 static void refused(const char *text, const char *msg, const char *desc)
@@ -87,7 +92,7 @@ int main(void)
 {
     char *out;
     struct odbk_err err;
-    plan(57);
+    plan(63);
 
     /* what pg_dump writes */
     passes("--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123\n\nSET standard_conforming_strings = on;\n"
@@ -203,6 +208,35 @@ int main(void)
         free(out);
         free(big);
         free(want);
+    }
+
+    /* a newer pg_dump's settings, for an older server: left out (line ends kept) and named */
+    {
+        static const char head17[] = "SET statement_timeout = 0;\nSET lock_timeout = 0;\n"
+                                     "SET idle_in_transaction_session_timeout = 0;\nSET transaction_timeout = 0;\n"
+                                     "SET client_encoding = 'UTF8';\n";
+        for_server(head17, 150018, 0,
+                   "SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;"
+                   "\n\nSET client_encoding = 'UTF8';\n",
+                   "transaction_timeout (line 4)", "pg_dump 17's transaction_timeout is left out for PostgreSQL 15");
+        for_server(head17, 170002, 0, head17, "", "and kept for PostgreSQL 17");
+        for_server(head17, 0, 0, head17, "", "and kept when the server is not known");
+        for_server("SET default_table_access_method = heap;\nCREATE TABLE t (a int);\n"
+                   "SET default_table_access_method = heap;\nSET transaction_timeout = 0;\n",
+                   110000, 0, "\nCREATE TABLE t (a int);\n\n\n",
+                   "default_table_access_method (line 1), transaction_timeout (line 4)",
+                   "each setting named once, with its first line");
+        for_server("SET SESSION transaction_timeout = 0;\nset /* c */ Transaction_Timeout to 0;\n"
+                   "SELECT 'SET transaction_timeout = 0;';\n"
+                   "CREATE FUNCTION f() RETURNS void AS $$ SET transaction_timeout = 0; $$ LANGUAGE sql;\n",
+                   150000, 0,
+                   "SET SESSION transaction_timeout = 0;\n\nSELECT 'SET transaction_timeout = 0;';\n"
+                   "CREATE FUNCTION f() RETURNS void AS $$ SET transaction_timeout = 0; $$ LANGUAGE sql;\n",
+                   "transaction_timeout (line 2)",
+                   "only the plain SET form, any case; SET SESSION, strings and bodies are the server's");
+        for_server("GRANT ALL ON t TO x;\nSET transaction_timeout = 0;\nSET search_path = x;\n", 150000,
+                   ODBK_SQLCHECK_NO_ACL, "\n\nSET search_path = x;\n", "transaction_timeout (line 2)",
+                   "with --no-acl both are left out");
     }
 
     /* the filter's own \restrict line */
