@@ -46,6 +46,7 @@ struct target {
     char *pg;           /* conninfo of the target server */
     char *database;
     char *filestore;    /* NULL with --no-filestore or a backup without filestore */
+    char *fs_real;      /* filestore resolved once (realpath): the directory the swap replaces, behind any link */
     char *pg_bindir;
     char *http_port;    /* odoo.conf's, for --copy's web.base.url; NULL: Odoo's 8069 */
     /* the env whose owner keys apply (the target's; with --new-db the source's, when the config has it) */
@@ -64,6 +65,7 @@ static void target_release(struct target *t)
     free(t->pg);
     free(t->database);
     free(t->filestore);
+    free(t->fs_real);
     free(t->pg_bindir);
     free(t->http_port);
     free(t->db_owner);
@@ -245,7 +247,8 @@ static int filestore_owner(const struct odbk_restore_opts *o, const struct targe
     memset(fo, 0, sizeof(*fo));
     if (!t->filestore)
         return 0;
-    if (lstat(t->filestore, &sb) == 0 && S_ISDIR(sb.st_mode)) {   /* replaced: its owner and mode */
+    /* replaced: its owner and mode (behind a linked filestore, the directory's, not the link's) */
+    if (stat(t->fs_real ? t->fs_real : t->filestore, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         fo->take = geteuid() == 0;
         fo->uid = sb.st_uid;
         fo->gid = sb.st_gid;
@@ -646,6 +649,43 @@ static int restored_owner(PGconn *pg, const struct odbk_restore_opts *o, const s
     return -1;
 }
 
+/* The target filestore resolved once, before anything is made: a filestore that is a link (an admin put it
+ * on another disk) is restored behind its link, the staging directory next to the data (same filesystem),
+ * and every later step works on that directory, whatever the link is changed to meanwhile. */
+static int resolve_filestore(struct target *t, struct odbk_err *err)
+{
+    struct stat sb;
+    char *parent, *real;
+    const char *base;
+    if (!t->filestore)
+        return 0;
+    if (lstat(t->filestore, &sb) != 0) {   /* not there yet: its folder resolved, when that exists */
+        parent = odbk_dirname(t->filestore);
+        base = strrchr(t->filestore, '/');
+        real = realpath(parent, NULL);
+        t->fs_real = real ? odbk_xasprintf("%s/%s", strcmp(real, "/") ? real : "", base ? base + 1 : t->filestore)
+                          : odbk_xstrdup(t->filestore);
+        free(real);
+        free(parent);
+        return 0;
+    }
+    if (!(real = realpath(t->filestore, NULL))) {
+        char to[4096];
+        ssize_t n = readlink(t->filestore, to, sizeof to - 1);
+        to[n > 0 ? n : 0] = '\0';
+        if (!S_ISLNK(sb.st_mode))
+            return odbk_err_sys(err, ODBK_E_IO, "cannot resolve the filestore '%s'", t->filestore);
+        odbk_err_set(err, ODBK_E_NOINPUT, "filestore '%s' is a symbolic link to '%s', which does not exist",
+                     t->filestore, to);
+        odbk_err_hint(err, "mount or create what the link points to (the restore goes behind the link), or "
+                      "remove the link");
+        return -1;
+    }
+    t->fs_real = odbk_xstrdup(real);
+    free(real);
+    return 0;
+}
+
 static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_restore_opts *o,
                    struct odbk_report *report, struct odbk_restore_result *res, struct odbk_err *err)
 {
@@ -664,7 +704,8 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     if (odbk_source_open(cfg, cat, o, &s, err) < 0)
         goto out;
     res->source = odbk_xstrdup(s.label);
-    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, &t, err) < 0)
+    if (resolve_target(cfg, o, &s, &t, err) < 0 || check_neutralize(o, &s, &t, err) < 0 ||
+        resolve_filestore(&t, err) < 0)
         goto fail;
     res->env = t.env ? odbk_xstrdup(t.env) : NULL;
     odbk_report_set_env(report, t.env);
@@ -730,12 +771,12 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     }
 
     /* load into temporaries, recorded before they exist */
-    if (odbk_swap_begin(cat, pg, t.env, t.pg, t.database, t.filestore, &sw, err) < 0)
+    if (odbk_swap_begin(cat, pg, t.env, t.pg, t.database, t.fs_real, &sw, err) < 0)
         goto fail;
     if (create_tmp_db(pg, t.pg, sw.row.tmp_db, &role, &created_db, err) < 0)
         goto fail;
-    if (t.filestore) {
-        char *parent = odbk_dirname(t.filestore);
+    if (t.fs_real) {
+        char *parent = odbk_dirname(t.fs_real);
         struct stat sb;
         if (stat(parent, &sb) != 0) {
             /* a new parent goes to the new filestore's owner, so that Odoo can make its other ones there */
@@ -746,10 +787,8 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             }
         }
         free(parent);
-        if (mkdir(sw.row.tmp_dir, 0750) != 0) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot create the filestore directory '%s'", sw.row.tmp_dir);
+        if (odbk_swap_make_dir(&sw, err) < 0)
             goto fail;
-        }
     }
     if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, &notes, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
@@ -772,15 +811,22 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     if (sw.row.tmp_dir && !fs_loaded && s.fmt->filestore == ODBK_FORMAT_FS_INSIDE) {
         /* an Odoo zip without filestore: the target keeps its directory (Odoo would not touch it either) */
         struct odbk_err e2;
-        odbk_rmtree(sw.row.tmp_dir, &e2);
+        struct stat id;
+        odbk_rmtree_expect(sw.row.tmp_dir, odbk_swap_dir_id(&sw, &id), &e2);
         odbk_swap_forget_dir(&sw);
         free(t.filestore);
-        t.filestore = NULL;
+        free(t.fs_real);
+        t.filestore = t.fs_real = NULL;
     }
 
-    if (sw.row.tmp_dir && fo.take && odbk_tree_take_owner(sw.row.tmp_dir, fo.uid, fo.gid, fo.mode, err) < 0) {
-        odbk_err_prefix(err, "the target is unchanged");
-        goto fail;
+    if (sw.row.tmp_dir && fo.take) {
+        struct stat id;
+        odbk_pause_point("pause-before-owner");   /* test-only: the Odoo user's moment to swap the folder */
+        if (odbk_tree_take_owner_expect(sw.row.tmp_dir, fo.uid, fo.gid, fo.mode, odbk_swap_dir_id(&sw, &id),
+                                        err) < 0) {
+            odbk_err_prefix(err, "the target is unchanged");
+            goto fail;
+        }
     }
 
     /* swap, database and filestore as one journaled step; a stop that arrived since the load is the last
@@ -1112,8 +1158,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
     res->scratch_dir = sw.row.tmp_dir ? odbk_xstrdup(sw.row.tmp_dir) : NULL;
     if (create_tmp_db(pg, t.pg, sw.row.tmp_db, &role, &created_db, err) < 0)
         goto fail;
-    if (sw.row.tmp_dir && mkdir(sw.row.tmp_dir, 0700) != 0) {
-        odbk_err_sys(err, ODBK_E_IO, "cannot create the scratch directory '%s'", sw.row.tmp_dir);
+    if (sw.row.tmp_dir && odbk_swap_make_dir(&sw, err) < 0) {
         odbk_swap_forget_dir(&sw);   /* not ours: never removed */
         goto fail;
     }

@@ -16,6 +16,7 @@
 #include "backup/swap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,55 @@ static int path_exists(const char *p)
 {
     struct stat sb;
     return p && lstat(p, &sb) == 0;
+}
+
+/* The journal's device and inode as a struct stat for odbk_same_file, or NULL when none was recorded. */
+static const struct stat *id_of(unsigned long long dev, unsigned long long ino, struct stat *buf)
+{
+    if (!dev && !ino)
+        return NULL;
+    memset(buf, 0, sizeof(*buf));
+    buf->st_dev = (dev_t)dev;
+    buf->st_ino = (ino_t)ino;
+    return buf;
+}
+
+/* The folder holding the target, temporary and set-aside directories (all three side by side), opened once:
+ * every rename is done in it by name (renameat), never again through a path. */
+struct dirs {
+    int fd;
+    const char *target, *tmp, *old;
+};
+
+static const char *base_of(const char *path)
+{
+    const char *b = path ? strrchr(path, '/') : NULL;
+    return b ? b + 1 : path;
+}
+
+static int dirs_open(const struct odbk_restore_temp *t, struct dirs *d, struct odbk_err *err)
+{
+    if (odbk_dir_open_at(t->target_dir, &d->fd, &d->target, err) < 0)
+        return -1;
+    d->tmp = base_of(t->tmp_dir);
+    d->old = base_of(t->old_dir);
+    return 0;
+}
+
+/* Is name in d the directory id (not a link, not another folder)?  With no id recorded: a directory. */
+static int is_dir(const struct dirs *d, const char *name, const struct stat *id)
+{
+    struct stat sb;
+    return fstatat(d->fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) &&
+           (!id || odbk_same_file(&sb, id));
+}
+
+static int replaced(const char *what, const char *path, struct odbk_err *err)
+{
+    odbk_err_set(err, ODBK_E_PERM, "%s '%s' is not the directory the restore recorded: something replaced it "
+                 "(a link or another folder); nothing renamed", what, path);
+    odbk_err_hint(err, "find out who can write to the folder holding it: that user tried to redirect odbk");
+    return -1;
 }
 
 /* 1 exists, 0 not, -1 cannot tell */
@@ -113,6 +163,35 @@ int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *en
     return odbk_catalog_temp_add(cat, &sw->row, err);
 }
 
+int odbk_swap_make_dir(struct odbk_swap *sw, struct odbk_err *err)
+{
+    const char *base;
+    struct stat sb;
+    int pfd, fd;
+    if (odbk_dir_open_at(sw->row.tmp_dir, &pfd, &base, err) < 0)
+        return -1;
+    /* root's alone until the restore hands it over: the folder holding it may be the Odoo user's */
+    if (mkdirat(pfd, base, 0700) != 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot create the directory '%s'", sw->row.tmp_dir);
+        close(pfd);
+        return -1;
+    }
+    fd = odbk_dir_open_own(pfd, base, sw->row.tmp_dir, NULL, &sb, err);
+    close(pfd);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    sw->row.tmp_dev = (unsigned long long)sb.st_dev;
+    sw->row.tmp_ino = (unsigned long long)sb.st_ino;
+    sw->made_dir = 1;
+    return odbk_catalog_temp_update(sw->cat, &sw->row, err);
+}
+
+const struct stat *odbk_swap_dir_id(const struct odbk_swap *sw, struct stat *buf)
+{
+    return id_of(sw->row.tmp_dev, sw->row.tmp_ino, buf);
+}
+
 void odbk_swap_forget_dir(struct odbk_swap *sw)
 {
     struct odbk_err e;
@@ -132,10 +211,11 @@ static int mark(struct odbk_swap *sw, int step, struct odbk_err *err)
 static int finish(struct odbk_catalog *cat, PGconn *pg, const struct odbk_restore_temp *t, struct odbk_err *err)
 {
     struct odbk_err e2;
+    struct stat id;
     int r = 0;
     if (t->old_db && odbk_pg_drop_database(pg, t->old_db, err) < 0)
         r = -1;
-    if (t->old_dir && odbk_rmtree(t->old_dir, r < 0 ? &e2 : err) < 0)
+    if (t->old_dir && odbk_rmtree_expect(t->old_dir, id_of(t->old_dev, t->old_ino, &id), r < 0 ? &e2 : err) < 0)
         r = -1;
     if (r == 0)
         r = odbk_catalog_temp_delete(cat, t->id, err);
@@ -146,7 +226,9 @@ int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err)
 {
     struct odbk_restore_temp *t = &sw->row;
     struct odbk_err e2;
-    int had_db, had_dir;
+    struct dirs d = {-1, NULL, NULL, NULL};
+    struct stat sb, id;
+    int had_db, had_dir, r = -1;
     odbk_crash_point("swap-before-journal");
     had_db = db_exists(sw->pg, t->target_db, err);
     had_dir = path_exists(t->target_dir);
@@ -154,10 +236,22 @@ int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err)
         return -1;
     if (had_db && !(t->old_db = free_db_name(sw->pg, t->target_db, "old", err)))
         return -1;
-    if (t->tmp_dir && had_dir)
+    if (t->tmp_dir && had_dir) {
+        /* the directory that goes aside, by device and inode: the resolved target (a link to it stays) */
+        if (lstat(t->target_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            odbk_err_set(err, ODBK_E_PERM, "filestore '%s' is no longer a directory (a link or a file took its "
+                         "place during the restore); nothing renamed", t->target_dir);
+            odbk_err_hint(err, "find out who can write to the folder holding it, then restore again");
+            goto undo;
+        }
         t->old_dir = free_dir_name(t->target_dir, "old");
+        t->old_dev = (unsigned long long)sb.st_dev;
+        t->old_ino = (unsigned long long)sb.st_ino;
+    }
+    if (t->tmp_dir && dirs_open(t, &d, err) < 0)
+        goto undo;
     if (mark(sw, ODBK_SWAP_JOURNALED, err) < 0)
-        return -1;
+        goto undo;
     odbk_crash_point("swap-journaled");
     if (t->old_db) {
         if (odbk_pg_rename_database(sw->pg, t->target_db, t->old_db, err) < 0)
@@ -170,36 +264,48 @@ int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err)
     odbk_crash_point("swap-db-in");
     mark(sw, ODBK_SWAP_DB_IN, &e2);
     if (t->tmp_dir) {
-        if (t->old_dir && rename(t->target_dir, t->old_dir) != 0) {
+        if (t->old_dir && !is_dir(&d, d.target, id_of(t->old_dev, t->old_ino, &id))) {
+            replaced("filestore", t->target_dir, err);
+            goto undo_db_in;
+        }
+        if (t->old_dir && renameat(d.fd, d.target, d.fd, d.old) != 0) {
             odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t->target_dir);
             goto undo_db_in;
         }
         odbk_crash_point("swap-dir-aside");
         mark(sw, ODBK_SWAP_DIR_ASIDE, &e2);
-        if (rename(t->tmp_dir, t->target_dir) != 0) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
-            if (t->old_dir && rename(t->old_dir, t->target_dir) != 0)
-                return -1;   /* the journal stays: the next run completes the swap */
+        if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id)) || renameat(d.fd, d.tmp, d.fd, d.target) != 0) {
+            if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id)))
+                replaced("the restored filestore", t->tmp_dir, err);
+            else
+                odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
+            if (t->old_dir && renameat(d.fd, d.old, d.fd, d.target) != 0)
+                goto out;   /* the journal stays: the next run completes the swap */
             goto undo_db_in;
         }
     }
     odbk_crash_point("swap-dir-in");
     mark(sw, ODBK_SWAP_DONE, &e2);
     finish(sw->cat, sw->pg, t, &e2);   /* an original that would not go is retried by the next run */
-    return 0;
+    r = 0;
+    goto out;
 
 undo_db_in:   /* put the old database back: the target must be as it was */
     if (odbk_pg_rename_database(sw->pg, t->target_db, t->tmp_db, &e2) < 0)
-        return -1;
+        goto out;
 undo_db_aside:
     if (t->old_db && odbk_pg_rename_database(sw->pg, t->old_db, t->target_db, &e2) < 0)
-        return -1;
+        goto out;
 undo:
     free(t->old_db);
     free(t->old_dir);
     t->old_db = t->old_dir = NULL;
+    t->old_dev = t->old_ino = 0;
     mark(sw, ODBK_SWAP_LOADING, &e2);   /* back to temporaries only, dropped by odbk_swap_abort */
-    return -1;
+out:
+    if (d.fd >= 0)
+        close(d.fd);
+    return r;
 }
 
 void odbk_swap_abort(struct odbk_swap *sw, int created_db)
@@ -210,7 +316,9 @@ void odbk_swap_abort(struct odbk_swap *sw, int created_db)
         return;
     if (created_db && odbk_pg_drop_database(sw->pg, sw->row.tmp_db, &e) < 0)
         ok = 0;
-    if (sw->row.tmp_dir && odbk_rmtree(sw->row.tmp_dir, &e) < 0)
+    struct stat id;
+    if (sw->row.tmp_dir && sw->made_dir &&
+        odbk_rmtree_expect(sw->row.tmp_dir, id_of(sw->row.tmp_dev, sw->row.tmp_ino, &id), &e) < 0)
         ok = 0;
     if (ok)
         odbk_catalog_temp_delete(sw->cat, sw->row.id, &e);
@@ -280,15 +388,26 @@ static int complete(struct odbk_catalog *cat, PGconn *pg, const struct odbk_rest
                                            "neither the restored nor the target database exists", t->target_db);
     }
     if (t->tmp_dir && path_exists(t->tmp_dir)) {
-        if (path_exists(t->target_dir)) {
-            if (!t->old_dir || path_exists(t->old_dir))
-                return odbk_err_set(err, ODBK_E_FAILED, "cannot complete the restore into '%s': it is in the way",
-                                    t->target_dir);
-            if (rename(t->target_dir, t->old_dir) != 0)
-                return odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t->target_dir);
+        struct dirs d;
+        struct stat id;
+        int r = -1;
+        if (dirs_open(t, &d, err) < 0)
+            return -1;
+        if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id))) {
+            replaced("the restored filestore", t->tmp_dir, err);
+        } else if (path_exists(t->target_dir) && (!t->old_dir || path_exists(t->old_dir) ||
+                                                  !is_dir(&d, d.target, id_of(t->old_dev, t->old_ino, &id)))) {
+            odbk_err_set(err, ODBK_E_FAILED, "cannot complete the restore into '%s': it is in the way", t->target_dir);
+        } else if (path_exists(t->target_dir) && renameat(d.fd, d.target, d.fd, d.old) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot move the old filestore '%s' aside", t->target_dir);
+        } else if (renameat(d.fd, d.tmp, d.fd, d.target) != 0) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
+        } else {
+            r = 0;
         }
-        if (rename(t->tmp_dir, t->target_dir) != 0)
-            return odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
+        close(d.fd);
+        if (r < 0)
+            return -1;
     }
     return finish(cat, pg, t, err);
 }
@@ -297,7 +416,9 @@ static int complete(struct odbk_catalog *cat, PGconn *pg, const struct odbk_rest
 static int drop_temporaries(struct odbk_catalog *cat, PGconn *pg, const struct odbk_restore_temp *t,
                             struct odbk_err *err)
 {
-    if (odbk_pg_drop_database(pg, t->tmp_db, err) < 0 || (t->tmp_dir && odbk_rmtree(t->tmp_dir, err) < 0))
+    struct stat id;
+    if (odbk_pg_drop_database(pg, t->tmp_db, err) < 0 ||
+        (t->tmp_dir && odbk_rmtree_expect(t->tmp_dir, id_of(t->tmp_dev, t->tmp_ino, &id), err) < 0))
         return -1;
     return odbk_catalog_temp_delete(cat, t->id, err);
 }
@@ -354,8 +475,7 @@ int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat
                 *err = e2;
             continue;
         }
-        if (odbk_failpoint("recover-claimed"))   /* test-only: hold the claim a while */
-            sleep(3);
+        odbk_pause_point("recover-claimed");   /* test-only: hold the claim a while */
         conninfo = row_conninfo(cfg, t);
         r = odbk_pg_connect(conninfo, "postgres", &pg, &e2);
         free(conninfo);

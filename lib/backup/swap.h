@@ -11,6 +11,7 @@ struct odbk_swap {
     struct odbk_catalog *cat;
     PGconn *pg;                   /* on the target's server, not owned */
     struct odbk_restore_temp row; /* the catalog row: its names are the temporaries' */
+    int made_dir;                 /* row.tmp_dir was made by odbk_swap_make_dir (only then is it removed) */
 };
 
 /* Pick free names for the temporary database and (target_dir not NULL) directory of a restore into
@@ -23,6 +24,13 @@ int odbk_swap_begin(struct odbk_catalog *cat, PGconn *pg, const char *env, const
  * at LOADING: odbk_swap_abort drops both, and a run killed outright has them dropped by the next one. */
 int odbk_swap_begin_scratch(struct odbk_catalog *cat, PGconn *pg, const char *env, const char *conninfo,
                             const char *db, const char *dir_base, struct odbk_swap *sw, struct odbk_err *err);
+/* Make the temporary directory, mode 0700 (the Odoo user, who may own the folder holding it, stays out
+ * until the restore hands it over), and record its device and inode: every later step (owners, the swap's
+ * renames, its removal, the next run's recovery) checks it acts on this directory, never on a link or a
+ * folder put in its place.  odbk_swap_dir_id gives that identity for odbk_same_file (NULL before). */
+struct stat;
+int odbk_swap_make_dir(struct odbk_swap *sw, struct odbk_err *err);
+const struct stat *odbk_swap_dir_id(const struct odbk_swap *sw, struct stat *buf);
 /* The temporary directory was removed and the target keeps its own (an Odoo zip without filestore). */
 void odbk_swap_forget_dir(struct odbk_swap *sw);
 /* The load finished: journal the swap, rename target → old and tmp → target (database, then directory),

@@ -107,6 +107,12 @@ static const char *const migrations[] = {
      * their random id suffix; the listing index then serves that order whole (an index holds the rowid) */
     "DROP INDEX backups_created;"
     "CREATE INDEX backups_created ON backups(created_at);",
+    /* 6 → 7: the device and inode of the restore's directory and of the original it set aside, so that
+     * the next run renames and removes those, never a link or folder someone put in their place */
+    "ALTER TABLE restore_temps ADD COLUMN tmp_dev INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE restore_temps ADD COLUMN tmp_ino INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE restore_temps ADD COLUMN old_dev INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE restore_temps ADD COLUMN old_ino INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -950,7 +956,7 @@ int odbk_catalog_temp_update(struct odbk_catalog *cat, const struct odbk_restore
     int rc;
     if (sqlite3_prepare_v2(cat->db,
                            "UPDATE restore_temps SET target_dir = ?2, tmp_dir = ?3, old_db = ?4, old_dir = ?5, "
-                           "step = ?6 WHERE id = ?1",
+                           "step = ?6, tmp_dev = ?7, tmp_ino = ?8, old_dev = ?9, old_ino = ?10 WHERE id = ?1",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     sqlite3_bind_int64(st, 1, t->id);
@@ -959,6 +965,10 @@ int odbk_catalog_temp_update(struct odbk_catalog *cat, const struct odbk_restore
     bind_text(st, 4, t->old_db);
     bind_text(st, 5, t->old_dir);
     sqlite3_bind_int(st, 6, t->step);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)t->tmp_dev);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)t->tmp_ino);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)t->old_dev);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)t->old_ino);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record the swap's progress");
@@ -985,7 +995,8 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
     struct odbk_restore_temp *v = NULL;
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT id, host, pid, pid_start, created_at, pg, target_db, target_dir, tmp_db, tmp_dir, "
-                           "old_db, old_dir, step, env, claim_pid, claim_start FROM restore_temps WHERE host = ?1 "
+                           "old_db, old_dir, step, env, claim_pid, claim_start, tmp_dev, tmp_ino, old_dev, old_ino "
+                           "FROM restore_temps WHERE host = ?1 "
                            "ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
@@ -1014,6 +1025,10 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
         t->env = col_text(st, 13);
         t->claim_pid = (long)sqlite3_column_int64(st, 14);
         t->claim_start = col_text(st, 15);
+        t->tmp_dev = (unsigned long long)sqlite3_column_int64(st, 16);
+        t->tmp_ino = (unsigned long long)sqlite3_column_int64(st, 17);
+        t->old_dev = (unsigned long long)sqlite3_column_int64(st, 18);
+        t->old_ino = (unsigned long long)sqlite3_column_int64(st, 19);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -186,10 +186,12 @@ struct odbk_restore_temp {
     int step;                 /* enum odbk_swap_step */
     long claim_pid;           /* the recovering process that claimed the row (0: none), and its start */
     char *claim_start;
+    /* device and inode of tmp_dir once made, and of the target directory set aside as old_dir (0: none) */
+    unsigned long long tmp_dev, tmp_ino, old_dev, old_ino;
 };
 /* Sets t->id. */
 int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t, struct odbk_err *err);
-/* Stores target_dir, tmp_dir, old_db, old_dir and step of row t->id. */
+/* Stores target_dir, tmp_dir, old_db, old_dir, step and the directories' device and inode of row t->id. */
 int odbk_catalog_temp_update(struct odbk_catalog *cat, const struct odbk_restore_temp *t, struct odbk_err *err);
 int odbk_catalog_temp_delete(struct odbk_catalog *cat, long long id, struct odbk_err *err);
 /* The rows of host, oldest first. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
-#include <ftw.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -278,6 +278,17 @@ void odbk_crash_point(const char *name)
         kill(getpid(), SIGKILL);
 }
 
+void odbk_pause_point(const char *name)
+{
+    const char *ready = getenv("ODBK_FAILPOINT_READY");
+    int fd;
+    if (!odbk_failpoint(name))
+        return;
+    if (ready && *ready && (fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0)
+        close(fd);
+    sleep(3);
+}
+
 time_t odbk_proc_started_at(long pid)
 {
     char *ticks = odbk_proc_start(pid), line[256];
@@ -324,25 +335,193 @@ const char *odbk_hostname(void)
     return name;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* ---- trees by file descriptor: nothing below the top is ever reached again by its path ---- */
+
+int odbk_dir_open_at(const char *path, int *parent_fd, const char **base, struct odbk_err *err)
 {
-    (void)sb;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path);
-    return unlink(path);
+    char *dir = odbk_dirname(path);
+    const char *b = strrchr(path, '/');
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    b = b ? b + 1 : path;
+    if (fd < 0 || !*b || !strcmp(b, ".") || !strcmp(b, "..")) {
+        if (fd >= 0)
+            close(fd);
+        odbk_err_sys(err, ODBK_E_IO, "cannot open the directory of '%s'", path);
+        free(dir);
+        return -1;
+    }
+    free(dir);
+    *parent_fd = fd;
+    *base = b;
+    return 0;
+}
+
+int odbk_same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const struct stat *expect, struct stat *sb,
+                      struct odbk_err *err)
+{
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        if (errno == ELOOP || errno == ENOTDIR) {
+            odbk_err_set(err, ODBK_E_PERM, "'%s' is no longer the directory odbk made: something replaced it "
+                         "with a link or a file; left as it is", path);
+            odbk_err_hint(err, "find out who can write to the folder holding it: that user tried to redirect odbk");
+            return -1;
+        }
+        return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", path);
+    }
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", path);
+    }
+    if (expect ? !odbk_same_file(&st, expect) : st.st_uid != geteuid()) {
+        close(fd);
+        odbk_err_set(err, ODBK_E_PERM, "'%s' is no longer the directory odbk made: another directory was put "
+                     "in its place; left as it is", path);
+        odbk_err_hint(err, "find out who can write to the folder holding it: that user tried to redirect odbk");
+        return -1;
+    }
+    if (sb)
+        *sb = st;
+    return fd;
+}
+
+/* The entries of directory fd, sorted; NULL on error (errno set). */
+static char **dir_names(int fd, size_t *n);
+
+int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
+{
+    size_t n = 0, i;
+    char **names = dir_names(dfd, &n);
+    int r = 0;
+    if (!names)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
+    for (i = 0; i < n && r == 0; i++) {
+        char *full = odbk_xasprintf("%s/%s", path, names[i]);
+        struct stat sb;
+        int cfd = -1;
+        if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT)
+                r = odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
+        } else if (S_ISDIR(sb.st_mode)) {
+            /* opened without following a link, and checked to be the directory just seen */
+            if ((cfd = odbk_dir_open_own(dfd, names[i], full, &sb, NULL, err)) < 0)
+                r = -1;
+            else
+                r = odbk_tree_visit(cfd, full, cb, ctx, err);
+        }
+        if (r == 0 && (cfd >= 0 || !S_ISDIR(sb.st_mode)))
+            r = cb(ctx, dfd, names[i], cfd, full, &sb, err);
+        if (cfd >= 0)
+            close(cfd);
+        free(full);
+    }
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return r;
+}
+
+int odbk_dir_open_made(const char *path, struct odbk_err *err)
+{
+    const char *base;
+    int pfd, fd;
+    if (odbk_dir_open_at(path, &pfd, &base, err) < 0)
+        return -1;
+    fd = odbk_dir_open_own(pfd, base, path, NULL, NULL, err);
+    close(pfd);
+    return fd;
+}
+
+int odbk_open_below(int dirfd, const char *rel, const char *full, int flags, mode_t mode, mode_t dir_mode,
+                    struct odbk_err *err)
+{
+    char *p = odbk_xstrdup(rel), *s = p, *slash;
+    int cur = dirfd, fd = -1;
+    while ((slash = strchr(s, '/'))) {
+        int next;
+        *slash = '\0';
+        if (*s && (mkdirat(cur, s, dir_mode) == 0 || errno == EEXIST)) {
+            next = openat(cur, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0) {
+                if (errno == ELOOP || errno == ENOTDIR)
+                    odbk_err_set(err, ODBK_E_DATA, "cannot create '%s': '%s' on its way is not a directory", full, s);
+                else
+                    odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", full);
+                goto out;
+            }
+            if (cur != dirfd)
+                close(cur);
+            cur = next;
+        } else if (*s) {
+            odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", full);
+            goto out;
+        }
+        s = slash + 1;
+    }
+    if ((fd = openat(cur, s, flags | O_NOFOLLOW | O_CLOEXEC, mode)) < 0)
+        odbk_err_sys(err, errno == EEXIST || errno == ELOOP ? ODBK_E_DATA : ODBK_E_IO, "cannot create '%s'", full);
+out:
+    if (cur != dirfd)
+        close(cur);
+    free(p);
+    return fd;
+}
+
+static int rm_entry(void *ctx, int dirfd, const char *name, int fd, const char *full, const struct stat *sb,
+                    struct odbk_err *err)
+{
+    (void)ctx;
+    (void)fd;
+    if (unlinkat(dirfd, name, S_ISDIR(sb->st_mode) ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", full);
+    return 0;
+}
+
+int odbk_rmtree_expect(const char *path, const struct stat *expect, struct odbk_err *err)
+{
+    struct stat sb;
+    const char *base;
+    int pfd, fd = -1, r = -1;
+    if (odbk_dir_open_at(path, &pfd, &base, err) < 0) {
+        struct stat parent;
+        char *dir = odbk_dirname(path);
+        int gone = stat(dir, &parent) != 0 && errno == ENOENT;
+        free(dir);
+        return gone ? 0 : -1;
+    }
+    if (fstatat(pfd, base, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        r = errno == ENOENT ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
+        goto out;
+    }
+    if (expect && S_ISDIR(sb.st_mode) && !odbk_same_file(&sb, expect)) {
+        r = 1;                    /* another folder: not ours to remove */
+        goto out;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        r = unlinkat(pfd, base, 0) == 0 ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
+        goto out;
+    }
+    if ((fd = odbk_dir_open_own(pfd, base, path, &sb, NULL, err)) < 0)
+        goto out;
+    if (odbk_tree_visit(fd, path, rm_entry, NULL, err) < 0)
+        goto out;
+    r = unlinkat(pfd, base, AT_REMOVEDIR) == 0 ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
+out:
+    if (fd >= 0)
+        close(fd);
+    close(pfd);
+    return r;
 }
 
 int odbk_rmtree(const char *path, struct odbk_err *err)
 {
-    struct stat sb;
-    if (lstat(path, &sb) != 0)
-        return errno == ENOENT ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
-    if (!S_ISDIR(sb.st_mode))
-        return unlink(path) == 0 ? 0 : odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
-    if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS) != 0)
-        return odbk_err_sys(err, ODBK_E_IO, "cannot remove '%s'", path);
-    return 0;
+    return odbk_rmtree_expect(path, NULL, err);
 }
 
 char *odbk_dirname(const char *path)
@@ -360,6 +539,32 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static char **dir_names(int fd, size_t *n)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *de;
+    char **names = odbk_xmalloc(sizeof(char *));
+    *n = 0;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        free(names);
+        return NULL;
+    }
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        names = odbk_xrealloc(names, (*n + 1) * sizeof(char *));
+        names[(*n)++] = odbk_xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (*n)
+        qsort(names, *n, sizeof(char *), name_cmp);
+    return names;
+}
+
 /* The directories on the current path, by device and inode: a symbolic link back to one of them is a loop. */
 struct walk_frame {
     dev_t dev;
@@ -368,76 +573,125 @@ struct walk_frame {
     const struct walk_frame *up;
 };
 
-/* lstat an entry and, for a symbolic link, stat what it points to; *vanished when it went away meanwhile. */
-static int walk_stat(const char *full, struct stat *sb, int *vanished, struct odbk_err *err)
+struct walk {
+    const char *root;
+    uid_t owner;                      /* of the root: whose files the filestore holds */
+    odbk_walk_cb cb;
+    void *ctx;
+};
+
+/* A link is followed when whoever runs the walk could not read more through it than the filestore's owner:
+ * the walker is that owner, or root (or the walker) made the link, or what it points to is the owner's. */
+static int link_trusted(const struct walk *w, const struct stat *link, const struct stat *target)
+{
+    uid_t me = geteuid();
+    return me == w->owner || link->st_uid == 0 || link->st_uid == me || target->st_uid == w->owner;
+}
+
+/* "odoo (uid 995)", or "uid 995" for a uid without a name */
+static void uid_name(uid_t uid, char *buf, size_t size)
+{
+    struct passwd pw, *found = NULL;
+    char tmp[1024];
+    if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &found) == 0 && found)
+        snprintf(buf, size, "%s (uid %ld)", found->pw_name, (long)uid);
+    else
+        snprintf(buf, size, "uid %ld", (long)uid);
+}
+
+static int untrusted_link(const struct walk *w, int dfd, const char *name, const char *full,
+                          const struct stat *link, const struct stat *target, struct odbk_err *err)
+{
+    char to[4096], by[300], of[300], owner[300];
+    ssize_t n = readlinkat(dfd, name, to, sizeof to - 1);
+    to[n > 0 ? n : 0] = '\0';
+    uid_name(link->st_uid, by, sizeof by);
+    uid_name(target->st_uid, of, sizeof of);
+    uid_name(w->owner, owner, sizeof owner);
+    odbk_err_set(err, ODBK_E_PERM, "symbolic link '%s' of %s points to '%s' of %s, not of the filestore's owner "
+                 "%s: not followed", full, by, to, of, owner);
+    odbk_err_hint(err, "remove the link; a link an administrator made on purpose is followed when root owns it "
+                  "(ln -s as root, or chown -h root)");
+    return -1;
+}
+
+/* lstat an entry and, for a symbolic link, stat what it points to (*linked); *vanished when it went away. */
+static int walk_stat(const struct walk *w, int dfd, const char *name, const char *full, struct stat *sb,
+                     int *vanished, int *linked, struct odbk_err *err)
 {
     char target[4096];
+    struct stat link;
     ssize_t n;
-    *vanished = 0;
-    if (lstat(full, sb) != 0) {
+    *vanished = *linked = 0;
+    if (fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) {
             *vanished = 1;
             return 0;
         }
         return odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
     }
-    if (!S_ISLNK(sb->st_mode) || stat(full, sb) == 0)
+    if (!S_ISLNK(sb->st_mode))
         return 0;
+    link = *sb;
+    *linked = 1;
+    if (fstatat(dfd, name, sb, 0) == 0)
+        return link_trusted(w, &link, sb) ? 0 : untrusted_link(w, dfd, name, full, &link, sb, err);
     if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
         return odbk_err_sys(err, ODBK_E_IO, "cannot follow the symbolic link '%s'", full);
-    n = readlink(full, target, sizeof target - 1);
+    n = readlinkat(dfd, name, target, sizeof target - 1);
     target[n > 0 ? n : 0] = '\0';
     odbk_err_set(err, ODBK_E_NOINPUT, "symbolic link '%s' points to '%s', which does not exist", full, target);
     odbk_err_hint(err, "restore what the link points to, or remove the link; a backup never leaves a file out");
     return -1;
 }
 
-static int walk_dir(const char *root, const struct walk_frame *here, int depth, odbk_walk_cb cb, void *ctx,
+static int walk_dir(const struct walk *w, int dfd, const char *path, const struct walk_frame *here, int depth,
                     struct odbk_err *err)
 {
     const char *rel = here->rel;
-    char *path = *rel ? odbk_xasprintf("%s/%s", root, rel) : odbk_xstrdup(root);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char **names = NULL;
+    char **names;
     size_t n = 0, i;
     int r = 0;
-    if (!d || depth > 64) {
-        if (d)
-            closedir(d);
-        r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
-        free(path);
-        return r;
+    if (depth > 64 || !(names = dir_names(dfd, &n))) {
+        if (depth > 64)
+            errno = ELOOP;
+        return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
     }
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        names = odbk_xrealloc(names, (n + 1) * sizeof(char *));
-        names[n++] = odbk_xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof(char *), name_cmp);
     for (i = 0; i < n && r == 0; i++) {
         char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
         char *full = odbk_xasprintf("%s/%s", path, names[i]);
         struct stat sb;
         const struct walk_frame *f;
-        int vanished;
-        r = walk_stat(full, &sb, &vanished, err);
+        int vanished, linked;
+        r = walk_stat(w, dfd, names[i], full, &sb, &vanished, &linked, err);
         if (r == 0 && !vanished && S_ISDIR(sb.st_mode))
             for (f = here; f; f = f->up)
                 if (f->dev == sb.st_dev && f->ino == sb.st_ino) {
-                    r = odbk_err_set(err, ODBK_E_DATA, "symbolic link '%s' loops back to '%s%s%s'", full, root,
-                                     *f->rel ? "/" : "", f->rel);
+                    r = odbk_err_set(err, ODBK_E_DATA, "symbolic link '%s' loops back to '%s%s%s'", full,
+                                     w->root, *f->rel ? "/" : "", f->rel);
                     odbk_err_hint(err, "remove the link, or point it outside the filestore");
                     break;
                 }
         if (r == 0) {
-            r = cb(ctx, crel, full, vanished ? NULL : &sb, err);
+            r = w->cb(w->ctx, crel, full, vanished ? NULL : &sb, err);
             if (r == 0 && !vanished && S_ISDIR(sb.st_mode)) {
+                /* entered by its descriptor, checked to be what was just vetted: a folder swapped for a link
+                 * meanwhile is never walked */
                 struct walk_frame child = {sb.st_dev, sb.st_ino, crel, here};
-                r = walk_dir(root, &child, depth + 1, cb, ctx, err);
+                struct stat now;
+                int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | (linked ? 0 : O_NOFOLLOW));
+                if (cfd < 0 && errno == ENOENT) {
+                    r = 0;                /* deleted while we walked */
+                } else if (cfd < 0) {
+                    r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", full);
+                } else if (fstat(cfd, &now) != 0 || !odbk_same_file(&now, &sb)) {
+                    r = odbk_err_set(err, ODBK_E_TEMPFAIL, "'%s' was replaced while being read", full);
+                    odbk_err_hint(err, "something changed the filestore during the backup; run it again");
+                } else {
+                    r = walk_dir(w, cfd, full, &child, depth + 1, err);
+                }
+                if (cfd >= 0)
+                    close(cfd);
             } else if (r == 1) {
                 r = 0;
             }
@@ -448,7 +702,6 @@ static int walk_dir(const char *root, const struct walk_frame *here, int depth, 
     for (i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    free(path);
     return r < 0 ? -1 : 0;
 }
 
@@ -456,11 +709,39 @@ int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err
 {
     struct stat sb;
     struct walk_frame top = {0, 0, "", NULL};
-    if (stat(root, &sb) == 0) {
-        top.dev = sb.st_dev;
-        top.ino = sb.st_ino;
+    struct walk w = {root, 0, cb, ctx};
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", root);
+        if (fd >= 0)
+            close(fd);
+        return r;
     }
-    return walk_dir(root, &top, 0, cb, ctx, err);
+    top.dev = sb.st_dev;
+    top.ino = sb.st_ino;
+    w.owner = sb.st_uid;
+    {
+        /* the filestore itself a link (another disk): the same rule, with the link's owner as the filestore's
+         * (its folder may be the Odoo user's, who could point it at /root) */
+        struct stat link;
+        if (lstat(root, &link) == 0 && S_ISLNK(link.st_mode)) {
+            struct walk lw = {root, link.st_uid, cb, ctx};
+            if (!link_trusted(&lw, &link, &sb)) {
+                char *dir = odbk_dirname(root);
+                int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                const char *base = strrchr(root, '/');
+                untrusted_link(&lw, dfd >= 0 ? dfd : AT_FDCWD, base ? base + 1 : root, root, &link, &sb, err);
+                if (dfd >= 0)
+                    close(dfd);
+                free(dir);
+                close(fd);
+                return -1;
+            }
+        }
+    }
+    r = walk_dir(&w, fd, root, &top, 0, err);
+    close(fd);
+    return r;
 }
 
 void odbk_json_time(struct cJSON *o, const char *key, time_t t)

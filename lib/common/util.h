@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "common/err.h"
@@ -47,6 +48,9 @@ int odbk_read_small_file_len(const char *path, size_t max, char **out, size_t *o
 
 /* Test-only fault injection: is $ODBK_FAILPOINT "name" (always) or "name:N" (the first N calls)? */
 int odbk_failpoint(const char *name);
+/* Test-only: when $ODBK_FAILPOINT names this point, create the file $ODBK_FAILPOINT_READY (when set) and
+ * sleep 3 s: the moment a test acts at (a rival program, a hostile user swapping a folder). */
+void odbk_pause_point(const char *name);
 /* Test-only: die as kill -9 would (SIGKILL to itself) when $ODBK_FAILPOINT names this point. */
 void odbk_crash_point(const char *name);
 /* The start time of process pid (field 22 of /proc/PID/stat) as text, "" when it cannot be read: a pid
@@ -65,16 +69,54 @@ const char *odbk_hostname(void);
  * to root, full includes it), sb describing what a link points to, so a linked file is a regular file and a
  * linked folder is walked; sb is NULL for an entry that vanished between the listing and its stat.  A link
  * to nothing is an ODBK_E_NOINPUT error naming it, a folder link back to a folder of the current path (same
- * device and inode) an ODBK_E_DATA error: nothing is ever left out silently.  cb returns 0 to go on (a
+ * device and inode) an ODBK_E_DATA error: nothing is ever left out silently.  A link is followed only when
+ * the walker cannot read more through it than the owner of root could: the walker is that owner, or the link
+ * belongs to root (an administrator spreading the filestore over disks) or to the walker, or what it points
+ * to belongs to root's owner; any other link is an ODBK_E_PERM error naming it and its target (root copying
+ * /etc/shadow into a backup because the Odoo user linked it); root itself a link is followed when root or
+ * the walker owns it or what it points to is the link owner's, else the same error.  Folders are entered by descriptor (openat),
+ * checked to be the folder just vetted, so one swapped for a link meanwhile is never walked; a reader of
+ * `full` checks the same of the file it opened (odbk_same_file with sb).  cb returns 0 to go on (a
  * directory is then entered), 1 to skip a directory's contents, -1 to stop (the walk returns -1).  An
  * unreadable directory is an ODBK_E_IO error. */
 struct stat;
 typedef int (*odbk_walk_cb)(void *ctx, const char *rel, const char *full, const struct stat *sb,
                             struct odbk_err *err);
 int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err);
+/* Same device and inode. */
+int odbk_same_file(const struct stat *a, const struct stat *b);
 
-/* rm -rf, never following symbolic links; a missing path is not an error. */
+/* Trees a hostile user may change while root works on them: every step goes by descriptor, never again by
+ * a path through a component that user could swap for a link.
+ * odbk_dir_open_at: the folder holding path, opened (*parent_fd, to close), and path's last component.
+ * odbk_dir_open_own: open name in parent_fd as a directory without following a link, and check it is
+ * expect (device and inode) or, expect NULL, that it belongs to this process's user; anything else is an
+ * ODBK_E_PERM error naming path ("no longer the directory odbk made").  The descriptor, or -1.
+ * odbk_tree_visit: every entry below directory dfd (path names it in messages), never following a link,
+ * each folder opened with odbk_dir_open_own against what fstatat saw; cb(ctx, dirfd, name, fd, full, sb)
+ * after a folder's contents, fd being the folder's own descriptor (-1 for anything else).  A vanished
+ * entry is skipped; cb returns 0 or -1. */
+typedef int (*odbk_tree_cb)(void *ctx, int dirfd, const char *name, int fd, const char *full,
+                            const struct stat *sb, struct odbk_err *err);
+int odbk_dir_open_at(const char *path, int *parent_fd, const char **base, struct odbk_err *err);
+int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const struct stat *expect,
+                      struct stat *sb, struct odbk_err *err);
+int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err);
+/* A directory this process made, opened to extract into: not a link, and this process's user's
+ * (odbk_dir_open_own without expect); -1 and an ODBK_E_PERM error otherwise. */
+int odbk_dir_open_made(const char *path, struct odbk_err *err);
+/* Open rel below dirfd (openat(flags | O_NOFOLLOW, mode)), creating the folders on its way (dir_mode),
+ * each entered without following a link: nothing is ever created outside dirfd (full names rel in
+ * messages; a link or file on the way is an ODBK_E_DATA error).  The descriptor, or -1. */
+int odbk_open_below(int dirfd, const char *rel, const char *full, int flags, mode_t mode, mode_t dir_mode,
+                    struct odbk_err *err);
+
+/* rm -rf by descriptor (odbk_tree_visit), never following symbolic links; a missing path is not an error.
+ * odbk_rmtree_expect (expect NULL: odbk_rmtree) removes path only when it is the directory expect (device
+ * and inode), or a link or file put in its place (that name alone, never what a link points to); another
+ * folder there is left as it is, and it returns 1. */
 int odbk_rmtree(const char *path, struct odbk_err *err);
+int odbk_rmtree_expect(const char *path, const struct stat *expect, struct odbk_err *err);
 /* The directory part of a path ("a/b/c" → "a/b", "c" → "."), malloc'd. */
 char *odbk_dirname(const char *path);
 

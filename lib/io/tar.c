@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,18 +94,26 @@ static ssize_t read_full(int fd, char *buf, size_t want)
     return (ssize_t)got;
 }
 
-int odbk_member_read_file(const char *full, char *buf, size_t bufsize, const struct odbk_member_sink *sink,
-                          void *ctx, struct odbk_err *err)
+int odbk_member_read_file(const char *full, const struct stat *expect, char *buf, size_t bufsize,
+                          const struct odbk_member_sink *sink, void *ctx, struct odbk_err *err)
 {
     struct stat before, after;
-    int fd = open(full, O_RDONLY | O_CLOEXEC), r = -1, attempt;
+    int fd, r = -1, attempt;
     char extra;
     ssize_t got;
     uint64_t left;
+    odbk_pause_point("pause-before-read");   /* test-only: a file swapped for a link after the walk saw it */
+    fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;             /* deleted while we walked (Odoo's garbage collection) */
         return odbk_err_sys(err, ODBK_E_IO, "cannot open '%s'", full);
+    }
+    /* the file the walk vetted, not one a link swapped in since (or a folder on the way swapped for a link) */
+    if (expect && (fstat(fd, &before) != 0 || !odbk_same_file(&before, expect))) {
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "'%s' was replaced while being read", full);
+        odbk_err_hint(err, "something changed the filestore during the backup; run it again");
+        goto out;
     }
     for (attempt = 0; attempt < 3; attempt++) {
         if (fstat(fd, &before) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
@@ -239,7 +248,7 @@ static int tar_entry(void *ctx, const char *rel, const char *full, const struct 
     }
     if (!S_ISREG(sb->st_mode))
         return 0;                     /* sockets, fifos, devices: not part of an Odoo filestore */
-    r = odbk_member_read_file(full, w->buf, CHUNK, &tar_member_sink, &m, err);
+    r = odbk_member_read_file(full, sb, w->buf, CHUNK, &tar_member_sink, &m, err);
     archive_entry_free(m.e);
     if (r == 1)
         w->stats->vanished++;
@@ -411,14 +420,37 @@ struct untar {
     char *dir;
     struct odbk_tar_stats *stats;
     struct archive *disk;
+    int inside;                   /* this thread's working directory is dir */
 };
+
+/* libarchive writes by path.  The folder holding dir may belong to a hostile user who renames dir and
+ * puts a link in its place: so the extracting thread (this pipe thread only: CLONE_FS unshared) works in
+ * dir itself, opened once without following a link and checked to be this process's, and gives
+ * libarchive names relative to it; inside dir (mode 0700 until the restore hands it over) nobody else
+ * can change anything. */
+static int untar_enter(struct untar *u, struct odbk_err *err)
+{
+    int fd, r;
+    if (u->inside)
+        return 0;
+    if (unshare(CLONE_FS) != 0)
+        return odbk_err_sys(err, ODBK_E_OSERR, "cannot extract into '%s': unshare", u->dir);
+    if ((fd = odbk_dir_open_made(u->dir, err)) < 0)
+        return -1;
+    r = fchdir(fd);
+    close(fd);
+    if (r != 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot enter '%s'", u->dir);
+    u->inside = 1;
+    return 0;
+}
 
 static int untar_begin(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
 {
     struct untar *u = ctx;
-    char *target = odbk_xasprintf("%s/%s", u->dir, name);
-    archive_entry_set_pathname(e, target);
-    free(target);
+    if (untar_enter(u, err) < 0)
+        return -1;
+    archive_entry_set_pathname(e, name);
     /* the permission bits only: a setuid or setgid bit from an archive (which, run as root, libarchive keeps
      * for a member of uid 0) would make a hostile filestore a way to root */
     archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
@@ -441,8 +473,10 @@ static int untar_end(void *ctx, struct archive_entry *e, const char *name, struc
     struct untar *u = ctx;
     if (archive_write_finish_entry(u->disk) != ARCHIVE_OK)
         return odbk_err_set(err, ODBK_E_IO, "cannot finish '%s': %s", name, archive_error_string(u->disk));
-    if (archive_entry_filetype(e) == AE_IFREG)
+    if (archive_entry_filetype(e) == AE_IFREG) {
         u->stats->files++;
+        odbk_pause_point("pause-in-load");   /* test-only: a folder swapped while the load runs */
+    }
     return 0;
 }
 
@@ -463,9 +497,9 @@ struct odbk_writer *odbk_untar_writer_new(const char *dir, struct odbk_tar_stats
     u->stats = stats;
     memset(stats, 0, sizeof(*stats));
     u->disk = archive_write_disk_new();
-    /* member names are checked (odbk_member_name_ok) before the target prefix is added, so libarchive's own
-     * absolute-path guard, which would refuse the prefixed name, is not used */
+    /* member names are checked (odbk_member_name_ok) and given relative to dir, the thread's directory */
     archive_write_disk_set_options(u->disk, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+                                                ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
+                                                ARCHIVE_EXTRACT_TIME);
     return odbk_tar_reader_new(&untar_visitor, u, free_untar);
 }

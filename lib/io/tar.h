@@ -28,15 +28,16 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
  * in buf (bufsize) is read whole before begin and read again, up to three times, when it changed meanwhile
  * (size, mtime or ctime moved), so a file being written is stored as it was at one moment; a bigger one
  * that changes while it is streamed, or that has more or fewer bytes than its size said, is an
- * ODBK_E_TEMPFAIL error naming it: never a silent prefix.  Returns 1, calling nothing, when the file
+ * ODBK_E_TEMPFAIL error naming it: never a silent prefix; so is a file that is not expect (device and
+ * inode: what the walk saw and vetted; NULL for no check) once opened.  Returns 1, calling nothing, when the file
  * vanished before it was opened. */
 struct stat;
 struct odbk_member_sink {
     int (*begin)(void *ctx, const struct stat *sb, struct odbk_err *err);
     int (*data)(void *ctx, const void *buf, size_t len, struct odbk_err *err);
 };
-int odbk_member_read_file(const char *full, char *buf, size_t bufsize, const struct odbk_member_sink *sink,
-                          void *ctx, struct odbk_err *err);
+int odbk_member_read_file(const char *full, const struct stat *expect, char *buf, size_t bufsize,
+                          const struct odbk_member_sink *sink, void *ctx, struct odbk_err *err);
 /* Is a member name safe: relative, no ".." component?  (tar and zip members alike) */
 int odbk_member_name_ok(const char *name);
 

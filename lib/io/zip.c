@@ -136,11 +136,11 @@ static int zip_member_data(void *ctx, const void *buf, size_t len, struct odbk_e
 static const struct odbk_member_sink zip_member_sink = {zip_member_begin, zip_member_data};
 
 /* 1 when the file vanished before it was opened (nothing stored), else 0 or -1; *size the bytes stored */
-static int add_file(struct odbk_zip *z, const char *full, const char *name, char *buf, uint64_t *size,
-                    struct odbk_err *err)
+static int add_file(struct odbk_zip *z, const char *full, const struct stat *expect, const char *name, char *buf,
+                    uint64_t *size, struct odbk_err *err)
 {
     struct zip_member m = {z, name, 0};
-    int r = odbk_member_read_file(full, buf, CHUNK, &zip_member_sink, &m, err);
+    int r = odbk_member_read_file(full, expect, buf, CHUNK, &zip_member_sink, &m, err);
     *size = m.size;
     if (r == 1)
         return 1;
@@ -164,7 +164,7 @@ static int zip_entry(void *ctx, const char *rel, const char *full, const struct 
     if (!sb || !S_ISREG(sb->st_mode))
         return 0;
     member = odbk_xasprintf("%s%s", w->prefix, rel);
-    r = add_file(w->z, full, member, w->buf, &size, err);
+    r = add_file(w->z, full, sb, member, w->buf, &size, err);
     free(member);
     if (r == 0) {
         w->files++;
@@ -293,6 +293,7 @@ struct odbk_writer *odbk_zip_from_tar_writer_new(struct odbk_zip *z, const char 
 struct unzip {
     struct odbk_writer *sql;
     char *fsdir;
+    int dirfd;                    /* fsdir, opened at its first file */
     struct odbk_odoo_zip_stats *stats;
     struct odbk_pipe *pipe;
     /* the last two chunks handed to libarchive, kept so that the central directory, which the streaming
@@ -399,26 +400,6 @@ out:
 }
 
 /* Create the directories of rel below root (each must be a real directory, not a link). */
-static int make_parents(const char *root, const char *rel, struct odbk_err *err)
-{
-    char *p = odbk_xasprintf("%s/%s", root, rel), *s = p + strlen(root) + 1, *slash;
-    int r = 0;
-    while ((slash = strchr(s, '/'))) {
-        struct stat sb;
-        *slash = '\0';
-        if (mkdir(p, 0750) != 0 && errno != EEXIST)
-            r = odbk_err_sys(err, ODBK_E_IO, "cannot create '%s'", p);
-        else if (lstat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            r = odbk_err_set(err, ODBK_E_DATA, "'%s' is not a directory", p);
-        *slash = '/';
-        if (r < 0)
-            break;
-        s = slash + 1;
-    }
-    free(p);
-    return r;
-}
-
 static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
 {
     struct unzip *u = ctx;
@@ -467,14 +448,16 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
         } else if (!strcmp(name, "manifest.json")) {
             manifest = odbk_xmalloc(1);
         } else if (!strncmp(name, "filestore/", 10) && name[10] && u->fsdir) {
-            if (make_parents(u->fsdir, name + 10, err) < 0) {
+            /* written by descriptor below the directory opened once: whatever is renamed in the folder
+             * holding it meanwhile, nothing is created anywhere else */
+            if (u->dirfd < 0 && (u->dirfd = odbk_dir_open_made(u->fsdir, err)) < 0) {
                 r = -1;
                 goto out;
             }
             target = odbk_xasprintf("%s/%s", u->fsdir, name + 10);
-            fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+            fd = odbk_open_below(u->dirfd, name + 10, target, O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, err);
             if (fd < 0) {
-                r = odbk_err_sys(err, errno == EEXIST ? ODBK_E_DATA : ODBK_E_IO, "cannot create '%s'", target);
+                r = -1;
                 free(target);
                 goto out;
             }
@@ -522,6 +505,7 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
             if (close(fd) != 0 && r == 0)
                 r = odbk_err_sys(err, ODBK_E_IO, "cannot write '%s'", target);
             u->stats->files++;
+            odbk_pause_point("pause-in-load");   /* test-only: a folder swapped while the load runs */
         }
         free(target);
         if (manifest) {
@@ -557,6 +541,8 @@ out:
 static void uz_free(void *ctx)
 {
     struct unzip *u = ctx;
+    if (u->dirfd >= 0)
+        close(u->dirfd);
     free(u->fsdir);
     free(u);
 }
@@ -567,6 +553,7 @@ struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char
     struct unzip *u = odbk_xcalloc(1, sizeof(*u));
     u->sql = sql;
     u->fsdir = fsdir ? odbk_xstrdup(fsdir) : NULL;
+    u->dirfd = -1;
     u->stats = stats;
     memset(stats, 0, sizeof(*stats));
     return odbk_pipe_writer_new(uz_consume, u, uz_free, 4 << 20);
