@@ -203,6 +203,61 @@ static int check_host_key(const struct odbk_ssh_opts *s, LIBSSH2_SESSION *ss, st
     return 0;
 }
 
+/* Is the private key file an RSA key?  PEM ("BEGIN RSA PRIVATE KEY") or OpenSSH's format, whose base64
+ * body starts with the public key blob naming its type; 0 when it cannot tell. */
+static int key_is_rsa(const char *path)
+{
+    static const char pem[] = "-----BEGIN RSA PRIVATE KEY-----", openssh[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    char *text = NULL, b64[1024];
+    unsigned char raw[800];
+    size_t len = 0, n = 0, i;
+    struct odbk_err e = {0};
+    int r = 0, got;
+    if (odbk_read_small_file_len(path, 64 << 10, &text, &len, &e) < 0)
+        return 0;
+    if (strstr(text, pem)) {
+        r = 1;
+    } else if (!strncmp(text, openssh, sizeof(openssh) - 1)) {
+        /* the first base64 characters, line breaks left out: enough for the magic and the key type */
+        for (i = sizeof(openssh) - 1; text[i] && n < sizeof(b64) - 4; i++)
+            if (text[i] != '\n' && text[i] != '\r')
+                b64[n++] = text[i];
+        n -= n % 4;
+        got = n ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n) : -1;
+        for (i = 0; got > 11 && i + 11 <= (size_t)got; i++)
+            if (!memcmp(raw + i, "\0\0\0\7ssh-rsa", 11)) {
+                r = 1;
+                break;
+            }
+    }
+    memset(text, 0, len);
+    free(text);
+    return r;
+}
+
+/* "SSH-2.0-OpenSSH_9.2p1 Debian-2" → 902; 0 for another server or none */
+static int openssh_version(LIBSSH2_SESSION *ss)
+{
+    const char *b = libssh2_session_banner_get(ss), *p = b ? strstr(b, "OpenSSH_") : NULL;
+    int major = 0, minor = 0;
+    if (!p || sscanf(p + 8, "%d.%d", &major, &minor) < 1)
+        return 0;
+    return major * 100 + minor;
+}
+
+/* libssh2 before 1.11 signs with an RSA key only as "ssh-rsa" (SHA-1), which OpenSSH refuses from 8.8 on:
+ * the authentication fails as if the key were wrong */
+static int rsa_sha1_refused(LIBSSH2_SESSION *ss, char *why, size_t size)
+{
+    const char *lib = libssh2_version(0);
+    int a = 0, b = 0, server = openssh_version(ss);
+    if (!lib || sscanf(lib, "%d.%d", &a, &b) < 2 || a * 100 + b >= 111 || server < 808)
+        return 0;
+    snprintf(why, size, "the server (OpenSSH %d.%d) refuses the SHA-1 'ssh-rsa' signatures that libssh2 %s makes "
+             "and checks with RSA keys", server / 100, server % 100, lib);
+    return 1;
+}
+
 static int authenticate(const struct odbk_ssh_opts *s, LIBSSH2_SESSION *ss, struct odbk_err *err)
 {
     const char *how = NULL;
@@ -223,6 +278,17 @@ static int authenticate(const struct odbk_ssh_opts *s, LIBSSH2_SESSION *ss, stru
     }
     odbk_err_set(err, ODBK_E_PERM, "%s: authentication as '%s' on '%s:%d' failed (%s): %s", s->label,
                  s->user, s->host, s->port, how, msg);
+    {
+        char why[256];
+        if (s->key && key_is_rsa(s->key) && rsa_sha1_refused(ss, why, sizeof(why))) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof(err->msg) - n, "; %s", why);
+            odbk_err_hint(err, "use an ed25519 key (ssh-keygen -t ed25519 -f KEY, its KEY.pub in the server's "
+                          "authorized_keys, private-key = KEY in [%s]), or let the server take them "
+                          "(PubkeyAcceptedAlgorithms +ssh-rsa in its sshd_config)", s->section);
+            return -1;
+        }
+    }
     odbk_err_hint(err, "check user, private-key (and its passphrase) or password of [%s]", s->section);
     return -1;
 }
@@ -240,8 +306,13 @@ int odbk_ssh_connect(const struct odbk_ssh_opts *o, struct odbk_ssh *out, struct
     libssh2_session_set_blocking(s.ss, 1);
     libssh2_session_set_timeout(s.ss, o->timeout_ms);
     if (libssh2_session_handshake(s.ss, s.sock) != 0) {
+        char why[256];
         odbk_err_set(err, ODBK_E_UNAVAILABLE, "%s: ssh handshake with '%s:%d' failed: %s", o->label, o->host,
                      o->port, odbk_ssh_last_error(s.ss));
+        if (rsa_sha1_refused(s.ss, why, sizeof(why)))
+            /* the one way a handshake with a working OpenSSH fails here: a server with an RSA host key only */
+            odbk_err_hint(err, "if the server has only an RSA host key, %s: give it an ed25519 host key "
+                          "(ssh-keygen -A, HostKey /etc/ssh/ssh_host_ed25519_key in its sshd_config)", why);
         goto fail;
     }
     if (check_host_key(o, s.ss, err) < 0 || authenticate(o, s.ss, err) < 0)
