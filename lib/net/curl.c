@@ -63,7 +63,7 @@ static int watchdog(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_
     if (c->interruptible && odbk_interrupted())
         return 1;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (dn != c->down || un != c->up || !c->moved.tv_sec) {
+    if (dn != c->down || un != c->up || !c->moved.tv_sec || c->until_touch) {
         c->down = dn;
         c->up = un;
         c->moved = now;
@@ -86,6 +86,7 @@ void odbk_curl_setup(struct odbk_curl *c, const struct odbk_curl_opts *o)
     c->stall = o->stall;
     c->cancel = o->cancel;
     c->interruptible = o->interruptible;
+    c->until_touch = 0;
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o->protocols);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -110,7 +111,13 @@ void odbk_curl_setup(struct odbk_curl *c, const struct odbk_curl_opts *o)
 
 void odbk_curl_touch(struct odbk_curl *c)
 {
+    c->until_touch = 0;
     clock_gettime(CLOCK_MONOTONIC, &c->moved);
+}
+
+void odbk_curl_stall_from_touch(struct odbk_curl *c)
+{
+    c->until_touch = 1;
 }
 
 CURLcode odbk_curl_perform(struct odbk_curl *c)

@@ -44,6 +44,7 @@ struct odbk_curl {
     curl_off_t up, down;     /* bytes moved when last seen */
     struct timespec moved;   /* when bytes last moved (monotonic) */
     int stalled;
+    int until_touch;         /* the watchdog counts no stall before the first odbk_curl_touch */
 };
 
 /* curl_global_init, once per process (thread-safe); -1 with err when libcurl cannot start. */
@@ -59,6 +60,10 @@ CURLcode odbk_curl_perform(struct odbk_curl *c);
 /* Time spent waiting for our own data (an upload fed by a slower source) is no stall: restart the clock.
  * Call it from the transfer's own callbacks. */
 void odbk_curl_touch(struct odbk_curl *c);
+/* For this transfer, count no stall until the first odbk_curl_touch: an FTP upload, whose commands
+ * before the data (login, STOR and its reply) have the server's reply timeout, and whose data starts
+ * with curl's first read. */
+void odbk_curl_stall_from_touch(struct odbk_curl *c);
 /* What to say about a failed transfer: curl's error buffer, else curl_easy_strerror(). */
 const char *odbk_curl_why(const struct odbk_curl *c, CURLcode cc);
 /* The HTTP status (or FTP reply code) of the last response, 0 when none. */

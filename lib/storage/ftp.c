@@ -410,6 +410,9 @@ static void prep_upload(struct xfer *x)
     curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_read);
     curl_easy_setopt(h, CURLOPT_READDATA, fw);
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+    /* the login, the STOR and its reply have the reply timeout; a stall counts from the data on (a 425
+     * after 2 s was a stall of 3 s with the login before it) */
+    odbk_curl_stall_from_touch(x->c);
 }
 
 static int upload_once(void *ctx, struct odbk_err *err)

@@ -82,7 +82,9 @@ test_expect_success 'the server stopping mid-upload: clean failure, no object, n
     server=$(cat "$TESTBED_STATE/pids/ftp.pid") &&
     test_when_finished "kill -CONT $server" &&
     { ( { head -c 4000000 big; sleep 1; cat big; } | $T stall.conf f put s/obj >out 2>err; echo $? >rc ) & } &&
-    sleep 0.5 && kill -STOP "$server" && sleep 5 && kill -CONT "$server" && wait &&
+    # stopped once bytes arrived (mid-upload): a stop before the first byte is retried, and then succeeds
+    for i in $(seq 50); do test -n "$(find "$ROOT/stall" -type f -size +0 2>/dev/null)" && break; sleep 0.1; done &&
+    kill -STOP "$server" && sleep 5 && kill -CONT "$server" && wait &&
     rc=$(cat rc) && test "$rc" -ne 0 && test "$rc" -lt 126 &&
     cat err && test_grep "storage .f.: cannot upload" err && ! grep -F "$FTP_PASSWORD" err &&
     test_exit_code 66 $T stall.conf f stat s/obj &&

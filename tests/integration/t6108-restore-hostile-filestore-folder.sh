@@ -76,7 +76,7 @@ test_expect_success 'staging swapped for a link to a root-only folder while owne
 	fingerprint "$DB" "$FS" >now.fp && test_cmp old.fp now.fp &&
 	test "$(stat -c "%U:%G %a" "$FS")" = "odbktest:odbktest 710" &&
 	test "$(rows)" = 0 &&
-	odbk-list >/dev/null && decoy_state >decoy.after && test_cmp decoy.before decoy.after &&
+	odbk-list --rescan >/dev/null && decoy_state >decoy.after && test_cmp decoy.before decoy.after &&
 	rm -f "$staging" && rm -rf "$staging.moved"
 '
 
@@ -104,13 +104,13 @@ test_expect_success 'staging swapped for a link before a killed swap is complete
 		--confirm RESTORE 2>/dev/null &&
 	staging=$(ls -d "$FS".odbk-tmp-*) &&
 	as_odoo mv "$staging" "$staging.moved" && as_odoo ln -s "$TRASH/decoy" "$staging" &&
-	odbk-list >/dev/null 2>err; test "$(rows)" = 1 &&
+	odbk-list --rescan >/dev/null 2>err; test "$(rows)" = 1 &&
 	decoy_state >decoy.after && test_cmp decoy.before decoy.after &&
 	test -d "$FS" && test ! -L "$FS" && test -e "$FS/odbk-current" && test -L "$staging" &&
 	odbk-list --audit --json | jq -e "[.[] | select(.action == \"restore-recover\" and .result == \"failed\" and
 		(.detail | test(\"not the directory the restore recorded\")))] | length >= 1" >/dev/null &&
 	as_odoo rm "$staging" && as_odoo mv "$staging.moved" "$staging" &&
-	odbk-list >/dev/null && test "$(rows)" = 0 &&
+	odbk-list --rescan >/dev/null && test "$(rows)" = 0 &&
 	test -d "$FS" && test ! -e "$FS/odbk-current" && test -z "$(ls -d "$FS".odbk-* 2>/dev/null)" &&
 	decoy_state >decoy.after && test_cmp decoy.before decoy.after
 '
@@ -121,7 +121,7 @@ test_expect_success 'the set-aside original swapped for a link before its remova
 		--confirm RESTORE 2>/dev/null &&
 	old=$(ls -d "$FS".odbk-old-*) &&
 	as_odoo mv "$old" "$ODOO/kept" && as_odoo ln -s "$TRASH/decoy" "$old" &&
-	odbk-list >/dev/null && test "$(rows)" = 0 &&
+	odbk-list --rescan >/dev/null && test "$(rows)" = 0 &&
 	decoy_state >decoy.after && test_cmp decoy.before decoy.after &&
 	test ! -L "$old" && test ! -e "$old" && test -e "$ODOO/kept/odbk-current" && rm -rf "$ODOO/kept"
 '
