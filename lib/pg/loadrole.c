@@ -247,8 +247,12 @@ void odbk_loadrole_drop(PGconn *admin, struct odbk_loadrole *r)
 
 void odbk_loadrole_cleanup(PGconn *admin)
 {
+    /* only a role as odbk makes them: its name's form, its label, none of the rights it never has (a
+     * comment alone is no proof: any CREATEROLE role can write it, and the role would go with what it owns) */
     PGresult *res = PQexec(admin, "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles "
-                                  "WHERE starts_with(shobj_description(oid, 'pg_authid'), 'odbk restore ')");
+                                  "WHERE rolname ~ '^odbk_load_[A-Za-z0-9]{16}$' AND NOT rolsuper AND NOT "
+                                  "rolcreaterole AND NOT rolcreatedb AND NOT rolreplication AND NOT rolbypassrls "
+                                  "AND starts_with(shobj_description(oid, 'pg_authid'), 'odbk restore ')");
     char *prefix = odbk_xasprintf("odbk restore %s ", odbk_hostname());
     int i;
     for (i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res); i++) {

@@ -165,11 +165,24 @@ test_expect_success 'the load role of a restore killed outright is dropped by th
 	sh -c "exit 0" & dead=$! && wait $dead &&
 	left=$(test_db left) &&
 	sql postgres "create role $left login; comment on role $left is '\''odbk restore $(hostname) $dead'\''" &&
-	sql postgres "alter role $left rename to odbk_load_${left#t}" &&
+	name=odbk_load_T6101x$(printf %010d "$dead") &&
+	sql postgres "alter role $left rename to \"$name\"" &&
 	db=$(test_db afterkill) &&
 	restore --from-file legit.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-afterkill" &&
-	test -z "$(sql postgres "select 1 from pg_roles where rolname = '\''odbk_load_${left#t}'\''")" &&
+	test -z "$(sql postgres "select 1 from pg_roles where rolname = '\''$name'\''")" &&
 	drop_db "$db" && untouched
+'
+
+test_expect_success 'a role that only carries the label (any CREATEROLE role can write it), or has rights odbk never gives, is not dropped' '
+	sh -c "exit 0" & dead=$! && wait $dead &&
+	victim=$(test_db victim) && odd=odbk_load_V6101x$(printf %010d "$dead") &&
+	test_when_finished "sql postgres \"drop role if exists $victim\"; sql postgres \"drop role if exists \\\"$odd\\\"\"" &&
+	sql postgres "create role $victim login; comment on role $victim is '\''odbk restore $(hostname) $dead'\''" &&
+	sql postgres "create role \"$odd\" login createdb; comment on role \"$odd\" is '\''odbk restore $(hostname) $dead'\''" &&
+	db=$(test_db afterlabel) &&
+	restore --from-file legit.zip --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-afterlabel" &&
+	test "$(sql postgres "select count(*) from pg_roles where rolname in ('\''$victim'\'', '\''$odd'\'')")" = 2 &&
+	drop_db "$db"
 '
 
 test_expect_success 'COPY data with backslashes, trusted extensions: the data come back byte for byte' '
