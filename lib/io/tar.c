@@ -103,7 +103,9 @@ int odbk_member_read_file(const char *full, const struct stat *expect, char *buf
     ssize_t got;
     uint64_t left;
     odbk_pause_point("pause-before-read");   /* test-only: a file swapped for a link after the walk saw it */
-    fd = open(full, O_RDONLY | O_CLOEXEC);
+    /* non-blocking until it is known to be the file vetted: a FIFO or a device swapped in must not hang
+     * the backup or be opened for its side effects as root */
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;             /* deleted while we walked (Odoo's garbage collection) */
@@ -113,6 +115,10 @@ int odbk_member_read_file(const char *full, const struct stat *expect, char *buf
     if (expect && (fstat(fd, &before) != 0 || !odbk_same_file(&before, expect))) {
         odbk_err_set(err, ODBK_E_TEMPFAIL, "'%s' was replaced while being read", full);
         odbk_err_hint(err, "something changed the filestore during the backup; run it again");
+        goto out;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
         goto out;
     }
     for (attempt = 0; attempt < 3; attempt++) {
