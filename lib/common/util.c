@@ -429,13 +429,13 @@ int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struc
     return r;
 }
 
-int odbk_dir_open_made(const char *path, struct odbk_err *err)
+int odbk_dir_open_made(const char *path, const struct stat *expect, struct odbk_err *err)
 {
     const char *base;
     int pfd, fd;
     if (odbk_dir_open_at(path, &pfd, &base, err) < 0)
         return -1;
-    fd = odbk_dir_open_own(pfd, base, path, NULL, NULL, err);
+    fd = odbk_dir_open_own(pfd, base, path, expect, NULL, err);
     close(pfd);
     return fd;
 }

@@ -102,9 +102,10 @@ int odbk_dir_open_at(const char *path, int *parent_fd, const char **base, struct
 int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const struct stat *expect,
                       struct stat *sb, struct odbk_err *err);
 int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err);
-/* A directory this process made, opened to extract into: not a link, and this process's user's
- * (odbk_dir_open_own without expect); -1 and an ODBK_E_PERM error otherwise. */
-int odbk_dir_open_made(const char *path, struct odbk_err *err);
+/* A directory this process made, opened to extract into: not a link, and the directory expect (device and
+ * inode, as recorded when it was made) or, expect NULL, this process's user's (odbk_dir_open_own); -1 and
+ * an ODBK_E_PERM error otherwise. */
+int odbk_dir_open_made(const char *path, const struct stat *expect, struct odbk_err *err);
 /* Open rel below dirfd (openat(flags | O_NOFOLLOW, mode)), creating the folders on its way (dir_mode),
  * each entered without following a link: nothing is ever created outside dirfd (full names rel in
  * messages; a link or file on the way is an ODBK_E_DATA error).  The descriptor, or -1. */

@@ -424,6 +424,8 @@ struct odbk_writer *odbk_tar_reader_new(const struct odbk_tar_visitor *v, void *
 
 struct untar {
     char *dir;
+    struct stat dir_id;           /* the directory dir must be (has_id) */
+    int has_id;
     struct odbk_tar_stats *stats;
     struct archive *disk;
     int inside;                   /* this thread's working directory is dir */
@@ -431,7 +433,8 @@ struct untar {
 
 /* libarchive writes by path.  The folder holding dir may belong to a hostile user who renames dir and
  * puts a link in its place: so the extracting thread (this pipe thread only: CLONE_FS unshared) works in
- * dir itself, opened once without following a link and checked to be this process's, and gives
+ * dir itself, opened once without following a link and checked to be the directory the restore made,
+ * and gives
  * libarchive names relative to it; inside dir (mode 0700 until the restore hands it over) nobody else
  * can change anything. */
 static int untar_enter(struct untar *u, struct odbk_err *err)
@@ -441,7 +444,7 @@ static int untar_enter(struct untar *u, struct odbk_err *err)
         return 0;
     if (unshare(CLONE_FS) != 0)
         return odbk_err_sys(err, ODBK_E_OSERR, "cannot extract into '%s': unshare", u->dir);
-    if ((fd = odbk_dir_open_made(u->dir, err)) < 0)
+    if ((fd = odbk_dir_open_made(u->dir, u->has_id ? &u->dir_id : NULL, err)) < 0)
         return -1;
     r = fchdir(fd);
     close(fd);
@@ -496,10 +499,12 @@ static void free_untar(void *ctx)
     free(u);
 }
 
-struct odbk_writer *odbk_untar_writer_new(const char *dir, struct odbk_tar_stats *stats)
+struct odbk_writer *odbk_untar_writer_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats)
 {
     struct untar *u = odbk_xcalloc(1, sizeof(*u));
     u->dir = odbk_xstrdup(dir);
+    if ((u->has_id = dir_id != NULL))
+        u->dir_id = *dir_id;
     u->stats = stats;
     memset(stats, 0, sizeof(*stats));
     u->disk = archive_write_disk_new();

@@ -53,7 +53,9 @@ struct odbk_tar_visitor {
  * member; free_ctx(ctx) when the writer is freed. */
 struct odbk_writer *odbk_tar_reader_new(const struct odbk_tar_visitor *v, void *ctx, void (*free_ctx)(void *));
 
-/* A writer that extracts into dir (which must exist); stats are final after finish(). */
-struct odbk_writer *odbk_untar_writer_new(const char *dir, struct odbk_tar_stats *stats);
+/* A writer that extracts into dir (which must exist, and be the directory dir_id when not NULL: see
+ * odbk_dir_open_made); stats are final after finish(). */
+struct stat;
+struct odbk_writer *odbk_untar_writer_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats);
 
 #endif

@@ -47,7 +47,7 @@ static char *one_member_tar(const char *name, mode_t type, const char *target, s
 static int extract(const char *tar, size_t len, const char *dir, struct odbk_err *err)
 {
     struct odbk_tar_stats st;
-    struct odbk_writer *w = odbk_untar_writer_new(dir, &st);
+    struct odbk_writer *w = odbk_untar_writer_new(dir, NULL, &st);
     int r = odbk_writer_write(w, tar, len, err);
     if (r == 0)
         r = odbk_writer_finish(w, err);

@@ -218,7 +218,7 @@ static void test_open_below(void)
     int top, fd;
     mkdir(at("x"), 0700);
     mkdir(at("out"), 0700);
-    top = odbk_dir_open_made(at("x"), &err);
+    top = odbk_dir_open_made(at("x"), NULL, &err);
     ok(top >= 0, "open_made: a directory of ours");
     fd = odbk_open_below(top, "ab/cd/f", "x/ab/cd/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err);
     ok(fd >= 0 && exists("x/ab/cd/f"), "open_below: folders on the way made, the file created");
@@ -236,12 +236,12 @@ static void test_open_below(void)
         close(top);
     rename(at("x"), at("x.moved"));
     symlink(at("out"), at("x"));
-    ok(odbk_dir_open_made(at("x"), &err) < 0 && err.code == ODBK_E_PERM, "open_made: a link in its place is refused");
+    ok(odbk_dir_open_made(at("x"), NULL, &err) < 0 && err.code == ODBK_E_PERM, "open_made: a link in its place is refused");
     if (geteuid() == 0) {
         unlink(at("x"));
         mkdir(at("x"), 0700);
         chown(at("x"), NOBODY, NOBODY);
-        ok(odbk_dir_open_made(at("x"), &err) < 0 && err.code == ODBK_E_PERM,
+        ok(odbk_dir_open_made(at("x"), NULL, &err) < 0 && err.code == ODBK_E_PERM,
            "open_made: another user's folder in its place is refused");
         rmdir(at("x"));
     } else {
