@@ -394,12 +394,18 @@ int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const s
 /* The entries of directory fd, sorted; NULL on error (errno set). */
 static char **dir_names(int fd, size_t *n);
 
-int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
+static int tree_visit(int dfd, const char *path, int depth, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
 {
     size_t n = 0, i;
-    char **names = dir_names(dfd, &n);
+    char **names;
     int r = 0;
-    if (!names)
+    if (depth > ODBK_TREE_DEPTH_MAX) {
+        /* no odbk backup goes deeper: one descriptor per level would run out first */
+        odbk_err_set(err, ODBK_E_DATA, "'%s' is more than %d folders deep: not entered", path, ODBK_TREE_DEPTH_MAX);
+        odbk_err_hint(err, "a filestore is 2 folders deep: remove that tree by hand after looking at it");
+        return -1;
+    }
+    if (!(names = dir_names(dfd, &n)))
         return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
     for (i = 0; i < n && r == 0; i++) {
         char *full = odbk_xasprintf("%s/%s", path, names[i]);
@@ -415,7 +421,7 @@ int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struc
             if ((cfd = odbk_dir_open_own(dfd, names[i], full, &sb, NULL, err)) < 0)
                 r = -1;
             else
-                r = odbk_tree_visit(cfd, full, cb, ctx, err);
+                r = tree_visit(cfd, full, depth + 1, cb, ctx, err);
         }
         if (r == 0 && (cfd >= 0 || !S_ISDIR(sb.st_mode)))
             r = cb(ctx, dfd, names[i], cfd, full, &sb, err);
@@ -427,6 +433,11 @@ int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struc
         free(names[i]);
     free(names);
     return r;
+}
+
+int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
+{
+    return tree_visit(dfd, path, 0, cb, ctx, err);
 }
 
 int odbk_dir_open_made(const char *path, const struct stat *expect, struct odbk_err *err)
@@ -657,11 +668,13 @@ static int walk_dir(const struct walk *w, int dfd, const char *path, const struc
     char **names;
     size_t n = 0, i;
     int r = 0;
-    if (depth > 64 || !(names = dir_names(dfd, &n))) {
-        if (depth > 64)
-            errno = ELOOP;
-        return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
+    if (depth > ODBK_TREE_DEPTH_MAX) {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' is more than %d folders deep", path, ODBK_TREE_DEPTH_MAX);
+        odbk_err_hint(err, "an Odoo filestore is 2 folders deep: move what is below it out of the filestore");
+        return -1;
     }
+    if (!(names = dir_names(dfd, &n)))
+        return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
     for (i = 0; i < n && r == 0; i++) {
         char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
         char *full = odbk_xasprintf("%s/%s", path, names[i]);

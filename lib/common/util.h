@@ -79,6 +79,9 @@ const char *odbk_hostname(void);
  * `full` checks the same of the file it opened (odbk_same_file with sb).  cb returns 0 to go on (a
  * directory is then entered), 1 to skip a directory's contents, -1 to stop (the walk returns -1).  An
  * unreadable directory is an ODBK_E_IO error. */
+/* How many folders deep a filestore may go below its top (Odoo's go 2): the backup walk refuses deeper,
+ * a restore refuses member names deeper (tar.h), and rm -rf and the hand-over of owners stop there. */
+#define ODBK_TREE_DEPTH_MAX 64
 struct stat;
 typedef int (*odbk_walk_cb)(void *ctx, const char *rel, const char *full, const struct stat *sb,
                             struct odbk_err *err);

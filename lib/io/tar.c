@@ -307,11 +307,12 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
 int odbk_member_name_ok(const char *name)
 {
     const char *p = name;
+    int parts = 0;
     if (!name || !*name || *name == '/' || *name == '\\')
         return 0;
     while (*p) {
         size_t len = strcspn(p, "/");
-        if (len == 2 && p[0] == '.' && p[1] == '.')
+        if ((len == 2 && p[0] == '.' && p[1] == '.') || ++parts > ODBK_TREE_DEPTH_MAX + 1)
             return 0;
         p += len;
         while (*p == '/')
@@ -363,7 +364,8 @@ static int reader_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
         free(name);
         name = NULL;
         if (!odbk_member_name_ok(raw)) {
-            odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", raw ? raw : "");
+            odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive (absolute, with '..', or "
+                         "more than %d folders deep)", raw ? raw : "", ODBK_TREE_DEPTH_MAX);
             goto out;
         }
         if (archive_entry_hardlink(e) || archive_entry_symlink(e)) {

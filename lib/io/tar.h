@@ -38,7 +38,8 @@ struct odbk_member_sink {
 };
 int odbk_member_read_file(const char *full, const struct stat *expect, char *buf, size_t bufsize,
                           const struct odbk_member_sink *sink, void *ctx, struct odbk_err *err);
-/* Is a member name safe: relative, no ".." component?  (tar and zip members alike) */
+/* Is a member name safe: relative, no ".." component, at most ODBK_TREE_DEPTH_MAX folders deep (what a
+ * backup holds: util.h)?  (tar and zip members alike) */
 int odbk_member_name_ok(const char *name);
 
 /* Reading a tar stream member by member.  The reader checks each member before a visitor sees it: a

@@ -249,6 +249,32 @@ static void test_open_below(void)
     }
 }
 
+/* A tree deeper than any backup holds: refused with an error naming it, never a crash or a half-removal
+ * that reports success; one at the limit goes. */
+static void test_deep(void)
+{
+    struct odbk_err err = {0};
+    char rel[1024] = "deep";
+    int i;
+    mkdir(at("deep"), 0755);
+    for (i = 0; i < ODBK_TREE_DEPTH_MAX + 5; i++) {
+        strcat(rel, "/d");
+        mkdir(at(rel), 0755);
+    }
+    ok(odbk_rmtree(at("deep"), &err) < 0 && err.code == ODBK_E_DATA && strstr(err.msg, "folders deep"),
+       "rmtree: a tree deeper than a backup holds is refused");
+    diag("%s", err.msg);
+    ok(exists("deep"), "rmtree: ... and left");
+    strcpy(rel, "deep");
+    for (i = 0; i < 10; i++)
+        strcat(rel, "/d");
+    odbk_err_clear(&err);
+    /* deep/d x10 holds 59 more levels: within the limit */
+    is_int(odbk_rmtree(at(rel), &err), 0, "rmtree: a tree within the limit goes");
+    memset(&err, 0, sizeof err);
+    is_int(odbk_rmtree(at("deep"), &err), 0, "rmtree: then the rest");
+}
+
 int main(void)
 {
     struct odbk_err err = {0};
@@ -257,6 +283,7 @@ int main(void)
     if (!mkdtemp(base))
         return 1;
     test_rmtree();
+    test_deep();
     test_take_owner();
     test_walk_links();
     test_open_below();
