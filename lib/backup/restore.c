@@ -224,14 +224,16 @@ struct fs_owner {
 
 static int in_groups(gid_t gid)
 {
-    gid_t groups[256];
-    int i, n = getgroups(256, groups);
-    if (gid == getegid())
-        return 1;
-    for (i = 0; i < n; i++)
-        if (groups[i] == gid)
-            return 1;
-    return 0;
+    gid_t *groups;
+    int i, n, found = gid == getegid();
+    if (found || (n = getgroups(0, NULL)) <= 0)
+        return found;
+    groups = odbk_xcalloc((size_t)n, sizeof(*groups));
+    n = getgroups(n, groups);
+    for (i = 0; i < n && !found; i++)
+        found = groups[i] == gid;
+    free(groups);
+    return found;
 }
 
 /* The restored filestore's owner, the first of: --filestore-owner, the env's filestore-owner, the uid, gid

@@ -274,8 +274,9 @@ int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err)
         }
         odbk_crash_point("swap-dir-aside");
         mark(sw, ODBK_SWAP_DIR_ASIDE, &e2);
-        if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id)) || renameat(d.fd, d.tmp, d.fd, d.target) != 0) {
-            if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id)))
+        int ours = is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id));
+        if (!ours || renameat(d.fd, d.tmp, d.fd, d.target) != 0) {
+            if (!ours)
                 replaced("the restored filestore", t->tmp_dir, err);
             else
                 odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);

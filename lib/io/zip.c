@@ -401,7 +401,8 @@ out:
     return r;
 }
 
-/* Create the directories of rel below root (each must be a real directory, not a link). */
+/* The pipe thread: read the zip as it streams in, each member to dump.sql's writer, the filestore directory
+ * (by descriptor, odbk_open_below) or the manifest buffer. */
 static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
 {
     struct unzip *u = ctx;
