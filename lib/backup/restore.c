@@ -56,6 +56,7 @@ struct target {
     char *odoo_db_user; /* db_user of its odoo-conf, or NULL */
     char *odoo_conf;    /* that odoo.conf, or NULL */
     char *addons_path;  /* the env's addons-path or odoo.conf's addons_path, for --neutralize; or NULL */
+    char *data_dir;     /* the env's Odoo data_dir (its addons/<series> comes first in the addons path) */
     int exists;
 };
 
@@ -73,6 +74,7 @@ static void target_release(struct target *t)
     free(t->odoo_db_user);
     free(t->odoo_conf);
     free(t->addons_path);
+    free(t->data_dir);
     memset(t, 0, sizeof(*t));
 }
 
@@ -109,6 +111,7 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
             t->http_port = src.http_port ? odbk_xstrdup(src.http_port) : NULL;   /* a copy beside its source */
             target_owners_from(t, &src);
             t->addons_path = src.addons_path ? odbk_xstrdup(src.addons_path) : NULL;
+            t->data_dir = odbk_xstrdup(src.data_dir);
         }
         if (!o->no_filestore && s->has_filestore) {
             if (o->filestore) {
@@ -144,6 +147,7 @@ static int resolve_target(const struct odbk_config *cfg, const struct odbk_resto
         t->http_port = env.http_port ? odbk_xstrdup(env.http_port) : NULL;
         target_owners_from(t, &env);
         t->addons_path = env.addons_path ? odbk_xstrdup(env.addons_path) : NULL;
+        t->data_dir = odbk_xstrdup(env.data_dir);
         odbk_env_release(&env);
     }
     return 0;
@@ -439,7 +443,10 @@ static int post_load(const struct odbk_restore_opts *o, const struct odbk_source
             odbk_err_hint(err, "restore without --neutralize and disable mail servers and scheduled actions by hand");
             goto out;
         }
-        if (odbk_odoo_neutralize(c, t->addons_path, &res->neutralized, err) < 0)
+        char *addons = odbk_odoo_addons_path_of(t->addons_path, t->data_dir, info.series);
+        int done = odbk_odoo_neutralize(c, addons, &res->neutralized, err);
+        free(addons);
+        if (done < 0)
             goto out;
         res->neutralize_done = 1;
     }

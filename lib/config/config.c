@@ -555,6 +555,7 @@ void odbk_env_release(struct odbk_env *env)
     free(env->storage);
     free(env->odoo_conf);
     free(env->addons_path);
+    free(env->data_dir);
     free(env->http_port);
     free(env->db_owner);
     free(env->filestore_owner);
@@ -721,33 +722,27 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
     }
     v = odbk_config_get(sec, "storage");
     out->storage = v && *v ? odbk_xstrdup(v) : NULL;
-    v = odbk_config_get(sec, "filestore");
-    out->filestore_from = "odbk.conf";
-    if (v && *v) {
-        out->filestore = odbk_xstrdup(v);
-    } else {
+    {
+        /* Odoo's data_dir (its filestore/<db> and addons/<series> live there): data-dir, else odoo.conf's,
+         * else Odoo's default ~/.local/share/Odoo of the user Odoo runs as (its config's owner; without an
+         * odoo.conf, the user "odoo", else this one) */
         const char *dd = odbk_config_get(sec, "data-dir");
-        if ((!dd || !*dd) && oc.data_dir) {
-            out->filestore = odbk_xasprintf("%s/filestore/%s", oc.data_dir, out->database);
-            out->filestore_from = "odoo.conf";
-        } else if ((!dd || !*dd) && out->odoo_conf) {
-            /* Odoo's default data_dir, ~/.local/share/Odoo of the user Odoo runs as: its config's owner */
-            out->filestore = odbk_xasprintf("%s/.local/share/Odoo/filestore/%s", oc_home ? oc_home : "",
-                                            out->database);
-            out->filestore_from = "odoo.conf";
-        } else if (!dd || !*dd) {
-            out->filestore_from = "default";
+        const char *dd_from = "odbk.conf";
+        if (dd && *dd) {
+            out->data_dir = odbk_xstrdup(dd);
+        } else if (oc.data_dir || out->odoo_conf) {
+            out->data_dir = oc.data_dir ? odbk_xstrdup(oc.data_dir)
+                                        : odbk_xasprintf("%s/.local/share/Odoo", oc_home ? oc_home : "");
+            dd_from = "odoo.conf";
+        } else {
             const char *home = getenv("HOME");
             struct passwd *pw = getpwnam("odoo");
-            /* Odoo's default data_dir: ~/.local/share/Odoo of the user running Odoo. */
-            if (pw && pw->pw_dir)
-                out->filestore = odbk_xasprintf("%s/.local/share/Odoo/filestore/%s", pw->pw_dir, out->database);
-            else
-                out->filestore = odbk_xasprintf("%s/.local/share/Odoo/filestore/%s", home ? home : "",
-                                                out->database);
-        } else {
-            out->filestore = odbk_xasprintf("%s/filestore/%s", dd, out->database);
+            out->data_dir = odbk_xasprintf("%s/.local/share/Odoo", pw && pw->pw_dir ? pw->pw_dir : home ? home : "");
+            dd_from = "default";
         }
+        v = odbk_config_get(sec, "filestore");
+        out->filestore_from = v && *v ? "odbk.conf" : dd_from;
+        out->filestore = v && *v ? odbk_xstrdup(v) : odbk_xasprintf("%s/filestore/%s", out->data_dir, out->database);
     }
     odbk_odooconf_release(&oc);
     free(oc_home);

@@ -98,6 +98,7 @@ struct odbk_env {
     char *storage;    /* storage name, or NULL: not_configured */
     char *odoo_conf;  /* the `odoo-conf` file read, or NULL */
     char *addons_path; /* `addons-path`, else odoo.conf's addons_path, or NULL */
+    char *data_dir;    /* Odoo's data_dir: `data-dir`, else odoo.conf's, else Odoo's default (below) */
     char *http_port;   /* odoo.conf's http_port, or NULL (Odoo's 8069) */
     char *db_owner;    /* `db-owner`: the role a restored database goes to, or NULL */
     char *filestore_owner; /* `filestore-owner`: USER[:GROUP] of restored files (checked, not looked up), or NULL */

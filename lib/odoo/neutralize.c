@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "io/writer.h"
+#include "odoo/odoo.h"
 #include "odoo/odooconf.h"
 #include "pg/pg.h"
 #include "pg/sqlcheck.h"
@@ -393,6 +394,24 @@ static void push_dir(char ***dirs, size_t *n, const char *d, int front)
         (*dirs)[*n] = odbk_xstrdup(d);
     }
     (*dirs)[++*n] = NULL;
+}
+
+char *odbk_odoo_addons_path_of(const char *addons_path, const char *data_dir, const char *series)
+{
+    char *dd;
+    struct stat sb;
+    if (!addons_path)
+        return NULL;
+    if (!data_dir || *data_dir != '/' || !odbk_odoo_series_ok(series))
+        return odbk_xstrdup(addons_path);
+    dd = odbk_xasprintf("%s/addons/%s", data_dir, series);
+    if (stat(dd, &sb) == 0 && S_ISDIR(sb.st_mode) && access(dd, R_OK | X_OK) == 0) {
+        char *both = odbk_xasprintf("%s,%s", dd, addons_path);
+        free(dd);
+        return both;
+    }
+    free(dd);
+    return odbk_xstrdup(addons_path);
 }
 
 int odbk_odoo_addons_dirs(const char *addons_path, char ***out, struct odbk_err *err)

@@ -53,6 +53,11 @@ int odbk_odoo_module_name_ok(const char *name);
  * once.  *dirs is NULL-terminated (odbk_odoo_dirs_free).  A relative entry or one that is no directory:
  * ODBK_E_CONFIG. */
 int odbk_odoo_addons_dirs(const char *addons_path, char ***dirs, struct odbk_err *err);
+/* The addons path an Odoo of series runs with: <data_dir>/addons/<series> (config.addons_data_dir, where
+ * Odoo installs modules from the app store; initialize_sys_path puts it before addons_path's entries) when
+ * it is a readable directory, then addons_path.  NULL when addons_path is NULL (odbk does not know that
+ * Odoo); addons_path alone for a series that is not one (odbk_odoo_series_ok).  malloc'd. */
+char *odbk_odoo_addons_path_of(const char *addons_path, const char *data_dir, const char *series);
 void odbk_odoo_dirs_free(char **dirs);
 /* Where module's data/neutralize.sql is, as Odoo 17/18's file_path() finds it: the first of dirs that has
  * it.  1 and *path (malloc'd) when found; 0 when a directory holds the module (its __manifest__.py) but

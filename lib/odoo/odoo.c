@@ -20,6 +20,20 @@ char *odbk_odoo_series(const char *v)
     return dot ? odbk_xstrndup(v, (size_t)(dot - v)) : odbk_xstrdup(v);
 }
 
+int odbk_odoo_series_ok(const char *s)
+{
+    size_t a, b;
+    if (!s)
+        return 0;
+    if (!strncmp(s, "saas~", 5))
+        s += 5;
+    a = strspn(s, "0123456789");
+    if (a < 1 || a > 3 || s[a] != '.')
+        return 0;
+    b = strspn(s + a + 1, "0123456789");
+    return b >= 1 && b <= 2 && !s[a + 1 + b];
+}
+
 /* The database is the user's (or, for a restore, a file's): nothing in it may run as odbk's connection,
  * often a superuser.  So the session gets search_path = pg_catalog, pg_temp (no operator, function or
  * table of the database can shadow pg_catalog's) and row_security = off (a policy is an error, never an

@@ -23,5 +23,8 @@ int odbk_odoo_info_read(PGconn *c, struct odbk_odoo_info *out, struct odbk_err *
 void odbk_odoo_info_release(struct odbk_odoo_info *info);
 /* The series of a base module version: "17.0.1.3" → "17.0", "saas~17.2.1.0" → "saas~17.2". */
 char *odbk_odoo_series(const char *base_version);
+/* A series as Odoo's release.series writes it: "17.0" or "saas~17.2" (digits only around the dot, so a
+ * series read from a database can name a folder) */
+int odbk_odoo_series_ok(const char *series);
 
 #endif

@@ -324,4 +324,17 @@ test_expect_success 'odoo.conf'\''s addons_path is used when the env sets none' 
 	test "$(sql "$db" "select count(*) from res_partner where email is not null")" = 0
 '
 
+test_expect_success 'Odoo'\''s <data_dir>/addons/<series> (modules from the app store) comes before the addons path, as in Odoo' '
+	mkmod "$TRASH/odoo-data/addons/17.0" acme_store "INSERT INTO ir_config_parameter (key, value) VALUES ('\''test.ran.acme_store'\'', '\''17.0'\'');" &&
+	mkmod "$TRASH/odoo-data/addons/16.0" acme_store "INSERT INTO ir_config_parameter (key, value) VALUES ('\''test.ran.acme_store'\'', '\''16.0'\'');" &&
+	mkmod "$ADD/custom" acme_store "INSERT INTO ir_config_parameter (key, value) VALUES ('\''test.ran.acme_store'\'', '\''custom'\'');" &&
+	printf "data_dir = %s\n" "$TRASH/odoo-data" >>"$TRASH/odoo.conf" &&
+	sql "$A17" "insert into ir_module_module (name, state, latest_version) values ('\''acme_store'\'', '\''installed'\'', '\''17.0.1'\'')" >/dev/null &&
+	id=$(odbk-create a17 --quiet) &&
+	db=$(test_db a17d) &&
+	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --neutralize --confirm RESTORE 2>err >/dev/null &&
+	test "$(icp "$db" test.ran.acme_store)" = 17.0 &&
+	test_grep "from $ADD/odoo/addons,$TRASH/odoo-data/addons/17.0,$ADD/addons,$ADD/custom \\(acme_store, acme_sync, base\\)" err
+'
+
 test_done

@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "odoo/neutralize.h"
+#include "odoo/odoo.h"
 #include "tap.h"
 
 static char root[PATH_MAX];
@@ -73,6 +74,36 @@ int main(void)
     longname[sizeof(longname) - 1] = '\0';
     ok(!odbk_odoo_module_name_ok(longname), "a name over the length limit is refused");
     ok(!odbk_odoo_module_name_ok(NULL), "no name is refused");
+
+    /* a series read from a database names a folder (<data_dir>/addons/<series>) only in Odoo's form */
+    {
+        static const char *const good_series[] = {"17.0", "16.0", "saas~17.2", "9.0"};
+        static const char *const bad_series[] = {"", "17", "17.", ".0", "17.0.1", "../17.0", "17.0/..", "saas~",
+                                                 "saas~17", "1/../../x", "17.0 ", "1700.0", "17.123"};
+        char *p1, *p2, *dd = at("dd"), *dda = at("dd/addons"), *dds = at("dd/addons/17.0");
+        for (i = 0; i < sizeof(good_series) / sizeof(good_series[0]); i++)
+            ok(odbk_odoo_series_ok(good_series[i]), "series in Odoo's form accepted");
+        for (i = 0; i < sizeof(bad_series) / sizeof(bad_series[0]); i++)
+            ok(!odbk_odoo_series_ok(bad_series[i]), "a series that is not one is refused");
+        mkdir(dd, 0755);
+        mkdir(dda, 0755);
+        mkdir(dds, 0755);
+        p1 = odbk_odoo_addons_path_of("/x,/y", dd, "17.0");
+        p2 = odbk_xasprintf("%s,/x,/y", dds);
+        is_str(p1, p2, "addons path: <data_dir>/addons/<series> first when it exists");
+        free(p1);
+        free(p2);
+        p1 = odbk_odoo_addons_path_of("/x,/y", dd, "16.0");
+        is_str(p1, "/x,/y", "addons path: as given when the series has no folder there");
+        free(p1);
+        p1 = odbk_odoo_addons_path_of("/x", dd, "../dd/addons/17.0");
+        is_str(p1, "/x", "addons path: a hostile series names no folder");
+        free(p1);
+        ok(odbk_odoo_addons_path_of(NULL, dd, "17.0") == NULL, "addons path: none without an addons path");
+        free(dd);
+        free(dda);
+        free(dds);
+    }
 
     /* an Odoo source tree: <root>/odoo/addons holds base, <root>/addons the others; plus two custom dirs */
     make("src/odoo/addons/base/__manifest__.py", "{}\n");
