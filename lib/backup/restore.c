@@ -170,6 +170,10 @@ static int check_neutralize(const struct odbk_restore_opts *o, const struct odbk
         }
         odbk_odoo_dirs_free(dirs);
     }
+    if (o->neutralize && *s->odoo_series && odbk_odoo_addons_series_check(t->addons_path, s->odoo_series, err) < 0) {
+        odbk_err_prefix(err, "--neutralize");
+        return -1;
+    }
     if (!o->neutralize || !*s->odoo_series || odbk_odoo_can_neutralize(s->odoo_series, &major))
         return 0;
     odbk_err_set(err, ODBK_E_USAGE, "--neutralize: '%s' is an Odoo %s database; neutralization exists from Odoo "
@@ -443,8 +447,14 @@ static int post_load(const struct odbk_restore_opts *o, const struct odbk_source
             odbk_err_hint(err, "restore without --neutralize and disable mail servers and scheduled actions by hand");
             goto out;
         }
-        char *addons = odbk_odoo_addons_path_of(t->addons_path, t->data_dir, info.series);
-        int done = odbk_odoo_neutralize(c, addons, &res->neutralized, err);
+        char *addons;
+        int done;
+        if (odbk_odoo_addons_series_check(t->addons_path, info.series, err) < 0) {
+            odbk_err_prefix(err, "--neutralize");
+            goto out;
+        }
+        addons = odbk_odoo_addons_path_of(t->addons_path, t->data_dir, info.series);
+        done = odbk_odoo_neutralize(c, addons, &res->neutralized, err);
         free(addons);
         if (done < 0)
             goto out;

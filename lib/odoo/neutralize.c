@@ -396,6 +396,51 @@ static void push_dir(char ***dirs, size_t *n, const char *d, int front)
     (*dirs)[++*n] = NULL;
 }
 
+/* "17.0" or "saas~17.2" from release.py's `version_info = (17, 0, ...)` / `('saas~17', 2, ...)`, or NULL */
+static char *release_series(const char *text)
+{
+    const char *p = strstr(text, "\nversion_info = (");
+    char head[16];
+    int major, n = 0;
+    if (!p)
+        return NULL;
+    p += strlen("\nversion_info = (");
+    if (sscanf(p, "%d , %d", &major, &n) == 2 && major >= 0 && n >= 0)
+        return odbk_xasprintf("%d.%d", major, n);
+    if (sscanf(p, "'saas~%10[0-9]' , %d", head, &n) == 2 && n >= 0)
+        return odbk_xasprintf("saas~%s.%d", head, n);
+    return NULL;
+}
+
+int odbk_odoo_addons_series_check(const char *addons_path, const char *series, struct odbk_err *err)
+{
+    char **dirs = NULL, *rel = NULL, *text = NULL, *theirs = NULL;
+    struct odbk_err ignored = {0};
+    size_t i;
+    int r = 0;
+    if (!addons_path || !odbk_odoo_series_ok(series) || odbk_odoo_addons_dirs(addons_path, &dirs, &ignored) < 0)
+        return 0;
+    for (i = 0; dirs[i] && !has_module(dirs[i], "base"); i++)
+        ;
+    if (dirs[i]) {
+        rel = odbk_xasprintf("%s/../release.py", dirs[i]);
+        if (odbk_read_small_file(rel, 256 * 1024, &text, &ignored) == 0)
+            theirs = release_series(text);
+    }
+    if (theirs && strcmp(theirs, series)) {
+        odbk_err_set(err, ODBK_E_CONFIG, "the addons path is Odoo %s's (%s) and the database is Odoo %s's: its "
+                     "neutralize.sql files are not this database's", theirs, rel, series);
+        odbk_err_hint(err, "set 'addons-path' to the addons of the Odoo %s that will run it, or leave it unset for "
+                      "odbk's built-in statements", series);
+        r = -1;
+    }
+    free(theirs);
+    free(text);
+    free(rel);
+    odbk_odoo_dirs_free(dirs);
+    return r;
+}
+
 char *odbk_odoo_addons_path_of(const char *addons_path, const char *data_dir, const char *series)
 {
     char *dd;

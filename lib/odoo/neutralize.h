@@ -57,6 +57,11 @@ int odbk_odoo_addons_dirs(const char *addons_path, char ***dirs, struct odbk_err
  * Odoo installs modules from the app store; initialize_sys_path puts it before addons_path's entries) when
  * it is a readable directory, then addons_path.  NULL when addons_path is NULL (odbk does not know that
  * Odoo); addons_path alone for a series that is not one (odbk_odoo_series_ok).  malloc'd. */
+/* The series of the Odoo whose addons path this is (its odoo/release.py beside the directory holding
+ * base: version_info = (17, 0, ...) or ('saas~17', 2, ...)) against the database's: 0 when they are
+ * the same or either is unknown; -1 (ODBK_E_CONFIG naming both) when that Odoo is of another series, whose
+ * neutralize.sql files are not this database's. */
+int odbk_odoo_addons_series_check(const char *addons_path, const char *series, struct odbk_err *err);
 char *odbk_odoo_addons_path_of(const char *addons_path, const char *data_dir, const char *series);
 void odbk_odoo_dirs_free(char **dirs);
 /* Where module's data/neutralize.sql is, as Odoo 17/18's file_path() finds it: the first of dirs that has

@@ -206,6 +206,7 @@ mkmod "$ADD/odoo/addons" base "-- base, as the tree has it
 UPDATE ir_cron SET active = false;
 INSERT INTO ir_config_parameter (key, value) VALUES ('database.is_neutralized', true) ON CONFLICT (key) DO UPDATE SET value = true;
 INSERT INTO ir_config_parameter (key, value) VALUES ('test.ran.base', 'yes');"
+printf "# Part of Odoo.\nRELEASE_LEVELS = [ALPHA, BETA, RELEASE_CANDIDATE, FINAL] = ['alpha', 'beta', 'candidate', 'final']\nversion_info = (17, 0, 0, FINAL, 0, '')\n" >"$ADD/odoo/release.py"
 mkmod "$ADD/addons" payment   # the tree's payment has no neutralize.sql: nothing runs for it, as in Odoo
 mkmod "$ADD/custom" acme_sync "UPDATE res_partner SET email = 'neutralized@example.invalid' WHERE email IS NOT NULL;
 INSERT INTO ir_config_parameter (key, value) VALUES ('test.ran.acme_sync', E'one\\ntwo; three')"
@@ -335,6 +336,15 @@ test_expect_success 'Odoo'\''s <data_dir>/addons/<series> (modules from the app 
 	odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --neutralize --confirm RESTORE 2>err >/dev/null &&
 	test "$(icp "$db" test.ran.acme_store)" = 17.0 &&
 	test_grep "from $ADD/odoo/addons,$TRASH/odoo-data/addons/17.0,$ADD/addons,$ADD/custom \\(acme_store, acme_sync, base\\)" err
+'
+
+test_expect_success 'an addons path of another Odoo series (its odoo/release.py): 78 before anything is loaded, naming both' '
+	sed -i "s/^version_info = (17, 0,/version_info = (16, 0,/" "$ADD/odoo/release.py" &&
+	test_when_finished "sed -i \"s/^version_info = (16, 0,/version_info = (17, 0,/\" \"$ADD/odoo/release.py\"" &&
+	db=$(test_db a17s) &&
+	test_exit_code 78 odbk-restore "$(cat a17.id)" --db-owner "$TEST_OWNER" --new-db "$db" --no-filestore --neutralize --confirm RESTORE 2>err >/dev/null &&
+	test_grep "addons path is Odoo 16.0.s .*release.py. and the database is Odoo 17.0.s" err &&
+	test "$(sql postgres "select count(*) from pg_database where datname = '\''$db'\''")" = 0
 '
 
 test_done
