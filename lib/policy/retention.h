@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/vocab.h"
 #include "policy/duration.h"
 
 enum odbk_period {
@@ -59,15 +60,6 @@ struct odbk_retention_policy {
     /* Leave out restic 0.17's "keep the oldest" clause (restic <= 0.16 behaviour; the differential test
      * against the Debian restic 0.14 sets it). */
     int no_keep_oldest;
-};
-
-enum odbk_retention_tier {
-    ODBK_TIER_NONE,
-    ODBK_TIER_DAILY,
-    ODBK_TIER_WEEKLY,
-    ODBK_TIER_MONTHLY,
-    ODBK_TIER_YEARLY,
-    ODBK_TIER_PERMANENT
 };
 
 struct odbk_retention_item {
@@ -108,8 +100,6 @@ int odbk_retention_policy_is_empty(const struct odbk_retention_policy *p);
 char *odbk_retention_policy_describe(const struct odbk_retention_policy *p);
 /* Parse a count value ("7", "0", "unlimited"). */
 int odbk_retention_parse_count(const char *s, int *out, struct odbk_err *err);
-/* "daily" -> ODBK_TIER_DAILY ...; "none" too. */
-int odbk_retention_tier_parse(const char *s, enum odbk_retention_tier *out, struct odbk_err *err);
 
 /* Apply the policy to n items at time `now` (for the future-dated rule and the tiers).  Fails only on an
  * unknown time zone. */

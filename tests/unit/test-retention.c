@@ -183,8 +183,12 @@ static void test_policy_keys(void)
     free(desc);
 
     enum odbk_retention_tier tier;
-    ok(odbk_retention_tier_parse("weekly", &tier, &err) == 0 && tier == ODBK_TIER_WEEKLY, "tier weekly parses");
-    ok(odbk_retention_tier_parse("fortnightly", &tier, &err) == -1, "unknown tier refused");
+    ok(odbk_tier_parse("weekly", &tier, ODBK_E_DATA, &err) == 0 && tier == ODBK_TIER_WEEKLY, "tier weekly parses");
+    ok(odbk_tier_parse("", &tier, ODBK_E_DATA, &err) == 0 && tier == ODBK_TIER_NONE, "no tier is \"\"");
+    ok(odbk_tier_parse("fortnightly", &tier, ODBK_E_DATA, &err) == -1 && err.code == ODBK_E_DATA,
+       "unknown tier refused");
+    is_str(odbk_tier_name(ODBK_TIER_PERMANENT), "permanent", "a tier's name");
+    is_str(odbk_tier_name(ODBK_TIER_NONE), "", "no tier's name");
 }
 
 static void test_zone_check(void)
