@@ -209,7 +209,7 @@ static int list_audit(struct odbk_catalog *cat, const struct ctx *c, int json, s
     return 0;
 }
 
-/* --envs: the state of each env (SPEC §5), from the config and the catalog. */
+/* --envs: the state of each env (odbk(7), States), from the config and the catalog. */
 static int list_envs(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct ctx *c, int json,
                      struct odbk_err *err)
 {

@@ -7,7 +7,7 @@
  * missing) still records a failed row.  A stop signal (common/interrupt.h) is such a failure, found
  * between two chunks: "interrupted by SIGTERM".
  *
- * Once the manifest is stored the backup is complete (SPEC §5), and only bytes in storage that are not
+ * Once the manifest is stored the backup is complete (odbk(7), States), and only bytes in storage that are not
  * what was written (a size or SHA-256 that differs, a file gone) still fail and remove it.  A read-back
  * ended by a stop signal or a store that does not answer leaves it completed and not verified; a catalog
  * that cannot record it leaves it stored, its row uploading, for the reaper or a rescan to complete.

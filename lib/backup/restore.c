@@ -386,7 +386,7 @@ static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const s
     odbk_catalog_audit_add(cat, &a, &e);
 }
 
-/* What Odoo does to a database it creates besides CREATE DATABASE (research/odoo-facts.md §1.2), done
+/* What Odoo does to a database it creates besides CREATE DATABASE (odoo/service/db.py, _create_empty_database), done
  * as the load role (so that the dump's COMMENT ON EXTENSION finds its own extension); the statements are
  * best effort, as a server without contrib still restores dumps that do not use it.  Connecting is not:
  * it is where a pg_hba.conf that refuses the load role shows. */

@@ -1,4 +1,4 @@
-/* manifest.h - odbk's backup manifest (SPEC §4), written last: a backup exists in storage exactly
+/* manifest.h - odbk's backup manifest (odbk(7), Storage layout), written last: a backup exists in storage exactly
  * when its manifest does.  It carries odbk's keys, Odoo's own manifest keys (odoo_dump, db_name,
  * version, major_version, pg_version, modules) and the list of files with size and SHA-256. */
 #ifndef ODBK_MANIFEST_H

@@ -18,7 +18,7 @@ const char *const odbk_retention_keys[] = {
     "keep-within-yearly", NULL,
 };
 
-/* Durations of the --retention tiers when the policy has no keep-within-<tier> (seed 000's defaults). */
+/* Durations of the --retention tiers when the policy has no keep-within-<tier> (odbk.conf(5)'s defaults). */
 static const struct odbk_duration tier_default[] = {
     [ODBK_TIER_DAILY] = {.days = 7},
     [ODBK_TIER_WEEKLY] = {.weeks = 4},

@@ -1,4 +1,4 @@
-/* retention.h - the retention engine: which backups a policy keeps, and why (SPEC §6, issue 5).
+/* retention.h - the retention engine: which backups a policy keeps, and why (odbk.conf(5) [policy], odbk-prune(1)).
  *
  * restic's `forget` semantics exactly (restic >= 0.17, internal/data/snapshot_policy.go ApplyPolicy), over
  * one group of backups (the caller groups by env and storage):
@@ -20,7 +20,7 @@
  *   - "tier weekly": a backup created with --retention weekly is kept while it is younger than the tier's
  *     duration, measured from its creation to `now`; the duration is the policy's keep-within-weekly
  *     (keep-within-daily, -monthly, -yearly for the other tiers), or when the policy does not set it the
- *     platform defaults 7d, 4w, 12m, 2y (seed 000);
+ *     platform defaults 7d, 4w, 12m, 2y (odbk.conf(5));
  *   - "newest": the newest completed backup is always kept; this reason is given only when nothing else
  *     keeps it.  With restic's rules something always does (a count rule keeps the first backup, a window
  *     contains the newest), so this is a safety net against a future rule, not a visible behaviour.

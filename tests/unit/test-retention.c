@@ -498,7 +498,7 @@ static void test_year(void)
     /* 7 days (Dec 24..31 minus nothing = 7), weeks back 4w from Dec 31 (W01 2026 .. ), months 12, year 2. */
     const struct odbk_retention_decision *d = &plan->d[n - 1];
     is_str(d->n_reasons ? d->reasons[d->n_reasons - 1] : "", "oldest within-yearly 2y",
-           "seed 000 defaults: the oldest backup of the year is kept by the 2y window");
+           "the default windows: the oldest backup of the year is kept by the 2y window");
     int kept_days = 0;
     for (size_t i = 0; i < plan->n; i++)
         for (size_t j = 0; j < plan->d[i].n_reasons; j++)
