@@ -1140,7 +1140,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     res->database = odbk_xstrdup(t.database);
     if (t.filestore) {
-        const char *tmp = getenv("TMPDIR");
+        const char *tmp = odbk_getenv("TMPDIR");
         char *base = strrchr(t.database, '/');
         dir_base = odbk_xasprintf("%s/%s", tmp && *tmp == '/' ? tmp : "/tmp", base ? base + 1 : t.database);
         res->fs_compared = 1;
