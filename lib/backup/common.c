@@ -94,20 +94,18 @@ int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog 
 {
     const struct odbk_config_section *sec;
     const struct odbk_config_kv *kv;
-    struct odbk_backup_filter f = {0};
-    struct odbk_backup *v = NULL;
     size_t known = 0;
     int r;
     if (odbk_storage_open(cfg, name, out, err) < 0)
         return -1;
-    f.storage = name;
-    f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
-    if (cat && odbk_catalog_backup_list(cat, &f, &v, &known, err) < 0)
-        goto fail;
-    odbk_backup_list_free(v, known);
     sec = odbk_config_find(cfg, "storage", name);
     kv = sec ? odbk_config_get_kv(sec, "path") : NULL;
-    r = odbk_storage_marker_check(*out, kv ? kv->value : name, known, err);
+    /* the catalog is asked only when the marker is missing: every read of a backup opens its storage */
+    r = odbk_storage_marker_check(*out, kv ? kv->value : name, ODBK_MARKER_ASK, err);
+    if (r == 3 && cat && odbk_catalog_storage_completed(cat, name, &known, err) < 0)
+        goto fail;
+    if (r == 3)
+        r = odbk_storage_marker_check(*out, kv ? kv->value : name, known, err);
     if (r == 2) {   /* a storage of before the marker: it gets one, nobody is locked out */
         char id[40];
         odbk_backup_new_uuid(id);

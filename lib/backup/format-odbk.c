@@ -133,7 +133,7 @@ struct fs_load {
 static void *fs_load_main(void *arg)
 {
     struct fs_load *f = arg;
-    struct odbk_writer *untar = odbk_untar_writer_new(f->l->tmpfs, &f->stats);
+    struct odbk_writer *untar = odbk_untar_writer_new(f->l->tmpfs, f->l->tmpfs_id, &f->stats);
     f->rc = odbk_format_load_file(f->l, f->file, untar, "restore: filestore", &f->err);
     odbk_writer_free(untar);
     return NULL;

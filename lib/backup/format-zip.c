@@ -69,7 +69,7 @@ static int zip_load(struct odbk_format_load *l, struct odbk_err *err)
     int r;
     if (odbk_format_load_psql(l, ODBK_ODOO_ZIP_SQL, &sink, &check, err) < 0)
         return -1;
-    unzip = odbk_odoo_zip_reader_new(check, l->tmpfs, &zs);
+    unzip = odbk_odoo_zip_reader_new(check, l->tmpfs, l->tmpfs_id, &zs);
     r = odbk_format_load_file(l, s->kind == ODBK_SOURCE_FILE || s->kind == ODBK_SOURCE_URL ? NULL
                                                                                        : odbk_source_file(s, "archive"),
                               unzip, "restore: database", err);

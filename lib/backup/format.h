@@ -116,6 +116,7 @@ struct odbk_format_load {
     const struct odbk_loadrole *role;   /* the load role: given to the loader as --username */
     const char *tmpdb;             /* the temporary database, created, owned by the load role */
     const char *tmpfs;             /* the temporary filestore directory, NULL for none */
+    const struct stat *tmpfs_id;   /* its device and inode, as made (odbk_swap_dir_id) */
     const struct odbk_report *report;   /* where the phases' progress goes */
     int no_acl;                    /* leave out GRANT, REVOKE, ALTER DEFAULT PRIVILEGES (--no-acl) */
     int server_version;            /* of the target server: the SQL check leaves out settings it lacks */

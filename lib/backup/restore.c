@@ -224,14 +224,16 @@ struct fs_owner {
 
 static int in_groups(gid_t gid)
 {
-    gid_t groups[256];
-    int i, n = getgroups(256, groups);
-    if (gid == getegid())
-        return 1;
-    for (i = 0; i < n; i++)
-        if (groups[i] == gid)
-            return 1;
-    return 0;
+    gid_t *groups;
+    int i, n, found = gid == getegid();
+    if (found || (n = getgroups(0, NULL)) <= 0)
+        return found;
+    groups = odbk_xcalloc((size_t)n, sizeof(*groups));
+    n = getgroups(n, groups);
+    for (i = 0; i < n && !found; i++)
+        found = groups[i] == gid;
+    free(groups);
+    return found;
 }
 
 /* The restored filestore's owner, the first of: --filestore-owner, the env's filestore-owner, the uid, gid
@@ -553,8 +555,8 @@ int odbk_format_load_psql(const struct odbk_format_load *l, const char *label, s
 /* Load the source into tmpdb (and tmpfs, when not NULL) with its format's loader; *fs_loaded tells
  * whether a filestore came. */
 static int load(struct odbk_source *s, const struct target *t, const char *tmpdb, const char *tmpfs,
-                PGconn *admin, const struct odbk_loadrole *role, const struct odbk_restore_opts *o,
-                const struct odbk_report *report, int *fs_loaded, struct odbk_sqlcheck_notes *notes,
+                const struct stat *tmpfs_id, PGconn *admin, const struct odbk_loadrole *role,
+                const struct odbk_restore_opts *o, const struct odbk_report *report, int *fs_loaded, struct odbk_sqlcheck_notes *notes,
                 struct odbk_err *err)
 {
     struct odbk_format_load l = {0};
@@ -567,6 +569,7 @@ static int load(struct odbk_source *s, const struct target *t, const char *tmpdb
     l.role = role;
     l.tmpdb = tmpdb;
     l.tmpfs = tmpfs;
+    l.tmpfs_id = tmpfs_id;
     l.report = report;
     l.no_acl = o->no_acl;
     l.server_version = PQserverVersion(admin);
@@ -696,6 +699,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     char *owner = NULL;   /* of the restored database (restored_owner) */
     struct fs_owner fo;   /* of the restored filestore (filestore_owner) */
     struct odbk_swap sw = {0};
+    struct stat tmp_id;   /* the temporary directory, as made */
     char *target_series = NULL;
     struct odbk_sqlcheck_notes notes = {{0}};
     int r = -1, created_db = 0, fs_loaded = 0, audited = 0;
@@ -789,8 +793,10 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         free(parent);
         if (odbk_swap_make_dir(&sw, err) < 0)
             goto fail;
+        odbk_pause_point("pause-before-load");   /* test-only: the staging folder swapped before the load */
     }
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, o, report, &fs_loaded, &notes, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, odbk_swap_dir_id(&sw, &tmp_id), pg, &role, o, report,
+             &fs_loaded, &notes, err) < 0) {
         odbk_err_prefix(err, "loading %s failed, the target is unchanged", s.label);
         if (strstr(err->msg, "ERROR:  role \"") && strstr(err->msg, "\" does not exist"))
             odbk_err_hint(err, "the backup grants rights to or names a role this server lacks (named above): "
@@ -1112,6 +1118,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
     PGconn *pg = NULL;
     struct odbk_loadrole role = {0};
     struct odbk_swap sw = {0};
+    struct stat tmp_id;
     struct odbk_restore_opts lo = *o;
     char *dir_base = NULL;
     int r = -1, created_db = 0, fs_loaded = 0;
@@ -1163,7 +1170,8 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     }
     lo.neutralize = lo.copy = 0;
-    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, pg, &role, &lo, report, &fs_loaded, NULL, err) < 0) {
+    if (load(&s, &t, sw.row.tmp_db, sw.row.tmp_dir, odbk_swap_dir_id(&sw, &tmp_id), pg, &role, &lo, report,
+             &fs_loaded, NULL, err) < 0) {
         odbk_err_prefix(err, "loading %s into the scratch database failed", s.label);
         goto fail;
     }

@@ -274,8 +274,9 @@ int odbk_swap_run(struct odbk_swap *sw, struct odbk_err *err)
         }
         odbk_crash_point("swap-dir-aside");
         mark(sw, ODBK_SWAP_DIR_ASIDE, &e2);
-        if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id)) || renameat(d.fd, d.tmp, d.fd, d.target) != 0) {
-            if (!is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id)))
+        int ours = is_dir(&d, d.tmp, id_of(t->tmp_dev, t->tmp_ino, &id));
+        if (!ours || renameat(d.fd, d.tmp, d.fd, d.target) != 0) {
+            if (!ours)
                 replaced("the restored filestore", t->tmp_dir, err);
             else
                 odbk_err_sys(err, ODBK_E_IO, "cannot move the restored filestore into '%s'", t->target_dir);
@@ -453,7 +454,7 @@ int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat
     int done = 0;
     long me = (long)getpid();
     char *my_start = NULL;
-    if (odbk_catalog_temp_list(cat, odbk_hostname(), &v, &n, err) < 0)
+    if (odbk_restore_pending(cat, &v, &n, err) < 0)
         return -1;
     for (i = 0; i < n; i++) {
         const struct odbk_restore_temp *t = &v[i];
@@ -462,8 +463,6 @@ int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat
         PGconn *pg = NULL;
         char *conninfo;
         int r;
-        if (!pid_gone(t->pid, t->pid_start))
-            continue;
         /* another program recovering it now (a live claim) is left alone; a dead one's claim is taken over,
          * and of two programs that both saw the row as free only one gets it */
         if (t->claim_pid && !pid_gone(t->claim_pid, t->claim_start))

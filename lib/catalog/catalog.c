@@ -644,6 +644,21 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
     return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot list backups");
 }
 
+int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *n = 0;
+    if (sqlite3_prepare_v2(cat->db, "SELECT count(*) FROM backups WHERE storage = ?1 AND status = 'completed'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, storage);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sql_err(cat, err, "cannot count backups");
+}
+
 struct collect {
     struct odbk_backup *v;
     size_t n, cap;

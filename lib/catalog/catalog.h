@@ -109,6 +109,8 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
 /* Newest first. */
 int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
                              struct odbk_backup **out, size_t *n, struct odbk_err *err);
+/* How many completed backups the catalog knows in storage (the storage marker's check). */
+int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err);
 /* The same rows, one at a time as the database returns them (memory independent of their number): cb gets
  * each row, released after it returns (cb may move it out, leaving *b zeroed); a non-zero return stops the
  * listing and is returned. */

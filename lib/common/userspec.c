@@ -53,21 +53,56 @@ int odbk_userspec_check(const char *spec, struct odbk_err *err)
     return colon ? part_check(colon + 1, strlen(colon + 1), "group", spec, err) : 0;
 }
 
+/* The user database's answer for a name or (by_id) an id: 0 and *pw filled, 1 when it has no such entry,
+ * -1 (ODBK_E_TEMPFAIL) when it could not answer (an LDAP or NIS server down: not the same as "no user",
+ * which would make a numeric name an id it does not mean).  buf holds the strings. */
+static int pw_lookup(const char *name, int by_id, unsigned long id, struct passwd *pw, char *buf, size_t size,
+                     struct odbk_err *err)
+{
+    struct passwd *found = NULL;
+    int rc = by_id ? getpwuid_r((uid_t)id, pw, buf, size, &found) : getpwnam_r(name, pw, buf, size, &found);
+    if (found)
+        return 0;
+    if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+        return 1;
+    errno = rc;
+    return odbk_err_sys(err, ODBK_E_TEMPFAIL, "cannot look user '%s' up in the user database", name);
+}
+
+static int gr_lookup(const char *name, struct group *gr, char *buf, size_t size, struct odbk_err *err)
+{
+    struct group *found = NULL;
+    int rc = getgrnam_r(name, gr, buf, size, &found);
+    if (found)
+        return 0;
+    if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+        return 1;
+    errno = rc;
+    return odbk_err_sys(err, ODBK_E_TEMPFAIL, "cannot look group '%s' up in the group database", name);
+}
+
 int odbk_userspec_resolve(const char *spec, uid_t *uid, gid_t *gid, struct odbk_err *err)
 {
     const char *colon;
-    char *user;
-    struct passwd *pw;
+    char *user, buf[16384];
+    struct passwd pw;
+    struct group gr;
     unsigned long id;
-    int have_primary = 0;
+    int have_primary = 0, r;
     gid_t primary = 0;
     if (odbk_userspec_check(spec, err) < 0)
         return -1;
     colon = strchr(spec, ':');
     user = colon ? odbk_xstrndup(spec, (size_t)(colon - spec)) : odbk_xstrdup(spec);
-    if ((pw = getpwnam(user)) || (parse_id(user, &id) == 0 && (pw = getpwuid((uid_t)id)))) {
-        *uid = pw->pw_uid;
-        primary = pw->pw_gid;
+    if ((r = pw_lookup(user, 0, 0, &pw, buf, sizeof buf, err)) == 1 && parse_id(user, &id) == 0)
+        r = pw_lookup(user, 1, id, &pw, buf, sizeof buf, err);
+    if (r < 0) {
+        free(user);
+        return -1;
+    }
+    if (r == 0) {
+        *uid = pw.pw_uid;
+        primary = pw.pw_gid;
         have_primary = 1;
     } else if (parse_id(user, &id) == 0) {
         *uid = (uid_t)id;
@@ -78,14 +113,15 @@ int odbk_userspec_resolve(const char *spec, uid_t *uid, gid_t *gid, struct odbk_
         return -1;
     }
     if (colon) {
-        struct group *gr = getgrnam(colon + 1);
-        if (gr) {
-            *gid = gr->gr_gid;
-        } else if (parse_id(colon + 1, &id) == 0) {
+        if ((r = gr_lookup(colon + 1, &gr, buf, sizeof buf, err)) == 0) {
+            *gid = gr.gr_gid;
+        } else if (r == 1 && parse_id(colon + 1, &id) == 0) {
             *gid = (gid_t)id;
         } else {
-            odbk_err_set(err, ODBK_E_NOUSER, "unknown group '%s'", colon + 1);
-            odbk_err_hint(err, "name a group of this host (getent group) or a numeric gid");
+            if (r == 1) {
+                odbk_err_set(err, ODBK_E_NOUSER, "unknown group '%s'", colon + 1);
+                odbk_err_hint(err, "name a group of this host (getent group) or a numeric gid");
+            }
             free(user);
             return -1;
         }

@@ -14,7 +14,8 @@ int odbk_userspec_check(const char *spec, struct odbk_err *err);
 
 /* Look spec up: a part is a name (getpwnam/getgrnam) first and, when no entry has that name and it is all
  * digits, an id, which need not exist (as chown(1) takes it).  Without GROUP, the user's primary group
- * (a numeric user without an entry then needs one).  An unknown name: ODBK_E_NOUSER naming it. */
+ * (a numeric user without an entry then needs one).  An unknown name: ODBK_E_NOUSER naming it; a user
+ * database that cannot answer (LDAP down): ODBK_E_TEMPFAIL, never taken for "no such user". */
 int odbk_userspec_resolve(const char *spec, uid_t *uid, gid_t *gid, struct odbk_err *err);
 
 #endif

@@ -399,12 +399,18 @@ int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const s
 /* The entries of directory fd, sorted; NULL on error (errno set). */
 static char **dir_names(int fd, size_t *n);
 
-int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
+static int tree_visit(int dfd, const char *path, int depth, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
 {
     size_t n = 0, i;
-    char **names = dir_names(dfd, &n);
+    char **names;
     int r = 0;
-    if (!names)
+    if (depth > ODBK_TREE_DEPTH_MAX) {
+        /* no odbk backup goes deeper: one descriptor per level would run out first */
+        odbk_err_set(err, ODBK_E_DATA, "'%s' is more than %d folders deep: not entered", path, ODBK_TREE_DEPTH_MAX);
+        odbk_err_hint(err, "a filestore is 2 folders deep: remove that tree by hand after looking at it");
+        return -1;
+    }
+    if (!(names = dir_names(dfd, &n)))
         return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
     for (i = 0; i < n && r == 0; i++) {
         char *full = odbk_xasprintf("%s/%s", path, names[i]);
@@ -413,12 +419,14 @@ int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struc
         if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno != ENOENT)
                 r = odbk_err_sys(err, ODBK_E_IO, "cannot stat '%s'", full);
+            free(full);   /* vanished meanwhile: skipped */
+            continue;
         } else if (S_ISDIR(sb.st_mode)) {
             /* opened without following a link, and checked to be the directory just seen */
             if ((cfd = odbk_dir_open_own(dfd, names[i], full, &sb, NULL, err)) < 0)
                 r = -1;
             else
-                r = odbk_tree_visit(cfd, full, cb, ctx, err);
+                r = tree_visit(cfd, full, depth + 1, cb, ctx, err);
         }
         if (r == 0 && (cfd >= 0 || !S_ISDIR(sb.st_mode)))
             r = cb(ctx, dfd, names[i], cfd, full, &sb, err);
@@ -432,13 +440,18 @@ int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struc
     return r;
 }
 
-int odbk_dir_open_made(const char *path, struct odbk_err *err)
+int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err)
+{
+    return tree_visit(dfd, path, 0, cb, ctx, err);
+}
+
+int odbk_dir_open_made(const char *path, const struct stat *expect, struct odbk_err *err)
 {
     const char *base;
     int pfd, fd;
     if (odbk_dir_open_at(path, &pfd, &base, err) < 0)
         return -1;
-    fd = odbk_dir_open_own(pfd, base, path, NULL, NULL, err);
+    fd = odbk_dir_open_own(pfd, base, path, expect, NULL, err);
     close(pfd);
     return fd;
 }
@@ -585,12 +598,15 @@ struct walk {
     void *ctx;
 };
 
-/* A link is followed when whoever runs the walk could not read more through it than the filestore's owner:
- * the walker is that owner, or root (or the walker) made the link, or what it points to is the owner's. */
+/* A link is followed when whoever runs the walk could not read more through it than its maker could: the
+ * walker is no one but the filestore's owner (and not root), or root or the walker made the link, or what
+ * it points to belongs to whoever made it.  (Not "the target is the filestore owner's": with a filestore
+ * of root's, a link the Odoo user put in its own subfolder would reach anything of root's.) */
 static int link_trusted(const struct walk *w, const struct stat *link, const struct stat *target)
 {
     uid_t me = geteuid();
-    return me == w->owner || link->st_uid == 0 || link->st_uid == me || target->st_uid == w->owner;
+    return (me != 0 && me == w->owner) || link->st_uid == 0 || link->st_uid == me ||
+           target->st_uid == link->st_uid;
 }
 
 /* "odoo (uid 995)", or "uid 995" for a uid without a name */
@@ -657,11 +673,13 @@ static int walk_dir(const struct walk *w, int dfd, const char *path, const struc
     char **names;
     size_t n = 0, i;
     int r = 0;
-    if (depth > 64 || !(names = dir_names(dfd, &n))) {
-        if (depth > 64)
-            errno = ELOOP;
-        return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
+    if (depth > ODBK_TREE_DEPTH_MAX) {
+        odbk_err_set(err, ODBK_E_DATA, "'%s' is more than %d folders deep", path, ODBK_TREE_DEPTH_MAX);
+        odbk_err_hint(err, "an Odoo filestore is 2 folders deep: move what is below it out of the filestore");
+        return -1;
     }
+    if (!(names = dir_names(dfd, &n)))
+        return odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", path);
     for (i = 0; i < n && r == 0; i++) {
         char *crel = *rel ? odbk_xasprintf("%s/%s", rel, names[i]) : odbk_xstrdup(names[i]);
         char *full = odbk_xasprintf("%s/%s", path, names[i]);
@@ -712,40 +730,58 @@ static int walk_dir(const struct walk *w, int dfd, const char *path, const struc
 
 int odbk_walk(const char *root, odbk_walk_cb cb, void *ctx, struct odbk_err *err)
 {
-    struct stat sb;
+    struct stat sb, link, again;
     struct walk_frame top = {0, 0, "", NULL};
     struct walk w = {root, 0, cb, ctx};
-    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+    const char *base;
+    char *path = odbk_xstrdup(root);
+    size_t n = strlen(path);
+    int dfd, fd = -1, r = -1, is_link;
+    while (n > 1 && path[n - 1] == '/')   /* "filestore = /srv/fs/" names /srv/fs */
+        path[--n] = '\0';
+    /* the top is looked at and opened within its folder, which may be the Odoo user's: what is vetted is
+     * what is opened (a link the walk follows is checked to be the one seen, pointing where it was opened) */
+    r = odbk_dir_open_at(path, &dfd, &base, err);
+    if (r < 0) {
+        free(path);
+        return -1;
+    }
+    r = -1;
+    if (fstatat(dfd, base, &link, AT_SYMLINK_NOFOLLOW) != 0) {
+        r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", root);
+        goto out;
+    }
+    is_link = S_ISLNK(link.st_mode);
+    fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (is_link ? 0 : O_NOFOLLOW));
     if (fd < 0 || fstat(fd, &sb) != 0) {
         r = odbk_err_sys(err, ODBK_E_IO, "cannot read directory '%s'", root);
-        if (fd >= 0)
-            close(fd);
-        return r;
+        goto out;
+    }
+    if (is_link ? fstatat(dfd, base, &again, AT_SYMLINK_NOFOLLOW) != 0 || !odbk_same_file(&again, &link) ||
+                      fstatat(dfd, base, &again, 0) != 0 || !odbk_same_file(&again, &sb)
+                : !odbk_same_file(&sb, &link)) {
+        r = odbk_err_set(err, ODBK_E_TEMPFAIL, "filestore '%s' was replaced while odbk opened it", root);
+        odbk_err_hint(err, "find out who can write to the folder holding it; then back up again");
+        goto out;
+    }
+    if (is_link) {
+        /* the filestore itself a link (another disk): the same rule, with the link's owner as the filestore's
+         * (its folder may be the Odoo user's, who could point it at /root) */
+        struct walk lw = {root, link.st_uid, cb, ctx};
+        if (!link_trusted(&lw, &link, &sb)) {
+            untrusted_link(&lw, dfd, base, root, &link, &sb, err);
+            goto out;
+        }
     }
     top.dev = sb.st_dev;
     top.ino = sb.st_ino;
     w.owner = sb.st_uid;
-    {
-        /* the filestore itself a link (another disk): the same rule, with the link's owner as the filestore's
-         * (its folder may be the Odoo user's, who could point it at /root) */
-        struct stat link;
-        if (lstat(root, &link) == 0 && S_ISLNK(link.st_mode)) {
-            struct walk lw = {root, link.st_uid, cb, ctx};
-            if (!link_trusted(&lw, &link, &sb)) {
-                char *dir = odbk_dirname(root);
-                int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                const char *base = strrchr(root, '/');
-                untrusted_link(&lw, dfd >= 0 ? dfd : AT_FDCWD, base ? base + 1 : root, root, &link, &sb, err);
-                if (dfd >= 0)
-                    close(dfd);
-                free(dir);
-                close(fd);
-                return -1;
-            }
-        }
-    }
     r = walk_dir(&w, fd, root, &top, 0, err);
-    close(fd);
+out:
+    if (fd >= 0)
+        close(fd);
+    close(dfd);
+    free(path);
     return r;
 }
 

@@ -91,6 +91,9 @@ const char *odbk_hostname(void);
  * `full` checks the same of the file it opened (odbk_same_file with sb).  cb returns 0 to go on (a
  * directory is then entered), 1 to skip a directory's contents, -1 to stop (the walk returns -1).  An
  * unreadable directory is an ODBK_E_IO error. */
+/* How many folders deep a filestore may go below its top (Odoo's go 2): the backup walk refuses deeper,
+ * a restore refuses member names deeper (tar.h), and rm -rf and the hand-over of owners stop there. */
+#define ODBK_TREE_DEPTH_MAX 64
 struct stat;
 typedef int (*odbk_walk_cb)(void *ctx, const char *rel, const char *full, const struct stat *sb,
                             struct odbk_err *err);
@@ -114,9 +117,10 @@ int odbk_dir_open_at(const char *path, int *parent_fd, const char **base, struct
 int odbk_dir_open_own(int parent_fd, const char *name, const char *path, const struct stat *expect,
                       struct stat *sb, struct odbk_err *err);
 int odbk_tree_visit(int dfd, const char *path, odbk_tree_cb cb, void *ctx, struct odbk_err *err);
-/* A directory this process made, opened to extract into: not a link, and this process's user's
- * (odbk_dir_open_own without expect); -1 and an ODBK_E_PERM error otherwise. */
-int odbk_dir_open_made(const char *path, struct odbk_err *err);
+/* A directory this process made, opened to extract into: not a link, and the directory expect (device and
+ * inode, as recorded when it was made) or, expect NULL, this process's user's (odbk_dir_open_own); -1 and
+ * an ODBK_E_PERM error otherwise. */
+int odbk_dir_open_made(const char *path, const struct stat *expect, struct odbk_err *err);
 /* Open rel below dirfd (openat(flags | O_NOFOLLOW, mode)), creating the folders on its way (dir_mode),
  * each entered without following a link: nothing is ever created outside dirfd (full names rel in
  * messages; a link or file on the way is an ODBK_E_DATA error).  The descriptor, or -1. */

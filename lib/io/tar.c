@@ -103,7 +103,9 @@ int odbk_member_read_file(const char *full, const struct stat *expect, char *buf
     ssize_t got;
     uint64_t left;
     odbk_pause_point("pause-before-read");   /* test-only: a file swapped for a link after the walk saw it */
-    fd = open(full, O_RDONLY | O_CLOEXEC);
+    /* non-blocking until it is known to be the file vetted: a FIFO or a device swapped in must not hang
+     * the backup or be opened for its side effects as root */
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;             /* deleted while we walked (Odoo's garbage collection) */
@@ -113,6 +115,10 @@ int odbk_member_read_file(const char *full, const struct stat *expect, char *buf
     if (expect && (fstat(fd, &before) != 0 || !odbk_same_file(&before, expect))) {
         odbk_err_set(err, ODBK_E_TEMPFAIL, "'%s' was replaced while being read", full);
         odbk_err_hint(err, "something changed the filestore during the backup; run it again");
+        goto out;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", full);
         goto out;
     }
     for (attempt = 0; attempt < 3; attempt++) {
@@ -301,11 +307,12 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
 int odbk_member_name_ok(const char *name)
 {
     const char *p = name;
+    int parts = 0;
     if (!name || !*name || *name == '/' || *name == '\\')
         return 0;
     while (*p) {
         size_t len = strcspn(p, "/");
-        if (len == 2 && p[0] == '.' && p[1] == '.')
+        if ((len == 2 && p[0] == '.' && p[1] == '.') || ++parts > ODBK_TREE_DEPTH_MAX + 1)
             return 0;
         p += len;
         while (*p == '/')
@@ -357,7 +364,8 @@ static int reader_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
         free(name);
         name = NULL;
         if (!odbk_member_name_ok(raw)) {
-            odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive", raw ? raw : "");
+            odbk_err_set(err, ODBK_E_DATA, "unsafe member name '%s' in the filestore archive (absolute, with '..', or "
+                         "more than %d folders deep)", raw ? raw : "", ODBK_TREE_DEPTH_MAX);
             goto out;
         }
         if (archive_entry_hardlink(e) || archive_entry_symlink(e)) {
@@ -418,6 +426,8 @@ struct odbk_writer *odbk_tar_reader_new(const struct odbk_tar_visitor *v, void *
 
 struct untar {
     char *dir;
+    struct stat dir_id;           /* the directory dir must be (has_id) */
+    int has_id;
     struct odbk_tar_stats *stats;
     struct archive *disk;
     int inside;                   /* this thread's working directory is dir */
@@ -425,7 +435,8 @@ struct untar {
 
 /* libarchive writes by path.  The folder holding dir may belong to a hostile user who renames dir and
  * puts a link in its place: so the extracting thread (this pipe thread only: CLONE_FS unshared) works in
- * dir itself, opened once without following a link and checked to be this process's, and gives
+ * dir itself, opened once without following a link and checked to be the directory the restore made,
+ * and gives
  * libarchive names relative to it; inside dir (mode 0700 until the restore hands it over) nobody else
  * can change anything. */
 static int untar_enter(struct untar *u, struct odbk_err *err)
@@ -435,7 +446,7 @@ static int untar_enter(struct untar *u, struct odbk_err *err)
         return 0;
     if (unshare(CLONE_FS) != 0)
         return odbk_err_sys(err, ODBK_E_OSERR, "cannot extract into '%s': unshare", u->dir);
-    if ((fd = odbk_dir_open_made(u->dir, err)) < 0)
+    if ((fd = odbk_dir_open_made(u->dir, u->has_id ? &u->dir_id : NULL, err)) < 0)
         return -1;
     r = fchdir(fd);
     close(fd);
@@ -490,10 +501,12 @@ static void free_untar(void *ctx)
     free(u);
 }
 
-struct odbk_writer *odbk_untar_writer_new(const char *dir, struct odbk_tar_stats *stats)
+struct odbk_writer *odbk_untar_writer_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats)
 {
     struct untar *u = odbk_xcalloc(1, sizeof(*u));
     u->dir = odbk_xstrdup(dir);
+    if ((u->has_id = dir_id != NULL))
+        u->dir_id = *dir_id;
     u->stats = stats;
     memset(stats, 0, sizeof(*stats));
     u->disk = archive_write_disk_new();

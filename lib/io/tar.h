@@ -38,7 +38,8 @@ struct odbk_member_sink {
 };
 int odbk_member_read_file(const char *full, const struct stat *expect, char *buf, size_t bufsize,
                           const struct odbk_member_sink *sink, void *ctx, struct odbk_err *err);
-/* Is a member name safe: relative, no ".." component?  (tar and zip members alike) */
+/* Is a member name safe: relative, no ".." component, at most ODBK_TREE_DEPTH_MAX folders deep (what a
+ * backup holds: util.h)?  (tar and zip members alike) */
 int odbk_member_name_ok(const char *name);
 
 /* Reading a tar stream member by member.  The reader checks each member before a visitor sees it: a
@@ -53,7 +54,9 @@ struct odbk_tar_visitor {
  * member; free_ctx(ctx) when the writer is freed. */
 struct odbk_writer *odbk_tar_reader_new(const struct odbk_tar_visitor *v, void *ctx, void (*free_ctx)(void *));
 
-/* A writer that extracts into dir (which must exist); stats are final after finish(). */
-struct odbk_writer *odbk_untar_writer_new(const char *dir, struct odbk_tar_stats *stats);
+/* A writer that extracts into dir (which must exist, and be the directory dir_id when not NULL: see
+ * odbk_dir_open_made); stats are final after finish(). */
+struct stat;
+struct odbk_writer *odbk_untar_writer_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats);
 
 #endif

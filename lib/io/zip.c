@@ -298,6 +298,8 @@ struct odbk_writer *odbk_zip_from_tar_writer_new(struct odbk_zip *z, const char 
 struct unzip {
     struct odbk_writer *sql;
     char *fsdir;
+    struct stat fsdir_id;         /* the directory fsdir must be (has_id) */
+    int has_id;
     int dirfd;                    /* fsdir, opened at its first file */
     struct odbk_odoo_zip_stats *stats;
     struct odbk_pipe *pipe;
@@ -404,7 +406,8 @@ out:
     return r;
 }
 
-/* Create the directories of rel below root (each must be a real directory, not a link). */
+/* The pipe thread: read the zip as it streams in, each member to dump.sql's writer, the filestore directory
+ * (by descriptor, odbk_open_below) or the manifest buffer. */
 static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
 {
     struct unzip *u = ctx;
@@ -455,7 +458,7 @@ static int uz_consume(void *ctx, struct odbk_pipe *p, struct odbk_err *err)
         } else if (!strncmp(name, "filestore/", 10) && name[10] && u->fsdir) {
             /* written by descriptor below the directory opened once: whatever is renamed in the folder
              * holding it meanwhile, nothing is created anywhere else */
-            if (u->dirfd < 0 && (u->dirfd = odbk_dir_open_made(u->fsdir, err)) < 0) {
+            if (u->dirfd < 0 && (u->dirfd = odbk_dir_open_made(u->fsdir, u->has_id ? &u->fsdir_id : NULL, err)) < 0) {
                 r = -1;
                 goto out;
             }
@@ -552,12 +555,14 @@ static void uz_free(void *ctx)
     free(u);
 }
 
-struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir,
+struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir, const struct stat *fsdir_id,
                                              struct odbk_odoo_zip_stats *stats)
 {
     struct unzip *u = odbk_xcalloc(1, sizeof(*u));
     u->sql = sql;
     u->fsdir = fsdir ? odbk_xstrdup(fsdir) : NULL;
+    if ((u->has_id = fsdir_id != NULL))
+        u->fsdir_id = *fsdir_id;
     u->dirfd = -1;
     u->stats = stats;
     memset(stats, 0, sizeof(*stats));

@@ -52,11 +52,13 @@ struct odbk_odoo_zip_stats {
 
 /* A writer taking the bytes of an Odoo zip: dump.sql is written into sql (finished when the member ends,
  * aborted on failure; the caller frees it), filestore/<name> is extracted into fsdir/<name> (skipped when
- * fsdir is NULL), manifest.json kept in stats->manifest, other members ignored (as Odoo does).  Members may
+ * fsdir is NULL; fsdir must be the directory fsdir_id when that is not NULL, see odbk_dir_open_made),
+ * manifest.json kept in stats->manifest, other members ignored (as Odoo does).  Members may
  * come in any order (filestore/ before dump.sql, manifest.json anywhere), as Odoo's restore, which extracts
  * first, takes them: each is handled as it arrives, nothing is spooled.  A zip without dump.sql is refused
  * at its end. */
-struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir,
+struct stat;
+struct odbk_writer *odbk_odoo_zip_reader_new(struct odbk_writer *sql, const char *fsdir, const struct stat *fsdir_id,
                                              struct odbk_odoo_zip_stats *stats);
 
 #endif

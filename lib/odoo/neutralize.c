@@ -527,7 +527,17 @@ out:
 
 /* Run a file's statements as Odoo's cursor.execute does: one simple-protocol query, several statements.
  * It must leave the transaction open and take no COPY data. */
-static int run_sql_file(PGconn *c, const char *module, const char *path, const char *text, struct odbk_err *err)
+/* The transaction's id: a file that commits or rolls back and begins again is told by it changing. */
+static char *txid(PGconn *c, struct odbk_err *err)
+{
+    char *v = NULL;
+    if (odbk_pg_value(c, "SELECT txid_current()::text", NULL, &v, err) < 0)
+        return NULL;
+    return v;
+}
+
+static int run_sql_file(PGconn *c, const char *module, const char *path, const char *text, const char *tx,
+                        struct odbk_err *err)
 {
     PGresult *res = PQexec(c, text), *more;
     ExecStatusType st = PQresultStatus(res);
@@ -553,9 +563,18 @@ static int run_sql_file(PGconn *c, const char *module, const char *path, const c
     PQclear(res);
     while ((more = PQgetResult(c)))
         PQclear(more);
-    if (r == 0 && PQtransactionStatus(c) != PQTRANS_INTRANS) {
-        odbk_err_set(err, ODBK_E_DATA, "neutralize.sql of module '%s' (%s) ends the transaction", module, path);
-        r = -1;
+    if (r == 0) {
+        /* still the one transaction ("COMMIT; BEGIN;" or "ROLLBACK; BEGIN;" would leave one open, the
+         * ROLLBACK undoing every module before), and its settings as they were (a SET of the file's) */
+        char *now = PQtransactionStatus(c) == PQTRANS_INTRANS ? txid(c, err) : NULL;
+        if (!now || strcmp(now, tx)) {
+            odbk_err_set(err, ODBK_E_DATA, "neutralize.sql of module '%s' (%s) ends the transaction", module,
+                         path);
+            r = -1;
+        } else if (odbk_pg_exec(c, "SET LOCAL lock_timeout = '30s'", err) < 0 || in_public(c, err) < 0) {
+            r = -1;
+        }
+        free(now);
     }
     return r;
 }
@@ -634,6 +653,7 @@ static int installed_modules(PGconn *c, PGresult **out, struct odbk_err *err)
 int odbk_odoo_neutralize(PGconn *c, const char *addons_path, struct odbk_neutralized *rep, struct odbk_err *err)
 {
     char **dirs = NULL, **want = NULL;   /* want: the modules that get the built-in statements */
+    char *tx = NULL;                     /* the transaction's id, that every file must leave as it is */
     size_t n_want = 0, i;
     PGresult *mods = NULL;
     int n;
@@ -652,7 +672,7 @@ int odbk_odoo_neutralize(PGconn *c, const char *addons_path, struct odbk_neutral
     if (odbk_pg_exec(c, "BEGIN", err) < 0)
         goto out_err;
     if (odbk_pg_exec(c, "SET LOCAL lock_timeout = '30s'", err) < 0 || in_public(c, err) < 0 ||
-        installed_modules(c, &mods, err) < 0)
+        !(tx = txid(c, err)) || installed_modules(c, &mods, err) < 0)
         goto fail;
     for (n = 0; n < PQntuples(mods); n++) {
         const char *m = PQgetvalue(mods, n, 0);
@@ -671,7 +691,7 @@ int odbk_odoo_neutralize(PGconn *c, const char *addons_path, struct odbk_neutral
         }
         if (found == 0)    /* the module has no neutralize.sql: nothing, as in Odoo */
             continue;
-        if (read_sql_file(m, path, &text, err) < 0 || run_sql_file(c, m, path, text, err) < 0) {
+        if (read_sql_file(m, path, &text, err) < 0 || run_sql_file(c, m, path, text, tx, err) < 0) {
             free(path);
             free(text);
             goto fail;
@@ -706,6 +726,7 @@ int odbk_odoo_neutralize(PGconn *c, const char *addons_path, struct odbk_neutral
     for (i = 0; i < n_want; i++)
         free(want[i]);
     free(want);
+    free(tx);
     odbk_odoo_dirs_free(dirs);
     return 0;
 fail:
@@ -718,6 +739,7 @@ out_err:
     for (i = 0; i < n_want; i++)
         free(want[i]);
     free(want);
+    free(tx);
     odbk_odoo_dirs_free(dirs);
     odbk_neutralized_release(rep);
     return -1;

@@ -124,6 +124,8 @@ int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t
         }
         return 0;
     }
+    if (known == ODBK_MARKER_ASK)
+        return 3;
     if (!known)   /* a new storage (or one the catalog has nothing from): the first manifest writes it */
         return 1;
     /* the catalog knows backups here: an odbk storage of before the marker shows its manifests (it gets its

@@ -132,7 +132,10 @@ int odbk_storage_marker_write(struct odbk_storage *st, const char *id, struct od
  * and valid, or it is of a kind without one; 1: no marker and nothing known in it (a new storage: the
  * first manifest writes one); 2: no marker, but the catalog's backups are there (odbk manifests: a storage
  * of before the marker; write one now); -1 (ODBK_E_IO, 74) no marker while the catalog knows `known`
- * backups in it and none is there (not mounted, not odbk's), or (ODBK_E_DATA) a file that is no marker. */
+ * backups in it and none is there (not mounted, not odbk's), or (ODBK_E_DATA) a file that is no marker.
+ * With known = ODBK_MARKER_ASK, 3 when the marker is missing: the caller counts what the catalog knows
+ * and asks again (so that a storage with its marker costs the catalog nothing). */
+#define ODBK_MARKER_ASK ((size_t)-1)
 int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t known, struct odbk_err *err);
 
 /* ---- for drivers ---- */

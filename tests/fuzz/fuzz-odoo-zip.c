@@ -10,7 +10,7 @@ FUZZ_TARGET(odoo_zip)
 {
     struct odbk_writer *sql = odbk_sink_null_new();
     struct odbk_odoo_zip_stats stats = {0};
-    struct odbk_writer *z = odbk_odoo_zip_reader_new(sql, NULL, &stats);
+    struct odbk_writer *z = odbk_odoo_zip_reader_new(sql, NULL, NULL, &stats);
     fuzz_feed(z, data, size);
     odbk_writer_free(z);
     odbk_writer_free(sql);

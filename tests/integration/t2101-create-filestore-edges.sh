@@ -77,6 +77,15 @@ test_expect_success 'a folder link back to a parent is refused as a loop (exit 6
 	no_new_completed "$n"
 '
 
+test_expect_success 'a filestore deeper than 64 folders is refused (exit 65), naming the folder' '
+	n=$(odbk-list --status completed --json | jq length) &&
+	d="$SRC_FS/deep" && for i in $(seq 66); do d="$d/d"; done && mkdir -p "$d" && echo x >"$d/f" &&
+	test_when_finished "rm -rf \"$SRC_FS/deep\"" &&
+	test_exit_code 65 odbk-create prod 2>err &&
+	test_grep "deep/d.* is more than 64 folders deep" err &&
+	no_new_completed "$n"
+'
+
 test_expect_success 'a small file that grows once while read is read again: the backup holds it whole' '
 	first=$(ls "$SRC_FS" | head -1) &&
 	ODBK_FAILPOINT=grow-while-read:1 odbk-create prod >id &&

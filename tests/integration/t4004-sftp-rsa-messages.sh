@@ -12,6 +12,9 @@ LIBSSH2=$(dpkg-query -W -f '${Version}' libssh2-1 2>/dev/null | cut -d- -f1)
 SSHD_VER=$(/usr/sbin/sshd -V 2>&1 | sed -n 's/^OpenSSH_\([0-9]*\.[0-9]*\).*/\1/p')
 AK=$(dirname "$SFTP_KEY")/authorized_keys
 old_pair() { case $1 in 0.*|1.[0-9].*|1.10.*) return 0 ;; *) return 1 ;; esac; }
+# the messages are about this pair only: a newer libssh2 signs with rsa-sha2, an older OpenSSH takes ssh-rsa
+old_pair "$LIBSSH2" || skip_all "libssh2 $LIBSSH2 signs with rsa-sha2 (the messages are for 1.10 and older)"
+awk -v v="$SSHD_VER" "BEGIN { exit !(v + 0 >= 8.8) }" || skip_all "OpenSSH $SSHD_VER still takes ssh-rsa"
 
 probe_with() {   # probe_with KEY [PORT KNOWN_HOSTS]: odbk-policy check --probe of one sftp storage
 	printf "[storage r]\ntype = sftp\nhost = %s\nport = %s\nuser = %s\nprivate-key = %s\nknown-hosts = %s\npath = %s/rsa\n" \
@@ -19,8 +22,7 @@ probe_with() {   # probe_with KEY [PORT KNOWN_HOSTS]: odbk-policy check --probe 
 	odbk-policy check --probe --config "$ODBK_CONF" >out 2>err
 }
 
-test_expect_success 'setup: libssh2 before 1.11, OpenSSH 8.8 or later; RSA keys in both formats authorized' '
-	old_pair "$LIBSSH2" && awk -v v="$SSHD_VER" "BEGIN { exit !(v + 0 >= 8.8) }" &&
+test_expect_success 'setup: RSA keys in both formats authorized' '
 	(umask 077 && : >"$ODBK_CONF") &&
 	ssh-keygen -q -t rsa -b 2048 -N "" -f "$TRASH/rsa" &&
 	ssh-keygen -q -t rsa -b 2048 -m PEM -N "" -f "$TRASH/rsa-pem" &&

@@ -150,7 +150,7 @@ common_checks() {
 for v in 16.0 17.0 18.0; do
 	n=${v%.0}
 	make_fixture "src$n" --db-mb 1 --fs-mb 1 --files 3 --version "$v" --with all
-	shape "$FIXTURE_DB" "$v" || echo "shape $v failed" >&2
+	shape "$FIXTURE_DB" "$v" || { echo "Bail out! the $v shape could not be built"; exit 1; }
 	eval "SRC$n=\$FIXTURE_DB"
 	if [ "$n" = 16 ]; then odbk_conf "e$n" "$FIXTURE_DB" "$FIXTURE_FS"; else odbk_conf_env "e$n" "$FIXTURE_DB" "$FIXTURE_FS" disk; fi
 	eval "ID$n=\$(odbk-create e$n --quiet)"
@@ -291,6 +291,15 @@ test_expect_success 'a neutralize.sql that commits is refused: the transaction i
 	test_grep "ends the transaction" err &&
 	test "$(icp "$(cat a17.db)" test.target)" = before &&
 	test "$(sql "$(cat a17.db)" "select count(*) from res_partner where email is null")" = "$(cat a17.nulls)"
+'
+
+test_expect_success 'a neutralize.sql that rolls back or commits and begins again is refused too (it undid the modules before it)' '
+	for end in "ROLLBACK; BEGIN;" "COMMIT; BEGIN;"; do
+		printf "UPDATE res_partner SET email = NULL;\n%s\n" "$end" >"$ADD/custom/acme_sync/data/neutralize.sql" &&
+		test_exit_code 65 odbk-restore "$(cat a17.id)" --to a17 --no-safety-backup --neutralize --confirm RESTORE 2>err &&
+		test_grep "ends the transaction" err &&
+		test "$(icp "$(cat a17.db)" test.target)" = before || return 1
+	done
 '
 
 test_expect_success 'an addons path that is no directory: 78 before anything is loaded' '

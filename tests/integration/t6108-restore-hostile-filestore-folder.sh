@@ -4,7 +4,8 @@
 # root-only folder put in its place, at the moment the restore gives the files their owner or during a
 # dead swap's recovery), root never chowns, chmods, renames or removes anything but the directories the
 # restore made and recorded.  A filestore that is itself a link (another disk) is restored behind its link.
-# ODBK_FAILPOINT=pause-before-owner holds the restore 3 s after it creates $ODBK_FAILPOINT_READY.
+# ODBK_FAILPOINT=pause-before-owner (pause-before-load, pause-in-load) holds the restore 3 s after it
+# creates $ODBK_FAILPOINT_READY.
 . "$(dirname "$0")/test-lib.sh"
 test_description 'restore as root: a hostile owner of the filestore folder cannot redirect it'
 require_service pg
@@ -91,10 +92,29 @@ test_expect_success "staging swapped for a link during the load ($fmt): nothing 
 	for i in $(seq 100); do test -e ready && break; sleep 0.1; done && test -e ready &&
 	staging=$(ls -d "$FS".odbk-tmp-*) &&
 	as_odoo mv "$staging" "$staging.moved" && as_odoo ln -s "$TRASH/decoy" "$staging" &&
-	{ wait $pid; rc=$?; } && test "$rc" != 0 && test_grep "target is unchanged" err &&
+	test_exit_code 77 wait $pid && test_grep "no longer the directory odbk made" err &&
+	test_grep "target is unchanged" err &&
 	decoy_state >decoy.after && test_cmp decoy.before decoy.after &&
 	test -d "$FS" && test ! -L "$FS" && fingerprint "$DB" "$FS" >now.fp && test_cmp old.fp now.fp &&
 	test "$(rows)" = 0 && rm -f "$staging" && rm -rf "$staging.moved"
+'
+done
+
+for fmt in odbk zip; do
+test_expect_success "staging swapped for another directory of root's before the load ($fmt): refused, nothing extracted into it" '
+	fresh &&
+	id=$(odbk-create prod --quiet --format '$fmt') &&
+	fingerprint "$DB" "$FS" >old.fp && rm -f ready &&
+	{ ODBK_FAILPOINT=pause-before-load ODBK_FAILPOINT_READY=$TRASH/ready odbk-restore "$id" \
+		--no-safety-backup --confirm RESTORE >out 2>err & pid=$!; } &&
+	for i in $(seq 100); do test -e ready && break; sleep 0.1; done && test -e ready &&
+	staging=$(ls -d "$FS".odbk-tmp-*) &&
+	mv "$staging" "$staging.moved" && mkdir -m 0700 "$staging" &&
+	test_exit_code 77 wait $pid && test_grep "no longer the directory odbk made" err &&
+	test_grep "target is unchanged" err &&
+	find "$staging" -mindepth 1 >inside && test_must_be_empty inside &&
+	test -d "$FS" && test ! -L "$FS" && fingerprint "$DB" "$FS" >now.fp && test_cmp old.fp now.fp &&
+	test "$(rows)" = 0 && rm -rf "$staging" "$staging.moved"
 '
 done
 

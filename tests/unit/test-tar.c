@@ -47,7 +47,7 @@ static char *one_member_tar(const char *name, mode_t type, const char *target, s
 static int extract(const char *tar, size_t len, const char *dir, struct odbk_err *err)
 {
     struct odbk_tar_stats st;
-    struct odbk_writer *w = odbk_untar_writer_new(dir, &st);
+    struct odbk_writer *w = odbk_untar_writer_new(dir, NULL, &st);
     int r = odbk_writer_write(w, tar, len, err);
     if (r == 0)
         r = odbk_writer_finish(w, err);
@@ -122,6 +122,17 @@ int main(void)
        "nor setgid and sticky (0775 from 03775)");
     free(p);
     free(tar);
+    {
+        char deep[512] = "", *q = deep;
+        int i;
+        for (i = 0; i < ODBK_TREE_DEPTH_MAX; i++)
+            q += sprintf(q, "d/");
+        strcpy(q, "f");
+        ok(odbk_member_name_ok(deep), "member name: a file as deep as a backup may hold");
+        memmove(deep + 2, deep, strlen(deep) + 1);
+        memcpy(deep, "d/", 2);
+        ok(!odbk_member_name_ok(deep), "member name: one folder deeper is refused");
+    }
     ok(!odbk_member_name_ok("a/../../b") && odbk_member_name_ok("ab/abcdef") && !odbk_member_name_ok(""),
        "member names: '..' anywhere is refused, plain names pass");
     {

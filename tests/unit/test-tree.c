@@ -206,7 +206,9 @@ static void test_walk_links(void)
     chown(at("fs"), 0, 0);
     symlink(at("secret"), at("fs/ab/planted"));
     lchown(at("fs/ab/planted"), NOBODY, NOBODY);
-    is_int(odbk_walk(at("fs"), count_entry, &c, &err), 0, "walk: a filestore of root's follows any link");
+    memset(&err, 0, sizeof(err));
+    ok(odbk_walk(at("fs"), count_entry, &c, &err) < 0 && err.code == ODBK_E_PERM,
+       "walk: a filestore of root's does not follow another user's link to root's files (77)");
     unlink(at("fs/ab/planted"));
 }
 
@@ -216,7 +218,7 @@ static void test_open_below(void)
     int top, fd;
     mkdir(at("x"), 0700);
     mkdir(at("out"), 0700);
-    top = odbk_dir_open_made(at("x"), &err);
+    top = odbk_dir_open_made(at("x"), NULL, &err);
     ok(top >= 0, "open_made: a directory of ours");
     fd = odbk_open_below(top, "ab/cd/f", "x/ab/cd/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err);
     ok(fd >= 0 && exists("x/ab/cd/f"), "open_below: folders on the way made, the file created");
@@ -225,25 +227,52 @@ static void test_open_below(void)
     symlink(at("out"), at("x/ln"));
     ok(odbk_open_below(top, "ln/f", "x/ln/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err) < 0 &&
            err.code == ODBK_E_DATA && !exists("out/f"), "open_below: a link on the way is refused, nothing outside");
-    ok(odbk_open_below(top, "ln", "x/ln", O_WRONLY | O_CREAT, 0640, 0750, &err) < 0,
-       "open_below: a link as the file is not followed");
+    symlink(at("out/new"), at("x/ln2"));   /* to a file that does not exist: following it would create it */
+    ok(odbk_open_below(top, "ln2", "x/ln2", O_WRONLY | O_CREAT, 0640, 0750, &err) < 0 && !exists("out/new"),
+       "open_below: a link as the file is not followed, nothing made where it points");
     ok(odbk_open_below(top, "ab/cd/f", "x/ab/cd/f", O_WRONLY | O_CREAT | O_EXCL, 0640, 0750, &err) < 0 &&
            err.code == ODBK_E_DATA, "open_below: a second member of one name is bad data");
     if (top >= 0)
         close(top);
     rename(at("x"), at("x.moved"));
     symlink(at("out"), at("x"));
-    ok(odbk_dir_open_made(at("x"), &err) < 0 && err.code == ODBK_E_PERM, "open_made: a link in its place is refused");
+    ok(odbk_dir_open_made(at("x"), NULL, &err) < 0 && err.code == ODBK_E_PERM, "open_made: a link in its place is refused");
     if (geteuid() == 0) {
         unlink(at("x"));
         mkdir(at("x"), 0700);
         chown(at("x"), NOBODY, NOBODY);
-        ok(odbk_dir_open_made(at("x"), &err) < 0 && err.code == ODBK_E_PERM,
+        ok(odbk_dir_open_made(at("x"), NULL, &err) < 0 && err.code == ODBK_E_PERM,
            "open_made: another user's folder in its place is refused");
         rmdir(at("x"));
     } else {
         unlink(at("x"));
     }
+}
+
+/* A tree deeper than any backup holds: refused with an error naming it, never a crash or a half-removal
+ * that reports success; one at the limit goes. */
+static void test_deep(void)
+{
+    struct odbk_err err = {0};
+    char rel[1024] = "deep";
+    int i;
+    mkdir(at("deep"), 0755);
+    for (i = 0; i < ODBK_TREE_DEPTH_MAX + 5; i++) {
+        strcat(rel, "/d");
+        mkdir(at(rel), 0755);
+    }
+    ok(odbk_rmtree(at("deep"), &err) < 0 && err.code == ODBK_E_DATA && strstr(err.msg, "folders deep"),
+       "rmtree: a tree deeper than a backup holds is refused");
+    diag("%s", err.msg);
+    ok(exists("deep"), "rmtree: ... and left");
+    strcpy(rel, "deep");
+    for (i = 0; i < 10; i++)
+        strcat(rel, "/d");
+    odbk_err_clear(&err);
+    /* deep/d x10 holds 59 more levels: within the limit */
+    is_int(odbk_rmtree(at(rel), &err), 0, "rmtree: a tree within the limit goes");
+    memset(&err, 0, sizeof err);
+    is_int(odbk_rmtree(at("deep"), &err), 0, "rmtree: then the rest");
 }
 
 int main(void)
@@ -254,6 +283,7 @@ int main(void)
     if (!mkdtemp(base))
         return 1;
     test_rmtree();
+    test_deep();
     test_take_owner();
     test_walk_links();
     test_open_below();
