@@ -111,6 +111,10 @@ fuzz: fuzz-build
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[157]
 
+# lib/ never prints, reads the environment (but through odbk_getenv) or exits: tests/lint says what it forbids
+lint:
+	tests/lint
+
 # ---------------------------------------------------------------- install
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
@@ -131,5 +135,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all check test asan deps demo bench bench-catalog fuzz fuzz-build lint-man install clean
+.PHONY: all check test asan deps demo bench bench-catalog fuzz fuzz-build lint-man lint install clean
 .SECONDARY:

@@ -146,7 +146,8 @@ int main(int argc, char **argv)
         odbk_err_set(&err, ODBK_E_USAGE, "--level: gzip levels go from 1 to 9");
         return odbk_cli_exit(&cli, -1, &err);
     }
-    if (c.due && (c.all || arg0 < argc || (c.o.type && strcmp(c.o.type, "scheduled")))) {
+    if (c.due &&
+        (c.all || arg0 < argc || (c.o.type && odbk_vocab_find(&odbk_vocab_type, c.o.type) != ODBK_TYPE_SCHEDULED))) {
         odbk_err_set(&err, ODBK_E_USAGE, "--due excludes --all, --type and environment names");
         return odbk_cli_exit(&cli, -1, &err);
     }

@@ -49,7 +49,7 @@ struct ctx {
     const char *envs[101];
     int n_envs;
     int rescan, audit, envs_mode, verify, no_header;
-    const char *backup, *init_storage;
+    const char *backup, *init_storage, *status;   /* status: --status as given */
 };
 
 /* --since/--until: an RFC 3339 time, or an age counted back from now ("36h", "7d", "2w") */
@@ -71,6 +71,7 @@ static int when(const char *opt, const char *arg, time_t *out, struct odbk_err *
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
 {
     struct ctx *c = p;
+    int word;
     switch (id) {
     case O_ENV:
         if (c->n_envs >= 100)
@@ -78,8 +79,17 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         c->envs[c->n_envs++] = arg;
         break;
     case O_PROJECT: c->f.project = arg; break;
-    case O_STATUS: c->f.status = arg; break;
-    case O_TYPE: c->f.type = arg; break;
+    case O_STATUS:
+        if (odbk_vocab_parse(&odbk_vocab_status, arg, &word, ODBK_E_USAGE, err) < 0)
+            return -1;
+        c->f.statuses = ODBK_ONLY(word);
+        c->status = arg;
+        break;
+    case O_TYPE:
+        if (odbk_vocab_parse(&odbk_vocab_type, arg, &word, ODBK_E_USAGE, err) < 0)
+            return -1;
+        c->f.types = ODBK_ONLY(word);
+        break;
     case O_STORAGE: c->f.storage = arg; break;
     case O_SEARCH: c->f.search = arg; break;
     case O_RESCAN: c->rescan = 1; break;
@@ -132,7 +142,8 @@ static int print_row(void *p, struct odbk_backup *b)
             print_header();
         odbk_time_rfc3339(b->created_at, t);
         printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s%s%s%s\n", b->id, b->env,
-               b->project && *b->project ? b->project : "-", b->type, b->status, b->verified ? "yes" : "no", t,
+               b->project && *b->project ? b->project : "-", odbk_type_name(b->type), odbk_status_name(b->status),
+               b->verified ? "yes" : "no", t,
                (double)b->total_size / 1e6, b->storage, comment, b->error && *comment ? "  " : "",
                b->error ? "error: " : "", b->error ? b->error : "");
     }
@@ -198,7 +209,7 @@ static int list_audit(struct odbk_catalog *cat, const struct ctx *c, int json, s
     return 0;
 }
 
-/* --envs: the state of each env (SPEC §5), from the config and the catalog. */
+/* --envs: the state of each env (odbk(7), States), from the config and the catalog. */
 static int list_envs(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct ctx *c, int json,
                      struct odbk_err *err)
 {
@@ -247,9 +258,9 @@ static int verify_selected(const struct odbk_config *cfg, struct odbk_catalog *c
     struct odbk_backup_filter f = c->f;
     struct odbk_backup *v = NULL;
     size_t n = 0, i, bad = 0;
-    if (f.status && strcmp(f.status, "completed"))
-        return odbk_err_set(err, ODBK_E_USAGE, "--verify reads completed backups; --status %s selects none", f.status);
-    f.status = "completed";
+    if (f.statuses && f.statuses != ODBK_ONLY(ODBK_BACKUP_COMPLETED))
+        return odbk_err_set(err, ODBK_E_USAGE, "--verify reads completed backups; --status %s selects none", c->status);
+    f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
     if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
         return -1;
     for (i = 0; i < n; i++) {
@@ -312,10 +323,10 @@ static int show_backup(struct odbk_catalog *cat, const char *id, int json, struc
         field("project", b.project);
         field("database", b.database);
         field("storage", b.storage);
-        field("type", b.type);
-        field("format", b.format);
+        field("type", odbk_type_name(b.type));
+        field("format", odbk_format_name(b.format));
         field("compression", b.compression);
-        field("status", b.status);
+        field("status", odbk_status_name(b.status));
         field("verified", b.verified ? "yes" : "no");
         odbk_time_rfc3339(b.created_at, t);
         field("created", t);
@@ -324,7 +335,7 @@ static int show_backup(struct odbk_catalog *cat, const char *id, int json, struc
         field("finished", b.finished_at ? t : NULL);
         odbk_fmt_size(b.total_size, size);
         field("size", size);
-        field("retention", b.retention);
+        field("retention", odbk_tier_name(b.retention));
         field("comment", b.comment);
         field("host", b.host);
         field("odoo", b.odoo_version);

@@ -77,7 +77,7 @@ static const char *why(const struct odbk_prune_item *it, char *buf, size_t size)
     if (it->action == ODBK_PRUNE_EXPIRE)
         return "no rule keeps it";
     if (it->action == ODBK_PRUNE_CLEAN)
-        return !strcmp(it->b.status, ODBK_STATUS_FAILED) ? "leftovers of a failed backup" : "leftovers of an expired backup";
+        return it->b.status == ODBK_BACKUP_FAILED ? "leftovers of a failed backup" : "leftovers of an expired backup";
     buf[0] = '\0';
     for (j = 0; j < it->n_reasons && len < size; j++)
         len += (size_t)snprintf(buf + len, size - len, "%s%s", j ? ", " : "", it->reasons[j]);
@@ -162,7 +162,8 @@ int main(int argc, char **argv)
             if (common.json) {
                 json = odbk_prune_item_json(&it);
             } else if (c.o.dry_run) {
-                printf("would delete %s (%s, %s, %s)\n", it.b.id, it.b.env, it.b.storage, it.b.status);
+                printf("would delete %s (%s, %s, %s)\n", it.b.id, it.b.env, it.b.storage,
+                       odbk_status_name(it.b.status));
             } else {
                 printf("%s\n", it.b.id);
             }

@@ -128,13 +128,19 @@ void odbk_backup_new_uuid(char out[40]);
 /* Load the manifest of a backup row (from the catalog copy, else from storage). */
 int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, struct odbk_manifest *m,
                          struct odbk_err *err);
-/* Is s a retention tier / backup type / format name? */
-int odbk_backup_valid_type(const char *s);
+/* The manifest of record b: its identity, type, format, tier, comment, host and times (m borrows b's
+ * strings; the caller adds the versions, the Odoo keys and the files).  The one record-to-manifest mapping. */
+void odbk_backup_to_manifest(const struct odbk_backup *b, struct odbk_manifest *m);
+/* The record a manifest describes, in storage `storage` (status completed, not verified; json, the manifest
+ * as stored, becomes its manifest).  The one manifest-to-record mapping. */
+void odbk_backup_from_manifest(const struct odbk_manifest *m, char *json, const char *storage, struct odbk_backup *b);
+/* b's sizes from the files m lists and its manifest's length: the filestore's, the others' (the database),
+ * all of them with the manifest; has_filestore is set when m lists a filestore file. */
+void odbk_backup_sizes(struct odbk_backup *b, const struct odbk_manifest *m, size_t manifest_len);
 /* 0 when `env` is an [env] of cfg or has backups in the catalog (an env since removed from the configuration
  * keeps its history); else ODBK_E_CONFIG "unknown environment" with a did-you-mean. */
 int odbk_backup_env_known(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                           struct odbk_err *err);
-int odbk_backup_valid_tier(const char *s);
 /* 0 when each of envs is known (odbk_backup_env_known) and project, when not NULL, is the project of an
  * [env] of cfg or of a backup in the catalog; else ODBK_E_CONFIG "unknown project" with a did-you-mean: a
  * name neither knows is a mistake, not an empty list. */

@@ -70,15 +70,6 @@ char *odbk_backup_file_key(const char *env, const char *id, const char *name)
     return odbk_xasprintf("%s/%s/%s", env, id, name);
 }
 
-int odbk_backup_valid_type(const char *s)
-{
-    return odbk_vocab_find(&odbk_vocab_type, s) >= 0;
-}
-
-int odbk_backup_valid_tier(const char *s)
-{
-    return odbk_vocab_find(&odbk_vocab_tier, s) >= 0;
-}
 
 int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, struct odbk_manifest *m,
                          struct odbk_err *err)
@@ -211,41 +202,6 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
     return done;
 }
 
-/* The catalog row a manifest describes (status completed, not verified); json is kept as its manifest. */
-static void backup_from_manifest(const struct odbk_manifest *m, char *json, const char *storage, struct odbk_backup *b)
-{
-    size_t k;
-    memset(b, 0, sizeof(*b));
-    b->id = odbk_xstrdup(m->id);
-    b->uuid = odbk_xstrdup(m->uuid);
-    b->env = odbk_xstrdup(m->env);
-    b->project = odbk_xstrdup(m->project);
-    b->database = odbk_xstrdup(m->database);
-    b->storage = odbk_xstrdup(storage);
-    b->type = odbk_xstrdup(m->type);
-    b->format = odbk_xstrdup(m->format);
-    b->compression = odbk_xstrdup(m->n_files ? m->files[0].compression : "");
-    b->status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
-    b->created_at = m->created_at;
-    b->finished_at = m->finished_at;
-    for (k = 0; k < m->n_files; k++) {
-        if (!strcmp(m->files[k].role, "filestore")) {
-            b->fs_size = m->files[k].size;
-            b->has_filestore = 1;
-        } else {
-            b->db_size += m->files[k].size;
-        }
-        b->total_size += m->files[k].size;
-    }
-    b->total_size += strlen(json);
-    b->comment = odbk_xstrdup(m->comment);
-    b->retention = odbk_xstrdup(m->retention);
-    b->host = odbk_xstrdup(m->host);
-    b->odoo_version = odbk_xstrdup(m->odoo_version);
-    b->pg_version = odbk_xstrdup(m->pg_server_version);
-    b->manifest = json;
-}
-
 /* A run that died after storing its manifest made a complete backup: when the manifest is there and
  * every file it lists is stored with its size, the row becomes completed (not verified: nothing was
  * read back; odbk-list --verify does that).  1 finished, 0 not complete, -1 the storage could not say. */
@@ -292,9 +248,8 @@ static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, co
             odbk_err_clear(err);
         return r == 1 ? 0 : -1;
     }
-    backup_from_manifest(&m, json, b->storage, &done);
-    free(done.type);
-    done.type = odbk_xstrdup(b->type);
+    odbk_backup_from_manifest(&m, json, b->storage, &done);
+    done.type = b->type;
     done.verified = 0;
     r = odbk_catalog_backup_update(cat, &done, err);
     odbk_backup_release(&done);
@@ -306,15 +261,15 @@ static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, co
 
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
 {
-    const char *states[] = {ODBK_STATUS_PENDING, ODBK_STATUS_IN_PROGRESS, ODBK_STATUS_UPLOADING, NULL};
+    const enum odbk_backup_status states[] = {ODBK_BACKUP_PENDING, ODBK_BACKUP_IN_PROGRESS, ODBK_BACKUP_UPLOADING};
     time_t now = odbk_now();
     int reaped = 0;
     size_t s, i;
-    for (s = 0; states[s]; s++) {
+    for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
         struct odbk_backup_filter f = {0};
         struct odbk_backup *v = NULL;
         size_t n = 0;
-        f.status = states[s];
+        f.statuses = ODBK_ONLY(states[s]);
         if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
             return -1;
         for (i = 0; i < n; i++) {
@@ -340,11 +295,11 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
             /* an uploading run may have stored its manifest: a storage that will not open now (a secret
              * unreadable, a section renamed) cannot tell, so decide at a later run, never fail it blind (its
              * removal would delete a complete backup once the storage is back) */
-            if (!st && !strcmp(b->status, ODBK_STATUS_UPLOADING)) {
+            if (!st && b->status == ODBK_BACKUP_UPLOADING) {
                 free(why);
                 continue;
             }
-            if (st && !strcmp(b->status, ODBK_STATUS_UPLOADING))   /* the manifest may be stored */
+            if (st && b->status == ODBK_BACKUP_UPLOADING)   /* the manifest may be stored */
                 complete = finish_complete(st, cat, b, &e2);
             if (complete < 0) {   /* the store cannot tell now: decide at a later run */
                 odbk_storage_close(st);
@@ -353,7 +308,7 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
             }
             if (!complete) {
                 odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
-                odbk_catalog_backup_set_status(cat, b->id, ODBK_STATUS_FAILED, why, &e2);
+                odbk_catalog_backup_set_status(cat, b->id, ODBK_BACKUP_FAILED, why, &e2);
             }
             odbk_storage_close(st);
             a.action = "reap";
@@ -455,10 +410,10 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
     cJSON_AddStringToObject(o, "project", b->project ? b->project : "");
     cJSON_AddStringToObject(o, "database", b->database ? b->database : "");
     cJSON_AddStringToObject(o, "storage", b->storage ? b->storage : "");
-    cJSON_AddStringToObject(o, "type", b->type ? b->type : "");
-    cJSON_AddStringToObject(o, "format", b->format ? b->format : "");
+    cJSON_AddStringToObject(o, "type", odbk_type_name(b->type));
+    cJSON_AddStringToObject(o, "format", odbk_format_name(b->format));
     cJSON_AddStringToObject(o, "compression", b->compression ? b->compression : "");
-    cJSON_AddStringToObject(o, "status", b->status ? b->status : "");
+    cJSON_AddStringToObject(o, "status", odbk_status_name(b->status));
     cJSON_AddBoolToObject(o, "verified", b->verified);
     odbk_time_rfc3339(b->created_at, t);
     cJSON_AddStringToObject(o, "created_at", t);
@@ -472,7 +427,7 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
     cJSON_AddNumberToObject(o, "db_size", (double)b->db_size);
     cJSON_AddNumberToObject(o, "filestore_size", (double)b->fs_size);
     cJSON_AddBoolToObject(o, "has_filestore", b->has_filestore);
-    cJSON_AddStringToObject(o, "retention", b->retention ? b->retention : "");
+    cJSON_AddStringToObject(o, "retention", odbk_tier_name(b->retention));
     cJSON_AddStringToObject(o, "comment", b->comment ? b->comment : "");
     cJSON_AddStringToObject(o, "odoo_version", b->odoo_version ? b->odoo_version : "");
     if (b->error)
@@ -562,12 +517,7 @@ static int manifest_check(const struct odbk_manifest *m, const char *key, const 
     free(expect);
     if (r < 0)
         return r;
-    if (!odbk_backup_valid_type(m->type))
-        return odbk_vocab_error(&odbk_vocab_type, m->type, ODBK_E_DATA, err);
-    if (!(fmt = odbk_format_find(m->format)))   /* the registry's names are odbk_vocab_format's */
-        return odbk_vocab_error(&odbk_vocab_format, m->format, ODBK_E_DATA, err);
-    if (*m->retention && !odbk_backup_valid_tier(m->retention))
-        return odbk_vocab_error(&odbk_vocab_tier, m->retention, ODBK_E_DATA, err);
+    fmt = odbk_format_of(m->format);   /* type, format and retention: odbk_manifest_parse checked them */
     if (!m->created_at || !m->finished_at || m->finished_at < m->created_at)
         return odbk_err_set(err, ODBK_E_DATA, "created_at and finished_at are missing or out of order");
     for (i = 0; i < m->n_files; i++) {
@@ -671,7 +621,7 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
             odbk_manifest_release(&m);
             continue;
         }
-        backup_from_manifest(&m, json, name, &b);
+        odbk_backup_from_manifest(&m, json, name, &b);
         r = odbk_catalog_backup_upsert(cat, &b, err);
         res->found++;
         res->imported++;

@@ -7,7 +7,7 @@
  * missing) still records a failed row.  A stop signal (common/interrupt.h) is such a failure, found
  * between two chunks: "interrupted by SIGTERM".
  *
- * Once the manifest is stored the backup is complete (SPEC §5), and only bytes in storage that are not
+ * Once the manifest is stored the backup is complete (odbk(7), States), and only bytes in storage that are not
  * what was written (a size or SHA-256 that differs, a file gone) still fail and remove it.  A read-back
  * ended by a stop signal or a store that does not answer leaves it completed and not verified; a catalog
  * that cannot record it leaves it stored, its row uploading, for the reaper or a rescan to complete.
@@ -121,20 +121,22 @@ struct run {
     uint64_t db_hint, fs_hint;
 };
 
-/* The options that need nothing but themselves: type, format, retention. */
-static int check_opts(const struct odbk_create_opts *o, const char *type, const char *format, struct odbk_err *err)
+/* The options that need nothing but themselves: type, format, retention (none given: manual, the first
+ * format, no tier), into the row. */
+static int check_opts(const struct odbk_create_opts *o, struct odbk_backup *b, struct odbk_err *err)
 {
-    if (!odbk_backup_valid_type(type))
-        return odbk_vocab_error(&odbk_vocab_type, type, ODBK_E_USAGE, err);
-    if (!odbk_format_find(format))   /* the registry's names are odbk_vocab_format's */
-        return odbk_vocab_error(&odbk_vocab_format, format, ODBK_E_USAGE, err);
-    if (o->retention && *o->retention && !odbk_backup_valid_tier(o->retention))
-        return odbk_vocab_error(&odbk_vocab_tier, o->retention, ODBK_E_USAGE, err);
+    int type = ODBK_TYPE_MANUAL, format = 0;
+    if ((o->type && *o->type && odbk_vocab_parse(&odbk_vocab_type, o->type, &type, ODBK_E_USAGE, err) < 0) ||
+        (o->format && *o->format && odbk_vocab_parse(&odbk_vocab_format, o->format, &format, ODBK_E_USAGE, err) < 0) ||
+        odbk_tier_parse(o->retention, &b->retention, ODBK_E_USAGE, err) < 0)
+        return -1;
+    b->type = (enum odbk_backup_type)type;
+    b->format = (enum odbk_backup_format)format;
     return 0;
 }
 
 /* The row in memory: from here on every failure is recorded, even one before anything started. */
-static void new_row(struct run *run, const char *type)
+static void new_row(struct run *run)
 {
     struct odbk_backup *b = &run->b;
     char id[40], uuid[40];
@@ -147,14 +149,11 @@ static void new_row(struct run *run, const char *type)
     b->project = odbk_xstrdup(run->env.project);
     b->database = odbk_xstrdup(run->env.database);
     b->storage = odbk_xstrdup(run->o->storage ? run->o->storage : run->env.storage);
-    b->type = odbk_xstrdup(type);
-    b->format = odbk_xstrdup(run->fmt->name);
     b->compression = odbk_xstrdup(run->fmt->compression ? run->fmt->compression : odbk_compression_name(run->comp));
-    b->status = odbk_xstrdup(ODBK_STATUS_PENDING);
+    b->status = ODBK_BACKUP_PENDING;
     b->created_at = odbk_now();
     b->has_filestore = run->with_fs;
     b->comment = odbk_xstrdup(run->o->comment);
-    b->retention = odbk_xstrdup(run->o->retention);
     b->host = odbk_xstrdup(odbk_hostname());
     b->pid = (long)getpid();
     b->heartbeat_at = b->created_at;
@@ -244,15 +243,14 @@ static int insert_row(struct run *run, struct odbk_err *err)
     }
     run->row_written = 1;
     odbk_heartbeat_start(&run->hb, run->cat, run->b.id);
-    free(run->b.status);
-    run->b.status = odbk_xstrdup(ODBK_STATUS_IN_PROGRESS);
+    run->b.status = ODBK_BACKUP_IN_PROGRESS;
     return odbk_catalog_backup_update(run->cat, &run->b, err);
 }
 
 /* The bytes before compression of the main file of the newest completed backup of env in format, the
  * estimate of the new one's (0: none): pg_database_size says little about a dump (indexes are not in it,
  * text is not the heap). */
-static uint64_t estimate_dump(struct odbk_catalog *cat, const char *env, const char *format)
+static uint64_t estimate_dump(struct odbk_catalog *cat, const char *env, enum odbk_backup_format format)
 {
     const char *envs[] = {env, NULL};
     struct odbk_backup_filter f = {0};
@@ -261,13 +259,13 @@ static uint64_t estimate_dump(struct odbk_catalog *cat, const char *env, const c
     size_t n = 0, i, k;
     uint64_t bytes = 0;
     f.envs = envs;
-    f.status = ODBK_STATUS_COMPLETED;
+    f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
     f.limit = 20;
     if (odbk_catalog_backup_list(cat, &f, &v, &n, &ignored) < 0)
         return 0;
     for (i = 0; i < n && !bytes; i++) {
         struct odbk_manifest m = {0};
-        if (!v[i].format || strcmp(v[i].format, format) || !v[i].manifest ||
+        if (v[i].format != format || !v[i].manifest ||
             odbk_manifest_parse(v[i].manifest, "catalog", &m, &ignored) < 0)
             continue;
         for (k = 0; k < m.n_files && !bytes; k++)
@@ -300,7 +298,7 @@ static int write_files(struct run *run, struct odbk_err *err)
     w.fs_hint = run->fs_hint;
     w.report = run->report;
     if (run->report->cb)
-        w.db_estimate = estimate_dump(run->cat, run->env.name, run->fmt->name);
+        w.db_estimate = estimate_dump(run->cat, run->env.name, run->b.format);
     w.m = &run->m;
     run->m.database = run->b.database;
     odoo_keys(run);
@@ -320,21 +318,10 @@ static int put_manifest(struct run *run, struct odbk_err *err)
     const struct odbk_backup *b = &run->b;
     char *mname, *mkey;
     int r;
-    m->version = ODBK_MANIFEST_VERSION;
-    m->id = b->id;
-    m->uuid = b->uuid;
-    m->env = b->env;
-    m->project = b->project;
-    m->database = b->database;
-    m->type = b->type;
-    m->format = b->format;
-    m->retention = b->retention;
-    m->comment = b->comment;
-    m->host = b->host;
+    odbk_backup_to_manifest(b, m);
     m->odbk_version = ODBK_VERSION;
     m->pg_server_version = run->sv;
     m->pg_dump_version = run->dump_version;
-    m->created_at = b->created_at;
     m->finished_at = odbk_now();
     m->tables_json = run->tables_json;
     run->manifest_json = odbk_manifest_to_json(m);
@@ -414,13 +401,11 @@ static int commit(struct run *run, struct odbk_err *err)
     struct odbk_audit a = {0};
     struct odbk_err e2;
     char detail[128];
-    free(b->status);
-    b->status = odbk_xstrdup(ODBK_STATUS_COMPLETED);
+    b->status = ODBK_BACKUP_COMPLETED;
     b->pid = 0;
     if (odbk_catalog_backup_update(run->cat, b, err) < 0) {
         /* the catalog keeps the row uploading with this pid: once it is gone, the reaper completes it */
-        free(b->status);
-        b->status = odbk_xstrdup(ODBK_STATUS_UPLOADING);
+        b->status = ODBK_BACKUP_UPLOADING;
         return -1;
     }
     snprintf(detail, sizeof(detail), "%llu bytes", (unsigned long long)b->total_size);
@@ -429,7 +414,7 @@ static int commit(struct run *run, struct odbk_err *err)
     a.env = b->env;
     a.source = b->database;
     a.target = b->storage;
-    a.options = b->type;
+    a.options = (char *)odbk_type_name(b->type);
     a.result = "ok";
     a.detail = detail;
     odbk_catalog_audit_add(run->cat, &a, &e2);
@@ -445,8 +430,7 @@ static void fail_backup(struct odbk_catalog *cat, struct odbk_storage *st, struc
     struct odbk_audit a = {0};
     if (st)
         odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
-    free(b->status);
-    b->status = odbk_xstrdup(ODBK_STATUS_FAILED);
+    b->status = ODBK_BACKUP_FAILED;
     free(b->error);
     b->error = odbk_xstrdup(why->msg);
     b->finished_at = odbk_now();
@@ -489,20 +473,17 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
                   struct odbk_err *err)
 {
     struct run run = {0};
-    const char *format = o->format && *o->format ? o->format : odbk_formats[0]->name;
-    const char *type = o->type && *o->type ? o->type : "manual";
-    const struct odbk_manifest_file *f;
     int r = -1, c;
 
     memset(out, 0, sizeof(*out));
-    if (check_opts(o, type, format, err) < 0)
+    if (check_opts(o, &run.b, err) < 0)
         return -1;
     if (odbk_config_env(cfg, env_name, &run.env, err) < 0)
         return -1;
     run.o = o;
     run.report = report;
     run.cat = cat;
-    run.fmt = odbk_format_find(format);
+    run.fmt = odbk_format_of(run.b.format);
     run.comp = o->compression ? o->compression : ODBK_COMPRESS_GZIP;
     run.with_fs = !o->no_filestore && run.fmt->filestore != ODBK_FORMAT_FS_NONE;
     if (!o->storage && !run.env.storage) {
@@ -510,7 +491,7 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
         odbk_err_hint(err, "add 'storage = NAME' to [env %s], or pass --storage NAME", run.env.name);
         goto out;
     }
-    new_row(&run, type);
+    new_row(&run);
     if (prepare(cfg, &run, err) < 0)
         goto fail;
     if ((c = insert_row(&run, err)) > 0)
@@ -520,14 +501,11 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
 
     /* uploading on record before the manifest is stored: the mark that tells the reaper to look for it (a
      * row left in progress is removed) */
-    free(run.b.status);
-    run.b.status = odbk_xstrdup(ODBK_STATUS_UPLOADING);
+    run.b.status = ODBK_BACKUP_UPLOADING;
     if (odbk_catalog_backup_update(cat, &run.b, err) < 0 || put_manifest(&run, err) < 0)
         goto fail;
     odbk_crash_point("create-after-manifest");
-    run.b.db_size = odbk_manifest_file_by_role(&run.m, run.fmt->main_role)->size;
-    run.b.fs_size = (f = odbk_manifest_file_by_role(&run.m, "filestore")) ? f->size : 0;
-    run.b.total_size = run.b.db_size + run.b.fs_size + strlen(run.manifest_json);
+    odbk_backup_sizes(&run.b, &run.m, strlen(run.manifest_json));
     run.b.finished_at = run.m.finished_at;
     run.b.manifest = odbk_xstrdup(run.manifest_json);
     if (!o->no_verify && verify(&run, err) < 0)

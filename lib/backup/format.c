@@ -25,6 +25,11 @@ const struct odbk_format_ops *odbk_format_find(const char *name)
     return NULL;
 }
 
+const struct odbk_format_ops *odbk_format_of(enum odbk_backup_format f)
+{
+    return odbk_formats[f];
+}
+
 char *odbk_format_tables_json(const struct odbk_writer *counter)
 {
     const struct odbk_copy_count *cv;

@@ -56,6 +56,8 @@ struct odbk_format_ops {
 extern const struct odbk_format_ops *const odbk_formats[];
 /* The format called name, NULL when there is none. */
 const struct odbk_format_ops *odbk_format_find(const char *name);
+/* The format of a backup record (its index in odbk_formats: the order of odbk_vocab_format). */
+const struct odbk_format_ops *odbk_format_of(enum odbk_backup_format f);
 
 /* ---- writing (create.c calls fmt->write between the row and the manifest) ---- */
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/util.h"
+
 static void *heartbeat_main(void *arg)
 {
     struct odbk_heartbeat *h = arg;
@@ -29,7 +31,7 @@ void odbk_heartbeat_start(struct odbk_heartbeat *h, struct odbk_catalog *cat, co
     h->cat = cat;
     h->id = id;
     h->stop = 0;
-    h->seconds = getenv("ODBK_HEARTBEAT_SECONDS") ? atoi(getenv("ODBK_HEARTBEAT_SECONDS")) : 60;
+    h->seconds = odbk_getenv("ODBK_HEARTBEAT_SECONDS") ? atoi(odbk_getenv("ODBK_HEARTBEAT_SECONDS")) : 60;
     if (h->seconds < 1)
         h->seconds = 60;
     pthread_mutex_init(&h->mu, NULL);

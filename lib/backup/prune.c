@@ -20,8 +20,8 @@ struct cJSON *odbk_prune_item_json(const struct odbk_prune_item *it)
     cJSON_AddStringToObject(o, "storage", it->b.storage ? it->b.storage : "");
     odbk_time_rfc3339(it->b.created_at, t);
     cJSON_AddStringToObject(o, "created_at", t);
-    cJSON_AddStringToObject(o, "status", it->b.status);
-    cJSON_AddStringToObject(o, "retention", it->b.retention ? it->b.retention : "");
+    cJSON_AddStringToObject(o, "status", odbk_status_name(it->b.status));
+    cJSON_AddStringToObject(o, "retention", odbk_tier_name(it->b.retention));
     cJSON_AddStringToObject(o, "action", odbk_prune_action_name(it->action));
     cJSON_AddItemToObject(o, "reasons", odbk_retention_reasons_json(it->reasons, it->n_reasons));
     cJSON_AddBoolToObject(o, "done", it->done);
@@ -136,14 +136,9 @@ void odbk_prune_report_release(struct odbk_prune_report *r)
     memset(r, 0, sizeof(*r));
 }
 
-static int is_status(const struct odbk_backup *b, const char *s)
-{
-    return b->status && !strcmp(b->status, s);
-}
-
 static int is_finished(const struct odbk_backup *b)
 {
-    return is_status(b, ODBK_STATUS_COMPLETED) || is_status(b, ODBK_STATUS_FAILED) || is_status(b, ODBK_STATUS_EXPIRED);
+    return b->status == ODBK_BACKUP_COMPLETED || b->status == ODBK_BACKUP_FAILED || b->status == ODBK_BACKUP_EXPIRED;
 }
 
 /* ---- one storage of the env: opened once, its backup folders listed once ---- */
@@ -250,7 +245,7 @@ static int carry_out(struct odbk_catalog *cat, struct odbk_storage *st, struct o
     char *detail;
     int r = 0;
     if (it->action == ODBK_PRUNE_EXPIRE &&
-        odbk_catalog_backup_set_status(cat, it->b.id, ODBK_STATUS_EXPIRED, NULL, &e) < 0)
+        odbk_catalog_backup_set_status(cat, it->b.id, ODBK_BACKUP_EXPIRED, NULL, &e) < 0)
         r = -1;
     if (r == 0 && odbk_storage_remove_prefix(st, folder, &e) < 0)
         r = -1;
@@ -277,7 +272,7 @@ static int latest_failed(const struct odbk_backup *rows, size_t n, const struct 
     for (i = 0; i < n; i++)   /* newest first */
         if (is_finished(&rows[i])) {
             *out = &rows[i];
-            return is_status(&rows[i], ODBK_STATUS_FAILED);
+            return rows[i].status == ODBK_BACKUP_FAILED;
         }
     return 0;
 }
@@ -291,14 +286,12 @@ static int plan_group(const struct odbk_retention_policy *rules, struct odbk_pru
     size_t i, j, m = 0;
     for (i = 0; i < n; i++) {
         const struct odbk_backup *b = &items[i].b;
-        struct odbk_err e = {0};
-        if (!is_status(b, ODBK_STATUS_COMPLETED) || strcmp(b->storage, storage))
+        if (b->status != ODBK_BACKUP_COMPLETED || strcmp(b->storage, storage))
             continue;
         ri[m].time = b->created_at;
         ri[m].completed = 1;
         ri[m].id = b->id;
-        if (b->retention && *b->retention && odbk_retention_tier_parse(b->retention, &ri[m].tier, &e) < 0)
-            ri[m].tier = ODBK_TIER_NONE;   /* a tier this version does not know: the rules decide */
+        ri[m].tier = b->retention;
         map[m++] = i;
     }
     if (odbk_retention_plan(rules, ri, m, now, &plan, err) < 0) {
@@ -383,16 +376,16 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     /* The retention, one group per storage. */
     for (i = 0; i < n; i++) {
         int seen = 0;
-        if (!is_status(&items[i].b, ODBK_STATUS_COMPLETED))
+        if (items[i].b.status != ODBK_BACKUP_COMPLETED)
             continue;
         for (k = 0; k < i && !seen; k++)
-            seen = is_status(&items[k].b, ODBK_STATUS_COMPLETED) && !strcmp(items[k].b.storage, items[i].b.storage);
+            seen = items[k].b.status == ODBK_BACKUP_COMPLETED && !strcmp(items[k].b.storage, items[i].b.storage);
         if (!seen && plan_group(&rules, items, n, items[i].b.storage, now, err) < 0)
             goto out;
     }
     /* The env's newest completed backup stays, whatever the groups say (rows are newest first). */
     for (i = 0; i < n; i++)
-        if (is_status(&items[i].b, ODBK_STATUS_COMPLETED)) {
+        if (items[i].b.status == ODBK_BACKUP_COMPLETED) {
             if (items[i].action != ODBK_PRUNE_KEEP) {
                 items[i].action = ODBK_PRUNE_KEEP;
                 add_reason(&items[i], "newest");
@@ -405,7 +398,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         for (i = 0; i < n; i++) {
             struct odbk_prune_item *it = &items[i];
             struct store *s;
-            if (!is_finished(&it->b) || (is_status(&it->b, ODBK_STATUS_COMPLETED) && it->action == ODBK_PRUNE_KEEP))
+            if (!is_finished(&it->b) || (it->b.status == ODBK_BACKUP_COMPLETED && it->action == ODBK_PRUNE_KEEP))
                 continue;
             s = store_get(cfg, cat, &stores, &n_stores, env, it->b.storage);
             if (s->failed) {
@@ -417,7 +410,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
                     it->error = odbk_xasprintf("storage '%s': %s", s->name, s->err.msg);
                 continue;
             }
-            if (!is_status(&it->b, ODBK_STATUS_COMPLETED) && store_has(s, it->b.id))
+            if (it->b.status != ODBK_BACKUP_COMPLETED && store_has(s, it->b.id))
                 it->action = ODBK_PRUNE_CLEAN;
         }
     }
@@ -433,8 +426,8 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             if (it->action == ODBK_PRUNE_EXPIRE)
                 why = odbk_xasprintf("expired: no retention rule keeps it (%s)", out->policy);
             else
-                why = odbk_xasprintf("leftovers of a%s %s backup", is_status(&it->b, ODBK_STATUS_FAILED) ? "" : "n",
-                                     it->b.status);
+                why = odbk_xasprintf("leftovers of a%s %s backup", it->b.status == ODBK_BACKUP_FAILED ? "" : "n",
+                                     odbk_status_name(it->b.status));
             carry_out(cat, s->st, it, "prune", why, opts->force, err);
             free(why);
         }
@@ -460,7 +453,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
 
     /* Keep completed rows and rows with leftovers, newest first. */
     for (i = 0, k = 0; i < n; i++) {
-        if (is_status(&items[i].b, ODBK_STATUS_COMPLETED) || items[i].action == ODBK_PRUNE_CLEAN) {
+        if (items[i].b.status == ODBK_BACKUP_COMPLETED || items[i].action == ODBK_PRUNE_CLEAN) {
             if (k != i)
                 items[k] = items[i];
             switch (items[k].action) {
@@ -507,20 +500,21 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
     if (odbk_catalog_backup_get(cat, id, &out->b, err) < 0)
         return -1;
     if (!is_finished(&out->b)) {
-        odbk_err_set(err, ODBK_E_TEMPFAIL, "backup '%s' is still running (%s)", out->b.id, out->b.status);
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "backup '%s' is still running (%s)", out->b.id,
+                     odbk_status_name(out->b.status));
         odbk_err_hint(err, "wait for it to finish; a run that died is marked failed after 30 minutes");
         return -1;
     }
-    if (is_status(&out->b, ODBK_STATUS_COMPLETED)) {
+    if (out->b.status == ODBK_BACKUP_COMPLETED) {
         envs[0] = out->b.env;
         f.envs = envs;
-        f.status = ODBK_STATUS_COMPLETED;
+        f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
         f.limit = 1;
         if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
             return -1;
         newest = n && !strcmp(rows[0].id, out->b.id);
         odbk_backup_list_free(rows, n);
-        if (out->b.retention && !strcmp(out->b.retention, "permanent")) {
+        if (out->b.retention == ODBK_TIER_PERMANENT) {
             add_reason(out, "permanent");
             if (!opts->force) {
                 odbk_err_set(err, ODBK_E_USAGE, "backup '%s' is permanent: not deleted", out->b.id);
@@ -542,7 +536,7 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
     } else {
         out->action = ODBK_PRUNE_CLEAN;
         why = odbk_xasprintf("leftovers of a%s %s backup, deleted by hand",
-                             is_status(&out->b, ODBK_STATUS_FAILED) ? "" : "n", out->b.status);
+                             out->b.status == ODBK_BACKUP_FAILED ? "" : "n", odbk_status_name(out->b.status));
     }
     if (odbk_backup_storage_open(cfg, cat, out->b.storage, &st, err) < 0)
         goto out;

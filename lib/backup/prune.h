@@ -1,7 +1,7 @@
 /* prune.h - apply an environment's retention to its backups: the catalog rows and the stored files
  * (odbk-prune, and odbk-policy plan ENV for the plan alone).
  *
- * One env at a time, one retention group per storage the env's backups live in (SPEC §3, §6).  Per
+ * One env at a time, one retention group per storage the env's backups live in (odbk-prune(1)).  Per
  * group, the completed backups go through the retention engine (policy/retention.h) with the env's
  * effective policy; each row's `retention` column becomes its tier (permanent included).  On top of the
  * engine, the newest completed backup of the env is always kept.  What no rule keeps is "expired": the

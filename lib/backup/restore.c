@@ -396,7 +396,7 @@ static void audit(struct odbk_catalog *cat, const struct odbk_source *s, const s
     odbk_catalog_audit_add(cat, &a, &e);
 }
 
-/* What Odoo does to a database it creates besides CREATE DATABASE (research/odoo-facts.md §1.2), done
+/* What Odoo does to a database it creates besides CREATE DATABASE (odoo/service/db.py, _create_empty_database), done
  * as the load role (so that the dump's COMMENT ON EXTENSION finds its own extension); the statements are
  * best effort, as a server without contrib still restores dumps that do not use it.  Connecting is not:
  * it is where a pg_hba.conf that refuses the load role shows. */
@@ -1164,7 +1164,7 @@ static int restore_test(const struct odbk_config *cfg, struct odbk_catalog *cat,
         goto fail;
     res->database = odbk_xstrdup(t.database);
     if (t.filestore) {
-        const char *tmp = getenv("TMPDIR");
+        const char *tmp = odbk_getenv("TMPDIR");
         char *base = strrchr(t.database, '/');
         dir_base = odbk_xasprintf("%s/%s", tmp && *tmp == '/' ? tmp : "/tmp", base ? base + 1 : t.database);
         res->fs_compared = 1;

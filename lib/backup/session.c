@@ -60,7 +60,7 @@ static void count_pending(struct odbk_session *s)
 void odbk_session_warn_pending(const struct odbk_session *s, const char *prog)
 {
     if (s->pending)
-        fprintf(stderr, "%s: warning: %s\n", prog, s->pending);
+        fprintf(stderr, "%s: warning: %s\n", prog, s->pending);   /* lint-ok: a printer programs call */
 }
 
 void odbk_session_pending_json(const struct odbk_session *s, struct cJSON *o)

@@ -182,11 +182,16 @@ static int find_backup(struct odbk_catalog *cat, const struct odbk_restore_opts 
     const char *envs[2] = {o->latest_env, NULL};
     struct odbk_backup *v = NULL;
     size_t n = 0;
+    int type;
     if (o->backup_id)
         return odbk_catalog_backup_get(cat, o->backup_id, b, err);
     f.envs = envs;
-    f.status = ODBK_STATUS_COMPLETED;
-    f.type = o->latest_type;
+    f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
+    if (o->latest_type) {
+        if (odbk_vocab_parse(&odbk_vocab_type, o->latest_type, &type, ODBK_E_USAGE, err) < 0)
+            return -1;
+        f.types = ODBK_ONLY(type);
+    }
     f.limit = 1;
     if (odbk_catalog_backup_list(cat, &f, &v, &n, err) < 0)
         return -1;
@@ -211,16 +216,14 @@ static int from_manifest(struct odbk_source *src, const char *what, struct odbk_
 {
     src->has_manifest = 1;
     free(src->format);
-    src->format = odbk_xstrdup(src->m.format);
+    src->format = odbk_xstrdup(odbk_format_name(src->m.format));
     free(src->env);
     src->env = odbk_xstrdup(src->m.env ? src->m.env : "");
     free(src->id);
     src->id = odbk_xstrdup(src->m.id ? src->m.id : "");
     free(src->odoo_series);
     src->odoo_series = odbk_xstrdup(src->m.odoo_version ? src->m.odoo_version : "");
-    if (!(src->fmt = odbk_format_find(src->format)))
-        return odbk_err_set(err, ODBK_E_DATA, "%s has format '%s', which this odbk cannot restore", what,
-                            src->format);
+    src->fmt = odbk_format_of(src->m.format);   /* a name this odbk does not know: odbk_manifest_parse refused it */
     if (!odbk_source_file(src, src->fmt->main_role))
         return odbk_err_set(err, ODBK_E_DATA, "the manifest of %s lists no %s file", what, src->fmt->main_role);
     src->has_filestore = src->fmt->filestore == ODBK_FORMAT_FS_INSIDE || odbk_source_file(src, "filestore") != NULL;
@@ -377,9 +380,9 @@ int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, co
     if (find_backup(cat, o, &src->b, err) < 0)
         return -1;
     src->label = odbk_xstrdup(src->b.id);
-    if (strcmp(src->b.status, ODBK_STATUS_COMPLETED))
+    if (src->b.status != ODBK_BACKUP_COMPLETED)
         return odbk_err_set(err, ODBK_E_DATA, "backup '%s' is %s; only completed backups can be restored",
-                            src->b.id, src->b.status);
+                            src->b.id, odbk_status_name(src->b.status));
     if (odbk_backup_storage_open(cfg, cat, src->b.storage, &src->st, err) < 0 ||
         odbk_backup_manifest(src->st, &src->b, &src->m, err) < 0)
         return -1;

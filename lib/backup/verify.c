@@ -29,7 +29,7 @@ int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     /* a file that does not match, or is gone, means the backup is not what it says; a storage that
      * cannot be reached says nothing about it, so the flag is left as it was */
     if ((r == 0 || err->code == ODBK_E_DATA || err->code == ODBK_E_NOINPUT) &&
-        !strcmp(src.b.status, ODBK_STATUS_COMPLETED)) {
+        src.b.status == ODBK_BACKUP_COMPLETED) {
         src.b.verified = r == 0;
         if (odbk_catalog_backup_update(cat, &src.b, &e2) < 0 && r == 0) {
             *err = e2;

@@ -272,10 +272,10 @@ static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
     bind_text(st, 4, b->project ? b->project : "");
     bind_text(st, 5, b->database);
     bind_text(st, 6, b->storage);
-    bind_text(st, 7, b->type);
-    bind_text(st, 8, b->format);
+    bind_text(st, 7, odbk_type_name(b->type));
+    bind_text(st, 8, odbk_format_name(b->format));
     bind_text(st, 9, b->compression);
-    bind_text(st, 10, b->status);
+    bind_text(st, 10, odbk_status_name(b->status));
     sqlite3_bind_int(st, 11, b->verified);
     sqlite3_bind_int64(st, 12, (sqlite3_int64)b->created_at);
     sqlite3_bind_int64(st, 13, (sqlite3_int64)b->finished_at);
@@ -284,7 +284,7 @@ static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
     sqlite3_bind_int64(st, 16, (sqlite3_int64)b->total_size);
     sqlite3_bind_int(st, 17, b->has_filestore);
     bind_text(st, 18, b->comment ? b->comment : "");
-    bind_text(st, 19, b->retention ? b->retention : "");
+    bind_text(st, 19, odbk_tier_name(b->retention));
     bind_text(st, 20, b->error);
     bind_text(st, 21, b->host ? b->host : "");
     sqlite3_bind_int64(st, 22, b->pid);
@@ -300,8 +300,16 @@ static char *col_text(sqlite3_stmt *st, int i)
     return t ? odbk_xstrdup((const char *)t) : NULL;
 }
 
-static void read_backup(sqlite3_stmt *st, struct odbk_backup *b)
+/* A name column into an enum: a name this version does not know (a newer odbk wrote the row) is an error. */
+static int col_enum(sqlite3_stmt *st, int i, const struct odbk_vocab *v, int *out, struct odbk_err *err)
 {
+    return odbk_vocab_parse(v, (const char *)sqlite3_column_text(st, i), out, ODBK_E_DATA, err);
+}
+
+/* The row at st into b (released on failure). */
+static int read_backup(sqlite3_stmt *st, struct odbk_backup *b, struct odbk_err *err)
+{
+    int type = 0, format = 0, status = 0;
     memset(b, 0, sizeof(*b));
     b->id = col_text(st, 0);
     b->uuid = col_text(st, 1);
@@ -309,10 +317,7 @@ static void read_backup(sqlite3_stmt *st, struct odbk_backup *b)
     b->project = col_text(st, 3);
     b->database = col_text(st, 4);
     b->storage = col_text(st, 5);
-    b->type = col_text(st, 6);
-    b->format = col_text(st, 7);
     b->compression = col_text(st, 8);
-    b->status = col_text(st, 9);
     b->verified = sqlite3_column_int(st, 10);
     b->created_at = (time_t)sqlite3_column_int64(st, 11);
     b->finished_at = (time_t)sqlite3_column_int64(st, 12);
@@ -321,7 +326,7 @@ static void read_backup(sqlite3_stmt *st, struct odbk_backup *b)
     b->total_size = (uint64_t)sqlite3_column_int64(st, 15);
     b->has_filestore = sqlite3_column_int(st, 16);
     b->comment = col_text(st, 17);
-    b->retention = col_text(st, 18);
+
     b->error = col_text(st, 19);
     b->host = col_text(st, 20);
     b->pid = (long)sqlite3_column_int64(st, 21);
@@ -329,6 +334,18 @@ static void read_backup(sqlite3_stmt *st, struct odbk_backup *b)
     b->odoo_version = col_text(st, 23);
     b->pg_version = col_text(st, 24);
     b->manifest = col_text(st, 25);
+    if (col_enum(st, 6, &odbk_vocab_type, &type, err) < 0 || col_enum(st, 7, &odbk_vocab_format, &format, err) < 0 ||
+        col_enum(st, 9, &odbk_vocab_status, &status, err) < 0 ||
+        odbk_tier_parse((const char *)sqlite3_column_text(st, 18), &b->retention, ODBK_E_DATA, err) < 0) {
+        odbk_err_prefix(err, "backup '%s' in the catalog", b->id ? b->id : "");
+        odbk_err_hint(err, "a newer odbk wrote it: upgrade odbk");
+        odbk_backup_release(b);
+        return -1;
+    }
+    b->type = (enum odbk_backup_type)type;
+    b->format = (enum odbk_backup_format)format;
+    b->status = (enum odbk_backup_status)status;
+    return 0;
 }
 
 void odbk_backup_release(struct odbk_backup *b)
@@ -341,12 +358,8 @@ void odbk_backup_release(struct odbk_backup *b)
     free(b->project);
     free(b->database);
     free(b->storage);
-    free(b->type);
-    free(b->format);
     free(b->compression);
-    free(b->status);
     free(b->comment);
-    free(b->retention);
     free(b->error);
     free(b->host);
     free(b->odoo_version);
@@ -371,7 +384,7 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
     int rc;
     /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
      * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
-    if (b->status && !strcmp(b->status, ODBK_STATUS_COMPLETED) && odbk_failpoint("catalog-readonly"))
+    if (b->status == ODBK_BACKUP_COMPLETED && odbk_failpoint("catalog-readonly"))
         sqlite3_exec(cat->db, "PRAGMA query_only = ON", NULL, NULL, NULL);
     if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
@@ -408,7 +421,10 @@ int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct 
     bind_text(st, 1, b->env);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        read_backup(st, running);
+        if (read_backup(st, running, err) < 0) {
+            sqlite3_finalize(st);
+            goto fail;
+        }
         found = 1;
     }
     sqlite3_finalize(st);
@@ -447,7 +463,7 @@ int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backu
                         b, err);
 }
 
-int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, const char *status,
+int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, enum odbk_backup_status status,
                                    const char *error, struct odbk_err *err)
 {
     sqlite3_stmt *st;
@@ -459,7 +475,7 @@ int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, con
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, id);
-    bind_text(st, 2, status);
+    bind_text(st, 2, odbk_status_name(status));
     bind_text(st, 3, error);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
     rc = sqlite3_step(st);
@@ -487,7 +503,7 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
                             struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc, n = 0, pass;
+    int rc, n = 0, pass, bad = 0;
     char *upper = odbk_xasprintf("%s\x7f", id);   /* ids are ASCII: [id, id DEL) holds every id starting so */
     memset(out, 0, sizeof(*out));
     /* the id itself (the primary key), then, for a prefix of 8 characters or more, the ids it starts: both
@@ -507,10 +523,16 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
         if (pass)
             bind_text(st, 2, upper);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (n++ == 0)
-                read_backup(st, out);
+            if (n++ == 0 && read_backup(st, out, err) < 0) {
+                bad = 1;
+                break;
+            }
         }
         sqlite3_finalize(st);
+        if (bad) {
+            free(upper);
+            return -1;
+        }
         if (rc != SQLITE_DONE) {
             if (n)
                 odbk_backup_release(out);
@@ -529,6 +551,28 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
     return 0;
 }
 
+/* " AND column IN (?, ?)": one placeholder per bit of mask that names a word of v. */
+static size_t in_names(char *sql, size_t size, size_t len, const char *column, unsigned mask,
+                       const struct odbk_vocab *v)
+{
+    int i, k = 0;
+    len += (size_t)snprintf(sql + len, size - len, " AND %s IN (", column);
+    for (i = 0; odbk_vocab_name(v, i); i++)
+        if (mask & ODBK_ONLY(i))
+            len += (size_t)snprintf(sql + len, size - len, "%s?", k++ ? ", " : "");
+    return len + (size_t)snprintf(sql + len, size - len, ")");
+}
+
+/* The names of in_names' placeholders, from index bi; returns the next index. */
+static int bind_names(sqlite3_stmt *st, int bi, unsigned mask, const struct odbk_vocab *v)
+{
+    int i;
+    for (i = 0; odbk_vocab_name(v, i); i++)
+        if (mask & ODBK_ONLY(i))
+            bind_text(st, bi++, odbk_vocab_name(v, i));
+    return bi;
+}
+
 int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
                              void *ctx, struct odbk_err *err)
 {
@@ -545,10 +589,10 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
     }
     if (f && f->project)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND project = ?");
-    if (f && f->status)
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND status = ?");
-    if (f && f->type)
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND type = ?");
+    if (f && f->statuses)
+        len = in_names(sql, sizeof(sql), len, "status", f->statuses, &odbk_vocab_status);
+    if (f && f->types)
+        len = in_names(sql, sizeof(sql), len, "type", f->types, &odbk_vocab_type);
     if (f && f->storage)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND storage = ?");
     if (f && f->search)
@@ -570,10 +614,10 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
             bind_text(st, bi++, f->envs[i]);
     if (f && f->project)
         bind_text(st, bi++, f->project);
-    if (f && f->status)
-        bind_text(st, bi++, f->status);
-    if (f && f->type)
-        bind_text(st, bi++, f->type);
+    if (f && f->statuses)
+        bi = bind_names(st, bi, f->statuses, &odbk_vocab_status);
+    if (f && f->types)
+        bi = bind_names(st, bi, f->types, &odbk_vocab_type);
     if (f && f->storage)
         bind_text(st, bi++, f->storage);
     if (f && f->search) {
@@ -587,7 +631,10 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->until);
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct odbk_backup b;
-        read_backup(st, &b);
+        if (read_backup(st, &b, err) < 0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
         stop = cb(ctx, &b);
         odbk_backup_release(&b);
     }
@@ -705,7 +752,7 @@ static int query_int(struct odbk_catalog *cat, const char *sql, const char *env,
 }
 
 /* The newest row of env with status, created at or after `since` (its id, time and error), if any. */
-static int newest_of(struct odbk_catalog *cat, const char *env, const char *status, time_t since, char **id,
+static int newest_of(struct odbk_catalog *cat, const char *env, enum odbk_backup_status status, time_t since, char **id,
                      time_t *at, char **error, struct odbk_err *err)
 {
     sqlite3_stmt *st;
@@ -717,7 +764,7 @@ static int newest_of(struct odbk_catalog *cat, const char *env, const char *stat
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    bind_text(st, 2, status);
+    bind_text(st, 2, odbk_status_name(status));
     sqlite3_bind_int64(st, 3, (sqlite3_int64)since);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -741,8 +788,8 @@ int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct o
                   0, &v, err) < 0)
         goto fail;
     s->completed = (size_t)v;
-    if (newest_of(cat, env, ODBK_STATUS_COMPLETED, 0, &s->latest_id, &s->latest_at, NULL, err) < 0 ||
-        newest_of(cat, env, ODBK_STATUS_FAILED, s->latest_at, &s->failed_id, &s->failed_at, &s->failed_error,
+    if (newest_of(cat, env, ODBK_BACKUP_COMPLETED, 0, &s->latest_id, &s->latest_at, NULL, err) < 0 ||
+        newest_of(cat, env, ODBK_BACKUP_FAILED, s->latest_at, &s->failed_id, &s->failed_at, &s->failed_error,
                   err) < 0)
         goto fail;
     /* any backup of the env running (manual ones too) makes it not due: only one runs at a time */

@@ -14,17 +14,15 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/vocab.h"
 
 struct odbk_catalog;
 
-/* Backup status (SPEC §5). */
-#define ODBK_STATUS_PENDING "pending"
-#define ODBK_STATUS_IN_PROGRESS "in_progress"
-#define ODBK_STATUS_UPLOADING "uploading"
-#define ODBK_STATUS_COMPLETED "completed"
-#define ODBK_STATUS_FAILED "failed"
-#define ODBK_STATUS_EXPIRED "expired"
-
+/* One backup: the catalog's row, the working state of the run that makes it, the source of its manifest
+ * (odbk_backup_to_manifest, odbk_backup_from_manifest: lib/backup/backup.h) and of its JSON object.  Its
+ * type, format, status and tier are enums of lib/common/vocab.h; the row and the manifest hold their
+ * names (the catalog binds them, odbk_catalog_* refuse a name this version does not know).  A zeroed
+ * record is a pending manual odbk-format backup without a tier. */
 struct odbk_backup {
     char *id;
     char *uuid;
@@ -32,10 +30,10 @@ struct odbk_backup {
     char *project;
     char *database;
     char *storage;
-    char *type;          /* manual, scheduled, pre-restore, pre-upgrade, pre-destroy */
-    char *format;        /* odbk, zip, dump */
+    enum odbk_backup_type type;
+    enum odbk_backup_format format;   /* the index of its odbk_formats entry too (lib/backup/format.h) */
     char *compression;   /* gzip, zstd */
-    char *status;
+    enum odbk_backup_status status;
     int verified;
     time_t created_at;
     time_t finished_at;  /* 0 while running */
@@ -44,7 +42,7 @@ struct odbk_backup {
     uint64_t total_size; /* stored bytes of every file, manifest included */
     int has_filestore;
     char *comment;
-    char *retention;     /* "" or daily, weekly, monthly, yearly, permanent */
+    enum odbk_retention_tier retention;
     char *error;         /* why it failed, or NULL */
     char *host;          /* host that made it */
     long pid;            /* process making it (while running) */
@@ -55,11 +53,14 @@ struct odbk_backup {
     char *warning;       /* not stored: what the run that made it warns of (odbk-create), or NULL */
 };
 
+/* The bit of one enum value in a filter's statuses or types. */
+#define ODBK_ONLY(v) (1u << (unsigned)(v))
+
 struct odbk_backup_filter {
     const char *const *envs; /* NULL-terminated, or NULL for every env */
     const char *project;
-    const char *status;
-    const char *type;
+    unsigned statuses;       /* ODBK_ONLY(status) | ...: rows of these statuses; 0 for any */
+    unsigned types;          /* ODBK_ONLY(type) | ...: rows of these types; 0 for any */
     const char *storage;
     const char *search;      /* substring of env, project or database */
     time_t since, until;     /* created_at within [since, until] (0: unbounded) */
@@ -99,7 +100,7 @@ int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct 
 int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
 /* Insert or replace (rescan). */
 int odbk_catalog_backup_upsert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
-int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, const char *status,
+int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, enum odbk_backup_status status,
                                    const char *error, struct odbk_err *err);
 int odbk_catalog_heartbeat(struct odbk_catalog *cat, const char *id, struct odbk_err *err);
 /* ODBK_E_NOINPUT when there is no such backup (a unique prefix of an id is accepted). */

@@ -110,7 +110,7 @@ static void print_backups(const struct line *l)
     struct odbk_err err = {0};
     char *path = odbk_config_catalog_path(l->catalog);
     size_t n = 0, i;
-    f.status = ODBK_STATUS_COMPLETED;
+    f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
     f.limit = 1000;
     if (access(path, R_OK) == 0 && odbk_catalog_open(path, &cat, &err) == 0 &&
         odbk_catalog_backup_list(cat, &f, &v, &n, &err) == 0)

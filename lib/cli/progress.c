@@ -172,7 +172,7 @@ size_t odbk_progress_line(char *buf, size_t size, int width, size_t pad, const c
 static void term_size(int *cols, int *rows)
 {
     struct winsize ws;
-    const char *c = getenv("COLUMNS");
+    const char *c = odbk_getenv("COLUMNS");
     *cols = 80;
     *rows = 24;
     if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {

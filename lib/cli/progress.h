@@ -1,5 +1,5 @@
-/* progress.h - progress on stderr (SPEC §3), fed by the events of create and restore
- * (odbk_backup_progress_cb):
+/* progress.h - progress on stderr (--progress in odbk-create(1), odbk-restore(1)), fed by the events of
+ * create and restore (odbk_backup_progress_cb):
  *   - bar (a terminal): one line per phase under way, "[env] phase  45%  12.3 MB of 27.4 MB  5.1 MB/s
  *     ETA 3s", each clipped to the terminal's width (read at every redraw, so a resized window is
  *     followed), redrawn in place and taken off the screen when the run ends;

@@ -96,7 +96,7 @@ int odbk_err_exit_code(const struct odbk_err *err)
 
 void odbk_err_print(const struct odbk_err *err, const char *prog, FILE *f)
 {
-    fprintf(f, "%s: error: %s\n", prog, err->msg[0] ? err->msg : "unknown error");
+    fprintf(f, "%s: error: %s\n", prog, err->msg[0] ? err->msg : "unknown error");   /* lint-ok: the printer programs call */
     if (err->hint[0])
-        fprintf(f, "%s: hint: %s\n", prog, err->hint);
+        fprintf(f, "%s: hint: %s\n", prog, err->hint);   /* lint-ok: the printer programs call */
 }

@@ -47,6 +47,18 @@ int odbk_read_small_file(const char *path, size_t max, char **out, struct odbk_e
 int odbk_read_small_file_len(const char *path, size_t max, char **out, size_t *out_len, struct odbk_err *err);
 
 /* Test-only fault injection: is $ODBK_FAILPOINT "name" (always) or "name:N" (the first N calls)? */
+/* The one reader of the environment in lib/ (tests/lint.sh forbids getenv elsewhere), so that every
+ * variable odbk reads is listed here:
+ *   ODBK_CONFIG, XDG_CONFIG_HOME, HOME    where odbk.conf is (odbk.conf(5), FILES)
+ *   ODBK_CATALOG, XDG_STATE_HOME          where the catalog is
+ *   a password-env's NAME, PGPASSWORD     secrets (odbk.conf(5))
+ *   ODBK_PG_BINDIR, PATH                  where pg_dump and psql are
+ *   TZDIR, TZ                             time zones
+ *   TMPDIR                                odbk-restore --test's scratch directory
+ *   COLUMNS                               the progress bar's width
+ *   ODBK_FAILPOINT, ODBK_FAILPOINT_READY, ODBK_HEARTBEAT_SECONDS   tests only (HACKING.md)
+ * NULL when unset. */
+const char *odbk_getenv(const char *name);
 int odbk_failpoint(const char *name);
 /* Test-only: when $ODBK_FAILPOINT names this point, create the file $ODBK_FAILPOINT_READY (when set) and
  * sleep 3 s: the moment a test acts at (a rival program, a hostile user swapping a folder). */

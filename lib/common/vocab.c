@@ -63,3 +63,47 @@ int odbk_vocab_error(const struct odbk_vocab *v, const char *s, enum odbk_errcod
         odbk_err_hint(err, "one of: %s", list);
     return -1;
 }
+
+int odbk_vocab_parse(const struct odbk_vocab *v, const char *s, int *out, enum odbk_errcode code,
+                     struct odbk_err *err)
+{
+    int i = odbk_vocab_find(v, s ? s : "");
+    if (i < 0)
+        return odbk_vocab_error(v, s ? s : "", code, err);
+    *out = i;
+    return 0;
+}
+
+const char *odbk_type_name(enum odbk_backup_type t)
+{
+    return odbk_vocab_name(&odbk_vocab_type, (int)t);
+}
+
+const char *odbk_format_name(enum odbk_backup_format f)
+{
+    return odbk_vocab_name(&odbk_vocab_format, (int)f);
+}
+
+const char *odbk_status_name(enum odbk_backup_status s)
+{
+    return odbk_vocab_name(&odbk_vocab_status, (int)s);
+}
+
+const char *odbk_tier_name(enum odbk_retention_tier t)
+{
+    const char *s = t == ODBK_TIER_NONE ? NULL : odbk_vocab_name(&odbk_vocab_tier, (int)t - ODBK_TIER_DAILY);
+    return s ? s : "";
+}
+
+int odbk_tier_parse(const char *s, enum odbk_retention_tier *out, enum odbk_errcode code, struct odbk_err *err)
+{
+    int i;
+    if (!s || !*s) {
+        *out = ODBK_TIER_NONE;
+        return 0;
+    }
+    if (odbk_vocab_parse(&odbk_vocab_tier, s, &i, code, err) < 0)
+        return -1;
+    *out = (enum odbk_retention_tier)(ODBK_TIER_DAILY + i);
+    return 0;
+}

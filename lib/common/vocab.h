@@ -32,14 +32,17 @@ struct odbk_vocab {
 enum odbk_backup_type { ODBK_TYPE_MANUAL, ODBK_TYPE_SCHEDULED, ODBK_TYPE_PRE_RESTORE, ODBK_TYPE_PRE_UPGRADE,
                         ODBK_TYPE_PRE_DESTROY };
 extern const struct odbk_vocab odbk_vocab_type;
-/* odbk-create --retention: names[i] is enum odbk_retention_tier ODBK_TIER_DAILY + i (policy/retention.h) */
+/* odbk-create --retention; the retention tier of a backup row and a manifest ("" for none): names[i] is
+ * ODBK_TIER_DAILY + i (odbk_tier_name, odbk_tier_parse) */
+enum odbk_retention_tier { ODBK_TIER_NONE, ODBK_TIER_DAILY, ODBK_TIER_WEEKLY, ODBK_TIER_MONTHLY, ODBK_TIER_YEARLY,
+                           ODBK_TIER_PERMANENT };
 extern const struct odbk_vocab odbk_vocab_tier;
 /* odbk-create --format */
 enum odbk_backup_format { ODBK_FORMAT_ODBK, ODBK_FORMAT_ZIP, ODBK_FORMAT_DUMP };
 extern const struct odbk_vocab odbk_vocab_format;
 /* odbk-create --compress: names[i] is enum odbk_compression ODBK_COMPRESS_GZIP + i (io/writer.h) */
 extern const struct odbk_vocab odbk_vocab_compression;
-/* the status of a backup row (catalog.h ODBK_STATUS_*), odbk-list --status */
+/* the status of a backup row, odbk-list --status */
 enum odbk_backup_status { ODBK_BACKUP_PENDING, ODBK_BACKUP_IN_PROGRESS, ODBK_BACKUP_UPLOADING,
                           ODBK_BACKUP_COMPLETED, ODBK_BACKUP_FAILED, ODBK_BACKUP_EXPIRED };
 extern const struct odbk_vocab odbk_vocab_status;
@@ -59,5 +62,16 @@ const char *odbk_vocab_name(const struct odbk_vocab *v, int i);
 void odbk_vocab_list(const struct odbk_vocab *v, char *buf, size_t size);
 /* `code` "unknown WHAT 's'" with a did-you-mean, the hint listing every name; returns -1. */
 int odbk_vocab_error(const struct odbk_vocab *v, const char *s, enum odbk_errcode code, struct odbk_err *err);
+/* The index of s in v's names into *out, or odbk_vocab_error (s NULL is ""). */
+int odbk_vocab_parse(const struct odbk_vocab *v, const char *s, int *out, enum odbk_errcode code,
+                     struct odbk_err *err);
+/* The names of a backup's type, format and status (NULL out of range). */
+const char *odbk_type_name(enum odbk_backup_type t);
+const char *odbk_format_name(enum odbk_backup_format f);
+const char *odbk_status_name(enum odbk_backup_status s);
+/* A retention tier as a catalog row and a manifest write it: "" for ODBK_TIER_NONE, else its name. */
+const char *odbk_tier_name(enum odbk_retention_tier t);
+/* "" (or NULL) is ODBK_TIER_NONE; another name not a tier's is odbk_vocab_error. */
+int odbk_tier_parse(const char *s, enum odbk_retention_tier *out, enum odbk_errcode code, struct odbk_err *err);
 
 #endif

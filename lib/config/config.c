@@ -304,7 +304,7 @@ int odbk_config_parse_file(const char *path, struct odbk_config **out, struct od
 int odbk_config_load(const char *explicit_path, int allow_missing, struct odbk_config **out,
                      struct odbk_err *err)
 {
-    const char *env = getenv("ODBK_CONFIG");
+    const char *env = odbk_getenv("ODBK_CONFIG");
     char *xdg = NULL;
     int r;
     if (explicit_path && *explicit_path)
@@ -312,7 +312,7 @@ int odbk_config_load(const char *explicit_path, int allow_missing, struct odbk_c
     if (env && *env)
         return odbk_config_parse_file(env, out, err);
     if (geteuid() != 0) {
-        const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        const char *x = odbk_getenv("XDG_CONFIG_HOME"), *home = odbk_getenv("HOME");
         if (x && *x)
             xdg = odbk_xasprintf("%s/odbk/odbk.conf", x);
         else if (home && *home)
@@ -530,7 +530,7 @@ int odbk_config_secret(const struct odbk_config_section *sec, const char *key, c
         return 0;
     }
     if (env_var) {
-        const char *v = getenv(env_var);
+        const char *v = odbk_getenv(env_var);
         if (v && *v)
             *out = odbk_xstrdup(v);
     }
@@ -622,7 +622,7 @@ static char *pgpassword_orig;
 static void pgpassword_use(const char *password)
 {
     if (!pgpassword_saved) {
-        const char *o = getenv("PGPASSWORD");
+        const char *o = odbk_getenv("PGPASSWORD");
         pgpassword_orig = o ? odbk_xstrdup(o) : NULL;
         pgpassword_saved = 1;
     }
@@ -735,7 +735,7 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
                                         : odbk_xasprintf("%s/.local/share/Odoo", oc_home ? oc_home : "");
             dd_from = "odoo.conf";
         } else {
-            const char *home = getenv("HOME");
+            const char *home = odbk_getenv("HOME");
             struct passwd *pw = getpwnam("odoo");
             out->data_dir = odbk_xasprintf("%s/.local/share/Odoo", pw && pw->pw_dir ? pw->pw_dir : home ? home : "");
             dd_from = "default";
@@ -780,13 +780,13 @@ int odbk_config_select_envs(const struct odbk_config *cfg, int all, char *const 
 
 char *odbk_config_catalog_path(const char *explicit_path)
 {
-    const char *e = getenv("ODBK_CATALOG");
+    const char *e = odbk_getenv("ODBK_CATALOG");
     if (explicit_path && *explicit_path)
         return odbk_xstrdup(explicit_path);
     if (e && *e)
         return odbk_xstrdup(e);
     if (geteuid() != 0) {
-        const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        const char *x = odbk_getenv("XDG_STATE_HOME"), *home = odbk_getenv("HOME");
         if (x && *x)
             return odbk_xasprintf("%s/odbk/catalog.db", x);
         if (home && *home)

@@ -121,11 +121,9 @@ static struct odbk_writer *gunzip_new(struct odbk_writer *next)
 {
     struct gz *g = odbk_xcalloc(1, sizeof(*g));
     g->out = odbk_xmalloc(OUTBUF);
-    if (inflateInit2(&g->z, 15 + 16) != Z_OK) {
-        fprintf(stderr, "odbk: fatal: zlib initialisation failed\n");
-        abort();
-    }
     odbk_writer_init(&g->w, &gz_ops, next);
+    if (inflateInit2(&g->z, 15 + 16) != Z_OK)
+        odbk_writer_broken(&g->w, "zlib initialisation failed");
     return &g->w;
 }
 
@@ -225,11 +223,9 @@ static struct odbk_writer *zs_new(int decompress, int level, int threads, struct
             }
         }
     }
-    if (!z->c && !z->d) {
-        fprintf(stderr, "odbk: fatal: zstd initialisation failed\n");
-        abort();
-    }
     odbk_writer_init(&z->w, &zs_ops, next);
+    if (!z->c && !z->d)
+        odbk_writer_broken(&z->w, "zstd initialisation failed");
     return &z->w;
 }
 

@@ -137,8 +137,8 @@ static int spawn(char *const argv[], char *const env[], int want_in, int want_ou
         execve(argv[0], argv, envp);
         e = errno;
         if (write(pexec[1], &e, sizeof(e)) < 0)
-            _exit(127);
-        _exit(127);
+            _exit(127);   /* lint-ok: the child of fork, exec failed */
+        _exit(127);       /* lint-ok: the child of fork, exec failed */
     }
     free(envp);
     setpgid(c->pid, c->pid);   /* also here: no race with a kill of the group right after the fork */

@@ -337,11 +337,12 @@ struct odbk_writer *odbk_filter_pgzip_new(int level, int threads, struct odbk_wr
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
     p->threads = odbk_xcalloc((size_t)threads, sizeof(pthread_t));
+    odbk_writer_init(&p->w, &pgz_ops, next);
     for (i = 0; i < threads; i++)
         if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
-            fprintf(stderr, "odbk: fatal: cannot start a compression thread\n");
-            abort();
+            p->nthreads = i;   /* the ones started: pgz_free stops and joins them */
+            odbk_writer_broken(&p->w, "cannot start a compression thread");
+            break;
         }
-    odbk_writer_init(&p->w, &pgz_ops, next);
     return &p->w;
 }

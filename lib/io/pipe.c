@@ -156,10 +156,9 @@ struct odbk_writer *odbk_pipe_writer_new(odbk_pipe_consumer consume, void *ctx, 
     p->ctx = ctx;
     p->free_ctx = free_ctx;
     odbk_writer_init(&p->w, &pipe_ops, NULL);
-    if (pthread_create(&p->th, NULL, consumer_main, p) != 0) {
-        fprintf(stderr, "odbk: fatal: cannot start a thread\n");
-        abort();
-    }
-    p->started = 1;
+    if (pthread_create(&p->th, NULL, consumer_main, p) != 0)
+        odbk_writer_broken(&p->w, "cannot start a thread");
+    else
+        p->started = 1;
     return &p->w;
 }

@@ -19,12 +19,27 @@ void odbk_writer_init(struct odbk_writer *w, const struct odbk_writer_ops *ops, 
     w->ops = ops;
     w->next = next;
     w->state = W_OPEN;
+    w->broken = NULL;
+}
+
+void odbk_writer_broken(struct odbk_writer *w, const char *why)
+{
+    w->broken = why;
+}
+
+static int broken_err(const struct odbk_writer *w, struct odbk_err *err)
+{
+    odbk_err_set(err, ODBK_E_SOFTWARE, "%s: %s", w->ops->name, w->broken);
+    odbk_err_hint(err, "the system is short of memory or threads: try again, or with fewer --threads");
+    return -1;
 }
 
 int odbk_writer_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
 {
     if (w->state != W_OPEN)
         return odbk_err_set(err, ODBK_E_SOFTWARE, "write to a %s stream that is already closed", w->ops->name);
+    if (w->broken)
+        return broken_err(w, err);
     if (!len)
         return 0;
     return w->ops->write(w, buf, len, err);
@@ -36,7 +51,9 @@ int odbk_writer_finish(struct odbk_writer *w, struct odbk_err *err)
         if (w->state != W_OPEN)
             return odbk_err_set(err, ODBK_E_SOFTWARE, "finish of a %s stream that is already closed",
                                 w->ops->name);
-        if (w->ops->finish && w->ops->finish(w, err) < 0) {
+        if (w->broken || (w->ops->finish && w->ops->finish(w, err) < 0)) {
+            if (w->broken)
+                broken_err(w, err);
             odbk_writer_abort(w);
             return -1;
         }
@@ -174,14 +191,12 @@ static struct odbk_writer *sha_new(struct odbk_writer *next, const char *expect_
 {
     struct sha_filter *f = odbk_xcalloc(1, sizeof(*f));
     f->ctx = EVP_MD_CTX_new();
-    if (!f->ctx || EVP_DigestInit_ex(f->ctx, EVP_sha256(), NULL) != 1) {
-        fprintf(stderr, "odbk: fatal: cannot initialise SHA-256\n");
-        abort();
-    }
     f->expect = expect_hex ? odbk_xstrdup(expect_hex) : NULL;
     f->expect_size = size;
     f->what = what ? odbk_xstrdup(what) : NULL;
     odbk_writer_init(&f->w, &sha_ops, next);
+    if (!f->ctx || EVP_DigestInit_ex(f->ctx, EVP_sha256(), NULL) != 1)
+        odbk_writer_broken(&f->w, "cannot initialise SHA-256");
     return &f->w;
 }
 

@@ -43,10 +43,16 @@ struct odbk_writer {
     const struct odbk_writer_ops *ops;
     struct odbk_writer *next;   /* NULL for a sink */
     int state;                  /* 0 open, 1 finished, 2 aborted (managed by writer.c) */
+    const char *broken;         /* why its constructor failed (odbk_writer_broken), or NULL */
 };
 
 /* Initialise the generic part of a link (drivers and filters call this in their constructors). */
 void odbk_writer_init(struct odbk_writer *w, const struct odbk_writer_ops *ops, struct odbk_writer *next);
+
+/* A constructor that could not set its link up (a library's initialisation, a thread) returns it anyway,
+ * marked: its first write or finish fails with ODBK_E_SOFTWARE "NAME: why" and never runs the link's own
+ * write or finish (its abort and free must cope with what the constructor left). */
+void odbk_writer_broken(struct odbk_writer *w, const char *why);
 
 int odbk_writer_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err);
 /* Finish w and, after it, every link down the chain. */

@@ -55,8 +55,9 @@ struct odbk_zip *odbk_zip_new(struct odbk_writer *dst)
     archive_write_set_format_zip(z->a);
     archive_write_set_bytes_per_block(z->a, 0);    /* no padding: a zip ends with its directory */
     if (archive_write_open2(z->a, z, NULL, zw_write, NULL, NULL) != ARCHIVE_OK) {
-        fprintf(stderr, "odbk: fatal: libarchive: %s\n", archive_error_string(z->a));
-        abort();
+        /* every later call says so (zip_error) */
+        z->failed = 1;
+        odbk_err_set(&z->werr, ODBK_E_SOFTWARE, "zip: cannot start: %s", archive_error_string(z->a));
     }
     return z;
 }
@@ -75,6 +76,8 @@ int odbk_zip_begin(struct odbk_zip *z, const char *name, int64_t size, time_t mt
 {
     struct archive_entry *e;
     int r = 0;
+    if (z->failed)
+        return zip_error(z, "cannot start", err);
     if (end_member(z, err) < 0)
         return -1;
     e = archive_entry_new();
@@ -190,6 +193,8 @@ int odbk_zip_add_dir(struct odbk_zip *z, const char *dir, const char *prefix, ui
 
 int odbk_zip_close(struct odbk_zip *z, struct odbk_err *err)
 {
+    if (z->failed)
+        return zip_error(z, "cannot start", err);
     if (end_member(z, err) < 0)
         return -1;
     if (archive_write_close(z->a) != ARCHIVE_OK)

@@ -182,13 +182,13 @@ int odbk_notify_backup(const struct odbk_config *cfg, const char *env, const str
     if (b) {
         ev.event = "backup.completed";
         ev.backup_id = b->id;
-        ev.status = b->status;
+        ev.status = odbk_status_name(b->status);
         ev.size = b->total_size;
         ev.duration = b->finished_at && b->created_at ? (int64_t)(b->finished_at - b->created_at) : since(started);
     } else {
         ev.event = "backup.failed";
         ev.failure = 1;
-        ev.status = ODBK_STATUS_FAILED;
+        ev.status = odbk_status_name(ODBK_BACKUP_FAILED);
         ev.error = failure ? failure->msg : "unknown error";
         ev.duration = since(started);
     }
@@ -212,7 +212,7 @@ int odbk_notify_restore(const struct odbk_config *cfg, const char *env, const ch
     ev.env = env;
     ev.project = project;
     ev.backup_id = backup_id;
-    ev.status = failure ? ODBK_STATUS_FAILED : ODBK_STATUS_COMPLETED;
+    ev.status = failure ? odbk_status_name(ODBK_BACKUP_FAILED) : odbk_status_name(ODBK_BACKUP_COMPLETED);
     ev.error = failure ? failure->msg : NULL;
     ev.duration = since(started);
     r = odbk_notify_send(&p, &ev, err);
@@ -246,7 +246,7 @@ int odbk_notify_prune(const struct odbk_config *cfg, const char *env, const char
     ev.env = env;
     ev.project = project;
     ev.backup_id = list;
-    ev.status = failure ? ODBK_STATUS_FAILED : "deleted";
+    ev.status = failure ? odbk_status_name(ODBK_BACKUP_FAILED) : "deleted";
     ev.error = failure ? failure->msg : NULL;
     ev.size = bytes;
     ev.duration = since(started);

@@ -73,11 +73,11 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
     add_str(o, "env", m->env);
     add_str(o, "project", m->project);
     add_str(o, "database", m->database);
-    add_str(o, "type", m->type);
-    add_str(o, "format", m->format);
+    add_str(o, "type", odbk_type_name(m->type));
+    add_str(o, "format", odbk_format_name(m->format));
     odbk_json_time(o, "created_at", m->created_at);
     odbk_json_time(o, "finished_at", m->finished_at);
-    add_str(o, "retention", m->retention);
+    add_str(o, "retention", odbk_tier_name(m->retention));
     add_str(o, "comment", m->comment);
     add_str(o, "host", m->host);
     add_str(o, "odbk_version", m->odbk_version);
@@ -125,10 +125,16 @@ char *odbk_manifest_odoo_json(const struct odbk_manifest *m)
     return r;
 }
 
-static char *get_str(const cJSON *o, const char *k)
+/* A string value, "" when absent or not a string (o keeps it). */
+static const char *get_name(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return odbk_xstrdup(cJSON_IsString(v) ? v->valuestring : "");
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static char *get_str(const cJSON *o, const char *k)
+{
+    return odbk_xstrdup(get_name(o, k));
 }
 
 /* A time: absent or null is 0; a string must be RFC 3339 (*bad set otherwise). */
@@ -156,7 +162,7 @@ static int size_ok(const cJSON *v)
 int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest *m, struct odbk_err *err)
 {
     cJSON *o = cJSON_Parse(json), *v, *files, *f;
-    int bad_time = 0;
+    int bad_time = 0, type = 0, format = 0;
     memset(m, 0, sizeof(*m));
     if (!o || !cJSON_IsObject(o)) {
         cJSON_Delete(o);
@@ -180,14 +186,21 @@ int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest
     m->env = get_str(o, "env");
     m->project = get_str(o, "project");
     m->database = get_str(o, "database");
-    m->type = get_str(o, "type");
-    m->format = get_str(o, "format");
-    m->retention = get_str(o, "retention");
     m->comment = get_str(o, "comment");
     m->host = get_str(o, "host");
     m->odbk_version = get_str(o, "odbk_version");
     m->pg_server_version = get_str(o, "pg_server_version");
     m->pg_dump_version = get_str(o, "pg_dump_version");
+    if (odbk_vocab_parse(&odbk_vocab_type, get_name(o, "type"), &type, ODBK_E_DATA, err) < 0 ||
+        odbk_vocab_parse(&odbk_vocab_format, get_name(o, "format"), &format, ODBK_E_DATA, err) < 0 ||
+        odbk_tier_parse(get_name(o, "retention"), &m->retention, ODBK_E_DATA, err) < 0) {
+        odbk_err_prefix(err, "'%s'", what);
+        cJSON_Delete(o);
+        odbk_manifest_release(m);
+        return -1;
+    }
+    m->type = (enum odbk_backup_type)type;
+    m->format = (enum odbk_backup_format)format;
     m->created_at = get_time(o, "created_at", &bad_time);
     m->finished_at = get_time(o, "finished_at", &bad_time);
     if (bad_time) {
@@ -267,8 +280,8 @@ const struct odbk_manifest_file *odbk_manifest_file_by_role(const struct odbk_ma
 void odbk_manifest_release(struct odbk_manifest *m)
 {
     size_t i;
-    char **strs[] = {&m->id, &m->uuid, &m->env, &m->project, &m->database, &m->type, &m->format, &m->retention,
-                     &m->comment, &m->host, &m->odbk_version, &m->pg_server_version, &m->pg_dump_version,
+    char **strs[] = {&m->id, &m->uuid, &m->env, &m->project, &m->database, &m->comment, &m->host,
+                     &m->odbk_version, &m->pg_server_version, &m->pg_dump_version,
                      &m->odoo_version, &m->odoo_major, &m->odoo_pg_version, &m->modules_json, &m->tables_json};
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);

@@ -1,4 +1,4 @@
-/* manifest.h - odbk's backup manifest (SPEC §4), written last: a backup exists in storage exactly
+/* manifest.h - odbk's backup manifest (odbk(7), Storage layout), written last: a backup exists in storage exactly
  * when its manifest does.  It carries odbk's keys, Odoo's own manifest keys (odoo_dump, db_name,
  * version, major_version, pg_version, modules) and the list of files with size and SHA-256. */
 #ifndef ODBK_MANIFEST_H
@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/vocab.h"
 
 #define ODBK_MANIFEST_VERSION 1
 #define ODBK_MANIFEST_MAX_FILES 8
@@ -25,7 +26,10 @@ struct odbk_manifest_file {
 
 struct odbk_manifest {
     int version;
-    char *id, *uuid, *env, *project, *database, *type, *format, *retention, *comment, *host;
+    char *id, *uuid, *env, *project, *database, *comment, *host;
+    enum odbk_backup_type type;        /* written and read by name (lib/common/vocab.h) */
+    enum odbk_backup_format format;
+    enum odbk_retention_tier retention;   /* "retention": "" for none */
     char *odbk_version, *pg_server_version, *pg_dump_version;
     time_t created_at, finished_at;
     /* Odoo's keys */
@@ -46,7 +50,8 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m);
 /* Odoo's own manifest.json (for zip backups), malloc'd. */
 char *odbk_manifest_odoo_json(const struct odbk_manifest *m);
 /* Parse; ODBK_E_DATA naming `what` when it is not an odbk manifest, or a file's size is not a whole number
- * 0 .. ODBK_MANIFEST_MAX_SIZE, its sha256 not 64 hex digits, a time present but not RFC 3339. */
+ * 0 .. ODBK_MANIFEST_MAX_SIZE, its sha256 not 64 hex digits, a time present but not RFC 3339, its type,
+ * format or retention not a name of their vocabulary (odbk_vocab_error). */
 int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest *m, struct odbk_err *err);
 void odbk_manifest_release(struct odbk_manifest *m);
 /* Add a file (copies the strings). */

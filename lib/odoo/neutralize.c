@@ -44,7 +44,7 @@ struct stmt {
 
 /* Odoo's data/neutralize.sql statements, module by module, in odbk's form.  The commit each was read from
  * is odoo/odoo's unless said otherwise; a series in brackets is the one the columns exist in, by content
- * (the stored copies do not map commits to branches, research/odoo-fidelity-check.md §0). */
+ * (the copies read do not map commits to branches). */
 static const struct stmt neutralize[] = {
     /* base [16.0+] (a1926979 for 17/18; the 16.0 file has the first, the cron and the flag only) */
     {"base", "ir_mail_server", "active", "UPDATE ir_mail_server SET active = false"},

@@ -1,5 +1,5 @@
 /* neutralize.h - what Odoo does to a restored copy so that it cannot act as production: neutralization
- * (Odoo 16+, research/odoo-facts.md §2) and what Odoo's "copy" changes (see odbk_odoo_copy).
+ * (Odoo 16+, odoo/modules/neutralize.py) and what Odoo's "copy" changes (see odbk_odoo_copy).
  *
  * Odoo neutralizes by running the data/neutralize.sql of every module in state installed, to upgrade or
  * to remove (odoo/modules/neutralize.py).  With the addons path of the Odoo that runs the database, odbk

@@ -100,7 +100,7 @@ int odbk_pg_tool(int server_version_num, const char *tool, const char *bindir, c
 {
     int want = major_of(server_version_num);
     char *cand[4] = {0};
-    const char *envdir = getenv("ODBK_PG_BINDIR"), *pathenv = getenv("PATH");
+    const char *envdir = odbk_getenv("ODBK_PG_BINDIR"), *pathenv = odbk_getenv("PATH");
     char majs[16];
     size_t i;
     int found_other = -1;

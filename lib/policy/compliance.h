@@ -1,4 +1,4 @@
-/* compliance.h - environment states (SPEC §5) and backup compliance (SPEC §3 odbk-compliance).
+/* compliance.h - environment states (odbk(7), States) and backup compliance (odbk-compliance(1)).
  *
  * State of an env, from the age of its latest completed backup (created_at; failed, running and expired
  * backups do not count) and its policy's thresholds:

@@ -1,4 +1,5 @@
-/* cron.h - schedules: 5-field cron expressions evaluated in a time zone (SPEC §2 `schedule`, issue 6).
+/* cron.h - schedules: 5-field cron expressions evaluated in a time zone (odbk.conf(5) `schedule`,
+ * odbk-schedules(7)).
  *
  * Syntax (Vixie cron): minute hour day-of-month month day-of-week; each field a comma list of `*`, `N`,
  * `N-M`, with an optional `/STEP` (`0-59/15`, `9-17/2`, `*` with a step; `N/STEP` means N-max/STEP); month names jan..dec and

@@ -1,6 +1,6 @@
 /* duration.h - the two kinds of durations odbk reads.
  *
- * Calendar durations (retention, SPEC §6): `36h`, `7d`, `4w`, `12m`, `2y`, combinable as `1y6m`; here
+ * Calendar durations (retention: odbk.conf(5) [policy]): `36h`, `7d`, `4w`, `12m`, `2y`, combinable as `1y6m`; here
  * `m` means MONTHS, as in restic's --keep-within.  They are subtracted on the wall clock of the policy's
  * zone, so "1m" before 15 April 10:00 is 15 March 10:00 whatever the DST state.
  *

@@ -18,7 +18,7 @@ static const struct def defaults[] = {
     {"enabled", "true"},
     {"schedule", "@daily"},
     {"timezone", "UTC"},
-    {"keep-last", "7"},        /* seed 002: "Keep Latest Backup", a floor always kept */
+    {"keep-last", "7"},        /* a floor always kept (odbk.conf(5)) */
     {"keep-hourly", ""},
     {"keep-daily", ""},
     {"keep-weekly", ""},

@@ -1,8 +1,8 @@
-/* policy.h - the effective policy of an environment (SPEC §1, §2): built-in defaults, overridden by the
- * organization's [policy] section, overridden key by key by the env's own [policy ENV] section (the
- * "custom policy").  Every key remembers where its value came from, for `odbk-policy show`.
+/* policy.h - the effective policy of an environment (odbk.conf(5) [policy] and [policy ENV]): built-in
+ * defaults, overridden by the organization's [policy] section, overridden key by key by the env's own
+ * [policy ENV] section (the "custom policy").  Every key remembers where its value came from, for `odbk-policy show`.
  *
- * Built-in defaults (seed 000): enabled = true, schedule = @daily, timezone = UTC, keep-within-daily =
+ * Built-in defaults (odbk.conf(5)): enabled = true, schedule = @daily, timezone = UTC, keep-within-daily =
  * 7d, keep-within-weekly = 4w, keep-within-monthly = 12m, keep-within-yearly = 2y, notify-on = failure,
  * warning-after = 1d, danger-after = 5d.  A key set to an empty value is unset at that level (so a
  * custom policy can drop an inherited rule). */

@@ -18,15 +18,13 @@ const char *const odbk_retention_keys[] = {
     "keep-within-yearly", NULL,
 };
 
-/* Durations of the --retention tiers when the policy has no keep-within-<tier> (seed 000's defaults). */
+/* Durations of the --retention tiers when the policy has no keep-within-<tier> (odbk.conf(5)'s defaults). */
 static const struct odbk_duration tier_default[] = {
     [ODBK_TIER_DAILY] = {.days = 7},
     [ODBK_TIER_WEEKLY] = {.weeks = 4},
     [ODBK_TIER_MONTHLY] = {.months = 12},
     [ODBK_TIER_YEARLY] = {.years = 2},
 };
-
-static const char *const tier_names[] = {"none", "daily", "weekly", "monthly", "yearly", "permanent"};
 
 void odbk_retention_policy_init(struct odbk_retention_policy *p)
 {
@@ -107,17 +105,6 @@ char *odbk_retention_policy_describe(const struct odbk_retention_policy *p)
     char *n = odbk_xasprintf("%s (%s)", *s ? s : "no rule", p->timezone[0] ? p->timezone : "UTC");
     free(s);
     return n;
-}
-
-int odbk_retention_tier_parse(const char *s, enum odbk_retention_tier *out, struct odbk_err *err)
-{
-    for (size_t i = 0; i < sizeof tier_names / sizeof *tier_names; i++)
-        if (s && !strcmp(s, tier_names[i])) {
-            *out = (enum odbk_retention_tier)i;
-            return 0;
-        }
-    return odbk_err_set(err, ODBK_E_USAGE,
-                        "unknown retention tier '%s' (daily, weekly, monthly, yearly or permanent)", s ? s : "");
 }
 
 /* ---------------------------------------------------------------- the engine */
@@ -267,7 +254,7 @@ int odbk_retention_plan(const struct odbk_retention_policy *p, const struct odbk
             const struct odbk_duration *dur = odbk_duration_is_zero(&p->within[r]) ? &tier_default[tier]
                                                                                     : &p->within[r];
             if (d->item->time > odbk_duration_before(now, dur))
-                add_reason(d, odbk_xasprintf("tier %s", tier_names[tier]));
+                add_reason(d, odbk_xasprintf("tier %s", odbk_tier_name(tier)));
         }
     }
     if (ne && !e[0].dec->keep)

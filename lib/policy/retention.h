@@ -1,4 +1,4 @@
-/* retention.h - the retention engine: which backups a policy keeps, and why (SPEC §6, issue 5).
+/* retention.h - the retention engine: which backups a policy keeps, and why (odbk.conf(5) [policy], odbk-prune(1)).
  *
  * restic's `forget` semantics exactly (restic >= 0.17, internal/data/snapshot_policy.go ApplyPolicy), over
  * one group of backups (the caller groups by env and storage):
@@ -20,7 +20,7 @@
  *   - "tier weekly": a backup created with --retention weekly is kept while it is younger than the tier's
  *     duration, measured from its creation to `now`; the duration is the policy's keep-within-weekly
  *     (keep-within-daily, -monthly, -yearly for the other tiers), or when the policy does not set it the
- *     platform defaults 7d, 4w, 12m, 2y (seed 000);
+ *     platform defaults 7d, 4w, 12m, 2y (odbk.conf(5));
  *   - "newest": the newest completed backup is always kept; this reason is given only when nothing else
  *     keeps it.  With restic's rules something always does (a count rule keeps the first backup, a window
  *     contains the newest), so this is a safety net against a future rule, not a visible behaviour.
@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/vocab.h"
 #include "policy/duration.h"
 
 enum odbk_period {
@@ -59,15 +60,6 @@ struct odbk_retention_policy {
     /* Leave out restic 0.17's "keep the oldest" clause (restic <= 0.16 behaviour; the differential test
      * against the Debian restic 0.14 sets it). */
     int no_keep_oldest;
-};
-
-enum odbk_retention_tier {
-    ODBK_TIER_NONE,
-    ODBK_TIER_DAILY,
-    ODBK_TIER_WEEKLY,
-    ODBK_TIER_MONTHLY,
-    ODBK_TIER_YEARLY,
-    ODBK_TIER_PERMANENT
 };
 
 struct odbk_retention_item {
@@ -108,8 +100,6 @@ int odbk_retention_policy_is_empty(const struct odbk_retention_policy *p);
 char *odbk_retention_policy_describe(const struct odbk_retention_policy *p);
 /* Parse a count value ("7", "0", "unlimited"). */
 int odbk_retention_parse_count(const char *s, int *out, struct odbk_err *err);
-/* "daily" -> ODBK_TIER_DAILY ...; "none" too. */
-int odbk_retention_tier_parse(const char *s, enum odbk_retention_tier *out, struct odbk_err *err);
 
 /* Apply the policy to n items at time `now` (for the future-dated rule and the tiers).  Fails only on an
  * unknown time zone. */

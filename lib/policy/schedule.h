@@ -1,4 +1,4 @@
-/* schedule.h - when a scheduled backup is due (SPEC §3 `odbk-create --due`, `odbk-policy due|next`, issue 6).
+/* schedule.h - when a scheduled backup is due (`odbk-create --due`, `odbk-policy due|next`: odbk-schedules(7)).
  *
  * An env is due when its policy is enabled, has a schedule, and the schedule fired since the env's last
  * successful scheduled backup (missed fire times coalesce into one run).  The rules, in order:

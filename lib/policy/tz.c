@@ -51,7 +51,7 @@ int odbk_tz_check(const char *zone, struct odbk_err *err)
         return odbk_err_set(err, ODBK_E_CONFIG, "'%s' is not a time zone name", zone);
     if (zone_known(zone, 0))
         return 0;
-    const char *dir = getenv("TZDIR");
+    const char *dir = odbk_getenv("TZDIR");
     char *path = odbk_xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
     char magic[4] = {0};
     FILE *f = fopen(path, "rb");
@@ -72,7 +72,7 @@ int odbk_tz_check(const char *zone, struct odbk_err *err)
 void odbk_tz_enter(const char *zone)
 {
     pthread_mutex_lock(&tz_lock);
-    const char *old = getenv("TZ");
+    const char *old = odbk_getenv("TZ");
     had_tz = old != NULL;
     saved_tz = old ? odbk_xstrdup(old) : NULL;
     setenv("TZ", zone && *zone ? zone : "UTC", 1);

@@ -1,4 +1,4 @@
-/* tz.h - wall-clock conversions in a named IANA time zone (SPEC §2 `timezone`).
+/* tz.h - wall-clock conversions in a named IANA time zone (odbk.conf(5) `timezone`).
  *
  * Retention buckets and cron schedules are evaluated in the policy's zone, not the host's.  libc only
  * converts in the zone named by $TZ, so odbk_tz_enter() takes a process-wide mutex, points $TZ at the

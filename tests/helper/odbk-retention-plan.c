@@ -74,7 +74,7 @@ int main(int argc, char **argv)
                 it->completed = 0;
             else if (!strcmp(tok, "permanent"))
                 it->permanent = 1;
-            else if (!strncmp(tok, "tier=", 5) && odbk_retention_tier_parse(tok + 5, &it->tier, &err) == 0)
+            else if (!strncmp(tok, "tier=", 5) && odbk_tier_parse(tok + 5, &it->tier, ODBK_E_USAGE, &err) == 0)
                 ;
             else if (!strncmp(tok, "id=", 3)) {
                 free((char *)it->id);

@@ -17,10 +17,10 @@ static void fill(struct odbk_backup *b, const char *id, const char *env, const c
     b->project = (char *)project;
     b->database = (char *)env;
     b->storage = "disk";
-    b->type = "manual";
-    b->format = "odbk";
+    b->type = ODBK_TYPE_MANUAL;
+    b->format = ODBK_FORMAT_ODBK;
     b->compression = "gzip";
-    b->status = (char *)status;
+    b->status = (enum odbk_backup_status)odbk_vocab_find(&odbk_vocab_status, status);
     b->created_at = t;
     b->comment = "c";
 }
@@ -55,7 +55,7 @@ int main(void)
     {
         const char *envs[] = {"prod", NULL};
         f.envs = envs;
-        f.status = "completed";
+        f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
         odbk_catalog_backup_list(cat, &f, &v, &n, &err);
         is_int((int)n, 1, "filter by env and status");
         odbk_backup_list_free(v, n);
@@ -80,9 +80,10 @@ int main(void)
     is_int(odbk_catalog_backup_get(cat, "nope-nope-nope", &got, &err), -1, "an unknown id");
     is_int(odbk_err_exit_code(&err), 66, "is exit 66");
 
-    is_int(odbk_catalog_backup_set_status(cat, "20260101T000000Z-aaaaaa", "expired", NULL, &err), 0, "set status");
+    is_int(odbk_catalog_backup_set_status(cat, "20260101T000000Z-aaaaaa", ODBK_BACKUP_EXPIRED, NULL, &err), 0,
+           "set status");
     odbk_catalog_backup_get(cat, "20260101T000000Z-aaaaaa", &got, &err);
-    is_str(got.status, "expired", "status changed");
+    is_str(odbk_status_name(got.status), "expired", "status changed");
     odbk_backup_release(&got);
 
     {
@@ -104,7 +105,7 @@ int main(void)
         size_t count;
         time_t last;
         fill(&b, "20260104T000000Z-dddddd", "stage", "acme", 1767484800, "completed");
-        b.type = "scheduled";
+        b.type = ODBK_TYPE_SCHEDULED;
         odbk_catalog_backup_insert(cat, &b, &err);
         fill(&b, "20260105T000000Z-eeeeee", "stage", "acme", 1767571200, "completed");
         odbk_catalog_backup_insert(cat, &b, &err);   /* manual: the newest, but not a scheduled success */

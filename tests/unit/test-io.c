@@ -245,6 +245,23 @@ int main(void)
         }
         free(mix);
     }
+    {
+        /* a link whose constructor failed (a library's initialisation, a thread) fails its first write and
+         * its finish with an error, never aborting the process; nothing reaches the sink */
+        struct odbk_writer *out = odbk_sink_buffer_new(1 << 20), *sha = odbk_filter_sha256_new(out);
+        struct odbk_err err = {0};
+        size_t olen = 1;
+        odbk_writer_broken(sha, "cannot initialise SHA-256");
+        ok(odbk_writer_write(sha, "x", 1, &err) == -1 && err.code == ODBK_E_SOFTWARE &&
+               !strcmp(err.msg, "sha256: cannot initialise SHA-256"),
+           "a broken link's write is an error naming it");
+        odbk_err_clear(&err);
+        ok(odbk_writer_finish(sha, &err) == -1 && err.code == ODBK_E_SOFTWARE, "and so is its finish");
+        odbk_sink_buffer_data(out, &olen);
+        is_int((int)olen, 0, "nothing reached the sink");
+        odbk_writer_free(sha);
+        odbk_writer_free(out);
+    }
     free(data);
     return done_testing();
 }

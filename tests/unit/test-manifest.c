@@ -20,8 +20,8 @@ int main(void)
     m.env = "prod";
     m.project = "acme";
     m.database = "acme_prod";
-    m.type = "manual";
-    m.format = "odbk";
+    m.type = ODBK_TYPE_MANUAL;
+    m.format = ODBK_FORMAT_ODBK;
     m.comment = "before \"upgrade\"";
     m.created_at = 1767323045;
     m.finished_at = 1767323050;

@@ -32,13 +32,13 @@ static void add(const char *id, const char *storage, const char *status, time_t 
     b.project = "";
     b.database = "prod";
     b.storage = (char *)storage;
-    b.type = "manual";
-    b.format = "odbk";
+    b.type = ODBK_TYPE_MANUAL;
+    b.format = ODBK_FORMAT_ODBK;
     b.compression = "gzip";
-    b.status = (char *)status;
+    b.status = (enum odbk_backup_status)odbk_vocab_find(&odbk_vocab_status, status);
     b.created_at = t;
     b.finished_at = t + 60;
-    b.retention = (char *)(retention ? retention : "");
+    odbk_tier_parse(retention, &b.retention, ODBK_E_DATA, &err);
     b.host = "test";
     if (odbk_catalog_backup_insert(cat, &b, &err) < 0)
         printf("# insert %s: %s\n", id, err.msg);
@@ -68,7 +68,7 @@ static const char *status(const char *id)
     struct odbk_err err = {0};
     if (odbk_catalog_backup_get(cat, id, &b, &err) < 0)
         return "?";
-    snprintf(buf, sizeof(buf), "%s", b.status);
+    snprintf(buf, sizeof(buf), "%s", odbk_status_name(b.status));
     odbk_backup_release(&b);
     return buf;
 }

@@ -183,8 +183,12 @@ static void test_policy_keys(void)
     free(desc);
 
     enum odbk_retention_tier tier;
-    ok(odbk_retention_tier_parse("weekly", &tier, &err) == 0 && tier == ODBK_TIER_WEEKLY, "tier weekly parses");
-    ok(odbk_retention_tier_parse("fortnightly", &tier, &err) == -1, "unknown tier refused");
+    ok(odbk_tier_parse("weekly", &tier, ODBK_E_DATA, &err) == 0 && tier == ODBK_TIER_WEEKLY, "tier weekly parses");
+    ok(odbk_tier_parse("", &tier, ODBK_E_DATA, &err) == 0 && tier == ODBK_TIER_NONE, "no tier is \"\"");
+    ok(odbk_tier_parse("fortnightly", &tier, ODBK_E_DATA, &err) == -1 && err.code == ODBK_E_DATA,
+       "unknown tier refused");
+    is_str(odbk_tier_name(ODBK_TIER_PERMANENT), "permanent", "a tier's name");
+    is_str(odbk_tier_name(ODBK_TIER_NONE), "", "no tier's name");
 }
 
 static void test_zone_check(void)
@@ -494,7 +498,7 @@ static void test_year(void)
     /* 7 days (Dec 24..31 minus nothing = 7), weeks back 4w from Dec 31 (W01 2026 .. ), months 12, year 2. */
     const struct odbk_retention_decision *d = &plan->d[n - 1];
     is_str(d->n_reasons ? d->reasons[d->n_reasons - 1] : "", "oldest within-yearly 2y",
-           "seed 000 defaults: the oldest backup of the year is kept by the 2y window");
+           "the default windows: the oldest backup of the year is kept by the 2y window");
     int kept_days = 0;
     for (size_t i = 0; i < plan->n; i++)
         for (size_t j = 0; j < plan->d[i].n_reasons; j++)
