@@ -19,8 +19,8 @@
  * renames it (RNFR/RNTO; DELE of the target first when the server refuses to rename over it).  abort()
  * stops the transfer; the core deletes the temporary file.  An upload whose STOR fails before curl took a byte of it (a 4xx reply, no
  * data connection) is sent again; one that fails later is not resumed (FTP does not say how much of it the
- * server really stored, and the stream cannot be rewound).  Reads resume at the offset reached (REST) after
- * a dropped connection or a 4xx reply; small operations start over. */
+ * server really stored, and the stream cannot be rewound).  Reads resume at the offset reached (REST: the
+ * core's loop over read_at) after a dropped connection or a 4xx reply; small operations start over. */
 #include "storage/storage.h"
 
 #include <curl/curl.h>
@@ -170,6 +170,7 @@ static int ftp_open(struct odbk_storage *st, const struct odbk_config_section *s
     f->ctl = odbk_curl_new();
     st->priv = f;
     st->root = f->root;
+    st->retries = (unsigned)f->retries;
     return 0;
 fail:
     ftp_free_priv(f);
@@ -566,7 +567,7 @@ static int ftp_rename(struct odbk_storage *st, const char *from, const char *to,
 struct read_ctx {
     struct odbk_writer *dst;
     struct odbk_err *err;
-    uint64_t off;
+    uint64_t *off;
     int dst_failed;
 };
 
@@ -578,46 +579,34 @@ static size_t read_cb(char *data, size_t size, size_t nmemb, void *ctx)
         rc->dst_failed = 1;
         return 0;
     }
-    rc->off += n;
+    *rc->off += n;
     return n;
 }
 
-/* Reads resume at the offset reached (REST); real progress restores the retry budget
- * (ODBK_STORAGE_RETRY_PROGRESS). */
-static int ftp_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+/* One attempt at reading from *off on (REST); the core (storage.c) resumes it at the offset reached. */
+static int ftp_read_at(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst,
+                       int *again, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
     char *full = full_path(f, path), *u = url_for(f, full, 0);
-    struct read_ctx rc = {dst, err, 0, 0};
+    struct read_ctx rc = {dst, err, off, 0};
     struct odbk_curl *c = odbk_curl_new();
-    struct odbk_retry r = retry_policy(f, NULL);
+    CURLcode cc;
     int ret = -1;
-    for (;;) {
-        uint64_t before = rc.off;
-        CURLcode cc;
-        int transient;
-        setup(f, c, NULL);
-        curl_easy_setopt(c->h, CURLOPT_URL, u);
-        curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_cb);
-        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &rc);
-        curl_easy_setopt(c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)rc.off);
-        cc = odbk_curl_perform(c);
-        if (cc == CURLE_OK) {
-            ret = 0;
-            break;
-        }
-        if (rc.dst_failed)
-            break;   /* err: dst's */
-        if (rc.off - before >= ODBK_STORAGE_RETRY_PROGRESS)
-            odbk_retry_progress(&r);
-        transient = odbk_curl_ftp_transient(cc, odbk_curl_status(c));
-        if (!transient && (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0))) {
+    setup(f, c, NULL);
+    curl_easy_setopt(c->h, CURLOPT_URL, u);
+    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_cb);
+    curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &rc);
+    curl_easy_setopt(c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)*off);
+    cc = odbk_curl_perform(c);
+    if (cc == CURLE_OK) {
+        ret = 0;
+    } else if (!rc.dst_failed) {   /* else err: dst's */
+        *again = odbk_curl_ftp_transient(cc, odbk_curl_status(c));
+        if (!*again && (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && *off == 0)))
             odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
-            break;
-        }
-        ftp_fail(f, c, cc, err, "read", full);
-        if (!odbk_retry_again(&r, transient, err))
-            break;
+        else
+            ftp_fail(f, c, cc, err, "read", full);
     }
     odbk_curl_free(c);
     free(u);
@@ -843,7 +832,7 @@ const struct odbk_storage_driver odbk_storage_ftp_driver = {
     .keys = ftp_keys,
     .open = ftp_open,
     .close = ftp_close,
-    .read = ftp_read,
+    .read_at = ftp_read_at,
     .stat = ftp_stat,
     .list_dir = ftp_list_dir,
     .mkdir = ftp_mkdir,

@@ -223,11 +223,14 @@ static int local_create(struct odbk_storage *st, const char *path, const char *f
 
 /* ---- read, stat ---- */
 
-static int local_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+/* The file from *off on (a local disk's failures are not worth another attempt). */
+static int local_read_at(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst,
+                         int *again, struct odbk_err *err)
 {
     char *full = full_path(st->priv, path), *buf;
     int fd = open(full, O_RDONLY | O_CLOEXEC), r = 0;
     ssize_t n;
+    *again = 0;
     if (fd < 0) {
         odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot open '%s'", st->name, full);
         free(full);
@@ -235,7 +238,7 @@ static int local_read(struct odbk_storage *st, const char *path, struct odbk_wri
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     buf = odbk_xmalloc(READ_CHUNK);
-    while ((n = read(fd, buf, READ_CHUNK)) != 0) {
+    while ((n = pread(fd, buf, READ_CHUNK, (off_t)*off)) != 0) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -244,6 +247,7 @@ static int local_read(struct odbk_storage *st, const char *path, struct odbk_wri
         }
         if ((r = odbk_writer_write(dst, buf, (size_t)n, err)) < 0)
             break;
+        *off += (uint64_t)n;
     }
     free(buf);
     close(fd);
@@ -281,7 +285,7 @@ const struct odbk_storage_driver odbk_storage_local_driver = {
     .keys = local_keys,
     .open = local_open,
     .close = local_close,
-    .read = local_read,
+    .read_at = local_read_at,
     .stat = local_stat,
     .list_dir = local_list_dir,
     .mkdir = local_mkdir,

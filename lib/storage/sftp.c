@@ -17,7 +17,7 @@
  *
  * Sessions are set up by net/ssh.h (connect, handshake, host key check, authentication).  A dropped
  * connection (socket error, timeout, server gone) is retried with a fresh one under common/retry.h, with
- * one classifier (transient()): reads resume at the offset reached, writes resume at the offset the
+ * one classifier (transient()): reads resume at the offset reached (the core's loop over read_at), writes resume at the offset the
  * server acknowledged, small operations start over; what the server answered is never retried. */
 #include "storage/storage.h"
 
@@ -191,6 +191,7 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
     };
     st->priv = s;
     st->root = s->root;
+    st->retries = (unsigned)s->retries;
     return 0;
 fail:
     sftp_free_priv(s);
@@ -663,61 +664,40 @@ static int sftp_rename(struct odbk_storage *st, const char *from, const char *to
 
 /* ---- read ---- */
 
-static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+/* One attempt at reading from *off on; the core (storage.c) resumes it at the offset reached. */
+static int sftp_read_at(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst,
+                        int *again, struct odbk_err *err)
 {
     struct sftp *s = st->priv;
-    char *full = remote_path(s, path), *buf = odbk_xmalloc(IO_CHUNK);
+    char *full = remote_path(s, path), *buf = NULL;
     struct conn *c = NULL;
     LIBSSH2_SFTP_HANDLE *h = NULL;
-    uint64_t off = 0, off_at_retry = 0;
-    struct odbk_retry retry = retry_policy(s);
+    ssize_t n;
     int r = -1;
-    for (;;) {
-        ssize_t n;
-        int t;
-        if (!c) {
-            if (conn_get(s, &c, err) < 0) {
-                c = NULL;
-                if (!odbk_retry_again(&retry, transient(NULL, err), err))
-                    goto out;
-                continue;
-            }
-        }
-        if (!h) {
-            h = libssh2_sftp_open_ex(c->sftp, full, (unsigned)strlen(full), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
-            if (!h) {
-                sftp_fail(s, c, err, "open", full);
-                if (err->code == ODBK_E_NOINPUT)
-                    odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", s->name, path);
-                goto retry;
-            }
-            libssh2_sftp_seek64(h, off);
-        }
-        n = libssh2_sftp_read(h, buf, IO_CHUNK);
-        if (n == 0)
-            break;
+    if (conn_get(s, &c, err) < 0) {
+        c = NULL;
+        *again = transient(NULL, err);
+        goto out;
+    }
+    h = libssh2_sftp_open_ex(c->sftp, full, (unsigned)strlen(full), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
+    if (!h) {
+        sftp_fail(s, c, err, "open", full);
+        if (err->code == ODBK_E_NOINPUT)
+            odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", s->name, path);
+        *again = transient(c, err);
+        goto out;
+    }
+    libssh2_sftp_seek64(h, *off);
+    buf = odbk_xmalloc(IO_CHUNK);
+    while ((n = libssh2_sftp_read(h, buf, IO_CHUNK)) != 0) {
         if (n < 0) {
             sftp_fail(s, c, err, "read", full);
-            goto retry;
-        }
-        off += (uint64_t)n;
-        if (retry.attempt && off - off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {   /* real progress */
-            odbk_err_clear(err);
-            odbk_retry_progress(&retry);
+            *again = transient(c, err);
+            goto out;
         }
         if (odbk_writer_write(dst, buf, (size_t)n, err) < 0)
             goto out;
-        continue;
-    retry:
-        t = transient(c, err);
-        if (h)
-            close_handle(c, h);
-        h = NULL;
-        conn_put(s, c);
-        c = NULL;
-        off_at_retry = off;
-        if (!odbk_retry_again(&retry, t, err))
-            goto out;
+        *off += (uint64_t)n;
     }
     r = 0;
 out:
@@ -827,7 +807,7 @@ const struct odbk_storage_driver odbk_storage_sftp_driver = {
     .keys = sftp_keys,
     .open = sftp_open,
     .close = sftp_close,
-    .read = sftp_read,
+    .read_at = sftp_read_at,
     .stat = sftp_stat,
     .list_dir = sftp_list_dir,
     .mkdir = sftp_mkdir,

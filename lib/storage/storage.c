@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/retry.h"
 #include "common/util.h"
 
 extern const struct odbk_storage_driver *const odbk_storage_drivers[];
@@ -308,8 +309,31 @@ int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t 
     return st->driver->open_write(st, path, size_hint, out, err);
 }
 
+/* A read that resumes at the offset reached after a failure another attempt may cure. */
+static int resumable_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+{
+    struct odbk_retry r = ODBK_RETRY_INIT(st->retries);
+    uint64_t off = 0;
+    r.interruptible = 1;   /* a stop signal ends the backoff */
+    for (;;) {
+        uint64_t before = off;
+        int again = 0;
+        if (st->driver->read_at(st, path, &off, dst, &again, err) == 0) {
+            if (r.failures)
+                odbk_err_clear(err);   /* what was overcome */
+            return 0;
+        }
+        if (off - before >= ODBK_STORAGE_RETRY_PROGRESS)   /* real progress */
+            odbk_retry_progress(&r);
+        if (!odbk_retry_again(&r, again, err))
+            return -1;
+    }
+}
+
 int odbk_storage_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
+    if (odbk_storage_has(st, ODBK_STORAGE_F_RANGE_READ) && st->driver->read_at)
+        return resumable_read(st, path, dst, err);
     return st->driver->read(st, path, dst, err);
 }
 

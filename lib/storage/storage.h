@@ -33,7 +33,7 @@
 enum {
     ODBK_STORAGE_F_DIRS = 1 << 0,         /* real directories (mkdir/rmdir mean something) */
     ODBK_STORAGE_F_PRESIGN = 1 << 1,      /* can hand out expiring download URLs */
-    ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads can resume at an offset */
+    ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads resume at an offset (read_at under the core, or its own read) */
 };
 
 struct odbk_storage_entry {
@@ -77,8 +77,14 @@ struct odbk_storage_driver {
     int (*open_write)(struct odbk_storage *st, const char *path, uint64_t size_hint,
                       struct odbk_writer **out, struct odbk_err *err);
     /* Push the whole object into dst (dst is written to, never finished or aborted here).
-     * A missing object is ODBK_E_NOINPUT. */
+     * A missing object is ODBK_E_NOINPUT.  A driver with F_RANGE_READ may give read_at instead. */
     int (*read)(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err);
+    /* One attempt at pushing the object from *off on into dst, *off advanced by what dst took; -1 with
+     * err and *again set when another attempt may cure the failure (a dropped connection; never what dst
+     * or the server answered).  The core runs the attempts under common/retry.h with st->retries, the
+     * budget starting again once an attempt moved ODBK_STORAGE_RETRY_PROGRESS bytes. */
+    int (*read_at)(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst, int *again,
+                   struct odbk_err *err);
     /* 0 and *out filled; 1 when the object does not exist; -1 on error. */
     int (*stat)(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                 struct odbk_err *err);
@@ -122,6 +128,7 @@ struct odbk_storage {
     char *name;     /* the section name */
     void *priv;     /* the driver's state */
     const char *root;   /* F_DIRS: the driver's path of the root ("" = its login directory), set by open() */
+    unsigned retries;   /* read_at: attempts after the first, set by open() */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
