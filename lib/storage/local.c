@@ -72,6 +72,15 @@ static void local_close(struct odbk_storage *st)
     st->priv = NULL;
 }
 
+/* "storage 'NAME': cannot WHAT 'PATH': strerror"; a storage opened on a path (odbk_storage_open_path)
+ * names the path only, as a file would be named. */
+static int fail_sys(const struct odbk_storage *st, const char *what, const char *path, struct odbk_err *err)
+{
+    if (st->bare)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot %s '%s'", what, path);
+    return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot %s '%s'", st->name, what, path);
+}
+
 static char *full_path(struct local *l, const char *path)
 {
     return odbk_storage_join(l->root, path);
@@ -99,7 +108,7 @@ static int fsync_dir_of(const char *file)
 static int local_mkdir(struct odbk_storage *st, const char *dir, struct odbk_err *err)
 {
     if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-        return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot create directory '%s'", st->name, dir);
+        return fail_sys(st, "create directory", dir, err);
     return 0;
 }
 
@@ -112,7 +121,7 @@ static int local_rmdir(struct odbk_storage *st, const char *dir)
 static int local_unlink(struct odbk_storage *st, const char *path, struct odbk_err *err)
 {
     if (unlink(path) != 0 && errno != ENOENT)
-        return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot remove '%s'", st->name, path);
+        return fail_sys(st, "remove", path, err);
     return 0;
 }
 
@@ -134,7 +143,7 @@ static int local_list_dir(struct odbk_storage *st, const char *dir, struct odbk_
     if (!d) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
-        return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot list '%s'", st->name, st->root);
+        return fail_sys(st, "list", st->root, err);
     }
     while ((de = readdir(d))) {
         char *full = odbk_xasprintf("%s/%s", dir, de->d_name);
@@ -212,7 +221,7 @@ static int local_create(struct odbk_storage *st, const char *path, const char *f
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     (void)size_hint;
     if (fd < 0)
-        return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot create '%s'", st->name, path);
+        return fail_sys(st, "create", path, err);
     lw = odbk_xcalloc(1, sizeof(*lw));
     lw->fd = fd;
     lw->final = odbk_xstrdup(final);
@@ -232,7 +241,7 @@ static int local_read_at(struct odbk_storage *st, const char *path, uint64_t *of
     ssize_t n;
     *again = 0;
     if (fd < 0) {
-        odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot open '%s'", st->name, full);
+        fail_sys(st, "open", full, err);
         free(full);
         return -1;
     }
@@ -242,7 +251,7 @@ static int local_read_at(struct odbk_storage *st, const char *path, uint64_t *of
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot read '%s'", st->name, full);
+            r = fail_sys(st, "read", full, err);
             break;
         }
         if ((r = odbk_writer_write(dst, buf, (size_t)n, err)) < 0)
@@ -266,7 +275,7 @@ static int local_stat(struct odbk_storage *st, const char *path, struct odbk_sto
             free(full);
             return 1;
         }
-        odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot stat '%s'", st->name, full);
+        fail_sys(st, "stat", full, err);
         free(full);
         return -1;
     }
@@ -294,3 +303,12 @@ const struct odbk_storage_driver odbk_storage_local_driver = {
     .create = local_create,
     .rename = local_rename,
 };
+
+int odbk_storage_open_path(const char *dir, struct odbk_storage **out)
+{
+    struct local *l = odbk_xcalloc(1, sizeof(*l));
+    l->root = odbk_xstrdup(dir);
+    *out = odbk_storage_new_bare(&odbk_storage_local_driver, *dir ? dir : ".", l);
+    (*out)->root = l->root;
+    return 0;
+}

@@ -90,6 +90,16 @@ int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct od
     return 0;
 }
 
+struct odbk_storage *odbk_storage_new_bare(const struct odbk_storage_driver *d, const char *name, void *priv)
+{
+    struct odbk_storage *st = odbk_xcalloc(1, sizeof(*st));
+    st->driver = d;
+    st->name = odbk_xstrdup(name);
+    st->priv = priv;
+    st->bare = 1;
+    return st;
+}
+
 void odbk_storage_close(struct odbk_storage *st)
 {
     if (!st)
@@ -301,9 +311,17 @@ void odbk_storage_dir_free(struct odbk_storage_dir *d)
 
 /* ---- the interface ---- */
 
+/* An operation a read-only storage (a restore's source) does not have. */
+static int not_here(const struct odbk_storage *st, const char *what, struct odbk_err *err)
+{
+    return odbk_err_set(err, ODBK_E_USAGE, "'%s' is read-only: cannot %s there", st->name, what);
+}
+
 int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                             struct odbk_writer **out, struct odbk_err *err)
 {
+    if (st->bare)
+        return not_here(st, "write", err);
     if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
         return dir_open_write(st, path, size_hint, out, err);
     return st->driver->open_write(st, path, size_hint, out, err);
@@ -340,6 +358,8 @@ int odbk_storage_read(struct odbk_storage *st, const char *path, struct odbk_wri
 int odbk_storage_stat(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                       struct odbk_err *err)
 {
+    if (!st->driver->stat)
+        return not_here(st, "stat", err);
     return st->driver->stat(st, path, out, err);
 }
 
@@ -348,11 +368,15 @@ int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_
 {
     if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
         return dir_list(st, prefix ? prefix : "", cb, ctx, err);
+    if (!st->driver->list)
+        return not_here(st, "list", err);
     return st->driver->list(st, prefix, cb, ctx, err);
 }
 
 int odbk_storage_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
 {
+    if (st->bare)
+        return not_here(st, "remove", err);
     if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
         return dir_remove(st, path, err);
     return st->driver->remove(st, path, err);
@@ -374,7 +398,7 @@ int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older
                        struct odbk_err *err)
 {
     *n = 0;
-    return st->driver->sweep ? st->driver->sweep(st, prefix, older_than, n, err) : 0;
+    return st->driver->sweep && !st->bare ? st->driver->sweep(st, prefix, older_than, n, err) : 0;
 }
 
 int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,

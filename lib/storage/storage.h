@@ -129,6 +129,8 @@ struct odbk_storage {
     void *priv;     /* the driver's state */
     const char *root;   /* F_DIRS: the driver's path of the root ("" = its login directory), set by open() */
     unsigned retries;   /* read_at: attempts after the first, set by open() */
+    int bare;           /* opened on a path or an URL, not a config section: read-only, and its messages
+                         * name the path (or URL) only */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
@@ -161,6 +163,14 @@ int odbk_storage_get(struct odbk_storage *st, const char *path, size_t max, char
 /* Remove every object under prefix. */
 int odbk_storage_remove_prefix(struct odbk_storage *st, const char *prefix, struct odbk_err *err);
 
+/* ---- read-only storages of a path or an URL (restore's and download's sources) ---- */
+
+/* The files under dir as a local storage ("" = every path as given), read-only (local.c). */
+int odbk_storage_open_path(const char *dir, struct odbk_storage **out);
+/* The one object at an http(s) URL, key "", read-only (http.c, on net/curl.h: redirects followed to
+ * http(s) only, an HTTP error is its status).  Its name is the URL without its query (no secrets). */
+int odbk_storage_open_url(const char *url, struct odbk_storage **out);
+
 /* The temporary name a driver writes `final` under until it is complete: "FINAL.odbk-tmp-PID-N",
  * unique within the process (malloc'd).  Listing shows such names; removing a backup's folder removes
  * them with the rest, which is how the leftovers of a killed run go. */
@@ -188,6 +198,10 @@ int odbk_storage_marker_write(struct odbk_storage *st, const char *id, struct od
 int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t known, struct odbk_err *err);
 
 /* ---- for drivers ---- */
+
+/* A read-only storage of driver d opened on a path or an URL, not a config section (st->bare): the
+ * constructors of restore's sources (odbk_storage_open_path, _url).  name is copied; priv is owned. */
+struct odbk_storage *odbk_storage_new_bare(const struct odbk_storage_driver *d, const char *name, void *priv);
 
 /* Bytes an interrupted read must have moved since its last attempt for its retry budget to start again:
  * the budget is per stall, not per object, and a server that drops every answer after a few bytes uses
