@@ -13,114 +13,6 @@
 #include "backup/format.h"
 #include "backup/report.h"
 #include "common/util.h"
-#include "net/curl.h"
-
-#define CHUNK (1024 * 1024)
-
-/* ---- reading files and URLs ---- */
-
-int odbk_read_path(const char *path, struct odbk_writer *dst, struct odbk_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-    char *buf;
-    if (fd < 0)
-        return odbk_err_sys(err, errno == ENOENT ? ODBK_E_NOINPUT : ODBK_E_IO, "cannot open '%s'", path);
-    buf = odbk_xmalloc(CHUNK);
-    for (;;) {
-        size_t have = 0;
-        ssize_t n = 0;
-        /* full 1 MiB chunks, whatever read() returns */
-        while (have < CHUNK && (n = read(fd, buf + have, CHUNK - have)) != 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                break;
-            have += (size_t)n;
-        }
-        if (n < 0) {
-            r = odbk_err_sys(err, ODBK_E_IO, "cannot read '%s'", path);
-            break;
-        }
-        if (have && odbk_writer_write(dst, buf, have, err) < 0) {
-            r = -1;
-            break;
-        }
-        if (have < CHUNK)
-            break;
-    }
-    free(buf);
-    close(fd);
-    return r;
-}
-
-struct url_read {
-    struct odbk_writer *dst;
-    struct odbk_err *err;
-    char *buf;
-    size_t have;
-    int failed;
-};
-
-static size_t url_write(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    struct url_read *u = ctx;
-    size_t len = size * nmemb, done = 0;
-    while (done < len) {
-        size_t n = CHUNK - u->have < len - done ? CHUNK - u->have : len - done;
-        memcpy(u->buf + u->have, data + done, n);
-        u->have += n;
-        done += n;
-        if (u->have == CHUNK) {
-            if (odbk_writer_write(u->dst, u->buf, u->have, u->err) < 0) {
-                u->failed = 1;
-                return 0;
-            }
-            u->have = 0;
-        }
-    }
-    return len;
-}
-
-static char *url_label(const char *url)
-{
-    return odbk_xstrndup(url, strcspn(url, "?#"));
-}
-
-int odbk_read_url(const char *url, struct odbk_writer *dst, struct odbk_err *err)
-{
-    static const struct odbk_curl_opts opts = {.protocols = "http,https", .connect_timeout = 30, .stall = 120};
-    struct odbk_curl *c = odbk_curl_new();
-    struct url_read u = {dst, err, NULL, 0, 0};
-    char *label = url_label(url);
-    CURLcode rc;
-    int r = 0;
-    u.buf = odbk_xmalloc(CHUNK);
-    odbk_curl_setup(c, &opts);
-    curl_easy_setopt(c->h, CURLOPT_URL, url);
-    curl_easy_setopt(c->h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c->h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c->h, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, url_write);
-    curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &u);
-    rc = odbk_curl_perform(c);
-    if (u.failed) {
-        r = -1;
-    } else if (rc != CURLE_OK) {
-        long code = odbk_curl_status(c);
-        enum odbk_errcode kind = odbk_curl_kind(CURLE_OK, code);
-        if (kind == ODBK_E_NOINPUT || kind == ODBK_E_PERM)
-            r = odbk_err_set(err, kind, "'%s': HTTP %ld", label, code);
-        else
-            r = odbk_err_set(err, ODBK_E_UNAVAILABLE, "cannot download '%s': %s", label, odbk_curl_why(c, rc));
-    } else if (u.have && odbk_writer_write(dst, u.buf, u.have, err) < 0) {
-        r = -1;
-    }
-    free(u.buf);
-    free(label);
-    odbk_curl_free(c);
-    return r;
-}
 
 /* ---- the first bytes of a file, checked as they stream ---- */
 
@@ -251,7 +143,9 @@ static int open_folder(struct odbk_source *src, const char *dir, struct odbk_err
     if (odbk_read_small_file(mpath, 16 << 20, &json, err) < 0 || odbk_manifest_parse(json, mpath, &src->m, err) < 0)
         goto out;
     src->kind = ODBK_SOURCE_FOLDER;
-    src->dir = odbk_xstrdup(dir);
+    odbk_storage_open_path(dir, &src->st);
+    src->files = odbk_xstrdup("");
+    src->shown = odbk_xstrdup(dir);
     src->label = odbk_xstrdup(dir);
     r = from_manifest(src, mpath, err);
 out:
@@ -291,7 +185,8 @@ static int open_file(struct odbk_source *src, const char *path, struct odbk_err 
         return r;
     }
     src->kind = ODBK_SOURCE_FILE;
-    src->path = odbk_xstrdup(path);
+    odbk_storage_open_path("", &src->st);
+    src->key = odbk_xstrdup(path);
     src->label = odbk_xstrdup(path);
     if (!S_ISREG(sb.st_mode))
         return odbk_err_set(err, ODBK_E_DATA, "'%s' is not a regular file", path);
@@ -337,10 +232,12 @@ static const struct odbk_writer_ops peek_ops = {"probe", peek_write, NULL, NULL,
 
 static int open_url(struct odbk_source *src, const char *url, struct odbk_err *err)
 {
-    char *label = url_label(url);
+    const char *label;
     src->kind = ODBK_SOURCE_URL;
-    src->url = odbk_xstrdup(url);
-    src->label = label;
+    odbk_storage_open_url(url, &src->st);
+    src->key = odbk_xstrdup("");
+    src->label = odbk_xstrdup(src->st->name);   /* without its query: no secrets */
+    label = src->label;
     if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
         return odbk_err_set(err, ODBK_E_USAGE, "--from-url: '%s' is not an http or https URL", label);
     if (!format_by_suffix(src, label)) {
@@ -357,7 +254,7 @@ static int open_url(struct odbk_source *src, const char *url, struct odbk_err *e
         p.buf = head;
         p.max = sizeof(head);
         odbk_writer_init(&p.w, &peek_ops, NULL);
-        if (odbk_read_url(url, &p.w, &pe) < 0 && pe.code != ODBK_E_NONE) {
+        if (odbk_storage_read(src->st, src->key, &p.w, &pe) < 0 && pe.code != ODBK_E_NONE) {
             *err = pe;
             return -1;
         }
@@ -386,6 +283,9 @@ int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, co
     if (odbk_backup_storage_open(cfg, cat, src->b.storage, &src->st, err) < 0 ||
         odbk_backup_manifest(src->st, &src->b, &src->m, err) < 0)
         return -1;
+    src->files = odbk_backup_file_key(src->b.env, src->b.id, "");
+    src->files[strlen(src->files) - 1] = '\0';   /* "ENV/ID" */
+    src->shown = odbk_xstrdup(src->files);
     {
         char *what = odbk_xasprintf("backup '%s'", src->b.id);
         int r = from_manifest(src, what, err);
@@ -409,9 +309,9 @@ void odbk_source_close(struct odbk_source *src)
     free(src->format);
     odbk_backup_release(&src->b);
     odbk_storage_close(src->st);
-    free(src->dir);
-    free(src->path);
-    free(src->url);
+    free(src->files);
+    free(src->shown);
+    free(src->key);
     if (src->has_manifest)
         odbk_manifest_release(&src->m);
     free(src->env);
@@ -435,14 +335,13 @@ static int is_verify_error(const struct odbk_err *err)
  * stored file is damaged, which its checksum, reached only at the end, would have said.  Read the file once
  * more into nothing: when it does not match its manifest, that is the error to report, and the only one
  * that tells the user what to do.  Only on failure, so a good restore reads each file once. */
-static void stored_file_wins(struct odbk_source *src, const struct odbk_manifest_file *f, const char *where,
-                             struct odbk_err *err)
+static void stored_file_wins(struct odbk_source *src, const struct odbk_manifest_file *f, const char *key,
+                             const char *where, struct odbk_err *err)
 {
     struct odbk_writer *null = odbk_sink_null_new();
     struct odbk_writer *check = odbk_filter_verify_new(null, f->sha256, f->size, where);
     struct odbk_err e2 = {0};
-    int r = src->kind == ODBK_SOURCE_CATALOG ? odbk_storage_read(src->st, where, check, &e2)
-                                             : odbk_read_path(where, check, &e2);
+    int r = odbk_storage_read(src->st, key, check, &e2);
     if (r == 0)
         r = odbk_writer_finish(check, &e2);
     else
@@ -456,30 +355,26 @@ static void stored_file_wins(struct odbk_source *src, const struct odbk_manifest
 int odbk_source_read(struct odbk_source *src, const struct odbk_manifest_file *f, struct odbk_writer *dst,
                      struct odbk_err *err)
 {
-    struct odbk_writer *head = dst;
-    char *where = NULL;
+    struct odbk_writer *head;
+    char *key, *where = NULL;
     int r;
     if (f) {
-        where = src->kind == ODBK_SOURCE_FOLDER ? odbk_xasprintf("%s/%s", src->dir, f->name)
-                                                : odbk_backup_file_key(src->b.env, src->b.id, f->name);
+        key = odbk_storage_join(src->files, f->name);
+        where = odbk_storage_join(src->shown, f->name);
         head = odbk_filter_verify_new(dst, f->sha256, f->size, where);
     } else {
+        key = odbk_xstrdup(src->key);
         head = magic_new(src->fmt, src->label, dst);
     }
-    switch (src->kind) {
-    case ODBK_SOURCE_CATALOG: r = odbk_storage_read(src->st, where, head, err); break;
-    case ODBK_SOURCE_FOLDER: r = odbk_read_path(where, head, err); break;
-    case ODBK_SOURCE_FILE: r = odbk_read_path(src->path, head, err); break;
-    default: r = odbk_read_url(src->url, head, err); break;
-    }
+    r = odbk_storage_read(src->st, key, head, err);
     if (r == 0)
         r = odbk_writer_finish(head, err);
     else
         odbk_writer_abort(head);
-    if (head != dst)
-        odbk_writer_free(head);
-    if (r < 0 && f && src->kind != ODBK_SOURCE_URL && !is_verify_error(err))
-        stored_file_wins(src, f, where, err);
+    odbk_writer_free(head);
+    if (r < 0 && f && !is_verify_error(err))
+        stored_file_wins(src, f, key, where, err);
+    free(key);
     free(where);
     return r;
 }

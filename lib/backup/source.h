@@ -4,7 +4,11 @@
  * Opening a source decides its format and refuses anything else before any database is touched: a file
  * is recognised by its extension AND its first bytes (a zip's local header, a pg_dump
  * custom archive); a URL by its extension, its first bytes being checked as they stream in.  Files are
- * streamed in 1 MiB chunks; nothing is copied to a temporary file. */
+ * streamed in 1 MiB chunks; nothing is copied to a temporary file.
+ *
+ * Every source is a storage (storage.h) the reads go through: the backup's own for a catalog backup, a
+ * read-only local storage rooted at the folder for a folder (odbk_storage_open_path), one of every path
+ * for a single file, the read-only http storage of the URL (odbk_storage_open_url). */
 #ifndef ODBK_BACKUP_SOURCE_H
 #define ODBK_BACKUP_SOURCE_H
 
@@ -13,6 +17,7 @@
 struct odbk_format_ops;
 struct odbk_report;
 
+/* Where the backup comes from (what the restore records and says); reads never ask it. */
 enum odbk_source_kind { ODBK_SOURCE_CATALOG, ODBK_SOURCE_FOLDER, ODBK_SOURCE_FILE, ODBK_SOURCE_URL };
 
 struct odbk_source {
@@ -20,11 +25,11 @@ struct odbk_source {
     char *label;            /* the backup id, the path, or the URL without its query (no secrets) */
     char *format;           /* odbk, zip, dump */
     const struct odbk_format_ops *fmt;   /* its operations (format.h), set with format */
-    struct odbk_backup b;   /* ODBK_SOURCE_CATALOG */
-    struct odbk_storage *st;
-    char *dir;              /* ODBK_SOURCE_FOLDER */
-    char *path;             /* ODBK_SOURCE_FILE */
-    char *url;              /* ODBK_SOURCE_URL */
+    struct odbk_backup b;   /* a catalog backup's row */
+    struct odbk_storage *st;   /* what every read goes through */
+    char *files;            /* with a manifest: the key its files' names are under in st ("ENV/ID", "") */
+    char *shown;            /* ... and what names them in messages (the key, or the folder's path) */
+    char *key;              /* a single file's key in st */
     struct odbk_manifest m; /* catalog and folder sources */
     int has_manifest;
     char *env;              /* the backup's environment, "" when unknown */
@@ -50,9 +55,5 @@ int odbk_source_read_phase(struct odbk_source *src, const struct odbk_manifest_f
 
 /* The file of the manifest with that role, NULL when none. */
 const struct odbk_manifest_file *odbk_source_file(const struct odbk_source *src, const char *role);
-
-/* Read a local file or an http(s) URL into dst in 1 MiB chunks (dst is not finished). */
-int odbk_read_path(const char *path, struct odbk_writer *dst, struct odbk_err *err);
-int odbk_read_url(const char *url, struct odbk_writer *dst, struct odbk_err *err);
 
 #endif

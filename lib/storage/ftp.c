@@ -15,12 +15,12 @@
  *
  * Writes: the writer chain pushes, curl pulls; the upload thread of an io/pipe.h writer runs the STOR of
  * "NAME.odbk-tmp-PID-N" and reads what write() gave, so memory stays at the pipe's size whatever the
- * object's.  finish() waits for the upload, checks its size on the server and renames it (RNFR/RNTO;
- * DELE of the target first when the server refuses to rename over it); abort() stops the transfer and
- * deletes the temporary file.  An upload whose STOR fails before curl took a byte of it (a 4xx reply, no
+ * object's.  finish() waits for the upload and checks its size on the server; the core (storage.c) then
+ * renames it (RNFR/RNTO; DELE of the target first when the server refuses to rename over it).  abort()
+ * stops the transfer; the core deletes the temporary file.  An upload whose STOR fails before curl took a byte of it (a 4xx reply, no
  * data connection) is sent again; one that fails later is not resumed (FTP does not say how much of it the
- * server really stored, and the stream cannot be rewound).  Reads resume at the offset reached (REST) after
- * a dropped connection or a 4xx reply; small operations start over. */
+ * server really stored, and the stream cannot be rewound).  Reads resume at the offset reached (REST: the
+ * core's loop over read_at) after a dropped connection or a 4xx reply; small operations start over. */
 #include "storage/storage.h"
 
 #include <curl/curl.h>
@@ -169,6 +169,8 @@ static int ftp_open(struct odbk_storage *st, const struct odbk_config_section *s
     f->retries = (int)retries;
     f->ctl = odbk_curl_new();
     st->priv = f;
+    st->root = f->root;
+    st->retries = (unsigned)f->retries;
     return 0;
 fail:
     ftp_free_priv(f);
@@ -341,39 +343,42 @@ static int run_quote(struct ftp *f, struct odbk_curl *c, struct curl_slist *cmds
     return r;
 }
 
-/* Append "*MKD" (failure ignored) of every directory of `path` (from the login directory) to cmds. */
-static struct curl_slist *add_mkdirs(struct curl_slist *cmds, const char *path)
+/* One QUOTE command on the control handle (its lock held), under the retry policy. */
+static int quote1(struct ftp *f, const char *cmd, const char *what, const char *path, CURLcode *cc,
+                  struct odbk_err *err)
 {
-    char *dir = odbk_xstrdup(path), *p;
-    for (p = dir + (dir[0] == '/'); (p = strchr(p, '/')); p++) {
-        char *cmd;
-        *p = '\0';
-        cmd = odbk_xasprintf("*MKD %s", dir);
-        cmds = curl_slist_append(cmds, cmd);
-        free(cmd);
-        *p = '/';
-    }
-    free(dir);
-    return cmds;
+    struct curl_slist *cmds = curl_slist_append(NULL, cmd);
+    int r = run_quote(f, f->ctl, cmds, what, path, cc, err);
+    curl_slist_free_all(cmds);
+    return r;
 }
 
-/* Append "*RMD" of the directories of `key` under the root, deepest first (non-empty ones stay). */
-static struct curl_slist *add_rmdirs(struct ftp *f, struct curl_slist *cmds, const char *key)
+/* ---- directories (the core, storage.c, does mkdir -p and the pruning with these) ---- */
+
+static int ftp_mkdir(struct odbk_storage *st, const char *dir, struct odbk_err *err)
 {
-    char *rel = odbk_xstrdup(key), *p;
-    while ((p = strrchr(rel, '/')) && p != rel) {
-        char *full, *cmd;
-        *p = '\0';
-        full = full_path(f, rel);
-        cmd = odbk_xasprintf("*RMD %s", full);
-        cmds = curl_slist_append(cmds, cmd);
-        free(cmd);
-        free(full);
-    }
-    free(rel);
-    return cmds;
+    struct ftp *f = st->priv;
+    char *cmd = odbk_xasprintf("*MKD %s", dir);   /* failure ignored: it may exist */
+    int r;
+    pthread_mutex_lock(&f->mu);
+    r = quote1(f, cmd, "create directory", dir, NULL, err);
+    pthread_mutex_unlock(&f->mu);
+    free(cmd);
+    return r;
 }
 
+static int ftp_rmdir(struct odbk_storage *st, const char *dir)
+{
+    struct ftp *f = st->priv;
+    struct odbk_err e2 = {0};
+    char *cmd = odbk_xasprintf("RMD %s", dir);   /* refused when not empty */
+    int r;
+    pthread_mutex_lock(&f->mu);
+    r = quote1(f, cmd, "remove directory", dir, NULL, &e2);
+    pthread_mutex_unlock(&f->mu);
+    free(cmd);
+    return r;
+}
 
 /* ---- write ---- */
 
@@ -383,11 +388,10 @@ struct ftp_writer {
     struct odbk_curl *c;
     struct odbk_writer *pipe;   /* write() → the upload thread (io/pipe.h) */
     struct odbk_pipe *p;        /* its read end, in the upload thread */
-    char *key, *final, *tmp;
+    char *final, *tmp;
     uint64_t written;           /* bytes accepted by write() */
     int taken;                  /* curl has taken bytes: the upload can no longer start over */
     int cancel;                 /* atomic: abort() stops the transfer and the retries */
-    int tmp_exists;             /* the temporary file may exist on the server */
 };
 
 static size_t upload_read(char *out, size_t size, size_t nmemb, void *ctx)
@@ -456,10 +460,8 @@ static int fw_finish(struct odbk_writer *w, struct odbk_err *err)
 {
     struct ftp_writer *fw = (struct ftp_writer *)w;
     struct ftp *f = fw->f;
-    struct curl_slist *cmds = NULL;
     curl_off_t size = -1;
-    CURLcode cc;
-    char *cmd, *u;
+    char *u;
     int r;
     if (odbk_writer_finish(fw->pipe, err) < 0)
         return -1;
@@ -477,58 +479,23 @@ static int fw_finish(struct odbk_writer *w, struct odbk_err *err)
     if (size >= 0 && (uint64_t)size != fw->written)
         return odbk_err_set(err, ODBK_E_IO, "storage '%s': '%s' has %lld bytes on the server, %llu were sent",
                             f->name, fw->tmp, (long long)size, (unsigned long long)fw->written);
-
-    cmd = odbk_xasprintf("RNFR %s", fw->tmp);
-    cmds = curl_slist_append(cmds, cmd);
-    free(cmd);
-    cmd = odbk_xasprintf("RNTO %s", fw->final);
-    cmds = curl_slist_append(cmds, cmd);
-    free(cmd);
-    r = run_quote(f, fw->c, cmds, "rename into", fw->final, &cc, err);
-    if (r < 0 && cc == CURLE_QUOTE_ERROR) {
-        /* a server that does not rename over an existing file: delete it first */
-        struct curl_slist *again = NULL;
-        cmd = odbk_xasprintf("*DELE %s", fw->final);
-        again = curl_slist_append(again, cmd);
-        free(cmd);
-        for (struct curl_slist *l = cmds; l; l = l->next)
-            again = curl_slist_append(again, l->data);
-        r = run_quote(f, fw->c, again, "rename into", fw->final, NULL, err);
-        curl_slist_free_all(again);
-    }
-    curl_slist_free_all(cmds);
-    if (r < 0)
-        return -1;
-    fw->tmp_exists = 0;
     return 0;
 }
 
+/* Stop the upload (the core then deletes the temporary file). */
 static void fw_abort(struct odbk_writer *w)
 {
     struct ftp_writer *fw = (struct ftp_writer *)w;
-    struct curl_slist *cmds = NULL;
-    struct odbk_err e2 = {0};
-    char *cmd;
     __atomic_store_n(&fw->cancel, 1, __ATOMIC_RELEASE);
     odbk_writer_abort(fw->pipe);   /* stops the upload thread */
-    if (!fw->tmp_exists)
-        return;
-    cmd = odbk_xasprintf("*DELE %s", fw->tmp);
-    cmds = curl_slist_append(cmds, cmd);
-    free(cmd);
-    cmds = add_rmdirs(fw->f, cmds, fw->key);
-    run_quote(fw->f, fw->c, cmds, "remove", fw->tmp, NULL, &e2);
-    curl_slist_free_all(cmds);
-    fw->tmp_exists = 0;
 }
 
 static void fw_free(struct odbk_writer *w)
 {
     struct ftp_writer *fw = (struct ftp_writer *)w;
-    fw_abort(w);   /* after a finish there is nothing left to delete */
+    fw_abort(w);
     odbk_writer_free(fw->pipe);
     odbk_curl_free(fw->c);
-    free(fw->key);
     free(fw->final);
     free(fw->tmp);
     free(fw);
@@ -536,39 +503,63 @@ static void fw_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops ftp_write_ops = {"ftp upload", fw_write, fw_finish, fw_abort, fw_free};
 
-static int ftp_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
-                          struct odbk_writer **out, struct odbk_err *err)
+static int ftp_create(struct odbk_storage *st, const char *path, const char *final, uint64_t size_hint,
+                      struct odbk_writer **out, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
     struct ftp_writer *fw = odbk_xcalloc(1, sizeof(*fw));
-    struct curl_slist *cmds;
+    struct curl_slist *cmds = curl_slist_append(NULL, "NOOP");
     int r;
     (void)size_hint;
     fw->f = f;
-    fw->key = odbk_xstrdup(path);
-    fw->final = full_path(f, path);
-    fw->tmp = odbk_storage_temp_name(fw->final);
+    fw->final = odbk_xstrdup(final);
+    fw->tmp = odbk_xstrdup(path);
     fw->c = odbk_curl_new();
 
-    /* log in and create the directories now, so that a refusal comes from here rather than a write */
-    cmds = add_mkdirs(NULL, fw->final);
-    if (!cmds)
-        cmds = curl_slist_append(cmds, "NOOP");
+    /* log in now, so that a refusal comes from here rather than a write */
     r = run_quote(f, fw->c, cmds, "create the directory of", fw->final, NULL, err);
     curl_slist_free_all(cmds);
     if (r < 0) {
         odbk_curl_free(fw->c);
-        free(fw->key);
         free(fw->final);
         free(fw->tmp);
         free(fw);
         return -1;
     }
-    fw->tmp_exists = 1;
     fw->pipe = odbk_pipe_writer_new(upload, fw, NULL, RING_SIZE);
     odbk_writer_init(&fw->w, &ftp_write_ops, NULL);
     *out = &fw->w;
     return 0;
+}
+
+/* RNFR/RNTO; a server that does not rename over an existing file has it deleted first. */
+static int ftp_rename(struct odbk_storage *st, const char *from, const char *to, struct odbk_err *err)
+{
+    struct ftp *f = st->priv;
+    struct curl_slist *cmds = NULL, *again = NULL;
+    CURLcode cc;
+    char *cmd;
+    int r;
+    cmd = odbk_xasprintf("RNFR %s", from);
+    cmds = curl_slist_append(cmds, cmd);
+    free(cmd);
+    cmd = odbk_xasprintf("RNTO %s", to);
+    cmds = curl_slist_append(cmds, cmd);
+    free(cmd);
+    pthread_mutex_lock(&f->mu);
+    r = run_quote(f, f->ctl, cmds, "rename into", to, &cc, err);
+    if (r < 0 && cc == CURLE_QUOTE_ERROR) {
+        cmd = odbk_xasprintf("*DELE %s", to);
+        again = curl_slist_append(again, cmd);
+        free(cmd);
+        for (struct curl_slist *l = cmds; l; l = l->next)
+            again = curl_slist_append(again, l->data);
+        r = run_quote(f, f->ctl, again, "rename into", to, NULL, err);
+    }
+    pthread_mutex_unlock(&f->mu);
+    curl_slist_free_all(again);
+    curl_slist_free_all(cmds);
+    return r;
 }
 
 /* ---- read ---- */
@@ -576,7 +567,7 @@ static int ftp_open_write(struct odbk_storage *st, const char *path, uint64_t si
 struct read_ctx {
     struct odbk_writer *dst;
     struct odbk_err *err;
-    uint64_t off;
+    uint64_t *off;
     int dst_failed;
 };
 
@@ -588,46 +579,34 @@ static size_t read_cb(char *data, size_t size, size_t nmemb, void *ctx)
         rc->dst_failed = 1;
         return 0;
     }
-    rc->off += n;
+    *rc->off += n;
     return n;
 }
 
-/* Reads resume at the offset reached (REST); real progress restores the retry budget
- * (ODBK_STORAGE_RETRY_PROGRESS). */
-static int ftp_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+/* One attempt at reading from *off on (REST); the core (storage.c) resumes it at the offset reached. */
+static int ftp_read_at(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst,
+                       int *again, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
     char *full = full_path(f, path), *u = url_for(f, full, 0);
-    struct read_ctx rc = {dst, err, 0, 0};
+    struct read_ctx rc = {dst, err, off, 0};
     struct odbk_curl *c = odbk_curl_new();
-    struct odbk_retry r = retry_policy(f, NULL);
+    CURLcode cc;
     int ret = -1;
-    for (;;) {
-        uint64_t before = rc.off;
-        CURLcode cc;
-        int transient;
-        setup(f, c, NULL);
-        curl_easy_setopt(c->h, CURLOPT_URL, u);
-        curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_cb);
-        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &rc);
-        curl_easy_setopt(c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)rc.off);
-        cc = odbk_curl_perform(c);
-        if (cc == CURLE_OK) {
-            ret = 0;
-            break;
-        }
-        if (rc.dst_failed)
-            break;   /* err: dst's */
-        if (rc.off - before >= ODBK_STORAGE_RETRY_PROGRESS)
-            odbk_retry_progress(&r);
-        transient = odbk_curl_ftp_transient(cc, odbk_curl_status(c));
-        if (!transient && (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0))) {
+    setup(f, c, NULL);
+    curl_easy_setopt(c->h, CURLOPT_URL, u);
+    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_cb);
+    curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &rc);
+    curl_easy_setopt(c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)*off);
+    cc = odbk_curl_perform(c);
+    if (cc == CURLE_OK) {
+        ret = 0;
+    } else if (!rc.dst_failed) {   /* else err: dst's */
+        *again = odbk_curl_ftp_transient(cc, odbk_curl_status(c));
+        if (!*again && (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && *off == 0)))
             odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
-            break;
-        }
-        ftp_fail(f, c, cc, err, "read", full);
-        if (!odbk_retry_again(&r, transient, err))
-            break;
+        else
+            ftp_fail(f, c, cc, err, "read", full);
     }
     odbk_curl_free(c);
     free(u);
@@ -643,9 +622,10 @@ static void prep_stat(struct xfer *x)
     curl_easy_setopt(x->c->h, CURLOPT_FILETIME, 1L);
 }
 
-static int stat_locked(struct ftp *f, const char *path, struct odbk_storage_entry *out, struct odbk_err *err)
+/* stat of a path from the login directory, the control handle's lock held */
+static int stat_locked(struct ftp *f, const char *full, struct odbk_storage_entry *out, struct odbk_err *err)
 {
-    char *full = full_path(f, path), *u = url_for(f, full, 0);
+    char *u = url_for(f, full, 0);
     struct xfer x = {f, f->ctl, prep_stat, NULL, u, "stat", full, NULL, CURLE_OK, 0, 0};
     curl_off_t size = -1, mtime = -1;
     int r = 0;
@@ -669,7 +649,6 @@ static int stat_locked(struct ftp *f, const char *path, struct odbk_storage_entr
         }
     }
     free(u);
-    free(full);
     return r;
 }
 
@@ -677,10 +656,12 @@ static int ftp_stat(struct odbk_storage *st, const char *path, struct odbk_stora
                     struct odbk_err *err)
 {
     struct ftp *f = st->priv;
+    char *full = full_path(f, path);
     int r;
     pthread_mutex_lock(&f->mu);
-    r = stat_locked(f, path, out, err);
+    r = stat_locked(f, full, out, err);
     pthread_mutex_unlock(&f->mu);
+    free(full);
     return r;
 }
 
@@ -766,12 +747,6 @@ static int parse_list(char *line, struct dirent_ftp *e)
     return 0;
 }
 
-struct list_ctx {
-    const char *prefix;
-    odbk_storage_list_cb cb;
-    void *ctx;
-};
-
 static void prep_list(struct xfer *x)
 {
     struct buf *b = x->ctx;
@@ -784,11 +759,10 @@ static void prep_list(struct xfer *x)
     curl_easy_setopt(x->c->h, CURLOPT_WRITEDATA, b);
 }
 
-static int walk(struct ftp *f, const char *rel, struct list_ctx *lc, struct odbk_err *err)
+static int list_locked(struct ftp *f, const char *dir, struct odbk_storage_dir *out, struct odbk_err *err)
 {
-    char *dir = full_path(f, rel), *u = url_for(f, dir, 1), *line, *save = NULL;
+    char *u = url_for(f, dir, 1), *line, *save = NULL;
     struct buf b = {NULL, 0};
-    size_t plen = strlen(lc->prefix);
     struct xfer x = {f, f->ctl, prep_list, &b, u, "list", *dir ? dir : ".", NULL, CURLE_OK, 0, 0};
     int r = xfer_run(&x, err);
     if (r < 0 && !f->no_mlsd && (x.reply == 500 || x.reply == 501 || x.reply == 502 || x.reply == 504)) {
@@ -803,63 +777,43 @@ static int walk(struct ftp *f, const char *rel, struct list_ctx *lc, struct odbk
         }
         goto out;
     }
-    for (line = b.p ? strtok_r(b.p, "\r\n", &save) : NULL; line && r == 0; line = strtok_r(NULL, "\r\n", &save)) {
+    for (line = b.p ? strtok_r(b.p, "\r\n", &save) : NULL; line; line = strtok_r(NULL, "\r\n", &save)) {
         struct dirent_ftp e;
-        char *child;
-        size_t clen;
-        if ((f->no_mlsd ? parse_list(line, &e) : parse_mlsd(line, &e)) < 0 || !odbk_storage_entry_name_ok(e.name))
-            continue;
-        child = *rel ? odbk_xasprintf("%s/%s", rel, e.name) : odbk_xstrdup(e.name);
-        clen = strlen(child);
-        if (!strncmp(child, lc->prefix, clen < plen ? clen : plen)) {
-            if (e.dir) {
-                r = walk(f, child, lc, err);
-            } else if (clen >= plen) {
-                struct odbk_storage_entry ent = {child, e.size, e.mtime};
-                r = lc->cb(lc->ctx, &ent);
-            }
-        }
-        free(child);
+        if ((f->no_mlsd ? parse_list(line, &e) : parse_mlsd(line, &e)) == 0)
+            odbk_storage_dir_add(out, e.name, e.dir, e.size, e.mtime);
     }
 out:
     free(b.p);
     free(u);
-    free(dir);
     return r;
 }
 
-static int ftp_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
-                    struct odbk_err *err)
+static int ftp_list_dir(struct odbk_storage *st, const char *dir, struct odbk_storage_dir *out,
+                        struct odbk_err *err)
 {
     struct ftp *f = st->priv;
-    struct list_ctx lc = {prefix ? prefix : "", cb, ctx};
-    const char *slash = strrchr(lc.prefix, '/');
-    char *start = slash ? odbk_xstrndup(lc.prefix, (size_t)(slash - lc.prefix)) : odbk_xstrdup("");
     int r;
     pthread_mutex_lock(&f->mu);
-    r = walk(f, start, &lc, err);
+    r = list_locked(f, dir, out, err);
     pthread_mutex_unlock(&f->mu);
-    free(start);
     return r;
 }
 
-static int ftp_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
+static int ftp_unlink(struct odbk_storage *st, const char *full, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
-    char *full = full_path(f, path), *cmd = odbk_xasprintf("DELE %s", full), why[CURL_ERROR_SIZE];
-    struct curl_slist *cmds = curl_slist_append(NULL, cmd);
+    char *cmd = odbk_xasprintf("DELE %s", full), why[CURL_ERROR_SIZE];
     struct odbk_storage_entry e;
     CURLcode cc;
     int r;
-    cmds = add_rmdirs(f, cmds, path);
     pthread_mutex_lock(&f->mu);
-    r = run_quote(f, f->ctl, cmds, "remove", full, &cc, err);
+    r = quote1(f, cmd, "remove", full, &cc, err);
     if (r < 0 && cc == CURLE_QUOTE_ERROR) {
         /* refused: fine if there is nothing to remove */
         int s;
         snprintf(why, sizeof(why), "%s", f->ctl->errbuf[0] ? f->ctl->errbuf : "refused");
         odbk_err_clear(err);
-        s = stat_locked(f, path, &e, err);
+        s = stat_locked(f, full, &e, err);
         if (s < 0)
             r = -1;
         else if (s == 0)
@@ -868,9 +822,7 @@ static int ftp_remove(struct odbk_storage *st, const char *path, struct odbk_err
             r = 0;
     }
     pthread_mutex_unlock(&f->mu);
-    curl_slist_free_all(cmds);
     free(cmd);
-    free(full);
     return r < 0 ? -1 : 0;
 }
 
@@ -880,10 +832,12 @@ const struct odbk_storage_driver odbk_storage_ftp_driver = {
     .keys = ftp_keys,
     .open = ftp_open,
     .close = ftp_close,
-    .open_write = ftp_open_write,
-    .read = ftp_read,
+    .read_at = ftp_read_at,
     .stat = ftp_stat,
-    .list = ftp_list,
-    .remove = ftp_remove,
-    .presign = NULL,
+    .list_dir = ftp_list_dir,
+    .mkdir = ftp_mkdir,
+    .rmdir = ftp_rmdir,
+    .unlink = ftp_unlink,
+    .create = ftp_create,
+    .rename = ftp_rename,
 };

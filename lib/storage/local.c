@@ -1,8 +1,9 @@
 /* local.c - the local-directory storage driver (`type = local`, key `path`).
  *
- * Atomic writes as pgBackRest's posix driver does them: a temporary name in the target directory
- * ("NAME.odbk-tmp-PID-N"), fsync, rename over the final name, fsync the directory.  Readers therefore see
- * either nothing or the whole file; an aborted write unlinks its temporary file. */
+ * Atomic writes as pgBackRest's posix driver does them: the core (storage.c) writes a temporary name in
+ * the target directory ("NAME.odbk-tmp-PID-N"); finishing the file fsyncs it, the rename over the final
+ * name fsyncs the directory.  Readers therefore see either nothing or the whole file; an aborted write
+ * unlinks its temporary file. */
 #include "storage/storage.h"
 
 #include <dirent.h>
@@ -57,6 +58,7 @@ static int local_open(struct odbk_storage *st, const struct odbk_config_section 
     l = odbk_xcalloc(1, sizeof(*l));
     l->root = odbk_xstrdup(kv->value);
     st->priv = l;
+    st->root = l->root;
     return 0;
 }
 
@@ -70,37 +72,18 @@ static void local_close(struct odbk_storage *st)
     st->priv = NULL;
 }
 
+/* "storage 'NAME': cannot WHAT 'PATH': strerror"; a storage opened on a path (odbk_storage_open_path)
+ * names the path only, as a file would be named. */
+static int fail_sys(const struct odbk_storage *st, const char *what, const char *path, struct odbk_err *err)
+{
+    if (st->bare)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot %s '%s'", what, path);
+    return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot %s '%s'", st->name, what, path);
+}
+
 static char *full_path(struct local *l, const char *path)
 {
     return odbk_storage_join(l->root, path);
-}
-
-/* mkdir -p of the directory holding `file`. */
-static int make_parents(const char *file, struct odbk_err *err)
-{
-    char *dir = odbk_xstrdup(file), *p;
-    int r = 0;
-    p = strrchr(dir, '/');
-    if (!p || p == dir) {
-        free(dir);
-        return 0;
-    }
-    *p = '\0';
-    for (p = dir + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-                r = odbk_err_sys(err, ODBK_E_IO, "cannot create directory '%s'", dir);
-                break;
-            }
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    free(dir);
-    return r;
 }
 
 static int fsync_dir_of(const char *file)
@@ -120,26 +103,66 @@ static int fsync_dir_of(const char *file)
     return r;
 }
 
-/* ---- write ---- */
+/* ---- the primitives the core builds writes, listings and removals on ---- */
 
-/* Remove the directories that removing `full` left empty, up to (not including) root. */
-static void prune_empty_dirs(const char *root, const char *full)
+static int local_mkdir(struct odbk_storage *st, const char *dir, struct odbk_err *err)
 {
-    char *p, *dir = odbk_xstrdup(full);
-    while ((p = strrchr(dir, '/')) && (size_t)(p - dir) > strlen(root)) {
-        *p = '\0';
-        if (rmdir(dir) != 0)
-            break;
-    }
-    free(dir);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        return fail_sys(st, "create directory", dir, err);
+    return 0;
 }
+
+static int local_rmdir(struct odbk_storage *st, const char *dir)
+{
+    (void)st;
+    return rmdir(dir) == 0 ? 0 : -1;
+}
+
+static int local_unlink(struct odbk_storage *st, const char *path, struct odbk_err *err)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        return fail_sys(st, "remove", path, err);
+    return 0;
+}
+
+static int local_rename(struct odbk_storage *st, const char *from, const char *to, struct odbk_err *err)
+{
+    (void)st;
+    if (rename(from, to) != 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot rename '%s' to '%s'", from, to);
+    if (fsync_dir_of(to) != 0)
+        return odbk_err_sys(err, ODBK_E_IO, "cannot sync the directory of '%s'", to);
+    return 0;
+}
+
+static int local_list_dir(struct odbk_storage *st, const char *dir, struct odbk_storage_dir *out,
+                          struct odbk_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        return fail_sys(st, "list", st->root, err);
+    }
+    while ((de = readdir(d))) {
+        char *full = odbk_xasprintf("%s/%s", dir, de->d_name);
+        struct stat sb;
+        /* a link is neither: never followed out of the storage */
+        if (lstat(full, &sb) == 0 && (S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)))
+            odbk_storage_dir_add(out, de->d_name, S_ISDIR(sb.st_mode), (uint64_t)sb.st_size, sb.st_mtime);
+        free(full);
+    }
+    closedir(d);
+    return 0;
+}
+
+/* ---- the file being written ---- */
 
 struct local_writer {
     struct odbk_writer w;
-    const char *root;
     int fd;
     char *final;
-    char *tmp;
 };
 
 static int lw_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
@@ -169,12 +192,6 @@ static int lw_finish(struct odbk_writer *w, struct odbk_err *err)
         return odbk_err_sys(err, ODBK_E_IO, "cannot close '%s'", lw->final);
     }
     lw->fd = -1;
-    if (rename(lw->tmp, lw->final) != 0)
-        return odbk_err_sys(err, ODBK_E_IO, "cannot rename '%s' to '%s'", lw->tmp, lw->final);
-    free(lw->tmp);
-    lw->tmp = NULL;
-    if (fsync_dir_of(lw->final) != 0)
-        return odbk_err_sys(err, ODBK_E_IO, "cannot sync the directory of '%s'", lw->final);
     return 0;
 }
 
@@ -184,12 +201,6 @@ static void lw_abort(struct odbk_writer *w)
     if (lw->fd >= 0) {
         close(lw->fd);
         lw->fd = -1;
-    }
-    if (lw->tmp) {
-        unlink(lw->tmp);
-        prune_empty_dirs(lw->root, lw->tmp);
-        free(lw->tmp);
-        lw->tmp = NULL;
     }
 }
 
@@ -203,57 +214,49 @@ static void lw_free(struct odbk_writer *w)
 
 static const struct odbk_writer_ops local_write_ops = {"local file", lw_write, lw_finish, lw_abort, lw_free};
 
-static int local_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
-                            struct odbk_writer **out, struct odbk_err *err)
+static int local_create(struct odbk_storage *st, const char *path, const char *final, uint64_t size_hint,
+                        struct odbk_writer **out, struct odbk_err *err)
 {
     struct local_writer *lw;
-    char *final = full_path(st->priv, path);
-    if (make_parents(final, err) < 0) {
-        odbk_err_prefix(err, "storage '%s'", st->name);
-        free(final);
-        return -1;
-    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    (void)size_hint;
+    if (fd < 0)
+        return fail_sys(st, "create", path, err);
     lw = odbk_xcalloc(1, sizeof(*lw));
-    lw->final = final;
-    lw->root = ((struct local *)st->priv)->root;
-    lw->tmp = odbk_storage_temp_name(final);
-    lw->fd = open(lw->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (lw->fd < 0) {
-        odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot create '%s'", st->name, lw->tmp);
-        free(lw->tmp);
-        lw->tmp = NULL;
-        free(lw->final);
-        free(lw);
-        return -1;
-    }
+    lw->fd = fd;
+    lw->final = odbk_xstrdup(final);
     odbk_writer_init(&lw->w, &local_write_ops, NULL);
     *out = &lw->w;
     return 0;
 }
 
-/* ---- read, stat, list, remove ---- */
+/* ---- read, stat ---- */
 
-static int local_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+/* The file from *off on (a local disk's failures are not worth another attempt). */
+static int local_read_at(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst,
+                         int *again, struct odbk_err *err)
 {
     char *full = full_path(st->priv, path), *buf;
     int fd = open(full, O_RDONLY | O_CLOEXEC), r = 0;
     ssize_t n;
+    *again = 0;
     if (fd < 0) {
-        odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot open '%s'", st->name, full);
+        fail_sys(st, "open", full, err);
         free(full);
         return -1;
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     buf = odbk_xmalloc(READ_CHUNK);
-    while ((n = read(fd, buf, READ_CHUNK)) != 0) {
+    while ((n = pread(fd, buf, READ_CHUNK, (off_t)*off)) != 0) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot read '%s'", st->name, full);
+            r = fail_sys(st, "read", full, err);
             break;
         }
         if ((r = odbk_writer_write(dst, buf, (size_t)n, err)) < 0)
             break;
+        *off += (uint64_t)n;
     }
     free(buf);
     close(fd);
@@ -272,7 +275,7 @@ static int local_stat(struct odbk_storage *st, const char *path, struct odbk_sto
             free(full);
             return 1;
         }
-        odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot stat '%s'", st->name, full);
+        fail_sys(st, "stat", full, err);
         free(full);
         return -1;
     }
@@ -285,80 +288,27 @@ static int local_stat(struct odbk_storage *st, const char *path, struct odbk_sto
     return 0;
 }
 
-static int walk(struct odbk_storage *st, const char *rel, const char *prefix, odbk_storage_list_cb cb,
-                void *ctx, struct odbk_err *err)
-{
-    struct local *l = st->priv;
-    char *dirpath = odbk_storage_join(l->root, rel);
-    DIR *d = opendir(dirpath);
-    struct dirent *de;
-    int r = 0;
-    if (!d) {
-        int e = errno;
-        free(dirpath);
-        if (e == ENOENT || e == ENOTDIR)
-            return 0;
-        errno = e;
-        return odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot list '%s'", st->name, l->root);
-    }
-    while (r == 0 && (de = readdir(d))) {
-        char *child, *full;
-        struct stat sb;
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        child = *rel ? odbk_xasprintf("%s/%s", rel, de->d_name) : odbk_xstrdup(de->d_name);
-        /* prune subtrees that cannot match the prefix */
-        if (strncmp(child, prefix, strlen(child) < strlen(prefix) ? strlen(child) : strlen(prefix))) {
-            free(child);
-            continue;
-        }
-        full = odbk_xasprintf("%s/%s", dirpath, de->d_name);
-        if (lstat(full, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode)) {
-                r = walk(st, child, prefix, cb, ctx, err);
-            } else if (S_ISREG(sb.st_mode) && !strncmp(child, prefix, strlen(prefix))) {
-                struct odbk_storage_entry e = {child, (uint64_t)sb.st_size, sb.st_mtime};
-                r = cb(ctx, &e);
-            }
-        }
-        free(full);
-        free(child);
-    }
-    closedir(d);
-    free(dirpath);
-    return r;
-}
-
-static int local_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
-                      struct odbk_err *err)
-{
-    return walk(st, "", prefix ? prefix : "", cb, ctx, err);
-}
-
-static int local_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
-{
-    struct local *l = st->priv;
-    char *full = full_path(l, path);
-    if (unlink(full) != 0 && errno != ENOENT) {
-        odbk_err_sys(err, ODBK_E_IO, "storage '%s': cannot remove '%s'", st->name, full);
-        free(full);
-        return -1;
-    }
-    prune_empty_dirs(l->root, full);
-    free(full);
-    return 0;
-}
-
 const struct odbk_storage_driver odbk_storage_local_driver = {
     .type = "local",
     .features = ODBK_STORAGE_F_DIRS | ODBK_STORAGE_F_RANGE_READ,
     .keys = local_keys,
     .open = local_open,
     .close = local_close,
-    .open_write = local_open_write,
-    .read = local_read,
+    .read_at = local_read_at,
     .stat = local_stat,
-    .list = local_list,
-    .remove = local_remove,
-    .presign = NULL,
+    .list_dir = local_list_dir,
+    .mkdir = local_mkdir,
+    .rmdir = local_rmdir,
+    .unlink = local_unlink,
+    .create = local_create,
+    .rename = local_rename,
 };
+
+int odbk_storage_open_path(const char *dir, struct odbk_storage **out)
+{
+    struct local *l = odbk_xcalloc(1, sizeof(*l));
+    l->root = odbk_xstrdup(dir);
+    *out = odbk_storage_new_bare(&odbk_storage_local_driver, *dir ? dir : ".", l);
+    (*out)->root = l->root;
+    return 0;
+}

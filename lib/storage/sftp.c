@@ -10,14 +10,14 @@
  * one.  Finished connections go back to a small pool of idle ones, so a run of small operations (manifests,
  * listings, removals) does not pay a handshake each.
  *
- * Writes go to "NAME.odbk-tmp-PID-N" in the target directory (directories are created on demand), through
- * a 1 MiB buffer handed to libssh2_sftp_write whole so that libssh2 pipelines it, and are renamed over NAME
- * on finish.  SFTP v3 servers (OpenSSH) refuse to rename over an existing file whatever the flags say; the
+ * Writes go to "NAME.odbk-tmp-PID-N" in the target directory (the core, storage.c, creates the
+ * directories, names the file and renames it over NAME on finish), through a 1 MiB buffer handed to
+ * libssh2_sftp_write whole so that libssh2 pipelines it.  SFTP v3 servers (OpenSSH) refuse to rename over an existing file whatever the flags say; the
  * target is then removed first, which opens a short window where neither version is visible.
  *
  * Sessions are set up by net/ssh.h (connect, handshake, host key check, authentication).  A dropped
  * connection (socket error, timeout, server gone) is retried with a fresh one under common/retry.h, with
- * one classifier (transient()): reads resume at the offset reached, writes resume at the offset the
+ * one classifier (transient()): reads resume at the offset reached (the core's loop over read_at), writes resume at the offset the
  * server acknowledged, small operations start over; what the server answered is never retried. */
 #include "storage/storage.h"
 
@@ -190,6 +190,8 @@ static int sftp_open(struct odbk_storage *st, const struct odbk_config_section *
         .pin = s->pin, .timeout_ms = s->timeout_ms, .connect_timeout_ms = s->connect_timeout_ms,
     };
     st->priv = s;
+    st->root = s->root;
+    st->retries = (unsigned)s->retries;
     return 0;
 fail:
     sftp_free_priv(s);
@@ -400,53 +402,39 @@ static int is_dir(struct conn *c, const char *path)
     return (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(a.permissions);
 }
 
-/* mkdir -p of the directory part of `path` (a full remote path). */
-static int make_parents(struct sftp *s, struct conn *c, const char *path, struct odbk_err *err)
+/* One directory (a remote path); an existing one is fine. */
+static int mkdir_op(struct sftp *s, struct conn *c, void *ctx, struct odbk_err *err)
 {
-    char *dir = odbk_xstrdup(path), *p = strrchr(dir, '/');
-    int r = 0;
-    if (!p || p == dir) {
-        free(dir);
+    const char *dir = ctx;
+    unsigned long fx;
+    if (is_dir(c, dir) || libssh2_sftp_mkdir_ex(c->sftp, dir, (unsigned)strlen(dir), 0750) == 0)
         return 0;
-    }
-    *p = '\0';
-    for (p = dir + (dir[0] == '/'); ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char ch = *p;
-            *p = '\0';
-            if (libssh2_sftp_mkdir_ex(c->sftp, dir, (unsigned)strlen(dir), 0750) != 0) {
-                unsigned long fx = last_fx(c);
-                if (!fx || !is_dir(c, dir)) {     /* an existing directory is fine */
-                    r = fail_fx(s, c, fx, err, "create directory", dir);
-                    break;
-                }
-            }
-            *p = ch;
-            if (!ch)
-                break;
-        }
-    }
-    free(dir);
-    return r;
+    fx = last_fx(c);
+    if (fx && is_dir(c, dir))   /* made meanwhile by another writer */
+        return 0;
+    return fail_fx(s, c, fx, err, "create directory", dir);
 }
 
-/* Remove the directories that removing `key` left empty, up to (not including) the root. */
-static void prune_empty_dirs(struct sftp *s, struct conn *c, const char *key)
+static int sftp_mkdir(struct odbk_storage *st, const char *dir, struct odbk_err *err)
 {
-    char *rel = odbk_xstrdup(key), *p;
-    while ((p = strrchr(rel, '/')) && p != rel) {
-        char *full;
-        int rc;
-        *p = '\0';
-        full = remote_path(s, rel);
-        rc = libssh2_sftp_rmdir_ex(c->sftp, full, (unsigned)strlen(full));
-        free(full);
-        if (rc != 0) {
-            last_fx(c);
-            break;
-        }
-    }
-    free(rel);
+    return with_conn(st->priv, mkdir_op, (void *)dir, NULL, err);
+}
+
+/* Remove one empty directory, on one attempt: a failure only ends the pruning. */
+static int sftp_rmdir(struct odbk_storage *st, const char *dir)
+{
+    struct sftp *s = st->priv;
+    struct odbk_err e2 = {0};
+    struct conn *c = NULL;
+    int r = -1;
+    if (conn_get(s, &c, &e2) < 0)
+        return -1;
+    if (libssh2_sftp_rmdir_ex(c->sftp, dir, (unsigned)strlen(dir)) == 0)
+        r = 0;
+    else
+        last_fx(c);
+    conn_put(s, c);
+    return r;
 }
 
 /* ---- write ---- */
@@ -456,9 +444,7 @@ struct sftp_writer {
     struct sftp *s;
     struct conn *c;
     LIBSSH2_SFTP_HANDLE *h;
-    char *key;
-    char *final;
-    char *tmp;               /* NULL once renamed or removed */
+    char *tmp;               /* the temporary name being written */
     char *buf;
     size_t len;
     uint64_t off;            /* bytes the server has acknowledged */
@@ -541,26 +527,6 @@ static int sw_write(struct odbk_writer *w, const void *buf, size_t len, struct o
     return 0;
 }
 
-static int rename_into_place(struct sftp_writer *sw, struct odbk_err *err)
-{
-    struct conn *c = sw->c;
-    const long flags = LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE;
-    LIBSSH2_SFTP_ATTRIBUTES a;
-    if (libssh2_sftp_rename_ex(c->sftp, sw->tmp, (unsigned)strlen(sw->tmp), sw->final,
-                               (unsigned)strlen(sw->final), flags) == 0)
-        return 0;
-    if (!last_fx(c))
-        return sftp_fail(sw->s, c, err, "rename into", sw->final);
-    /* SFTP v3 (OpenSSH) never renames over an existing file: remove it, then rename */
-    if (libssh2_sftp_stat_ex(c->sftp, sw->final, (unsigned)strlen(sw->final), LIBSSH2_SFTP_LSTAT, &a) == 0 &&
-        libssh2_sftp_unlink_ex(c->sftp, sw->final, (unsigned)strlen(sw->final)) != 0)
-        return sftp_fail(sw->s, c, err, "replace", sw->final);
-    if (libssh2_sftp_rename_ex(c->sftp, sw->tmp, (unsigned)strlen(sw->tmp), sw->final,
-                               (unsigned)strlen(sw->final), flags) != 0)
-        return sftp_fail(sw->s, c, err, "rename into", sw->final);
-    return 0;
-}
-
 static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
 {
     struct sftp_writer *sw = (struct sftp_writer *)w;
@@ -586,42 +552,26 @@ static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
                 return odbk_err_set(err, ODBK_E_IO, "storage '%s': '%s' has %llu bytes on the server, %llu were sent",
                                     sw->s->name, sw->tmp, (unsigned long long)a.filesize,
                                     (unsigned long long)sw->off);
-            else if (rename_into_place(sw, err) == 0)
+            else
                 break;
         }
         if (writer_reconnect(sw, err) < 0)
             return -1;
     }
-    free(sw->tmp);
-    sw->tmp = NULL;
     conn_put(sw->s, sw->c);
     sw->c = NULL;
     odbk_err_clear(err);
     return 0;
 }
 
+/* Stop writing (the core then unlinks the temporary file). */
 static void sw_abort(struct odbk_writer *w)
 {
     struct sftp_writer *sw = (struct sftp_writer *)w;
-    struct odbk_err e2 = {0};
     if (sw->h)
         close_handle(sw->c, sw->h);
     sw->h = NULL;
-    if (sw->tmp) {
-        if (sw->c && sw->c->dropped) {
-            conn_put(sw->s, sw->c);
-            sw->c = NULL;
-        }
-        if (sw->c || conn_new(sw->s, &sw->c, &e2) == 0) {
-            if (libssh2_sftp_unlink_ex(sw->c->sftp, sw->tmp, (unsigned)strlen(sw->tmp)) != 0)
-                last_fx(sw->c);
-            else
-                prune_empty_dirs(sw->s, sw->c, sw->key);
-        }
-        free(sw->tmp);
-        sw->tmp = NULL;
-    }
-    conn_put(sw->s, sw->c);
+    conn_put(sw->s, sw->c);   /* a dropped one is closed */
     sw->c = NULL;
 }
 
@@ -629,16 +579,14 @@ static void sw_free(struct odbk_writer *w)
 {
     struct sftp_writer *sw = (struct sftp_writer *)w;
     sw_abort(w);
-    free(sw->key);
-    free(sw->final);
+    free(sw->tmp);
     free(sw->buf);
     free(sw);
 }
 
 static const struct odbk_writer_ops sftp_write_ops = {"sftp upload", sw_write, sw_finish, sw_abort, sw_free};
 
-/* One attempt at creating the temporary file (and the directories it needs); the connection is kept on
- * success, given back otherwise. */
+/* One attempt at creating the temporary file; the connection is kept on success, given back otherwise. */
 static int open_once(void *ctx, struct odbk_err *err)
 {
     struct sftp_writer *sw = ctx;
@@ -646,8 +594,7 @@ static int open_once(void *ctx, struct odbk_err *err)
     int r = conn_get(sw->s, &sw->c, err);
     if (r < 0)
         sw->c = NULL;
-    else if ((r = open_tmp(sw, flags, err)) < 0 && err->code == ODBK_E_NOINPUT &&
-             make_parents(sw->s, sw->c, sw->final, err) == 0)
+    else
         r = open_tmp(sw, flags, err);
     if (r < 0) {
         sw->transient = transient(sw->c, err);
@@ -663,89 +610,94 @@ static int open_transient(void *ctx, const struct odbk_err *err)
     return ((struct sftp_writer *)ctx)->transient;
 }
 
-static int sftp_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
-                           struct odbk_writer **out, struct odbk_err *err)
+static int sftp_create(struct odbk_storage *st, const char *path, const char *final, uint64_t size_hint,
+                       struct odbk_writer **out, struct odbk_err *err)
 {
     struct sftp *s = st->priv;
     struct sftp_writer *sw = odbk_xcalloc(1, sizeof(*sw));
     struct odbk_retry r = retry_policy(s);
     (void)size_hint;
+    (void)final;
     sw->s = s;
-    sw->key = odbk_xstrdup(path);
-    sw->final = remote_path(s, path);
-    sw->tmp = odbk_storage_temp_name(sw->final);
+    sw->tmp = odbk_xstrdup(path);
     sw->retry = retry_policy(s);
     if (odbk_retry(&r, open_once, open_transient, sw, err) < 0) {
         free(sw->tmp);
-        free(sw->final);
-        free(sw->key);
         free(sw);
         return -1;
     }
-    odbk_err_clear(err);   /* what was overcome (missing directories, a reconnection) */
+    odbk_err_clear(err);   /* what was overcome (a reconnection) */
     sw->buf = odbk_xmalloc(IO_CHUNK);
     odbk_writer_init(&sw->w, &sftp_write_ops, NULL);
     *out = &sw->w;
     return 0;
 }
 
+struct rename_ctx {
+    const char *from, *to;
+};
+
+static int rename_op(struct sftp *s, struct conn *c, void *ctx, struct odbk_err *err)
+{
+    const struct rename_ctx *rc = ctx;
+    const long flags = LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE;
+    unsigned fl = (unsigned)strlen(rc->from), tl = (unsigned)strlen(rc->to);
+    LIBSSH2_SFTP_ATTRIBUTES a;
+    if (libssh2_sftp_rename_ex(c->sftp, rc->from, fl, rc->to, tl, flags) == 0)
+        return 0;
+    if (!last_fx(c))
+        return sftp_fail(s, c, err, "rename into", rc->to);
+    /* SFTP v3 (OpenSSH) never renames over an existing file: remove it, then rename */
+    if (libssh2_sftp_stat_ex(c->sftp, rc->to, tl, LIBSSH2_SFTP_LSTAT, &a) == 0 &&
+        libssh2_sftp_unlink_ex(c->sftp, rc->to, tl) != 0)
+        return sftp_fail(s, c, err, "replace", rc->to);
+    if (libssh2_sftp_rename_ex(c->sftp, rc->from, fl, rc->to, tl, flags) != 0)
+        return sftp_fail(s, c, err, "rename into", rc->to);
+    return 0;
+}
+
+static int sftp_rename(struct odbk_storage *st, const char *from, const char *to, struct odbk_err *err)
+{
+    struct rename_ctx rc = {from, to};
+    return with_conn(st->priv, rename_op, &rc, NULL, err);
+}
+
 /* ---- read ---- */
 
-static int sftp_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+/* One attempt at reading from *off on; the core (storage.c) resumes it at the offset reached. */
+static int sftp_read_at(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst,
+                        int *again, struct odbk_err *err)
 {
     struct sftp *s = st->priv;
-    char *full = remote_path(s, path), *buf = odbk_xmalloc(IO_CHUNK);
+    char *full = remote_path(s, path), *buf = NULL;
     struct conn *c = NULL;
     LIBSSH2_SFTP_HANDLE *h = NULL;
-    uint64_t off = 0, off_at_retry = 0;
-    struct odbk_retry retry = retry_policy(s);
+    ssize_t n;
     int r = -1;
-    for (;;) {
-        ssize_t n;
-        int t;
-        if (!c) {
-            if (conn_get(s, &c, err) < 0) {
-                c = NULL;
-                if (!odbk_retry_again(&retry, transient(NULL, err), err))
-                    goto out;
-                continue;
-            }
-        }
-        if (!h) {
-            h = libssh2_sftp_open_ex(c->sftp, full, (unsigned)strlen(full), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
-            if (!h) {
-                sftp_fail(s, c, err, "open", full);
-                if (err->code == ODBK_E_NOINPUT)
-                    odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", s->name, path);
-                goto retry;
-            }
-            libssh2_sftp_seek64(h, off);
-        }
-        n = libssh2_sftp_read(h, buf, IO_CHUNK);
-        if (n == 0)
-            break;
+    if (conn_get(s, &c, err) < 0) {
+        c = NULL;
+        *again = transient(NULL, err);
+        goto out;
+    }
+    h = libssh2_sftp_open_ex(c->sftp, full, (unsigned)strlen(full), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
+    if (!h) {
+        sftp_fail(s, c, err, "open", full);
+        if (err->code == ODBK_E_NOINPUT)
+            odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", s->name, path);
+        *again = transient(c, err);
+        goto out;
+    }
+    libssh2_sftp_seek64(h, *off);
+    buf = odbk_xmalloc(IO_CHUNK);
+    while ((n = libssh2_sftp_read(h, buf, IO_CHUNK)) != 0) {
         if (n < 0) {
             sftp_fail(s, c, err, "read", full);
-            goto retry;
-        }
-        off += (uint64_t)n;
-        if (retry.attempt && off - off_at_retry >= ODBK_STORAGE_RETRY_PROGRESS) {   /* real progress */
-            odbk_err_clear(err);
-            odbk_retry_progress(&retry);
+            *again = transient(c, err);
+            goto out;
         }
         if (odbk_writer_write(dst, buf, (size_t)n, err) < 0)
             goto out;
-        continue;
-    retry:
-        t = transient(c, err);
-        if (h)
-            close_handle(c, h);
-        h = NULL;
-        conn_put(s, c);
-        c = NULL;
-        off_at_retry = off;
-        if (!odbk_retry_again(&retry, t, err))
-            goto out;
+        *off += (uint64_t)n;
     }
     r = 0;
 out:
@@ -792,96 +744,61 @@ static int sftp_stat(struct odbk_storage *st, const char *path, struct odbk_stor
 }
 
 struct list_ctx {
-    const char *prefix;
-    odbk_storage_list_cb cb;
-    void *ctx;
-    int called;              /* cb was called: a retry would repeat entries */
+    const char *dir;
+    struct odbk_storage_dir *out;
 };
-
-static int walk(struct sftp *s, struct conn *c, const char *rel, struct list_ctx *lc, struct odbk_err *err)
-{
-    char *dir = remote_path(s, rel), name[1024];
-    size_t plen = strlen(lc->prefix);
-    LIBSSH2_SFTP_HANDLE *h;
-    LIBSSH2_SFTP_ATTRIBUTES a;
-    int r = 0, n;
-    if (!*dir) {
-        free(dir);
-        dir = odbk_xstrdup(".");
-    }
-    h = libssh2_sftp_open_ex(c->sftp, dir, (unsigned)strlen(dir), 0, 0, LIBSSH2_SFTP_OPENDIR);
-    if (!h) {
-        unsigned long fx = last_fx(c);
-        r = fx == LIBSSH2_FX_NO_SUCH_FILE || fx == LIBSSH2_FX_NO_SUCH_PATH ? 0 : sftp_fail(s, c, err, "list", dir);
-        free(dir);
-        return r;
-    }
-    while (r == 0 && (n = libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL, 0, &a)) != 0) {
-        char *child;
-        size_t clen;
-        if (n < 0) {
-            r = sftp_fail(s, c, err, "list", dir);
-            break;
-        }
-        if (!odbk_storage_entry_name_ok(name) || !(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
-            continue;
-        child = *rel ? odbk_xasprintf("%s/%s", rel, name) : odbk_xstrdup(name);
-        clen = strlen(child);
-        /* prune subtrees that cannot match the prefix */
-        if (!strncmp(child, lc->prefix, clen < plen ? clen : plen)) {
-            if (LIBSSH2_SFTP_S_ISDIR(a.permissions)) {
-                r = walk(s, c, child, lc, err);
-            } else if (LIBSSH2_SFTP_S_ISREG(a.permissions) && clen >= plen) {
-                struct odbk_storage_entry e = {child, a.flags & LIBSSH2_SFTP_ATTR_SIZE ? a.filesize : 0,
-                                               a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME ? (time_t)a.mtime : 0};
-                lc->called = 1;
-                r = lc->cb(lc->ctx, &e);
-            }
-        }
-        free(child);
-    }
-    close_handle(c, h);
-    free(dir);
-    return r;
-}
 
 static int list_op(struct sftp *s, struct conn *c, void *ctx, struct odbk_err *err)
 {
     struct list_ctx *lc = ctx;
-    /* start in the deepest directory the prefix names in full */
-    const char *slash = strrchr(lc->prefix, '/');
-    char *start = slash ? odbk_xstrndup(lc->prefix, (size_t)(slash - lc->prefix)) : odbk_xstrdup("");
-    int r = walk(s, c, start, lc, err);
-    free(start);
+    const char *dir = *lc->dir ? lc->dir : ".";
+    char name[1024];
+    LIBSSH2_SFTP_HANDLE *h;
+    LIBSSH2_SFTP_ATTRIBUTES a;
+    int r = 0, n;
+    odbk_storage_dir_clear(lc->out);   /* a retry starts over */
+    h = libssh2_sftp_open_ex(c->sftp, dir, (unsigned)strlen(dir), 0, 0, LIBSSH2_SFTP_OPENDIR);
+    if (!h) {
+        unsigned long fx = last_fx(c);
+        return fx == LIBSSH2_FX_NO_SUCH_FILE || fx == LIBSSH2_FX_NO_SUCH_PATH ? 0 : sftp_fail(s, c, err, "list", dir);
+    }
+    while ((n = libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL, 0, &a)) != 0) {
+        if (n < 0) {
+            r = sftp_fail(s, c, err, "list", dir);
+            break;
+        }
+        if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
+            !(LIBSSH2_SFTP_S_ISDIR(a.permissions) || LIBSSH2_SFTP_S_ISREG(a.permissions)))
+            continue;
+        odbk_storage_dir_add(lc->out, name, LIBSSH2_SFTP_S_ISDIR(a.permissions),
+                             a.flags & LIBSSH2_SFTP_ATTR_SIZE ? a.filesize : 0,
+                             a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME ? (time_t)a.mtime : 0);
+    }
+    close_handle(c, h);
     return r;
 }
 
-static int sftp_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
-                     struct odbk_err *err)
+static int sftp_list_dir(struct odbk_storage *st, const char *dir, struct odbk_storage_dir *out,
+                         struct odbk_err *err)
 {
-    struct list_ctx lc = {prefix ? prefix : "", cb, ctx, 0};
-    return with_conn(st->priv, list_op, &lc, &lc.called, err);
+    struct list_ctx lc = {dir, out};
+    return with_conn(st->priv, list_op, &lc, NULL, err);
 }
 
-static int remove_op(struct sftp *s, struct conn *c, void *ctx, struct odbk_err *err)
+static int unlink_op(struct sftp *s, struct conn *c, void *ctx, struct odbk_err *err)
 {
-    const char *path = ctx;
-    char *full = remote_path(s, path);
-    int r = 0;
+    const char *full = ctx;
     if (libssh2_sftp_unlink_ex(c->sftp, full, (unsigned)strlen(full)) != 0) {
         unsigned long fx = last_fx(c);
         if (fx != LIBSSH2_FX_NO_SUCH_FILE && fx != LIBSSH2_FX_NO_SUCH_PATH)
-            r = sftp_fail(s, c, err, "remove", full);
+            return sftp_fail(s, c, err, "remove", full);
     }
-    if (r == 0)
-        prune_empty_dirs(s, c, path);
-    free(full);
-    return r;
+    return 0;
 }
 
-static int sftp_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
+static int sftp_unlink(struct odbk_storage *st, const char *path, struct odbk_err *err)
 {
-    return with_conn(st->priv, remove_op, (void *)path, NULL, err);
+    return with_conn(st->priv, unlink_op, (void *)path, NULL, err);
 }
 
 const struct odbk_storage_driver odbk_storage_sftp_driver = {
@@ -890,10 +807,12 @@ const struct odbk_storage_driver odbk_storage_sftp_driver = {
     .keys = sftp_keys,
     .open = sftp_open,
     .close = sftp_close,
-    .open_write = sftp_open_write,
-    .read = sftp_read,
+    .read_at = sftp_read_at,
     .stat = sftp_stat,
-    .list = sftp_list,
-    .remove = sftp_remove,
-    .presign = NULL,
+    .list_dir = sftp_list_dir,
+    .mkdir = sftp_mkdir,
+    .rmdir = sftp_rmdir,
+    .unlink = sftp_unlink,
+    .create = sftp_create,
+    .rename = sftp_rename,
 };

@@ -1,5 +1,7 @@
-/* storage.c - the driver-independent part of storage: lookup by type, config validation, and helpers
- * built on the driver table (put/get of small objects, removal of a prefix). */
+/* storage.c - the driver-independent part of storage: lookup by type, config validation, the core of the
+ * stores with directories (F_DIRS: recursive listing over the driver's one-directory listing, mkdir -p,
+ * pruning of emptied directories, temporary-name-then-rename writes), and helpers built on the driver
+ * table (put/get of small objects, removal of a prefix). */
 #include "storage/storage.h"
 
 #include <pthread.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/retry.h"
 #include "common/util.h"
 
 extern const struct odbk_storage_driver *const odbk_storage_drivers[];
@@ -87,6 +90,16 @@ int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct od
     return 0;
 }
 
+struct odbk_storage *odbk_storage_new_bare(const struct odbk_storage_driver *d, const char *name, void *priv)
+{
+    struct odbk_storage *st = odbk_xcalloc(1, sizeof(*st));
+    st->driver = d;
+    st->name = odbk_xstrdup(name);
+    st->priv = priv;
+    st->bare = 1;
+    return st;
+}
+
 void odbk_storage_close(struct odbk_storage *st)
 {
     if (!st)
@@ -101,31 +114,271 @@ int odbk_storage_has(const struct odbk_storage *st, unsigned feature)
     return (st->driver->features & feature) == feature;
 }
 
+/* ---- the core of the stores with directories (F_DIRS) ---- */
+
+/* mkdir -p of the directory holding `file` (a driver path), one level at a time from the top. */
+static int make_parents(struct odbk_storage *st, const char *file, struct odbk_err *err)
+{
+    char *dir = odbk_xstrdup(file), *p = strrchr(dir, '/');
+    int r = 0;
+    if (p && p != dir) {
+        *p = '\0';
+        for (p = dir + (dir[0] == '/'); r == 0; p++) {
+            if (*p == '/' || *p == '\0') {
+                char c = *p;
+                *p = '\0';
+                r = st->driver->mkdir(st, dir, err);
+                *p = c;
+                if (!c)
+                    break;
+            }
+        }
+    }
+    free(dir);
+    return r;
+}
+
+/* Remove the directories that removing `key` left empty, deepest first, up to (not including) the root. */
+static void prune_empty_dirs(struct odbk_storage *st, const char *key)
+{
+    char *rel = odbk_xstrdup(key), *p;
+    while ((p = strrchr(rel, '/')) && p != rel) {
+        char *full;
+        int r;
+        *p = '\0';
+        full = odbk_storage_join(st->root, rel);
+        r = st->driver->rmdir(st, full);
+        free(full);
+        if (r != 0)
+            break;
+    }
+    free(rel);
+}
+
+/* The writer of a store with directories: the driver's file at a temporary name, renamed over the final
+ * name by finish(); an abort (or a free unfinished) stops the driver's writer and unlinks the temporary
+ * file. */
+struct dir_writer {
+    struct odbk_writer w;
+    struct odbk_storage *st;
+    struct odbk_writer *file;   /* the driver's */
+    char *key, *final;
+    char *tmp;                  /* NULL once renamed or removed */
+};
+
+static int dw_write(struct odbk_writer *w, const void *buf, size_t len, struct odbk_err *err)
+{
+    return odbk_writer_write(((struct dir_writer *)w)->file, buf, len, err);
+}
+
+static int dw_finish(struct odbk_writer *w, struct odbk_err *err)
+{
+    struct dir_writer *dw = (struct dir_writer *)w;
+    if (odbk_writer_finish(dw->file, err) < 0 || dw->st->driver->rename(dw->st, dw->tmp, dw->final, err) < 0)
+        return -1;
+    free(dw->tmp);
+    dw->tmp = NULL;
+    return 0;
+}
+
+static void dw_abort(struct odbk_writer *w)
+{
+    struct dir_writer *dw = (struct dir_writer *)w;
+    struct odbk_err e2 = {0};
+    odbk_writer_abort(dw->file);
+    if (!dw->tmp)
+        return;
+    if (dw->st->driver->unlink(dw->st, dw->tmp, &e2) == 0)
+        prune_empty_dirs(dw->st, dw->key);
+    free(dw->tmp);
+    dw->tmp = NULL;
+}
+
+static void dw_free(struct odbk_writer *w)
+{
+    struct dir_writer *dw = (struct dir_writer *)w;
+    dw_abort(w);
+    odbk_writer_free(dw->file);
+    free(dw->key);
+    free(dw->final);
+    free(dw);
+}
+
+static const struct odbk_writer_ops dir_write_ops = {"storage file", dw_write, dw_finish, dw_abort, dw_free};
+
+static int dir_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
+                          struct odbk_err *err)
+{
+    struct dir_writer *dw;
+    char *final = odbk_storage_join(st->root, path), *tmp;
+    struct odbk_writer *file;
+    if (make_parents(st, final, err) < 0) {
+        free(final);
+        return -1;
+    }
+    tmp = odbk_storage_temp_name(final);
+    if (st->driver->create(st, tmp, final, size_hint, &file, err) < 0) {
+        free(tmp);
+        free(final);
+        return -1;
+    }
+    dw = odbk_xcalloc(1, sizeof(*dw));
+    dw->st = st;
+    dw->file = file;
+    dw->key = odbk_xstrdup(path);
+    dw->final = final;
+    dw->tmp = tmp;
+    odbk_writer_init(&dw->w, &dir_write_ops, NULL);
+    *out = &dw->w;
+    return 0;
+}
+
+/* Every file under directory rel (a key) whose key starts with prefix, recursively, in listing order. */
+static int walk(struct odbk_storage *st, const char *rel, const char *prefix, odbk_storage_list_cb cb, void *ctx,
+                struct odbk_err *err)
+{
+    char *dir = odbk_storage_join(st->root, rel);
+    struct odbk_storage_dir d = {0};
+    size_t plen = strlen(prefix), i;
+    int r = st->driver->list_dir(st, dir, &d, err);
+    for (i = 0; r == 0 && i < d.n; i++) {
+        const struct odbk_storage_dirent *de = &d.e[i];
+        char *child = *rel ? odbk_xasprintf("%s/%s", rel, de->name) : odbk_xstrdup(de->name);
+        size_t clen = strlen(child);
+        /* prune subtrees that cannot match the prefix */
+        if (!strncmp(child, prefix, clen < plen ? clen : plen)) {
+            if (de->dir) {
+                r = walk(st, child, prefix, cb, ctx, err);
+            } else if (clen >= plen) {
+                struct odbk_storage_entry e = {child, de->size, de->mtime};
+                r = cb(ctx, &e);
+            }
+        }
+        free(child);
+    }
+    odbk_storage_dir_free(&d);
+    free(dir);
+    return r;
+}
+
+static int dir_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
+                    struct odbk_err *err)
+{
+    /* start in the deepest directory the prefix names in full */
+    const char *slash = strrchr(prefix, '/');
+    char *start = slash ? odbk_xstrndup(prefix, (size_t)(slash - prefix)) : odbk_xstrdup("");
+    int r = walk(st, start, prefix, cb, ctx, err);
+    free(start);
+    return r;
+}
+
+static int dir_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
+{
+    char *full = odbk_storage_join(st->root, path);
+    int r = st->driver->unlink(st, full, err);
+    if (r == 0)
+        prune_empty_dirs(st, path);
+    free(full);
+    return r;
+}
+
+void odbk_storage_dir_add(struct odbk_storage_dir *d, const char *name, int dir, uint64_t size, time_t mtime)
+{
+    if (!odbk_storage_entry_name_ok(name))
+        return;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 16;
+        d->e = odbk_xrealloc(d->e, d->cap * sizeof(*d->e));
+    }
+    d->e[d->n++] = (struct odbk_storage_dirent){odbk_xstrdup(name), dir, size, mtime};
+}
+
+void odbk_storage_dir_clear(struct odbk_storage_dir *d)
+{
+    size_t i;
+    for (i = 0; i < d->n; i++)
+        free(d->e[i].name);
+    d->n = 0;
+}
+
+void odbk_storage_dir_free(struct odbk_storage_dir *d)
+{
+    odbk_storage_dir_clear(d);
+    free(d->e);
+    d->e = NULL;
+    d->cap = 0;
+}
+
+/* ---- the interface ---- */
+
+/* An operation a read-only storage (a restore's source) does not have. */
+static int not_here(const struct odbk_storage *st, const char *what, struct odbk_err *err)
+{
+    return odbk_err_set(err, ODBK_E_USAGE, "'%s' is read-only: cannot %s there", st->name, what);
+}
+
 int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                             struct odbk_writer **out, struct odbk_err *err)
 {
+    if (st->bare)
+        return not_here(st, "write", err);
+    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
+        return dir_open_write(st, path, size_hint, out, err);
     return st->driver->open_write(st, path, size_hint, out, err);
+}
+
+/* A read that resumes at the offset reached after a failure another attempt may cure. */
+static int resumable_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+{
+    struct odbk_retry r = ODBK_RETRY_INIT(st->retries);
+    uint64_t off = 0;
+    r.interruptible = 1;   /* a stop signal ends the backoff */
+    for (;;) {
+        uint64_t before = off;
+        int again = 0;
+        if (st->driver->read_at(st, path, &off, dst, &again, err) == 0) {
+            if (r.failures)
+                odbk_err_clear(err);   /* what was overcome */
+            return 0;
+        }
+        if (off - before >= ODBK_STORAGE_RETRY_PROGRESS)   /* real progress */
+            odbk_retry_progress(&r);
+        if (!odbk_retry_again(&r, again, err))
+            return -1;
+    }
 }
 
 int odbk_storage_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
+    if (odbk_storage_has(st, ODBK_STORAGE_F_RANGE_READ) && st->driver->read_at)
+        return resumable_read(st, path, dst, err);
     return st->driver->read(st, path, dst, err);
 }
 
 int odbk_storage_stat(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                       struct odbk_err *err)
 {
+    if (!st->driver->stat)
+        return not_here(st, "stat", err);
     return st->driver->stat(st, path, out, err);
 }
 
 int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
                       struct odbk_err *err)
 {
+    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
+        return dir_list(st, prefix ? prefix : "", cb, ctx, err);
+    if (!st->driver->list)
+        return not_here(st, "list", err);
     return st->driver->list(st, prefix, cb, ctx, err);
 }
 
 int odbk_storage_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
 {
+    if (st->bare)
+        return not_here(st, "remove", err);
+    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
+        return dir_remove(st, path, err);
     return st->driver->remove(st, path, err);
 }
 
@@ -145,7 +398,7 @@ int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older
                        struct odbk_err *err)
 {
     *n = 0;
-    return st->driver->sweep ? st->driver->sweep(st, prefix, older_than, n, err) : 0;
+    return st->driver->sweep && !st->bare ? st->driver->sweep(st, prefix, older_than, n, err) : 0;
 }
 
 int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,

@@ -6,9 +6,9 @@
  * ask for features (odbk_storage_has), never for the type.
  *
  * Writes are streaming and atomic: odbk_storage_open_write() returns the sink of a writer chain
- * (io/writer.h); a reader never sees the object until the writer is finished (local: temporary name,
- * fsync, rename; S3: single PUT or completed multipart upload; SFTP/FTP: temporary name, rename).  An
- * aborted or freed-unfinished writer leaves nothing behind.
+ * (io/writer.h); a reader never sees the object until the writer is finished (a store with directories:
+ * temporary name, then rename, by the core; S3: single PUT or completed multipart upload).  An aborted or
+ * freed-unfinished writer leaves nothing behind.
  *
  * Threads: the writers and readers of one storage may run in different threads at the same time (the
  * database and the filestore are written concurrently); drivers make that safe.  Other operations on one
@@ -16,6 +16,9 @@
  *
  * Adding a store: a driver file lib/storage/NAME.c defining `const struct odbk_storage_driver
  * odbk_storage_NAME_driver`, one line in registry.c, its config keys in man/odbk.conf.5, a test file.
+ * A store with directories (local, sftp, ftp) sets ODBK_STORAGE_F_DIRS and gives the primitives (list one
+ * directory, mkdir, rmdir, unlink, create, rename): the core (storage.c) does the rest.  A store of keys
+ * (S3) gives open_write, list and remove itself; the core forces no directories on it.
  */
 #ifndef ODBK_STORAGE_H
 #define ODBK_STORAGE_H
@@ -30,7 +33,7 @@
 enum {
     ODBK_STORAGE_F_DIRS = 1 << 0,         /* real directories (mkdir/rmdir mean something) */
     ODBK_STORAGE_F_PRESIGN = 1 << 1,      /* can hand out expiring download URLs */
-    ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads can resume at an offset */
+    ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads resume at an offset (read_at under the core, or its own read) */
 };
 
 struct odbk_storage_entry {
@@ -44,6 +47,25 @@ typedef int (*odbk_storage_list_cb)(void *ctx, const struct odbk_storage_entry *
 
 struct odbk_storage;
 
+/* One directory's entries, as a driver's list_dir() gives them to the core. */
+struct odbk_storage_dirent {
+    char *name;       /* a name within the directory (odbk_storage_entry_name_ok) */
+    int dir;          /* a directory (else a regular file) */
+    uint64_t size;
+    time_t mtime;     /* 0 when unknown */
+};
+
+struct odbk_storage_dir {
+    struct odbk_storage_dirent *e;
+    size_t n, cap;
+};
+
+/* Add an entry; a name a hostile or broken listing gives (odbk_storage_entry_name_ok) is skipped. */
+void odbk_storage_dir_add(struct odbk_storage_dir *d, const char *name, int dir, uint64_t size, time_t mtime);
+/* Empty d (a listing that starts over); odbk_storage_dir_free() also releases its memory. */
+void odbk_storage_dir_clear(struct odbk_storage_dir *d);
+void odbk_storage_dir_free(struct odbk_storage_dir *d);
+
 struct odbk_storage_driver {
     const char *type;        /* the `type =` value */
     unsigned features;
@@ -55,8 +77,14 @@ struct odbk_storage_driver {
     int (*open_write)(struct odbk_storage *st, const char *path, uint64_t size_hint,
                       struct odbk_writer **out, struct odbk_err *err);
     /* Push the whole object into dst (dst is written to, never finished or aborted here).
-     * A missing object is ODBK_E_NOINPUT. */
+     * A missing object is ODBK_E_NOINPUT.  A driver with F_RANGE_READ may give read_at instead. */
     int (*read)(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err);
+    /* One attempt at pushing the object from *off on into dst, *off advanced by what dst took; -1 with
+     * err and *again set when another attempt may cure the failure (a dropped connection; never what dst
+     * or the server answered).  The core runs the attempts under common/retry.h with st->retries, the
+     * budget starting again once an attempt moved ODBK_STORAGE_RETRY_PROGRESS bytes. */
+    int (*read_at)(struct odbk_storage *st, const char *path, uint64_t *off, struct odbk_writer *dst, int *again,
+                   struct odbk_err *err);
     /* 0 and *out filled; 1 when the object does not exist; -1 on error. */
     int (*stat)(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                 struct odbk_err *err);
@@ -71,12 +99,38 @@ struct odbk_storage_driver {
     int (*sweep)(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err);
     /* Optional (ODBK_STORAGE_F_PRESIGN): an URL valid for `seconds`, malloc'd into *url. */
     int (*presign)(struct odbk_storage *st, const char *path, long seconds, char **url, struct odbk_err *err);
+
+    /* ---- the primitives of a driver with directories (ODBK_STORAGE_F_DIRS) ----
+     * Such a driver leaves open_write, list and remove NULL and sets st->root in open(): the core
+     * (storage.c) builds them on these, once for every such store: the recursive listing, mkdir -p, the
+     * pruning of the directories a removal leaves empty, and the temporary-name-then-rename protocol of
+     * writes with its abort path.  Paths here are the driver's own (st->root joined with a key). */
+    /* The entries of one directory, added to *out with odbk_storage_dir_add() (a retry starts over with
+     * odbk_storage_dir_clear()); a missing directory holds nothing (0). */
+    int (*list_dir)(struct odbk_storage *st, const char *dir, struct odbk_storage_dir *out, struct odbk_err *err);
+    /* Create one directory whose parent exists; one that exists already is no error. */
+    int (*mkdir)(struct odbk_storage *st, const char *dir, struct odbk_err *err);
+    /* Remove one directory if it is empty: 0 removed, -1 not (never an error: the core stops there). */
+    int (*rmdir)(struct odbk_storage *st, const char *dir);
+    /* Remove one file; a missing one is not an error. */
+    int (*unlink)(struct odbk_storage *st, const char *path, struct odbk_err *err);
+    /* A new file at path (the temporary name; its directory exists): the writer's finish makes what it
+     * got durable there, its abort stops it (the core then unlinks path).  final names the object it
+     * becomes, for messages. */
+    int (*create)(struct odbk_storage *st, const char *path, const char *final, uint64_t size_hint,
+                  struct odbk_writer **out, struct odbk_err *err);
+    /* Rename from over to (replacing it), durably. */
+    int (*rename)(struct odbk_storage *st, const char *from, const char *to, struct odbk_err *err);
 };
 
 struct odbk_storage {
     const struct odbk_storage_driver *driver;
     char *name;     /* the section name */
     void *priv;     /* the driver's state */
+    const char *root;   /* F_DIRS: the driver's path of the root ("" = its login directory), set by open() */
+    unsigned retries;   /* read_at: attempts after the first, set by open() */
+    int bare;           /* opened on a path or an URL, not a config section: read-only, and its messages
+                         * name the path (or URL) only */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
@@ -109,6 +163,14 @@ int odbk_storage_get(struct odbk_storage *st, const char *path, size_t max, char
 /* Remove every object under prefix. */
 int odbk_storage_remove_prefix(struct odbk_storage *st, const char *prefix, struct odbk_err *err);
 
+/* ---- read-only storages of a path or an URL (restore's and download's sources) ---- */
+
+/* The files under dir as a local storage ("" = every path as given), read-only (local.c). */
+int odbk_storage_open_path(const char *dir, struct odbk_storage **out);
+/* The one object at an http(s) URL, key "", read-only (http.c, on net/curl.h: redirects followed to
+ * http(s) only, an HTTP error is its status).  Its name is the URL without its query (no secrets). */
+int odbk_storage_open_url(const char *url, struct odbk_storage **out);
+
 /* The temporary name a driver writes `final` under until it is complete: "FINAL.odbk-tmp-PID-N",
  * unique within the process (malloc'd).  Listing shows such names; removing a backup's folder removes
  * them with the rest, which is how the leftovers of a killed run go. */
@@ -139,6 +201,10 @@ int odbk_storage_marker_write(struct odbk_storage *st, const char *id, struct od
 int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t known, struct odbk_err *err);
 
 /* ---- for drivers ---- */
+
+/* A read-only storage of driver d opened on a path or an URL, not a config section (st->bare): the
+ * constructors of restore's sources (odbk_storage_open_path, _url).  name is copied; priv is owned. */
+struct odbk_storage *odbk_storage_new_bare(const struct odbk_storage_driver *d, const char *name, void *priv);
 
 /* Bytes an interrupted read must have moved since its last attempt for its retry budget to start again:
  * the budget is per stall, not per object, and a server that drops every answer after a few bytes uses
