@@ -380,7 +380,7 @@ int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, co
     if (strcmp(src->b.status, ODBK_STATUS_COMPLETED))
         return odbk_err_set(err, ODBK_E_DATA, "backup '%s' is %s; only completed backups can be restored",
                             src->b.id, src->b.status);
-    if (odbk_backup_storage_open(cfg, cat, src->b.storage, &src->st, err) < 0 ||
+    if (odbk_backup_storage_open(cfg, cat, src->b.storage, 0, &src->st, err) < 0 ||
         odbk_backup_manifest(src->st, &src->b, &src->m, err) < 0)
         return -1;
     {

@@ -351,7 +351,7 @@ static int local_remove(struct odbk_storage *st, const char *path, struct odbk_e
 
 const struct odbk_storage_driver odbk_storage_local_driver = {
     .type = "local",
-    .features = ODBK_STORAGE_F_DIRS | ODBK_STORAGE_F_RANGE_READ,
+    .features = ODBK_STORAGE_F_DIRS | ODBK_STORAGE_F_RANGE_READ | ODBK_STORAGE_F_MARKER,
     .keys = local_keys,
     .open = local_open,
     .close = local_close,

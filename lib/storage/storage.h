@@ -31,6 +31,8 @@ enum {
     ODBK_STORAGE_F_DIRS = 1 << 0,         /* real directories (mkdir/rmdir mean something) */
     ODBK_STORAGE_F_PRESIGN = 1 << 1,      /* can hand out expiring download URLs */
     ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads can resume at an offset */
+    ODBK_STORAGE_F_MARKER = 1 << 3,       /* keeps the storage marker (below): a directory of a local disk,
+                                           * whose unmounted mount point is an empty, writable directory */
 };
 
 struct odbk_storage_entry {
@@ -77,6 +79,8 @@ struct odbk_storage {
     const struct odbk_storage_driver *driver;
     char *name;     /* the section name */
     void *priv;     /* the driver's state */
+    int marker_due; /* its marker check found none in a storage with nothing known: the first manifest
+                     * stored writes it (odbk_backup_storage_mark) */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
