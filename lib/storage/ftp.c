@@ -574,9 +574,12 @@ static int ftp_open_write(struct odbk_storage *st, const char *path, uint64_t si
 /* ---- read ---- */
 
 struct read_ctx {
+    struct xfer *x;
+    struct odbk_retry *retry;
     struct odbk_writer *dst;
-    struct odbk_err *err;
-    uint64_t off;
+    struct odbk_err dst_err;   /* why dst refused the data */
+    uint64_t off;              /* bytes delivered */
+    uint64_t progress_off;     /* at the attempt's start or its last progress */
     int dst_failed;
 };
 
@@ -584,55 +587,53 @@ static size_t read_cb(char *data, size_t size, size_t nmemb, void *ctx)
 {
     struct read_ctx *rc = ctx;
     size_t n = size * nmemb;
-    if (odbk_writer_write(rc->dst, data, n, rc->err) < 0) {
+    if (odbk_writer_write(rc->dst, data, n, &rc->dst_err) < 0) {
         rc->dst_failed = 1;
+        rc->x->final = 1;   /* our side failed: no other attempt */
         return 0;
     }
     rc->off += n;
+    if (rc->off - rc->progress_off >= ODBK_STORAGE_RETRY_PROGRESS) {   /* the budget is per stall */
+        odbk_retry_progress(rc->retry);
+        rc->progress_off = rc->off;
+    }
     return n;
 }
 
-/* Reads resume at the offset reached (REST); real progress restores the retry budget
+/* Each attempt resumes at the offset reached (REST). */
+static void prep_read(struct xfer *x)
+{
+    struct read_ctx *rc = x->ctx;
+    rc->progress_off = rc->off;
+    curl_easy_setopt(x->c->h, CURLOPT_WRITEFUNCTION, read_cb);
+    curl_easy_setopt(x->c->h, CURLOPT_WRITEDATA, rc);
+    curl_easy_setopt(x->c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)rc->off);
+}
+
+/* A read under the retry policy of every transfer; real progress restores its budget
  * (ODBK_STORAGE_RETRY_PROGRESS). */
 static int ftp_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
     struct ftp *f = st->priv;
     char *full = full_path(f, path), *u = url_for(f, full, 0);
-    struct read_ctx rc = {dst, err, 0, 0};
     struct odbk_curl *c = odbk_curl_new();
-    struct odbk_retry r = retry_policy(f, NULL);
-    int ret = -1;
-    for (;;) {
-        uint64_t before = rc.off;
-        CURLcode cc;
-        int transient;
-        setup(f, c, NULL);
-        curl_easy_setopt(c->h, CURLOPT_URL, u);
-        curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_cb);
-        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &rc);
-        curl_easy_setopt(c->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)rc.off);
-        cc = odbk_curl_perform(c);
-        if (cc == CURLE_OK) {
-            ret = 0;
-            break;
-        }
-        if (rc.dst_failed)
-            break;   /* err: dst's */
-        if (rc.off - before >= ODBK_STORAGE_RETRY_PROGRESS)
-            odbk_retry_progress(&r);
-        transient = odbk_curl_ftp_transient(cc, odbk_curl_status(c));
-        if (!transient && (cc == CURLE_REMOTE_FILE_NOT_FOUND || (cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0))) {
-            odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
-            break;
-        }
-        ftp_fail(f, c, cc, err, "read", full);
-        if (!odbk_retry_again(&r, transient, err))
-            break;
-    }
+    struct read_ctx rc = {0};
+    struct xfer x = {f, c, prep_read, &rc, u, "read", full, NULL, CURLE_OK, 0, 0};
+    struct odbk_retry retry = retry_policy(f, NULL);
+    int r;
+    rc.x = &x;
+    rc.retry = &retry;
+    rc.dst = dst;
+    r = odbk_retry(&retry, xfer_once, xfer_transient, &x, err);   /* xfer_run's, with the budget at hand */
+    if (r < 0 && rc.dst_failed)
+        *err = rc.dst_err;
+    else if (r < 0 && !odbk_curl_ftp_transient(x.cc, x.reply) &&
+             (x.cc == CURLE_REMOTE_FILE_NOT_FOUND || (x.cc == CURLE_FTP_COULDNT_RETR_FILE && rc.off == 0)))
+        odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': no such object '%s'", f->name, path);
     odbk_curl_free(c);
     free(u);
     free(full);
-    return ret;
+    return r < 0 ? -1 : 0;
 }
 
 /* ---- stat, list, remove ---- */
