@@ -16,29 +16,7 @@ fake_s3_storage slow
 N=32
 
 test_expect_success "setup: $N backups' manifests (and their files) in the slow store" '
-	python3 - "$URL/b/odbk" "$N" <<-\PY
-	import datetime, json, random, sys, urllib.request
-	base, n = sys.argv[1], int(sys.argv[2])
-	rnd = random.Random(7)
-	t0 = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
-	def put(key, body):
-	    urllib.request.urlopen(urllib.request.Request("%s/%s" % (base, key), data=body, method="PUT")).read()
-	for i in range(n):
-	    t = t0 + datetime.timedelta(hours=i)
-	    bid = t.strftime("%Y%m%dT%H%M%SZ") + "-%06x" % rnd.getrandbits(24)
-	    files = []
-	    for role, kind in (("database", "database.sql.gz"), ("filestore", "filestore.tar.gz")):
-	        name = "backup-%s-%s" % (bid, kind)
-	        put("old/%s/%s" % (bid, name), b"x" * 10)
-	        files.append({"name": name, "role": role, "size": 10, "sha256": "%064x" % rnd.getrandbits(256),
-	                      "compression": "gzip"})
-	    iso = t.strftime("%Y-%m-%dT%H:%M:%SZ")
-	    m = {"odbk_manifest": 1, "id": bid, "uuid": "00000000-0000-4000-8000-%012x" % i, "env": "old",
-	         "project": "", "database": "old", "type": "manual", "format": "odbk", "created_at": iso,
-	         "finished_at": iso, "retention": "", "comment": "", "host": "h", "odbk_version": "0.1.0",
-	         "modules": {}, "files": files}
-	    put("old/%s/backup-%s-manifest.json" % (bid, bid), json.dumps(m).encode())
-	PY
+	fake_s3_put_manifests old $N &&
 	test "$(state | jq "[.objects | keys[] | select(endswith(\"-manifest.json\"))] | length")" = $N
 '
 
