@@ -5,7 +5,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash and zsh completion, systemd units,
 #                   and /etc/odbk/odbk.conf with mode 600 when there is none)
 #   make bench      benchmarks against named baselines (see tests/bench/)
-#   make bench-catalog  per-env commands at 100-10,000 envs, and rescan of 10,000 manifests
+#   make bench-catalog  per-env commands at 100-10,000 envs, and rescan of 10,000 manifests (local; S3 with the testbed)
 #                   (BENCH_BASE_BIN=DIR compares a build)
 #   make fuzz       libFuzzer targets tests/fuzz/fuzz-*.c (clang) into build-fuzz/, each run FUZZ_SECONDS
 #                   (60) from tests/fuzz/corpus/<target>/; not part of make check, which replays the corpus

@@ -8,6 +8,7 @@
 #include "backup/backup.h"
 #include "backup/session.h"
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "common/util.h"
 #include "odoo/manifest.h"
 #include "policy/compliance.h"
@@ -42,7 +43,7 @@ static const struct odbk_cli cli = {
     "odbk-list", "[options] [ENV...]",
     "List backups from the catalog, newest first.  --verify first reads the selected completed backups back "
     "from storage (size and SHA-256 of every file): exit 0 and verified set when all match, exit 65 naming the "
-    "file and verified cleared on a mismatch.", opts, ODBK_CLI_JSON, &odbk_vocab_env, NULL};
+    "file and verified cleared on a mismatch.", opts, ODBK_CLI_JSON | ODBK_CLI_PROGRESS, &odbk_vocab_env, NULL};
 
 struct ctx {
     struct odbk_backup_filter f;
@@ -362,9 +363,9 @@ int main(int argc, char **argv)
 {
     struct ctx c = {0};
     struct odbk_cli_common common;
-    struct odbk_err err = {0};
+    struct odbk_err err = {0}, rescan_err = {0};
     struct odbk_session ss = {0};
-    int skipped = 0, arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    int skipped = 0, rescanned = 0, arg0, r = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (r != 0)
         return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
     for (; arg0 < argc; arg0++) {
@@ -392,19 +393,34 @@ int main(int argc, char **argv)
     odbk_session_warn_pending(&ss, cli.prog);
     if (c.rescan) {
         struct odbk_rescan_result rr;
+        struct odbk_rescan_opts ro = {c.f.storage, NULL, NULL};
+        struct odbk_progress *progress = odbk_progress_new(common.progress, common.quiet);
+        char failed[48] = "";
         size_t k;
-        if (c.init_storage && odbk_backup_storage_init(ss.cfg, c.init_storage, &err) < 0)
+        if (c.init_storage && odbk_backup_storage_init(ss.cfg, c.init_storage, &err) < 0) {
+            odbk_progress_free(progress);
             goto out;
-        if (odbk_backup_rescan(ss.cfg, ss.cat, c.f.storage, &rr, &err) < 0) {
+        }
+        ro.progress = progress ? odbk_progress_event : NULL;
+        ro.progress_ctx = progress;
+        rescanned = odbk_backup_rescan(ss.cfg, ss.cat, &ro, &rr, &err);
+        odbk_progress_free(progress);
+        for (k = 0; k < rr.n_msgs; k++)
+            fprintf(stderr, "odbk-list: warning: %s\n", rr.msgs[k]);
+        if (rr.failed)
+            snprintf(failed, sizeof(failed), ", %d storage%s not scanned", rr.failed, rr.failed == 1 ? "" : "s");
+        if (!common.quiet && (rescanned == 0 || rr.failed))
+            fprintf(stderr, "odbk-list: %d backups found in storage (%d new), %d manifests skipped, %d conflicts%s\n",
+                    rr.found, rr.imported, rr.skipped, rr.conflicts, failed);
+        skipped = rr.skipped + rr.conflicts;
+        /* a storage that could not be scanned: the listing of what the others gave, then its exit code */
+        if (rescanned < 0 && !rr.failed) {
             odbk_rescan_result_release(&rr);
             goto out;
         }
-        for (k = 0; k < rr.n_msgs; k++)
-            fprintf(stderr, "odbk-list: warning: %s\n", rr.msgs[k]);
-        if (!common.quiet)
-            fprintf(stderr, "odbk-list: %d backups found in storage (%d new), %d manifests skipped, %d conflicts\n",
-                    rr.found, rr.imported, rr.skipped, rr.conflicts);
-        skipped = rr.skipped + rr.conflicts;
+        if (rescanned < 0)
+            rescan_err = err;
+        odbk_err_clear(&err);
         odbk_rescan_result_release(&rr);
     }
     if (c.backup) {
@@ -428,7 +444,7 @@ int main(int argc, char **argv)
     if (print_list(ss.cat, &c, common.json, &err) < 0)
         goto out;
     r = 0;
-    if (skipped) {
+    if (skipped && !rescan_err.code) {   /* a storage not scanned says more */
         /* the listing is printed; the exit code says that storage holds manifests the catalog did not take */
         r = odbk_err_set(&err, ODBK_E_DATA, "--rescan: %d manifests were skipped or in conflict (see the warnings "
                          "above)", skipped);
@@ -436,6 +452,10 @@ int main(int argc, char **argv)
                       "backup id already known from another storage or with other content");
     }
 out:
+    if (r == 0 && rescan_err.code) {   /* the listing is printed; the exit code says what storage failed */
+        err = rescan_err;
+        r = -1;
+    }
     odbk_session_close(&ss);
     return odbk_cli_exit(&cli, r, &err);
 }

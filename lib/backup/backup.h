@@ -98,16 +98,22 @@ int odbk_restore_pending(struct odbk_catalog *cat, struct odbk_restore_temp **ou
  * its manifest and every file it lists becomes completed (not verified); any other is marked failed, its
  * partial objects removed and its unfinished multipart uploads aborted.  Returns the number reaped. */
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err);
+/* Is env's filestore directory there?  -1 (ODBK_E_NOINPUT, 66) naming it and the fix otherwise (odbk-create,
+ * odbk-policy check --probe). */
+int odbk_backup_filestore_check(const struct odbk_env *env, struct odbk_err *err);
 /* Open storage name (odbk_storage_open) for a program that writes to it or judges what it holds, with
  * its marker checked (storage.h): a storage the catalog (NULL: none) knows completed backups in, whose
  * marker is missing and which shows no manifest is refused (74: not mounted, not odbk's); one that shows
- * manifests gets its marker now.  Every open of a backup's storage goes through here. */
-int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
+ * manifests gets its marker now when may_write (a program that only reads or reports, may_write 0, writes
+ * nothing to storage: download, restore's source, verify, prune --dry-run, probe).  A storage without
+ * marker nor known backups has marker_due set: odbk_backup_storage_mark writes it with the first manifest.
+ * Every open of a backup's storage goes through here. */
+int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name, int may_write,
                              struct odbk_storage **out, struct odbk_err *err);
 /* odbk-list --rescan --init-storage: give local storage name a marker when it has none (a storage whose
  * backups were moved or lost for good); an existing marker must be valid.  Other types: ODBK_E_USAGE. */
 int odbk_backup_storage_init(const struct odbk_config *cfg, const char *name, struct odbk_err *err);
-/* A manifest was stored: write the storage's marker when it has none yet. */
+/* A manifest was stored: write the storage's marker when its open found none (marker_due; no second check). */
 int odbk_backup_storage_mark(struct odbk_storage *st, struct odbk_err *err);
 /* Remove a backup's folder and abort its unfinished uploads; when that fails (st NULL: the storage could
  * not be opened), record the removal so that later runs retry it. */
@@ -271,22 +277,32 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b);
 int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
                        struct odbk_err *err);
 
-/* What a rescan did: each skipped manifest and each conflict has one line in msgs (naming the file, and
- * for a conflict both storages). */
+/* What a rescan did: each skipped manifest, each conflict and each storage not scanned has one line in msgs
+ * (naming the file, and for a conflict both storages). */
 struct odbk_rescan_result {
     int found;        /* valid manifests: imported, or already in the catalog as they are */
     int imported;     /* new rows (completed, not verified) */
     int skipped;      /* manifests refused: unreadable, a field out of range, a listed file missing or of
                        * another size, env or id not those of its folder */
     int conflicts;    /* ids known from another storage or with other content: not applied */
+    int failed;       /* storages that could not be opened or listed */
     char **msgs;
     size_t n_msgs;
 };
 
-/* Rebuild the catalog from the manifests in every storage of the config (or only `storage`).  Every
+struct odbk_rescan_opts {
+    const char *storage;                 /* only this storage (NULL: every storage of the config) */
+    odbk_backup_progress_cb progress;    /* each storage is a phase "rescan NAME", its bytes the manifests' */
+    void *progress_ctx;
+};
+
+/* Rebuild the catalog from the manifests in every storage of the config (or only opts->storage).  Every
  * field of a manifest is checked and every file it lists must exist in the storage with its size; a known
- * id is never re-pointed or rewritten.  -1 only when a storage cannot be listed or the catalog written. */
-int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
+ * id is never re-pointed or rewritten.  The manifests are read in parallel, outside any transaction, and
+ * imported a batch a transaction.  A storage that cannot be opened or listed is noted in res and the others
+ * are scanned: -1 then, err of the first failure's kind, after the audit entry; -1 at once when the catalog
+ * cannot be written (res->failed 0). */
+int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_rescan_opts *opts,
                        struct odbk_rescan_result *res, struct odbk_err *err);
 void odbk_rescan_result_release(struct odbk_rescan_result *res);
 

@@ -4,16 +4,19 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <stdio.h>
 #include <cJSON.h>
 
 #include "backup/format.h"
+#include "backup/report.h"
 #include "common/util.h"
 #include "common/vocab.h"
 
@@ -89,29 +92,39 @@ int odbk_backup_manifest(struct odbk_storage *st, const struct odbk_backup *b, s
     return r;
 }
 
-int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
+/* where a storage is, for the marker's messages: a local storage's path */
+static const char *storage_where(const struct odbk_config *cfg, const char *name)
+{
+    const struct odbk_config_section *sec = odbk_config_find(cfg, "storage", name);
+    const struct odbk_config_kv *kv = sec ? odbk_config_get_kv(sec, "path") : NULL;
+    return kv ? kv->value : name;
+}
+
+int odbk_backup_storage_open(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name, int may_write,
                              struct odbk_storage **out, struct odbk_err *err)
 {
-    const struct odbk_config_section *sec;
-    const struct odbk_config_kv *kv;
+    const char *where = storage_where(cfg, name);
     size_t known = 0;
     int r;
     if (odbk_storage_open(cfg, name, out, err) < 0)
         return -1;
-    sec = odbk_config_find(cfg, "storage", name);
-    kv = sec ? odbk_config_get_kv(sec, "path") : NULL;
-    /* the catalog is asked only when the marker is missing: every read of a backup opens its storage */
-    r = odbk_storage_marker_check(*out, kv ? kv->value : name, ODBK_MARKER_ASK, err);
-    if (r == 3 && cat && odbk_catalog_storage_completed(cat, name, &known, err) < 0)
-        goto fail;
-    if (r == 3)
-        r = odbk_storage_marker_check(*out, kv ? kv->value : name, known, err);
-    if (r == 2) {   /* a storage of before the marker: it gets one, nobody is locked out */
+    /* a valid marker needs no word from the catalog; only a storage without one is judged by the
+     * completed backups the catalog knows in it (counted by the database: it loaded them all, manifests
+     * included, at every open: 120 MB for 100,000 backups, once per env in odbk-prune --all) */
+    r = odbk_storage_marker_check(*out, where, 0, err);
+    if (r == 1 && cat) {
+        if (odbk_catalog_storage_completed(cat, name, &known, err) < 0)
+            goto fail;
+        if (known)
+            r = odbk_storage_marker_check(*out, where, known, err);
+    }
+    (*out)->marker_due = r == 1;
+    if (r == 2 && may_write) {   /* a storage of before the marker: it gets one, nobody is locked out */
         char id[40];
         odbk_backup_new_uuid(id);
         r = odbk_storage_marker_write(*out, id, err);
     }
-    if (r >= 0)
+    if (r >= 0)   /* read only, a storage of before the marker is judged as it is: its manifests are odbk's */
         return 0;
 fail:
     odbk_storage_close(*out);
@@ -125,24 +138,27 @@ int odbk_backup_storage_init(const struct odbk_config *cfg, const char *name, st
     int r;
     if (odbk_storage_open(cfg, name, &st, err) < 0)
         return -1;
-    if (strcmp(st->driver->type, "local")) {
+    if (!odbk_storage_has(st, ODBK_STORAGE_F_MARKER)) {
         r = odbk_err_set(err, ODBK_E_USAGE, "storage '%s' is of type %s, which has no marker (local storage only)",
                          name, st->driver->type);
-    } else {
+    } else if ((r = odbk_storage_marker_check(st, storage_where(cfg, name), 0, err)) == 1) {
+        st->marker_due = 1;
         r = odbk_backup_storage_mark(st, err);
     }
     odbk_storage_close(st);
-    return r;
+    return r < 0 ? -1 : 0;
 }
 
 int odbk_backup_storage_mark(struct odbk_storage *st, struct odbk_err *err)
 {
     char id[40];
-    int r = odbk_storage_marker_check(st, "", 0, err);
-    if (r != 1)
-        return r < 0 ? -1 : 0;
+    if (!st->marker_due)   /* its open found the marker (or a kind without one) */
+        return 0;
     odbk_backup_new_uuid(id);
-    return odbk_storage_marker_write(st, id, err);
+    if (odbk_storage_marker_write(st, id, err) < 0)
+        return -1;
+    st->marker_due = 0;
+    return 0;
 }
 
 /* Remove every object of a backup's folder and abort its unfinished multipart uploads (they belong to
@@ -183,7 +199,7 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
         struct odbk_err e2 = {0};
         int swept = 0;
         struct odbk_audit a = {0};
-        if (odbk_backup_storage_open(cfg, cat, v[i].storage, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
+        if (odbk_backup_storage_open(cfg, cat, v[i].storage, 1, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
             odbk_storage_sweep(st, v[i].prefix, odbk_now() + 86400, &swept, &e2) == 0) {
             odbk_catalog_removal_done(cat, v[i].storage, v[i].prefix, &e2);
             a.action = "remove";
@@ -291,7 +307,7 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
                 continue;
             why = dead ? odbk_xasprintf("interrupted: process %ld on %s is gone", b->pid, b->host)
                        : odbk_xasprintf("interrupted: no heartbeat since %ld minutes", (long)((now - beat) / 60));
-            odbk_backup_storage_open(cfg, cat, b->storage, &st, &e2);
+            odbk_backup_storage_open(cfg, cat, b->storage, 1, &st, &e2);
             /* an uploading run may have stored its manifest: a storage that will not open now (a secret
              * unreadable, a section renamed) cannot tell, so decide at a later run, never fail it blind (its
              * removal would delete a complete backup once the storage is back) */
@@ -559,92 +575,239 @@ static void note(struct odbk_rescan_result *res, const char *fmt, ...)
     res->msgs[res->n_msgs++] = s;
 }
 
-static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
-                          struct odbk_rescan_result *res, struct odbk_err *err)
+/* One storage's rescan.  The listing is read first (one thread: storage.h); then RESCAN_READERS threads
+ * read, parse and check the manifests (the readers of one storage may run in different threads), at most
+ * RESCAN_WINDOW ahead of this thread, which imports them in key order, RESCAN_BATCH rows a transaction:
+ * no storage request runs while the catalog's write lock is held, so another odbk process waits for a
+ * batch at most, never for the network. */
+#define RESCAN_READERS 8
+#define RESCAN_WINDOW (2 * RESCAN_BATCH)
+
+struct slot {
+    int ready;                 /* read by a reader (under mu) */
+    int ok;                    /* b holds the manifest's row; else why (malloc'd) says why it is skipped */
+    struct odbk_backup b;
+    char *why;
+};
+
+struct scan {
+    const char *name;
+    struct odbk_storage *st;
+    struct rescan rs;
+    size_t *keys, n_keys;      /* the manifests: indexes into rs.objs, in key order */
+    struct slot *slots;        /* RESCAN_WINDOW of them: key i in slots[i % RESCAN_WINDOW] */
+    pthread_mutex_t mu;
+    pthread_cond_t ready, room;
+    size_t next;               /* the next key a reader takes */
+    size_t taken;              /* keys this thread has taken out of their slots */
+    int stop;
+};
+
+/* Read, parse and check one manifest into sl (a reader thread) */
+static void read_manifest(struct scan *sc, const struct odbk_storage_entry *e, struct slot *sl)
 {
-    struct odbk_storage *st = NULL;
-    struct rescan rs = {0};
-    size_t i, batched = 0;
-    int r, in_batch = 0, found = res->found;
-    if (odbk_backup_storage_open(cfg, cat, name, &st, err) < 0)
+    struct odbk_err e2 = {0};
+    struct odbk_manifest m;
+    char *json = NULL;
+    if (e->size > (16 << 20)) {
+        sl->why = odbk_xasprintf("a manifest of %llu bytes is not plausible", (unsigned long long)e->size);
+        return;
+    }
+    /* a foreign or damaged file: reported, and the others go on */
+    if (odbk_storage_get(sc->st, e->path, 16 << 20, &json, NULL, &e2) < 0 ||
+        odbk_manifest_parse(json, e->path, &m, &e2) < 0) {
+        sl->why = odbk_xstrdup(e2.msg);
+        free(json);
+        return;
+    }
+    if (manifest_check(&m, e->path, &sc->rs, &e2) < 0) {
+        sl->why = odbk_xstrdup(e2.msg);
+        free(json);
+    } else {
+        odbk_backup_from_manifest(&m, json, sc->name, &sl->b);   /* takes json */
+        sl->ok = 1;
+    }
+    odbk_manifest_release(&m);
+}
+
+static void *reader(void *arg)
+{
+    struct scan *sc = arg;
+    for (;;) {
+        size_t i;
+        struct slot *sl;
+        pthread_mutex_lock(&sc->mu);
+        while (!sc->stop && sc->next < sc->n_keys && sc->next >= sc->taken + RESCAN_WINDOW)
+            pthread_cond_wait(&sc->room, &sc->mu);
+        if (sc->stop || sc->next >= sc->n_keys) {
+            pthread_mutex_unlock(&sc->mu);
+            return NULL;
+        }
+        i = sc->next++;
+        pthread_mutex_unlock(&sc->mu);
+        sl = &sc->slots[i % RESCAN_WINDOW];
+        read_manifest(sc, &sc->rs.objs[sc->keys[i]], sl);
+        pthread_mutex_lock(&sc->mu);
+        sl->ready = 1;
+        pthread_cond_broadcast(&sc->ready);
+        pthread_mutex_unlock(&sc->mu);
+    }
+}
+
+/* The rows of one batch into the catalog, one transaction; a known id's row stands (it keeps verified,
+ * expired): a copy elsewhere or with other content is a conflict for a person to look at, never a silent
+ * re-pointing. */
+static int import_batch(struct odbk_catalog *cat, const char *name, struct odbk_backup *rows, size_t n,
+                        struct odbk_rescan_result *res, struct odbk_err *err)
+{
+    struct odbk_err ignored = {0};
+    int found = 0, imported = 0, r = 0;
+    size_t i;
+    if (!n)
+        return 0;
+    if (odbk_catalog_batch_begin(cat, err) < 0)
         return -1;
-    r = odbk_storage_list(st, "", listing_cb, &rs, err);
-    if (r == 0 && rs.n)
-        qsort(rs.objs, rs.n, sizeof(*rs.objs), entry_cmp);
-    /* the imports go in batches of RESCAN_BATCH rows, each one transaction (a commit per row wrote the
-     * WAL 15 times a row); a failure keeps the batches before it, which a new rescan finds known */
-    if (r == 0 && (r = odbk_catalog_batch_begin(cat, err)) == 0)
-        in_batch = 1;
-    for (i = 0; i < rs.n && r == 0; i++) {
-        const char *key = rs.objs[i].path;
-        char *json = NULL;
-        struct odbk_manifest m;
-        struct odbk_backup b, old;
-        struct odbk_err e2 = {0};
-        if (!ends_with(key, "-manifest.json"))
-            continue;
-        if (rs.objs[i].size > (16 << 20)) {
-            note(res, "skipping %s in storage '%s': a manifest of %llu bytes is not plausible", key, name,
-                 (unsigned long long)rs.objs[i].size);
-            res->skipped++;
-            continue;
-        }
-        if (odbk_storage_get(st, key, 16 << 20, &json, NULL, &e2) < 0 || odbk_manifest_parse(json, key, &m, &e2) < 0) {
-            /* a foreign or damaged file: report it and go on with the others */
-            note(res, "skipping %s in storage '%s': %s", key, name, e2.msg);
-            res->skipped++;
-            free(json);
-            continue;
-        }
-        if (manifest_check(&m, key, &rs, &e2) < 0) {
-            note(res, "skipping %s in storage '%s': %s", key, name, e2.msg);
-            res->skipped++;
-            free(json);
-            odbk_manifest_release(&m);
-            continue;
-        }
-        if (odbk_catalog_backup_get(cat, m.id, &old, &e2) == 0 && !strcmp(old.id, m.id)) {
-            /* a known id: the catalog's row stands (it keeps verified, expired); a copy elsewhere or with
-             * other content is a conflict for a person to look at, never a silent re-pointing */
-            if (strcmp(old.storage, name))
+    for (i = 0; i < n && r == 0; i++) {
+        char *known = NULL, *mname, *key;
+        int same = 0;
+        r = odbk_catalog_backup_import(cat, &rows[i], &known, &same, err);
+        if (r == 0) {
+            found++;
+            imported++;
+        } else if (r == 1 && same && !strcmp(known, name)) {
+            found++;
+        } else if (r == 1) {
+            mname = odbk_backup_manifest_name(rows[i].id);
+            key = odbk_backup_file_key(rows[i].env, rows[i].id, mname);
+            if (strcmp(known, name))
                 note(res, "conflict: backup %s in storage '%s' (%s) is already known from storage '%s': not applied",
-                     m.id, name, key, old.storage);
-            else if (!old.manifest || strcmp(old.manifest, json))
-                note(res, "conflict: backup %s in storage '%s' (%s) differs from the manifest the catalog holds: "
-                     "not applied", m.id, name, key);
+                     rows[i].id, name, key, known);
             else
-                res->found++;
-            if (strcmp(old.storage, name) || !old.manifest || strcmp(old.manifest, json))
-                res->conflicts++;
-            odbk_backup_release(&old);
-            free(json);
-            odbk_manifest_release(&m);
-            continue;
+                note(res, "conflict: backup %s in storage '%s' (%s) differs from the manifest the catalog holds: "
+                     "not applied", rows[i].id, name, key);
+            res->conflicts++;
+            free(key);
+            free(mname);
         }
-        odbk_backup_from_manifest(&m, json, name, &b);
-        r = odbk_catalog_backup_upsert(cat, &b, err);
-        res->found++;
-        res->imported++;
-        odbk_backup_release(&b);
-        odbk_manifest_release(&m);
-        if (r == 0 && ++batched == RESCAN_BATCH) {
-            batched = 0;
-            in_batch = 0;
-            if ((r = odbk_catalog_batch_end(cat, 1, err)) == 0 && (r = odbk_catalog_batch_begin(cat, err)) == 0)
-                in_batch = 1;
+        free(known);
+        if (r == 1)
+            r = 0;
+    }
+    if (r < 0) {
+        odbk_catalog_batch_end(cat, 0, &ignored);
+        return -1;
+    }
+    if (odbk_catalog_batch_end(cat, 1, err) < 0)
+        return -1;
+    res->found += found;
+    res->imported += imported;
+    return 0;
+}
+
+static double seconds_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* -1 with err: the storage could not be scanned (*catalog_failed 0), or the catalog not written (1) */
+static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *name,
+                          const struct odbk_report *report, struct odbk_rescan_result *res, int *catalog_failed,
+                          struct odbk_err *err)
+{
+    struct scan sc = {0};
+    struct odbk_backup *batch = odbk_xcalloc(RESCAN_BATCH, sizeof(*batch));
+    pthread_t threads[RESCAN_READERS];
+    size_t i, n_batch = 0, n_threads = 0;
+    uint64_t bytes = 0, expected = 0;
+    struct timespec shown;
+    char *phase = odbk_xasprintf("rescan %s", name);
+    int r, found = res->found;
+    *catalog_failed = 0;
+    sc.name = name;
+    pthread_mutex_init(&sc.mu, NULL);
+    pthread_cond_init(&sc.ready, NULL);
+    pthread_cond_init(&sc.room, NULL);
+    odbk_report_event(report, phase, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+    r = odbk_backup_storage_open(cfg, cat, name, 1, &sc.st, err);
+    if (r == 0)
+        r = odbk_storage_list(sc.st, "", listing_cb, &sc.rs, err);
+    if (r == 0 && sc.rs.n)
+        qsort(sc.rs.objs, sc.rs.n, sizeof(*sc.rs.objs), entry_cmp);
+    if (r == 0) {
+        sc.keys = odbk_xcalloc(sc.rs.n ? sc.rs.n : 1, sizeof(*sc.keys));
+        for (i = 0; i < sc.rs.n; i++)
+            if (ends_with(sc.rs.objs[i].path, "-manifest.json")) {
+                sc.keys[sc.n_keys++] = i;
+                expected += sc.rs.objs[i].size;
+            }
+        sc.slots = odbk_xcalloc(RESCAN_WINDOW, sizeof(*sc.slots));
+        for (i = 0; i < RESCAN_READERS && i < sc.n_keys; i++, n_threads++)
+            if (pthread_create(&threads[i], NULL, reader, &sc) != 0)
+                break;
+        if (sc.n_keys && !n_threads)
+            r = odbk_err_set(err, ODBK_E_OSERR, "storage '%s': cannot start a thread to read its manifests", name);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &shown);
+    for (i = 0; r == 0 && i < sc.n_keys; i++) {
+        const struct odbk_storage_entry *e = &sc.rs.objs[sc.keys[i]];
+        struct slot *sl = &sc.slots[i % RESCAN_WINDOW];
+        pthread_mutex_lock(&sc.mu);
+        while (!sl->ready)
+            pthread_cond_wait(&sc.ready, &sc.mu);
+        pthread_mutex_unlock(&sc.mu);
+        if (sl->ok) {
+            batch[n_batch++] = sl->b;
+        } else {
+            note(res, "skipping %s in storage '%s': %s", e->path, name, sl->why);
+            res->skipped++;
+            free(sl->why);
+        }
+        memset(sl, 0, sizeof(*sl));
+        pthread_mutex_lock(&sc.mu);
+        sc.taken = i + 1;
+        pthread_cond_broadcast(&sc.room);
+        pthread_mutex_unlock(&sc.mu);
+        bytes += e->size;
+        if (n_batch == RESCAN_BATCH || i + 1 == sc.n_keys) {
+            r = import_batch(cat, name, batch, n_batch, res, err);
+            *catalog_failed = r < 0;
+            while (n_batch)
+                odbk_backup_release(&batch[--n_batch]);
+        }
+        if (report && seconds_since(&shown) >= 0.2) {   /* a redraw per manifest would cost more than its read */
+            odbk_report_event(report, phase, ODBK_PHASE_RUNNING, bytes, expected, 0, NULL);
+            clock_gettime(CLOCK_MONOTONIC, &shown);
         }
     }
-    if (in_batch) {
-        struct odbk_err ignored = {0};
-        if (odbk_catalog_batch_end(cat, r == 0, r == 0 ? err : &ignored) < 0)
-            r = -1;
+    pthread_mutex_lock(&sc.mu);
+    sc.stop = 1;
+    pthread_cond_broadcast(&sc.room);
+    pthread_mutex_unlock(&sc.mu);
+    for (i = 0; i < n_threads; i++)
+        pthread_join(threads[i], NULL);
+    while (n_batch)
+        odbk_backup_release(&batch[--n_batch]);
+    for (i = 0; sc.slots && i < RESCAN_WINDOW; i++) {   /* read ahead of a failure */
+        odbk_backup_release(&sc.slots[i].b);
+        free(sc.slots[i].why);
     }
-    if (r == 0 && res->found > found)   /* it holds odbk backups: its marker, if it had none */
-        r = odbk_backup_storage_mark(st, err);
-    for (i = 0; i < rs.n; i++)
-        free(rs.objs[i].path);
-    free(rs.objs);
-    odbk_storage_close(st);
+    if (r == 0 && res->found > found)   /* it holds odbk backups: its marker, if its open found none */
+        r = odbk_backup_storage_mark(sc.st, err);
+    odbk_report_event(report, phase, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, bytes, expected, 0,
+                      r == 0 ? NULL : err->msg);
+    for (i = 0; i < sc.rs.n; i++)
+        free(sc.rs.objs[i].path);
+    free(sc.rs.objs);
+    free(sc.keys);
+    free(sc.slots);
+    free(batch);
+    free(phase);
+    pthread_cond_destroy(&sc.room);
+    pthread_cond_destroy(&sc.ready);
+    pthread_mutex_destroy(&sc.mu);
+    odbk_storage_close(sc.st);
     return r;
 }
 
@@ -657,43 +820,70 @@ void odbk_rescan_result_release(struct odbk_rescan_result *res)
     memset(res, 0, sizeof(*res));
 }
 
-int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *storage,
+int odbk_backup_rescan(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_rescan_opts *opts,
                        struct odbk_rescan_result *res, struct odbk_err *err)
 {
-    size_t i;
+    const char *storage = opts ? opts->storage : NULL;
+    struct odbk_report report = {0};
+    struct odbk_err first = {0};
+    size_t i, tried = 0;
+    int catalog_failed = 0;
     memset(res, 0, sizeof(*res));
     if (storage && !odbk_config_find(cfg, "storage", storage))
         return odbk_err_set(err, ODBK_E_CONFIG, "unknown storage '%s'", storage);
-    for (i = 0; i < cfg->n_sections; i++) {
+    if (opts && opts->progress)
+        odbk_report_run_begin(&report, opts->progress, opts->progress_ctx, NULL, NULL);
+    for (i = 0; i < cfg->n_sections && !catalog_failed; i++) {
         const struct odbk_config_section *s = &cfg->sections[i];
         struct odbk_err e2 = {0};
         if (strcmp(s->kind, "storage") || (storage && strcmp(storage, s->name)))
             continue;
-        /* a storage that fails (down, not mounted) fails the rescan, after the others were scanned */
-        if (rescan_storage(cfg, cat, s->name, res, &e2) < 0) {
-            if (e2.code != ODBK_E_IO && e2.code != ODBK_E_DATA) {
-                *err = e2;
-                return -1;
+        tried++;
+        /* a storage that fails (down, not mounted) is reported, and the others are scanned */
+        if (rescan_storage(cfg, cat, s->name, opts && opts->progress ? &report : NULL, res, &catalog_failed,
+                           &e2) < 0) {
+            if (catalog_failed) {
+                first = e2;
+                break;
             }
-            if (!err->code)
-                *err = e2;
-            else
-                note(res, "%s", e2.msg);
+            {
+                char *own = odbk_xasprintf("storage '%s'", s->name);
+                if (!strncmp(e2.msg, own, strlen(own)))   /* the message names it already */
+                    note(res, "%s (not scanned)", e2.msg);
+                else
+                    note(res, "%s not scanned: %s", own, e2.msg);
+                free(own);
+            }
+            if (!res->failed++)
+                first = e2;
         }
     }
-    if (err->code)
+    if (catalog_failed) {   /* nothing more can be written: not even the audit entry */
+        *err = first;
+        odbk_report_run_end(&report, -1, 0, err);
         return -1;
+    }
     {
         struct odbk_audit a = {0};
         struct odbk_err e2;
-        char detail[128];
-        snprintf(detail, sizeof(detail), "%d backups found, %d imported, %d skipped, %d conflicts", res->found,
-                 res->imported, res->skipped, res->conflicts);
+        char detail[160];
+        snprintf(detail, sizeof(detail), "%d backups found, %d imported, %d skipped, %d conflicts, %d storages failed",
+                 res->found, res->imported, res->skipped, res->conflicts, res->failed);
         a.action = "rescan";
         a.target = (char *)storage;
-        a.result = res->skipped || res->conflicts ? "partial" : "ok";
+        a.result = res->failed == (int)tried && tried ? "failed"
+                   : res->failed || res->skipped || res->conflicts ? "partial" : "ok";
         a.detail = detail;
         odbk_catalog_audit_add(cat, &a, &e2);
     }
+    if (res->failed) {   /* the first failure's kind gives the exit code (69 unreachable, 74 not mounted...) */
+        odbk_err_set(err, first.code, "%d of %zu storage%s could not be scanned, the first: %s", res->failed, tried,
+                     tried == 1 ? "" : "s", first.msg);
+        if (*first.hint)
+            odbk_err_hint(err, "%s", first.hint);
+        odbk_report_run_end(&report, -1, 0, err);
+        return -1;
+    }
+    odbk_report_run_end(&report, 0, 0, err);
     return 0;
 }

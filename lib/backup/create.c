@@ -171,6 +171,18 @@ static void odoo_keys(struct run *run)
     run->m.modules_json = run->odoo.modules_json;
 }
 
+int odbk_backup_filestore_check(const struct odbk_env *env, struct odbk_err *err)
+{
+    struct stat sb;
+    if (stat(env->filestore, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return 0;
+    odbk_err_set(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s' is missing", env->filestore,
+                 env->name);
+    odbk_err_hint(err, "set 'filestore =' or 'data-dir =' in [env %s], or pass --no-filestore for a database-only "
+                  "backup", env->name);
+    return -1;
+}
+
 /* Everything the files need, found before the row is written: the storage, the filestore, the server,
  * its pg_dump, the Odoo facts, the sizes. */
 static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_err *err)
@@ -178,7 +190,7 @@ static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_e
     PGconn *pg = NULL;
     char *dbsize = NULL;
     int r = -1;
-    if (odbk_backup_storage_open(cfg, run->cat, run->b.storage, &run->st, err) < 0)   /* nothing written yet */
+    if (odbk_backup_storage_open(cfg, run->cat, run->b.storage, 1, &run->st, err) < 0)   /* nothing written yet */
         return -1;
     if (run->with_fs) {
         struct stat sb;
@@ -189,11 +201,7 @@ static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_e
             run->with_fs = run->b.has_filestore = 0;
             run->b.warning = odbk_xasprintf("filestore directory '%s' does not exist: the zip holds the database "
                                             "only, as Odoo's own backup would", run->env.filestore);
-        } else if (stat(run->env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            odbk_err_set(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s' is missing",
-                         run->env.filestore, run->env.name);
-            odbk_err_hint(err, "set 'filestore =' in [env %s], or pass --no-filestore for a database-only backup",
-                          run->env.name);
+        } else if (odbk_backup_filestore_check(&run->env, err) < 0) {
             return -1;
         } else {
             run->fs_hint = dir_size(run->env.filestore);

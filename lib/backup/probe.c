@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "backup/backup.h"
 #include "common/util.h"
 #include "odoo/odoo.h"
 #include "pg/pg.h"
@@ -23,7 +23,9 @@ static int probe_storage(const struct odbk_config *cfg, const char *name, char *
 {
     struct odbk_storage *st = NULL;
     int seen = 0, r;
-    if (odbk_storage_open(cfg, name, &st, err) < 0)
+    /* as every program opens it, its marker checked (no catalog here: a file that is no marker shows, an
+     * unmounted disk only against the catalog's backups), and nothing written */
+    if (odbk_backup_storage_open(cfg, NULL, name, 0, &st, err) < 0)
         return -1;
     r = odbk_storage_list(st, "", first_entry, &seen, err);
     if (r >= 0)
@@ -41,7 +43,6 @@ static int probe_env(const struct odbk_config *cfg, const char *name, char **det
     struct odbk_odoo_info info = {0};
     PGconn *pg = NULL;
     char *tool = NULL, sv[32];
-    struct stat sb;
     int r = -1;
     if (odbk_config_env(cfg, name, &env, err) < 0)
         return -1;
@@ -57,12 +58,8 @@ static int probe_env(const struct odbk_config *cfg, const char *name, char **det
         odbk_err_hint(err, "check 'database =' in [env %s]", name);
         goto out;
     }
-    if (stat(env.filestore, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        odbk_err_sys(err, ODBK_E_NOINPUT, "filestore directory '%s' of environment '%s'", env.filestore, name);
-        odbk_err_hint(err, "set 'filestore =' or 'data-dir =' in [env %s]; a backup with --no-filestore does "
-                      "without it", name);
+    if (odbk_backup_filestore_check(&env, err) < 0)
         goto out;
-    }
     *detail = odbk_xasprintf("PostgreSQL %s, Odoo %s, database %s, filestore %s", sv,
                              *info.series ? info.series : "of unknown series", env.database, env.filestore);
     r = 0;

@@ -1,9 +1,11 @@
 /* probe.h - odbk-policy check --probe: what the configuration points at, tried before the first night.
  *
- * Each [storage NAME] is opened and listed (one small list call, ended at the first object: a wrong
- * secret, a missing bucket or folder, an unreachable server shows here); each [env NAME] connects to its
+ * Each [storage NAME] is opened as every program opens it (odbk_backup_storage_open: a local storage's
+ * marker is checked) and listed (one small list call, ended at the first object: a wrong secret, a
+ * missing bucket or folder, an unreachable server shows here); each [env NAME] connects to its
  * database as odbk-create would (its conninfo, odoo.conf's password), finds the pg_dump matching the
- * server, reads the Odoo facts and checks that the filestore directory is there.  Nothing is written. */
+ * server, reads the Odoo facts and checks that the filestore directory is there as odbk-create does
+ * (odbk_backup_filestore_check).  Nothing is written. */
 #ifndef ODBK_PROBE_H
 #define ODBK_PROBE_H
 

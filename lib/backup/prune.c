@@ -173,8 +173,8 @@ static int folder_cb(void *ctx, const struct odbk_storage_entry *e)
     return 0;
 }
 
-static struct store *store_get(const struct odbk_config *cfg, struct odbk_catalog *cat, struct store **stores,
-                               size_t *n, const char *env, const char *name)
+static struct store *store_get(const struct odbk_config *cfg, struct odbk_catalog *cat, int may_write,
+                               struct store **stores, size_t *n, const char *env, const char *name)
 {
     size_t i;
     struct store *s;
@@ -187,7 +187,7 @@ static struct store *store_get(const struct odbk_config *cfg, struct odbk_catalo
     memset(s, 0, sizeof(*s));
     s->name = name;
     s->env = env;
-    if (odbk_backup_storage_open(cfg, cat, name, &s->st, &s->err) < 0) {
+    if (odbk_backup_storage_open(cfg, cat, name, may_write, &s->st, &s->err) < 0) {
         s->failed = 1;
         return s;
     }
@@ -400,7 +400,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             struct store *s;
             if (!is_finished(&it->b) || (it->b.status == ODBK_BACKUP_COMPLETED && it->action == ODBK_PRUNE_KEEP))
                 continue;
-            s = store_get(cfg, cat, &stores, &n_stores, env, it->b.storage);
+            s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, it->b.storage);
             if (s->failed) {
                 if (!err->code) {
                     *err = s->err;
@@ -422,7 +422,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             char *why;
             if (it->error || (it->action != ODBK_PRUNE_EXPIRE && it->action != ODBK_PRUNE_CLEAN))
                 continue;
-            s = store_get(cfg, cat, &stores, &n_stores, env, it->b.storage);
+            s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, it->b.storage);
             if (it->action == ODBK_PRUNE_EXPIRE)
                 why = odbk_xasprintf("expired: no retention rule keeps it (%s)", out->policy);
             else
@@ -438,7 +438,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     if (!opts->plan_only && !opts->dry_run) {
         char *prefix = odbk_xasprintf("%s/", env);
         for (i = 0; i < n; i++) {
-            struct store *s = store_get(cfg, cat, &stores, &n_stores, env, items[i].b.storage);
+            struct store *s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, items[i].b.storage);
             struct odbk_err se = {0};
             int swept = 0;
             if (s->failed || s->swept)
@@ -538,7 +538,7 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
         why = odbk_xasprintf("leftovers of a%s %s backup, deleted by hand",
                              out->b.status == ODBK_BACKUP_FAILED ? "" : "n", odbk_status_name(out->b.status));
     }
-    if (odbk_backup_storage_open(cfg, cat, out->b.storage, &st, err) < 0)
+    if (odbk_backup_storage_open(cfg, cat, out->b.storage, !opts->dry_run, &st, err) < 0)
         goto out;
     if (opts->dry_run) {
         r = 0;

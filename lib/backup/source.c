@@ -280,7 +280,7 @@ int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, co
     if (src->b.status != ODBK_BACKUP_COMPLETED)
         return odbk_err_set(err, ODBK_E_DATA, "backup '%s' is %s; only completed backups can be restored",
                             src->b.id, odbk_status_name(src->b.status));
-    if (odbk_backup_storage_open(cfg, cat, src->b.storage, &src->st, err) < 0 ||
+    if (odbk_backup_storage_open(cfg, cat, src->b.storage, 0, &src->st, err) < 0 ||
         odbk_backup_manifest(src->st, &src->b, &src->m, err) < 0)
         return -1;
     src->files = odbk_backup_file_key(src->b.env, src->b.id, "");

@@ -445,12 +445,38 @@ fail:
     return -1;
 }
 
-int odbk_catalog_backup_upsert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
+int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
+                               struct odbk_err *err)
 {
-    return write_backup(cat, "INSERT OR REPLACE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-                        "?25, ?26)",
-                        b, err);
+    sqlite3_stmt *st;
+    int rc;
+    *storage = NULL;
+    *same = 0;
+    /* one statement for a new id (the common case of a rescan into an empty catalog); a known one is
+     * never overwritten, and only its storage and whether its manifest is the same are read back */
+    if (write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+                     "?25, ?26)",
+                     b, err) < 0)
+        return -1;
+    if (sqlite3_changes(cat->db) == 1)
+        return 0;
+    if (sqlite3_prepare_v2(cat->db, "SELECT storage, manifest IS ?2 FROM backups WHERE id = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, b->id);
+    bind_text(st, 2, b->manifest);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *storage = col_text(st, 0);
+        *same = sqlite3_column_int(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)   /* ignored for another constraint than its id's */
+        return odbk_err_set(err, ODBK_E_DATA, "catalog '%s': backup row '%s' refused", cat->path, b->id);
+    return sql_err(cat, err, "cannot read backup");
 }
 
 int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)

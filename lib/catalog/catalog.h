@@ -98,8 +98,10 @@ int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct 
                                          struct odbk_backup *running, struct odbk_err *err);
 /* Write every field of b over the row with b->id. */
 int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
-/* Insert or replace (rescan). */
-int odbk_catalog_backup_upsert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
+/* Rescan's import of a row read from a manifest: inserted (0) when its id is new; a known id's row is left as
+ * it is (1), *storage (malloc'd) its storage and *same whether its manifest is b->manifest. */
+int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
+                               struct odbk_err *err);
 int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, enum odbk_backup_status status,
                                    const char *error, struct odbk_err *err);
 int odbk_catalog_heartbeat(struct odbk_catalog *cat, const char *id, struct odbk_err *err);

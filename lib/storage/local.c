@@ -290,7 +290,7 @@ static int local_stat(struct odbk_storage *st, const char *path, struct odbk_sto
 
 const struct odbk_storage_driver odbk_storage_local_driver = {
     .type = "local",
-    .features = ODBK_STORAGE_F_DIRS | ODBK_STORAGE_F_RANGE_READ,
+    .features = ODBK_STORAGE_F_DIRS | ODBK_STORAGE_F_RANGE_READ | ODBK_STORAGE_F_MARKER,
     .keys = local_keys,
     .open = local_open,
     .close = local_close,

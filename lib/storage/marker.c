@@ -69,14 +69,6 @@ char *odbk_storage_marker_text(const char *id)
     return odbk_xasprintf("odbk-storage %d\nid %s\n", ODBK_STORAGE_MARKER_VERSION, id);
 }
 
-/* Is this storage of a kind that has a marker?  Local directories only: there an unmounted disk leaves an
- * empty, writable mount point.  (A remote store answers for its own disks; its marker would be the same
- * object through this interface, but is not kept.) */
-static int has_marker(const struct odbk_storage *st)
-{
-    return !strcmp(st->driver->type, "local");
-}
-
 /* stops the listing (1) at the first "ENV/ID/backup-ID-manifest.json" */
 static int manifest_cb(void *ctx, const struct odbk_storage_entry *e)
 {
@@ -102,7 +94,9 @@ int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t
     char id[40], *buf = NULL;
     size_t len = 0;
     int r;
-    if (!has_marker(st))
+    /* a remote store answers for its own disks (its marker would be the same object through this
+     * interface, but is not kept) */
+    if (!odbk_storage_has(st, ODBK_STORAGE_F_MARKER))
         return 0;
     r = odbk_storage_stat(st, ODBK_STORAGE_MARKER, &e, err);
     free(e.path);
@@ -124,8 +118,6 @@ int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t
         }
         return 0;
     }
-    if (known == ODBK_MARKER_ASK)
-        return 3;
     if (!known)   /* a new storage (or one the catalog has nothing from): the first manifest writes it */
         return 1;
     /* the catalog knows backups here: an odbk storage of before the marker shows its manifests (it gets its

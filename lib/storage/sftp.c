@@ -35,7 +35,7 @@
 #include "net/ssh.h"
 
 #define IO_CHUNK (1024 * 1024)
-#define POOL_MAX 4
+#define POOL_MAX 8   /* idle connections kept: a rescan reads 8 manifests at once (fewer: a handshake each) */
 
 static const char *const sftp_keys[] = {
     "host", "port", "user", "path", "private-key", "private-key-passphrase", "private-key-passphrase-file",

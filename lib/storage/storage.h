@@ -34,6 +34,8 @@ enum {
     ODBK_STORAGE_F_DIRS = 1 << 0,         /* real directories (mkdir/rmdir mean something) */
     ODBK_STORAGE_F_PRESIGN = 1 << 1,      /* can hand out expiring download URLs */
     ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads resume at an offset (read_at under the core, or its own read) */
+    ODBK_STORAGE_F_MARKER = 1 << 3,       /* keeps the storage marker (below): a directory of a local disk,
+                                           * whose unmounted mount point is an empty, writable directory */
 };
 
 struct odbk_storage_entry {
@@ -131,6 +133,8 @@ struct odbk_storage {
     unsigned retries;   /* read_at: attempts after the first, set by open() */
     int bare;           /* opened on a path or an URL, not a config section: read-only, and its messages
                          * name the path (or URL) only */
+    int marker_due; /* its marker check found none in a storage with nothing known: the first manifest
+                     * stored writes it (odbk_backup_storage_mark) */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
@@ -195,9 +199,7 @@ int odbk_storage_marker_write(struct odbk_storage *st, const char *id, struct od
  * first manifest writes one); 2: no marker, but the catalog's backups are there (odbk manifests: a storage
  * of before the marker; write one now); -1 (ODBK_E_IO, 74) no marker while the catalog knows `known`
  * backups in it and none is there (not mounted, not odbk's), or (ODBK_E_DATA) a file that is no marker.
- * With known = ODBK_MARKER_ASK, 3 when the marker is missing: the caller counts what the catalog knows
- * and asks again (so that a storage with its marker costs the catalog nothing). */
-#define ODBK_MARKER_ASK ((size_t)-1)
+ */
 int odbk_storage_marker_check(struct odbk_storage *st, const char *where, size_t known, struct odbk_err *err);
 
 /* ---- for drivers ---- */

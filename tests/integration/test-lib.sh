@@ -94,6 +94,34 @@ fake_s3_start() {
 }
 faults() { curl -sf -X PUT --data-binary "$1" "$URL/_fake/faults" >/dev/null; }
 state() { curl -sf "$URL/_fake/state"; }
+# fake_s3_put_manifests ENV N: N backups of ENV stored in the fake under odbk/ as odbk writes them (a
+# manifest, and the two 10-byte files it lists), put with plain HTTP: what a rescan finds
+fake_s3_put_manifests() {
+    python3 - "$URL/b/odbk" "$1" "$2" <<'PY'
+import datetime, json, random, sys, urllib.request
+base, env, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rnd = random.Random(7)
+t0 = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
+def put(key, body):
+    urllib.request.urlopen(urllib.request.Request("%s/%s" % (base, key), data=body, method="PUT")).read()
+for i in range(n):
+    t = t0 + datetime.timedelta(hours=i)
+    bid = t.strftime("%Y%m%dT%H%M%SZ") + "-%06x" % rnd.getrandbits(24)
+    files = []
+    for role, kind in (("database", "database.sql.gz"), ("filestore", "filestore.tar.gz")):
+        name = "backup-%s-%s" % (bid, kind)
+        put("%s/%s/%s" % (env, bid, name), b"x" * 10)
+        files.append({"name": name, "role": role, "size": 10, "sha256": "%064x" % rnd.getrandbits(256),
+                      "compression": "gzip"})
+    iso = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = {"odbk_manifest": 1, "id": bid, "uuid": "00000000-0000-4000-8000-%012x" % i, "env": env,
+         "project": "", "database": env, "type": "manual", "format": "odbk", "created_at": iso,
+         "finished_at": iso, "retention": "", "comment": "", "host": "h", "odbk_version": "0.1.0",
+         "modules": {}, "files": files}
+    put("%s/%s/backup-%s-manifest.json" % (env, bid, bid), json.dumps(m).encode())
+PY
+}
+
 fake_s3_storage() {
     local name=$1 line; shift
     printf "id\n" >"$TRASH/s3.id" && printf "secret\n" >"$TRASH/s3.secret" &&

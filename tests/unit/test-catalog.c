@@ -86,6 +86,33 @@ int main(void)
     is_str(odbk_status_name(got.status), "expired", "status changed");
     odbk_backup_release(&got);
 
+    {   /* rescan's import: a new id in one statement, a known one never rewritten */
+        char *known = NULL;
+        int same = -1;
+        fill(&b, "20260110T000000Z-iiiiii", "imp", "", 1768003200, "completed");
+        b.manifest = "{\"id\": \"20260110T000000Z-iiiiii\"}";
+        is_int(odbk_catalog_backup_import(cat, &b, &known, &same, &err), 0, "import of a new id: inserted");
+        ok(known == NULL, "nothing known");
+        is_int(odbk_catalog_backup_import(cat, &b, &known, &same, &err), 1, "again: known");
+        is_str(known, "disk", "its storage read back");
+        is_int(same, 1, "the same manifest");
+        free(known);
+        b.manifest = "{\"id\": \"20260110T000000Z-iiiiii\", \"comment\": \"other\"}";
+        b.storage = "elsewhere";
+        is_int(odbk_catalog_backup_import(cat, &b, &known, &same, &err), 1, "another manifest of that id: known");
+        is_int(same, 0, "not the same manifest");
+        is_str(known, "disk", "the row's storage, not the import's");
+        free(known);
+        odbk_catalog_backup_get(cat, "20260110T000000Z-iiiiii", &got, &err);
+        is_str(got.storage, "disk", "the row is left as it was");
+        ok(!strstr(got.manifest, "other"), "its manifest too");
+        odbk_backup_release(&got);
+        b.manifest = NULL;
+        odbk_catalog_backup_set_status(cat, "20260110T000000Z-iiiiii", ODBK_BACKUP_EXPIRED, NULL, &err);
+        odbk_catalog_backup_get(cat, "20260110T000000Z-iiiiii", &got, &err);
+        is_int(got.status, ODBK_BACKUP_EXPIRED, "an import keeps the row's status");
+        odbk_backup_release(&got);
+    }
     {
         struct odbk_audit a = {0}, *av;
         a.action = "restore";
