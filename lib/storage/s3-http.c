@@ -17,7 +17,7 @@
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_RESP (32u << 20)     /* a ListObjectsV2 page is ~300 KiB; errors are tiny */
 
-void odbk_s3_req_reset(struct s3_req *req)
+void odbk_s3_req_reset(struct odbk_s3_req *req)
 {
     free(req->resp);
     free(req->etag);
@@ -35,11 +35,11 @@ void odbk_s3_req_reset(struct s3_req *req)
 /* ---- one attempt ---- */
 
 struct xfer {
-    struct s3_req *req;
+    struct odbk_s3_req *req;
     size_t sent;
 };
 
-static void append(struct s3_req *req, const char *p, size_t n)
+static void append(struct odbk_s3_req *req, const char *p, size_t n)
 {
     if (req->resp_len + n > MAX_RESP)
         n = MAX_RESP - req->resp_len;
@@ -52,7 +52,7 @@ static void append(struct s3_req *req, const char *p, size_t n)
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
-    struct s3_req *req = x->req;
+    struct odbk_s3_req *req = x->req;
     size_t n = size * nmemb;
     if (req->sink && req->status >= 200 && req->status < 300) {
         if (req->sink(req->sink_ctx, p, n) < 0) {
@@ -104,7 +104,7 @@ static int header_is(const char *line, size_t n, const char *name, const char **
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
-    struct s3_req *req = x->req;
+    struct odbk_s3_req *req = x->req;
     size_t n = size * nmemb, vlen;
     const char *v;
     if (n > 5 && !strncmp(p, "HTTP/", 5)) {
@@ -134,7 +134,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-CURLcode odbk_s3_perform(struct s3 *s, struct odbk_curl *c, struct s3_req *req)
+CURLcode odbk_s3_perform(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req)
 {
     struct xfer x = {req, 0};
     const struct odbk_curl_opts opts = {
@@ -220,8 +220,8 @@ CURLcode odbk_s3_perform(struct s3 *s, struct odbk_curl *c, struct s3_req *req)
     return cc;
 }
 
-int odbk_s3_call(struct s3 *s, struct odbk_curl *c, struct s3_req *req, int retries, const char *what,
-            struct odbk_err *err)
+int odbk_s3_call(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req, int retries, const char *what,
+                 struct odbk_err *err)
 {
     struct odbk_retry r = ODBK_RETRY_INIT(retries >= 0 ? (unsigned)retries : s->retries);
     r.cancel = req->cancel;
@@ -237,8 +237,8 @@ int odbk_s3_call(struct s3 *s, struct odbk_curl *c, struct s3_req *req, int retr
 
 /* ---- errors ---- */
 
-int odbk_s3_fail(struct s3 *s, struct odbk_curl *c, struct s3_req *req, CURLcode cc, const char *what,
-            struct odbk_err *err)
+int odbk_s3_fail(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req, CURLcode cc, const char *what,
+                 struct odbk_err *err)
 {
     char *code = NULL, *msg = NULL;
     enum odbk_errcode kind = odbk_curl_kind(cc, req->status);

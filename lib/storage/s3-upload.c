@@ -47,7 +47,7 @@ struct part {
 
 struct s3_writer {
     struct odbk_writer w;
-    struct s3 *s3;
+    struct odbk_s3 *s3;
     char *key;               /* full key */
     char *what;              /* "upload 'key'" for messages */
     uint64_t size_hint;
@@ -86,7 +86,7 @@ static char *query_of(struct s3_writer *sw, unsigned part)
 static int upload_part(struct s3_writer *sw, struct odbk_curl *c, const struct part *p, char **etag,
                        struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     char sha[65], *q = query_of(sw, p->num), *what;
     int r;
     odbk_s3_sha256_hex(p->buf, p->len, sha);
@@ -179,7 +179,7 @@ static void stop_workers(struct s3_writer *sw)
 
 static int create_upload(struct s3_writer *sw, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     const char *pos;
     unsigned i;
     int r;
@@ -295,7 +295,7 @@ static int sw_write(struct odbk_writer *w, const void *buf, size_t len, struct o
 
 static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     size_t cap = 128 + (size_t)sw->parts * 128, len = 0, i;
     char *xml = odbk_xmalloc(cap), *q = query_of(sw, 0);
     int r;
@@ -333,7 +333,7 @@ static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
 
 static int put_single(struct s3_writer *sw, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     int r;
     req.method = "PUT";
     req.key = sw->key;
@@ -372,7 +372,7 @@ static void sw_abort(struct odbk_writer *w)
     stop_workers(sw);
     if (sw->upload_id) {
         /* a longer budget than a part's: the last chance to leave nothing behind */
-        struct s3_req req = {0};
+        struct odbk_s3_req req = {0};
         struct odbk_err err = {0};
         char *q = query_of(sw, 0);
         req.method = "DELETE";
@@ -412,9 +412,9 @@ static void sw_free(struct odbk_writer *w)
 static const struct odbk_writer_ops s3_write_ops = {"s3 object", sw_write, sw_finish, sw_abort, sw_free};
 
 int odbk_s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
-                  struct odbk_err *err)
+                       struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
+    struct odbk_s3 *s = st->priv;
     struct s3_writer *sw = odbk_xcalloc(1, sizeof(*sw));
     sw->s3 = s;
     sw->key = odbk_s3_full_key(s, path);
