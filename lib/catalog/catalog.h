@@ -25,6 +25,15 @@ struct odbk_catalog;
 #define ODBK_STATUS_FAILED "failed"
 #define ODBK_STATUS_EXPIRED "expired"
 
+/* struct odbk_backup's `verified`, the catalog's column of that name: how the stored files were checked.
+ * 1 is what every verified row meant before the store's confirmation existed (a read-back). */
+enum odbk_verified {
+    ODBK_VERIFIED_NO = 0,
+    ODBK_VERIFIED_READ = 1,       /* every file read back: its size and SHA-256 matched the manifest */
+    ODBK_VERIFIED_CHECKSUM = 2,   /* the store confirmed every file's size and MD5 (S3: part ETags and HEAD) */
+    ODBK_VERIFIED_SIZE = 3,       /* the store confirmed every file's size (some or all without a checksum) */
+};
+
 struct odbk_backup {
     char *id;
     char *uuid;
@@ -36,7 +45,7 @@ struct odbk_backup {
     char *format;        /* odbk, zip, dump */
     char *compression;   /* gzip, zstd */
     char *status;
-    int verified;
+    int verified;        /* ODBK_VERIFIED_*: 0 not verified, else how (odbk_vocab_verified names them) */
     time_t created_at;
     time_t finished_at;  /* 0 while running */
     uint64_t db_size;    /* stored bytes of the database file */

@@ -29,6 +29,7 @@ void odbk_s3_req_reset(struct odbk_s3_req *req)
     req->has_length = 0;
     req->range_total = 0;
     req->last_modified = 0;
+    req->etag_not_md5 = 0;
     req->sink_failed = 0;
 }
 
@@ -115,6 +116,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         req->etag = NULL;
         req->has_length = 0;
         req->range_total = 0;
+        req->etag_not_md5 = 0;
+    } else if (header_is(p, n, "x-amz-server-side-encryption", &v, &vlen)) {
+        req->etag_not_md5 |= vlen >= 7 && !strncasecmp(v, "aws:kms", 7);   /* aws:kms, aws:kms:dsse */
+    } else if (header_is(p, n, "x-amz-server-side-encryption-customer-algorithm", &v, &vlen)) {
+        req->etag_not_md5 = 1;
     } else if (header_is(p, n, "ETag", &v, &vlen)) {
         free(req->etag);
         req->etag = odbk_xstrndup(v, vlen);
@@ -220,6 +226,14 @@ CURLcode odbk_s3_perform(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_
     return cc;
 }
 
+/* A body the store received otherwise than it was sent (its SHA-256 is not the signed one, or its MD5):
+ * damaged on the way, worth sending again from its buffer. */
+static int body_damaged(const struct odbk_s3_req *req)
+{
+    return req->status == 400 && req->resp && (strstr(req->resp, "<Code>XAmzContentSHA256Mismatch</Code>") ||
+                                               strstr(req->resp, "<Code>BadDigest</Code>"));
+}
+
 int odbk_s3_call(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req, int retries, const char *what,
                  struct odbk_err *err)
 {
@@ -230,7 +244,8 @@ int odbk_s3_call(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req
         if (cc == CURLE_OK && req->status >= 200 && req->status < 300)
             return 0;
         odbk_s3_fail(s, c, req, cc, what, err);
-        if (!odbk_retry_again(&r, !req->sink_failed && odbk_curl_transient(cc, req->status), err))
+        if (!odbk_retry_again(&r, !req->sink_failed && (odbk_curl_transient(cc, req->status) || body_damaged(req)),
+                              err))
             return -1;
     }
 }

@@ -33,7 +33,23 @@ struct odbk_s3 {
     unsigned retries;
     long timeout;            /* seconds: connect timeout, and a transfer stalled this long is dropped */
     pthread_mutex_t misc_mu;
-    struct odbk_curl *misc;  /* handle for stat/list/remove (one thread at a time) */
+    struct odbk_curl *misc;  /* handle for stat/list/remove/confirm (one thread at a time) */
+    pthread_mutex_t written_mu;
+    struct odbk_s3_written *written;   /* objects written and not yet confirmed (s3-confirm.c) */
+};
+
+/* What the upload of one object learnt of it, for odbk_s3_confirm: the writer records it once the object is
+ * stored (single PUT or completed multipart upload). */
+struct odbk_s3_written {
+    struct odbk_s3_written *next;
+    char *key;               /* the full key */
+    uint64_t size;           /* bytes sent */
+    char expect[48];         /* the ETag a store of MD5 ETags gives it: MD5, or MD5 of the parts' MD5s "-N" */
+    unsigned matched;        /* ETags of the PUT or of the parts that were the MD5 of the bytes sent */
+    unsigned differ;         /* ... that had an MD5's form and were not */
+    unsigned bad_part;       /* the first of those (0: the single PUT) */
+    char *bad_etag;          /* its ETag */
+    int not_md5;             /* an answer said the ETags are no MD5s (SSE-KMS, SSE-C) */
 };
 
 /* Called with the body of a 2xx response; return 0, or -1 to stop the transfer (the sink's own error). */
@@ -61,6 +77,7 @@ struct odbk_s3_req {
     int has_length;
     uint64_t range_total;    /* from Content-Range ".../TOTAL" of a 206, 0 when none */
     time_t last_modified;
+    int etag_not_md5;        /* x-amz-server-side-encryption aws:kms*, or SSE-C: the ETag is no MD5 */
     int sink_failed;         /* the sink refused data: its error is in the caller's hands */
 };
 
@@ -98,11 +115,22 @@ int odbk_s3_xml_element(const char **pos, const char *end, const char *tag, cons
 /* XML-escape s for a request body. malloc'd. */
 char *odbk_s3_xml_escape(const char *s);
 
+/* HEAD key on the storage's shared handle ("cannot VERB 'key'" in errors): 0 with req's answer, 1 when
+ * there is no such object, -1.  The caller resets req. */
+int odbk_s3_head(struct odbk_s3 *s, const char *key, const char *verb, struct odbk_s3_req *req, struct odbk_err *err);
 /* The full key of a storage path (prefix + path). malloc'd. */
 char *odbk_s3_full_key(struct odbk_s3 *s, const char *path);
 
 /* The streaming writer (s3-upload.c). */
 int odbk_s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
                        struct odbk_err *err);
+
+/* What the store confirms (s3-confirm.c): the writer's record of key (the key is taken over; md5 of each of
+ * the n ETags, n = parts, or 1 for a single PUT), the driver's confirm operation, and the records' end. */
+void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned parts, const unsigned char (*md5)[16],
+                         char *const *etags, int not_md5);
+int odbk_s3_confirm(struct odbk_storage *st, const char *path, uint64_t size, enum odbk_confirm *level, char **note,
+                    struct odbk_err *err);
+void odbk_s3_written_free(struct odbk_s3 *s);
 
 #endif

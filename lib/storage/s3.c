@@ -2,7 +2,8 @@
  * Spaces, MinIO, Ceph RGW.  Config keys in man/odbk.conf.5; this file opens the storage and implements
  * read (streaming GET, resumed with a Range request after a dropped connection), stat (HEAD), list
  * (ListObjectsV2 with continuation tokens), remove (DELETE) and presign (SigV4 query signing).  Writes are
- * in s3-upload.c, requests and signing in s3-http.c and s3-sign.c.
+ * in s3-upload.c, what the store confirms of them in s3-confirm.c, requests and signing in s3-http.c and
+ * s3-sign.c.
  *
  * Compatibility rules (odbk.conf(5), type s3): no x-amz-checksum-* headers ever (B2 and R2 reject them);
  * x-amz-content-sha256 always, with the real digest of the body; path-style addressing on request
@@ -38,6 +39,8 @@ static void s3_destroy(struct odbk_s3 *s)
         return;
     odbk_curl_free(s->misc);
     pthread_mutex_destroy(&s->misc_mu);
+    odbk_s3_written_free(s);
+    pthread_mutex_destroy(&s->written_mu);
     free(s->scheme);
     free(s->endpoint_host);
     free(s->region);
@@ -83,6 +86,7 @@ static int s3_open(struct odbk_storage *st, const struct odbk_config_section *se
     const struct odbk_config_kv *kv;
     const char *v;
     pthread_mutex_init(&s->misc_mu, NULL);
+    pthread_mutex_init(&s->written_mu, NULL);
     s->name = st->name;
 
     s->region = odbk_xstrdup((v = odbk_config_get(sec, "region")) && *v ? v : "us-east-1");
@@ -294,28 +298,36 @@ static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer
 
 /* ---- stat, list, remove ---- */
 
+int odbk_s3_head(struct odbk_s3 *s, const char *key, const char *verb, struct odbk_s3_req *req, struct odbk_err *err)
+{
+    char *what = odbk_xasprintf("%s '%s'", verb, key);
+    int r;
+    req->method = "HEAD";
+    req->key = key;
+    pthread_mutex_lock(&s->misc_mu);
+    r = odbk_s3_call(s, s->misc, req, -1, what, err);
+    pthread_mutex_unlock(&s->misc_mu);
+    free(what);
+    if (r < 0 && req->status == 404) {
+        odbk_err_clear(err);
+        r = 1;
+    }
+    return r;
+}
+
 static int s3_stat(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                    struct odbk_err *err)
 {
     struct odbk_s3 *s = st->priv;
     struct odbk_s3_req req = {0};
-    char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("stat '%s'", key);
-    int r;
-    req.method = "HEAD";
-    req.key = key;
-    pthread_mutex_lock(&s->misc_mu);
-    r = odbk_s3_call(s, s->misc, &req, -1, what, err);
-    pthread_mutex_unlock(&s->misc_mu);
-    if (r < 0 && req.status == 404) {
-        odbk_err_clear(err);
-        r = 1;
-    } else if (r == 0) {
+    char *key = odbk_s3_full_key(s, path);
+    int r = odbk_s3_head(s, key, "stat", &req, err);
+    if (r == 0) {
         out->path = NULL;
         out->size = req.content_length;
         out->mtime = req.last_modified;
     }
     odbk_s3_req_reset(&req);
-    free(what);
     free(key);
     return r;
 }
@@ -524,4 +536,5 @@ const struct odbk_storage_driver odbk_storage_s3_driver = {
     .remove = s3_remove,
     .sweep = s3_sweep,
     .presign = s3_presign,
+    .confirm = odbk_s3_confirm,
 };
