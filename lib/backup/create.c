@@ -11,8 +11,9 @@
  *
  * Once the manifest is stored the backup is complete (SPEC §5), and only bytes in storage that are not
  * what was written (a size, SHA-256 or MD5 that differs, a file gone) still fail and remove it.  A
- * verification ended by a stop signal or a store that does not answer leaves it completed and not verified; a catalog
- * that cannot record it leaves it stored, its row uploading, for the reaper or a rescan to complete.
+ * verification ended by a stop signal or a store that does not answer leaves it completed and not
+ * verified; a catalog that cannot record it leaves it stored, its row uploading, for the reaper or a
+ * rescan to complete.
  * Either is a backup made but not fully done: odbk_backup_create returns 1 and says what is left. */
 #include "backup/format.h"
 
@@ -378,7 +379,7 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
 }
 
 /* What the store confirms of every file (odbk_storage_confirm): the backup's `verified` the least of them,
- * a note of why no more in its warning; -1 as verify_read. */
+ * a note of why no more in its warning; -1 with the first file's error (or a stop signal's). */
 static int confirm_files(struct run *run, struct odbk_err *err)
 {
     enum odbk_confirm least = ODBK_CONFIRM_CHECKSUM;

@@ -53,7 +53,7 @@ static int etag_form(const char *etag, char out[48])
     return 1;
 }
 
-void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned parts, const unsigned char (*md5)[16],
+void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned parts, const unsigned char *md5,
                          char *const *etags, int not_md5)
 {
     struct odbk_s3_written *w = odbk_xcalloc(1, sizeof(*w));
@@ -62,7 +62,7 @@ void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned p
     w->size = size;
     w->not_md5 = not_md5;
     if (!parts) {
-        hex(md5[0], 16, w->expect);
+        hex(md5, 16, w->expect);
     } else {   /* a multipart object's ETag: the MD5 of the parts' MD5s, and their number */
         unsigned char all[16];
         EVP_Digest(md5, (size_t)parts * 16, all, NULL, EVP_md5(), NULL);
@@ -73,7 +73,7 @@ void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned p
         char got[48], want[33];
         if (!etag_form(etags[i], got))
             continue;
-        hex(md5[i], 16, want);
+        hex(md5 + 16 * (size_t)i, 16, want);
         if (!strcmp(got, want)) {
             w->matched++;
         } else if (!w->differ++) {

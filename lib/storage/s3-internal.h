@@ -125,9 +125,10 @@ char *odbk_s3_full_key(struct odbk_s3 *s, const char *path);
 int odbk_s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
                        struct odbk_err *err);
 
-/* What the store confirms (s3-confirm.c): the writer's record of key (the key is taken over; md5 of each of
- * the n ETags, n = parts, or 1 for a single PUT), the driver's confirm operation, and the records' end. */
-void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned parts, const unsigned char (*md5)[16],
+/* What the store confirms (s3-confirm.c): the writer's record of key (the key is taken over; md5: the 16
+ * bytes of the MD5 of each of the n ETags, n = parts, or 1 for a single PUT), the driver's confirm
+ * operation, and the records' end. */
+void odbk_s3_written_add(struct odbk_s3 *s, char *key, uint64_t size, unsigned parts, const unsigned char *md5,
                          char *const *etags, int not_md5);
 int odbk_s3_confirm(struct odbk_storage *st, const char *path, uint64_t size, enum odbk_confirm *level, char **note,
                     struct odbk_err *err);

@@ -349,7 +349,7 @@ static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
 static int put_single(struct s3_writer *sw, struct odbk_err *err)
 {
     struct odbk_s3_req req = {0};
-    unsigned char md5[1][16];
+    unsigned char md5[16];
     int r;
     req.method = "PUT";
     req.key = sw->key;
@@ -357,7 +357,7 @@ static int put_single(struct s3_writer *sw, struct odbk_err *err)
     req.body_len = sw->cur_len;
     r = odbk_s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
     if (r == 0) {
-        EVP_Digest(sw->cur ? sw->cur : (unsigned char *)"", sw->cur_len, md5[0], NULL, EVP_md5(), NULL);
+        EVP_Digest(sw->cur ? sw->cur : (unsigned char *)"", sw->cur_len, md5, NULL, EVP_md5(), NULL);
         odbk_s3_written_add(sw->s3, odbk_xstrdup(sw->key), sw->total, 0, md5, &req.etag, req.etag_not_md5);
     }
     odbk_s3_req_reset(&req);
@@ -380,7 +380,7 @@ static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
         return failure(sw, err);
     if (complete_upload(sw, err) < 0)
         return -1;
-    odbk_s3_written_add(sw->s3, odbk_xstrdup(sw->key), sw->total, sw->parts, sw->md5, sw->etags, sw->not_md5);
+    odbk_s3_written_add(sw->s3, odbk_xstrdup(sw->key), sw->total, sw->parts, sw->md5[0], sw->etags, sw->not_md5);
     free(sw->upload_id);
     sw->upload_id = NULL;
     return 0;
