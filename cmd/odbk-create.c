@@ -14,7 +14,7 @@
 #include "common/util.h"
 
 enum { O_ALL = 1, O_TYPE, O_STORAGE, O_NO_FILESTORE, O_FORMAT, O_RETENTION, O_COMMENT, O_COMPRESS, O_LEVEL, O_JOBS,
-       O_NO_VERIFY, O_DUE };
+       O_VERIFY, O_NO_VERIFY, O_DUE };
 
 static const struct odbk_opt opts[] = {
     {"all", 'a', NULL, "back up every environment of the config", O_ALL, NULL},
@@ -28,7 +28,9 @@ static const struct odbk_opt opts[] = {
     {"compress", 0, "CODEC", "{} (default gzip)", O_COMPRESS, &odbk_vocab_compression},
     {"level", 'l', "N", "compression level (gzip 1-9, default 6; zstd 1-19, default 3)", O_LEVEL, NULL},
     {"jobs", 'j', "N", "compression threads (gzip and zstd; default: the number of CPUs)", O_JOBS, NULL},
-    {"no-verify", 0, NULL, "do not read the stored files back to check them", O_NO_VERIFY, NULL},
+    {"verify", 0, "LEVEL", "check the stored files: {} (default: the storage's 'verify =', store: "
+     "what the store confirms, no download; read: read every file back)", O_VERIFY, &odbk_vocab_verify},
+    {"no-verify", 0, NULL, "check nothing after the upload (--verify none)", O_NO_VERIFY, NULL},
     {"due", 0, NULL, "make a scheduled backup of every enabled env whose schedule fired since its last one", O_DUE, NULL},
     {0},
 };
@@ -71,7 +73,10 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
             return -1;
         c->o.jobs = (int)v;
         break;
-    case O_NO_VERIFY: c->o.no_verify = 1; break;
+    case O_VERIFY:
+        c->o.verify = (enum odbk_verify_mode)(ODBK_VERIFY_STORE + odbk_vocab_find(&odbk_vocab_verify, arg));
+        break;
+    case O_NO_VERIFY: c->o.verify = ODBK_VERIFY_NONE; break;
     case O_DUE: c->due = 1; break;
     }
     return 0;
@@ -125,8 +130,9 @@ static void on_outcome(void *p, const struct odbk_create_outcome *out)
     if (!out->err && !r->common->quiet && isatty(2)) {
         char size[32];
         odbk_fmt_size(b->total_size, size);
-        fprintf(stderr, "%s: %s: backup %s completed: %s stored in '%s' in %lds%s\n", cli.prog, b->env, b->id,
-                size, b->storage, (long)(b->finished_at - b->created_at), b->verified ? ", verified" : "");
+        fprintf(stderr, "%s: %s: backup %s completed: %s stored in '%s' in %lds%s%s\n", cli.prog, b->env, b->id,
+                size, b->storage, (long)(b->finished_at - b->created_at), b->verified ? ", verified: " : "",
+                b->verified ? odbk_vocab_name(&odbk_vocab_verified, b->verified) : "");
     }
 }
 

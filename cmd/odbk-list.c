@@ -119,6 +119,13 @@ struct printer {
     size_t n;
 };
 
+/* How b was verified: no, read, checksum, size ("?" for a value this odbk does not know). */
+static const char *verified_name(const struct odbk_backup *b)
+{
+    const char *n = odbk_vocab_name(&odbk_vocab_verified, b->verified);
+    return n ? n : "?";
+}
+
 static void print_header(void)
 {
     printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
@@ -144,7 +151,7 @@ static int print_row(void *p, struct odbk_backup *b)
         odbk_time_rfc3339(b->created_at, t);
         printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s%s%s%s\n", b->id, b->env,
                b->project && *b->project ? b->project : "-", odbk_type_name(b->type), odbk_status_name(b->status),
-               b->verified ? "yes" : "no", t,
+               verified_name(b), t,
                (double)b->total_size / 1e6, b->storage, comment, b->error && *comment ? "  " : "",
                b->error ? "error: " : "", b->error ? b->error : "");
     }
@@ -328,7 +335,7 @@ static int show_backup(struct odbk_catalog *cat, const char *id, int json, struc
         field("format", odbk_format_name(b.format));
         field("compression", b.compression);
         field("status", odbk_status_name(b.status));
-        field("verified", b.verified ? "yes" : "no");
+        field("verified", verified_name(&b));
         odbk_time_rfc3339(b.created_at, t);
         field("created", t);
         if (b.finished_at)

@@ -43,14 +43,16 @@ struct odbk_create_opts {
     const char *retention;     /* NULL/"" or daily, weekly, monthly, yearly, permanent */
     const char *comment;
     const char *storage;       /* override the env's storage */
-    int no_verify;             /* skip reading the files back */
+    enum odbk_verify_mode verify;   /* after the upload: 0 the storage's `verify =` (default store), or
+                                     * ODBK_VERIFY_STORE/_READ/_NONE */
     odbk_backup_progress_cb progress;
     void *progress_ctx;
 };
 
-/* Make one backup of env; on success (0) *out is its catalog row (release with odbk_backup_release).  1: a
- * backup made but not fully done, *out its row and err (one line: the id, the cause, the fix) what is left:
- * after its manifest was stored the read-back was ended by a stop signal or a store that did not answer
+/* Make one backup of env; on success (0) *out is its catalog row (release with odbk_backup_release), its
+ * `verified` how the stored files were checked.  1: a backup made but not fully done, *out its row and err
+ * (one line: the id, the cause, the fix) what is left: after its manifest was stored the verification
+ * (the store's confirmation or the read-back) was ended by a stop signal or a store that did not answer
  * (ODBK_E_TEMPFAIL: completed, not verified), or the catalog could not record it (ODBK_E_IO: stored and
  * complete, its row left uploading for the reaper or odbk-list --rescan).  -1: failed, nothing kept. */
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,

@@ -431,6 +431,10 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
     cJSON_AddStringToObject(o, "compression", b->compression ? b->compression : "");
     cJSON_AddStringToObject(o, "status", odbk_status_name(b->status));
     cJSON_AddBoolToObject(o, "verified", b->verified);
+    if (b->verified && odbk_vocab_name(&odbk_vocab_verified, b->verified))
+        cJSON_AddStringToObject(o, "verified_by", odbk_vocab_name(&odbk_vocab_verified, b->verified));
+    else
+        cJSON_AddNullToObject(o, "verified_by");
     odbk_time_rfc3339(b->created_at, t);
     cJSON_AddStringToObject(o, "created_at", t);
     if (b->finished_at) {

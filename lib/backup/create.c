@@ -1,6 +1,8 @@
 /* create.c - make a backup: prepare (storage, PostgreSQL, pg_dump, Odoo facts), the row, the format's
  * files (format.h: straight into storage, each through its writer chain), the manifest, written last, the
- * read-back of every file (unless told not to), the row completed.
+ * verification of every file (`verify =` of the storage, or --verify: what the store confirms of it, its
+ * size and where it gives them its MD5s, by default; or the read-back of every byte; or none), the row
+ * completed.
  *
  * Any failure before the manifest is stored aborts the chains, removes what was stored, and marks the
  * row failed with the reason; a failure before anything started (PostgreSQL down, database or filestore
@@ -8,9 +10,10 @@
  * between two chunks: "interrupted by SIGTERM".
  *
  * Once the manifest is stored the backup is complete (odbk(7), States), and only bytes in storage that are not
- * what was written (a size or SHA-256 that differs, a file gone) still fail and remove it.  A read-back
- * ended by a stop signal or a store that does not answer leaves it completed and not verified; a catalog
- * that cannot record it leaves it stored, its row uploading, for the reaper or a rescan to complete.
+ * what was written (a size, SHA-256 or MD5 that differs, a file gone) still fail and remove it.  A
+ * verification ended by a stop signal or a store that does not answer leaves it completed and not
+ * verified; a catalog that cannot record it leaves it stored, its row uploading, for the reaper or a
+ * rescan to complete.
  * Either is a backup made but not fully done: odbk_backup_create returns 1 and says what is left. */
 #include "backup/format.h"
 
@@ -370,35 +373,73 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
     return r;
 }
 
-/* Read every file back.  -1 only when the bytes in storage are not what was written (a size or SHA-256
- * that differs, a file gone: the backup is failed).  A read-back ended by a stop signal or by a store that
- * does not answer (a 503, a reset, a dropped connection) keeps the backup, complete and not verified:
- * run->left says so, naming the backup, the cause and the fix. */
-static int verify(struct run *run, struct odbk_err *err)
+/* What the store confirms of every file (odbk_storage_confirm): the backup's `verified` the least of them,
+ * a note of why no more in its warning; -1 with the first file's error (or a stop signal's). */
+static int confirm_files(struct run *run, struct odbk_err *err)
 {
-    struct odbk_err e = {0};
+    enum odbk_confirm least = ODBK_CONFIRM_CHECKSUM;
     size_t i;
+    for (i = 0; i < run->m.n_files && !odbk_interrupted(); i++) {
+        const struct odbk_manifest_file *f = &run->m.files[i];
+        char *key = odbk_backup_file_key(run->b.env, run->b.id, f->name), *note = NULL;
+        enum odbk_confirm level;
+        int r = odbk_storage_confirm(run->st, key, f->size, &level, &note, err);
+        free(key);
+        if (r < 0)
+            return -1;
+        if (level < least)
+            least = level;
+        if (note && !run->b.warning)
+            run->b.warning = odbk_xasprintf("the store confirmed %s: %s; 'verify = read' in [storage %s] reads "
+                                            "the files back", level ? "the size only" : "nothing", note,
+                                            run->st->name);
+        free(note);
+    }
+    if (i < run->m.n_files)
+        return odbk_interrupt_err(err);
+    run->b.verified = least == ODBK_CONFIRM_CHECKSUM ? ODBK_VERIFIED_CHECKSUM
+                      : least == ODBK_CONFIRM_SIZE ? ODBK_VERIFIED_SIZE : ODBK_VERIFIED_NO;
+    return 0;
+}
+
+/* Read every file back; -1 with the first file's error. */
+static int read_files(struct run *run, struct odbk_err *err)
+{
+    size_t i;
+    for (i = 0; i < run->m.n_files; i++)
+        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, err) < 0)
+            return -1;
+    run->b.verified = ODBK_VERIFIED_READ;
+    return 0;
+}
+
+/* Verify the stored files as mode says.  -1 only when the bytes in storage are not what was written (a
+ * size, SHA-256 or MD5 that differs, a file gone: the backup is failed).  A verification ended by a stop
+ * signal or by a store that does not answer (a 503, a reset, a dropped connection) keeps the backup,
+ * complete and not verified: run->left says so, naming the backup, the cause and the fix. */
+static int verify(struct run *run, enum odbk_verify_mode mode, struct odbk_err *err)
+{
+    const char *what = mode == ODBK_VERIFY_READ ? "the read-back" : "the store's confirmation";
+    struct odbk_err e = {0};
     odbk_crash_point("create-verify");
     if (odbk_failpoint("create-verify-sigterm"))
         raise(SIGTERM);   /* test-only: a stop request arriving now (the handler only records it) */
-    for (i = 0; i < run->m.n_files; i++)
-        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, &e) < 0)
-            break;
-    if (i == run->m.n_files) {
-        run->b.verified = 1;
+    if ((mode == ODBK_VERIFY_READ ? read_files(run, &e) : confirm_files(run, &e)) == 0) {
+        return 0;
     } else if (odbk_interrupted()) {
         odbk_interrupt_err(&e);
-        odbk_err_set(&run->left, ODBK_E_TEMPFAIL, "stopped during the read-back: backup %s is stored and complete, "
-                     "not verified (%s); 'odbk-list --verify %s' reads it back", run->b.id, e.msg, run->b.env);
+        odbk_err_set(&run->left, ODBK_E_TEMPFAIL, "stopped during %s: backup %s is stored and complete, not "
+                     "verified (%s); 'odbk-list --verify %s' reads it back", what, run->b.id, e.msg, run->b.env);
     } else if (e.code != ODBK_E_DATA && e.code != ODBK_E_NOINPUT) {
-        odbk_err_set(&run->left, ODBK_E_TEMPFAIL, "backup %s is stored and complete, not verified: the read-back "
-                     "failed: %s; 'odbk-list --verify %s' reads it back once the storage answers", run->b.id, e.msg,
+        odbk_err_set(&run->left, ODBK_E_TEMPFAIL, "backup %s is stored and complete, not verified: %s failed: %s; "
+                     "'odbk-list --verify %s' reads it back once the storage answers", run->b.id, what, e.msg,
                      run->b.env);
     } else {
         *err = e;
         odbk_err_prefix(err, "verification after upload failed");
         return -1;
     }
+    run->b.verified = ODBK_VERIFIED_NO;
     return 0;
 }
 
@@ -481,6 +522,7 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
                   struct odbk_err *err)
 {
     struct run run = {0};
+    enum odbk_verify_mode mode;
     int r = -1, c;
 
     memset(out, 0, sizeof(*out));
@@ -516,7 +558,8 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
     odbk_backup_sizes(&run.b, &run.m, strlen(run.manifest_json));
     run.b.finished_at = run.m.finished_at;
     run.b.manifest = odbk_xstrdup(run.manifest_json);
-    if (!o->no_verify && verify(&run, err) < 0)
+    mode = o->verify ? o->verify : run.st->verify;
+    if (mode != ODBK_VERIFY_NONE && verify(&run, mode, err) < 0)
         goto fail;
     /* from here the backup is stored and complete: nothing removes it */
     r = run.left.code ? 1 : 0;

@@ -1,6 +1,6 @@
 /* verify.c - reading a completed backup's stored files back (odbk-list --verify), to find bit rot later:
  * the same verifying read as a restore's (odbk_source_read: size and SHA-256 against the manifest), into
- * nothing, with the backup's `verified` flag set or cleared by what it found. */
+ * nothing, with the backup's `verified` set (read) or cleared by what it found. */
 #include <string.h>
 
 #include "backup/backup.h"
@@ -30,7 +30,7 @@ int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, 
      * cannot be reached says nothing about it, so the flag is left as it was */
     if ((r == 0 || err->code == ODBK_E_DATA || err->code == ODBK_E_NOINPUT) &&
         src.b.status == ODBK_BACKUP_COMPLETED) {
-        src.b.verified = r == 0;
+        src.b.verified = r == 0 ? ODBK_VERIFIED_READ : ODBK_VERIFIED_NO;
         if (odbk_catalog_backup_update(cat, &src.b, &e2) < 0 && r == 0) {
             *err = e2;
             r = -1;

@@ -23,6 +23,15 @@ struct odbk_catalog;
  * type, format, status and tier are enums of lib/common/vocab.h; the row and the manifest hold their
  * names (the catalog binds them, odbk_catalog_* refuse a name this version does not know).  A zeroed
  * record is a pending manual odbk-format backup without a tier. */
+/* struct odbk_backup's `verified`, the catalog's column of that name: how the stored files were checked.
+ * 1 is what every verified row meant before the store's confirmation existed (a read-back). */
+enum odbk_verified {
+    ODBK_VERIFIED_NO = 0,
+    ODBK_VERIFIED_READ = 1,       /* every file read back: its size and SHA-256 matched the manifest */
+    ODBK_VERIFIED_CHECKSUM = 2,   /* the store confirmed every file's size and MD5 (S3: part ETags and HEAD) */
+    ODBK_VERIFIED_SIZE = 3,       /* the store confirmed every file's size (some or all without a checksum) */
+};
+
 struct odbk_backup {
     char *id;
     char *uuid;
@@ -34,7 +43,7 @@ struct odbk_backup {
     enum odbk_backup_format format;   /* the index of its odbk_formats entry too (lib/backup/format.h) */
     char *compression;   /* gzip, zstd */
     enum odbk_backup_status status;
-    int verified;
+    int verified;        /* ODBK_VERIFIED_*: 0 not verified, else how (odbk_vocab_verified names them) */
     time_t created_at;
     time_t finished_at;  /* 0 while running */
     uint64_t db_size;    /* stored bytes of the database file */

@@ -17,6 +17,8 @@ WORDS(odbk_vocab_compression, "codec", "gzip", "zstd");
 WORDS(odbk_vocab_status, "state", "pending", "in_progress", "uploading", "completed", "failed", "expired");
 WORDS(odbk_vocab_progress, "mode", "auto", "bar", "json", "none");
 WORDS(odbk_vocab_download_as, "form", "zip");
+WORDS(odbk_vocab_verify, "verify level", "store", "read", "none");
+WORDS(odbk_vocab_verified, "verification", "no", "read", "checksum", "size");
 
 const struct odbk_vocab odbk_vocab_file = {"file", ODBK_VOCAB_FILE, NULL};
 const struct odbk_vocab odbk_vocab_dir = {"directory", ODBK_VOCAB_DIR, NULL};

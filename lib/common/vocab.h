@@ -50,6 +50,11 @@ extern const struct odbk_vocab odbk_vocab_status;
 extern const struct odbk_vocab odbk_vocab_progress;
 /* odbk-download --as */
 extern const struct odbk_vocab odbk_vocab_download_as;
+/* `verify =` of a storage, odbk-create --verify: names[i] is enum odbk_verify_mode ODBK_VERIFY_STORE + i
+ * (storage/storage.h) */
+extern const struct odbk_vocab odbk_vocab_verify;
+/* how a backup was verified: index = struct odbk_backup's `verified` (ODBK_VERIFIED_*, catalog/catalog.h) */
+extern const struct odbk_vocab odbk_vocab_verified;
 /* the completions of other values */
 extern const struct odbk_vocab odbk_vocab_file, odbk_vocab_dir, odbk_vocab_env, odbk_vocab_storage,
     odbk_vocab_backup, odbk_vocab_user;

@@ -17,7 +17,7 @@
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_RESP (32u << 20)     /* a ListObjectsV2 page is ~300 KiB; errors are tiny */
 
-void odbk_s3_req_reset(struct s3_req *req)
+void odbk_s3_req_reset(struct odbk_s3_req *req)
 {
     free(req->resp);
     free(req->etag);
@@ -29,17 +29,18 @@ void odbk_s3_req_reset(struct s3_req *req)
     req->has_length = 0;
     req->range_total = 0;
     req->last_modified = 0;
+    req->etag_not_md5 = 0;
     req->sink_failed = 0;
 }
 
 /* ---- one attempt ---- */
 
 struct xfer {
-    struct s3_req *req;
+    struct odbk_s3_req *req;
     size_t sent;
 };
 
-static void append(struct s3_req *req, const char *p, size_t n)
+static void append(struct odbk_s3_req *req, const char *p, size_t n)
 {
     if (req->resp_len + n > MAX_RESP)
         n = MAX_RESP - req->resp_len;
@@ -52,7 +53,7 @@ static void append(struct s3_req *req, const char *p, size_t n)
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
-    struct s3_req *req = x->req;
+    struct odbk_s3_req *req = x->req;
     size_t n = size * nmemb;
     if (req->sink && req->status >= 200 && req->status < 300) {
         if (req->sink(req->sink_ctx, p, n) < 0) {
@@ -104,7 +105,7 @@ static int header_is(const char *line, size_t n, const char *name, const char **
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
-    struct s3_req *req = x->req;
+    struct odbk_s3_req *req = x->req;
     size_t n = size * nmemb, vlen;
     const char *v;
     if (n > 5 && !strncmp(p, "HTTP/", 5)) {
@@ -115,6 +116,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         req->etag = NULL;
         req->has_length = 0;
         req->range_total = 0;
+        req->etag_not_md5 = 0;
+    } else if (header_is(p, n, "x-amz-server-side-encryption", &v, &vlen)) {
+        req->etag_not_md5 |= vlen >= 7 && !strncasecmp(v, "aws:kms", 7);   /* aws:kms, aws:kms:dsse */
+    } else if (header_is(p, n, "x-amz-server-side-encryption-customer-algorithm", &v, &vlen)) {
+        req->etag_not_md5 = 1;
     } else if (header_is(p, n, "ETag", &v, &vlen)) {
         free(req->etag);
         req->etag = odbk_xstrndup(v, vlen);
@@ -134,7 +140,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-CURLcode odbk_s3_perform(struct s3 *s, struct odbk_curl *c, struct s3_req *req)
+CURLcode odbk_s3_perform(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req)
 {
     struct xfer x = {req, 0};
     const struct odbk_curl_opts opts = {
@@ -220,8 +226,16 @@ CURLcode odbk_s3_perform(struct s3 *s, struct odbk_curl *c, struct s3_req *req)
     return cc;
 }
 
-int odbk_s3_call(struct s3 *s, struct odbk_curl *c, struct s3_req *req, int retries, const char *what,
-            struct odbk_err *err)
+/* A body the store received otherwise than it was sent (its SHA-256 is not the signed one, or its MD5):
+ * damaged on the way, worth sending again from its buffer. */
+static int body_damaged(const struct odbk_s3_req *req)
+{
+    return req->status == 400 && req->resp && (strstr(req->resp, "<Code>XAmzContentSHA256Mismatch</Code>") ||
+                                               strstr(req->resp, "<Code>BadDigest</Code>"));
+}
+
+int odbk_s3_call(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req, int retries, const char *what,
+                 struct odbk_err *err)
 {
     struct odbk_retry r = ODBK_RETRY_INIT(retries >= 0 ? (unsigned)retries : s->retries);
     r.cancel = req->cancel;
@@ -230,15 +244,16 @@ int odbk_s3_call(struct s3 *s, struct odbk_curl *c, struct s3_req *req, int retr
         if (cc == CURLE_OK && req->status >= 200 && req->status < 300)
             return 0;
         odbk_s3_fail(s, c, req, cc, what, err);
-        if (!odbk_retry_again(&r, !req->sink_failed && odbk_curl_transient(cc, req->status), err))
+        if (!odbk_retry_again(&r, !req->sink_failed && (odbk_curl_transient(cc, req->status) || body_damaged(req)),
+                              err))
             return -1;
     }
 }
 
 /* ---- errors ---- */
 
-int odbk_s3_fail(struct s3 *s, struct odbk_curl *c, struct s3_req *req, CURLcode cc, const char *what,
-            struct odbk_err *err)
+int odbk_s3_fail(struct odbk_s3 *s, struct odbk_curl *c, struct odbk_s3_req *req, CURLcode cc, const char *what,
+                 struct odbk_err *err)
 {
     char *code = NULL, *msg = NULL;
     enum odbk_errcode kind = odbk_curl_kind(cc, req->status);

@@ -59,7 +59,7 @@ char *odbk_s3_uri_encode(const char *s, int keep_slash)
     return out;
 }
 
-void odbk_s3_locate(struct s3 *s, const char *key, char **host, char **path)
+void odbk_s3_locate(struct odbk_s3 *s, const char *key, char **host, char **path)
 {
     char *ekey = key ? odbk_s3_uri_encode(key, 1) : NULL;
     if (s->path_style) {
@@ -75,7 +75,7 @@ void odbk_s3_locate(struct s3 *s, const char *key, char **host, char **path)
 }
 
 /* The signing key and the credential scope ("20260102/us-east-1/s3/aws4_request") of a date. */
-static void signing_key(struct s3 *s, const char *amz_date, unsigned char key[32], char scope[128])
+static void signing_key(struct odbk_s3 *s, const char *amz_date, unsigned char key[32], char scope[128])
 {
     char day[9];
     char *k0 = odbk_xasprintf("AWS4%s", s->secret_key);
@@ -95,7 +95,7 @@ static void signing_key(struct s3 *s, const char *amz_date, unsigned char key[32
 }
 
 /* hex(HMAC(signing key, string to sign)) of a canonical request. */
-static void sign(struct s3 *s, const char *amz_date, const char *canonical, char scope[128], char sig[65])
+static void sign(struct odbk_s3 *s, const char *amz_date, const char *canonical, char scope[128], char sig[65])
 {
     unsigned char key[32], mac[32];
     char creq_hash[65], *sts;
@@ -108,8 +108,8 @@ static void sign(struct s3 *s, const char *amz_date, const char *canonical, char
     free(sts);
 }
 
-char *odbk_s3_authorization(struct s3 *s, const char *method, const char *host, const char *path,
-                       const char *query, const char *payload_sha256, const char *amz_date)
+char *odbk_s3_authorization(struct odbk_s3 *s, const char *method, const char *host, const char *path,
+                            const char *query, const char *payload_sha256, const char *amz_date)
 {
     char scope[128], sig[65], *canonical, *auth;
     const char *signed_headers = s->session_token ? "host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
@@ -134,7 +134,7 @@ static void amz_date_of(time_t t, char out[17])
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-char *odbk_s3_presign_url(struct s3 *s, const char *key, long seconds, time_t now)
+char *odbk_s3_presign_url(struct odbk_s3 *s, const char *key, long seconds, time_t now)
 {
     char amz_date[17], scope[128], sig[65], day[9];
     char *host, *path, *cred, *ecred, *etoken = NULL, *query, *canonical, *url;

@@ -11,6 +11,9 @@
  * writer) aborts the multipart upload so that nothing is left behind.  finish() completes the upload and
  * checks the body of a 200 answer for an <Error> (S3 can fail a CompleteMultipartUpload that way).
  *
+ * Once stored, the object's record goes to s3-confirm.c: its size, the MD5 of the PUT or of each part
+ * (computed from the buffer sent, as its SHA-256 for the signature is) and the ETags the store answered.
+ *
  * Part size: odbk_s3_part_size() plans for twice the size hint.  If the stream still outgrows 10,000
  * parts, the writer refuses part 10,001 with an error naming the planned size, and the upload is aborted:
  * an honest failure rather than a corrupt object (odbk.conf(5), part-size). */
@@ -18,6 +21,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "common/util.h"
 
@@ -47,7 +52,7 @@ struct part {
 
 struct s3_writer {
     struct odbk_writer w;
-    struct s3 *s3;
+    struct odbk_s3 *s3;
     char *key;               /* full key */
     char *what;              /* "upload 'key'" for messages */
     uint64_t size_hint;
@@ -67,7 +72,10 @@ struct s3_writer {
     unsigned q_head, q_len;
     unsigned busy;           /* parts queued or being uploaded */
     char **etags;            /* etags[num - 1] */
+    unsigned char (*md5)[16];   /* md5[num - 1]: of the part sent (md5[0]: of a single PUT) */
     size_t etags_cap;
+    int not_md5;             /* an answer said its ETag is no MD5 */
+    uint64_t total;          /* bytes written */
     unsigned char **spare;   /* part buffers ready for reuse */
     unsigned n_spare;
     int closing;             /* workers leave when the queue is empty */
@@ -84,12 +92,13 @@ static char *query_of(struct s3_writer *sw, unsigned part)
 /* ---- workers ---- */
 
 static int upload_part(struct s3_writer *sw, struct odbk_curl *c, const struct part *p, char **etag,
-                       struct odbk_err *err)
+                       unsigned char md5[16], int *not_md5, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     char sha[65], *q = query_of(sw, p->num), *what;
     int r;
     odbk_s3_sha256_hex(p->buf, p->len, sha);
+    EVP_Digest(p->buf, p->len, md5, NULL, EVP_md5(), NULL);
     req.method = "PUT";
     req.key = sw->key;
     req.query = q;
@@ -104,6 +113,7 @@ static int upload_part(struct s3_writer *sw, struct odbk_curl *c, const struct p
     if (r == 0) {
         *etag = req.etag;
         req.etag = NULL;
+        *not_md5 = req.etag_not_md5;
     }
     odbk_s3_req_reset(&req);
     free(what);
@@ -120,7 +130,8 @@ static void *worker(void *arg)
         struct part p;
         struct odbk_err err = {0};
         char *etag = NULL;
-        int r;
+        unsigned char md5[16];
+        int r, not_md5 = 0;
         while (!sw->q_len && !sw->closing && !__atomic_load_n(&sw->cancel, __ATOMIC_ACQUIRE))
             pthread_cond_wait(&sw->cv, &sw->mu);
         if (!sw->q_len)
@@ -133,11 +144,13 @@ static void *worker(void *arg)
         if (__atomic_load_n(&sw->cancel, __ATOMIC_ACQUIRE))
             r = odbk_err_set(&err, ODBK_E_FAILED, "cancelled");
         else
-            r = upload_part(sw, c, &p, &etag, &err);
+            r = upload_part(sw, c, &p, &etag, md5, &not_md5, &err);
 
         pthread_mutex_lock(&sw->mu);
         if (r == 0) {
             sw->etags[p.num - 1] = etag;
+            memcpy(sw->md5[p.num - 1], md5, 16);
+            sw->not_md5 |= not_md5;
         } else if (!sw->failed) {
             sw->failed = 1;
             sw->fail_err = err;
@@ -179,7 +192,7 @@ static void stop_workers(struct s3_writer *sw)
 
 static int create_upload(struct s3_writer *sw, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     const char *pos;
     unsigned i;
     int r;
@@ -248,6 +261,7 @@ static int dispatch(struct s3_writer *sw, int last, struct odbk_err *err)
         size_t cap = sw->etags_cap ? 2 * sw->etags_cap : 64;
         sw->etags = odbk_xrealloc(sw->etags, cap * sizeof(char *));
         memset(sw->etags + sw->etags_cap, 0, (cap - sw->etags_cap) * sizeof(char *));
+        sw->md5 = odbk_xrealloc(sw->md5, cap * sizeof(*sw->md5));
         sw->etags_cap = cap;
     }
     sw->parts++;
@@ -287,6 +301,7 @@ static int sw_write(struct odbk_writer *w, const void *buf, size_t len, struct o
             n = len;
         memcpy(sw->cur + sw->cur_len, p, n);
         sw->cur_len += n;
+        sw->total += n;
         p += n;
         len -= n;
     }
@@ -295,7 +310,7 @@ static int sw_write(struct odbk_writer *w, const void *buf, size_t len, struct o
 
 static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     size_t cap = 128 + (size_t)sw->parts * 128, len = 0, i;
     char *xml = odbk_xmalloc(cap), *q = query_of(sw, 0);
     int r;
@@ -333,13 +348,18 @@ static int complete_upload(struct s3_writer *sw, struct odbk_err *err)
 
 static int put_single(struct s3_writer *sw, struct odbk_err *err)
 {
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
+    unsigned char md5[16];
     int r;
     req.method = "PUT";
     req.key = sw->key;
     req.body = sw->cur;
     req.body_len = sw->cur_len;
     r = odbk_s3_call(sw->s3, sw->ctl, &req, -1, sw->what, err);
+    if (r == 0) {
+        EVP_Digest(sw->cur ? sw->cur : (unsigned char *)"", sw->cur_len, md5, NULL, EVP_md5(), NULL);
+        odbk_s3_written_add(sw->s3, odbk_xstrdup(sw->key), sw->total, 0, md5, &req.etag, req.etag_not_md5);
+    }
     odbk_s3_req_reset(&req);
     return r;
 }
@@ -360,6 +380,7 @@ static int sw_finish(struct odbk_writer *w, struct odbk_err *err)
         return failure(sw, err);
     if (complete_upload(sw, err) < 0)
         return -1;
+    odbk_s3_written_add(sw->s3, odbk_xstrdup(sw->key), sw->total, sw->parts, sw->md5[0], sw->etags, sw->not_md5);
     free(sw->upload_id);
     sw->upload_id = NULL;
     return 0;
@@ -372,7 +393,7 @@ static void sw_abort(struct odbk_writer *w)
     stop_workers(sw);
     if (sw->upload_id) {
         /* a longer budget than a part's: the last chance to leave nothing behind */
-        struct s3_req req = {0};
+        struct odbk_s3_req req = {0};
         struct odbk_err err = {0};
         char *q = query_of(sw, 0);
         req.method = "DELETE";
@@ -394,6 +415,7 @@ static void sw_free(struct odbk_writer *w)
     for (i = 0; i < sw->etags_cap; i++)
         free(sw->etags[i]);
     free(sw->etags);
+    free(sw->md5);
     for (i = 0; i < sw->n_spare; i++)
         free(sw->spare[i]);
     free(sw->spare);
@@ -412,9 +434,9 @@ static void sw_free(struct odbk_writer *w)
 static const struct odbk_writer_ops s3_write_ops = {"s3 object", sw_write, sw_finish, sw_abort, sw_free};
 
 int odbk_s3_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
-                  struct odbk_err *err)
+                       struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
+    struct odbk_s3 *s = st->priv;
     struct s3_writer *sw = odbk_xcalloc(1, sizeof(*sw));
     sw->s3 = s;
     sw->key = odbk_s3_full_key(s, path);

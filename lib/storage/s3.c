@@ -2,7 +2,8 @@
  * Spaces, MinIO, Ceph RGW.  Config keys in man/odbk.conf.5; this file opens the storage and implements
  * read (streaming GET, resumed with a Range request after a dropped connection), stat (HEAD), list
  * (ListObjectsV2 with continuation tokens), remove (DELETE) and presign (SigV4 query signing).  Writes are
- * in s3-upload.c, requests and signing in s3-http.c and s3-sign.c.
+ * in s3-upload.c, what the store confirms of them in s3-confirm.c, requests and signing in s3-http.c and
+ * s3-sign.c.
  *
  * Compatibility rules (odbk.conf(5), type s3): no x-amz-checksum-* headers ever (B2 and R2 reject them);
  * x-amz-content-sha256 always, with the real digest of the body; path-style addressing on request
@@ -32,12 +33,14 @@ static void wipe_free(char *s)
     }
 }
 
-static void s3_destroy(struct s3 *s)
+static void s3_destroy(struct odbk_s3 *s)
 {
     if (!s)
         return;
     odbk_curl_free(s->misc);
     pthread_mutex_destroy(&s->misc_mu);
+    odbk_s3_written_free(s);
+    pthread_mutex_destroy(&s->written_mu);
     free(s->scheme);
     free(s->endpoint_host);
     free(s->region);
@@ -51,7 +54,7 @@ static void s3_destroy(struct s3 *s)
 }
 
 /* "https://host[:port][/]" → scheme and host[:port] (a default port dropped: it is not in the Host header). */
-static int parse_endpoint(struct s3 *s, const struct odbk_config_section *sec, const struct odbk_config_kv *kv,
+static int parse_endpoint(struct odbk_s3 *s, const struct odbk_config_section *sec, const struct odbk_config_kv *kv,
                           struct odbk_err *err)
 {
     const char *v = kv->value, *host;
@@ -79,10 +82,11 @@ static int parse_endpoint(struct s3 *s, const struct odbk_config_section *sec, c
 
 static int s3_open(struct odbk_storage *st, const struct odbk_config_section *sec, struct odbk_err *err)
 {
-    struct s3 *s = odbk_xcalloc(1, sizeof(*s));
+    struct odbk_s3 *s = odbk_xcalloc(1, sizeof(*s));
     const struct odbk_config_kv *kv;
     const char *v;
     pthread_mutex_init(&s->misc_mu, NULL);
+    pthread_mutex_init(&s->written_mu, NULL);
     s->name = st->name;
 
     s->region = odbk_xstrdup((v = odbk_config_get(sec, "region")) && *v ? v : "us-east-1");
@@ -162,7 +166,7 @@ static void s3_close(struct odbk_storage *st)
     st->priv = NULL;
 }
 
-char *odbk_s3_full_key(struct s3 *s, const char *path)
+char *odbk_s3_full_key(struct odbk_s3 *s, const char *path)
 {
     while (path && *path == '/')
         path++;
@@ -174,7 +178,7 @@ char *odbk_s3_full_key(struct s3 *s, const char *path)
 struct reader {
     struct odbk_writer *dst;
     struct odbk_err *err;
-    struct s3_req *req;
+    struct odbk_s3_req *req;
     uint64_t delivered;      /* bytes passed on to dst */
     uint64_t start;          /* the offset asked for (Range) */
     uint64_t seen;           /* bytes of this answer received */
@@ -205,9 +209,9 @@ static int read_sink(void *ctx, const char *p, size_t n)
 
 static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
+    struct odbk_s3 *s = st->priv;
     struct odbk_curl *c = odbk_curl_new();   /* reads may run beside other operations */
-    struct s3_req req = {0};
+    struct odbk_s3_req req = {0};
     struct reader rd = {dst, err, &req, 0, 0, 0};
     char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("read '%s'", key), *etag = NULL, *range = NULL;
     uint64_t total = 0;
@@ -294,34 +298,42 @@ static int s3_read(struct odbk_storage *st, const char *path, struct odbk_writer
 
 /* ---- stat, list, remove ---- */
 
+int odbk_s3_head(struct odbk_s3 *s, const char *key, const char *verb, struct odbk_s3_req *req, struct odbk_err *err)
+{
+    char *what = odbk_xasprintf("%s '%s'", verb, key);
+    int r;
+    req->method = "HEAD";
+    req->key = key;
+    pthread_mutex_lock(&s->misc_mu);
+    r = odbk_s3_call(s, s->misc, req, -1, what, err);
+    pthread_mutex_unlock(&s->misc_mu);
+    free(what);
+    if (r < 0 && req->status == 404) {
+        odbk_err_clear(err);
+        r = 1;
+    }
+    return r;
+}
+
 static int s3_stat(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                    struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
-    struct s3_req req = {0};
-    char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("stat '%s'", key);
-    int r;
-    req.method = "HEAD";
-    req.key = key;
-    pthread_mutex_lock(&s->misc_mu);
-    r = odbk_s3_call(s, s->misc, &req, -1, what, err);
-    pthread_mutex_unlock(&s->misc_mu);
-    if (r < 0 && req.status == 404) {
-        odbk_err_clear(err);
-        r = 1;
-    } else if (r == 0) {
+    struct odbk_s3 *s = st->priv;
+    struct odbk_s3_req req = {0};
+    char *key = odbk_s3_full_key(s, path);
+    int r = odbk_s3_head(s, key, "stat", &req, err);
+    if (r == 0) {
         out->path = NULL;
         out->size = req.content_length;
         out->mtime = req.last_modified;
     }
     odbk_s3_req_reset(&req);
-    free(what);
     free(key);
     return r;
 }
 
 /* One page of ListObjectsV2: report its objects; *token gets the continuation token or NULL at the end. */
-static int list_page(struct s3 *s, const char *resp, size_t len, char **token, odbk_storage_list_cb cb, void *ctx)
+static int list_page(struct odbk_s3 *s, const char *resp, size_t len, char **token, odbk_storage_list_cb cb, void *ctx)
 {
     const char *pos = resp, *end = resp + len, *a, *b;
     size_t plen = strlen(s->prefix);
@@ -358,13 +370,13 @@ static int list_page(struct s3 *s, const char *resp, size_t len, char **token, o
 static int s3_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
                    struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
+    struct odbk_s3 *s = st->priv;
     char *full = odbk_s3_full_key(s, prefix ? prefix : ""), *eprefix = odbk_s3_uri_encode(full, 0), *token = NULL;
     char *what = *full ? odbk_xasprintf("list '%s'", full) : odbk_xasprintf("list bucket '%s'", s->bucket);
     int r = 0;
     pthread_mutex_lock(&s->misc_mu);
     do {
-        struct s3_req req = {0};
+        struct odbk_s3_req req = {0};
         char *etoken = token ? odbk_s3_uri_encode(token, 0) : NULL, *query;
         /* parameters in byte order (canonical query) */
         query = odbk_xasprintf("%s%s%slist-type=2&prefix=%s", etoken ? "continuation-token=" : "",
@@ -393,8 +405,8 @@ static int s3_list(struct odbk_storage *st, const char *prefix, odbk_storage_lis
 
 static int s3_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
-    struct s3_req req = {0};
+    struct odbk_s3 *s = st->priv;
+    struct odbk_s3_req req = {0};
     char *key = odbk_s3_full_key(s, path), *what = odbk_xasprintf("remove '%s'", key);
     int r;
     req.method = "DELETE";
@@ -417,13 +429,13 @@ static int s3_remove(struct odbk_storage *st, const char *path, struct odbk_err 
  * id); the store keeps, and bills, their parts until they are aborted. */
 static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
+    struct odbk_s3 *s = st->priv;
     char *full = odbk_s3_full_key(s, prefix ? prefix : ""), *eprefix = odbk_s3_uri_encode(full, 0);
     char *key_marker = NULL, *id_marker = NULL;
     int r = 0, more;
     pthread_mutex_lock(&s->misc_mu);
     do {
-        struct s3_req req = {0};
+        struct odbk_s3_req req = {0};
         char *ek = key_marker ? odbk_s3_uri_encode(key_marker, 0) : NULL;
         char *eu = id_marker ? odbk_s3_uri_encode(id_marker, 0) : NULL;
         /* parameters in byte order (canonical query) */
@@ -452,7 +464,7 @@ static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_th
                 q = u0;
                 when = odbk_s3_xml_next(&q, u1, "Initiated");
                 if (key && id && when && odbk_time_parse_rfc3339(when, &t) == 0 && t < older_than) {
-                    struct s3_req del = {0};
+                    struct odbk_s3_req del = {0};
                     char *eid = odbk_s3_uri_encode(id, 0), *dq = odbk_xasprintf("uploadId=%s", eid);
                     del.method = "DELETE";
                     del.key = key;
@@ -498,7 +510,7 @@ static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_th
 
 static int s3_presign(struct odbk_storage *st, const char *path, long seconds, char **url, struct odbk_err *err)
 {
-    struct s3 *s = st->priv;
+    struct odbk_s3 *s = st->priv;
     char *key;
     if (seconds < 1 || seconds > ODBK_S3_MAX_PRESIGN) {
         odbk_err_set(err, ODBK_E_USAGE, "storage '%s': a download link lasts from 1 second to 7 days, not %ld "
@@ -524,4 +536,5 @@ const struct odbk_storage_driver odbk_storage_s3_driver = {
     .remove = s3_remove,
     .sweep = s3_sweep,
     .presign = s3_presign,
+    .confirm = odbk_s3_confirm,
 };

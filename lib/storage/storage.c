@@ -11,6 +11,7 @@
 
 #include "common/retry.h"
 #include "common/util.h"
+#include "common/vocab.h"
 
 extern const struct odbk_storage_driver *const odbk_storage_drivers[];
 
@@ -43,17 +44,37 @@ static int check_keys(const struct odbk_storage_driver *d, const struct odbk_con
     const char *keys[64];
     size_t n = 0, i;
     keys[n++] = "type";
+    keys[n++] = "verify";   /* every kind has it */
     for (i = 0; d->keys && d->keys[i] && n < 63; i++)
         keys[n++] = d->keys[i];
     keys[n] = NULL;
     return odbk_config_check_keys(sec, keys, err);
 }
 
+/* `verify = store | read | none` (default store). */
+static int verify_mode(const struct odbk_config_section *sec, enum odbk_verify_mode *out, struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, "verify");
+    int i;
+    *out = ODBK_VERIFY_STORE;
+    if (!kv)
+        return 0;
+    if ((i = odbk_vocab_find(&odbk_vocab_verify, kv->value)) < 0) {
+        struct odbk_err e = {0};
+        odbk_vocab_error(&odbk_vocab_verify, kv->value, ODBK_E_CONFIG, &e);
+        odbk_config_error(err, sec, kv, "%s", e.msg);
+        odbk_err_hint(err, "one of: store (the store confirms what it holds), read (read every file back), none");
+        return -1;
+    }
+    *out = (enum odbk_verify_mode)(ODBK_VERIFY_STORE + i);
+    return 0;
+}
+
 int odbk_storage_check(const struct odbk_config_section *sec, struct odbk_err *err)
 {
     const struct odbk_storage_driver *d = driver_for(sec, err);
     struct odbk_storage st = {0};
-    if (!d || check_keys(d, sec, err) < 0)
+    if (!d || check_keys(d, sec, err) < 0 || verify_mode(sec, &st.verify, err) < 0)
         return -1;
     st.driver = d;
     st.name = sec->name;
@@ -81,7 +102,7 @@ int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct od
     st = odbk_xcalloc(1, sizeof(*st));
     st->driver = d;
     st->name = odbk_xstrdup(name);
-    if (d->open(st, sec, err) < 0) {
+    if (verify_mode(sec, &st->verify, err) < 0 || d->open(st, sec, err) < 0) {
         free(st->name);
         free(st);
         return -1;
@@ -361,6 +382,28 @@ int odbk_storage_stat(struct odbk_storage *st, const char *path, struct odbk_sto
     if (!st->driver->stat)
         return not_here(st, "stat", err);
     return st->driver->stat(st, path, out, err);
+}
+
+int odbk_storage_confirm(struct odbk_storage *st, const char *path, uint64_t size, enum odbk_confirm *level,
+                         char **note, struct odbk_err *err)
+{
+    struct odbk_storage_entry e = {0};
+    int r;
+    *level = ODBK_CONFIRM_NOTHING;
+    *note = NULL;
+    if (st->driver->confirm)
+        return st->driver->confirm(st, path, size, level, note, err);
+    /* local (written, fsync'd and renamed), SFTP and FTP (renamed): the size under the final name */
+    if ((r = odbk_storage_stat(st, path, &e, err)) < 0)
+        return -1;
+    if (r == 1)
+        return odbk_err_set(err, ODBK_E_NOINPUT, "storage '%s': '%s' is gone right after it was written", st->name,
+                            path);
+    if (e.size != size)
+        return odbk_err_set(err, ODBK_E_DATA, "storage '%s' holds %llu bytes of '%s', %llu were written", st->name,
+                            (unsigned long long)e.size, path, (unsigned long long)size);
+    *level = ODBK_CONFIRM_SIZE;
+    return 0;
 }
 
 int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,

@@ -14,6 +14,11 @@
  * database and the filestore are written concurrently); drivers make that safe.  Other operations on one
  * storage are called from one thread at a time.
  *
+ * Verification without a second download: once an object is written, odbk_storage_confirm() asks the
+ * store what it holds under that name (its size; on S3 also its MD5s, the ETags) and compares it with what
+ * was sent.  `verify =` of the section says whether odbk-create does that (store), reads every file back
+ * (read) or neither (none).
+ *
  * Adding a store: a driver file lib/storage/NAME.c defining `const struct odbk_storage_driver
  * odbk_storage_NAME_driver`, one line in registry.c, its config keys in man/odbk.conf.5, a test file.
  * A store with directories (local, sftp, ftp) sets ODBK_STORAGE_F_DIRS and gives the primitives (list one
@@ -36,6 +41,16 @@ enum {
     ODBK_STORAGE_F_RANGE_READ = 1 << 2,   /* reads resume at an offset (read_at under the core, or its own read) */
     ODBK_STORAGE_F_MARKER = 1 << 3,       /* keeps the storage marker (below): a directory of a local disk,
                                            * whose unmounted mount point is an empty, writable directory */
+};
+
+/* `verify =` of a storage section (odbk_vocab_verify names them; 0: not given, the default store). */
+enum odbk_verify_mode { ODBK_VERIFY_DEFAULT = 0, ODBK_VERIFY_STORE, ODBK_VERIFY_READ, ODBK_VERIFY_NONE };
+
+/* What the store confirmed of an object just written (odbk_storage_confirm). */
+enum odbk_confirm {
+    ODBK_CONFIRM_NOTHING = 0,   /* the store said nothing usable */
+    ODBK_CONFIRM_SIZE,          /* its size is the size written */
+    ODBK_CONFIRM_CHECKSUM,      /* its size, and a checksum the store computed of it, are those of what was written */
 };
 
 struct odbk_storage_entry {
@@ -123,6 +138,10 @@ struct odbk_storage_driver {
                   struct odbk_writer **out, struct odbk_err *err);
     /* Rename from over to (replacing it), durably. */
     int (*rename)(struct odbk_storage *st, const char *from, const char *to, struct odbk_err *err);
+    /* Optional: what the store confirms of `path`, which this storage's writer has just finished with
+     * `size` bytes (see odbk_storage_confirm; without it, stat's size is compared). */
+    int (*confirm)(struct odbk_storage *st, const char *path, uint64_t size, enum odbk_confirm *level, char **note,
+                   struct odbk_err *err);
 };
 
 struct odbk_storage {
@@ -135,6 +154,7 @@ struct odbk_storage {
                          * name the path (or URL) only */
     int marker_due; /* its marker check found none in a storage with nothing known: the first manifest
                      * stored writes it (odbk_backup_storage_mark) */
+    enum odbk_verify_mode verify;   /* `verify =` (never ODBK_VERIFY_DEFAULT once opened) */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
@@ -158,6 +178,13 @@ int odbk_storage_presign(struct odbk_storage *st, const char *path, long seconds
 /* The driver's sweep, if it has one (else 0 and *n = 0). */
 int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n,
                        struct odbk_err *err);
+/* Ask the store what it holds under path, just written with `size` bytes by this process, and compare:
+ * 0 with *level what it confirmed (and *note, malloc'd or NULL, why it confirmed no more, e.g. "the
+ * store's ETags are not MD5s"); -1 with ODBK_E_DATA when the store holds other bytes (a size, or an MD5
+ * where the store gives them, that differs), ODBK_E_NOINPUT when the object is gone, or the error of a
+ * store that does not answer. */
+int odbk_storage_confirm(struct odbk_storage *st, const char *path, uint64_t size, enum odbk_confirm *level,
+                         char **note, struct odbk_err *err);
 /* Write a small buffer as one object (manifests). */
 int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,
                      struct odbk_err *err);

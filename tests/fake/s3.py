@@ -5,7 +5,9 @@
 
 Listens on 127.0.0.1 on a free port (written to FILE once it listens), path-style (/BUCKET/KEY), and keeps
 what it stores in memory.  It does NOT verify SigV4 signatures (any Authorization is accepted): the real
-Ceph RGW of the testbed checks signing; this server is for the faults RGW cannot be made to show.
+Ceph RGW of the testbed checks signing; this server is for the faults RGW cannot be made to show.  It does
+check a body against its x-amz-content-sha256, as S3 does, and gives S3's ETags: the MD5 of an object
+or a part, and for a multipart object the MD5 of its parts' MD5s with "-N".
 
 Operations: PUT object, GET object (Range: bytes=N-, If-Match), HEAD, DELETE, ListObjectsV2, multipart
 (initiate, upload part, complete, abort, list uploads).  Control, outside any bucket:
@@ -19,6 +21,11 @@ A fault rule: {"op": OP, "part": N (upload-part only), "times": K (default: ever
     "trickle": SECONDS      send the answer's body in small pieces over SECONDS
     "corrupt": true         answer as asked, one byte of the body changed (the bytes stored are not those
                             written: a read-back must see the SHA-256 differ)
+    "corrupt_request": true one byte of the request's body changed as it arrives (in transit): the
+                            x-amz-content-sha256 check answers 400 XAmzContentSHA256Mismatch, as RGW and AWS do
+    "etag": "\"...\""       answer this ETag instead of the object's or the part's
+    "size": BYTES           (head) answer this Content-Length instead of the object's
+    "sse_kms": true         answer x-amz-server-side-encryption: aws:kms (whose ETags are not MD5s)
 OP is one of put, get, head, delete, list, initiate, upload-part, complete, abort, list-uploads.
 The server exits after --max-seconds whatever happens.
 """
@@ -37,6 +44,7 @@ from xml.sax.saxutils import escape
 
 LOCK = threading.Lock()
 OBJECTS = {}   # key -> bytes
+ETAGS = {}     # key -> its ETag
 UPLOADS = {}   # upload id -> {"key": key, "parts": {n: bytes}}
 FAULTS = []
 LOG = []
@@ -80,6 +88,12 @@ class Handler(BaseHTTPRequestHandler):
             body = error_xml("InternalError", "injected error in a 200 answer")
             headers = {}
         headers = dict(headers or {})
+        if fault and "etag" in fault:
+            headers["ETag"] = fault["etag"]
+        if fault and "size" in fault:
+            headers["Content-Length"] = str(fault["size"])
+        if fault and fault.get("sse_kms"):
+            headers["x-amz-server-side-encryption"] = "aws:kms"
         if fault and fault.get("corrupt") and body:
             body = body[: len(body) // 2] + bytes([body[len(body) // 2] ^ 0xFF]) + body[len(body) // 2 + 1 :]
         if fault and fault.get("no_etag"):
@@ -120,6 +134,17 @@ class Handler(BaseHTTPRequestHandler):
             data += chunk
         return data
 
+    def sha_mismatch(self, body, fault):
+        """Is the body (changed by a corrupt_request rule) not what x-amz-content-sha256 says?"""
+        if fault and fault.get("corrupt_request") and body:
+            body = body[: len(body) // 2] + bytes([body[len(body) // 2] ^ 0xFF]) + body[len(body) // 2 + 1 :]
+        want = self.headers.get("x-amz-content-sha256", "")
+        return len(want) == 64 and hashlib.sha256(body).hexdigest() != want
+
+    def refuse_sha(self):
+        return self.answer(400, error_xml("XAmzContentSHA256Mismatch",
+                                          "The provided 'x-amz-content-sha256' header does not match what was computed."))
+
     def route(self):
         u = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
@@ -144,14 +169,19 @@ class Handler(BaseHTTPRequestHandler):
                 up = UPLOADS.get(q["uploadId"])
                 if up is None:
                     return self.answer(404, error_xml("NoSuchUpload", "no such upload"))
+                if self.sha_mismatch(body, fault):
+                    return self.refuse_sha()
                 if not fails(fault):
                     up["parts"][n] = body
             return self.answer(200, b"", {"ETag": etag(body)}, fault)
         fault = take_fault("put")
         with LOCK:
             LOG.append("put " + key)
+            if self.sha_mismatch(body, fault):
+                return self.refuse_sha()
             if not fails(fault):
                 OBJECTS[key] = body
+                ETAGS[key] = etag(body)
         return self.answer(200, b"", {"ETag": etag(body)}, fault)
 
     def do_POST(self):
@@ -174,14 +204,16 @@ class Handler(BaseHTTPRequestHandler):
                 up = UPLOADS.get(q["uploadId"])
                 if up is None:
                     return self.answer(404, error_xml("NoSuchUpload", "no such upload"))
+                tag = ""
                 if not fails(fault):
-                    data = b"".join(up["parts"][n] for n in sorted(up["parts"]))
-                    OBJECTS[key] = data
+                    parts = [up["parts"][n] for n in sorted(up["parts"])]
+                    OBJECTS[key] = b"".join(parts)
+                    tag = '"%s-%d"' % (hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest(),
+                                       len(parts))
+                    ETAGS[key] = tag
                     del UPLOADS[q["uploadId"]]
-                else:
-                    data = b""
             xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult><Key>%s</Key>"
-                   "<ETag>%s</ETag></CompleteMultipartUploadResult>" % (escape(key), escape(etag(data))))
+                   "<ETag>%s</ETag></CompleteMultipartUploadResult>" % (escape(key), escape(tag)))
             return self.answer(200, xml.encode(), {"Content-Type": "application/xml"}, fault)
         return self.answer(400, error_xml("InvalidRequest", "unknown POST"))
 
@@ -199,6 +231,7 @@ class Handler(BaseHTTPRequestHandler):
             LOG.append("delete " + key)
             if not fault:
                 OBJECTS.pop(key, None)
+                ETAGS.pop(key, None)
         return self.answer(204, b"", {}, fault)
 
     def do_HEAD(self):
@@ -207,9 +240,10 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             LOG.append("head " + key)
             data = OBJECTS.get(key)
+            tag = ETAGS.get(key)
         if data is None:
             return self.answer(404)
-        return self.answer(200, b"", {"Content-Length": str(len(data)), "ETag": etag(data),
+        return self.answer(200, b"", {"Content-Length": str(len(data)), "ETag": tag,
                                       "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}, fault)
 
     def do_GET(self):
@@ -247,9 +281,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             LOG.append("get " + key)
             data = OBJECTS.get(key)
+            tag = ETAGS.get(key)
         if data is None:
             return self.answer(404, error_xml("NoSuchKey", "no such key"))
-        tag = etag(data)
         if self.headers.get("If-Match") and self.headers["If-Match"] != tag:
             return self.answer(412, error_xml("PreconditionFailed", "etag changed"))
         rng = self.headers.get("Range")

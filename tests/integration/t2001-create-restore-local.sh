@@ -42,12 +42,13 @@ test_expect_success 'the backup folder holds the three files, the manifest check
 test_expect_success 'odbk-list shows it completed and verified' '
 	odbk-list >list &&
 	grep "^$ID " list >row &&
-	grep -q " prod " row && grep -q " acme " row && grep -q " completed " row && grep -q " yes " row &&
+	grep -q " prod " row && grep -q " acme " row && grep -q " completed " row && grep -q " size " row &&
 	grep -q "first one" row &&
 	odbk-list --json >list.json &&
 	test "$(jq -r ".[0].id" list.json)" = "$ID" &&
 	test "$(jq -r ".[0].status" list.json)" = completed &&
-	test "$(jq -r ".[0].verified" list.json)" = true
+	test "$(jq -r ".[0].verified" list.json)" = true &&
+	test "$(jq -r ".[0].verified_by" list.json)" = size
 '
 
 test_expect_success 'odbk-list filters' '

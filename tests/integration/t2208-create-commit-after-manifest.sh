@@ -9,7 +9,8 @@
 # Failpoints (ODBK_FAILPOINT, lib/common/util.c): create-verify-sigterm raises SIGTERM as the read-back
 # starts, create-committed-sigterm once the row is completed; catalog-readonly makes the catalog refuse
 # every write from the completed row on; restore-swapped-sigterm raises SIGTERM once the swap is done.
-# The fake S3 (tests/fake/s3.py) fails the read-back's GETs.
+# The fake S3 (tests/fake/s3.py) fails the read-back's GETs.  Both storages have `verify = read` (the
+# read-back; t3201 does the same for the store's confirmation, the default).
 . "$(dirname "$0")/test-lib.sh"
 test_description 'a backup whose manifest is stored is never deleted for a read-back or catalog fault'
 require_service pg
@@ -30,11 +31,12 @@ verified_later() {
 }
 disk_files() { find "$TRASH/storage/disk/prod/$1" -type f 2>/dev/null | wc -l; }
 
-test_expect_success 'setup: env prod on disk, env fake on the fake S3 (2 retries)' '
+test_expect_success 'setup: env prod on disk, env fake on the fake S3 (2 retries), both verify = read' '
 	test -n "$URL" &&
 	make_fixture src --db-mb 1 --fs-mb 1 --files 10 &&
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
-	fake_s3_storage fake &&
+	sed -i "/^\[storage disk\]\$/a verify = read" "$ODBK_CONFIG" &&
+	fake_s3_storage fake "verify = read" &&
 	printf "\n[env fake]\ndatabase = %s\nfilestore = %s\nstorage = fake\n" "$FIXTURE_DB" "$FIXTURE_FS" >>"$ODBK_CONFIG" &&
 	fingerprint "$FIXTURE_DB" "$FIXTURE_FS" >fp.src
 '

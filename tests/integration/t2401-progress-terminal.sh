@@ -66,6 +66,7 @@ check_screens() {
 test_expect_success 'a fixture big enough to take a few seconds, and a first backup' '
 	make_fixture src --db-mb 40 --fs-mb 20 --files 300 &&
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
+	sed -i "/^\[storage disk\]\$/a verify = read" "$ODBK_CONFIG" &&   # the read-back has phases of its own
 	odbk-create prod --progress none >first.id &&
 	test_line_count = 1 first.id
 '

@@ -5,7 +5,8 @@
 # a hostile listing.  Each either succeeds after a bounded number of attempts (counted in the fake's log)
 # with the right bytes, or fails cleanly: its exit code, a failed row with the reason, nothing of it left in
 # the server's folder, within a bounded time (a stall ends at the storage's timeout).  A create whose
-# read-back the server keeps cutting keeps its stored backup: completed, not verified, exit 75.
+# read-back (its storage has `verify = read`) the server keeps cutting keeps its stored backup: completed,
+# not verified, exit 75.
 FAKE=$(cd "$(dirname "$0")/../fake" && pwd)
 . "$(dirname "$0")/test-lib.sh"
 test_description 'odbk-create, odbk-restore and odbk-download against a fake FTP server that fails on purpose'
@@ -39,7 +40,7 @@ test_expect_success 'setup: an env on the fake FTP (timeout 3 s, 2 retries), a 3
 	make_fixture src --db-mb 1 --fs-mb 3 --files 10 &&
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
 	(umask 077 && echo odbk >ftp.pw) &&
-	printf "\n[storage fake]\ntype = ftp\nurl = ftp://127.0.0.1:%s/\ntls = none\nuser = odbk\npassword-file = %s\ntimeout = 3\nconnect-timeout = 3\nretries = 2\n" \
+	printf "\n[storage fake]\ntype = ftp\nurl = ftp://127.0.0.1:%s/\ntls = none\nuser = odbk\npassword-file = %s\ntimeout = 3\nconnect-timeout = 3\nretries = 2\nverify = read\n" \
 		"$PORT" "$TRASH/ftp.pw" >>"$ODBK_CONFIG" &&
 	sed -i "s/^storage = disk$/storage = fake/" "$ODBK_CONFIG" &&
 	fingerprint "$FIXTURE_DB" "$FIXTURE_FS" >fp.src

@@ -58,7 +58,7 @@ static void planner(void)
 static void sigv4(void)
 {
     /* "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)", S3 API reference */
-    struct s3 s = {0};
+    struct odbk_s3 s = {0};
     char *url;
     s.scheme = "https";
     s.endpoint_host = "s3.amazonaws.com";
