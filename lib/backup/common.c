@@ -245,6 +245,7 @@ static void backup_from_manifest(const struct odbk_manifest *m, char *json, cons
     b->host = odbk_xstrdup(m->host);
     b->odoo_version = odbk_xstrdup(m->odoo_version);
     b->pg_version = odbk_xstrdup(m->pg_server_version);
+    b->key_id = odbk_xstrdup(m->key_id ? m->key_id : "");
     b->manifest = json;
 }
 
@@ -460,6 +461,8 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
     cJSON_AddStringToObject(o, "type", b->type ? b->type : "");
     cJSON_AddStringToObject(o, "format", b->format ? b->format : "");
     cJSON_AddStringToObject(o, "compression", b->compression ? b->compression : "");
+    if (b->key_id && *b->key_id)
+        cJSON_AddStringToObject(o, "key_id", b->key_id);
     cJSON_AddStringToObject(o, "status", b->status ? b->status : "");
     cJSON_AddBoolToObject(o, "verified", b->verified);
     odbk_time_rfc3339(b->created_at, t);

@@ -181,6 +181,12 @@ static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_e
     int r = -1;
     if (odbk_backup_storage_open(cfg, run->cat, run->b.storage, &run->st, err) < 0)   /* nothing written yet */
         return -1;
+    {   /* an encrypted storage: the key is derived now, before anything is written */
+        char kid[17];
+        if (odbk_storage_key_id(run->st, kid, err) < 0)
+            return -1;
+        run->b.key_id = odbk_xstrdup(kid);
+    }
     if (run->with_fs) {
         struct stat sb;
         if (run->fmt->filestore == ODBK_FORMAT_FS_INSIDE && lstat(run->env.filestore, &sb) != 0 &&
@@ -337,6 +343,7 @@ static int put_manifest(struct run *run, struct odbk_err *err)
     m->created_at = b->created_at;
     m->finished_at = odbk_now();
     m->tables_json = run->tables_json;
+    m->key_id = b->key_id;
     run->manifest_json = odbk_manifest_to_json(m);
     mname = odbk_backup_manifest_name(b->id);
     mkey = odbk_backup_file_key(b->env, b->id, mname);

@@ -27,6 +27,7 @@ struct odbk_manifest {
     int version;
     char *id, *uuid, *env, *project, *database, *type, *format, *retention, *comment, *host;
     char *odbk_version, *pg_server_version, *pg_dump_version;
+    char *key_id;            /* the key id of an encrypted storage's files (io/crypt.h), "" for none */
     time_t created_at, finished_at;
     /* Odoo's keys */
     char *odoo_version;      /* "17.0" series of the database (from base's latest_version) */

@@ -133,6 +133,12 @@ int odbk_storage_encrypted(const struct odbk_storage *st)
     return st->keys != NULL;
 }
 
+int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *err)
+{
+    *id = '\0';
+    return st->keys ? odbk_keyring_write_id(st->keys, id, err) : 0;
+}
+
 /* Is the object at path encrypted?  Everything of an encrypted storage but its marker. */
 static int crypted(const struct odbk_storage *st, const char *path)
 {

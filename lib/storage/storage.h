@@ -96,6 +96,8 @@ int odbk_storage_has(const struct odbk_storage *st, unsigned feature);
  * ODBK_E_DATA naming it); stat and list give the plaintext sizes (what manifests record).  Only the
  * storage marker stays plain.  Drivers never see a key. */
 int odbk_storage_encrypted(const struct odbk_storage *st);
+/* The key id new files of st are encrypted with (17 bytes with the NUL), "" when st is not encrypted. */
+int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *err);
 /* Add the passphrases of a storage section to *kr (made when NULL; left alone for `encryption = none` or
  * none given): the passphrase files are read and refused when group or others may read them.  On failure
  * the caller still frees *kr. */

@@ -63,6 +63,7 @@ test_expect_success 'local: create, list, --verify; nothing stored shows a plain
     odbk-create prod --quiet >id.sec && ID=$(cat id.sec) &&
     odbk-create prod --format zip --quiet >id.zip &&
     odbk-list prod --json | jq -e "length == 2 and all(.[]; .status == \"completed\" and .verified)" &&
+    odbk-list plain --json | jq -e "all(.[]; has(\"key_id\") | not)" &&
     odbk-list --verify prod >/dev/null &&
     no_plaintext sec
 '
@@ -129,7 +130,7 @@ test_expect_success 'a tampered manifest is skipped by rescan, the good ones imp
     mv "$ODBK_CATALOG" cat.saved &&
     test_exit_code 65 odbk-list --rescan --storage sec --json >rescan.json 2>err &&
     test_grep "backup-$OTHER-manifest.json" err &&
-    odbk-list prod --json | jq -e "length == 2" &&
+    odbk-list prod --json | jq -e "length == 2 and all(.[]; .key_id | test(\"^[0-9a-f]{16}$\"))" &&
     odbk-list prod --json | jq -e "map(.id) | index(\"$ID\") != null"
 '
 
@@ -143,6 +144,10 @@ test_expect_success 'key change: the old passphrase for reading, a new one for w
     sed -i "s|^passphrase-file = $SECRETS/pass1$|passphrase-file = $SECRETS/pass2\nold-passphrase-files = $SECRETS/pass1|" "$ODBK_CONF" &&
     test_grep "^old-passphrase-files" "$ODBK_CONF" &&
     odbk-create prod --quiet >id.new &&
+    old_kid=$(odbk-list prod --json | jq -r ".[] | select(.id == \"$ID\") | .key_id") &&
+    new_kid=$(odbk-list prod --json | jq -r ".[] | select(.id == \"$(cat id.new)\") | .key_id") &&
+    echo "$old_kid $new_kid" >kids &&
+    test ${#old_kid} = 16 && test ${#new_kid} = 16 && test "$old_kid" != "$new_kid" &&
     db=$(test_db r_old) &&
     odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-old" --confirm RESTORE >/dev/null &&
     fingerprint "$db" "$TRASH/fs-old" >fp.old && test_cmp fp.src fp.old
@@ -152,7 +157,8 @@ test_expect_success 'without the old passphrase the old backup says which key id
     sed -i "/^old-passphrase-files/d" "$ODBK_CONF" &&
     db=$(test_db r_nokey) &&
     test_exit_code 78 odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-nokey" --confirm RESTORE 2>err &&
-    test_grep "key id [0-9a-f]{16}" err && test ! -e "$TRASH/fs-nokey" &&
+    read -r old_kid new_kid <kids &&
+    test_grep "key id $old_kid; the configured passphrases have key id $new_kid" err && test ! -e "$TRASH/fs-nokey" &&
     odbk-restore "$(cat id.new)" --test >/dev/null
 '
 
