@@ -61,8 +61,8 @@ struct odbk_keyring *odbk_keyring_new(unsigned long long opslimit, size_t memlim
         return NULL;
     kr = odbk_xcalloc(1, sizeof(*kr));
     pthread_mutex_init(&kr->mu, NULL);
-    kr->ops = opslimit ? opslimit : crypto_pwhash_OPSLIMIT_INTERACTIVE;
-    kr->mem = memlimit ? memlimit : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    kr->ops = opslimit ? opslimit : ODBK_CRYPT_OPSLIMIT;
+    kr->mem = memlimit ? memlimit : ODBK_CRYPT_MEMLIMIT;
     return kr;
 }
 

@@ -36,8 +36,14 @@
 
 struct odbk_keyring;
 
-/* An empty keyring whose derivations cost opslimit passes over memlimit bytes (0, 0: Argon2id's
- * "interactive" figures, 2 passes over 64 MiB).  NULL when libsodium cannot start. */
+/* What odbk derives its keys with: 3 passes over 32 MiB (stronger than each of OWASP's equivalent
+ * Argon2id figures, 46 MiB x 1, 19 MiB x 2, 12 MiB x 3), not libsodium's "interactive" 64 MiB, which
+ * would take a backup's peak memory past its 64 MiB goal. */
+#define ODBK_CRYPT_OPSLIMIT 3ULL
+#define ODBK_CRYPT_MEMLIMIT ((size_t)32 << 20)
+
+/* An empty keyring whose derivations cost opslimit passes over memlimit bytes (0, 0: the figures
+ * above).  NULL when libsodium cannot start. */
 struct odbk_keyring *odbk_keyring_new(unsigned long long opslimit, size_t memlimit);
 /* Add a passphrase (copied; what names it in messages, e.g. its file): the first one added writes. */
 int odbk_keyring_add(struct odbk_keyring *kr, const char *pass, size_t len, const char *what, struct odbk_err *err);
