@@ -386,7 +386,7 @@ struct dec {
 static int dec_bad(struct dec *d, struct odbk_err *err, const char *why)
 {
     odbk_err_set(err, ODBK_E_DATA, "'%s' is damaged or was tampered with: %s", d->what, why);
-    odbk_err_hint(err, "the file in storage is not the one odbk wrote; restore another backup");
+    odbk_err_hint(err, "the file is not the one odbk wrote: use another copy of it, or another backup");
     return -1;
 }
 
@@ -422,7 +422,7 @@ static int dec_path(struct dec *d, struct odbk_err *err)
     if (d->path && strcmp(d->path, d->found)) {
         odbk_err_set(err, ODBK_E_DATA, "'%s' is the encrypted file '%s', not this one: it was swapped", d->what,
                      d->found);
-        odbk_err_hint(err, "the file in storage is not the one odbk wrote; restore another backup");
+        odbk_err_hint(err, "the file is not the one odbk wrote: use another copy of it, or another backup");
         return -1;
     }
     d->need += SS_HEADER;
