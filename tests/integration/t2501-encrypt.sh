@@ -9,7 +9,7 @@
 . "$ODBK_SRC/tests/integration/lib-storage.sh"
 test_description 'encrypted storage: round trips, nothing in plain, tampering refused, key change'
 require_service pg
-require_program odbk-create odbk-restore odbk-list odbk-download odbk-test-storage
+require_program odbk-create odbk-restore odbk-list odbk-download odbk-policy odbk-test-storage
 
 CANARY=odbk-canary-7f3e9a1c-plaintext
 SECRETS=$TRASH/secrets
@@ -167,6 +167,14 @@ test_expect_success 'a passphrase file others can read is refused (77), and name
     chmod 644 "$SECRETS/pass2" &&
     test_exit_code 77 odbk-list --verify prod 2>err &&
     test_grep "pass2" err && test_grep "chmod 600" err
+'
+
+test_expect_success 'odbk-policy check refuses an unknown encryption, a passphrase without it, or none (78)' '
+    for body in "encryption = yes" "passphrase-file = $SECRETS/pass1" "encryption = passphrase"; do
+        (umask 077 && printf "[storage x]\ntype = local\npath = %s\n%s\n" "$TRASH/x" "$body" >bad.conf) &&
+        test_exit_code 78 odbk-policy check --config bad.conf >err 2>&1 &&
+        test_grep "\[storage x\]" err || return 1
+    done
 '
 
 test_expect_success 'the passphrase shows in no output, catalog or storage' '
