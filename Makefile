@@ -20,7 +20,7 @@ SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 B        ?= build
 
-PKGS     := libpq libcurl libarchive zlib libcjson libssh2 sqlite3 libcrypto libzstd
+PKGS     := libpq libcurl libarchive zlib libcjson libssh2 sqlite3 libcrypto libzstd libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -10,9 +11,10 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "common/util.h"
+#include "config/config.h"
 #include "policy/duration.h"
 
-enum { O_EXPIRES = 1, O_OUTPUT, O_AS };
+enum { O_EXPIRES = 1, O_OUTPUT, O_AS, O_DECRYPT };
 
 static const struct odbk_opt opts[] = {
     {"expires", 'e', "DURATION", "how long links stay valid: 15m, 30m, 1h (default), 2h, 24h, ... at most 7d",
@@ -21,6 +23,8 @@ static const struct odbk_opt opts[] = {
      &odbk_vocab_dir},
     {"as", 0, "zip", "with --output: one Odoo-style zip (dump.sql, manifest.json, filestore/)", O_AS,
      &odbk_vocab_download_as},
+    {"decrypt", 0, "FILE", "write FILE, fetched from an encrypted storage, decrypted to stdout", O_DECRYPT,
+     &odbk_vocab_file},
     {0},
 };
 
@@ -31,6 +35,7 @@ static const struct odbk_cli cli = {
 
 struct ctx {
     struct odbk_download_opts o;
+    const char *decrypt;
 };
 
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
@@ -52,13 +57,14 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         break;
     case O_OUTPUT: c->o.output = arg; break;
     case O_AS: c->o.as_zip = 1; break;
+    case O_DECRYPT: c->decrypt = arg; break;
     }
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct ctx c = {{0}};
+    struct ctx c = {{0}, NULL};
     struct odbk_cli_common common;
     struct odbk_err err = {0};
     struct odbk_session ss = {0};
@@ -69,6 +75,19 @@ int main(int argc, char **argv)
     if (r != 0)
         return r > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
     r = -1;
+    if (c.decrypt) {   /* needs the config's passphrases only: no catalog, no backup id */
+        struct odbk_config *cfg = NULL;
+        if (arg0 < argc || c.o.output || c.o.as_zip) {
+            odbk_err_set(&err, ODBK_E_USAGE, "--decrypt FILE takes no backup id, --output or --as");
+        } else if (isatty(1)) {
+            odbk_err_set(&err, ODBK_E_USAGE, "--decrypt writes binary data: redirect stdout to a file");
+            odbk_err_hint(&err, "odbk-download --decrypt '%s' > FILE", c.decrypt);
+        } else if (odbk_config_load(common.config, 0, &cfg, &err) == 0) {
+            r = odbk_backup_decrypt(cfg, c.decrypt, 1, &err);
+        }
+        odbk_config_free(cfg);
+        return odbk_cli_exit(&cli, r, &err);
+    }
     if (arg0 >= argc) {
         odbk_err_set(&err, ODBK_E_USAGE, "name the backup: BACKUP_ID");
         odbk_err_hint(&err, "odbk-list shows the backups");
@@ -106,6 +125,7 @@ int main(int argc, char **argv)
             odbk_time_rfc3339(res.expires_at, t);
             cJSON_AddStringToObject(o, "expires_at", t);
             cJSON_AddNumberToObject(o, "expires_in", (double)c.o.expires);
+            cJSON_AddBoolToObject(o, "encrypted", res.encrypted);
         }
         for (i = 0; i < res.n_files; i++) {
             cJSON *f = cJSON_CreateObject();
@@ -134,6 +154,10 @@ int main(int argc, char **argv)
             odbk_time_rfc3339(res.expires_at, t);
             fprintf(stderr, "odbk-download: links valid until %s\n", t);
         }
+        if (!c.o.output && res.encrypted)   /* said even with --quiet: the files are no use as they come */
+            fprintf(stderr, "odbk-download: the files are encrypted: fetch them decrypted with 'odbk-download %s "
+                    "--output DIR', or decrypt a downloaded file with 'odbk-download --decrypt FILE > PLAIN'\n",
+                    res.backup_id);
     }
 out:
     odbk_progress_free(progress);

@@ -256,6 +256,7 @@ struct odbk_download_file {
 struct odbk_download_result {
     char *backup_id;
     time_t expires_at;         /* links only */
+    int encrypted;             /* links only: the storage is encrypted, a linked file needs odbk_backup_decrypt */
     struct odbk_download_file *files;
     size_t n_files;
 };
@@ -265,6 +266,12 @@ struct odbk_download_result {
 int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_download_opts *o,
                          struct odbk_download_result *res, struct odbk_err *err);
 void odbk_download_result_release(struct odbk_download_result *res);
+/* Decrypt a file of an encrypted storage (one fetched through a link, or copied out of the storage) into
+ * fd: the plain file odbk would have stored without encryption (.sql.gz, .tar.gz, the manifest).  The
+ * passphrases of every encrypted storage of cfg are tried.  On failure (ODBK_E_DATA: damaged, cut or
+ * not an encrypted file; ODBK_E_CONFIG: no configured passphrase has its key id) what was written to fd
+ * must be discarded. */
+int odbk_backup_decrypt(const struct odbk_config *cfg, const char *path, int fd, struct odbk_err *err);
 
 /* ---- presentation shared by the programs ---- */
 struct cJSON;

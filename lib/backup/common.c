@@ -429,6 +429,8 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
     cJSON_AddStringToObject(o, "type", odbk_type_name(b->type));
     cJSON_AddStringToObject(o, "format", odbk_format_name(b->format));
     cJSON_AddStringToObject(o, "compression", b->compression ? b->compression : "");
+    if (b->key_id && *b->key_id)
+        cJSON_AddStringToObject(o, "key_id", b->key_id);
     cJSON_AddStringToObject(o, "status", odbk_status_name(b->status));
     cJSON_AddBoolToObject(o, "verified", b->verified);
     if (b->verified && odbk_vocab_name(&odbk_vocab_verified, b->verified))

@@ -195,6 +195,12 @@ static int prepare(const struct odbk_config *cfg, struct run *run, struct odbk_e
     int r = -1;
     if (odbk_backup_storage_open(cfg, run->cat, run->b.storage, 1, &run->st, err) < 0)   /* nothing written yet */
         return -1;
+    {   /* an encrypted storage: the key is derived now, before anything is written */
+        char kid[17];
+        if (odbk_storage_key_id(run->st, kid, err) < 0)
+            return -1;
+        run->b.key_id = odbk_xstrdup(kid);
+    }
     if (run->with_fs) {
         struct stat sb;
         if (run->fmt->filestore == ODBK_FORMAT_FS_INSIDE && lstat(run->env.filestore, &sb) != 0 &&

@@ -14,6 +14,7 @@
 #include "backup/report.h"
 #include "backup/source.h"
 #include "common/util.h"
+#include "io/crypt.h"
 
 void odbk_download_result_release(struct odbk_download_result *res)
 {
@@ -155,6 +156,7 @@ static int download(const struct odbk_config *cfg, struct odbk_catalog *cat, con
             goto out;
         }
         res->expires_at = odbk_now() + o->expires;
+        res->encrypted = odbk_storage_encrypted(s.st);
         for (i = 0; i <= s.m.n_files; i++) {
             const struct odbk_manifest_file *f = i < s.m.n_files ? &s.m.files[i] : NULL;
             char *key = odbk_backup_file_key(s.b.env, s.b.id, f ? f->name : mname), *url = NULL;
@@ -243,4 +245,37 @@ int odbk_backup_download(const struct odbk_config *cfg, struct odbk_catalog *cat
     struct odbk_report report;
     odbk_report_run_begin(&report, o->progress, o->progress_ctx, NULL, o->backup_id);
     return odbk_report_run_end(&report, download(cfg, cat, o, &report, res, err), 0, err);
+}
+
+int odbk_backup_decrypt(const struct odbk_config *cfg, const char *path, int fd, struct odbk_err *err)
+{
+    struct odbk_keyring *kr = NULL;
+    struct odbk_writer *sink = NULL, *dec = NULL;
+    size_t i;
+    int r = 0;
+    for (i = 0; i < cfg->n_sections && r == 0; i++)
+        if (!strcmp(cfg->sections[i].kind, "storage"))
+            r = odbk_storage_keyring(&cfg->sections[i], &kr, err);
+    if (r == 0 && !kr) {
+        odbk_err_set(err, ODBK_E_CONFIG, "no storage of %s has 'encryption = passphrase': no passphrase to "
+                     "decrypt '%s' with", cfg->path ? cfg->path : "the config", path);
+        odbk_err_hint(err, "use the config of the storage the file comes from (--config FILE)");
+        r = -1;
+    }
+    if (r == 0) {
+        sink = odbk_sink_fd_new(fd, "the output");
+        dec = odbk_crypt_decrypt_new(kr, NULL, path, sink);
+        struct odbk_storage *file = NULL;   /* the file as a read-only storage of every path as given */
+        odbk_storage_open_path("", &file);
+        r = odbk_storage_read(file, path, dec, err);
+        odbk_storage_close(file);
+        if (r == 0)
+            r = odbk_writer_finish(dec, err);
+        if (r == 0)
+            r = odbk_writer_finish(sink, err);
+    }
+    odbk_writer_free(dec);
+    odbk_writer_free(sink);
+    odbk_keyring_free(kr);
+    return r;
 }

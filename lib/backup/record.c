@@ -19,6 +19,7 @@ void odbk_backup_to_manifest(const struct odbk_backup *b, struct odbk_manifest *
     m->retention = b->retention;
     m->comment = b->comment;
     m->host = b->host;
+    m->key_id = b->key_id;
     m->created_at = b->created_at;
     m->finished_at = b->finished_at;
 }
@@ -60,5 +61,6 @@ void odbk_backup_from_manifest(const struct odbk_manifest *m, char *json, const 
     b->host = odbk_xstrdup(m->host);
     b->odoo_version = odbk_xstrdup(m->odoo_version);
     b->pg_version = odbk_xstrdup(m->pg_server_version);
+    b->key_id = odbk_xstrdup(m->key_id ? m->key_id : "");
     b->manifest = json;
 }

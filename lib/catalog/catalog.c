@@ -113,6 +113,8 @@ static const char *const migrations[] = {
     "ALTER TABLE restore_temps ADD COLUMN tmp_ino INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE restore_temps ADD COLUMN old_dev INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE restore_temps ADD COLUMN old_ino INTEGER NOT NULL DEFAULT 0;",
+    /* 7 → 8: the key id of an encrypted storage's backup (storage.h), which passphrase restores it */
+    "ALTER TABLE backups ADD COLUMN key_id TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -254,7 +256,7 @@ void odbk_catalog_close(struct odbk_catalog *cat)
 #define BACKUP_COLUMNS                                                                                     \
     "id, uuid, env, project, database, storage, type, format, compression, status, verified, created_at, " \
     "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
-    "heartbeat_at, odoo_version, pg_version, manifest"
+    "heartbeat_at, odoo_version, pg_version, manifest, key_id"
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -292,6 +294,7 @@ static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
     bind_text(st, 24, b->odoo_version ? b->odoo_version : "");
     bind_text(st, 25, b->pg_version ? b->pg_version : "");
     bind_text(st, 26, b->manifest);
+    bind_text(st, 27, b->key_id ? b->key_id : "");
 }
 
 static char *col_text(sqlite3_stmt *st, int i)
@@ -334,6 +337,7 @@ static int read_backup(sqlite3_stmt *st, struct odbk_backup *b, struct odbk_err 
     b->odoo_version = col_text(st, 23);
     b->pg_version = col_text(st, 24);
     b->manifest = col_text(st, 25);
+    b->key_id = col_text(st, 26);
     if (col_enum(st, 6, &odbk_vocab_type, &type, err) < 0 || col_enum(st, 7, &odbk_vocab_format, &format, err) < 0 ||
         col_enum(st, 9, &odbk_vocab_status, &status, err) < 0 ||
         odbk_tier_parse((const char *)sqlite3_column_text(st, 18), &b->retention, ODBK_E_DATA, err) < 0) {
@@ -365,6 +369,7 @@ void odbk_backup_release(struct odbk_backup *b)
     free(b->odoo_version);
     free(b->pg_version);
     free(b->manifest);
+    free(b->key_id);
     free(b->warning);
     memset(b, 0, sizeof(*b));
 }
@@ -399,7 +404,7 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
 {
     return write_backup(cat, "INSERT INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
                         b, err);
 }
 
@@ -456,7 +461,7 @@ int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backu
      * never overwritten, and only its storage and whether its manifest is the same are read back */
     if (write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-                     "?25, ?26)",
+                     "?25, ?26, ?27)",
                      b, err) < 0)
         return -1;
     if (sqlite3_changes(cat->db) == 1)
@@ -485,7 +490,7 @@ int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backu
                         "type = ?7, format = ?8, compression = ?9, status = ?10, verified = ?11, created_at = ?12, "
                         "finished_at = ?13, db_size = ?14, fs_size = ?15, total_size = ?16, has_filestore = ?17, "
                         "comment = ?18, retention = ?19, error = ?20, host = ?21, pid = ?22, heartbeat_at = ?23, "
-                        "odoo_version = ?24, pg_version = ?25, manifest = ?26 WHERE id = ?1",
+                        "odoo_version = ?24, pg_version = ?25, manifest = ?26, key_id = ?27 WHERE id = ?1",
                         b, err);
 }
 

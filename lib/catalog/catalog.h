@@ -59,6 +59,7 @@ struct odbk_backup {
     char *odoo_version;
     char *pg_version;
     char *manifest;      /* the manifest JSON, once written */
+    char *key_id;        /* the key id its files were encrypted with (io/crypt.h), "" when they were not */
     char *warning;       /* not stored: what the run that made it warns of (odbk-create), or NULL */
 };
 

@@ -83,6 +83,8 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
     add_str(o, "odbk_version", m->odbk_version);
     add_str(o, "pg_server_version", m->pg_server_version);
     add_str(o, "pg_dump_version", m->pg_dump_version);
+    if (m->key_id && *m->key_id)
+        add_str(o, "key_id", m->key_id);
     add_odoo_keys(o, m);
     if (m->tables_json) {
         cJSON *t = cJSON_Parse(m->tables_json);
@@ -201,6 +203,12 @@ int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest
     }
     m->type = (enum odbk_backup_type)type;
     m->format = (enum odbk_backup_format)format;
+    m->key_id = get_str(o, "key_id");
+    if (*m->key_id && (strlen(m->key_id) != 16 || strspn(m->key_id, "0123456789abcdef") != 16)) {
+        cJSON_Delete(o);
+        odbk_manifest_release(m);
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has a key_id that is not 16 hex digits", what);
+    }
     m->created_at = get_time(o, "created_at", &bad_time);
     m->finished_at = get_time(o, "finished_at", &bad_time);
     if (bad_time) {
@@ -281,7 +289,7 @@ void odbk_manifest_release(struct odbk_manifest *m)
 {
     size_t i;
     char **strs[] = {&m->id, &m->uuid, &m->env, &m->project, &m->database, &m->comment, &m->host,
-                     &m->odbk_version, &m->pg_server_version, &m->pg_dump_version,
+                     &m->odbk_version, &m->pg_server_version, &m->pg_dump_version, &m->key_id,
                      &m->odoo_version, &m->odoo_major, &m->odoo_pg_version, &m->modules_json, &m->tables_json};
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);

@@ -31,6 +31,7 @@ struct odbk_manifest {
     enum odbk_backup_format format;
     enum odbk_retention_tier retention;   /* "retention": "" for none */
     char *odbk_version, *pg_server_version, *pg_dump_version;
+    char *key_id;            /* the key id of an encrypted storage's files (io/crypt.h), "" for none */
     time_t created_at, finished_at;
     /* Odoo's keys */
     char *odoo_version;      /* "17.0" series of the database (from base's latest_version) */

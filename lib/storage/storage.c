@@ -12,6 +12,7 @@
 #include "common/retry.h"
 #include "common/util.h"
 #include "common/vocab.h"
+#include "io/crypt.h"
 
 extern const struct odbk_storage_driver *const odbk_storage_drivers[];
 
@@ -45,6 +46,9 @@ static int check_keys(const struct odbk_storage_driver *d, const struct odbk_con
     size_t n = 0, i;
     keys[n++] = "type";
     keys[n++] = "verify";   /* every kind has it */
+    keys[n++] = "encryption";
+    keys[n++] = "passphrase-file";
+    keys[n++] = "old-passphrase-files";
     for (i = 0; d->keys && d->keys[i] && n < 63; i++)
         keys[n++] = d->keys[i];
     keys[n] = NULL;
@@ -76,12 +80,93 @@ int odbk_storage_check(const struct odbk_config_section *sec, struct odbk_err *e
     struct odbk_storage st = {0};
     if (!d || check_keys(d, sec, err) < 0 || verify_mode(sec, &st.verify, err) < 0)
         return -1;
+    if (odbk_storage_keyring(sec, &st.keys, err) < 0) {
+        odbk_keyring_free(st.keys);
+        return -1;
+    }
+    odbk_keyring_free(st.keys);
+    st.keys = NULL;
     st.driver = d;
     st.name = sec->name;
     if (d->open(&st, sec, err) < 0)
         return -1;
     d->close(&st);
     return 0;
+}
+
+/* Add the passphrase in the file path (named in the config by kv) to kr; an error keeps its kind (77 for
+ * a file others may read) and its hint, and names the config line. */
+static int add_passphrase(struct odbk_keyring *kr, const struct odbk_config_section *sec,
+                          const struct odbk_config_kv *kv, const char *path, struct odbk_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int r = odbk_config_check_private(path, "passphrase file", err);
+    if (r == 0 && (r = odbk_read_small_file_len(path, 4096, &text, &len, err)) < 0)
+        err->code = ODBK_E_CONFIG;
+    if (r == 0) {
+        while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+            len--;   /* the line end an editor leaves is not part of the passphrase */
+        r = odbk_keyring_add(kr, text, len, path, err);
+        odbk_crypt_wipe(text, len);
+    }
+    free(text);
+    if (r < 0)
+        odbk_err_prefix(err, "%s:%d: [%s %s] %s", sec->file ? sec->file : "config", kv->line, sec->kind,
+                        sec->name ? sec->name : "", kv->key);
+    return r;
+}
+
+int odbk_storage_keyring(const struct odbk_config_section *sec, struct odbk_keyring **kr, struct odbk_err *err)
+{
+    const struct odbk_config_kv *kv = odbk_config_get_kv(sec, "encryption");
+    const struct odbk_config_kv *pf = odbk_config_get_kv(sec, "passphrase-file");
+    const struct odbk_config_kv *old = odbk_config_get_kv(sec, "old-passphrase-files");
+    if (!kv || !strcmp(kv->value, "none")) {
+        if (pf || old)
+            return odbk_config_error(err, sec, pf ? pf : old, "is set but 'encryption' is not 'passphrase'");
+        return 0;
+    }
+    if (strcmp(kv->value, "passphrase"))
+        return odbk_config_error(err, sec, kv, "unknown encryption '%s' (none or passphrase)", kv->value);
+    if (!pf || !*pf->value)
+        return odbk_config_error(err, sec, kv, "needs 'passphrase-file = PATH' (a file of mode 600)");
+    if (!*kr && !(*kr = odbk_keyring_new(0, 0)))
+        return odbk_err_set(err, ODBK_E_SOFTWARE, "libsodium cannot start");
+    if (add_passphrase(*kr, sec, pf, pf->value, err) < 0)
+        return -1;
+    if (old) {   /* comma-separated: the passphrases of older backups, for reading only */
+        char *list = odbk_xstrdup(old->value), *save = NULL, *tok;
+        int r = 0;
+        for (tok = strtok_r(list, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
+            char *t = tok + strspn(tok, " \t"), *end = t + strlen(t);
+            while (end > t && (end[-1] == ' ' || end[-1] == '\t'))
+                *--end = '\0';
+            if (*t)
+                r = add_passphrase(*kr, sec, old, t, err);
+        }
+        free(list);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int odbk_storage_encrypted(const struct odbk_storage *st)
+{
+    return st->keys != NULL;
+}
+
+int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *err)
+{
+    *id = '\0';
+    return st->keys ? odbk_keyring_write_id(st->keys, id, err) : 0;
+}
+
+/* Is the object at path encrypted?  Everything of an encrypted storage but its marker. */
+static int crypted(const struct odbk_storage *st, const char *path)
+{
+    return st->keys && strcmp(path, ODBK_STORAGE_MARKER);
 }
 
 int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct odbk_storage **out,
@@ -102,7 +187,9 @@ int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct od
     st = odbk_xcalloc(1, sizeof(*st));
     st->driver = d;
     st->name = odbk_xstrdup(name);
-    if (verify_mode(sec, &st->verify, err) < 0 || d->open(st, sec, err) < 0) {
+    if (verify_mode(sec, &st->verify, err) < 0 || odbk_storage_keyring(sec, &st->keys, err) < 0 ||
+        d->open(st, sec, err) < 0) {
+        odbk_keyring_free(st->keys);
         free(st->name);
         free(st);
         return -1;
@@ -126,6 +213,7 @@ void odbk_storage_close(struct odbk_storage *st)
     if (!st)
         return;
     st->driver->close(st);
+    odbk_keyring_free(st->keys);
     free(st->name);
     free(st);
 }
@@ -338,14 +426,45 @@ static int not_here(const struct odbk_storage *st, const char *what, struct odbk
     return odbk_err_set(err, ODBK_E_USAGE, "'%s' is read-only: cannot %s there", st->name, what);
 }
 
+static int resumable_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err);
+
+/* The driver's operations, without encryption (the core's directory protocol for F_DIRS drivers) */
+static int raw_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint, struct odbk_writer **out,
+                          struct odbk_err *err)
+{
+    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
+        return dir_open_write(st, path, size_hint, out, err);
+    return st->driver->open_write(st, path, size_hint, out, err);
+}
+
+static int raw_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
+{
+    if (odbk_storage_has(st, ODBK_STORAGE_F_RANGE_READ) && st->driver->read_at)
+        return resumable_read(st, path, dst, err);
+    return st->driver->read(st, path, dst, err);
+}
+
+static int raw_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
+                    struct odbk_err *err)
+{
+    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
+        return dir_list(st, prefix ? prefix : "", cb, ctx, err);
+    if (!st->driver->list)
+        return not_here(st, "list", err);
+    return st->driver->list(st, prefix, cb, ctx, err);
+}
+
 int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                             struct odbk_writer **out, struct odbk_err *err)
 {
     if (st->bare)
         return not_here(st, "write", err);
-    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
-        return dir_open_write(st, path, size_hint, out, err);
-    return st->driver->open_write(st, path, size_hint, out, err);
+    if (!crypted(st, path))
+        return raw_open_write(st, path, size_hint, out, err);
+    if (raw_open_write(st, path, size_hint ? odbk_crypt_stored_size(path, size_hint) : 0, out, err) < 0)
+        return -1;
+    *out = odbk_crypt_encrypt_new(st->keys, path, *out);
+    return 0;
 }
 
 /* A read that resumes at the offset reached after a failure another attempt may cure. */
@@ -371,17 +490,51 @@ static int resumable_read(struct odbk_storage *st, const char *path, struct odbk
 
 int odbk_storage_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err)
 {
-    if (odbk_storage_has(st, ODBK_STORAGE_F_RANGE_READ) && st->driver->read_at)
-        return resumable_read(st, path, dst, err);
-    return st->driver->read(st, path, dst, err);
+    struct odbk_writer *d;
+    int r;
+    if (!crypted(st, path))
+        return raw_read(st, path, dst, err);
+    d = odbk_crypt_decrypt_new(st->keys, path, path, dst);
+    r = raw_read(st, path, d, err);
+    if (r == 0)
+        r = odbk_writer_finish(d, err);   /* the last chunk: a file cut short fails here */
+    odbk_writer_free(d);
+    return r;
+}
+
+/* An encrypted object's size as its plaintext's (what manifests record); one that cannot be an
+ * encrypted file's keeps its own, and its read says what is wrong. */
+static void plain_size(const struct odbk_storage *st, const char *path, uint64_t *size)
+{
+    uint64_t plain;
+    if (crypted(st, path) && odbk_crypt_plain_size(path, *size, &plain) == 0)
+        *size = plain;
 }
 
 int odbk_storage_stat(struct odbk_storage *st, const char *path, struct odbk_storage_entry *out,
                       struct odbk_err *err)
 {
+    int r;
     if (!st->driver->stat)
         return not_here(st, "stat", err);
-    return st->driver->stat(st, path, out, err);
+    r = st->driver->stat(st, path, out, err);
+    if (r == 0)
+        plain_size(st, path, &out->size);
+    return r;
+}
+
+struct plain_list {
+    const struct odbk_storage *st;
+    odbk_storage_list_cb cb;
+    void *ctx;
+};
+
+static int plain_list_cb(void *ctx, const struct odbk_storage_entry *e)
+{
+    struct plain_list *pl = ctx;
+    struct odbk_storage_entry copy = *e;
+    plain_size(pl->st, e->path, &copy.size);
+    return pl->cb(pl->ctx, &copy);
 }
 
 int odbk_storage_confirm(struct odbk_storage *st, const char *path, uint64_t size, enum odbk_confirm *level,
@@ -391,8 +544,9 @@ int odbk_storage_confirm(struct odbk_storage *st, const char *path, uint64_t siz
     int r;
     *level = ODBK_CONFIRM_NOTHING;
     *note = NULL;
-    if (st->driver->confirm)
-        return st->driver->confirm(st, path, size, level, note, err);
+    if (st->driver->confirm)   /* the store's count is of the bytes stored: encrypted, their own */
+        return st->driver->confirm(st, path, crypted(st, path) ? odbk_crypt_stored_size(path, size) : size, level,
+                                   note, err);
     /* local (written, fsync'd and renamed), SFTP and FTP (renamed): the size under the final name */
     if ((r = odbk_storage_stat(st, path, &e, err)) < 0)
         return -1;
@@ -409,11 +563,10 @@ int odbk_storage_confirm(struct odbk_storage *st, const char *path, uint64_t siz
 int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
                       struct odbk_err *err)
 {
-    if (odbk_storage_has(st, ODBK_STORAGE_F_DIRS))
-        return dir_list(st, prefix ? prefix : "", cb, ctx, err);
-    if (!st->driver->list)
-        return not_here(st, "list", err);
-    return st->driver->list(st, prefix, cb, ctx, err);
+    struct plain_list pl = {st, cb, ctx};
+    if (!st->keys)
+        return raw_list(st, prefix, cb, ctx, err);
+    return raw_list(st, prefix, plain_list_cb, &pl, err);
 }
 
 int odbk_storage_remove(struct odbk_storage *st, const char *path, struct odbk_err *err)

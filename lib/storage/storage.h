@@ -144,6 +144,8 @@ struct odbk_storage_driver {
                    struct odbk_err *err);
 };
 
+struct odbk_keyring;
+
 struct odbk_storage {
     const struct odbk_storage_driver *driver;
     char *name;     /* the section name */
@@ -155,6 +157,7 @@ struct odbk_storage {
     int marker_due; /* its marker check found none in a storage with nothing known: the first manifest
                      * stored writes it (odbk_backup_storage_mark) */
     enum odbk_verify_mode verify;   /* `verify =` (never ODBK_VERIFY_DEFAULT once opened) */
+    struct odbk_keyring *keys;   /* `encryption = passphrase`: its passphrases (io/crypt.h), else NULL */
 };
 
 /* Open the storage named `name` of the config (ODBK_E_CONFIG when unknown or invalid). */
@@ -164,6 +167,19 @@ int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct od
 int odbk_storage_check(const struct odbk_config_section *sec, struct odbk_err *err);
 void odbk_storage_close(struct odbk_storage *st);
 int odbk_storage_has(const struct odbk_storage *st, unsigned feature);
+
+/* Encryption (`encryption`, `passphrase-file`, `old-passphrase-files` in any storage section, io/crypt.h)
+ * is this common layer's: with it, every object written through open_write/put is encrypted for its
+ * path and every read decrypts and authenticates it (a damaged, cut, reordered or swapped file is
+ * ODBK_E_DATA naming it); stat and list give the plaintext sizes (what manifests record).  Only the
+ * storage marker stays plain.  Drivers never see a key. */
+int odbk_storage_encrypted(const struct odbk_storage *st);
+/* The key id new files of st are encrypted with (17 bytes with the NUL), "" when st is not encrypted. */
+int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *err);
+/* Add the passphrases of a storage section to *kr (made when NULL; left alone for `encryption = none` or
+ * none given): the passphrase files are read and refused when group or others may read them.  On failure
+ * the caller still frees *kr. */
+int odbk_storage_keyring(const struct odbk_config_section *sec, struct odbk_keyring **kr, struct odbk_err *err);
 
 int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                             struct odbk_writer **out, struct odbk_err *err);

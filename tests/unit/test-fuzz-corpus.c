@@ -13,6 +13,7 @@
 
 #include "fuzz/fuzz-config.c"
 #include "fuzz/fuzz-cron.c"
+#include "fuzz/fuzz-crypt.c"
 #include "fuzz/fuzz-duration.c"
 #include "fuzz/fuzz-manifest.c"
 #include "fuzz/fuzz-marker.c"
@@ -25,7 +26,8 @@ static const struct {
     const char *name;
     int (*fn)(const uint8_t *, size_t);
 } targets[] = {
-    {"config", fuzz_config},           {"cron", fuzz_cron},         {"duration", fuzz_duration},
+    {"config", fuzz_config},           {"cron", fuzz_cron},         {"crypt", fuzz_crypt},
+    {"duration", fuzz_duration},
     {"manifest", fuzz_manifest},       {"marker", fuzz_marker},     {"member-name", fuzz_member_name},
     {"odoo-zip", fuzz_odoo_zip},       {"sqlcheck", fuzz_sqlcheck}, {"tar", fuzz_tar},
 };

@@ -85,7 +85,17 @@ int main(void)
         }
         ok(all, "version_info from the series (none for a series that is not one); a null module version stays null");
     }
+    ok(!strstr(json, "key_id"), "no key_id for a backup that is not encrypted");
     free(json);
+    m.key_id = "beee46e3414a3235";
+    json = odbk_manifest_to_json(&m);
+    is_int(odbk_manifest_parse(json, "m.json", &back, &err), 0, "a manifest with a key id parses");
+    is_str(back.key_id, "beee46e3414a3235", "the key id survives");
+    odbk_manifest_release(&back);
+    free(json);
+    m.key_id = NULL;
+    is_int(odbk_manifest_parse("{\"odbk_manifest\": 1, \"id\": \"a\", \"env\": \"b\", \"key_id\": \"../x\"}", "x.json",
+                               &back, &err), -1, "a key id that is not 16 hex digits is refused");
 
     is_int(odbk_manifest_parse("{\"odoo_dump\": \"1\"}", "x.json", &back, &err), -1, "Odoo's own manifest is not an odbk manifest");
     is_int(odbk_err_exit_code(&err), 65, "exit 65");

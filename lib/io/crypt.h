@@ -1,0 +1,75 @@
+/* crypt.h - client-side encryption of stored files: libsodium's secretstream (XChaCha20-Poly1305) in
+ * chunks, under a key derived from a passphrase by Argon2id (crypto_pwhash).
+ *
+ * An encrypted file is a plain header, then the secretstream:
+ *
+ *     "ODBKENC1"            8 bytes, the magic
+ *     alg                   1 byte: 1 = crypto_secretstream_xchacha20poly1305
+ *     kdf                   1 byte: 1 = crypto_pwhash Argon2id v1.3
+ *     opslimit              4 bytes, big-endian
+ *     memlimit              4 bytes, big-endian, in KiB
+ *     salt                  16 bytes
+ *     key id                8 bytes: BLAKE2b-64 of "odbk-key-id-v1" keyed with the derived key
+ *     path length           2 bytes, big-endian
+ *     path                  the file's key in its storage ("ENV/ID/NAME"): binds it to its backup and role
+ *     stream header         24 bytes (crypto_secretstream_xchacha20poly1305_HEADERBYTES)
+ *     chunks                each 64 KiB of plaintext + 17 bytes; the last (0 to 64 KiB) tagged FINAL
+ *
+ * Every chunk's additional data is the header from the magic to the path, so a changed header, a chunk
+ * changed, dropped, reordered or taken from another file, a file cut short, or a file of another backup
+ * in this one's place is an error (ODBK_E_DATA naming the file), never garbage.  Keys live in
+ * sodium_malloc'd memory (locked, guarded) and are wiped when the keyring is freed.
+ *
+ * A keyring holds the passphrases of a storage: the first writes, all of them read (a key change keeps
+ * old backups readable).  Threads: one keyring may be used by several writers and readers at once. */
+#ifndef ODBK_IO_CRYPT_H
+#define ODBK_IO_CRYPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "io/writer.h"
+
+#define ODBK_CRYPT_CHUNK (64 * 1024)
+#define ODBK_CRYPT_KEYID_HEX 17   /* 16 hex digits and a NUL */
+
+struct odbk_keyring;
+
+/* What odbk derives its keys with: 3 passes over 32 MiB (stronger than each of OWASP's equivalent
+ * Argon2id figures, 46 MiB x 1, 19 MiB x 2, 12 MiB x 3), not libsodium's "interactive" 64 MiB, which
+ * would take a backup's peak memory past its 64 MiB goal. */
+#define ODBK_CRYPT_OPSLIMIT 3ULL
+#define ODBK_CRYPT_MEMLIMIT ((size_t)32 << 20)
+
+/* An empty keyring whose derivations cost opslimit passes over memlimit bytes (0, 0: the figures
+ * above).  NULL when libsodium cannot start. */
+struct odbk_keyring *odbk_keyring_new(unsigned long long opslimit, size_t memlimit);
+/* Add a passphrase (copied; what names it in messages, e.g. its file): the first one added writes. */
+int odbk_keyring_add(struct odbk_keyring *kr, const char *pass, size_t len, const char *what, struct odbk_err *err);
+size_t odbk_keyring_count(const struct odbk_keyring *kr);
+/* The key id new files are written with (derives the key the first time). */
+int odbk_keyring_write_id(struct odbk_keyring *kr, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err);
+/* The key id of the passphrase at position i (what a wrong-passphrase message compares with). */
+int odbk_keyring_id(struct odbk_keyring *kr, size_t i, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err);
+void odbk_keyring_free(struct odbk_keyring *kr);
+/* Wipe a buffer that held a secret (sodium_memzero: not optimised away). */
+void odbk_crypt_wipe(void *buf, size_t len);
+
+/* A sink that encrypts what it is given for the file `path` into `sink` (taken over: finishing, aborting
+ * and freeing this link does the same to sink). */
+struct odbk_writer *odbk_crypt_encrypt_new(struct odbk_keyring *kr, const char *path, struct odbk_writer *sink);
+/* A link that decrypts the file `path` (NULL: whichever path its header names, odbk-download --decrypt)
+ * into dst, which it does not own and never finishes: its finish checks and writes the last chunk.
+ * what names the file in messages. */
+struct odbk_writer *odbk_crypt_decrypt_new(struct odbk_keyring *kr, const char *path, const char *what,
+                                           struct odbk_writer *dst);
+/* The path the header read by a decrypt link named (valid once its first bytes went through), or NULL. */
+const char *odbk_crypt_decrypt_path(const struct odbk_writer *w);
+
+/* The stored size of a file of plain bytes encrypted for path, and back: -1 when stored cannot be
+ * such a file's size. */
+uint64_t odbk_crypt_stored_size(const char *path, uint64_t plain);
+int odbk_crypt_plain_size(const char *path, uint64_t stored, uint64_t *plain);
+
+#endif
