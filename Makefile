@@ -4,7 +4,7 @@
 #   make asan       build with AddressSanitizer + UBSan into build-asan/
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash and zsh completion, systemd units,
 #                   and /etc/odbk/odbk.conf with mode 600 when there is none)
-#   make bench      benchmarks against named baselines (see tests/bench/)
+#   make bench      odbk at its defaults against the pipelines and tools it replaces (tests/bench/run)
 #   make bench-catalog  per-env commands at 100-10,000 envs, and rescan of 10,000 manifests (local; S3 with the testbed)
 #                   (BENCH_BASE_BIN=DIR compares a build)
 #   make fuzz       libFuzzer targets tests/fuzz/fuzz-*.c (clang) into build-fuzz/, each run FUZZ_SECONDS

@@ -26,7 +26,7 @@ static const struct odbk_opt opts[] = {
     {"retention", 'r', "TIER", "keep for this tier's duration: {}", O_RETENTION, &odbk_vocab_tier},
     {"comment", 'm', "TEXT", "a note stored with the backup", O_COMMENT, NULL},
     {"compress", 0, "CODEC", "{} (default gzip)", O_COMPRESS, &odbk_vocab_compression},
-    {"level", 'l', "N", "compression level (gzip 1-9, default 6; zstd 1-19, default 3)", O_LEVEL, NULL},
+    {"level", 'l', "N", "compression level (gzip 1-9, default 1; zstd 1-19, default 3)", O_LEVEL, NULL},
     {"jobs", 'j', "N", "compression threads (gzip and zstd; default: the number of CPUs)", O_JOBS, NULL},
     {"verify", 0, "LEVEL", "check the stored files: {} (default: the storage's 'verify =', store: "
      "what the store confirms, no download; read: read every file back)", O_VERIFY, &odbk_vocab_verify},

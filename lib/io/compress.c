@@ -214,12 +214,15 @@ static struct odbk_writer *zs_new(int decompress, int level, int threads, struct
     } else {
         z->c = ZSTD_createCCtx();
         if (z->c) {
-            ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, level < 0 ? 3 : level);
+            ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, level < 0 ? ODBK_ZSTD_LEVEL : level);
             if (threads > 1) {
-                /* libzstd's default job is 4 windows (8 MiB at level 3) per worker, several buffered:
-                 * 2 MiB jobs keep two concurrent streams well under odbk's 64 MiB budget */
+                /* libzstd's default job is 4 windows (8 MiB at level 3) per worker, several buffered.
+                 * 1 MiB jobs: a stream with 2 workers peaks at 11 MiB (2 MiB jobs: 18 MiB; 8 MiB: 36),
+                 * each further worker about 3 MiB more, at the same ratio (within 0.1%) and speed, so
+                 * the database and the filestore streams together, and S3's parts, stay under odbk's
+                 * 64 MiB at the default level (tests/bench: odbk zstd S3, peak RSS) */
                 ZSTD_CCtx_setParameter(z->c, ZSTD_c_nbWorkers, threads);
-                ZSTD_CCtx_setParameter(z->c, ZSTD_c_jobSize, 2 << 20);
+                ZSTD_CCtx_setParameter(z->c, ZSTD_c_jobSize, 1 << 20);
             }
         }
     }

@@ -225,6 +225,29 @@ int main(void)
             odbk_writer_free(out);
         }
         {
+            /* a tar of small files mixes photos and text within 64 KiB: every 64 KiB here is 8 KiB of
+             * random bytes, then 56 KiB of text; only the 16 KiB segments that start random are stored
+             * (a quarter: 64 KiB segments stored all of it) and the rest is deflated */
+            struct odbk_err err = {0};
+            struct odbk_writer *buf = odbk_sink_buffer_new(64 << 20);
+            struct odbk_writer *gz = odbk_filter_compress_new(ODBK_COMPRESS_GZIP, 1, 2, buf);
+            size_t m = 2 << 20;
+            unsigned char *mixed = odbk_xmalloc(m);
+            for (k = 0; k < m; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                mixed[k] = k % 65536 < 8192 ? (unsigned char)x : (unsigned char)data[k];
+            }
+            int r = odbk_writer_write(gz, mixed, m, &err);
+            r |= odbk_writer_finish(gz, &err);
+            odbk_sink_buffer_data(buf, &clen);
+            diag("stored %llu of %zu bytes; %zu bytes out", (unsigned long long)odbk_filter_gzip_stored(gz), m, clen);
+            ok(r == 0 && odbk_filter_gzip_stored(gz) == m / 4 && clen < m / 2,
+               "gzip: photos and text mixed within 64 KiB: only the 16 KiB segments that start random are stored");
+            free(mixed);
+            odbk_writer_free(gz);
+            odbk_writer_free(buf);
+        }
+        {
             /* --level 0: everything stored, and still a gzip stream */
             struct odbk_err err = {0};
             struct odbk_writer *buf = odbk_sink_buffer_new(64 << 20);
