@@ -92,7 +92,7 @@ int main(void)
 {
     char *out;
     struct odbk_err err;
-    plan(63);
+    plan(65);
 
     /* what pg_dump writes */
     passes("--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123\n\nSET standard_conforming_strings = on;\n"
@@ -125,6 +125,12 @@ int main(void)
     refused("\\restrict abc; \\! x\n", "'\\restrict'", "\\restrict with more on its line");
     refused("\\restrict\n", "'\\restrict'", "\\restrict without key");
     refused("\\restrict ok\n\\unrestrict ok\n\\i /etc/passwd\n", "'\\i' at line 3", "\\i after pg_dump's lines");
+    /* COPY data goes through in whole lines: the lines are still counted, its end is still "\." alone, and a
+     * line that only starts like the end marker is data */
+    refused("COPY t (a) FROM stdin;\n1\n\\.x\n\\N\n\n\\.\n\\! touch x\n", "'\\!' at line 7",
+            "a meta-command right after COPY data: its line counted across the data");
+    passes("COPY t (a) FROM stdin;\nabc\\.\n\\\\.\n \\.\n\\.\r\nSELECT 1;\n", NULL,
+           "COPY data: only a line that is exactly \\. (or \\.\\r) ends it");
     refused("SELECT 1;\n\\!", "'\\!' at line 2", "\\! at the end of the file without newline");
     refused("SELECT 'a' \\! x\n", "'\\!'", "after a string");
     refused("SELECT 'it''s' \\gexec\n", "'\\gexec'", "after a doubled quote");
