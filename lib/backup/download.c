@@ -262,6 +262,17 @@ int odbk_backup_decrypt(const struct odbk_config *cfg, const char *path, int fd,
         odbk_err_hint(err, "use the config of the storage the file comes from (--config FILE)");
         r = -1;
     }
+    for (i = 0; i < cfg->n_sections && r == 0; i++) {   /* the master keys: each storage's key objects */
+        struct odbk_storage *st = NULL;
+        struct odbk_err e = {0};
+        if (strcmp(cfg->sections[i].kind, "storage") || !cfg->sections[i].name
+            || odbk_storage_open(cfg, cfg->sections[i].name, &st, &e) < 0 || !odbk_storage_encrypted(st)) {
+            odbk_storage_close(st);
+            continue;   /* a storage out of reach: the file's key id, if needed, is named below */
+        }
+        odbk_storage_load_keys(st, kr, &e);
+        odbk_storage_close(st);
+    }
     if (r == 0) {
         sink = odbk_sink_fd_new(fd, "the output");
         dec = odbk_crypt_decrypt_new(kr, NULL, path, sink);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
 #include <sodium.h>
 
 #include "common/util.h"
@@ -21,11 +22,11 @@
 #define MAX_MEM_KIB (1024U * 1024U)        /* ... nor more than 1 GiB of memory */
 #define CCHUNK (ODBK_CRYPT_CHUNK + SS_ABYTES)
 
-/* The salt of every derivation this version makes (recorded in each header, which a reader follows):
- * one salt per passphrase keeps its key id the same from run to run, which is what tells a user which
- * passphrase a backup needs.  odbk.conf(5) says what that costs (a passphrase guessed once is guessed for
- * every storage using it) and asks for a long random passphrase. */
-static const unsigned char odbk_salt[SALTBYTES] = "odbk-kdf-salt-v1";
+#define KDF_OLD 1      /* header kdf 1: the key is Argon2id(passphrase, the header's salt): read only */
+#define KDF_MASTER 2   /* header kdf 2: the key is a storage's master key, named by the header's key id */
+#define KO_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define KO_SEALED (KEYBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define KO_AD "odbk-key-v1"   /* the additional data of a key object's sealed master key */
 
 /* ---- the keyring ---- */
 
@@ -34,6 +35,12 @@ struct derived {
     unsigned long long ops;
     size_t mem;
     unsigned char salt[SALTBYTES];
+    unsigned char *key;               /* sodium_malloc'd */
+    unsigned char id[IDBYTES];
+};
+
+struct master {
+    size_t pass;                      /* the passphrase that opened it */
     unsigned char *key;               /* sodium_malloc'd */
     unsigned char id[IDBYTES];
 };
@@ -52,6 +59,9 @@ struct odbk_keyring {
     size_t n_pass;
     struct derived *keys;
     size_t n_keys;
+    struct master *masters;
+    size_t n_masters;
+    int loaded;                       /* a storage's key objects are in (odbk_keyring_set_loaded) */
 };
 
 struct odbk_keyring *odbk_keyring_new(unsigned long long opslimit, size_t memlimit)
@@ -99,6 +109,9 @@ void odbk_keyring_free(struct odbk_keyring *kr)
     }
     for (i = 0; i < kr->n_keys; i++)
         sodium_free(kr->keys[i].key);
+    for (i = 0; i < kr->n_masters; i++)
+        sodium_free(kr->masters[i].key);
+    free(kr->masters);
     free(kr->pass);
     free(kr->keys);
     pthread_mutex_destroy(&kr->mu);
@@ -121,7 +134,18 @@ static void id_hex(const unsigned char id[IDBYTES], char hex[ODBK_CRYPT_KEYID_HE
     sodium_bin2hex(hex, ODBK_CRYPT_KEYID_HEX, id, IDBYTES);
 }
 
-/* The key of passphrase i under (ops, mem, salt), derived once (kr->mu held). */
+/* The key-encryption key of passphrase i under (ops, mem, salt) into kek (KEYBYTES, locked). */
+static int kek_of(const struct odbk_keyring *kr, size_t i, unsigned long long ops, size_t mem,
+                  const unsigned char *salt, unsigned char *kek, struct odbk_err *err)
+{
+    if (crypto_pwhash(kek, KEYBYTES, kr->pass[i].text, kr->pass[i].len, salt, ops, mem,
+                      crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return odbk_err_set(err, ODBK_E_OSERR, "cannot derive the key of passphrase %s: Argon2id needs %zu MiB "
+                            "of memory", kr->pass[i].what, mem >> 20);
+    return 0;
+}
+
+/* The old scheme's key of passphrase i under (ops, mem, salt), derived once (kr->mu held). */
 static const struct derived *derive(struct odbk_keyring *kr, size_t i, unsigned long long ops, size_t mem,
                                     const unsigned char *salt, struct odbk_err *err)
 {
@@ -138,11 +162,9 @@ static const struct derived *derive(struct odbk_keyring *kr, size_t i, unsigned 
     d->key = sodium_malloc(KEYBYTES);
     if (!d->key)
         return odbk_err_set(err, ODBK_E_OSERR, "cannot allocate locked memory for a key"), NULL;
-    if (crypto_pwhash(d->key, KEYBYTES, kr->pass[i].text, kr->pass[i].len, salt, ops, mem,
-                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    if (kek_of(kr, i, ops, mem, salt, d->key, err) < 0) {
         sodium_free(d->key);
-        return odbk_err_set(err, ODBK_E_OSERR, "cannot derive the key of passphrase %s: Argon2id needs %zu MiB "
-                            "of memory", kr->pass[i].what, mem >> 20), NULL;
+        return NULL;
     }
     d->pass = i;
     d->ops = ops;
@@ -153,22 +175,215 @@ static const struct derived *derive(struct odbk_keyring *kr, size_t i, unsigned 
     return d;
 }
 
-int odbk_keyring_id(struct odbk_keyring *kr, size_t i, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err)
+/* The master key of id (kr->mu held), or NULL. */
+static const struct master *master_of(const struct odbk_keyring *kr, const unsigned char *id)
 {
-    const struct derived *d;
-    if (i >= kr->n_pass)
-        return odbk_err_set(err, ODBK_E_CONFIG, "no passphrase is configured");
-    pthread_mutex_lock(&kr->mu);
-    d = derive(kr, i, kr->ops, kr->mem, odbk_salt, err);
-    if (d)
-        id_hex(d->id, id);
-    pthread_mutex_unlock(&kr->mu);
-    return d ? 0 : -1;
+    size_t i;
+    for (i = 0; i < kr->n_masters; i++)
+        if (!sodium_memcmp(kr->masters[i].id, id, IDBYTES))
+            return &kr->masters[i];
+    return NULL;
+}
+
+/* The master key new files are written with: the first the first passphrase opened (kr->mu held). */
+static const struct master *write_master(const struct odbk_keyring *kr)
+{
+    size_t i;
+    for (i = 0; i < kr->n_masters; i++)
+        if (kr->masters[i].pass == 0)
+            return &kr->masters[i];
+    return NULL;
 }
 
 int odbk_keyring_write_id(struct odbk_keyring *kr, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err)
 {
-    return odbk_keyring_id(kr, 0, id, err);
+    const struct master *m;
+    pthread_mutex_lock(&kr->mu);
+    m = write_master(kr);
+    if (m)
+        id_hex(m->id, id);
+    pthread_mutex_unlock(&kr->mu);
+    if (!m)
+        return odbk_err_set(err, ODBK_E_SOFTWARE, "no key object opens with passphrase %s",
+                            kr->n_pass ? kr->pass[0].what : "(none)");
+    return 0;
+}
+
+int odbk_keyring_has_write_key(struct odbk_keyring *kr)
+{
+    int r;
+    pthread_mutex_lock(&kr->mu);
+    r = write_master(kr) != NULL;
+    pthread_mutex_unlock(&kr->mu);
+    return r;
+}
+
+int odbk_keyring_loaded(struct odbk_keyring *kr)
+{
+    int r;
+    pthread_mutex_lock(&kr->mu);
+    r = kr->loaded;
+    pthread_mutex_unlock(&kr->mu);
+    return r;
+}
+
+void odbk_keyring_set_loaded(struct odbk_keyring *kr)
+{
+    pthread_mutex_lock(&kr->mu);
+    kr->loaded = 1;
+    pthread_mutex_unlock(&kr->mu);
+}
+
+/* Add a master key (copied) opened by passphrase pass, unless it is in (kr->mu held). */
+static int add_master(struct odbk_keyring *kr, size_t pass, const unsigned char *key, const unsigned char *id,
+                      struct odbk_err *err)
+{
+    struct master *m;
+    if (master_of(kr, id))
+        return 0;
+    kr->masters = odbk_xrealloc(kr->masters, (kr->n_masters + 1) * sizeof(*kr->masters));
+    m = &kr->masters[kr->n_masters];
+    m->key = sodium_malloc(KEYBYTES);
+    if (!m->key)
+        return odbk_err_set(err, ODBK_E_OSERR, "cannot allocate locked memory for a key");
+    memcpy(m->key, key, KEYBYTES);
+    memcpy(m->id, id, IDBYTES);
+    m->pass = pass;
+    kr->n_masters++;
+    return 0;
+}
+
+static void json_hex(cJSON *o, const char *name, const unsigned char *bin, size_t len)
+{
+    char hex[2 * KO_SEALED + 1];
+    sodium_bin2hex(hex, sizeof(hex), bin, len);
+    cJSON_AddStringToObject(o, name, hex);
+}
+
+int odbk_keyring_new_key(struct odbk_keyring *kr, char **json, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err)
+{
+    unsigned char *master = NULL, *kek = NULL, salt[SALTBYTES], nonce[KO_NONCE], sealed[KO_SEALED], mid[IDBYTES];
+    unsigned long long slen;
+    cJSON *o;
+    int r = -1;
+    *json = NULL;
+    if (!kr->n_pass)
+        return odbk_err_set(err, ODBK_E_CONFIG, "no passphrase to make a key with");
+    master = sodium_malloc(KEYBYTES);
+    kek = sodium_malloc(KEYBYTES);
+    if (!master || !kek) {
+        odbk_err_set(err, ODBK_E_OSERR, "cannot allocate locked memory for a key");
+        goto out;
+    }
+    crypto_secretstream_xchacha20poly1305_keygen(master);
+    randombytes_buf(salt, sizeof(salt));
+    randombytes_buf(nonce, sizeof(nonce));
+    if (kek_of(kr, 0, kr->ops, kr->mem, salt, kek, err) < 0)
+        goto out;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed, &slen, master, KEYBYTES, (const unsigned char *)KO_AD,
+                                               sizeof(KO_AD) - 1, NULL, nonce, kek);
+    key_id(master, mid);
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddStringToObject(o, "kdf", "argon2id13");
+    cJSON_AddNumberToObject(o, "opslimit", (double)kr->ops);
+    cJSON_AddNumberToObject(o, "memlimit", (double)kr->mem);
+    json_hex(o, "salt", salt, sizeof(salt));
+    json_hex(o, "nonce", nonce, sizeof(nonce));
+    json_hex(o, "sealed", sealed, sizeof(sealed));
+    json_hex(o, "id", mid, sizeof(mid));
+    *json = cJSON_Print(o);
+    cJSON_Delete(o);
+    pthread_mutex_lock(&kr->mu);
+    r = add_master(kr, 0, master, mid, err);
+    pthread_mutex_unlock(&kr->mu);
+    if (r == 0)
+        id_hex(mid, id);
+out:
+    sodium_free(master);
+    sodium_free(kek);
+    return r;
+}
+
+static int ko_bad(const char *what, const char *why, struct odbk_err *err)
+{
+    odbk_err_set(err, ODBK_E_DATA, "key object '%s' is damaged or was tampered with: %s", what, why);
+    odbk_err_hint(err, "restore it from a copy of the storage, or remove it if no backup names its key id");
+    return -1;
+}
+
+/* The hex string field name of o as exactly len bytes into bin. */
+static int ko_hex(const cJSON *o, const char *name, unsigned char *bin, size_t len)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    size_t n = 0;
+    if (!cJSON_IsString(f) || strlen(f->valuestring) != 2 * len)
+        return -1;
+    return sodium_hex2bin(bin, len, f->valuestring, 2 * len, NULL, &n, NULL) == 0 && n == len ? 0 : -1;
+}
+
+int odbk_keyring_load_key(struct odbk_keyring *kr, const char *json, size_t len, const char *what,
+                          struct odbk_err *err)
+{
+    unsigned char salt[SALTBYTES], nonce[KO_NONCE], sealed[KO_SEALED], id[IDBYTES], check[IDBYTES];
+    unsigned char *master = NULL, *kek = NULL;
+    const cJSON *ver, *kdf, *ops, *mem;
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    size_t i;
+    int r = 1;
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return ko_bad(what, "not a JSON object", err);
+    }
+    ver = cJSON_GetObjectItemCaseSensitive(o, "version");
+    kdf = cJSON_GetObjectItemCaseSensitive(o, "kdf");
+    ops = cJSON_GetObjectItemCaseSensitive(o, "opslimit");
+    mem = cJSON_GetObjectItemCaseSensitive(o, "memlimit");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != 1 || !cJSON_IsString(kdf) || strcmp(kdf->valuestring, "argon2id13")) {
+        r = ko_bad(what, "not version 1 with kdf argon2id13", err);
+    } else if (!cJSON_IsNumber(ops) || !cJSON_IsNumber(mem) || ops->valuedouble < crypto_pwhash_OPSLIMIT_MIN
+               || ops->valuedouble > (double)MAX_OPS || mem->valuedouble < crypto_pwhash_MEMLIMIT_MIN
+               || mem->valuedouble > (double)MAX_MEM_KIB * 1024 || ops->valuedouble != (double)(uint64_t)ops->valuedouble
+               || mem->valuedouble != (double)(uint64_t)mem->valuedouble) {
+        r = ko_bad(what, "key derivation figures out of range", err);
+    } else if (ko_hex(o, "salt", salt, sizeof(salt)) < 0 || ko_hex(o, "nonce", nonce, sizeof(nonce)) < 0
+               || ko_hex(o, "sealed", sealed, sizeof(sealed)) < 0 || ko_hex(o, "id", id, sizeof(id)) < 0) {
+        r = ko_bad(what, "a salt, nonce, sealed key or id that is not hex of its length", err);
+    }
+    if (r < 0)
+        goto out;
+    pthread_mutex_lock(&kr->mu);
+    r = master_of(kr, id) ? 0 : 1;
+    pthread_mutex_unlock(&kr->mu);
+    master = sodium_malloc(KEYBYTES);
+    kek = sodium_malloc(KEYBYTES);
+    if (!master || !kek) {
+        r = odbk_err_set(err, ODBK_E_OSERR, "cannot allocate locked memory for a key");
+        goto out;
+    }
+    for (i = 0; r == 1 && i < kr->n_pass; i++) {
+        if (kek_of(kr, i, (unsigned long long)ops->valuedouble, (size_t)mem->valuedouble, salt, kek, err) < 0) {
+            r = -1;
+            break;
+        }
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(master, NULL, NULL, sealed, sizeof(sealed),
+                                                       (const unsigned char *)KO_AD, sizeof(KO_AD) - 1, nonce,
+                                                       kek) != 0)
+            continue;   /* not this passphrase's (or tampered with: indistinguishable without it) */
+        key_id(master, check);
+        if (sodium_memcmp(check, id, IDBYTES)) {
+            r = ko_bad(what, "its key does not match its key id", err);
+            break;
+        }
+        pthread_mutex_lock(&kr->mu);
+        r = add_master(kr, i, master, id, err);
+        pthread_mutex_unlock(&kr->mu);
+    }
+out:
+    cJSON_Delete(o);
+    sodium_free(master);
+    sodium_free(kek);
+    return r;
 }
 
 /* Copy the key the header (ops, mem, salt, id) asks for into key; what names the file. */
@@ -201,6 +416,32 @@ static int find_key(struct odbk_keyring *kr, unsigned long long ops, size_t mem,
                  "id%s %s", what, hex, kr->n_pass > 1 ? "s" : "", kr->n_pass ? have : "(none)");
     odbk_err_hint(err, "add the file of the passphrase with key id %s to the storage's 'old-passphrase-files'",
                   hex);
+    return -1;
+}
+
+/* Copy the master key of id into key; what names the file. */
+static int find_master(struct odbk_keyring *kr, const unsigned char *id, unsigned char *key, const char *what,
+                       struct odbk_err *err)
+{
+    char hex[ODBK_CRYPT_KEYID_HEX], have[8 * ODBK_CRYPT_KEYID_HEX + 8] = "";
+    const struct master *m;
+    size_t i;
+    pthread_mutex_lock(&kr->mu);
+    if ((m = master_of(kr, id)))
+        memcpy(key, m->key, KEYBYTES);
+    for (i = 0; !m && i < kr->n_masters && i < 8; i++) {
+        id_hex(kr->masters[i].id, hex);
+        snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", i ? ", " : "", hex);
+    }
+    i = kr->n_masters;
+    pthread_mutex_unlock(&kr->mu);
+    if (m)
+        return 0;
+    id_hex(id, hex);
+    odbk_err_set(err, ODBK_E_CONFIG, "'%s' was encrypted with key id %s; the configured passphrases open key "
+                 "id%s %s", what, hex, i > 1 ? "s" : "", i ? have : "(none)");
+    odbk_err_hint(err, "the storage's key object odbk-keys/%s.json opens with the passphrase that wrote it: add "
+                  "that passphrase's file to the storage's 'old-passphrase-files'", hex);
     return -1;
 }
 
@@ -273,23 +514,21 @@ struct enc {
 static int enc_start(struct enc *e, struct odbk_err *err)
 {
     unsigned char key[KEYBYTES], ssh[SS_HEADER];
-    const struct derived *d;
+    const struct master *d;
     size_t plen = strlen(e->path);
     int r;
     pthread_mutex_lock(&e->kr->mu);
-    d = e->kr->n_pass ? derive(e->kr, 0, e->kr->ops, e->kr->mem, odbk_salt, err) : NULL;
-    if (!e->kr->n_pass)
-        odbk_err_set(err, ODBK_E_CONFIG, "no passphrase to encrypt '%s' with", e->path);
-    if (d) {
+    d = write_master(e->kr);
+    if (!d)
+        odbk_err_set(err, ODBK_E_SOFTWARE, "no key to encrypt '%s' with (no key object was loaded or made)",
+                     e->path);
+    if (d) {   /* kdf 2: opslimit, memlimit and salt stay zero, the key id names the master key */
         memcpy(key, d->key, KEYBYTES);
         e->adlen = FIXED + plen;
-        e->ad = odbk_xmalloc(e->adlen);
+        e->ad = odbk_xcalloc(1, e->adlen);
         memcpy(e->ad, MAGIC, 8);
         e->ad[8] = 1;
-        e->ad[9] = 1;
-        put_be(e->ad + 10, d->ops, 4);
-        put_be(e->ad + 14, d->mem >> 10, 4);
-        memcpy(e->ad + 18, d->salt, SALTBYTES);
+        e->ad[9] = KDF_MASTER;
         memcpy(e->ad + 18 + SALTBYTES, d->id, IDBYTES);
         put_be(e->ad + 18 + SALTBYTES + IDBYTES, plen, 2);
         memcpy(e->ad + FIXED, e->path, plen);
@@ -399,13 +638,17 @@ static int dec_fixed(struct dec *d, struct odbk_err *err)
                       "not written by odbk with this storage's encryption");
         return -1;
     }
-    if (d->hdr[8] != 1 || d->hdr[9] != 1)
+    if (d->hdr[8] != 1 || (d->hdr[9] != KDF_OLD && d->hdr[9] != KDF_MASTER))
         return dec_bad(d, err, "unknown cipher or key derivation");
-    {
+    if (d->hdr[9] == KDF_OLD) {
         uint64_t ops = get_be(d->hdr + 10, 4), mem = get_be(d->hdr + 14, 4);
         if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > MAX_OPS || mem < (crypto_pwhash_MEMLIMIT_MIN >> 10)
             || mem > MAX_MEM_KIB)
             return dec_bad(d, err, "key derivation figures out of range");
+    } else {
+        static const unsigned char zero[8 + SALTBYTES];
+        if (memcmp(d->hdr + 10, zero, sizeof(zero)))
+            return dec_bad(d, err, "key derivation figures in a master-key header");
     }
     d->need = FIXED + get_be(d->hdr + 18 + SALTBYTES + IDBYTES, 2);
     if (d->need == FIXED || d->need > FIXED + MAX_PATH)
@@ -434,8 +677,9 @@ static int dec_stream(struct dec *d, struct odbk_err *err)
     unsigned char key[KEYBYTES];
     size_t adlen = d->need - SS_HEADER;
     int r;
-    if (find_key(d->kr, get_be(d->hdr + 10, 4), (size_t)get_be(d->hdr + 14, 4) << 10, d->hdr + 18,
-                 d->hdr + 18 + SALTBYTES, key, d->what, err) < 0)
+    if (d->hdr[9] == KDF_MASTER ? find_master(d->kr, d->hdr + 18 + SALTBYTES, key, d->what, err) < 0
+        : find_key(d->kr, get_be(d->hdr + 10, 4), (size_t)get_be(d->hdr + 14, 4) << 10, d->hdr + 18,
+                   d->hdr + 18 + SALTBYTES, key, d->what, err) < 0)
         return -1;
     r = crypto_secretstream_xchacha20poly1305_init_pull(&d->ss, d->hdr + adlen, key);
     sodium_memzero(key, sizeof(key));

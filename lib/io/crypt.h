@@ -5,11 +5,12 @@
  *
  *     "ODBKENC1"            8 bytes, the magic
  *     alg                   1 byte: 1 = crypto_secretstream_xchacha20poly1305
- *     kdf                   1 byte: 1 = crypto_pwhash Argon2id v1.3
- *     opslimit              4 bytes, big-endian
- *     memlimit              4 bytes, big-endian, in KiB
- *     salt                  16 bytes
- *     key id                8 bytes: BLAKE2b-64 of "odbk-key-id-v1" keyed with the derived key
+ *     kdf                   1 byte: 2 = the storage's master key (what this version writes);
+ *                           1 = crypto_pwhash Argon2id v1.3 of the passphrase (older files: read only)
+ *     opslimit              4 bytes, big-endian (kdf 2: zero)
+ *     memlimit              4 bytes, big-endian, in KiB (kdf 2: zero)
+ *     salt                  16 bytes (kdf 2: zero)
+ *     key id                8 bytes: BLAKE2b-64 of "odbk-key-id-v1" keyed with the key (kdf 2: the master key)
  *     path length           2 bytes, big-endian
  *     path                  the file's key in its storage ("ENV/ID/NAME"): binds it to its backup and role
  *     stream header         24 bytes (crypto_secretstream_xchacha20poly1305_HEADERBYTES)
@@ -21,7 +22,12 @@
  * sodium_malloc'd memory (locked, guarded) and are wiped when the keyring is freed.
  *
  * A keyring holds the passphrases of a storage: the first writes, all of them read (a key change keeps
- * old backups readable).  Threads: one keyring may be used by several writers and readers at once. */
+ * old backups readable).  It also holds the master keys the passphrases opened: a storage's files are
+ * encrypted under a random master key kept in a key object (odbk-keys/ID.json, plain JSON: version, kdf
+ * "argon2id13", opslimit, memlimit in bytes, a random 16-byte salt, a 24-byte nonce, the master key sealed
+ * by crypto_aead_xchacha20poly1305_ietf with additional data "odbk-key-v1" under Argon2id(passphrase,
+ * salt), and the key id), so no two storages share a salt and a key id is no passphrase verifier.
+ * Threads: one keyring may be used by several writers and readers at once. */
 #ifndef ODBK_IO_CRYPT_H
 #define ODBK_IO_CRYPT_H
 
@@ -48,10 +54,20 @@ struct odbk_keyring *odbk_keyring_new(unsigned long long opslimit, size_t memlim
 /* Add a passphrase (copied; what names it in messages, e.g. its file): the first one added writes. */
 int odbk_keyring_add(struct odbk_keyring *kr, const char *pass, size_t len, const char *what, struct odbk_err *err);
 size_t odbk_keyring_count(const struct odbk_keyring *kr);
-/* The key id new files are written with (derives the key the first time). */
+/* The key id new files are written with: the first master key the first passphrase opened. */
 int odbk_keyring_write_id(struct odbk_keyring *kr, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err);
-/* The key id of the passphrase at position i (what a wrong-passphrase message compares with). */
-int odbk_keyring_id(struct odbk_keyring *kr, size_t i, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err);
+int odbk_keyring_has_write_key(struct odbk_keyring *kr);
+/* A new random master key sealed under the first passphrase (a random salt, the keyring's Argon2id
+ * figures), added to kr as its write key: *json (malloc'd) is its key object, id its key id. */
+int odbk_keyring_new_key(struct odbk_keyring *kr, char **json, char id[ODBK_CRYPT_KEYID_HEX], struct odbk_err *err);
+/* Open the key object json (what names it) with each passphrase: 0 its master key is in kr, 1 no
+ * passphrase opens it (another passphrase's, or its sealed key changed), -1 ODBK_E_DATA when it is no
+ * key object or its key does not match its id. */
+int odbk_keyring_load_key(struct odbk_keyring *kr, const char *json, size_t len, const char *what,
+                          struct odbk_err *err);
+/* Whether a storage's key objects were loaded into kr (the storage layer's once-only flag). */
+int odbk_keyring_loaded(struct odbk_keyring *kr);
+void odbk_keyring_set_loaded(struct odbk_keyring *kr);
 void odbk_keyring_free(struct odbk_keyring *kr);
 /* Wipe a buffer that held a secret (sodium_memzero: not optimised away). */
 void odbk_crypt_wipe(void *buf, size_t len);

@@ -157,16 +157,91 @@ int odbk_storage_encrypted(const struct odbk_storage *st)
     return st->keys != NULL;
 }
 
+/* Is path a key object's (odbk-keys/...)? */
+static int key_object(const char *path)
+{
+    return !strncmp(path, ODBK_STORAGE_KEYS "/", sizeof(ODBK_STORAGE_KEYS));
+}
+
+/* Is the object at path encrypted?  Everything of an encrypted storage but its marker and key objects. */
+static int crypted(const struct odbk_storage *st, const char *path)
+{
+    return st->keys && strcmp(path, ODBK_STORAGE_MARKER) && !key_object(path);
+}
+
+static int raw_read(struct odbk_storage *st, const char *path, struct odbk_writer *dst, struct odbk_err *err);
+static int raw_list(struct odbk_storage *st, const char *prefix, odbk_storage_list_cb cb, void *ctx,
+                    struct odbk_err *err);
+
+struct key_load {
+    struct odbk_storage *st;
+    struct odbk_keyring *kr;
+    struct odbk_err *err;
+};
+
+static int key_load_cb(void *ctx, const struct odbk_storage_entry *e)
+{
+    struct key_load *kl = ctx;
+    struct odbk_writer *b;
+    const char *data;
+    size_t n;
+    int r;
+    if (!key_object(e->path) || strlen(e->path) < 6 || strcmp(e->path + strlen(e->path) - 5, ".json"))
+        return 0;   /* not a key object: a temporary name, or something not odbk's */
+    b = odbk_sink_buffer_new(ODBK_STORAGE_KEY_MAX);
+    r = raw_read(kl->st, e->path, b, kl->err);
+    if (r == 0)
+        r = odbk_writer_finish(b, kl->err);
+    if (r == 0) {
+        data = odbk_sink_buffer_data(b, &n);
+        r = odbk_keyring_load_key(kl->kr, data, n, e->path, kl->err);
+        if (r < 0)
+            odbk_err_prefix(kl->err, "storage '%s'", kl->st->name);
+    }
+    odbk_writer_free(b);
+    return r < 0 ? -1 : 0;
+}
+
+int odbk_storage_load_keys(struct odbk_storage *st, struct odbk_keyring *kr, struct odbk_err *err)
+{
+    struct key_load kl = {st, kr, err};
+    return raw_list(st, ODBK_STORAGE_KEYS, key_load_cb, &kl, err);
+}
+
+static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The key objects of an encrypted storage, loaded once; for a write (want_write), a new key object when
+ * none opens with the first passphrase (written plain, temporary name then rename, like the marker). */
+static int storage_keys(struct odbk_storage *st, int want_write, struct odbk_err *err)
+{
+    char *json = NULL, *path, id[ODBK_CRYPT_KEYID_HEX];
+    int r = 0;
+    pthread_mutex_lock(&keys_mu);
+    if (!odbk_keyring_loaded(st->keys)) {
+        if ((r = odbk_storage_load_keys(st, st->keys, err)) == 0)
+            odbk_keyring_set_loaded(st->keys);
+    }
+    if (r == 0 && want_write && !odbk_keyring_has_write_key(st->keys)) {
+        if ((r = odbk_keyring_new_key(st->keys, &json, id, err)) == 0) {
+            path = odbk_xasprintf("%s/%s.json", ODBK_STORAGE_KEYS, id);
+            if ((r = odbk_storage_put(st, path, json, strlen(json), err)) < 0)
+                odbk_err_prefix(err, "storage '%s': cannot write its key object %s", st->name, path);
+            free(path);
+        }
+        free(json);
+    }
+    pthread_mutex_unlock(&keys_mu);
+    return r;
+}
+
 int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *err)
 {
     *id = '\0';
-    return st->keys ? odbk_keyring_write_id(st->keys, id, err) : 0;
-}
-
-/* Is the object at path encrypted?  Everything of an encrypted storage but its marker. */
-static int crypted(const struct odbk_storage *st, const char *path)
-{
-    return st->keys && strcmp(path, ODBK_STORAGE_MARKER);
+    if (!st->keys)
+        return 0;
+    if (storage_keys(st, 1, err) < 0)
+        return -1;
+    return odbk_keyring_write_id(st->keys, id, err);
 }
 
 int odbk_storage_open(const struct odbk_config *cfg, const char *name, struct odbk_storage **out,
@@ -461,6 +536,8 @@ int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t 
         return not_here(st, "write", err);
     if (!crypted(st, path))
         return raw_open_write(st, path, size_hint, out, err);
+    if (storage_keys(st, 1, err) < 0)
+        return -1;
     if (raw_open_write(st, path, size_hint ? odbk_crypt_stored_size(path, size_hint) : 0, out, err) < 0)
         return -1;
     *out = odbk_crypt_encrypt_new(st->keys, path, *out);
@@ -494,6 +571,8 @@ int odbk_storage_read(struct odbk_storage *st, const char *path, struct odbk_wri
     int r;
     if (!crypted(st, path))
         return raw_read(st, path, dst, err);
+    if (!st->bare && storage_keys(st, 0, err) < 0)
+        return -1;
     d = odbk_crypt_decrypt_new(st->keys, path, path, dst);
     r = raw_read(st, path, d, err);
     if (r == 0)
@@ -533,6 +612,8 @@ static int plain_list_cb(void *ctx, const struct odbk_storage_entry *e)
 {
     struct plain_list *pl = ctx;
     struct odbk_storage_entry copy = *e;
+    if (key_object(e->path))
+        return 0;   /* a storage's key objects are no backup's: listing, rescan and prune never see them */
     plain_size(pl->st, e->path, &copy.size);
     return pl->cb(pl->ctx, &copy);
 }
@@ -564,8 +645,6 @@ int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_
                       struct odbk_err *err)
 {
     struct plain_list pl = {st, cb, ctx};
-    if (!st->keys)
-        return raw_list(st, prefix, cb, ctx, err);
     return raw_list(st, prefix, plain_list_cb, &pl, err);
 }
 

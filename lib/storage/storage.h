@@ -172,7 +172,7 @@ int odbk_storage_has(const struct odbk_storage *st, unsigned feature);
  * is this common layer's: with it, every object written through open_write/put is encrypted for its
  * path and every read decrypts and authenticates it (a damaged, cut, reordered or swapped file is
  * ODBK_E_DATA naming it); stat and list give the plaintext sizes (what manifests record).  Only the
- * storage marker stays plain.  Drivers never see a key. */
+ * storage marker and the key objects (ODBK_STORAGE_KEYS) stay plain; list skips the key objects.  Drivers never see a key. */
 int odbk_storage_encrypted(const struct odbk_storage *st);
 /* The key id new files of st are encrypted with (17 bytes with the NUL), "" when st is not encrypted. */
 int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *err);
@@ -180,6 +180,13 @@ int odbk_storage_key_id(struct odbk_storage *st, char id[17], struct odbk_err *e
  * none given): the passphrase files are read and refused when group or others may read them.  On failure
  * the caller still frees *kr. */
 int odbk_storage_keyring(const struct odbk_config_section *sec, struct odbk_keyring **kr, struct odbk_err *err);
+/* The folder of an encrypted storage's key objects (io/crypt.h): plain JSON, written on the first
+ * encrypted write for a passphrase no key object opens with, never listed, pruned or removed. */
+#define ODBK_STORAGE_KEYS "odbk-keys"
+#define ODBK_STORAGE_KEY_MAX 4096
+/* Open st's key objects with kr's passphrases (their master keys are then in kr); a key object no
+ * passphrase opens is left alone, a damaged one is ODBK_E_DATA naming it. */
+int odbk_storage_load_keys(struct odbk_storage *st, struct odbk_keyring *kr, struct odbk_err *err);
 
 int odbk_storage_open_write(struct odbk_storage *st, const char *path, uint64_t size_hint,
                             struct odbk_writer **out, struct odbk_err *err);

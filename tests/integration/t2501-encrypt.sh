@@ -4,7 +4,8 @@
 # raw through a twin section of the same place without encryption; the storage driver contract holds
 # on an encrypted storage; every tampering is exit 65 naming the file before anything is restored; a key
 # change keeps old backups restorable; a missing passphrase names the key id; the passphrase file must be
-# private; rescan and --verify read encrypted backups.
+# private; rescan and --verify read encrypted backups; each storage has its own random master key in a
+# plain key object (odbk-keys/KEYID.json, random salt), never listed, and a tampered one is refused (65).
 . "$(dirname "$0")/test-lib.sh"
 . "$ODBK_SRC/tests/integration/lib-storage.sh"
 test_description 'encrypted storage: round trips, nothing in plain, tampering refused, key change'
@@ -68,6 +69,35 @@ test_expect_success 'local: create, list, --verify; nothing stored shows a plain
     no_plaintext sec
 '
 ID=$(cat id.sec 2>/dev/null)
+
+# key_object STORAGE KEYID: the key object of KEYID, read raw through the twin, into ko.KEYID
+key_object() {
+    odbk-test-storage "$ODBK_CONF" "raw-$1" get "odbk-keys/$2.json" >"ko.$2" &&
+    jq -e --arg id "$2" '.version == 1 and .kdf == "argon2id13" and .id == $id and (.salt | test("^[0-9a-f]{32}$"))
+        and (.sealed | test("^[0-9a-f]{96}$")) and .opslimit >= 1 and .memlimit >= 8192' "ko.$2" >/dev/null
+}
+
+test_expect_success 'local: a key object of a random salt holds the master key; files name its key id' '
+    kid=$(odbk-list prod --json | jq -r ".[0].key_id") && test ${#kid} = 16 &&
+    key_object sec "$kid" &&
+    test -f "$TRASH/storage/sec/odbk-keys/$kid.json" &&
+    ! grep -q "$(printf odbk-kdf-salt-v1 | od -An -tx1 | tr -d " \n")" "ko.$kid" &&
+    ! grep -q "passphrase" "ko.$kid" &&
+    test "$(od -An -tu1 -j9 -N1 "$TRASH/storage/sec/prod/$ID/backup-$ID-database.sql.gz" | tr -d " ")" = 2 &&
+    ! odbk-test-storage "$ODBK_CONF" raw-sec list "" | grep -q odbk-keys &&
+    ! odbk-test-storage "$ODBK_CONF" sec list "" | grep -q odbk-keys &&
+    echo "$kid" >kid.sec
+'
+
+test_expect_success 'a tampered key object is refused (65) naming it, before anything is restored' '
+    kid=$(cat kid.sec) && ko=$TRASH/storage/sec/odbk-keys/$kid.json &&
+    cp "$ko" ko.saved && jq --arg id 0000000000000000 ".id = \$id" ko.saved >"$ko" &&
+    db=$(test_db ko) &&
+    test_exit_code 65 odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-ko" --confirm RESTORE 2>err;
+    rc=$?; cp ko.saved "$ko"; test $rc = 0 &&
+    test_grep "odbk-keys/$kid.json" err && test ! -e "$TRASH/fs-ko" &&
+    odbk-restore "$ID" --test >/dev/null
+'
 
 test_expect_success 'local: restore (odbk and zip formats) gives the same data and files' '
     db=$(test_db r_local) &&
@@ -158,7 +188,7 @@ test_expect_success 'without the old passphrase the old backup says which key id
     db=$(test_db r_nokey) &&
     test_exit_code 78 odbk-restore "$ID" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-nokey" --confirm RESTORE 2>err &&
     read -r old_kid new_kid <kids &&
-    test_grep "key id $old_kid; the configured passphrases have key id $new_kid" err && test ! -e "$TRASH/fs-nokey" &&
+    test_grep "key id $old_kid; the configured passphrases open key id $new_kid" err && test ! -e "$TRASH/fs-nokey" &&
     odbk-restore "$(cat id.new)" --test >/dev/null
 '
 
@@ -199,6 +229,13 @@ for kind in s3 sftp ftp; do
         db=$(test_db r_'$kind') &&
         odbk-restore "$(cat id.'$kind')" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-'$kind'" --confirm RESTORE >/dev/null &&
         fingerprint "$db" "$TRASH/fs-'$kind'" >fp.'$kind' && test_cmp fp.src fp.'$kind'
+    '
+    test_expect_success $PREREQ "$kind: its own key object: a salt and key id no other storage of the passphrase has" '
+        kid=$(odbk-list via'$kind' --json | jq -r ".[0].key_id") &&
+        key_object e'$kind' "$kid" &&
+        read -r old_kid new_kid <kids &&
+        test "$kid" != "$new_kid" && key_object sec "$new_kid" &&
+        test "$(jq -r .salt "ko.$kid")" != "$(jq -r .salt "ko.$new_kid")"
     '
 done
 

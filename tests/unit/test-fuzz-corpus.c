@@ -15,6 +15,7 @@
 #include "fuzz/fuzz-cron.c"
 #include "fuzz/fuzz-crypt.c"
 #include "fuzz/fuzz-duration.c"
+#include "fuzz/fuzz-keyobject.c"
 #include "fuzz/fuzz-manifest.c"
 #include "fuzz/fuzz-marker.c"
 #include "fuzz/fuzz-member-name.c"
@@ -27,7 +28,7 @@ static const struct {
     int (*fn)(const uint8_t *, size_t);
 } targets[] = {
     {"config", fuzz_config},           {"cron", fuzz_cron},         {"crypt", fuzz_crypt},
-    {"duration", fuzz_duration},
+    {"duration", fuzz_duration},       {"keyobject", fuzz_keyobject},
     {"manifest", fuzz_manifest},       {"marker", fuzz_marker},     {"member-name", fuzz_member_name},
     {"odoo-zip", fuzz_odoo_zip},       {"sqlcheck", fuzz_sqlcheck}, {"tar", fuzz_tar},
 };
