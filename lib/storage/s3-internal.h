@@ -14,6 +14,27 @@
 #include "storage/s3.h"
 #include "storage/storage.h"
 
+/* The part buffers of one storage's multipart writers: one byte budget for all of them (s3-pool.c). */
+struct odbk_s3_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t budget;         /* (upload-concurrency + 1) x part-size */
+    uint64_t used, peak;     /* bytes of part buffers alive (free ones included), and the most ever */
+    struct { unsigned char *buf; size_t size; } *free;   /* buffers sent, kept for reuse */
+    size_t n_free, free_cap;
+};
+
+void odbk_s3_pool_init(struct odbk_s3_pool *p, uint64_t budget);
+void odbk_s3_pool_destroy(struct odbk_s3_pool *p);
+/* A buffer of `size` bytes, a free one of that size if any; waits while the budget is spent (unless size
+ * fits in twice itself: a part larger than the budget still gets two buffers). */
+unsigned char *odbk_s3_pool_get(struct odbk_s3_pool *p, size_t size);
+/* Give back a buffer of `size` bytes from odbk_s3_pool_get() (kept for reuse, still charged); NULL: none. */
+void odbk_s3_pool_put(struct odbk_s3_pool *p, unsigned char *buf, size_t size);
+/* A writer's own buffer grew or shrank (or was freed: new_size 0) by itself: charge it, never waiting. */
+void odbk_s3_pool_resize(struct odbk_s3_pool *p, size_t old_size, size_t new_size);
+uint64_t odbk_s3_pool_peak(struct odbk_s3_pool *p);
+
 /* The state of one opened s3 storage; read-only after open except `misc` (under misc_mu). */
 struct odbk_s3 {
     const char *name;        /* the storage name (owned by struct odbk_storage) */
@@ -36,6 +57,7 @@ struct odbk_s3 {
     struct odbk_curl *misc;  /* handle for stat/list/remove/confirm (one thread at a time) */
     pthread_mutex_t written_mu;
     struct odbk_s3_written *written;   /* objects written and not yet confirmed (s3-confirm.c) */
+    struct odbk_s3_pool pool;          /* the part buffers of all its writers */
 };
 
 /* What the upload of one object learnt of it, for odbk_s3_confirm: the writer records it once the object is

@@ -4,7 +4,8 @@
  * Bytes fill a part buffer.  If the stream ends within the first part, finish() stores it with one PUT.
  * Otherwise the first full buffer starts a multipart upload, and every full buffer becomes a part handed
  * to a small pool of worker threads (upload-concurrency, each with its own curl handle) while the next one
- * fills: memory is at most (concurrency + 1) part buffers.  Every part but the last has exactly the part
+ * fills.  The part buffers come from the storage's pool (s3-pool.c): all the writers of one storage together
+ * hold at most (upload-concurrency + 1) x part-size, and a buffer sent is reused for a later part.  Every part but the last has exactly the part
  * size (R2 refuses anything else).  A part is retried with backoff from its own buffer; the source is never
  * read twice.  When a part finally fails, the other transfers are cancelled and the next write() or
  * finish() reports the error; abort() (called by the chain on any failure, and by free() of an unfinished
@@ -76,8 +77,6 @@ struct s3_writer {
     size_t etags_cap;
     int not_md5;             /* an answer said its ETag is no MD5 */
     uint64_t total;          /* bytes written */
-    unsigned char **spare;   /* part buffers ready for reuse */
-    unsigned n_spare;
     int closing;             /* workers leave when the queue is empty */
     int cancel;              /* atomic: stop every transfer now */
     int failed;
@@ -156,7 +155,7 @@ static void *worker(void *arg)
             sw->fail_err = err;
             __atomic_store_n(&sw->cancel, 1, __ATOMIC_RELEASE);
         }
-        sw->spare[sw->n_spare++] = p.buf;
+        odbk_s3_pool_put(&sw->s3->pool, p.buf, sw->part_size);
         sw->busy--;
         pthread_cond_broadcast(&sw->cv);
     }
@@ -175,7 +174,7 @@ static void stop_workers(struct s3_writer *sw)
     sw->closing = 1;
     if (__atomic_load_n(&sw->cancel, __ATOMIC_ACQUIRE)) {
         while (sw->q_len) {   /* parts nobody will upload */
-            sw->spare[sw->n_spare++] = sw->queue[sw->q_head].buf;
+            odbk_s3_pool_put(&sw->s3->pool, sw->queue[sw->q_head].buf, sw->part_size);
             sw->q_head = (sw->q_head + 1) % sw->s3->concurrency;
             sw->q_len--;
             sw->busy--;
@@ -215,7 +214,6 @@ static int create_upload(struct s3_writer *sw, struct odbk_err *err)
     }
     sw->eid = odbk_s3_uri_encode(sw->upload_id, 0);
     sw->queue = odbk_xcalloc(sw->s3->concurrency, sizeof(*sw->queue));
-    sw->spare = odbk_xcalloc(sw->s3->concurrency + 1, sizeof(*sw->spare));
     sw->threads = odbk_xcalloc(sw->s3->concurrency, sizeof(*sw->threads));
     for (i = 0; i < sw->s3->concurrency; i++) {
         if (pthread_create(&sw->threads[i], NULL, worker, sw) != 0) {
@@ -268,12 +266,10 @@ static int dispatch(struct s3_writer *sw, int last, struct odbk_err *err)
     sw->queue[(sw->q_head + sw->q_len) % sw->s3->concurrency] = (struct part){sw->cur, sw->cur_len, sw->parts};
     sw->q_len++;
     sw->busy++;
-    /* the next buffer: a spare one, or a new one (at most concurrency + 1 exist) */
-    sw->cur = !last && sw->n_spare ? sw->spare[--sw->n_spare] : NULL;
     pthread_cond_broadcast(&sw->cv);
     pthread_mutex_unlock(&sw->mu);
-    if (!sw->cur && !last)
-        sw->cur = odbk_xmalloc(sw->part_size);
+    /* the next buffer, from the pool: this writer has a part in flight, which gives one back in the end */
+    sw->cur = last ? NULL : odbk_s3_pool_get(&sw->s3->pool, sw->part_size);
     sw->cur_len = 0;
     sw->cur_cap = last ? 0 : sw->part_size;
     return 0;
@@ -294,6 +290,7 @@ static int sw_write(struct odbk_writer *w, const void *buf, size_t len, struct o
             if (cap > sw->part_size)
                 cap = sw->part_size;
             sw->cur = odbk_xrealloc(sw->cur, cap);
+            odbk_s3_pool_resize(&sw->s3->pool, sw->cur_cap, cap);
             sw->cur_cap = cap;
         }
         n = sw->cur_cap - sw->cur_len;
@@ -416,12 +413,14 @@ static void sw_free(struct odbk_writer *w)
         free(sw->etags[i]);
     free(sw->etags);
     free(sw->md5);
-    for (i = 0; i < sw->n_spare; i++)
-        free(sw->spare[i]);
-    free(sw->spare);
     free(sw->queue);
     free(sw->threads);
-    free(sw->cur);
+    if (sw->cur_cap == sw->part_size) {
+        odbk_s3_pool_put(&sw->s3->pool, sw->cur, sw->part_size);
+    } else {
+        free(sw->cur);
+        odbk_s3_pool_resize(&sw->s3->pool, sw->cur_cap, 0);
+    }
     free(sw->eid);
     free(sw->key);
     free(sw->what);

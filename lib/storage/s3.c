@@ -41,6 +41,7 @@ static void s3_destroy(struct odbk_s3 *s)
     pthread_mutex_destroy(&s->misc_mu);
     odbk_s3_written_free(s);
     pthread_mutex_destroy(&s->written_mu);
+    odbk_s3_pool_destroy(&s->pool);
     free(s->scheme);
     free(s->endpoint_host);
     free(s->region);
@@ -87,6 +88,7 @@ static int s3_open(struct odbk_storage *st, const struct odbk_config_section *se
     const char *v;
     pthread_mutex_init(&s->misc_mu, NULL);
     pthread_mutex_init(&s->written_mu, NULL);
+    odbk_s3_pool_init(&s->pool, 0);
     s->name = st->name;
 
     s->region = odbk_xstrdup((v = odbk_config_get(sec, "region")) && *v ? v : "us-east-1");
@@ -136,6 +138,7 @@ static int s3_open(struct odbk_storage *st, const struct odbk_config_section *se
         odbk_config_uint(sec, "retries", 5, 0, 100, &s->retries, err) < 0 ||
         odbk_config_seconds(sec, "timeout", 60, 1, 3600, &s->timeout, err) < 0)
         goto fail;
+    s->pool.budget = (s->concurrency + 1) * odbk_s3_part_size(0, s->part_size);
 
     if (odbk_config_secret(sec, "access-key-id", "AWS_ACCESS_KEY_ID", &s->access_key, err) < 0 ||
         odbk_config_secret(sec, "secret-access-key", "AWS_SECRET_ACCESS_KEY", &s->secret_key, err) < 0 ||

@@ -1,8 +1,11 @@
 /* test-s3.c - the S3 driver's pure parts: the multipart part-size planner (uniform parts of whole MiB,
  * at least 5 MiB, at most 10,000 parts for hints up to 5 TiB, room for twice the hint), SigV4 against the
- * published AWS example, URI encoding, and the XML reader (exact tags, entities). */
+ * published AWS example, URI encoding, the XML reader (exact tags, entities), and the pool of part buffers
+ * (one budget, waits and wakes, reuse, room made from free buffers of another size, peak under threads). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "storage/s3-internal.h"
@@ -121,11 +124,106 @@ static void xml(void)
     free(v);
 }
 
+struct getter {
+    struct odbk_s3_pool *pool;
+    size_t size;
+    unsigned char *got;
+    int done;   /* atomic */
+};
+
+static void *getter(void *arg)
+{
+    struct getter *g = arg;
+    g->got = odbk_s3_pool_get(g->pool, g->size);
+    __atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+struct churn {
+    struct odbk_s3_pool *pool;
+    int rounds;
+};
+
+static void *churner(void *arg)
+{
+    struct churn *c = arg;
+    int i;
+    for (i = 0; i < c->rounds; i++) {
+        unsigned char *a = odbk_s3_pool_get(c->pool, MIB);
+        a[0] = a[MIB - 1] = 1;
+        odbk_s3_pool_put(c->pool, a, MIB);
+    }
+    return NULL;
+}
+
+static void pool(void)
+{
+    struct odbk_s3_pool p;
+    struct getter g = {0};
+    struct churn c;
+    pthread_t t[6];
+    unsigned char *a, *b, *d;
+    int i;
+
+    odbk_s3_pool_init(&p, 3 * MIB);
+    a = odbk_s3_pool_get(&p, MIB);
+    b = odbk_s3_pool_get(&p, MIB);
+    d = odbk_s3_pool_get(&p, MIB);
+    is_int(p.used, 3 * MIB, "three buffers of 1 MiB spend a 3 MiB budget");
+    g.pool = &p;
+    g.size = MIB;
+    pthread_create(&t[0], NULL, getter, &g);
+    nap(100);
+    ok(!__atomic_load_n(&g.done, __ATOMIC_ACQUIRE), "a fourth buffer waits while the budget is spent");
+    odbk_s3_pool_put(&p, b, MIB);
+    pthread_join(t[0], NULL);
+    ok(g.done && g.got == b, "a buffer given back wakes the waiter, and is reused, not reallocated");
+    is_int(p.used, 3 * MIB, "reuse charges nothing more");
+    odbk_s3_pool_put(&p, a, MIB);
+    odbk_s3_pool_put(&p, d, MIB);
+    odbk_s3_pool_put(&p, g.got, MIB);
+    is_int(p.used, 3 * MIB, "free buffers stay charged (kept for reuse)");
+    a = odbk_s3_pool_get(&p, 2 * MIB);   /* room for two of 2 MiB: 4 MiB */
+    is_int(p.used, 4 * MIB, "a buffer of another size frees free ones to make room");
+    is_int(p.n_free, 2, "only as many as needed");
+    odbk_s3_pool_resize(&p, 0, 4 * MIB);
+    is_int(p.used, 8 * MIB, "a writer's own first buffer is charged without waiting");
+    odbk_s3_pool_resize(&p, 4 * MIB, 0);
+    odbk_s3_pool_put(&p, a, 2 * MIB);
+    odbk_s3_pool_destroy(&p);
+
+    odbk_s3_pool_init(&p, 3 * MIB);
+    a = odbk_s3_pool_get(&p, 4 * MIB);
+    b = odbk_s3_pool_get(&p, 4 * MIB);
+    ok(a && b, "a part larger than the budget still gets two buffers");
+    odbk_s3_pool_put(&p, a, 4 * MIB);
+    odbk_s3_pool_put(&p, b, 4 * MIB);
+    odbk_s3_pool_destroy(&p);
+
+    odbk_s3_pool_init(&p, 3 * MIB);
+    c.pool = &p;
+    c.rounds = 200;
+    for (i = 0; i < 6; i++)
+        pthread_create(&t[i], NULL, churner, &c);
+    for (i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    ok(odbk_s3_pool_peak(&p) <= 3 * MIB, "six threads taking buffers never exceed the budget");
+    ok(p.n_free <= 3, "at most the budget is kept free");
+    odbk_s3_pool_destroy(&p);
+}
+
 int main(void)
 {
     planner();
     sigv4();
     encoding();
     xml();
+    pool();
     return done_testing();
 }
