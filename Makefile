@@ -38,8 +38,11 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_TARGETS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%.t)
 HELPER_SRCS := $(sort $(wildcard tests/helper/*.c))
 HELPER_TARGETS := $(HELPER_SRCS:tests/helper/%.c=$(B)/tests/%)
+# tests/bench/NAME.c: the benchmarks' own programs (odbk-gen-catalog), linked with libodbk
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_TARGETS := $(BENCH_SRCS:tests/bench/%.c=$(B)/bench/odbk-%)
 
-all: $(B)/libodbk.a $(BIN_TARGETS) $(UNIT_TARGETS) $(HELPER_TARGETS)
+all: $(B)/libodbk.a $(BIN_TARGETS) $(UNIT_TARGETS) $(HELPER_TARGETS) $(BENCH_TARGETS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +61,10 @@ $(B)/tests/%.t: $(B)/tests/unit/%.o $(B)/libodbk.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libodbk.a $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/helper/%.o $(B)/libodbk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libodbk.a $(LDLIBS)
+
+$(B)/bench/odbk-%: $(B)/tests/bench/%.o $(B)/libodbk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libodbk.a $(LDLIBS)
 
