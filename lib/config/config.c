@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -657,6 +658,24 @@ static int env_owners(const struct odbk_config_section *sec, struct odbk_env *ou
     return 0;
 }
 
+/* The home of the user "odoo", or NULL: looked up once per process (a user database lookup is some 30
+ * system calls, and states, compliance and --due resolve every env: 10,000 lookups) */
+static char *odoo_home;
+static pthread_once_t odoo_home_once = PTHREAD_ONCE_INIT;
+
+static void odoo_home_lookup(void)
+{
+    struct passwd *pw = getpwnam("odoo");
+    if (pw && pw->pw_dir)
+        odoo_home = odbk_xstrdup(pw->pw_dir);
+}
+
+static const char *odoo_user_home(void)
+{
+    pthread_once(&odoo_home_once, odoo_home_lookup);
+    return odoo_home;
+}
+
 int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk_env *out,
                     struct odbk_err *err)
 {
@@ -735,9 +754,8 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
                                         : odbk_xasprintf("%s/.local/share/Odoo", oc_home ? oc_home : "");
             dd_from = "odoo.conf";
         } else {
-            const char *home = odbk_getenv("HOME");
-            struct passwd *pw = getpwnam("odoo");
-            out->data_dir = odbk_xasprintf("%s/.local/share/Odoo", pw && pw->pw_dir ? pw->pw_dir : home ? home : "");
+            const char *home = odbk_getenv("HOME"), *odoo = odoo_user_home();
+            out->data_dir = odbk_xasprintf("%s/.local/share/Odoo", odoo ? odoo : home ? home : "");
             dd_from = "default";
         }
         v = odbk_config_get(sec, "filestore");
