@@ -16,7 +16,13 @@
 struct odbk_catalog {
     sqlite3 *db;
     char *path;
+    int batch;            /* inside odbk_catalog_batch_begin/end: env_state refreshed at its end */
+    char **dirty;         /* the envs written in the batch (repeats allowed), their env_state rows to refresh */
+    size_t n_dirty, cap_dirty;
 };
+
+static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
+static void bind_text(sqlite3_stmt *st, int i, const char *s);
 
 /* Forward migrations: migrations[i] brings the schema from version i to i + 1.  Never edit a released
  * step; append a new one. */
@@ -115,7 +121,26 @@ static const char *const migrations[] = {
     "ALTER TABLE restore_temps ADD COLUMN old_ino INTEGER NOT NULL DEFAULT 0;",
     /* 7 → 8: the key id of an encrypted storage's backup (storage.h), which passphrase restores it */
     "ALTER TABLE backups ADD COLUMN key_id TEXT NOT NULL DEFAULT '';",
+    /* 10 → 11 (ENV_STATE_STEP): each env's figures, kept up to date in the transaction of every write of its
+     * backup rows and of its failed scheduled attempts (refresh_env_state), so that states, compliance and
+     * --due over 10,000 envs read 10,000 small rows, not each env's backups; filled once by the migration */
+    "CREATE TABLE env_state ("
+    "  env TEXT PRIMARY KEY,"
+    "  completed INTEGER NOT NULL DEFAULT 0,"
+    "  latest_id TEXT,"
+    "  latest_at INTEGER NOT NULL DEFAULT 0,"
+    "  failed_id TEXT,"
+    "  failed_at INTEGER NOT NULL DEFAULT 0,"
+    "  failed_error TEXT,"
+    "  running INTEGER NOT NULL DEFAULT 0,"
+    "  scheduled_at INTEGER NOT NULL DEFAULT 0,"
+    "  schedule_failures INTEGER NOT NULL DEFAULT 0,"
+    "  schedule_failed_at INTEGER NOT NULL DEFAULT 0"
+    ");",
 };
+
+/* the migration that creates env_state: every env's row is computed as it runs */
+#define ENV_STATE_STEP 8
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -144,16 +169,128 @@ static int exec(struct odbk_catalog *cat, const char *sql, struct odbk_err *err)
 
 int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err)
 {
-    return exec(cat, "BEGIN IMMEDIATE", err);
+    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    cat->batch = 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The env_state rows of the envs the batch wrote, each once; the list is emptied either way. */
+static int refresh_dirty(struct odbk_catalog *cat, int refresh, struct odbk_err *err)
+{
+    size_t i;
+    int r = 0;
+    if (refresh && cat->n_dirty)
+        qsort(cat->dirty, cat->n_dirty, sizeof(*cat->dirty), cmp_str);
+    for (i = 0; i < cat->n_dirty; i++) {
+        if (refresh && r == 0 && (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1])))
+            r = refresh_env_state(cat, cat->dirty[i], err);
+        free(cat->dirty[i]);
+    }
+    cat->n_dirty = 0;
+    return r;
 }
 
 int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err)
 {
+    int r = 0;
+    cat->batch = 0;
+    if (commit && refresh_dirty(cat, 1, err) < 0)
+        commit = 0, r = -1;
+    refresh_dirty(cat, 0, NULL);
     if (!commit) {
         sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
-        return 0;
+        return r;
     }
     return exec(cat, "COMMIT", err);
+}
+
+/* A write and the env_state it changes as one transaction: begin one unless already inside one (a batch,
+ * insert_exclusive's); end it with the write's outcome r (0 commit, -1 roll back). */
+static int tx_begin(struct odbk_catalog *cat, int *own, struct odbk_err *err)
+{
+    *own = sqlite3_get_autocommit(cat->db);
+    return *own ? exec(cat, "BEGIN IMMEDIATE", err) : 0;
+}
+
+static int tx_end(struct odbk_catalog *cat, int own, int r, struct odbk_err *err)
+{
+    if (!own)
+        return r;
+    if (r < 0) {
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return exec(cat, "COMMIT", err);
+}
+
+/* env's rows changed: its env_state row is refreshed now, or at the end of the batch */
+static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    if (!env)
+        return 0;
+    if (!cat->batch)
+        return refresh_env_state(cat, env, err);
+    if (cat->n_dirty && !strcmp(cat->dirty[cat->n_dirty - 1], env))
+        return 0;
+    if (cat->n_dirty == cat->cap_dirty) {
+        cat->cap_dirty = cat->cap_dirty ? cat->cap_dirty * 2 : 64;
+        cat->dirty = odbk_xrealloc(cat->dirty, cat->cap_dirty * sizeof(*cat->dirty));
+    }
+    cat->dirty[cat->n_dirty++] = odbk_xstrdup(env);
+    return 0;
+}
+
+/* One env's figures (or, env NULL, every env's: the migration), from its rows through the indexes, in
+ * the words SQLite and PostgreSQL share: the count of completed backups, the newest completed (created_at,
+ * then insertion order), the newest failure at or after it, whether one runs, the newest scheduled
+ * success (completed or expired since) and the failed scheduled attempts after it. */
+#define ENV_STATE_SQL(ENVS)                                                                                   \
+    "INSERT INTO env_state (env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, "        \
+    "running, scheduled_at, schedule_failures, schedule_failed_at) "                                            \
+    "SELECT s.env, s.completed, l.id, coalesce(l.created_at, 0), f.id, coalesce(f.created_at, 0), f.error, "   \
+    "s.running, s.scheduled_at, "                                                                               \
+    "(SELECT count(*) FROM audit WHERE env = s.env AND at > s.scheduled_at AND action = 'schedule' "            \
+    "AND result = 'failed'), "                                                                                  \
+    "coalesce((SELECT max(at) FROM audit WHERE env = s.env AND at > s.scheduled_at AND action = 'schedule' "    \
+    "AND result = 'failed'), 0) "                                                                               \
+    "FROM (SELECT e.env, "                                                                                      \
+    "(SELECT count(*) FROM backups WHERE env = e.env AND status = 'completed') AS completed, "                  \
+    "(SELECT rowid FROM backups WHERE env = e.env AND status = 'completed' "                                    \
+    "ORDER BY created_at DESC, rowid DESC LIMIT 1) AS latest, "                                                 \
+    "CASE WHEN EXISTS (SELECT 1 FROM backups WHERE env = e.env AND status IN ('pending', 'in_progress', "      \
+    "'uploading')) THEN 1 ELSE 0 END AS running, "                                                              \
+    "coalesce((SELECT created_at FROM backups WHERE env = e.env AND type = 'scheduled' AND status IN "          \
+    "('completed', 'expired') ORDER BY created_at DESC, rowid DESC LIMIT 1), 0) AS scheduled_at "               \
+    "FROM (" ENVS ") e) s "                                                                                     \
+    "LEFT JOIN backups l ON l.rowid = s.latest "                                                                \
+    "LEFT JOIN backups f ON f.rowid = (SELECT rowid FROM backups WHERE env = s.env AND status = 'failed' AND "  \
+    "created_at >= coalesce(l.created_at, 0) ORDER BY created_at DESC, rowid DESC LIMIT 1) "                    \
+    "WHERE true ON CONFLICT (env) DO UPDATE SET completed = excluded.completed, latest_id = excluded.latest_id, " \
+    "latest_at = excluded.latest_at, failed_id = excluded.failed_id, failed_at = excluded.failed_at, "          \
+    "failed_error = excluded.failed_error, running = excluded.running, scheduled_at = excluded.scheduled_at, "  \
+    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at"
+
+static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db,
+                           env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env")
+                               : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
+                                               "NULL AND action = 'schedule'"),
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    if (env)
+        bind_text(st, 1, env);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot update the env's figures");
 }
 
 static int mkdir_parents(const char *path, struct odbk_err *err)
@@ -194,7 +331,8 @@ static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
         if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
             return -1;
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
-        if (exec(cat, migrations[i], err) < 0 || exec(cat, pragma, err) < 0) {
+        if (exec(cat, migrations[i], err) < 0 || (i == ENV_STATE_STEP && refresh_env_state(cat, NULL, err) < 0) ||
+            exec(cat, pragma, err) < 0) {
             sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
             odbk_err_prefix(err, "schema migration %d to %d", i, i + 1);
             return -1;
@@ -246,6 +384,8 @@ void odbk_catalog_close(struct odbk_catalog *cat)
 {
     if (!cat)
         return;
+    refresh_dirty(cat, 0, NULL);
+    free(cat->dirty);
     sqlite3_close(cat->db);
     free(cat->path);
     free(cat);
@@ -382,30 +522,63 @@ void odbk_backup_list_free(struct odbk_backup *v, size_t n)
     free(v);
 }
 
+/* The env of the row with id, or NULL (malloc'd). */
+static char *env_of(struct odbk_catalog *cat, const char *id)
+{
+    sqlite3_stmt *st;
+    char *env = NULL;
+    if (sqlite3_prepare_v2(cat->db, "SELECT env FROM backups WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    bind_text(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        env = col_text(st, 0);
+    sqlite3_finalize(st);
+    return env;
+}
+
+/* Run sql with b's columns, and refresh the env_state of the env it wrote (and of the env an update moved
+ * the row from) in the same transaction; returns the rows changed, or -1. */
 static int write_backup(struct odbk_catalog *cat, const char *sql, const struct odbk_backup *b,
                         struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc;
+    int rc, own, r = -1;
+    char *old_env = NULL;
     /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
      * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
     if (b->status == ODBK_BACKUP_COMPLETED && odbk_failpoint("catalog-readonly"))
         sqlite3_exec(cat->db, "PRAGMA query_only = ON", NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return sql_err(cat, err, "cannot prepare");
+    if (tx_begin(cat, &own, err) < 0)
+        return -1;
+    if (!strncmp(sql, "UPDATE", 6))
+        old_env = env_of(cat, b->id);
+    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
     bind_backup(st, b);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return sql_err(cat, err, "cannot write backup row");
-    return 0;
+    if (rc != SQLITE_DONE) {
+        sql_err(cat, err, "cannot write backup row");
+        goto out;
+    }
+    r = sqlite3_changes(cat->db);
+    if (r > 0 && (env_written(cat, b->env, err) < 0 ||
+                  (old_env && b->env && strcmp(old_env, b->env) && env_written(cat, old_env, err) < 0)))
+        r = -1;
+out:
+    free(old_env);
+    if (tx_end(cat, own, r < 0 ? -1 : 0, err) < 0)
+        return -1;
+    return r;
 }
 
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
 {
     return write_backup(cat, "INSERT INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                         "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
-                        b, err);
+                        b, err) < 0 ? -1 : 0;
 }
 
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
@@ -459,12 +632,12 @@ int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backu
     *same = 0;
     /* one statement for a new id (the common case of a rescan into an empty catalog); a known one is
      * never overwritten, and only its storage and whether its manifest is the same are read back */
-    if (write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-                     "?25, ?26, ?27)",
-                     b, err) < 0)
+    if ((rc = write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+                           "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+                           "?24, ?25, ?26, ?27)",
+                           b, err)) < 0)
         return -1;
-    if (sqlite3_changes(cat->db) == 1)
+    if (rc == 1)
         return 0;
     if (sqlite3_prepare_v2(cat->db, "SELECT storage, manifest IS ?2 FROM backups WHERE id = ?1", -1, &st, NULL) !=
         SQLITE_OK)
@@ -491,29 +664,41 @@ int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backu
                         "finished_at = ?13, db_size = ?14, fs_size = ?15, total_size = ?16, has_filestore = ?17, "
                         "comment = ?18, retention = ?19, error = ?20, host = ?21, pid = ?22, heartbeat_at = ?23, "
                         "odoo_version = ?24, pg_version = ?25, manifest = ?26, key_id = ?27 WHERE id = ?1",
-                        b, err);
+                        b, err) < 0 ? -1 : 0;
 }
 
 int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, enum odbk_backup_status status,
                                    const char *error, struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc;
+    int rc, own, r = -1;
+    char *env = NULL;
+    if (tx_begin(cat, &own, err) < 0)
+        return -1;
     if (sqlite3_prepare_v2(cat->db,
                            "UPDATE backups SET status = ?2, error = COALESCE(?3, error), "
                            "finished_at = CASE WHEN ?2 IN ('completed', 'failed') AND finished_at = 0 "
                            "THEN ?4 ELSE finished_at END WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_err(cat, err, "cannot prepare");
+                           -1, &st, NULL) != SQLITE_OK) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
     bind_text(st, 1, id);
     bind_text(st, 2, odbk_status_name(status));
     bind_text(st, 3, error);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return sql_err(cat, err, "cannot update backup status");
-    return 0;
+    if (rc != SQLITE_DONE) {
+        sql_err(cat, err, "cannot update backup status");
+        goto out;
+    }
+    r = 0;
+    if (sqlite3_changes(cat->db) > 0 && (env = env_of(cat, id)) && env_written(cat, env, err) < 0)
+        r = -1;
+out:
+    free(env);
+    return tx_end(cat, own, r, err);
 }
 
 int odbk_catalog_heartbeat(struct odbk_catalog *cat, const char *id, struct odbk_err *err)
@@ -727,17 +912,21 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
 int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a, struct odbk_err *err)
 {
     sqlite3_stmt *st;
-    int rc;
+    int rc, own, r = -1;
     const char *user = a->user;
     if (!user) {
         struct passwd *pw = getpwuid(geteuid());
         user = pw ? pw->pw_name : "?";
     }
+    if (tx_begin(cat, &own, err) < 0)
+        return -1;
     if (sqlite3_prepare_v2(cat->db,
                            "INSERT INTO audit (at, user, host, action, backup_id, env, source, target, options, "
                            "result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_err(cat, err, "cannot prepare");
+                           -1, &st, NULL) != SQLITE_OK) {
+        sql_err(cat, err, "cannot prepare");
+        return tx_end(cat, own, -1, err);
+    }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(a->at ? a->at : odbk_now()));
     bind_text(st, 2, user);
     bind_text(st, 3, a->host ? a->host : odbk_hostname());
@@ -751,7 +940,11 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     bind_text(st, 11, a->detail);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot write audit entry");
+    if (rc != SQLITE_DONE)
+        sql_err(cat, err, "cannot write audit entry");
+    else   /* a failed scheduled attempt counts in its env's figures */
+        r = a->action && !strcmp(a->action, "schedule") ? env_written(cat, a->env, err) : 0;
+    return tx_end(cat, own, r, err);
 }
 
 /* The integer columns of one row (0 when NULL or no row): out[0..n-1]; ?1 is env, ?2 (if any) arg. */
@@ -776,74 +969,102 @@ static int query_ints(struct odbk_catalog *cat, const char *sql, const char *env
     return 0;
 }
 
-static int query_int(struct odbk_catalog *cat, const char *sql, const char *env, int64_t arg, int64_t *out,
-                     struct odbk_err *err)
-{
-    return query_ints(cat, sql, env, arg, out, 1, err);
-}
+#define ENV_STATE_COLUMNS                                                                                     \
+    "env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, running, scheduled_at, "        \
+    "schedule_failures, schedule_failed_at"
 
-/* The newest row of env with status, created at or after `since` (its id, time and error), if any. */
-static int newest_of(struct odbk_catalog *cat, const char *env, enum odbk_backup_status status, time_t since, char **id,
-                     time_t *at, char **error, struct odbk_err *err)
+static void read_env_state(sqlite3_stmt *st, struct odbk_env_summary *s)
 {
-    sqlite3_stmt *st;
-    int rc;
-    if (sqlite3_prepare_v2(cat->db,
-                           "SELECT id, created_at, error FROM backups INDEXED BY backups_env_status "
-                           "WHERE env = ?1 AND status = ?2 AND created_at >= ?3 "
-                           "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_err(cat, err, "cannot prepare");
-    bind_text(st, 1, env);
-    bind_text(st, 2, odbk_status_name(status));
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)since);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = col_text(st, 0);
-        *at = (time_t)sqlite3_column_int64(st, 1);
-        if (error)
-            *error = col_text(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_err(cat, err, "cannot read");
-    return 0;
+    s->env = col_text(st, 0);
+    s->completed = (size_t)sqlite3_column_int64(st, 1);
+    s->latest_id = col_text(st, 2);
+    s->latest_at = (time_t)sqlite3_column_int64(st, 3);
+    s->failed_id = col_text(st, 4);
+    s->failed_at = (time_t)sqlite3_column_int64(st, 5);
+    s->failed_error = col_text(st, 6);
+    s->running = sqlite3_column_int64(st, 7) != 0;
+    s->last_scheduled_success = (time_t)sqlite3_column_int64(st, 8);
+    s->schedule_failures = (size_t)sqlite3_column_int64(st, 9);
+    s->schedule_failed_at = (time_t)sqlite3_column_int64(st, 10);
 }
 
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
                              struct odbk_err *err)
 {
-    int64_t v;
+    sqlite3_stmt *st;
+    int rc;
     memset(s, 0, sizeof(*s));
-    if (query_int(cat, "SELECT count(*) FROM backups WHERE env = ?1 AND status = 'completed'", env,
-                  0, &v, err) < 0)
-        goto fail;
-    s->completed = (size_t)v;
-    if (newest_of(cat, env, ODBK_BACKUP_COMPLETED, 0, &s->latest_id, &s->latest_at, NULL, err) < 0 ||
-        newest_of(cat, env, ODBK_BACKUP_FAILED, s->latest_at, &s->failed_id, &s->failed_at, &s->failed_error,
-                  err) < 0)
-        goto fail;
-    /* any backup of the env running (manual ones too) makes it not due: only one runs at a time */
-    if (query_int(cat, "SELECT EXISTS (SELECT 1 FROM backups WHERE env = ?1 AND status IN ('pending', "
-                       "'in_progress', 'uploading'))", env, 0, &v, err) < 0)
-        goto fail;
-    s->running = v != 0;
-    /* the newest scheduled success: walk the env's rows newest first, usually one step */
-    if (query_int(cat, "SELECT created_at FROM backups INDEXED BY backups_env_created WHERE env = ?1 AND "
-                       "type = 'scheduled' AND status IN ('completed', 'expired') "
-                       "ORDER BY created_at DESC, rowid DESC LIMIT 1", env, 0, &v, err) < 0)
-        goto fail;
-    s->last_scheduled_success = (time_t)v;
+    if (sqlite3_prepare_v2(cat->db, "SELECT " ENV_STATE_COLUMNS " FROM env_state WHERE env = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        read_env_state(st, s);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot read the env's figures");
     return 0;
-fail:
-    odbk_env_summary_release(s);
-    return -1;
+}
+
+static int cmp_summary(const void *a, const void *b)
+{
+    return strcmp(((const struct odbk_env_summary *)a)->env, ((const struct odbk_env_summary *)b)->env);
+}
+
+int odbk_catalog_env_summaries(struct odbk_catalog *cat, struct odbk_env_summaries *out, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(cat->db, "SELECT " ENV_STATE_COLUMNS " FROM env_state", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            out->v = odbk_xrealloc(out->v, cap * sizeof(*out->v));
+        }
+        memset(&out->v[out->n], 0, sizeof(out->v[0]));
+        read_env_state(st, &out->v[out->n]);
+        if (out->v[out->n].env)
+            out->n++;
+        else
+            odbk_env_summary_release(&out->v[out->n]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        odbk_env_summaries_release(out);
+        return sql_err(cat, err, "cannot read the envs' figures");
+    }
+    /* sorted here, not by the database: its collation need not be strcmp's */
+    if (out->n)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_summary);
+    return 0;
+}
+
+const struct odbk_env_summary *odbk_env_summaries_find(const struct odbk_env_summaries *all, const char *env)
+{
+    struct odbk_env_summary key;
+    if (!all->n)
+        return NULL;
+    key.env = (char *)env;
+    return bsearch(&key, all->v, all->n, sizeof(*all->v), cmp_summary);
+}
+
+void odbk_env_summaries_release(struct odbk_env_summaries *all)
+{
+    size_t i;
+    for (i = 0; i < all->n; i++)
+        odbk_env_summary_release(&all->v[i]);
+    free(all->v);
+    memset(all, 0, sizeof(*all));
 }
 
 void odbk_env_summary_release(struct odbk_env_summary *s)
 {
     if (!s)
         return;
+    free(s->env);
     free(s->latest_id);
     free(s->failed_id);
     free(s->failed_error);

@@ -132,8 +132,10 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
 void odbk_backup_release(struct odbk_backup *b);
 void odbk_backup_list_free(struct odbk_backup *v, size_t n);
 
-/* One env's figures, read through the indexes (not its rows): what env states, compliance and --due need. */
+/* One env's figures, kept in the catalog's env_state with every write of the env's rows (not read from its
+ * rows): what env states, compliance and --due need. */
 struct odbk_env_summary {
+    char *env;                     /* odbk_catalog_env_summaries' rows: whose figures */
     size_t completed;              /* completed backups */
     char *latest_id;               /* the newest completed backup, or NULL */
     time_t latest_at;
@@ -142,10 +144,21 @@ struct odbk_env_summary {
     char *failed_error;
     int running;                   /* a backup is pending, in progress or uploading */
     time_t last_scheduled_success; /* the newest scheduled backup completed (or expired since), or 0 */
+    size_t schedule_failures;      /* failed scheduled attempts (audit) after last_scheduled_success */
+    time_t schedule_failed_at;     /* the newest of them, or 0 */
 };
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
                              struct odbk_err *err);
 void odbk_env_summary_release(struct odbk_env_summary *s);
+/* Every env's figures in one read (the all-env commands: 10,000 envs in one statement), sorted by env
+ * name; odbk_env_summaries_find gives one env's, or NULL for an env without rows (no figures). */
+struct odbk_env_summaries {
+    struct odbk_env_summary *v;
+    size_t n;
+};
+int odbk_catalog_env_summaries(struct odbk_catalog *cat, struct odbk_env_summaries *out, struct odbk_err *err);
+const struct odbk_env_summary *odbk_env_summaries_find(const struct odbk_env_summaries *all, const char *env);
+void odbk_env_summaries_release(struct odbk_env_summaries *all);
 /* The failed scheduled attempts of env (audit action "schedule", result "failed") after `after`: how many,
  * and the newest one's time (0 if none). */
 int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, time_t after, size_t *count,

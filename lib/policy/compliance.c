@@ -122,11 +122,12 @@ void odbk_env_status_free(struct odbk_env_status *v, size_t n)
     free(v);
 }
 
-static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, const struct odbk_env *env,
+/* sum: the env's figures, NULL for an env without rows */
+static int env_status(const struct odbk_config *cfg, const struct odbk_env_summary *sum, const struct odbk_env *env,
                       time_t now, struct odbk_env_status *s, struct odbk_err *err)
 {
+    static const struct odbk_env_summary none;
     struct odbk_policy p;
-    struct odbk_env_summary sum;
     int r = -1;
     if (odbk_policy_load(cfg, env->name, &p, err) < 0)
         return -1;
@@ -135,24 +136,21 @@ static int env_status(const struct odbk_config *cfg, struct odbk_catalog *cat, c
     s->storage = env->storage ? odbk_xstrdup(env->storage) : NULL;
     s->enabled = p.enabled;
     s->policy_source = p.custom ? "custom" : "default";
-    if (odbk_catalog_env_summary(cat, env->name, &sum, err) < 0)
-        goto out;
-    s->backups = sum.completed;
+    if (!sum)
+        sum = &none;
+    s->backups = sum->completed;
     s->age = -1;
-    if (sum.latest_id) {
-        s->latest_id = sum.latest_id;
-        s->latest_at = sum.latest_at;
+    if (sum->latest_id) {
+        s->latest_id = odbk_xstrdup(sum->latest_id);
+        s->latest_at = sum->latest_at;
         s->age = (int64_t)now - (int64_t)s->latest_at;
-        sum.latest_id = NULL;
     }
     /* the newest failure since then (a run that could not even start has its row too) */
-    if (sum.failed_id) {
-        s->failed_id = sum.failed_id;
-        s->failed_at = sum.failed_at;
-        s->failed_error = sum.failed_error ? sum.failed_error : odbk_xstrdup("");
-        sum.failed_id = sum.failed_error = NULL;
+    if (sum->failed_id) {
+        s->failed_id = odbk_xstrdup(sum->failed_id);
+        s->failed_at = sum->failed_at;
+        s->failed_error = odbk_xstrdup(sum->failed_error ? sum->failed_error : "");
     }
-    odbk_env_summary_release(&sum);
     s->state = odbk_env_state(&p, env->storage != NULL, s->latest_at, now);
     if (odbk_compliance_window(&p, now, &s->window, err) < 0)
         goto out;
@@ -171,7 +169,11 @@ int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat
     const char **names = NULL;
     size_t n = odbk_config_env_names(cfg, &names), i, k = 0;
     struct odbk_env_status *v = odbk_xcalloc(n + 1, sizeof(*v));
+    struct odbk_env_summaries all = {0};
     int r = -1;
+    /* every env's figures in one read, not one query per env */
+    if (odbk_catalog_env_summaries(cat, &all, err) < 0)
+        goto out;
     for (i = 0; i < n; i++) {
         struct odbk_env env;
         if (odbk_config_env(cfg, names[i], &env, err) < 0)
@@ -180,7 +182,7 @@ int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat
             odbk_env_release(&env);
             continue;
         }
-        r = env_status(cfg, cat, &env, now, &v[k++], err);
+        r = env_status(cfg, odbk_env_summaries_find(&all, names[i]), &env, now, &v[k++], err);
         odbk_env_release(&env);
         if (r < 0)
             goto out;
@@ -188,6 +190,7 @@ int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat
     r = 0;
 out:
     free(names);
+    odbk_env_summaries_release(&all);
     if (r < 0) {
         odbk_env_status_free(v, k);
         v = NULL;

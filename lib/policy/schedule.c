@@ -74,20 +74,27 @@ int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule
     return 0;
 }
 
+/* The history --due decides on, from the env's figures (NULL: an env without rows). */
+static void history_of(const struct odbk_env_summary *s, struct odbk_schedule_history *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (!s)
+        return;
+    h->running = s->running;
+    h->last_success = s->last_scheduled_success;
+    h->failures = (int)s->schedule_failures;
+    h->last_failure = s->schedule_failed_at;
+}
+
 int odbk_schedule_history(struct odbk_catalog *cat, const char *env, struct odbk_schedule_history *h,
                           struct odbk_err *err)
 {
     struct odbk_env_summary s;
-    size_t failures;
     memset(h, 0, sizeof(*h));
     if (odbk_catalog_env_summary(cat, env, &s, err) < 0)
         return -1;
-    h->running = s.running;
-    h->last_success = s.last_scheduled_success;
+    history_of(&s, h);
     odbk_env_summary_release(&s);
-    if (odbk_catalog_schedule_failures(cat, env, h->last_success, &failures, &h->last_failure, err) < 0)
-        return -1;
-    h->failures = (int)failures;
     return 0;
 }
 
@@ -105,15 +112,20 @@ int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat
     const char **names = NULL;
     size_t n = odbk_config_env_names(cfg, &names), i;
     struct odbk_schedule_state *v = odbk_xcalloc(n + 1, sizeof(*v));
+    struct odbk_env_summaries all = {0};
     int r = -1;
+    /* every env's figures in one read, not one query per env */
+    if (odbk_catalog_env_summaries(cat, &all, err) < 0)
+        goto out;
     for (i = 0; i < n; i++) {
         struct odbk_policy p;
         struct odbk_schedule_history h = {0};
         v[i].env = odbk_xstrdup(names[i]);
         if (odbk_policy_load(cfg, names[i], &p, err) < 0)
             goto out;
-        if ((p.enabled && p.has_schedule && odbk_schedule_history(cat, names[i], &h, err) < 0) ||
-            odbk_schedule_decide(&p, &h, now, &v[i], err) < 0) {
+        if (p.enabled && p.has_schedule)
+            history_of(odbk_env_summaries_find(&all, names[i]), &h);
+        if (odbk_schedule_decide(&p, &h, now, &v[i], err) < 0) {
             odbk_err_prefix(err, "environment '%s'", names[i]);
             odbk_policy_release(&p);
             goto out;
@@ -133,6 +145,7 @@ int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat
     r = 0;
 out:
     free(names);
+    odbk_env_summaries_release(&all);
     if (r < 0) {
         odbk_schedule_states_free(v, n);
         v = NULL;

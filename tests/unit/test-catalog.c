@@ -192,8 +192,113 @@ int main(void)
         is_str(s.latest_id, "20260201T000000Z-000000", "its newest is the row inserted last");
         odbk_env_summary_release(&s);
     }
+    {
+        /* the env's figures follow every write of its rows, in the write's transaction (env_state) */
+        struct odbk_env_summary s;
+        struct odbk_env_summaries all;
+        const struct odbk_env_summary *one;
+        struct odbk_backup imp;
+        struct odbk_audit a = {0};
+        char *known = NULL;
+        int same = 0;
+        fill(&b, "20260301T000000Z-aaaaaa", "st", "acme", 1772323200, "completed");
+        b.type = ODBK_TYPE_SCHEDULED;
+        odbk_catalog_backup_insert(cat, &b, &err);
+        fill(&b, "20260302T000000Z-bbbbbb", "st", "acme", 1772409600, "completed");
+        b.type = ODBK_TYPE_SCHEDULED;
+        odbk_catalog_backup_insert(cat, &b, &err);
+        fill(&b, "20260303T000000Z-cccccc", "st", "acme", 1772496000, "completed");
+        b.storage = "other";   /* another storage's row counts for the env too */
+        odbk_catalog_backup_insert(cat, &b, &err);
+        odbk_catalog_env_summary(cat, "st", &s, &err);
+        ok(s.completed == 3 && s.latest_id && !strcmp(s.latest_id, "20260303T000000Z-cccccc") &&
+               s.last_scheduled_success == 1772409600, "inserts: counted, the newest, the newest scheduled");
+        odbk_env_summary_release(&s);
+        is_int(odbk_catalog_backup_set_status(cat, "20260303T000000Z-cccccc", ODBK_BACKUP_FAILED, "gone", &err), 0,
+               "a status change");
+        odbk_catalog_env_summary(cat, "st", &s, &err);
+        ok(s.completed == 2 && s.latest_id && !strcmp(s.latest_id, "20260302T000000Z-bbbbbb") && s.failed_id &&
+               !strcmp(s.failed_id, "20260303T000000Z-cccccc") && s.failed_error && !strcmp(s.failed_error, "gone"),
+           "the newest completed and the failure after it follow a status change");
+        odbk_env_summary_release(&s);
+        odbk_catalog_backup_set_status(cat, "20260302T000000Z-bbbbbb", ODBK_BACKUP_EXPIRED, NULL, &err);
+        odbk_catalog_env_summary(cat, "st", &s, &err);
+        ok(s.completed == 1 && !strcmp(s.latest_id, "20260301T000000Z-aaaaaa") && s.last_scheduled_success == 1772409600,
+           "an expired row: no longer counted nor the newest, still the newest scheduled success");
+        odbk_env_summary_release(&s);
+        fill(&b, "20260301T000000Z-aaaaaa", "st2", "acme", 1772323200, "in_progress");
+        is_int(odbk_catalog_backup_update(cat, &b, &err), 0, "an update that moves a row to another env");
+        odbk_catalog_env_summary(cat, "st", &s, &err);
+        ok(s.completed == 0 && !s.latest_id && s.failed_id, "the env it left: nothing completed, the failure kept");
+        odbk_env_summary_release(&s);
+        odbk_catalog_env_summary(cat, "st2", &s, &err);
+        ok(s.completed == 0 && s.running, "the env it joined: running");
+        odbk_env_summary_release(&s);
+        /* a batch: refreshed at its end, and nothing of a rolled-back one */
+        fill(&imp, "20260310T000000Z-aaaaaa", "bt", "acme", 1773100800, "completed");
+        is_int(odbk_catalog_batch_begin(cat, &err), 0, "a batch");
+        is_int(odbk_catalog_backup_import(cat, &imp, &known, &same, &err), 0, "an import in it");
+        is_int(odbk_catalog_batch_end(cat, 0, &err), 0, "rolled back");
+        odbk_catalog_env_summary(cat, "bt", &s, &err);
+        ok(s.completed == 0 && !s.latest_id, "a rolled-back batch leaves no figures");
+        odbk_env_summary_release(&s);
+        odbk_catalog_batch_begin(cat, &err);
+        odbk_catalog_backup_import(cat, &imp, &known, &same, &err);
+        fill(&imp, "20260311T000000Z-aaaaaa", "bt", "acme", 1773187200, "completed");
+        odbk_catalog_backup_import(cat, &imp, &known, &same, &err);
+        is_int(odbk_catalog_backup_import(cat, &imp, &known, &same, &err), 1, "a known id in the batch: left as it is");
+        free(known);
+        known = NULL;
+        is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "committed");
+        odbk_catalog_env_summary(cat, "bt", &s, &err);
+        ok(s.completed == 2 && !strcmp(s.latest_id, "20260311T000000Z-aaaaaa"), "a committed batch's rows counted");
+        odbk_env_summary_release(&s);
+        /* failed scheduled attempts after the newest scheduled success */
+        odbk_catalog_env_summary(cat, "stage", &s, &err);
+        ok(s.schedule_failures == 2 && s.schedule_failed_at == 1767485000, "the failed attempts after the success");
+        odbk_env_summary_release(&s);
+        a.action = "schedule";
+        a.env = "nobackup";
+        a.result = "failed";
+        a.at = 1767485000;
+        odbk_catalog_audit_add(cat, &a, &err);
+        odbk_catalog_env_summary(cat, "nobackup", &s, &err);
+        ok(s.schedule_failures == 1 && !s.completed, "an env whose attempts all failed: its failure counted");
+        odbk_env_summary_release(&s);
+        /* all at once */
+        is_int(odbk_catalog_env_summaries(cat, &all, &err), 0, "every env's figures at once");
+        one = odbk_env_summaries_find(&all, "stage");
+        ok(one && one->completed == 2 && one->running && !strcmp(one->latest_id, "20260105T000000Z-eeeeee"),
+           "one env's figures among them");
+        ok(odbk_env_summaries_find(&all, "bt") && odbk_env_summaries_find(&all, "prod") &&
+               !odbk_env_summaries_find(&all, "unknown"), "found by name; an env without rows has none");
+        odbk_env_summaries_release(&all);
+    }
     odbk_catalog_close(cat);
 
+    {
+        /* a catalog of before env_state: the migration computes every env's figures from its rows */
+        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; PRAGMA user_version = 8' 2>/dev/null", path);
+        if (system(cmd) == 0) {
+            struct odbk_env_summary s;
+            is_int(odbk_catalog_open(path, &cat, &err), 0, "an older catalog is migrated");
+            odbk_catalog_env_summary(cat, "stage", &s, &err);
+            ok(s.completed == 2 && s.latest_id && !strcmp(s.latest_id, "20260105T000000Z-eeeeee") && s.running &&
+                   s.failed_id && !strcmp(s.failed_id, "20260105T000000Z-ffffff") &&
+                   s.last_scheduled_success == 1767484800 && s.schedule_failures == 2,
+               "its envs' figures computed from their rows");
+            odbk_env_summary_release(&s);
+            odbk_catalog_env_summary(cat, "nobackup", &s, &err);
+            ok(s.schedule_failures == 1, "an env with failed attempts only too");
+            odbk_env_summary_release(&s);
+            odbk_catalog_close(cat);
+        } else {
+            ok(1, "# skip sqlite3 not installed");
+            ok(1, "# skip sqlite3 not installed");
+            ok(1, "# skip sqlite3 not installed");
+        }
+        free(cmd);
+    }
     {
         /* a newer schema than this odbk knows is refused, not damaged */
         char *cmd = odbk_xasprintf("sqlite3 '%s' 'PRAGMA user_version = 99' 2>/dev/null", path);
