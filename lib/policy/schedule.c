@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -19,6 +20,59 @@ long odbk_schedule_backoff(int failures)
     return b < 3600 ? b : 3600;
 }
 
+/* The next fire time after now and the last one at or before it (0 if none in the searched past): the same
+ * for every env of one schedule and zone, so --due over 10,000 envs computes them once per (schedule, zone,
+ * now), not per env (each cron step enters the zone: a tzset that reads its file). */
+#define FIRE_MEMO 64
+static struct fire_memo {
+    char *cron, *zone;
+    time_t now, next, fired;
+} fire_memo[FIRE_MEMO];
+static size_t n_fire_memo;
+static pthread_mutex_t fire_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int fire_times(const struct odbk_policy *p, time_t now, time_t *next, time_t *fired, struct odbk_err *err)
+{
+    const char *zone = p->timezone;
+    int cut = strlen(p->cron.text) >= sizeof(p->cron.text) - 1;   /* the text does not name it */
+    size_t i;
+    pthread_mutex_lock(&fire_lock);
+    for (i = 0; !cut && i < n_fire_memo; i++)
+        if (fire_memo[i].now == now && !strcmp(fire_memo[i].cron, p->cron.text) && !strcmp(fire_memo[i].zone, zone)) {
+            *next = fire_memo[i].next;
+            *fired = fire_memo[i].fired;
+            pthread_mutex_unlock(&fire_lock);
+            return 0;
+        }
+    pthread_mutex_unlock(&fire_lock);
+    if (odbk_cron_next(&p->cron, now, p->timezone, next, err) < 0)
+        return -1;
+    if (odbk_cron_prev(&p->cron, now, p->timezone, fired, err) < 0)
+        *fired = 0, odbk_err_clear(err);   /* never fired in the searched past: fine */
+    pthread_mutex_lock(&fire_lock);
+    if (!cut && n_fire_memo < FIRE_MEMO) {
+        fire_memo[n_fire_memo].cron = odbk_xstrdup(p->cron.text);
+        fire_memo[n_fire_memo].zone = odbk_xstrdup(zone);
+        fire_memo[n_fire_memo].now = now;
+        fire_memo[n_fire_memo].next = *next;
+        fire_memo[n_fire_memo++].fired = *fired;
+    }
+    pthread_mutex_unlock(&fire_lock);
+    return 0;
+}
+
+/* Did the schedule fire in (since, now]?  The last fire time at or before now tells, when there is one
+ * (fire_times); else the walk from since. */
+static int fired_since(const struct odbk_policy *p, const struct odbk_schedule_state *st, time_t since, time_t now,
+                       int *fired, struct odbk_err *err)
+{
+    if (st->fired_at) {
+        *fired = st->fired_at > since;
+        return 0;
+    }
+    return odbk_cron_fired(&p->cron, since, now, p->timezone, fired, err);
+}
+
 int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule_history *h, time_t now,
                          struct odbk_schedule_state *st, struct odbk_err *err)
 {
@@ -32,10 +86,8 @@ int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule
         st->reason = "no schedule";
         return 0;
     }
-    if (odbk_cron_next(&p->cron, now, p->timezone, &st->next_at, err) < 0)
+    if (fire_times(p, now, &st->next_at, &st->fired_at, err) < 0)
         return -1;
-    if (odbk_cron_prev(&p->cron, now, p->timezone, &st->fired_at, err) < 0)
-        st->fired_at = 0, odbk_err_clear(err);   /* never fired in the searched past: fine */
     if (!p->enabled) {
         st->reason = "disabled";
         return 0;
@@ -50,7 +102,7 @@ int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule
         return 0;
     }
     /* fired since the last success?  (no success yet: since the beginning of time) */
-    if (h->last_success && odbk_cron_fired(&p->cron, h->last_success, now, p->timezone, &fired, err) < 0)
+    if (h->last_success && fired_since(p, st, h->last_success, now, &fired, err) < 0)
         return -1;
     if (h->last_success && !fired) {
         st->reason = "done";
@@ -62,7 +114,7 @@ int odbk_schedule_decide(const struct odbk_policy *p, const struct odbk_schedule
         return 0;
     }
     /* a failed attempt since: retry at the next fire time, or after the back-off */
-    if (odbk_cron_fired(&p->cron, h->last_failure, now, p->timezone, &fired, err) < 0)
+    if (fired_since(p, st, h->last_failure, now, &fired, err) < 0)
         return -1;
     st->retry_at = h->last_failure + odbk_schedule_backoff(h->failures);
     if (fired || now >= st->retry_at) {

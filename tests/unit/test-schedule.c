@@ -64,6 +64,17 @@ int main(void)
 {
     struct odbk_policy p;
 
+    /* the fire times are computed once per (schedule, zone, now) and shared by every env: each env's own
+     * history still decides, at the fire time exactly too */
+    policy("schedule = 0 2 * * *\ntimezone = Europe/Brussels\n", &p);
+    is_str(decide(&p, T("2026-03-02T00:59:00Z"), 0, 0, 0, "2026-03-02T01:00:00Z"), "due fired",
+           "shared fire time: a backup before it is due");
+    is_str(decide(&p, T("2026-03-02T01:00:00Z"), 0, 0, 0, "2026-03-02T01:00:00Z"), "not-due done",
+           "shared fire time: a backup at it is done");
+    is_str(decide(&p, T("2026-03-01T01:00:00Z"), T("2026-03-02T00:59:00Z"), 1, 0, "2026-03-02T01:00:00Z"),
+           "due retry", "shared fire time: a failure before it is retried at it");
+    odbk_policy_release(&p);
+
     /* @daily */
     policy("schedule = @daily\n", &p);
     is_str(decide(&p, 0, 0, 0, 0, "2026-03-01T10:00:00Z"), "due first run", "never backed up: due at once");
