@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "common/util.h"
+#include "policy/tz.h"
 
 #define DAY 86400
 
@@ -34,15 +35,16 @@ static int longest_gap(const struct odbk_policy *p, time_t from, int64_t *out, s
 {
     time_t f, g, end = from + 366 * (time_t)DAY, limit = from + 9 * 366 * (time_t)DAY;
     int64_t longest = 0;
-    int fires = 1;
+    int fires = 1, r = -1;
+    odbk_tz_hold(p->timezone);   /* some 730 cron steps in one zone: its file read once */
     if (odbk_cron_next(&p->cron, from, p->timezone, &f, err) < 0)
-        return -1;
+        goto out;
     while ((f <= end || fires < 2) && f <= limit) {
         if (odbk_cron_next(&p->cron, f, p->timezone, &g, err) < 0)
-            return -1;
+            goto out;
         if (g - f <= DAY) {
             if (odbk_cron_prev(&p->cron, f + DAY, p->timezone, &g, err) < 0)
-                return -1;
+                goto out;
         } else if (g - f > longest) {
             longest = g - f;
         }
@@ -50,7 +52,10 @@ static int longest_gap(const struct odbk_policy *p, time_t from, int64_t *out, s
         fires++;
     }
     *out = longest;
-    return 0;
+    r = 0;
+out:
+    odbk_tz_release();
+    return r;
 }
 
 /* The longest gap is the same for every env of one schedule and zone at one time: computed once per run
@@ -122,20 +127,17 @@ void odbk_env_status_free(struct odbk_env_status *v, size_t n)
     free(v);
 }
 
-/* sum: the env's figures, NULL for an env without rows */
-static int env_status(const struct odbk_config *cfg, const struct odbk_env_summary *sum, const struct odbk_env *env,
+/* p: the env's policy; sum: its figures, NULL for an env without rows */
+static int env_status(const struct odbk_policy *p, const struct odbk_env_summary *sum, const struct odbk_env *env,
                       time_t now, struct odbk_env_status *s, struct odbk_err *err)
 {
     static const struct odbk_env_summary none;
-    struct odbk_policy p;
     int r = -1;
-    if (odbk_policy_load(cfg, env->name, &p, err) < 0)
-        return -1;
     s->env = odbk_xstrdup(env->name);
     s->project = odbk_xstrdup(env->project ? env->project : "");
     s->storage = env->storage ? odbk_xstrdup(env->storage) : NULL;
-    s->enabled = p.enabled;
-    s->policy_source = p.custom ? "custom" : "default";
+    s->enabled = p->enabled;
+    s->policy_source = p->custom ? "custom" : "default";
     if (!sum)
         sum = &none;
     s->backups = sum->completed;
@@ -151,15 +153,14 @@ static int env_status(const struct odbk_config *cfg, const struct odbk_env_summa
         s->failed_at = sum->failed_at;
         s->failed_error = odbk_xstrdup(sum->failed_error ? sum->failed_error : "");
     }
-    s->state = odbk_env_state(&p, env->storage != NULL, s->latest_at, now);
-    if (odbk_compliance_window(&p, now, &s->window, err) < 0)
+    s->state = odbk_env_state(p, env->storage != NULL, s->latest_at, now);
+    if (odbk_compliance_window(p, now, &s->window, err) < 0)
         goto out;
     s->recent = s->storage && s->backups && s->age < s->window;
     r = 0;
 out:
     if (r < 0)
         odbk_err_prefix(err, "environment '%s'", env->name);
-    odbk_policy_release(&p);
     return r;
 }
 
@@ -170,11 +171,13 @@ int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat
     size_t n = odbk_config_env_names(cfg, &names), i, k = 0;
     struct odbk_env_status *v = odbk_xcalloc(n + 1, sizeof(*v));
     struct odbk_env_summaries all = {0};
-    int r = -1;
+    struct odbk_policy shared, own;
+    int r = -1, have_shared = 0;
     /* every env's figures in one read, not one query per env */
     if (odbk_catalog_env_summaries(cat, &all, err) < 0)
         goto out;
     for (i = 0; i < n; i++) {
+        const struct odbk_policy *p;
         struct odbk_env env;
         if (odbk_config_env(cfg, names[i], &env, err) < 0)
             goto out;
@@ -182,7 +185,13 @@ int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat
             odbk_env_release(&env);
             continue;
         }
-        r = env_status(cfg, odbk_env_summaries_find(&all, names[i]), &env, now, &v[k++], err);
+        if (!(p = odbk_policy_for(cfg, names[i], &shared, &have_shared, &own, err))) {
+            odbk_env_release(&env);
+            r = -1;
+            goto out;
+        }
+        r = env_status(p, odbk_env_summaries_find(&all, names[i]), &env, now, &v[k++], err);
+        odbk_policy_release(&own);
         odbk_env_release(&env);
         if (r < 0)
             goto out;
@@ -191,6 +200,8 @@ int odbk_env_status_list(const struct odbk_config *cfg, struct odbk_catalog *cat
 out:
     free(names);
     odbk_env_summaries_release(&all);
+    if (have_shared)
+        odbk_policy_release(&shared);
     if (r < 0) {
         odbk_env_status_free(v, k);
         v = NULL;

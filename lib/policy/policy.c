@@ -104,6 +104,20 @@ static int seconds_of(const struct odbk_policy_value *v, const char *env, int64_
     return 0;
 }
 
+const struct odbk_policy *odbk_policy_for(const struct odbk_config *cfg, const char *env, struct odbk_policy *shared,
+                                          int *have_shared, struct odbk_policy *own, struct odbk_err *err)
+{
+    memset(own, 0, sizeof(*own));
+    if (odbk_config_find(cfg, "policy", env))
+        return odbk_policy_load(cfg, env, own, err) < 0 ? NULL : own;
+    if (!*have_shared) {
+        if (odbk_policy_load(cfg, env, shared, err) < 0)
+            return NULL;
+        *have_shared = 1;
+    }
+    return shared;
+}
+
 int odbk_policy_load(const struct odbk_config *cfg, const char *env, struct odbk_policy *p, struct odbk_err *err)
 {
     const struct odbk_config_section *org = odbk_config_find(cfg, "policy", NULL);

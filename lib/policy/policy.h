@@ -53,6 +53,12 @@ struct cJSON *odbk_policy_json(const struct odbk_policy *p, const char *env);
 /* The effective policy of env (NULL: the organization default).  Errors name file:line. */
 int odbk_policy_load(const struct odbk_config *cfg, const char *env, struct odbk_policy *out, struct odbk_err *err);
 void odbk_policy_release(struct odbk_policy *p);
+/* A run over many envs: the envs without a [policy ENV] section share one load of the organization's policy
+ * (*shared, loaded at the first of them: *have_shared 0 → 1), the others are loaded into *own (release it
+ * after each env).  The policy to use, or NULL (err set).  States and --due over 10,000 envs parse the
+ * policy a handful of times, not 10,000; a shared policy's env is the first env that loaded it. */
+const struct odbk_policy *odbk_policy_for(const struct odbk_config *cfg, const char *env, struct odbk_policy *shared,
+                                          int *have_shared, struct odbk_policy *own, struct odbk_err *err);
 /* The value record of key, or NULL. */
 const struct odbk_policy_value *odbk_policy_value(const struct odbk_policy *p, const char *key);
 

@@ -165,24 +165,25 @@ int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat
     size_t n = odbk_config_env_names(cfg, &names), i;
     struct odbk_schedule_state *v = odbk_xcalloc(n + 1, sizeof(*v));
     struct odbk_env_summaries all = {0};
-    int r = -1;
+    struct odbk_policy shared, own;
+    int r = -1, have_shared = 0;
     /* every env's figures in one read, not one query per env */
     if (odbk_catalog_env_summaries(cat, &all, err) < 0)
         goto out;
     for (i = 0; i < n; i++) {
-        struct odbk_policy p;
+        const struct odbk_policy *p;
         struct odbk_schedule_history h = {0};
         v[i].env = odbk_xstrdup(names[i]);
-        if (odbk_policy_load(cfg, names[i], &p, err) < 0)
+        if (!(p = odbk_policy_for(cfg, names[i], &shared, &have_shared, &own, err)))
             goto out;
-        if (p.enabled && p.has_schedule)
+        if (p->enabled && p->has_schedule)
             history_of(odbk_env_summaries_find(&all, names[i]), &h);
-        if (odbk_schedule_decide(&p, &h, now, &v[i], err) < 0) {
+        if (odbk_schedule_decide(p, &h, now, &v[i], err) < 0) {
             odbk_err_prefix(err, "environment '%s'", names[i]);
-            odbk_policy_release(&p);
+            odbk_policy_release(&own);
             goto out;
         }
-        odbk_policy_release(&p);
+        odbk_policy_release(&own);
         if (v[i].due) {   /* a retry cannot cure a missing storage: not_configured, not due */
             struct odbk_env e;
             if (odbk_config_env(cfg, names[i], &e, err) < 0)
@@ -198,6 +199,8 @@ int odbk_schedule_states(const struct odbk_config *cfg, struct odbk_catalog *cat
 out:
     free(names);
     odbk_env_summaries_release(&all);
+    if (have_shared)
+        odbk_policy_release(&shared);
     if (r < 0) {
         odbk_schedule_states_free(v, n);
         v = NULL;

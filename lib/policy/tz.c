@@ -69,8 +69,16 @@ int odbk_tz_check(const char *zone, struct odbk_err *err)
     return 0;
 }
 
+/* the zone this thread holds (odbk_tz_hold), and how deep its enters inside the hold are */
+static __thread char *held_zone;
+static __thread int held_depth;
+
 void odbk_tz_enter(const char *zone)
 {
+    if (held_zone && !strcmp(held_zone, zone && *zone ? zone : "UTC")) {
+        held_depth++;
+        return;
+    }
     pthread_mutex_lock(&tz_lock);
     const char *old = odbk_getenv("TZ");
     had_tz = old != NULL;
@@ -81,6 +89,10 @@ void odbk_tz_enter(const char *zone)
 
 void odbk_tz_leave(void)
 {
+    if (held_depth > 0) {
+        held_depth--;
+        return;
+    }
     if (had_tz)
         setenv("TZ", saved_tz, 1);
     else
@@ -89,6 +101,20 @@ void odbk_tz_leave(void)
     free(saved_tz);
     saved_tz = NULL;
     pthread_mutex_unlock(&tz_lock);
+}
+
+void odbk_tz_hold(const char *zone)
+{
+    odbk_tz_enter(zone);
+    held_zone = odbk_xstrdup(zone && *zone ? zone : "UTC");
+}
+
+void odbk_tz_release(void)
+{
+    free(held_zone);
+    held_zone = NULL;
+    held_depth = 0;
+    odbk_tz_leave();
 }
 
 void odbk_tz_local(time_t t, struct tm *out)

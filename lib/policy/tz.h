@@ -21,6 +21,11 @@ int odbk_tz_check(const char *zone, struct odbk_err *err);
 /* Switch libc to zone (NULL or "" = "UTC") until odbk_tz_leave(); not reentrant. */
 void odbk_tz_enter(const char *zone);
 void odbk_tz_leave(void);
+/* Enter zone for a walk of many steps (the compliance window's year of cron steps): until odbk_tz_release,
+ * this thread's odbk_tz_enter of the same zone and its odbk_tz_leave do nothing, so the walk reads the
+ * zone's file once, not twice per step.  Another zone is not entered meanwhile (not reentrant). */
+void odbk_tz_hold(const char *zone);
+void odbk_tz_release(void);
 
 /* Between enter and leave: the wall-clock fields of t in the zone (tm_gmtoff: seconds east of UTC). */
 void odbk_tz_local(time_t t, struct tm *out);
