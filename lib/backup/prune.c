@@ -351,6 +351,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     out->policy = odbk_retention_policy_describe(&rules);
 
     f.envs = envs;
+    f.no_manifest = opts->plan_only || opts->dry_run;   /* what is removed is read from storage, not planned */
     if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
         return -1;
 

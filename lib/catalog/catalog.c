@@ -398,6 +398,12 @@ void odbk_catalog_close(struct odbk_catalog *cat)
     "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
     "heartbeat_at, odoo_version, pg_version, manifest, key_id"
 
+/* BACKUP_COLUMNS with NULL in the manifest's place (read_backup reads it as NULL) */
+#define BACKUP_COLUMNS_NO_MANIFEST                                                                         \
+    "id, uuid, env, project, database, storage, type, format, compression, status, verified, created_at, " \
+    "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
+    "heartbeat_at, odoo_version, pg_version, NULL, key_id"
+
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
@@ -796,7 +802,9 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
     char sql[2048];
     size_t len, i;
     int rc, bi = 1, stop = 0;
-    len = (size_t)snprintf(sql, sizeof(sql), "SELECT " BACKUP_COLUMNS " FROM backups WHERE 1");
+    /* without the manifest (2 KB a row, most of the table's pages) when not wanted: the same columns */
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM backups WHERE 1",
+                           f && f->no_manifest ? BACKUP_COLUMNS_NO_MANIFEST : BACKUP_COLUMNS);
     if (f && f->envs && f->envs[0]) {
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
         for (i = 0; f->envs[i] && i < 100; i++)

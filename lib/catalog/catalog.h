@@ -75,6 +75,7 @@ struct odbk_backup_filter {
     const char *search;      /* substring of env, project or database */
     time_t since, until;     /* created_at within [since, until] (0: unbounded) */
     size_t limit;            /* 0: no limit */
+    int no_manifest;         /* leave the manifest column unread (NULL): listings that plan, not restore */
 };
 
 struct odbk_audit {

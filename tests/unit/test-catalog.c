@@ -265,6 +265,24 @@ int main(void)
         odbk_catalog_env_summary(cat, "nobackup", &s, &err);
         ok(s.schedule_failures == 1 && !s.completed, "an env whose attempts all failed: its failure counted");
         odbk_env_summary_release(&s);
+        /* a listing without the manifest column: the same rows, the manifest NULL */
+        {
+            const char *envs[] = {"bt", NULL};
+            struct odbk_backup_filter mf = {0};
+            mf.envs = envs;
+            mf.no_manifest = 1;
+            fill(&b, "20260312T000000Z-aaaaaa", "bt", "acme", 1773273600, "completed");
+            b.manifest = "{\"id\": 1}";
+            odbk_catalog_backup_insert(cat, &b, &err);
+            odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
+            ok(n == 3 && !strcmp(v[0].id, "20260312T000000Z-aaaaaa") && !v[0].manifest && v[0].created_at == 1773273600 &&
+                   v[0].key_id, "no_manifest: the rows without their manifest");
+            odbk_backup_list_free(v, n);
+            mf.no_manifest = 0;
+            odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
+            ok(n == 3 && v[0].manifest && !strcmp(v[0].manifest, "{\"id\": 1}"), "and with it otherwise");
+            odbk_backup_list_free(v, n);
+        }
         /* all at once */
         is_int(odbk_catalog_env_summaries(cat, &all, &err), 0, "every env's figures at once");
         one = odbk_env_summaries_find(&all, "stage");
