@@ -19,6 +19,7 @@ struct odbk_catalog {
     int batch;            /* inside odbk_catalog_batch_begin/end: env_state refreshed at its end */
     char **dirty;         /* the envs written in the batch (repeats allowed), their env_state rows to refresh */
     size_t n_dirty, cap_dirty;
+    int import_known;     /* the last import found its id known: the next tries the lookup first */
 };
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
@@ -629,22 +630,12 @@ fail:
     return -1;
 }
 
-int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
-                               struct odbk_err *err)
+/* A known id's storage and whether its manifest is b's: 1 found, 0 no such row, -1 error. */
+static int import_known(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
+                        struct odbk_err *err)
 {
     sqlite3_stmt *st;
     int rc;
-    *storage = NULL;
-    *same = 0;
-    /* one statement for a new id (the common case of a rescan into an empty catalog); a known one is
-     * never overwritten, and only its storage and whether its manifest is the same are read back */
-    if ((rc = write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-                           "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-                           "?24, ?25, ?26, ?27)",
-                           b, err)) < 0)
-        return -1;
-    if (rc == 1)
-        return 0;
     if (sqlite3_prepare_v2(cat->db, "SELECT storage, manifest IS ?2 FROM backups WHERE id = ?1", -1, &st, NULL) !=
         SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
@@ -658,9 +649,36 @@ int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backu
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)
         return 1;
-    if (rc == SQLITE_DONE)   /* ignored for another constraint than its id's */
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot read backup");
+}
+
+int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
+                               struct odbk_err *err)
+{
+    int rc;
+    *storage = NULL;
+    *same = 0;
+    /* One statement in the common case, whichever it is: the ids of one rescan are mostly all new (an empty
+     * catalog) or mostly all known (a rescan again), so the statement that answered the last import is
+     * tried first: the lookup after a known id, the insert (which ignores a known id) after a new one. */
+    if (cat->import_known && (rc = import_known(cat, b, storage, same, err)) != 0)
+        return rc;
+    if ((rc = write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+                           "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+                           "?24, ?25, ?26, ?27)",
+                           b, err)) < 0)
+        return -1;
+    if (rc == 1) {
+        cat->import_known = 0;
+        return 0;
+    }
+    if ((rc = import_known(cat, b, storage, same, err)) == 1) {
+        cat->import_known = 1;
+        return 1;
+    }
+    if (rc == 0)   /* ignored for another constraint than its id's */
         return odbk_err_set(err, ODBK_E_DATA, "catalog '%s': backup row '%s' refused", cat->path, b->id);
-    return sql_err(cat, err, "cannot read backup");
+    return -1;
 }
 
 int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)

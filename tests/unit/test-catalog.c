@@ -249,9 +249,23 @@ int main(void)
         is_int(odbk_catalog_backup_import(cat, &imp, &known, &same, &err), 1, "a known id in the batch: left as it is");
         free(known);
         known = NULL;
+        /* after a known id the lookup goes first: a new id after it is still inserted, and a known one
+         * still says its storage and whether its manifest is the same */
+        fill(&imp, "20260309T000000Z-aaaaaa", "bt", "acme", 1773014400, "completed");
+        is_int(odbk_catalog_backup_import(cat, &imp, &known, &same, &err), 0, "a new id after a known one: inserted");
+        fill(&imp, "20260311T000000Z-aaaaaa", "bt", "acme", 1773187200, "completed");
+        imp.storage = "elsewhere";
+        is_int(odbk_catalog_backup_import(cat, &imp, &known, &same, &err), 1, "a known id after a new one");
+        ok(known && !strcmp(known, "disk") && same, "its storage, its manifest the same");
+        free(known);
+        known = NULL;
+        is_int(odbk_catalog_backup_import(cat, &imp, &known, &same, &err), 1, "a known id after a known one");
+        ok(known && !strcmp(known, "disk") && same, "the same answer");
+        free(known);
+        known = NULL;
         is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "committed");
         odbk_catalog_env_summary(cat, "bt", &s, &err);
-        ok(s.completed == 2 && !strcmp(s.latest_id, "20260311T000000Z-aaaaaa"), "a committed batch's rows counted");
+        ok(s.completed == 3 && !strcmp(s.latest_id, "20260311T000000Z-aaaaaa"), "a committed batch's rows counted");
         odbk_env_summary_release(&s);
         /* failed scheduled attempts after the newest scheduled success */
         odbk_catalog_env_summary(cat, "stage", &s, &err);
@@ -275,12 +289,12 @@ int main(void)
             b.manifest = "{\"id\": 1}";
             odbk_catalog_backup_insert(cat, &b, &err);
             odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
-            ok(n == 3 && !strcmp(v[0].id, "20260312T000000Z-aaaaaa") && !v[0].manifest && v[0].created_at == 1773273600 &&
+            ok(n == 4 && !strcmp(v[0].id, "20260312T000000Z-aaaaaa") && !v[0].manifest && v[0].created_at == 1773273600 &&
                    v[0].key_id, "no_manifest: the rows without their manifest");
             odbk_backup_list_free(v, n);
             mf.no_manifest = 0;
             odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
-            ok(n == 3 && v[0].manifest && !strcmp(v[0].manifest, "{\"id\": 1}"), "and with it otherwise");
+            ok(n == 4 && v[0].manifest && !strcmp(v[0].manifest, "{\"id\": 1}"), "and with it otherwise");
             odbk_backup_list_free(v, n);
         }
         /* all at once */
