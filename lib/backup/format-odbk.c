@@ -5,13 +5,15 @@
  * started when pg_dump's first bytes arrive: by then pg_dump holds its snapshot, so every attachment row
  * in the dump was taken before the filestore is read while the two still overlap in time.  The rows of
  * each COPY block are counted on the way, for odbk-restore --test.  A restore loads the two at the same
- * time too; odbk-download --as zip makes an Odoo zip of them as they stream. */
+ * time too; odbk-download --as zip makes an Odoo zip of them as they stream.  An incremental filestore (a
+ * file list and the env's packs) is read by backup/incr.h instead of the tar. */
 #include "backup/format.h"
 
 
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "backup/incr.h"
 #include "backup/run.h"
 #include "backup/source.h"
 #include "common/util.h"
@@ -133,7 +135,12 @@ struct fs_load {
 static void *fs_load_main(void *arg)
 {
     struct fs_load *f = arg;
-    struct odbk_writer *untar = odbk_untar_writer_new(f->l->tmpfs, f->l->tmpfs_id, &f->stats);
+    struct odbk_writer *untar;
+    if (!f->file) {   /* an incremental filestore: its list and packs */
+        f->rc = odbk_incr_load(f->l, &f->err);
+        return NULL;
+    }
+    untar = odbk_untar_writer_new(f->l->tmpfs, f->l->tmpfs_id, &f->stats);
     f->rc = odbk_format_load_file(f->l, f->file, untar, "restore: filestore", &f->err);
     odbk_writer_free(untar);
     return NULL;
@@ -147,7 +154,7 @@ static int odbk_load(struct odbk_format_load *l, struct odbk_err *err)
     if (odbk_format_load_psql(l, l->src->label, &sink, &check, err) < 0)
         goto out;
     fl.file = l->tmpfs ? odbk_source_file(l->src, "filestore") : NULL;
-    if (fl.file) {
+    if (fl.file || (l->tmpfs && odbk_incr_is(l->src))) {
         fl.l = l;
         if (pthread_create(&fl.th, NULL, fs_load_main, &fl) != 0) {
             odbk_err_set(err, ODBK_E_OSERR, "cannot start the filestore thread");
@@ -189,6 +196,12 @@ static int odbk_to_zip(struct odbk_source *s, struct odbk_writer *dst, const str
         r = odbk_source_read_phase(s, dbf, dec ? dec : member, report, dbf->role, err);
     if (r == 0)
         r = odbk_odoo_zip_add_manifest(z, &s->m, err);
+    if (r == 0 && !fsf && odbk_incr_is(s)) {
+        untar = odbk_odoo_zip_filestore_writer_new(z);
+        r = odbk_incr_write_tar(s, untar, report, NULL, NULL, err);
+        if (r == 0)
+            r = odbk_writer_finish(untar, err);
+    }
     if (r == 0 && fsf) {
         odbk_writer_free(dec);
         dec = NULL;

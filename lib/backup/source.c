@@ -118,7 +118,8 @@ static int from_manifest(struct odbk_source *src, const char *what, struct odbk_
     src->fmt = odbk_format_of(src->m.format);   /* a name this odbk does not know: odbk_manifest_parse refused it */
     if (!odbk_source_file(src, src->fmt->main_role))
         return odbk_err_set(err, ODBK_E_DATA, "the manifest of %s lists no %s file", what, src->fmt->main_role);
-    src->has_filestore = src->fmt->filestore == ODBK_FORMAT_FS_INSIDE || odbk_source_file(src, "filestore") != NULL;
+    src->has_filestore = src->fmt->filestore == ODBK_FORMAT_FS_INSIDE || odbk_source_file(src, "filestore") != NULL ||
+                         odbk_source_file(src, "filelist") != NULL;
     return 0;
 }
 
@@ -147,6 +148,18 @@ static int open_folder(struct odbk_source *src, const char *dir, struct odbk_err
     src->files = odbk_xstrdup("");
     src->shown = odbk_xstrdup(dir);
     src->label = odbk_xstrdup(dir);
+    {   /* a folder of a local storage: its env's packs are beside it (ENV/ID/ and ENV/packs/) */
+        char *trimmed = odbk_xstrdup(dir), *env_dir;
+        size_t len = strlen(trimmed);
+        while (len > 1 && trimmed[len - 1] == '/')
+            trimmed[--len] = '\0';
+        env_dir = odbk_dirname(trimmed);
+        free(trimmed);
+        odbk_storage_open_path(env_dir, &src->pack_st);
+        src->packs = odbk_xstrdup("packs");
+        src->packs_shown = odbk_xasprintf("%s/packs", env_dir);
+        free(env_dir);
+    }
     r = from_manifest(src, mpath, err);
 out:
     free(json);
@@ -286,6 +299,8 @@ int odbk_source_open(const struct odbk_config *cfg, struct odbk_catalog *cat, co
     src->files = odbk_backup_file_key(src->b.env, src->b.id, "");
     src->files[strlen(src->files) - 1] = '\0';   /* "ENV/ID" */
     src->shown = odbk_xstrdup(src->files);
+    src->packs = odbk_xasprintf("%s/packs", src->b.env);
+    src->packs_shown = odbk_xstrdup(src->packs);
     {
         char *what = odbk_xasprintf("backup '%s'", src->b.id);
         int r = from_manifest(src, what, err);
@@ -312,6 +327,9 @@ void odbk_source_close(struct odbk_source *src)
     free(src->files);
     free(src->shown);
     free(src->key);
+    odbk_storage_close(src->pack_st);
+    free(src->packs);
+    free(src->packs_shown);
     if (src->has_manifest)
         odbk_manifest_release(&src->m);
     free(src->env);

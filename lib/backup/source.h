@@ -30,6 +30,10 @@ struct odbk_source {
     char *files;            /* with a manifest: the key its files' names are under in st ("ENV/ID", "") */
     char *shown;            /* ... and what names them in messages (the key, or the folder's path) */
     char *key;              /* a single file's key in st */
+    /* an incremental backup's packs (backup/incr.h): the key they are under ("ENV/packs", "packs"), in
+     * pack_st (owned; NULL: st), and what names them in messages */
+    struct odbk_storage *pack_st;
+    char *packs, *packs_shown;
     struct odbk_manifest m; /* catalog and folder sources */
     int has_manifest;
     char *env;              /* the backup's environment, "" when unknown */

@@ -263,6 +263,20 @@ static int tar_entry(void *ctx, const char *rel, const char *full, const struct 
     return r < 0 ? -1 : 0;
 }
 
+/* The one tar odbk writes: pax (restricted: plain headers where they do), names byte for byte when binary
+ * (see ascii_entry), 64 KiB blocks, the last one not padded. */
+static int tar_open(struct archive *a, struct tw *t, int binary, struct odbk_err *err)
+{
+    archive_write_set_format_pax_restricted(a);
+    if (binary)
+        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY");
+    archive_write_set_bytes_per_block(a, 64 * 1024);
+    archive_write_set_bytes_in_last_block(a, 1);
+    if (archive_write_open2(a, t, NULL, tw_write, NULL, NULL) != ARCHIVE_OK)
+        return odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
+    return 0;
+}
+
 int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar_stats *stats,
                        struct odbk_err *err)
 {
@@ -281,13 +295,7 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
         archive_write_free(a);
         return odbk_err_set(err, ODBK_E_NOINPUT, "filestore '%s' is not a directory", dir);
     }
-    archive_write_set_format_pax_restricted(a);
-    if (needs_binary_names(dir))
-        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY");
-    archive_write_set_bytes_per_block(a, 64 * 1024);
-    archive_write_set_bytes_in_last_block(a, 1);
-    if (archive_write_open2(a, &t, NULL, tw_write, NULL, NULL) != ARCHIVE_OK) {
-        odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
+    if (tar_open(a, &t, needs_binary_names(dir), err) < 0) {
         archive_write_free(a);
         return -1;
     }
@@ -300,6 +308,70 @@ int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar
         r = t.failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
     archive_write_free(a);
     return r;
+}
+
+/* ---- writing member by member ---- */
+
+struct odbk_tar_out {
+    struct archive *a;
+    struct tw t;                  /* t.err: the error of the current call, where a failure of dst goes */
+};
+
+static int tar_out_error(struct odbk_tar_out *o, struct odbk_err *err)
+{
+    if (o->t.failed)
+        return -1;                /* dst's error is in err already */
+    return odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(o->a));
+}
+
+struct odbk_tar_out *odbk_tar_out_new(struct odbk_writer *dst, int binary_names, struct odbk_err *err)
+{
+    struct odbk_tar_out *o = odbk_xcalloc(1, sizeof(*o));
+    o->a = archive_write_new();
+    o->t.dst = dst;
+    o->t.err = err;
+    if (tar_open(o->a, &o->t, binary_names, err) < 0) {
+        odbk_tar_out_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+int odbk_tar_out_file(struct odbk_tar_out *o, const char *name, unsigned mode, int64_t mtime, uint64_t size,
+                      struct odbk_err *err)
+{
+    struct archive_entry *e = archive_entry_new();
+    int r = 0;
+    o->t.err = err;
+    archive_entry_copy_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, mode & 07777);
+    archive_entry_set_size(e, (la_int64_t)size);
+    archive_entry_set_mtime(e, (time_t)mtime, 0);
+    if (archive_write_header(o->a, e) != ARCHIVE_OK)
+        r = tar_out_error(o, err);
+    archive_entry_free(e);
+    return r;
+}
+
+int odbk_tar_out_data(struct odbk_tar_out *o, const void *buf, size_t len, struct odbk_err *err)
+{
+    o->t.err = err;
+    return archive_write_data(o->a, buf, len) < 0 ? tar_out_error(o, err) : 0;
+}
+
+int odbk_tar_out_close(struct odbk_tar_out *o, struct odbk_err *err)
+{
+    o->t.err = err;
+    return archive_write_close(o->a) != ARCHIVE_OK ? tar_out_error(o, err) : 0;
+}
+
+void odbk_tar_out_free(struct odbk_tar_out *o)
+{
+    if (!o)
+        return;
+    archive_write_free(o->a);
+    free(o);
 }
 
 /* ---- reading ---- */
@@ -431,6 +503,9 @@ struct untar {
     struct odbk_tar_stats *stats;
     struct archive *disk;
     int inside;                   /* this thread's working directory is dir */
+    const struct odbk_untar_filter *filter;   /* which members are written, and their checks; or NULL */
+    void *filter_ctx;
+    int skipping;                 /* the filter left the current member out */
 };
 
 /* libarchive writes by path.  The folder holding dir may belong to a hostile user who renames dir and
@@ -459,8 +534,15 @@ static int untar_enter(struct untar *u, struct odbk_err *err)
 static int untar_begin(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
 {
     struct untar *u = ctx;
+    int keep;
     if (untar_enter(u, err) < 0)
         return -1;
+    if (u->filter) {
+        if ((keep = u->filter->member(u->filter_ctx, e, name, err)) < 0)
+            return -1;
+        if ((u->skipping = !keep))
+            return 0;
+    }
     archive_entry_set_pathname(e, name);
     /* the permission bits only: a setuid or setgid bit from an archive (which, run as root, libarchive keeps
      * for a member of uid 0) would make a hostile filestore a way to root */
@@ -473,6 +555,10 @@ static int untar_begin(void *ctx, struct archive_entry *e, const char *name, str
 static int untar_data(void *ctx, const void *buf, size_t len, int64_t off, struct odbk_err *err)
 {
     struct untar *u = ctx;
+    if (u->skipping)
+        return 0;
+    if (u->filter && u->filter->data(u->filter_ctx, buf, len, err) < 0)
+        return -1;
     if (archive_write_data_block(u->disk, buf, len, off) != ARCHIVE_OK)
         return odbk_err_set(err, ODBK_E_IO, "cannot write to '%s': %s", u->dir, archive_error_string(u->disk));
     u->stats->bytes += len;
@@ -482,8 +568,14 @@ static int untar_data(void *ctx, const void *buf, size_t len, int64_t off, struc
 static int untar_end(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err)
 {
     struct untar *u = ctx;
+    if (u->skipping) {
+        u->skipping = 0;
+        return 0;
+    }
     if (archive_write_finish_entry(u->disk) != ARCHIVE_OK)
         return odbk_err_set(err, ODBK_E_IO, "cannot finish '%s': %s", name, archive_error_string(u->disk));
+    if (u->filter && u->filter->end(u->filter_ctx, name, err) < 0)
+        return -1;
     if (archive_entry_filetype(e) == AE_IFREG) {
         u->stats->files++;
         odbk_pause_point("pause-in-load");   /* test-only: a folder swapped while the load runs */
@@ -503,7 +595,15 @@ static void free_untar(void *ctx)
 
 struct odbk_writer *odbk_untar_writer_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats)
 {
+    return odbk_untar_filtered_new(dir, dir_id, stats, NULL, NULL);
+}
+
+struct odbk_writer *odbk_untar_filtered_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats,
+                                            const struct odbk_untar_filter *filter, void *filter_ctx)
+{
     struct untar *u = odbk_xcalloc(1, sizeof(*u));
+    u->filter = filter;
+    u->filter_ctx = filter_ctx;
     u->dir = odbk_xstrdup(dir);
     if ((u->has_id = dir_id != NULL))
         u->dir_id = *dir_id;

@@ -23,6 +23,17 @@ struct odbk_tar_stats {
  * non-ASCII name is written with hdrcharset=BINARY). */
 int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar_stats *stats,
                        struct odbk_err *err);
+/* A tar written member by member into dst (not finished), as odbk_tar_write_dir writes one (binary_names:
+ * a name holds a byte above 0x7f): a header, then exactly size bytes of data, per file; close writes the
+ * end of the archive.  NULL with err when it cannot start. */
+struct odbk_tar_out;
+struct odbk_tar_out *odbk_tar_out_new(struct odbk_writer *dst, int binary_names, struct odbk_err *err);
+int odbk_tar_out_file(struct odbk_tar_out *o, const char *name, unsigned mode, int64_t mtime, uint64_t size,
+                      struct odbk_err *err);
+int odbk_tar_out_data(struct odbk_tar_out *o, const void *buf, size_t len, struct odbk_err *err);
+int odbk_tar_out_close(struct odbk_tar_out *o, struct odbk_err *err);
+void odbk_tar_out_free(struct odbk_tar_out *o);
+
 /* Reading one file of a tree into an archive (tar and zip alike).  begin(ctx, sb) is called once the size
  * to store is known (sb->st_size), then data(ctx, buf, n) with exactly that many bytes.  A file that fits
  * in buf (bufsize) is read whole before begin and read again, up to three times, when it changed meanwhile
@@ -58,5 +69,17 @@ struct odbk_writer *odbk_tar_reader_new(const struct odbk_tar_visitor *v, void *
  * odbk_dir_open_made); stats are final after finish(). */
 struct stat;
 struct odbk_writer *odbk_untar_writer_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats);
+
+/* The same extraction, member by member under a filter (the packs of an incremental backup: backup/incr.h).
+ * member() sees each checked member first: 1 extracts it (e may be changed: its mode, its mtime), 0 leaves
+ * it out, -1 fails the stream; data() sees the bytes of an extracted member before they are written, end()
+ * runs once they all are (its checksum), before the next member. */
+struct odbk_untar_filter {
+    int (*member)(void *ctx, struct archive_entry *e, const char *name, struct odbk_err *err);
+    int (*data)(void *ctx, const void *buf, size_t len, struct odbk_err *err);
+    int (*end)(void *ctx, const char *name, struct odbk_err *err);
+};
+struct odbk_writer *odbk_untar_filtered_new(const char *dir, const struct stat *dir_id, struct odbk_tar_stats *stats,
+                                            const struct odbk_untar_filter *filter, void *filter_ctx);
 
 #endif
