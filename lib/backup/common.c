@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <cJSON.h>
 
+#include "backup/filelist.h"
 #include "backup/format.h"
 #include "backup/report.h"
 #include "common/util.h"
@@ -516,7 +517,7 @@ static int one_of(const char *s, const char *const *v)
 static int manifest_check(const struct odbk_manifest *m, const char *key, const struct rescan *rs,
                           struct odbk_err *err)
 {
-    static const char *const roles[] = {"database", "filestore", "archive", NULL};
+    static const char *const roles[] = {"database", "filestore", "archive", "filelist", NULL};
     static const char *const comps[] = {"gzip", "zstd", "none", "zip", "pg_custom", NULL};
     const char *slash = strchr(key, '/');
     const struct odbk_format_ops *fmt;
@@ -559,7 +560,34 @@ static int manifest_check(const struct odbk_manifest *m, const char *key, const 
     }
     if (!odbk_manifest_file_by_role(m, fmt->main_role))
         return odbk_err_set(err, ODBK_E_DATA, "it lists no %s file", fmt->main_role);
+    /* an incremental filestore: its list, and every pack it references in the env's packs/ */
+    if ((m->filestore_mode == ODBK_FILESTORE_INCREMENTAL) != (odbk_manifest_file_by_role(m, "filelist") != NULL))
+        return odbk_err_set(err, ODBK_E_DATA, "its filestore_mode is %s but it lists %s file list",
+                            odbk_filestore_mode_name(m->filestore_mode),
+                            m->filestore_mode == ODBK_FILESTORE_INCREMENTAL ? "no" : "a");
+    if (m->filestore_mode == ODBK_FILESTORE_INCREMENTAL && odbk_manifest_file_by_role(m, "filestore"))
+        return odbk_err_set(err, ODBK_E_DATA, "it is incremental but lists a filestore tar");
+    for (i = 0; i < m->n_packs; i++) {
+        const struct odbk_manifest_pack *p = &m->packs[i];
+        char *pkey = odbk_pack_key(m->env, p->name);
+        const struct odbk_storage_entry *e = listing_find(rs, pkey);
+        free(pkey);
+        if (!e)
+            return odbk_err_set(err, ODBK_E_DATA, "pack '%s' is missing from storage (%s/%s/)", p->name, m->env,
+                                ODBK_PACKS_DIR);
+        if (e->size != p->size)
+            return odbk_err_set(err, ODBK_E_DATA, "pack '%s' has %llu bytes in storage, the manifest says %llu",
+                                p->name, (unsigned long long)e->size, (unsigned long long)p->size);
+    }
     return 0;
+}
+
+/* Is key in an env's packs/ folder ("ENV/packs/...")?  Never a backup's: a rescan reads no manifest there. */
+static int in_packs(const char *key)
+{
+    const char *slash = strchr(key, '/');
+    size_t n = strlen(ODBK_PACKS_DIR);
+    return slash && !strncmp(slash + 1, ODBK_PACKS_DIR, n) && slash[1 + n] == '/';
 }
 
 static void note(struct odbk_rescan_result *res, const char *fmt, ...) ODBK_PRINTF(2, 3);
@@ -738,7 +766,7 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     if (r == 0) {
         sc.keys = odbk_xcalloc(sc.rs.n ? sc.rs.n : 1, sizeof(*sc.keys));
         for (i = 0; i < sc.rs.n; i++)
-            if (ends_with(sc.rs.objs[i].path, "-manifest.json")) {
+            if (ends_with(sc.rs.objs[i].path, "-manifest.json") && !in_packs(sc.rs.objs[i].path)) {
                 sc.keys[sc.n_keys++] = i;
                 expected += sc.rs.objs[i].size;
             }

@@ -1,7 +1,10 @@
 /* download.c - hand a backup out: expiring links where the storage can make them, or the files
  * themselves, fetched into a directory and checked (size and SHA-256 against the manifest) under a
  * temporary name that becomes the real one only once checked; or one Odoo-style zip, made by the
- * backup's format as it streams (format.h to_zip) or, for a zip backup, its archive as it is. */
+ * backup's format as it streams (format.h to_zip) or, for a zip backup, its archive as it is.  An incremental
+ * backup's filestore (a list and packs, backup/incr.h) is handed out as the one tar a full backup has,
+ * assembled as it streams: into the directory, or, for links, into the backup's folder once, with a
+ * removal due when the links expire. */
 #include "backup/format.h"
 
 #include <errno.h>
@@ -11,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/incr.h"
 #include "backup/report.h"
 #include "backup/source.h"
 #include "common/util.h"
@@ -107,6 +111,101 @@ static int fetch_file(struct odbk_source *s, const struct odbk_manifest_file *f,
     return r;
 }
 
+/* ---- an incremental filestore as one file: backup-ID-filestore.tar.gz (.tar.zst, .tar), assembled from
+ * the list and the packs as they stream (backup/incr.h), every member checked ---- */
+
+struct assembled {
+    char *name;
+    const char *compression;
+    uint64_t size, raw_size, files, bytes;
+    char sha256[65];
+};
+
+/* The name and codec of s's assembled filestore: those of a full backup's tar with the list's codec. */
+static void assembled_name(struct odbk_source *s, struct assembled *a)
+{
+    const struct odbk_manifest_file *lf = odbk_source_file(s, "filelist");
+    enum odbk_compression c = ODBK_COMPRESS_NONE;
+    memset(a, 0, sizeof(*a));
+    odbk_compression_parse(lf->compression, &c);
+    a->compression = odbk_compression_name(c);
+    a->name = odbk_xasprintf("backup-%s-filestore.tar%s", s->id, odbk_compression_suffix(c));
+}
+
+/* Write the assembled filestore into sink and finish it; a's figures set. */
+static int assemble(struct odbk_source *s, struct odbk_writer *sink, const struct odbk_report *report,
+                    struct assembled *a, struct odbk_err *err)
+{
+    enum odbk_compression c = ODBK_COMPRESS_NONE;
+    struct odbk_writer *stored = odbk_filter_size_new(sink), *sha = odbk_filter_sha256_new(stored), *comp, *raw;
+    int r;
+    odbk_compression_parse(a->compression, &c);
+    comp = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_compress_new(c, -1, 2, sha);
+    raw = odbk_filter_size_new(comp ? comp : sha);
+    r = odbk_incr_write_tar(s, raw, report, &a->files, &a->bytes, err);
+    if (r == 0)
+        r = odbk_writer_finish(raw, err);
+    else
+        odbk_writer_abort(raw);
+    if (r == 0) {
+        a->size = odbk_filter_size_get(stored);
+        a->raw_size = odbk_filter_size_get(raw);
+        snprintf(a->sha256, sizeof(a->sha256), "%s", odbk_filter_sha256_hex(sha));
+    }
+    odbk_writer_free(raw);
+    odbk_writer_free(comp);
+    odbk_writer_free(sha);
+    odbk_writer_free(stored);
+    return r;
+}
+
+/* The manifest of what was fetched: the list's entry becomes the assembled tar's and the backup a full one
+ * (no packs), so the folder restores on its own (odbk-restore --from-file). */
+static char *assembled_manifest(struct odbk_manifest *m, const struct assembled *a)
+{
+    size_t i;
+    for (i = 0; i < m->n_files; i++)
+        if (!strcmp(m->files[i].role, "filelist")) {
+            struct odbk_manifest_file *f = &m->files[i];
+            free(f->name);
+            free(f->role);
+            free(f->sha256);
+            free(f->compression);
+            f->name = odbk_xstrdup(a->name);
+            f->role = odbk_xstrdup("filestore");
+            f->sha256 = odbk_xstrdup(a->sha256);
+            f->compression = odbk_xstrdup(a->compression);
+            f->size = a->size;
+            f->raw_size = a->raw_size;
+        }
+    for (i = 0; i < m->n_packs; i++)
+        free(m->packs[i].name);
+    free(m->packs);
+    m->packs = NULL;
+    m->n_packs = 0;
+    m->filestore_mode = ODBK_FILESTORE_FULL;
+    m->fs_files = (int64_t)a->files;
+    m->fs_bytes = (int64_t)a->bytes;
+    return odbk_manifest_to_json(m);
+}
+
+static int fetch_assembled(struct odbk_source *s, const char *dir, const struct odbk_report *report,
+                           struct odbk_download_result *res, struct assembled *a, struct odbk_err *err)
+{
+    struct out_file o;
+    int r;
+    assembled_name(s, a);
+    r = out_open(&o, dir, a->name, err);
+    if (r == 0)
+        r = assemble(s, o.sink, report, a, err);
+    if (r == 0)
+        r = out_commit(&o, err);
+    if (r == 0)
+        add(res, a->name, "filestore", a->size, a->sha256)->path = odbk_xstrdup(o.path);
+    out_close(&o);
+    return r;
+}
+
 /* The backup as one Odoo zip made by its format as it streams (format.h to_zip). */
 static int make_zip(struct odbk_source *s, const char *dir, const struct odbk_report *report,
                     struct odbk_download_result *res, struct odbk_err *err)
@@ -135,6 +234,7 @@ static int download(const struct odbk_config *cfg, struct odbk_catalog *cat, con
 {
     struct odbk_restore_opts ro = {0};
     struct odbk_source s;
+    struct assembled asm_fs = {0};
     char *mname = NULL, *manifest_json = NULL;
     const char *mtext;
     size_t i;
@@ -199,8 +299,16 @@ static int download(const struct odbk_config *cfg, struct odbk_catalog *cat, con
     for (i = 0; i < s.m.n_files; i++) {
         if (o->as_zip && strcmp(s.m.files[i].role, s.fmt->main_role))
             continue;
-        if ((r = fetch_file(&s, &s.m.files[i], o->output, report, res, err)) < 0)
+        if (!strcmp(s.m.files[i].role, "filelist"))
+            r = fetch_assembled(&s, o->output, report, res, &asm_fs, err);
+        else
+            r = fetch_file(&s, &s.m.files[i], o->output, report, res, err);
+        if (r < 0)
             goto out;
+    }
+    if (!o->as_zip && asm_fs.name) {
+        free(manifest_json);
+        mtext = manifest_json = assembled_manifest(&s.m, &asm_fs);
     }
     if (!o->as_zip) {
         /* the manifest, written last as in storage */
@@ -235,6 +343,7 @@ out:
     }
     free(mname);
     free(manifest_json);
+    free(asm_fs.name);
     odbk_source_close(&s);
     return r;
 }

@@ -53,18 +53,38 @@ static void incr_release(struct incr *in)
     memset(in, 0, sizeof(*in));
 }
 
-static int pack_cmp(const void *a, const void *b)
+/* The codec of a pack: its name's suffix (odbk_pack_name_ok checked it). */
+static enum odbk_compression pack_compression(const char *name)
 {
-    return strcmp(((const struct odbk_manifest_pack *)a)->name, ((const struct odbk_manifest_pack *)b)->name);
+    size_t n = strlen(name);
+    if (n > 8 && !strcmp(name + n - 8, ".tar.zst"))
+        return ODBK_COMPRESS_ZSTD;
+    if (n > 7 && !strcmp(name + n - 7, ".tar.gz"))
+        return ODBK_COMPRESS_GZIP;
+    return ODBK_COMPRESS_NONE;
 }
 
-/* The manifest's entry of pack name (the manifest's packs are sorted by name). */
-static const struct odbk_manifest_pack *manifest_pack(const struct odbk_manifest *m, const char *name)
+/* The list of source s (its file lf), checked against the manifest as it streams, parsed and checked
+ * (filelist.h) into *out. */
+static int list_read(struct odbk_source *s, const struct odbk_manifest_file *lf, struct odbk_filelist *out,
+                     struct odbk_err *err)
 {
-    struct odbk_manifest_pack k;
-    memset(&k, 0, sizeof(k));
-    k.name = (char *)name;
-    return m->n_packs ? bsearch(&k, m->packs, m->n_packs, sizeof(*m->packs), pack_cmp) : NULL;
+    enum odbk_compression c = ODBK_COMPRESS_NONE;
+    char *what = odbk_storage_join(s->shown, lf->name);
+    struct odbk_writer *parser = odbk_filelist_parser_new(what, &s->m, out), *dec;
+    int r;
+    if (odbk_compression_parse(lf->compression, &c) < 0) {
+        odbk_writer_free(parser);
+        r = odbk_err_set(err, ODBK_E_DATA, "file list '%s' has an unknown compression '%s'", what, lf->compression);
+        free(what);
+        return r;
+    }
+    dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, parser);
+    r = odbk_source_read(s, lf, dec ? dec : parser, err);
+    odbk_writer_free(dec);
+    odbk_writer_free(parser);
+    free(what);
+    return r;
 }
 
 /* Read and check the list, and find the packs it names. */
@@ -74,14 +94,14 @@ static int incr_open(struct incr *in, struct odbk_source *s, struct odbk_err *er
     size_t i, k;
     memset(in, 0, sizeof(*in));
     in->src = s;
-    if (odbk_filelist_load(s, lf, &in->list, err) < 0)
-        return -1;
     in->have_list = 1;
+    if (list_read(s, lf, &in->list, err) < 0)
+        return -1;
     in->done = odbk_xcalloc(in->list.n ? in->list.n : 1, 1);
     in->packs = odbk_xcalloc(s->m.n_packs ? s->m.n_packs : 1, sizeof(*in->packs));
     for (i = 0; i < in->list.n; i++) {
         const struct odbk_fl_entry *e = &in->list.e[i];
-        const struct odbk_manifest_pack *mp = manifest_pack(&s->m, e->pack);
+        const struct odbk_manifest_pack *mp = odbk_manifest_pack_find(&s->m, e->pack);
         if (!mp)   /* odbk_filelist_read refused it already; a second guard costs nothing */
             return odbk_err_set(err, ODBK_E_DATA, "the file list of %s names pack '%s', which its manifest does not "
                                 "list", s->shown, e->pack);
@@ -207,7 +227,7 @@ static int pack_read(struct incr *in, const struct pack *pk, struct odbk_writer 
 {
     struct odbk_source *s = in->src;
     struct pack_read p = {0};
-    enum odbk_compression c = odbk_pack_compression(pk->mp->name);
+    enum odbk_compression c = pack_compression(pk->mp->name);
     char *key = odbk_storage_join(s->packs, pk->mp->name), *what = odbk_storage_join(s->packs_shown, pk->mp->name);
     int r;
     p.dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, sink);
