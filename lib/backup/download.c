@@ -206,6 +206,38 @@ static int fetch_assembled(struct odbk_source *s, const char *dir, const struct 
     return r;
 }
 
+/* Links: the assembled filestore written into the backup's folder once, its removal due when the links
+ * expire (catalog removals, done by the next odbk run after that; a later link's expiry wins), then
+ * linked.  The presign needs a storage that makes links: asked first, so nothing is written for nothing. */
+static int link_assembled(struct odbk_source *s, struct odbk_catalog *cat, long expires,
+                          struct odbk_download_result *res, struct assembled *a, struct odbk_err *err)
+{
+    struct odbk_writer *sink = NULL;
+    char *key, *url = NULL;
+    int r;
+    assembled_name(s, a);
+    key = odbk_backup_file_key(s->b.env, s->b.id, a->name);
+    r = odbk_storage_presign(s->st, key, expires, &url, err);
+    free(url);
+    url = NULL;
+    /* recorded before it is written: a run killed while writing leaves nothing that is not removed */
+    if (r == 0)
+        r = odbk_catalog_removal_due(cat, s->b.storage, key, s->b.id, res->expires_at, err);
+    if (r == 0)
+        r = odbk_storage_open_write(s->st, key, s->m.fs_bytes > 0 ? (uint64_t)s->m.fs_bytes : 0, &sink, err);
+    if (r == 0)
+        r = assemble(s, sink, NULL, a, err);
+    if (r == 0)
+        r = odbk_storage_presign(s->st, key, expires, &url, err);
+    if (r == 0)
+        add(res, a->name, "filestore", a->size, a->sha256)->url = url;
+    else
+        free(url);
+    odbk_writer_free(sink);
+    free(key);
+    return r;
+}
+
 /* The backup as one Odoo zip made by its format as it streams (format.h to_zip). */
 static int make_zip(struct odbk_source *s, const char *dir, const struct odbk_report *report,
                     struct odbk_download_result *res, struct odbk_err *err)
@@ -257,10 +289,15 @@ static int download(const struct odbk_config *cfg, struct odbk_catalog *cat, con
         }
         res->expires_at = odbk_now() + o->expires;
         res->encrypted = odbk_storage_encrypted(s.st);
+        if (odbk_incr_is(&s) && (r = link_assembled(&s, cat, o->expires, res, &asm_fs, err)) < 0)
+            goto out;
         for (i = 0; i <= s.m.n_files; i++) {
             const struct odbk_manifest_file *f = i < s.m.n_files ? &s.m.files[i] : NULL;
-            char *key = odbk_backup_file_key(s.b.env, s.b.id, f ? f->name : mname), *url = NULL;
+            char *key, *url = NULL;
             struct odbk_err e2 = {0};
+            if (f && !strcmp(f->role, "filelist"))
+                continue;   /* of no use without the packs: the assembled filestore is linked instead */
+            key = odbk_backup_file_key(s.b.env, s.b.id, f ? f->name : mname);
             r = odbk_storage_presign(s.st, key, o->expires, &url, err);
             free(key);
             if (r < 0)

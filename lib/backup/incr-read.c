@@ -245,6 +245,21 @@ static int pack_read(struct incr *in, const struct pack *pk, struct odbk_writer 
     if (r < 0 && err->code == ODBK_E_NOINPUT) {
         odbk_err_set(err, ODBK_E_DATA, "pack '%s' of backup %s is missing from storage", what, s->label);
         odbk_err_hint(err, "the backup is damaged: restore another backup (odbk-list --rescan reports such backups)");
+    } else if (r < 0 && err->code == ODBK_E_DATA && !strstr(err->msg, pk->mp->name)) {
+        /* a decompressor's or the tar reader's complaint: the pack's checksum, reached only at its end, says
+         * more; read it once more into nothing (only on failure, so a good read reads each pack once) */
+        struct odbk_writer *null = odbk_sink_null_new(), *check = odbk_filter_verify_new(null, pk->mp->sha256,
+                                                                                       pk->mp->size, what);
+        struct odbk_err e2 = {0};
+        int r2 = odbk_storage_read(s->pack_st ? s->pack_st : s->st, key, check, &e2);
+        if (r2 == 0)
+            r2 = odbk_writer_finish(check, &e2);
+        if (r2 < 0 && e2.code == ODBK_E_DATA)
+            *err = e2;
+        else
+            odbk_err_prefix(err, "pack '%s'", what);
+        odbk_writer_free(check);
+        odbk_writer_free(null);
     }
     pack_read_free(&p);
     free(key);

@@ -138,6 +138,9 @@ static const char *const migrations[] = {
     "  schedule_failures INTEGER NOT NULL DEFAULT 0,"
     "  schedule_failed_at INTEGER NOT NULL DEFAULT 0"
     ");",
+    /* issue 14, odbk-download's links to an incremental backup's filestore: a removal may be due later (the
+     * assembled file, when its links expire); 0 = now, every removal before */
+    "ALTER TABLE removals ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* the migration that creates env_state: every env's row is computed as it runs */
@@ -1194,6 +1197,28 @@ int odbk_catalog_removal_add(struct odbk_catalog *cat, const char *storage, cons
     return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record a removal to retry");
 }
 
+int odbk_catalog_removal_due(struct odbk_catalog *cat, const char *storage, const char *prefix,
+                             const char *backup_id, time_t due_at, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    /* a later due time wins: a link made earlier must not lose its file before it expires */
+    if (sqlite3_prepare_v2(cat->db,
+                           "INSERT INTO removals (storage, prefix, backup_id, added_at, attempts, due_at) "
+                           "VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (storage, prefix) DO UPDATE SET "
+                           "due_at = CASE WHEN removals.due_at < ?5 THEN ?5 ELSE removals.due_at END",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, storage);
+    bind_text(st, 2, prefix);
+    bind_text(st, 3, backup_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)due_at);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record a removal");
+}
+
 int odbk_catalog_removal_done(struct odbk_catalog *cat, const char *storage, const char *prefix,
                               struct odbk_err *err)
 {
@@ -1217,9 +1242,10 @@ int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **ou
     struct odbk_removal *v = NULL;
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT storage, prefix, backup_id, added_at, attempts, error FROM removals "
-                           "ORDER BY added_at, storage, prefix",
+                           "WHERE due_at <= ?1 ORDER BY added_at, storage, prefix",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)odbk_now());
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct odbk_removal *r;

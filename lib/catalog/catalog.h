@@ -171,7 +171,8 @@ int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct od
                             struct odbk_err *err);
 void odbk_audit_list_free(struct odbk_audit *v, size_t n);
 
-/* Objects a failed run could not remove (its storage was down): every later run retries them. */
+/* Objects a failed run could not remove (its storage was down): every later run retries them; and objects
+ * due for removal later (odbk-download's assembled filestore, when its links expire). */
 struct odbk_removal {
     char *storage;    /* the storage section's name */
     char *prefix;     /* the folder to empty ("env/id/") */
@@ -184,10 +185,14 @@ struct odbk_removal {
 /* Record (or, when already recorded, count another failed attempt at) the removal of prefix. */
 int odbk_catalog_removal_add(struct odbk_catalog *cat, const char *storage, const char *prefix,
                              const char *backup_id, const char *error, struct odbk_err *err);
+/* Record that prefix is to be removed at due_at (not before; a removal already recorded keeps the later
+ * of the two times): what odbk-download writes into storage for links, removed once they expire. */
+int odbk_catalog_removal_due(struct odbk_catalog *cat, const char *storage, const char *prefix,
+                             const char *backup_id, time_t due_at, struct odbk_err *err);
 /* The removal is done: forget it. */
 int odbk_catalog_removal_done(struct odbk_catalog *cat, const char *storage, const char *prefix,
                               struct odbk_err *err);
-/* Oldest first. */
+/* The removals due now, oldest first. */
 int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **out, size_t *n, struct odbk_err *err);
 void odbk_removal_list_free(struct odbk_removal *v, size_t n);
 

@@ -297,6 +297,28 @@ int main(void)
             ok(n == 4 && v[0].manifest && !strcmp(v[0].manifest, "{\"id\": 1}"), "and with it otherwise");
             odbk_backup_list_free(v, n);
         }
+        /* removals: a failed one is due now; a link's file when its links expire, the later expiry winning */
+        {
+            struct odbk_removal *rv = NULL;
+            size_t nr = 0;
+            time_t now = odbk_now();
+            is_int(odbk_catalog_removal_due(cat, "s3", "prod/x/f.tar.gz", "x", now + 3600, &err), 0, "a removal due later");
+            odbk_catalog_removal_add(cat, "s3", "prod/y/", "y", "down", &err);
+            odbk_catalog_removal_list(cat, &rv, &nr, &err);
+            ok(nr == 1 && !strcmp(rv[0].prefix, "prod/y/"), "only the removal due now is listed");
+            odbk_removal_list_free(rv, nr);
+            odbk_catalog_removal_due(cat, "s3", "prod/x/f.tar.gz", "x", now - 10, &err);
+            odbk_catalog_removal_list(cat, &rv, &nr, &err);
+            ok(nr == 1, "an earlier due time does not bring a later one forward");
+            odbk_removal_list_free(rv, nr);
+            odbk_catalog_removal_done(cat, "s3", "prod/x/f.tar.gz", &err);
+            odbk_catalog_removal_due(cat, "s3", "prod/x/f.tar.gz", "x", now - 10, &err);
+            odbk_catalog_removal_list(cat, &rv, &nr, &err);
+            ok(nr == 2, "once due, it is listed with the others");
+            odbk_removal_list_free(rv, nr);
+            odbk_catalog_removal_done(cat, "s3", "prod/x/f.tar.gz", &err);
+            odbk_catalog_removal_done(cat, "s3", "prod/y/", &err);
+        }
         /* all at once */
         is_int(odbk_catalog_env_summaries(cat, &all, &err), 0, "every env's figures at once");
         one = odbk_env_summaries_find(&all, "stage");
@@ -310,7 +332,7 @@ int main(void)
 
     {
         /* a catalog of before env_state: the migration computes every env's figures from its rows */
-        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; PRAGMA user_version = 8' 2>/dev/null", path);
+        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; ALTER TABLE removals DROP COLUMN due_at; PRAGMA user_version = 8' 2>/dev/null", path);
         if (system(cmd) == 0) {
             struct odbk_env_summary s;
             is_int(odbk_catalog_open(path, &cat, &err), 0, "an older catalog is migrated");
