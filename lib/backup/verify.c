@@ -1,9 +1,11 @@
 /* verify.c - reading a completed backup's stored files back (odbk-list --verify), to find bit rot later:
  * the same verifying read as a restore's (odbk_source_read: size and SHA-256 against the manifest), into
- * nothing, with the backup's `verified` set (read) or cleared by what it found. */
+ * nothing, with the backup's `verified` set (read) or cleared by what it found.  An incremental backup's packs
+ * are read too, every file of its list checked in them (backup/incr.h). */
 #include <string.h>
 
 #include "backup/backup.h"
+#include "backup/incr.h"
 #include "backup/source.h"
 #include "catalog/catalog.h"
 #include "common/util.h"
@@ -24,6 +26,11 @@ int odbk_backup_verify(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     for (i = 0; r == 0 && i < src.m.n_files; i++) {
         struct odbk_writer *null = odbk_sink_null_new();
         r = odbk_source_read(&src, &src.m.files[i], null, err);
+        odbk_writer_free(null);
+    }
+    if (r == 0 && odbk_incr_is(&src)) {   /* an incremental filestore: every pack it names, every file in them */
+        struct odbk_writer *null = odbk_sink_null_new();
+        r = odbk_incr_write_tar(&src, null, NULL, NULL, NULL, err);
         odbk_writer_free(null);
     }
     /* a file that does not match, or is gone, means the backup is not what it says; a storage that
