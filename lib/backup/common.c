@@ -1,5 +1,6 @@
 /* common.c - what create, restore, prune and download share: ids, keys, manifests, stale runs. */
 #include "backup/backup.h"
+#include "backup/filelist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -167,20 +168,24 @@ int odbk_backup_storage_mark(struct odbk_storage *st, struct odbk_err *err)
 int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,
                                const char *env, const char *id, struct odbk_err *err)
 {
-    char *folder = odbk_backup_folder(env, id);
+    /* its folder, and the packs it made (an incremental filestore: env/packs/ID-*, named by it alone) */
+    char *prefixes[2] = {odbk_backup_folder(env, id), odbk_xasprintf("%s/" ODBK_PACKS_DIR "/%s-", env, id)};
     struct odbk_err e2 = {0};
-    int swept = 0, r = -1;
-    /* a future cut-off: every upload of the folder, whatever the store's clock says */
-    if (st && odbk_storage_remove_prefix(st, folder, err) == 0 &&
-        odbk_storage_sweep(st, folder, odbk_now() + 86400, &swept, err) == 0) {
-        odbk_catalog_removal_done(cat, storage, folder, &e2);
-        r = 0;
-    } else {
-        if (!st && !err->code)
-            odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s' cannot be opened", storage);
-        odbk_catalog_removal_add(cat, storage, folder, id, err->msg, &e2);
+    int swept = 0, r = 0;
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        /* a future cut-off: every upload of the folder, whatever the store's clock says */
+        if (st && odbk_storage_remove_prefix(st, prefixes[i], err) == 0 &&
+            odbk_storage_sweep(st, prefixes[i], odbk_now() + 86400, &swept, err) == 0) {
+            odbk_catalog_removal_done(cat, storage, prefixes[i], &e2);
+        } else {
+            if (!st && !err->code)
+                odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s' cannot be opened", storage);
+            odbk_catalog_removal_add(cat, storage, prefixes[i], id, err->msg, &e2);
+            r = -1;
+        }
+        free(prefixes[i]);
     }
-    free(folder);
     return r;
 }
 

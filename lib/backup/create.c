@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/incr.h"
 #include "backup/run.h"
 #include "common/interrupt.h"
 #include "common/util.h"
@@ -39,7 +40,8 @@ int odbk_format_file_open(struct odbk_format_file *f, const struct odbk_format_w
 {
     f->role = role;
     f->name = name;
-    f->key = odbk_backup_file_key(w->env, w->id, name);
+    if (!f->key)
+        f->key = odbk_backup_file_key(w->env, w->id, name);
     f->compression = compression;
     f->progress.report = w->report;
     f->progress.phase = role;
@@ -113,7 +115,8 @@ struct run {
     struct odbk_env env;
     struct odbk_storage *st;
     struct odbk_odoo_info odoo;
-    struct odbk_manifest m;        /* borrows every string but its files */
+    struct odbk_manifest m;        /* borrows every string but its files and packs */
+    struct odbk_incr_parent parent;   /* an incremental filestore's parent (have 0: none) */
     struct odbk_backup b;
     struct odbk_heartbeat hb;
     enum odbk_compression comp;
@@ -316,6 +319,17 @@ static int write_files(struct run *run, struct odbk_err *err)
     w.report = run->report;
     if (run->report->cb)
         w.db_estimate = estimate_dump(run->cat, run->env.name, run->b.format);
+    if (run->with_fs && run->fmt->filestore == ODBK_FORMAT_FS_FILE && !o->full_filestore &&
+        !run->env.filestore_full) {
+        char *why = NULL;
+        w.incremental = 1;
+        odbk_incr_parent_find(run->cat, run->st, run->env.name, run->b.storage, &run->parent, &why);
+        if (why && !run->b.warning)
+            run->b.warning = why;
+        else
+            free(why);
+        w.parent = &run->parent;
+    }
     w.m = &run->m;
     run->m.database = run->b.database;
     odoo_keys(run);
@@ -341,6 +355,11 @@ static int put_manifest(struct run *run, struct odbk_err *err)
     m->pg_dump_version = run->dump_version;
     m->finished_at = odbk_now();
     m->tables_json = run->tables_json;
+    if (m->filestore_mode == ODBK_FILESTORE_INCREMENTAL) {
+        m->parent = run->parent.have ? run->parent.m.id : "";
+        m->added_bytes = odbk_incr_added_bytes(m);
+        m->has_added_bytes = 1;
+    }
     run->manifest_json = odbk_manifest_to_json(m);
     mname = odbk_backup_manifest_name(b->id);
     mkey = odbk_backup_file_key(b->env, b->id, mname);
@@ -513,6 +532,10 @@ static void run_release(struct run *run)
         free(run->m.files[i].sha256);
         free(run->m.files[i].compression);
     }
+    for (i = 0; i < run->m.n_packs; i++)
+        free(run->m.packs[i].name);
+    free(run->m.packs);
+    odbk_incr_parent_release(&run->parent);
     free(run->tables_json);
     free(run->manifest_json);
     free(run->dump_version);

@@ -410,7 +410,7 @@ static int st_begin(void *ctx, struct archive_entry *e, const char *name, struct
     if (r <= 0)
         return r;
     fe = &s->in.list.e[s->m.idx];
-    return odbk_tar_out_file(s->out, fe->path, fe->mode & 0777, fe->mtime, fe->size, err);
+    return odbk_tar_out_member(s->out, fe->path, fe->mode & 0777, fe->mtime, fe->size, err);
 }
 
 static int st_data(void *ctx, const void *buf, size_t len, int64_t offset, struct odbk_err *err)
@@ -448,11 +448,8 @@ int odbk_incr_write_tar(struct odbk_source *src, struct odbk_writer *dst, const 
         incr_release(&s.in);
         return -1;
     }
-    for (i = 0; i < s.in.list.n && !binary; i++) {
-        const unsigned char *p;
-        for (p = (const unsigned char *)s.in.list.e[i].path; *p; p++)
-            binary |= *p >= 0x80;
-    }
+    for (i = 0; i < s.in.list.n && !binary; i++)
+        binary = odbk_tar_name_binary(s.in.list.e[i].path);
     if (files)
         *files = s.in.list.n;
     if (bytes)
