@@ -499,13 +499,7 @@ static int ends_with(const char *s, const char *suffix)
 /* An id as odbk_backup_new_id makes it: YYYYMMDDTHHMMSSZ-xxxxxx. */
 static int id_ok(const char *id)
 {
-    size_t i;
-    if (strlen(id) != 23 || id[8] != 'T' || id[15] != 'Z' || id[16] != '-')
-        return 0;
-    for (i = 0; i < 23; i++)
-        if (i != 8 && i != 15 && i != 16 && !(i < 16 ? isdigit((unsigned char)id[i]) : isxdigit((unsigned char)id[i])))
-            return 0;
-    return 1;
+    return odbk_backup_id_ok(id);
 }
 
 static int one_of(const char *s, const char *const *v)

@@ -67,7 +67,9 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
     cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
     char *s, *r;
     size_t i;
-    cJSON_AddNumberToObject(o, "odbk_manifest", m->version ? m->version : ODBK_MANIFEST_VERSION);
+    /* version 1 unless the filestore is incremental: an older odbk still reads every other backup */
+    int incremental = m->filestore_mode == ODBK_FILESTORE_INCREMENTAL;
+    cJSON_AddNumberToObject(o, "odbk_manifest", incremental ? 2 : 1);
     add_str(o, "id", m->id);
     add_str(o, "uuid", m->uuid);
     add_str(o, "env", m->env);
@@ -108,6 +110,21 @@ char *odbk_manifest_to_json(const struct odbk_manifest *m)
         cJSON_AddItemToArray(files, jf);
     }
     cJSON_AddItemToObject(o, "files", files);
+    if (incremental) {
+        cJSON *packs = cJSON_CreateArray();
+        add_str(o, "filestore_mode", odbk_filestore_mode_name(m->filestore_mode));
+        add_str(o, "parent", m->parent);
+        cJSON_AddNumberToObject(o, "added_bytes", (double)m->added_bytes);
+        odbk_manifest_sort_packs((struct odbk_manifest *)m);
+        for (i = 0; i < m->n_packs; i++) {
+            cJSON *jp = cJSON_CreateObject();
+            add_str(jp, "name", m->packs[i].name);
+            cJSON_AddNumberToObject(jp, "size", (double)m->packs[i].size);
+            add_str(jp, "sha256", m->packs[i].sha256);
+            cJSON_AddItemToArray(packs, jp);
+        }
+        cJSON_AddItemToObject(o, "packs", packs);
+    }
     s = cJSON_Print(o);
     cJSON_Delete(o);
     r = odbk_xasprintf("%s\n", s);
@@ -159,6 +176,45 @@ static int size_ok(const cJSON *v)
 {
     return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= (double)ODBK_MANIFEST_MAX_SIZE &&
            v->valuedouble == (double)(uint64_t)v->valuedouble;
+}
+
+/* Version 2's keys, each checked: they name objects of the storage that a restore reads and a deletion
+ * keeps or removes, so a hostile manifest must not name anything else. */
+static int parse_v2(const cJSON *o, const char *what, struct odbk_manifest *m, struct odbk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "filestore_mode"), *packs, *p;
+    m->filestore_mode = ODBK_FILESTORE_FULL;
+    if (v && (!cJSON_IsString(v) || odbk_filestore_mode_parse(v->valuestring, &m->filestore_mode) < 0))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has a filestore_mode that is not \"incremental\" or \"full\"",
+                            what);
+    v = cJSON_GetObjectItemCaseSensitive(o, "parent");
+    if (v && (!cJSON_IsString(v) || (*v->valuestring && !odbk_backup_id_ok(v->valuestring))))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has a parent that is not a backup id", what);
+    m->parent = odbk_xstrdup(v ? v->valuestring : "");
+    v = cJSON_GetObjectItemCaseSensitive(o, "added_bytes");
+    if (v && !size_ok(v))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has an added_bytes that is not a size (0 to %d TiB)", what,
+                            (int)(ODBK_MANIFEST_MAX_SIZE >> 40));
+    m->has_added_bytes = v != NULL;
+    m->added_bytes = v ? (uint64_t)v->valuedouble : 0;
+    packs = cJSON_GetObjectItemCaseSensitive(o, "packs");
+    if (!packs)
+        return 0;
+    if (!cJSON_IsArray(packs))
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' has packs that are not a list", what);
+    if (m->filestore_mode != ODBK_FILESTORE_INCREMENTAL && cJSON_GetArraySize(packs) > 0)
+        return odbk_err_set(err, ODBK_E_DATA, "'%s' lists packs but its filestore is not incremental", what);
+    cJSON_ArrayForEach(p, packs)
+    {
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(p, "size");
+        const char *name = get_name(p, "name"), *sha = get_name(p, "sha256");
+        if (!odbk_pack_name_ok(name) || !size_ok(size) || !is_sha256(sha))
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' lists a pack without a valid name, size and sha256", what);
+        if (m->n_packs && strcmp(m->packs[m->n_packs - 1].name, name) >= 0)
+            return odbk_err_set(err, ODBK_E_DATA, "'%s' lists pack '%s' twice or out of order", what, name);
+        odbk_manifest_add_pack(m, name, (uint64_t)size->valuedouble, sha);
+    }
+    return 0;
 }
 
 int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest *m, struct odbk_err *err)
@@ -253,6 +309,11 @@ int odbk_manifest_parse(const char *json, const char *what, struct odbk_manifest
         free(sha);
         free(comp);
     }
+    if (parse_v2(o, what, m, err) < 0) {
+        cJSON_Delete(o);
+        odbk_manifest_release(m);
+        return -1;
+    }
     cJSON_Delete(o);
     if (!*m->id || !odbk_name_is_safe(m->id) || !*m->env || !odbk_name_is_safe(m->env)) {
         odbk_manifest_release(m);
@@ -285,10 +346,87 @@ const struct odbk_manifest_file *odbk_manifest_file_by_role(const struct odbk_ma
     return NULL;
 }
 
+void odbk_manifest_add_pack(struct odbk_manifest *m, const char *name, uint64_t size, const char *sha256)
+{
+    struct odbk_manifest_pack *p;
+    if ((m->n_packs & (m->n_packs - 1)) == 0)    /* 0, 1, 2, 4, ...: grow by doubling */
+        m->packs = odbk_xrealloc(m->packs, (m->n_packs ? m->n_packs * 2 : 1) * sizeof(*m->packs));
+    p = &m->packs[m->n_packs++];
+    p->name = odbk_xstrdup(name);
+    p->size = size;
+    snprintf(p->sha256, sizeof(p->sha256), "%s", sha256);
+}
+
+static int pack_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct odbk_manifest_pack *)a)->name, ((const struct odbk_manifest_pack *)b)->name);
+}
+
+void odbk_manifest_sort_packs(struct odbk_manifest *m)
+{
+    size_t i, n = 0;
+    if (m->n_packs < 2)
+        return;
+    qsort(m->packs, m->n_packs, sizeof(*m->packs), pack_cmp);
+    for (i = 0; i < m->n_packs; i++) {
+        if (n && !strcmp(m->packs[n - 1].name, m->packs[i].name)) {
+            free(m->packs[i].name);
+            continue;
+        }
+        m->packs[n++] = m->packs[i];
+    }
+    m->n_packs = n;
+}
+
+const struct odbk_manifest_pack *odbk_manifest_pack_find(const struct odbk_manifest *m, const char *name)
+{
+    struct odbk_manifest_pack k = {(char *)name, 0, {0}};
+    return m->n_packs ? bsearch(&k, m->packs, m->n_packs, sizeof(*m->packs), pack_cmp) : NULL;
+}
+
+const char *odbk_filestore_mode_name(enum odbk_filestore_mode mode)
+{
+    return mode == ODBK_FILESTORE_INCREMENTAL ? "incremental" : "full";
+}
+
+int odbk_filestore_mode_parse(const char *s, enum odbk_filestore_mode *out)
+{
+    if (!strcmp(s, "incremental"))
+        *out = ODBK_FILESTORE_INCREMENTAL;
+    else if (!strcmp(s, "full"))
+        *out = ODBK_FILESTORE_FULL;
+    else
+        return -1;
+    return 0;
+}
+
+int odbk_backup_id_ok(const char *id)
+{
+    size_t i;
+    if (strlen(id) != 23 || id[8] != 'T' || id[15] != 'Z' || id[16] != '-')
+        return 0;
+    for (i = 0; i < 23; i++)
+        if (i != 8 && i != 15 && i != 16 && !(i < 16 ? isdigit((unsigned char)id[i]) : isxdigit((unsigned char)id[i])))
+            return 0;
+    return 1;
+}
+
+int odbk_pack_name_ok(const char *s)
+{
+    char id[24];
+    const char *suffix;
+    if (strlen(s) < 30 || s[23] != '-' || strspn(s + 24, "0123456789") < 6 || !strncmp(s + 24, "000000", 6))
+        return 0;
+    memcpy(id, s, 23);
+    id[23] = 0;
+    suffix = s + 30;
+    return odbk_backup_id_ok(id) && (!strcmp(suffix, ".tar.gz") || !strcmp(suffix, ".tar.zst") || !strcmp(suffix, ".tar"));
+}
+
 void odbk_manifest_release(struct odbk_manifest *m)
 {
     size_t i;
-    char **strs[] = {&m->id, &m->uuid, &m->env, &m->project, &m->database, &m->comment, &m->host,
+    char **strs[] = {&m->parent, &m->id, &m->uuid, &m->env, &m->project, &m->database, &m->comment, &m->host,
                      &m->odbk_version, &m->pg_server_version, &m->pg_dump_version, &m->key_id,
                      &m->odoo_version, &m->odoo_major, &m->odoo_pg_version, &m->modules_json, &m->tables_json};
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -302,4 +440,9 @@ void odbk_manifest_release(struct odbk_manifest *m)
         free(m->files[i].compression);
     }
     m->n_files = 0;
+    for (i = 0; i < m->n_packs; i++)
+        free(m->packs[i].name);
+    free(m->packs);
+    m->packs = NULL;
+    m->n_packs = 0;
 }

@@ -117,6 +117,107 @@ int main(void)
         free(s);
     }
     {
+        /* version 2: the incremental filestore's keys */
+        static const char sha[] = "8616d6e6ad1d2a4dba146040f5f3f12c10f3513ec3a81efe429f34363f53e15c";
+        struct odbk_manifest v2 = m, b2;
+        char *j;
+        v2.packs = NULL;
+        v2.n_packs = 0;
+        v2.filestore_mode = ODBK_FILESTORE_INCREMENTAL;
+        v2.parent = "20260101T030405Z-0a0b0c";
+        v2.added_bytes = 4242;
+        odbk_manifest_add_pack(&v2, "20260102T030405Z-1a2b3c-000002.tar.gz", 20, sha);
+        odbk_manifest_add_pack(&v2, "20260101T030405Z-0a0b0c-000001.tar.gz", 10, sha);
+        odbk_manifest_add_pack(&v2, "20260102T030405Z-1a2b3c-000002.tar.gz", 20, sha);
+        j = odbk_manifest_to_json(&v2);
+        ok(strstr(j, "\"odbk_manifest\":\t2") != NULL, "an incremental backup's manifest is version 2");
+        is_int(odbk_manifest_parse(j, "m2.json", &b2, &err), 0, "it parses back");
+        is_int(b2.filestore_mode, ODBK_FILESTORE_INCREMENTAL, "filestore_mode");
+        is_str(b2.parent, v2.parent, "parent");
+        ok(b2.added_bytes == 4242 && b2.has_added_bytes, "added_bytes");
+        is_int((int)b2.n_packs, 2, "two packs: the duplicate kept once");
+        is_str(b2.packs[0].name, "20260101T030405Z-0a0b0c-000001.tar.gz", "sorted by name");
+        ok(b2.packs[1].size == 20 && !strcmp(b2.packs[1].sha256, sha), "a pack's size and sha256");
+        ok(odbk_manifest_pack_find(&b2, "20260102T030405Z-1a2b3c-000002.tar.gz") == &b2.packs[1] &&
+               !odbk_manifest_pack_find(&b2, "20260102T030405Z-1a2b3c-000003.tar.gz"), "a pack found by name");
+        odbk_manifest_release(&b2);
+        free(j);
+        {
+            size_t i;
+            for (i = 0; i < v2.n_packs; i++)
+                free(v2.packs[i].name);
+            free(v2.packs);
+        }
+        /* a full backup stays version 1, which every odbk reads; a version 1 manifest reads as full */
+        j = odbk_manifest_to_json(&m);
+        ok(strstr(j, "\"odbk_manifest\":\t1") && !strstr(j, "packs") && !strstr(j, "filestore_mode"),
+           "a full backup's manifest is version 1, without the new keys");
+        is_int(odbk_manifest_parse(j, "m1.json", &b2, &err), 0, "version 1 reads");
+        ok(b2.filestore_mode == ODBK_FILESTORE_FULL && b2.n_packs == 0 && !b2.has_added_bytes && !*b2.parent,
+           "as a full backup without packs");
+        odbk_manifest_release(&b2);
+        free(j);
+    }
+    {
+        /* hostile version 2 values, each refused */
+        static const struct {
+            const char *keys, *why;
+        } h[] = {
+            {"\"filestore_mode\": \"diff\"", "an unknown filestore_mode"},
+            {"\"filestore_mode\": 1", "a filestore_mode that is not a string"},
+            {"\"parent\": \"../x\"", "a parent that is not an id"},
+            {"\"parent\": 5", "a parent that is not a string"},
+            {"\"added_bytes\": -1", "a negative added_bytes"},
+            {"\"added_bytes\": 1.5", "a fractional added_bytes"},
+            {"\"added_bytes\": 1e300", "a huge added_bytes"},
+            {"\"packs\": {}", "packs that are not a list"},
+            {"\"filestore_mode\": \"full\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", "
+             "\"size\": 1, \"sha256\": \"%s\"}]", "packs in a full backup"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"../../x\", \"size\": 1, \"sha256\": \"%s\"}]",
+             "a pack name that is a path"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000000.tar.gz\", "
+             "\"size\": 1, \"sha256\": \"%s\"}]", "a pack number 0"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", "
+             "\"size\": -1, \"sha256\": \"%s\"}]", "a negative pack size"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", "
+             "\"size\": 1125899906842625, \"sha256\": \"%s\"}]", "a pack size over 2^50"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", "
+             "\"size\": 1, \"sha256\": \"abc\"}]", "a bad pack sha256"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", "
+             "\"size\": 1}]", "a pack without sha256"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", "
+             "\"size\": 1, \"sha256\": \"%s\"}, {\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", \"size\": 1, "
+             "\"sha256\": \"%s\"}]", "a pack listed twice"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [{\"name\": \"20260102T030405Z-1a2b3c-000002.tar.gz\", "
+             "\"size\": 1, \"sha256\": \"%s\"}, {\"name\": \"20260102T030405Z-1a2b3c-000001.tar.gz\", \"size\": 1, "
+             "\"sha256\": \"%s\"}]", "packs out of order"},
+            {"\"filestore_mode\": \"incremental\", \"packs\": [\"20260102T030405Z-1a2b3c-000001.tar.gz\"]",
+             "a pack that is not an object"},
+        };
+        static const char sha[] = "8616d6e6ad1d2a4dba146040f5f3f12c10f3513ec3a81efe429f34363f53e15c";
+        size_t i;
+        int all = 1;
+        for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+            char keys[1024], *doc;
+            struct odbk_err e = {0};
+            snprintf(keys, sizeof(keys), h[i].keys, sha, sha);
+            doc = odbk_xasprintf("{\"odbk_manifest\": 2, \"id\": \"20260102T030405Z-1a2b3c\", \"env\": \"b\", "
+                                 "\"type\": \"manual\", \"format\": \"odbk\", %s}", keys);
+            if (odbk_manifest_parse(doc, "x.json", &back, &e) != -1 || e.code != ODBK_E_DATA || !strstr(e.msg, "x.json")) {
+                printf("# %s: accepted or wrong error '%s'\n", h[i].why, e.msg);
+                all = 0;
+            }
+            free(doc);
+        }
+        ok(all, "every hostile version 2 value is refused (ODBK_E_DATA naming the manifest)");
+        ok(odbk_manifest_parse("{\"odbk_manifest\": 2, \"id\": \"20260102T030405Z-1a2b3c\", \"env\": \"b\", "
+                               "\"type\": \"manual\", \"format\": \"odbk\", \"filestore_mode\": \"incremental\", \"parent\": \"\", \"added_bytes\": 0, \"packs\": []}",
+                               "x.json", &back, &err) == 0, "an incremental manifest without packs reads");
+        odbk_manifest_release(&back);
+        is_int(odbk_manifest_parse("{\"odbk_manifest\": 3, \"id\": \"a\", \"env\": \"b\"}", "x.json", &back, &err), -1,
+               "version 3 is refused");
+    }
+    {
         size_t i;
         for (i = 0; i < m.n_files; i++) {
             free(m.files[i].name);
