@@ -1,5 +1,5 @@
-/* odbk-prune - apply each environment's retention: expire what no rule keeps, delete its files
- * (odbk-prune(1)). */
+/* odbk-prune - apply each environment's retention: expire what no rule keeps, delete its files, then the
+ * packs no remaining backup needs (odbk-prune(1)). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,8 @@ static const struct odbk_opt opts[] = {
 
 static const struct odbk_cli cli = {
     "odbk-prune", "[options] ENV...\n[options] --all\n[options] --backup ID [--force]",
-    "Apply each environment's retention policy: mark expired what no rule keeps and delete its files.", opts,
+    "Apply each environment's retention policy: mark expired what no rule keeps and delete its files, then the "
+    "packs no remaining backup needs.", opts,
     ODBK_CLI_JSON, &odbk_vocab_env, NULL};
 
 struct ctx {

@@ -8,7 +8,9 @@
  * row is marked `expired` first (so nothing restores from a half-deleted backup), then its folder is
  * removed from storage, then an audit entry is written; the row stays as history.  Failed and expired
  * rows whose folder is still in storage (a run that died, a deletion that was interrupted) have their
- * leftovers removed; their rows stay as they are.  Rows still running are never touched.
+ * leftovers removed; their rows stay as they are.  Rows still running are never touched.  A removal
+ * deletes the manifest first.  Then each storage of the env's rows has its packs collected (backup/gc.h):
+ * those no remaining backup needs are deleted (a dry run lists them).
  *
  * Guards, all checked before anything is deleted:
  *   - an env whose effective policy has no rule: ODBK_E_CONFIG, nothing done (odbk_prune_policy);
