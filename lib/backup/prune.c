@@ -307,7 +307,8 @@ static void collect_one(struct odbk_catalog *cat, struct store *s, const char *e
         return;
     }
     odbk_crash_point("gc-after-manifests");
-    if (odbk_gc_env(cat, s->st, s->name, env, go, &g, &e) < 0) {
+    int r = odbk_gc_env(cat, s->st, s->name, env, go, &g, &e);
+    if (r < 0) {
         if (!err->code) {
             *err = e;
             odbk_err_prefix(err, "storage '%s'", s->name);
@@ -315,7 +316,8 @@ static void collect_one(struct odbk_catalog *cat, struct store *s, const char *e
         if (!out->gc_error)
             out->gc_error = odbk_xasprintf("storage '%s': %s", s->name, e.msg);
     }
-    if (g.n_packs || g.n_removed || g.n_failed) {
+    /* a collection refused or stopped before deleting says so in its error alone */
+    if ((r == 0 && g.n_packs) || g.n_removed || g.n_failed) {
         out->gc = odbk_xrealloc(out->gc, (out->n_gc + 1) * sizeof(*out->gc));
         out->gc[out->n_gc++] = g;
     } else {

@@ -47,7 +47,7 @@ gc_kept_backups_whole() {
 	local id name size got
 	for id in "$@"; do
 		gc_store get "prod/$id/backup-$id-manifest.json" >"$TRASH/k.json" || { echo "# $id: no manifest" >&2; return 1; }
-		jq -r '.packs[] | "\(.name) \(.size)"' "$TRASH/k.json" >"$TRASH/k.packs" || return 1
+		jq -r '(.packs // [])[] | "\(.name) \(.size)"' "$TRASH/k.json" >"$TRASH/k.packs" || return 1
 		while read -r name size; do
 			got=$(gc_store stat "prod/packs/$name" 2>/dev/null) || { echo "# $id: pack $name lost" >&2; return 1; }
 			[ "$got" = "$size" ] || { echo "# $id: pack $name is $got bytes, not $size" >&2; return 1; }
