@@ -14,13 +14,16 @@
 #include "common/util.h"
 
 enum { O_ALL = 1, O_TYPE, O_STORAGE, O_NO_FILESTORE, O_FORMAT, O_RETENTION, O_COMMENT, O_COMPRESS, O_LEVEL, O_JOBS,
-       O_VERIFY, O_NO_VERIFY, O_DUE };
+       O_VERIFY, O_NO_VERIFY, O_DUE, O_FULL_FILESTORE };
 
 static const struct odbk_opt opts[] = {
     {"all", 'a', NULL, "back up every environment of the config", O_ALL, NULL},
     {"type", 't', "TYPE", "the backup's type: {} (default manual)", O_TYPE, &odbk_vocab_type},
     {"storage", 's', "NAME", "store in this storage instead of the env's", O_STORAGE, &odbk_vocab_storage},
     {"no-filestore", 0, NULL, "back up the database only", O_NO_FILESTORE, NULL},
+    {"full-filestore", 0, NULL, "store the whole filestore as one tar file of this backup, even where the env's "
+     "filestore-mode is incremental (the default: only files the env's last backup does not hold)",
+     O_FULL_FILESTORE, NULL},
     {"format", 'f', "FORMAT", "what to write: odbk (the default: database + filestore + manifest), zip (Odoo's) "
      "or dump (pg_dump custom)", O_FORMAT, &odbk_vocab_format},
     {"retention", 'r', "TIER", "keep for this tier's duration: {}", O_RETENTION, &odbk_vocab_tier},
@@ -57,6 +60,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_TYPE: c->o.type = arg; break;
     case O_STORAGE: c->o.storage = arg; break;
     case O_NO_FILESTORE: c->o.no_filestore = 1; break;
+    case O_FULL_FILESTORE: c->o.full_filestore = 1; break;
     case O_FORMAT: c->o.format = arg; break;
     case O_RETENTION: c->o.retention = arg; break;
     case O_COMMENT: c->o.comment = arg; break;

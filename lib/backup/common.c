@@ -1,5 +1,6 @@
 /* common.c - what create, restore, prune and download share: ids, keys, manifests, stale runs. */
 #include "backup/backup.h"
+#include "backup/filelist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -166,20 +167,24 @@ int odbk_backup_storage_mark(struct odbk_storage *st, struct odbk_err *err)
 int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage,
                                const char *env, const char *id, struct odbk_err *err)
 {
-    char *folder = odbk_backup_folder(env, id);
+    /* its folder, and the packs it made (an incremental filestore: env/packs/ID-*, named by it alone) */
+    char *prefixes[2] = {odbk_backup_folder(env, id), odbk_xasprintf("%s/" ODBK_PACKS_DIR "/%s-", env, id)};
     struct odbk_err e2 = {0};
-    int swept = 0, r = -1;
-    /* a future cut-off: every upload of the folder, whatever the store's clock says */
-    if (st && odbk_storage_remove_prefix(st, folder, err) == 0 &&
-        odbk_storage_sweep(st, folder, odbk_now() + 86400, &swept, err) == 0) {
-        odbk_catalog_removal_done(cat, storage, folder, &e2);
-        r = 0;
-    } else {
-        if (!st && !err->code)
-            odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s' cannot be opened", storage);
-        odbk_catalog_removal_add(cat, storage, folder, id, err->msg, &e2);
+    int swept = 0, r = 0;
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        /* a future cut-off: every upload of the folder, whatever the store's clock says */
+        if (st && odbk_storage_remove_prefix(st, prefixes[i], err) == 0 &&
+            odbk_storage_sweep(st, prefixes[i], odbk_now() + 86400, &swept, err) == 0) {
+            odbk_catalog_removal_done(cat, storage, prefixes[i], &e2);
+        } else {
+            if (!st && !err->code)
+                odbk_err_set(err, ODBK_E_UNAVAILABLE, "storage '%s' cannot be opened", storage);
+            odbk_catalog_removal_add(cat, storage, prefixes[i], id, err->msg, &e2);
+            r = -1;
+        }
+        free(prefixes[i]);
     }
-    free(folder);
     return r;
 }
 
@@ -219,7 +224,7 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
 }
 
 /* A run that died after storing its manifest made a complete backup: when the manifest is there and
- * every file it lists is stored with its size, the row becomes completed (not verified: nothing was
+ * every file it lists (and every pack, for an incremental filestore) is stored with its size, the row becomes completed (not verified: nothing was
  * read back; odbk-list --verify does that).  1 finished, 0 not complete, -1 the storage could not say. */
 static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, const struct odbk_backup *b,
                            struct odbk_err *err)
@@ -254,6 +259,17 @@ static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, co
         if (s < 0)
             r = -1;
         else if (s == 1 || e.size != m.files[i].size)
+            r = 1;
+        free(e.path);
+    }
+    for (i = 0; i < m.n_packs && r == 0; i++) {   /* an incremental filestore: every pack its list needs */
+        struct odbk_storage_entry e = {0};
+        char *pkey = odbk_pack_key(b->env, m.packs[i].name);
+        int s = odbk_storage_stat(st, pkey, &e, err);
+        free(pkey);
+        if (s < 0)
+            r = -1;
+        else if (s == 1 || e.size != m.packs[i].size)
             r = 1;
         free(e.path);
     }
@@ -444,6 +460,9 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
         cJSON_AddNullToObject(o, "finished_at");
     }
     cJSON_AddNumberToObject(o, "size", (double)b->total_size);
+    /* what a restore reads (an incremental filestore: every pack it references), and what it added */
+    cJSON_AddNumberToObject(o, "size_bytes", (double)b->total_size);
+    cJSON_AddNumberToObject(o, "added_bytes", (double)b->added_bytes);
     cJSON_AddNumberToObject(o, "db_size", (double)b->db_size);
     cJSON_AddNumberToObject(o, "filestore_size", (double)b->fs_size);
     cJSON_AddBoolToObject(o, "has_filestore", b->has_filestore);

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/incr.h"
 #include "backup/run.h"
 #include "common/interrupt.h"
 #include "common/util.h"
@@ -39,7 +40,8 @@ int odbk_format_file_open(struct odbk_format_file *f, const struct odbk_format_w
 {
     f->role = role;
     f->name = name;
-    f->key = odbk_backup_file_key(w->env, w->id, name);
+    if (!f->key)
+        f->key = odbk_backup_file_key(w->env, w->id, name);
     f->compression = compression;
     f->progress.report = w->report;
     f->progress.phase = role;
@@ -113,7 +115,8 @@ struct run {
     struct odbk_env env;
     struct odbk_storage *st;
     struct odbk_odoo_info odoo;
-    struct odbk_manifest m;        /* borrows every string but its files */
+    struct odbk_manifest m;        /* borrows every string but its files and packs */
+    struct odbk_incr_parent parent;   /* an incremental filestore's parent (have 0: none) */
     struct odbk_backup b;
     struct odbk_heartbeat hb;
     enum odbk_compression comp;
@@ -326,6 +329,17 @@ static int write_files(struct run *run, struct odbk_err *err)
     w.report = run->report;
     if (run->report->cb)
         w.db_estimate = estimate_dump(run->cat, run->env.name, run->b.format);
+    if (run->with_fs && run->fmt->filestore == ODBK_FORMAT_FS_FILE && !o->full_filestore &&
+        !run->env.filestore_full) {
+        char *why = NULL;
+        w.incremental = 1;
+        odbk_incr_parent_find(run->cat, run->st, run->env.name, run->b.storage, &run->parent, &why);
+        if (why && !run->b.warning)
+            run->b.warning = why;
+        else
+            free(why);
+        w.parent = &run->parent;
+    }
     w.m = &run->m;
     run->m.database = run->b.database;
     odoo_keys(run);
@@ -351,6 +365,11 @@ static int put_manifest(struct run *run, struct odbk_err *err)
     m->pg_dump_version = run->dump_version;
     m->finished_at = odbk_now();
     m->tables_json = run->tables_json;
+    if (m->filestore_mode == ODBK_FILESTORE_INCREMENTAL) {
+        m->parent = run->parent.have ? run->parent.m.id : "";
+        m->added_bytes = odbk_incr_added_bytes(m);
+        m->has_added_bytes = 1;
+    }
     run->manifest_json = odbk_manifest_to_json(m);
     mname = odbk_backup_manifest_name(b->id);
     mkey = odbk_backup_file_key(b->env, b->id, mname);
@@ -367,11 +386,36 @@ static int put_manifest(struct run *run, struct odbk_err *err)
 
 /* ---- the read-back ---- */
 
-static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, const struct odbk_manifest_file *f,
+/* The stored objects of the backup being made, for its verification: its files, then the packs it made
+ * (an incremental filestore: the parent's were verified when they were made).  *key malloc'd; 0 past
+ * the last. */
+static int stored_object(const struct run *run, size_t i, const struct odbk_manifest_file **f,
+                         struct odbk_manifest_file *pack, char **key)
+{
+    size_t k;
+    if (i < run->m.n_files) {
+        *f = &run->m.files[i];
+        *key = odbk_backup_file_key(run->b.env, run->b.id, (*f)->name);
+        return 1;
+    }
+    for (i -= run->m.n_files, k = 0; k < run->m.n_packs; k++)
+        if (odbk_pack_of(run->m.packs[k].name, run->b.id) && i-- == 0) {
+            memset(pack, 0, sizeof(*pack));
+            pack->name = run->m.packs[k].name;
+            pack->role = "pack";
+            pack->size = run->m.packs[k].size;
+            pack->sha256 = (char *)run->m.packs[k].sha256;
+            *f = pack;
+            *key = odbk_pack_key(run->b.env, pack->name);
+            return 1;
+        }
+    return 0;
+}
+
+static int verify_file(struct odbk_storage *st, const char *key, const struct odbk_manifest_file *f,
                        const struct odbk_report *report, struct odbk_err *err)
 {
     static atomic_int never;   /* the read-back is one chain: only a stop signal cancels it */
-    char *key = odbk_backup_file_key(b->env, b->id, f->name);
     struct odbk_writer *null = odbk_sink_null_new();
     struct odbk_writer *sha = odbk_filter_verify_new(null, f->sha256, f->size, key), *head;
     /* progress of the read-back, as "verify database", "verify filestore" */
@@ -385,7 +429,6 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
     odbk_report_phase_end(&v, r == 0, err->msg);
     odbk_writer_free_chain(head);
     free(phase);
-    free(key);
     return r;
 }
 
@@ -394,10 +437,13 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
 static int confirm_files(struct run *run, struct odbk_err *err)
 {
     enum odbk_confirm least = ODBK_CONFIRM_CHECKSUM;
+    const struct odbk_manifest_file *f;
+    struct odbk_manifest_file pack;
+    char *key;
     size_t i;
-    for (i = 0; i < run->m.n_files && !odbk_interrupted(); i++) {
-        const struct odbk_manifest_file *f = &run->m.files[i];
-        char *key = odbk_backup_file_key(run->b.env, run->b.id, f->name), *note = NULL;
+    int more = 1;
+    for (i = 0; !odbk_interrupted() && (more = stored_object(run, i, &f, &pack, &key)); i++) {
+        char *note = NULL;
         enum odbk_confirm level;
         int r = odbk_storage_confirm(run->st, key, f->size, &level, &note, err);
         free(key);
@@ -411,7 +457,7 @@ static int confirm_files(struct run *run, struct odbk_err *err)
                                             run->st->name);
         free(note);
     }
-    if (i < run->m.n_files)
+    if (more)
         return odbk_interrupt_err(err);
     run->b.verified = least == ODBK_CONFIRM_CHECKSUM ? ODBK_VERIFIED_CHECKSUM
                       : least == ODBK_CONFIRM_SIZE ? ODBK_VERIFIED_SIZE : ODBK_VERIFIED_NO;
@@ -421,10 +467,16 @@ static int confirm_files(struct run *run, struct odbk_err *err)
 /* Read every file back; -1 with the first file's error. */
 static int read_files(struct run *run, struct odbk_err *err)
 {
+    const struct odbk_manifest_file *f;
+    struct odbk_manifest_file pack;
+    char *key;
     size_t i;
-    for (i = 0; i < run->m.n_files; i++)
-        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, err) < 0)
+    for (i = 0; stored_object(run, i, &f, &pack, &key); i++) {
+        int r = verify_file(run->st, key, f, run->report, err);
+        free(key);
+        if (r < 0)
             return -1;
+    }
     run->b.verified = ODBK_VERIFIED_READ;
     return 0;
 }
@@ -523,6 +575,10 @@ static void run_release(struct run *run)
         free(run->m.files[i].sha256);
         free(run->m.files[i].compression);
     }
+    for (i = 0; i < run->m.n_packs; i++)
+        free(run->m.packs[i].name);
+    free(run->m.packs);
+    odbk_incr_parent_release(&run->parent);
     free(run->tables_json);
     free(run->manifest_json);
     free(run->dump_version);

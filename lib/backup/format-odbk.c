@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "backup/incr.h"
 #include "backup/run.h"
 #include "backup/source.h"
 #include "common/util.h"
@@ -30,12 +31,19 @@ struct fs_thread {
     struct odbk_tar_stats stats;
     atomic_int *cancel;       /* set once the database has failed */
     int failed_first;         /* the filestore failed before that: its error is the backup's */
+    const struct odbk_format_write *incremental;   /* packs and a list (incr.h) instead of job's tar */
+    struct odbk_incr_result incr;
 };
 
 static void *fs_main(void *arg)
 {
     struct fs_thread *f = arg;
     struct odbk_format_file *j = f->job;
+    if (f->incremental) {   /* its own phase, its own files */
+        j->rc = odbk_incr_write(f->incremental, f->cancel, &f->incr, &j->err);
+        f->failed_first = j->rc != 0 && !atomic_load(f->cancel);
+        return NULL;
+    }
     j->rc = odbk_tar_write_dir(f->dir, j->head, &f->stats, &j->err);
     if (j->rc == 0)
         j->rc = odbk_writer_finish(j->head, &j->err);
@@ -74,7 +82,11 @@ static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
     r = odbk_format_file_open(&db, w, "database", odbk_xasprintf("backup-%s-database.sql%s", w->id, suffix), cname,
                               w->comp, w->db_hint + w->fs_hint, w->db_estimate, 1, NULL, err);
     /* the filestore, started by pg_dump's first bytes */
-    if (r == 0 && w->filestore) {
+    if (r == 0 && w->filestore && w->incremental) {
+        fst.job = &fs;       /* only its rc and err */
+        fst.incremental = w;
+        fst.cancel = &cancel;
+    } else if (r == 0 && w->filestore) {
         r = odbk_format_file_open(&fs, w, "filestore", odbk_xasprintf("backup-%s-filestore.tar%s", w->id, suffix),
                                   cname, w->comp, w->fs_hint, w->fs_hint, 0, &cancel, err);
         fst.job = &fs;
@@ -103,7 +115,9 @@ static int odbk_write(struct odbk_format_write *w, struct odbk_err *err)
     if (r < 0)
         goto out;
     w->tables_json = odbk_format_tables_json(counter);
-    if (w->filestore) {
+    if (w->filestore && w->incremental) {
+        odbk_incr_result_add(&fst.incr, w->m);
+    } else if (w->filestore) {
         odbk_format_file_add(&fs, w->m);
         w->m->fs_files = (int64_t)fst.stats.files;
         w->m->fs_bytes = (int64_t)fst.stats.bytes;
@@ -114,6 +128,7 @@ out:
         odbk_writer_abort(fs.head);
     }
     pthread_mutex_destroy(&fst.mu);
+    odbk_incr_result_release(&fst.incr);
     odbk_format_file_free(&db);
     odbk_format_file_free(&fs);
     return r;

@@ -25,6 +25,7 @@ enum odbk_format_filestore {
 
 struct odbk_format_write;
 struct odbk_format_load;
+struct odbk_incr_parent;
 struct odbk_source;
 
 struct odbk_format_ops {
@@ -75,6 +76,9 @@ struct odbk_format_write {
     const struct odbk_report *report;   /* where the phases' progress goes */
     struct odbk_manifest *m;       /* in: the database and Odoo's keys; out: the files, fs_files, fs_bytes */
     char *tables_json;             /* out: rows of each COPY block (malloc'd, the caller frees it), or NULL */
+    /* the filestore as packs and a list (incr.h) instead of one file, when the format has a file of its own */
+    int incremental;
+    const struct odbk_incr_parent *parent;   /* the backup it starts from (have 0: none) */
 };
 
 /* One stored file of a backup being made, its chain and its figures:
@@ -89,7 +93,8 @@ struct odbk_format_file {
     struct odbk_err err;
 };
 
-/* Open f, the file called name (taken over) with that role, compressed with c and recorded as
+/* Open f, the file called name (taken over) with that role (stored at f->key when the caller set it, taken
+ * over too; else the backup's file name), compressed with c and recorded as
  * compression; size_hint plans the upload; expected (0: unknown; estimated: a guess) is the phase's total
  * for the progress percentage; cancel (or NULL) makes it fail once set (run.h).  Its phase starts. */
 int odbk_format_file_open(struct odbk_format_file *f, const struct odbk_format_write *w, const char *role,

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "backup/incr.h"
 #include "common/util.h"
 
 void odbk_backup_to_manifest(const struct odbk_backup *b, struct odbk_manifest *m)
@@ -30,14 +31,21 @@ void odbk_backup_sizes(struct odbk_backup *b, const struct odbk_manifest *m, siz
     b->db_size = b->fs_size = 0;
     b->total_size = manifest_len;
     for (k = 0; k < m->n_files; k++) {
-        if (!strcmp(m->files[k].role, "filestore")) {
-            b->fs_size = m->files[k].size;
+        if (!strcmp(m->files[k].role, "filestore") || !strcmp(m->files[k].role, "filelist")) {
+            b->fs_size += m->files[k].size;
             b->has_filestore = 1;
         } else {
             b->db_size += m->files[k].size;
         }
         b->total_size += m->files[k].size;
     }
+    /* an incremental filestore: what a restore reads is its list and every pack it references */
+    for (k = 0; k < m->n_packs; k++) {
+        b->fs_size += m->packs[k].size;
+        b->total_size += m->packs[k].size;
+    }
+    /* what it cost: its own files, its manifest, the packs it made (the others are its parents') */
+    b->added_bytes = odbk_incr_added_bytes(m) + manifest_len;
 }
 
 void odbk_backup_from_manifest(const struct odbk_manifest *m, char *json, const char *storage, struct odbk_backup *b)

@@ -542,7 +542,7 @@ int odbk_config_secret(const struct odbk_config_section *sec, const char *key, c
 
 static const char *const env_keys[] = {"project", "database", "filestore", "data-dir", "pg", "storage",
                                        "pg-bindir", "odoo-conf", "db-owner",
-                                       "filestore-owner", "addons-path", NULL};
+                                       "filestore-owner", "addons-path", "filestore-mode", NULL};
 
 void odbk_env_release(struct odbk_env *env)
 {
@@ -739,6 +739,17 @@ int odbk_config_env(const struct odbk_config *cfg, const char *name, struct odbk
         odbk_env_release(out);
         return -1;
     }
+    v = odbk_config_get(sec, "filestore-mode");
+    if (v && strcmp(v, "incremental") && strcmp(v, "full")) {
+        odbk_config_error(err, sec, odbk_config_get_kv(sec, "filestore-mode"),
+                          "filestore-mode '%s' is not 'incremental' or 'full'", v);
+        odbk_err_hint(err, "write 'filestore-mode = incremental' (the default) or 'filestore-mode = full'");
+        odbk_odooconf_release(&oc);
+        free(oc_home);
+        odbk_env_release(out);
+        return -1;
+    }
+    out->filestore_full = v && !strcmp(v, "full");
     v = odbk_config_get(sec, "storage");
     out->storage = v && *v ? odbk_xstrdup(v) : NULL;
     {

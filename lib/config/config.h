@@ -103,6 +103,8 @@ struct odbk_env {
     char *db_owner;    /* `db-owner`: the role a restored database goes to, or NULL */
     char *filestore_owner; /* `filestore-owner`: USER[:GROUP] of restored files (checked, not looked up), or NULL */
     char *odoo_db_user;    /* odoo.conf's db_user (the role Odoo connects as), or NULL */
+    int filestore_full;    /* `filestore-mode = full`: format odbk stores the filestore as one tar per backup
+                            * (default: incremental, packs shared by the env's backups) */
     /* where database, pg and filestore came from: "odbk.conf", "odoo.conf" or "default" */
     const char *database_from, *pg_from, *filestore_from, *addons_path_from;
     const struct odbk_config_section *section;

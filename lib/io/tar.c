@@ -34,17 +34,17 @@ static la_ssize_t tw_write(struct archive *a, void *ctx, const void *buf, size_t
     return (la_ssize_t)len;
 }
 
-/* One entry of the filestore walk (odbk_walk): a directory header, or a file's header and contents. */
-struct tar_walk {
+/* A tar stream written member by member (tar.h): the filestore walk's, and the packs' of the incremental
+ * filestore. */
+struct odbk_tar_out {
     struct archive *a;
-    struct tw *t;
+    struct tw t;
     char *buf;
-    struct odbk_tar_stats *stats;
 };
 
-static int tar_error(struct tar_walk *w, struct odbk_err *err)
+static int tar_error(struct odbk_tar_out *o, struct odbk_err *err)
 {
-    return w->t->failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(w->a));
+    return o->t.failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(o->a));
 }
 
 static int same_file_state(const struct stat *a, const struct stat *b)
@@ -53,7 +53,6 @@ static int same_file_state(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
-
 /* Test-only: ODBK_FAILPOINT=grow-while-read[:N] appends a byte to each file (the first N) after its first
  * read, as a writer would; the only way to make that race happen on cue. */
 static void failpoint_grow(const char *full)
@@ -179,9 +178,12 @@ out:
 }
 
 struct tar_member {
-    struct tar_walk *w;
+    struct odbk_tar_out *o;
     const char *rel;
     struct archive_entry *e;
+    struct stat *stored;          /* out: what was stored (size, mode, mtime) */
+    void (*observe)(void *, const void *, size_t);
+    void *octx;
 };
 
 /* Names byte for byte.  libarchive converts a name from the locale's charset to the pax header's UTF-8,
@@ -189,15 +191,21 @@ struct tar_member {
  * name (rare: Odoo's own names are hex) is written with hdrcharset=BINARY, its names as they are on disk.
  * Every other tree keeps the plain headers any tar reads without a warning (GNU tar 1.34 warns about
  * hdrcharset, though it extracts the names right). */
-static int ascii_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
+int odbk_tar_name_binary(const char *name)
 {
     const unsigned char *p;
-    for (p = (const unsigned char *)rel; *p; p++)
-        if (*p >= 0x80) {
-            *(int *)ctx = 1;
-            return -1;            /* one is enough */
-        }
+    for (p = (const unsigned char *)name; *p; p++)
+        if (*p >= 0x80)
+            return 1;
     return 0;
+}
+
+static int ascii_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
+{
+    if (!odbk_tar_name_binary(rel))
+        return 0;
+    *(int *)ctx = 1;
+    return -1;                    /* one is enough */
 }
 
 static int needs_binary_names(const char *dir)
@@ -217,88 +225,140 @@ static int tar_member_begin(void *ctx, const struct stat *sb, struct odbk_err *e
     archive_entry_set_perm(m->e, sb->st_mode & 07777);
     archive_entry_set_size(m->e, sb->st_size);
     archive_entry_set_mtime(m->e, sb->st_mtime, 0);
-    if (archive_write_header(m->w->a, m->e) != ARCHIVE_OK)
-        return tar_error(m->w, err);
-    m->w->stats->bytes += (uint64_t)sb->st_size;
+    m->o->t.err = err;
+    if (archive_write_header(m->o->a, m->e) != ARCHIVE_OK)
+        return tar_error(m->o, err);
+    *m->stored = *sb;
     return 0;
 }
 
 static int tar_member_data(void *ctx, const void *buf, size_t len, struct odbk_err *err)
 {
     struct tar_member *m = ctx;
-    return archive_write_data(m->w->a, buf, len) < 0 ? tar_error(m->w, err) : 0;
+    m->o->t.err = err;
+    if (archive_write_data(m->o->a, buf, len) < 0)
+        return tar_error(m->o, err);
+    if (m->observe)
+        m->observe(m->octx, buf, len);
+    return 0;
 }
 
 static const struct odbk_member_sink tar_member_sink = {tar_member_begin, tar_member_data};
 
+struct odbk_tar_out *odbk_tar_out_new(struct odbk_writer *dst, int binary_names, struct odbk_err *err)
+{
+    struct odbk_tar_out *o = odbk_xcalloc(1, sizeof(*o));
+    o->a = archive_write_new();
+    o->t.dst = dst;
+    o->t.err = err;
+    archive_write_set_format_pax_restricted(o->a);
+    if (binary_names)
+        archive_write_set_format_option(o->a, "pax", "hdrcharset", "BINARY");
+    archive_write_set_bytes_per_block(o->a, 64 * 1024);
+    archive_write_set_bytes_in_last_block(o->a, 1);
+    if (archive_write_open2(o->a, &o->t, NULL, tw_write, NULL, NULL) != ARCHIVE_OK) {
+        odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(o->a));
+        odbk_tar_out_free(o);
+        return NULL;
+    }
+    o->buf = odbk_xmalloc(CHUNK);
+    return o;
+}
+
+int odbk_tar_out_dir(struct odbk_tar_out *o, const char *rel, const struct stat *sb, struct odbk_err *err)
+{
+    struct archive_entry *e = archive_entry_new();
+    int r = 0;
+    archive_entry_copy_pathname(e, rel);
+    archive_entry_set_filetype(e, AE_IFDIR);
+    archive_entry_set_perm(e, sb->st_mode & 07777);
+    archive_entry_set_mtime(e, sb->st_mtime, 0);
+    o->t.err = err;
+    if (archive_write_header(o->a, e) != ARCHIVE_OK)
+        r = tar_error(o, err);
+    archive_entry_free(e);
+    return r;
+}
+
+int odbk_tar_out_file(struct odbk_tar_out *o, const char *rel, const char *full, const struct stat *sb,
+                      void (*observe)(void *ctx, const void *buf, size_t len), void *ctx, struct stat *stored,
+                      struct odbk_err *err)
+{
+    struct stat ignored;
+    struct tar_member m = {o, rel, NULL, stored ? stored : &ignored, observe, ctx};
+    int r = odbk_member_read_file(full, sb, o->buf, CHUNK, &tar_member_sink, &m, err);
+    archive_entry_free(m.e);
+    return r;
+}
+
+int odbk_tar_out_close(struct odbk_tar_out *o, struct odbk_err *err)
+{
+    o->t.err = err;
+    if (archive_write_close(o->a) != ARCHIVE_OK)
+        return o->t.failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(o->a));
+    return 0;
+}
+
+void odbk_tar_out_free(struct odbk_tar_out *o)
+{
+    if (!o)
+        return;
+    archive_write_free(o->a);
+    free(o->buf);
+    free(o);
+}
+
+/* One entry of the filestore walk (odbk_walk): a directory header, or a file's header and contents. */
+struct tar_walk {
+    struct odbk_tar_out *o;
+    struct odbk_tar_stats *stats;
+};
+
 static int tar_entry(void *ctx, const char *rel, const char *full, const struct stat *sb, struct odbk_err *err)
 {
     struct tar_walk *w = ctx;
-    struct archive_entry *e;
-    struct tar_member m = {w, rel, NULL};
-    int r = 0;
+    struct stat stored;
+    int r;
     if (!sb) {                        /* deleted while we walked (Odoo's garbage collection) */
         w->stats->vanished++;
         return 0;
     }
-    if (S_ISDIR(sb->st_mode)) {
-        e = archive_entry_new();
-        archive_entry_copy_pathname(e, rel);
-        archive_entry_set_filetype(e, AE_IFDIR);
-        archive_entry_set_perm(e, sb->st_mode & 07777);
-        archive_entry_set_mtime(e, sb->st_mtime, 0);
-        if (archive_write_header(w->a, e) != ARCHIVE_OK)
-            r = tar_error(w, err);
-        archive_entry_free(e);
-        return r;
-    }
+    if (S_ISDIR(sb->st_mode))
+        return odbk_tar_out_dir(w->o, rel, sb, err);
     if (!S_ISREG(sb->st_mode))
         return 0;                     /* sockets, fifos, devices: not part of an Odoo filestore */
-    r = odbk_member_read_file(full, sb, w->buf, CHUNK, &tar_member_sink, &m, err);
-    archive_entry_free(m.e);
-    if (r == 1)
+    r = odbk_tar_out_file(w->o, rel, full, sb, NULL, NULL, &stored, err);
+    if (r == 1) {
         w->stats->vanished++;
-    else if (r == 0)
+    } else if (r == 0) {
         w->stats->files++;
+        w->stats->bytes += (uint64_t)stored.st_size;
+    }
     return r < 0 ? -1 : 0;
 }
 
 int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar_stats *stats,
                        struct odbk_err *err)
 {
-    struct archive *a = archive_write_new();
-    struct tw t = {dst, err, 0};
     struct stat sb;
+    struct tar_walk w;
     int r;
     memset(stats, 0, sizeof(*stats));
     if (stat(dir, &sb) != 0) {
-        archive_write_free(a);
         odbk_err_sys(err, ODBK_E_NOINPUT, "filestore directory '%s' is missing", dir);
         odbk_err_hint(err, "set 'filestore =' of the env, or use --no-filestore");
         return -1;
     }
-    if (!S_ISDIR(sb.st_mode)) {
-        archive_write_free(a);
+    if (!S_ISDIR(sb.st_mode))
         return odbk_err_set(err, ODBK_E_NOINPUT, "filestore '%s' is not a directory", dir);
-    }
-    archive_write_set_format_pax_restricted(a);
-    if (needs_binary_names(dir))
-        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY");
-    archive_write_set_bytes_per_block(a, 64 * 1024);
-    archive_write_set_bytes_in_last_block(a, 1);
-    if (archive_write_open2(a, &t, NULL, tw_write, NULL, NULL) != ARCHIVE_OK) {
-        odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
-        archive_write_free(a);
+    w.o = odbk_tar_out_new(dst, needs_binary_names(dir), err);
+    w.stats = stats;
+    if (!w.o)
         return -1;
-    }
-    {
-        struct tar_walk w = {a, &t, odbk_xmalloc(CHUNK), stats};
-        r = odbk_walk(dir, tar_entry, &w, err);
-        free(w.buf);
-    }
-    if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
-        r = t.failed ? -1 : odbk_err_set(err, ODBK_E_IO, "tar: %s", archive_error_string(a));
-    archive_write_free(a);
+    r = odbk_walk(dir, tar_entry, &w, err);
+    if (r == 0)
+        r = odbk_tar_out_close(w.o, err);
+    odbk_tar_out_free(w.o);
     return r;
 }
 

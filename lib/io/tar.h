@@ -10,6 +10,8 @@
 
 #include <archive_entry.h>
 
+struct stat;
+
 #include "io/writer.h"
 
 struct odbk_tar_stats {
@@ -23,6 +25,26 @@ struct odbk_tar_stats {
  * non-ASCII name is written with hdrcharset=BINARY). */
 int odbk_tar_write_dir(const char *dir, struct odbk_writer *dst, struct odbk_tar_stats *stats,
                        struct odbk_err *err);
+/* A tar stream written member by member into dst (the filestore walk's, the incremental filestore's packs):
+ * pax, names byte for byte (binary_names: the stream may hold names that are not ASCII, written with
+ * hdrcharset=BINARY; odbk_tar_name_binary tells).  NULL with err set when libarchive cannot start. */
+struct odbk_tar_out;
+struct odbk_tar_out *odbk_tar_out_new(struct odbk_writer *dst, int binary_names, struct odbk_err *err);
+/* A directory member rel. */
+int odbk_tar_out_dir(struct odbk_tar_out *o, const char *rel, const struct stat *sb, struct odbk_err *err);
+/* The file full (what the walk saw and vetted: sb) as member rel, read once (odbk_member_read_file: the
+ * same rules and errors); observe(ctx, buf, len), when not NULL, sees its bytes (a checksum); *stored (may
+ * be NULL) what was stored (the size, mode and mtime of the moment it was read).  1: it vanished before it
+ * was opened, nothing written. */
+int odbk_tar_out_file(struct odbk_tar_out *o, const char *rel, const char *full, const struct stat *sb,
+                      void (*observe)(void *ctx, const void *buf, size_t len), void *ctx, struct stat *stored,
+                      struct odbk_err *err);
+/* The end of the archive; dst is the caller's to finish. */
+int odbk_tar_out_close(struct odbk_tar_out *o, struct odbk_err *err);
+void odbk_tar_out_free(struct odbk_tar_out *o);
+/* Does name hold a byte above 0x7f (a stream holding it needs binary_names)? */
+int odbk_tar_name_binary(const char *name);
+
 /* Reading one file of a tree into an archive (tar and zip alike).  begin(ctx, sb) is called once the size
  * to store is known (sb->st_size), then data(ctx, buf, n) with exactly that many bytes.  A file that fits
  * in buf (bufsize) is read whole before begin and read again, up to three times, when it changed meanwhile

@@ -460,7 +460,9 @@ odbk_conf() {
     export ODBK_CONFIG=$ODBK_CONF ODBK_CATALOG=$TRASH/catalog.db
 }
 
-# odbk_conf_env ENV DB FILESTORE STORAGE: append an [env] section
+# odbk_conf_env ENV DB FILESTORE STORAGE: append an [env] section, its filestore-mode
+# $TEST_FILESTORE_MODE (default full: the scripts written before the incremental filestore check its
+# tar; TEST_FILESTORE_MODE=incremental runs them against odbk's own default)
 odbk_conf_env() {
     cat >>"$ODBK_CONF" <<EOF
 
@@ -469,6 +471,7 @@ database = $2
 filestore = $3
 pg = host=$PGHOST port=$PGPORT user=$PGUSER
 storage = $4
+filestore-mode = ${TEST_FILESTORE_MODE:-full}
 EOF
 }
 
