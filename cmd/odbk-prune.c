@@ -1,5 +1,5 @@
-/* odbk-prune - apply each environment's retention: expire what no rule keeps, delete its files
- * (odbk-prune(1)). */
+/* odbk-prune - apply each environment's retention: expire what no rule keeps, delete its files, then the
+ * packs no remaining backup needs (odbk-prune(1)). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include <cJSON.h>
 
 #include "backup/backup.h"
+#include "backup/gc.h"
 #include "backup/session.h"
 #include "backup/prune.h"
 #include "cli/cli.h"
@@ -27,7 +28,8 @@ static const struct odbk_opt opts[] = {
 
 static const struct odbk_cli cli = {
     "odbk-prune", "[options] ENV...\n[options] --all\n[options] --backup ID [--force]",
-    "Apply each environment's retention policy: mark expired what no rule keeps and delete its files.", opts,
+    "Apply each environment's retention policy: mark expired what no rule keeps and delete its files, then the "
+    "packs no remaining backup needs.", opts,
     ODBK_CLI_JSON, &odbk_vocab_env, NULL};
 
 struct ctx {
@@ -66,7 +68,29 @@ static cJSON *report_json(const struct odbk_prune_report *r, int dry_run)
     for (i = 0; i < r->n; i++)
         cJSON_AddItemToArray(arr, odbk_prune_item_json(&r->items[i]));
     cJSON_AddItemToObject(o, "backups", arr);
+    arr = cJSON_CreateArray();
+    for (i = 0; i < r->n_gc; i++)
+        cJSON_AddItemToArray(arr, odbk_gc_report_json(&r->gc[i]));
+    cJSON_AddItemToObject(o, "packs", arr);
     return o;
+}
+
+/* What a collection of packs did (or, dry run, would do): stderr, one line a storage that holds packs; the
+ * dry run's packs one a line on stdout, after the plan. */
+static void print_gc(const char *env, const struct odbk_gc_report *g, size_t n, int dry_run, int quiet)
+{
+    size_t i, k;
+    for (i = 0; i < n; i++) {
+        if (dry_run)
+            for (k = 0; k < g[i].n_removed; k++)
+                printf("  %-7s %-24s %-21s %-10s %s\n", "delete", g[i].removed[k].name, "", g[i].storage,
+                       "pack no remaining backup references");
+        if (!quiet)
+            fprintf(stderr, "%s: %s: %s: %zu unreferenced pack%s %s (%.1f MB), %zu kept%s\n", cli.prog, env,
+                    g[i].storage, g[i].n_removed, g[i].n_removed == 1 ? "" : "s",
+                    dry_run ? "would be deleted" : "deleted", (double)g[i].bytes_removed / 1e6, g[i].n_live,
+                    g[i].n_failed ? ", some deletions failed" : "");
+    }
 }
 
 static const char *why(const struct odbk_prune_item *it, char *buf, size_t size)
@@ -157,17 +181,23 @@ int main(int argc, char **argv)
 
     if (c.backup) {
         struct odbk_prune_item it;
-        rc = odbk_prune_backup(ss.cfg, ss.cat, c.backup, &c.o, &it, &err);
-        if (rc == 0) {
+        struct odbk_gc_report gc;
+        /* 1: deleted, its packs not collected (err says why) */
+        rc = odbk_prune_backup(ss.cfg, ss.cat, c.backup, &c.o, &it, &gc, &err);
+        if (rc >= 0) {
             if (common.json) {
                 json = odbk_prune_item_json(&it);
+                cJSON_AddItemToObject(json, "packs", odbk_gc_report_json(&gc));
             } else if (c.o.dry_run) {
                 printf("would delete %s (%s, %s, %s)\n", it.b.id, it.b.env, it.b.storage,
                        odbk_status_name(it.b.status));
             } else {
                 printf("%s\n", it.b.id);
             }
+            if (!common.json && (gc.n_packs || gc.n_failed))
+                print_gc(it.b.env, &gc, 1, c.o.dry_run, common.quiet);
         }
+        odbk_gc_report_release(&gc);
         odbk_prune_item_release(&it);
         goto out;
     }
@@ -207,6 +237,7 @@ int main(int argc, char **argv)
                 cJSON_AddItemToArray(json, report_json(&r, c.o.dry_run));
             } else if (c.o.dry_run) {
                 print_plan(&r);
+                print_gc(r.env, r.gc, r.n_gc, 1, common.quiet);
             } else {
                 size_t expired = 0, cleaned = 0;
                 for (k = 0; k < r.n; k++)
@@ -225,9 +256,12 @@ int main(int argc, char **argv)
                 if (r.sweep_warning)
                     fprintf(stderr, "%s: warning: %s: unfinished uploads not swept: %s\n", cli.prog, r.env,
                             r.sweep_warning);
+                print_gc(r.env, r.gc, r.n_gc, 0, common.quiet);
             }
             fflush(stdout);
         }
+        if (r.gc_warning && !common.json)
+            fprintf(stderr, "%s: warning: %s: packs not collected: %s\n", cli.prog, envs[i], r.gc_warning);
         odbk_prune_report_release(&r);
         if (!ok) {
             if (!first.code)

@@ -290,8 +290,6 @@ static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, co
     return r < 0 ? -1 : 1;
 }
 
-#define STALE_SECONDS (30 * 60)
-
 int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
 {
     const enum odbk_backup_status states[] = {ODBK_BACKUP_PENDING, ODBK_BACKUP_IN_PROGRESS, ODBK_BACKUP_UPLOADING};
@@ -320,7 +318,7 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
             struct odbk_err e2 = {0};
             struct odbk_audit a = {0};
             int complete = 0;
-            if (live || (!dead && now - beat < STALE_SECONDS))
+            if (live || (!dead && now - beat < ODBK_RUN_STALE_SECONDS))
                 continue;
             why = dead ? odbk_xasprintf("interrupted: process %ld on %s is gone", b->pid, b->host)
                        : odbk_xasprintf("interrupted: no heartbeat since %ld minutes", (long)((now - beat) / 60));

@@ -248,10 +248,20 @@ out:
 static int insert_row(struct run *run, struct odbk_err *err)
 {
     struct odbk_backup running;
+    struct odbk_env_lock held;
     char since[32];
-    int c = odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, err);
+    int c = odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, &held, err);
     if (c < 0)
         return 1;
+    if (c == 2) {
+        odbk_time_rfc3339(held.acquired_at, since);
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' is held by odbk-prune collecting its unreferenced "
+                     "packs (pid %ld on %s, since %s)", run->env.name, held.pid, held.host, since);
+        odbk_err_hint(err, "try again once it is done; a holder that died is told by its pid (this host) or "
+                      "after %d minutes without a heartbeat", ODBK_RUN_STALE_SECONDS / 60);
+        odbk_env_lock_release(&held);
+        return 1;
+    }
     if (c == 1) {
         odbk_time_rfc3339(running.created_at, since);
         odbk_err_set(err, ODBK_E_TEMPFAIL, "a backup of environment '%s' is already running (%s, pid %ld on %s, "

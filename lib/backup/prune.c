@@ -7,6 +7,7 @@
 #include <cJSON.h>
 
 #include "backup/backup.h"
+#include "backup/gc.h"
 #include "common/util.h"
 #include "policy/policy.h"
 #include "storage/storage.h"
@@ -133,6 +134,11 @@ void odbk_prune_report_release(struct odbk_prune_report *r)
     free(r->policy);
     free(r->skipped);
     free(r->sweep_warning);
+    for (i = 0; i < r->n_gc; i++)
+        odbk_gc_report_release(&r->gc[i]);
+    free(r->gc);
+    free(r->gc_warning);
+    free(r->gc_error);
     memset(r, 0, sizeof(*r));
 }
 
@@ -144,7 +150,7 @@ static int is_finished(const struct odbk_backup *b)
 /* ---- one storage of the env: opened once, its backup folders listed once ---- */
 
 struct store {
-    int swept;
+    int swept, listed;
     const char *name;
     struct odbk_storage *st;
     struct odbk_err err;        /* why it could not be opened or listed */
@@ -178,7 +184,6 @@ static struct store *store_get(const struct odbk_config *cfg, struct odbk_catalo
 {
     size_t i;
     struct store *s;
-    char *prefix;
     for (i = 0; i < *n; i++)
         if (!strcmp((*stores)[i].name, name))
             return &(*stores)[i];
@@ -187,15 +192,22 @@ static struct store *store_get(const struct odbk_config *cfg, struct odbk_catalo
     memset(s, 0, sizeof(*s));
     s->name = name;
     s->env = env;
-    if (odbk_backup_storage_open(cfg, cat, name, may_write, &s->st, &s->err) < 0) {
+    if (odbk_backup_storage_open(cfg, cat, name, may_write, &s->st, &s->err) < 0)
         s->failed = 1;
-        return s;
-    }
-    prefix = odbk_xasprintf("%s/", env);
+    return s;
+}
+
+/* The env's folders in s, listed once (only where a row's leftovers are looked for). */
+static void store_list(struct store *s)
+{
+    char *prefix;
+    if (s->listed || s->failed)
+        return;
+    prefix = odbk_xasprintf("%s/", s->env);
+    s->listed = 1;
     if (odbk_storage_list(s->st, prefix, folder_cb, s, &s->err) < 0)
         s->failed = 1;
     free(prefix);
-    return s;
 }
 
 static int store_has(const struct store *s, const char *id)
@@ -236,7 +248,23 @@ static void audit(struct odbk_catalog *cat, const struct odbk_backup *b, const c
     odbk_catalog_audit_add(cat, &a, &e);
 }
 
-/* Mark expired (EXPIRE only), remove the folder, audit.  0, or -1 with it->error and err. */
+/* The manifest of b first: from then on the folder is no backup, whatever of it is left (a rescan does not
+ * bring it back, a collection of packs does not keep its packs). */
+static int remove_manifest(struct odbk_storage *st, const struct odbk_backup *b, struct odbk_err *err)
+{
+    char *name = odbk_backup_manifest_name(b->id), *key = odbk_backup_file_key(b->env, b->id, name);
+    int r = odbk_storage_remove(st, key, err);
+    if (r < 0 && err->code == ODBK_E_NOINPUT) {
+        odbk_err_clear(err);
+        r = 0;
+    }
+    free(key);
+    free(name);
+    return r;
+}
+
+/* Mark expired (EXPIRE only), remove the manifest, then the folder, audit.  0, or -1 with it->error and
+ * err. */
 static int carry_out(struct odbk_catalog *cat, struct odbk_storage *st, struct odbk_prune_item *it,
                      const char *action, const char *why, int force, struct odbk_err *err)
 {
@@ -247,7 +275,7 @@ static int carry_out(struct odbk_catalog *cat, struct odbk_storage *st, struct o
     if (it->action == ODBK_PRUNE_EXPIRE &&
         odbk_catalog_backup_set_status(cat, it->b.id, ODBK_BACKUP_EXPIRED, NULL, &e) < 0)
         r = -1;
-    if (r == 0 && odbk_storage_remove_prefix(st, folder, &e) < 0)
+    if (r == 0 && (remove_manifest(st, &it->b, &e) < 0 || odbk_storage_remove_prefix(st, folder, &e) < 0))
         r = -1;
     if (r == 0) {
         it->done = 1;
@@ -262,6 +290,67 @@ static int carry_out(struct odbk_catalog *cat, struct odbk_storage *st, struct o
     }
     free(folder);
     return r;
+}
+
+/* ---- the packs ---- */
+
+/* Collect env's packs in storage s, into out's reports; touched: this run removed something there (a
+ * storage that cannot be opened then fails the run; else it is a warning). */
+static void collect_one(struct odbk_catalog *cat, struct store *s, const char *env, const struct odbk_gc_opts *go,
+                        int touched, struct odbk_prune_report *out, struct odbk_err *err)
+{
+    struct odbk_gc_report g;
+    struct odbk_err e = {0};
+    if (s->failed) {
+        if (!touched && !out->gc_warning)
+            out->gc_warning = odbk_xasprintf("storage '%s': %s", s->name, s->err.msg);
+        return;
+    }
+    odbk_crash_point("gc-after-manifests");
+    int r = odbk_gc_env(cat, s->st, s->name, env, go, &g, &e);
+    if (r < 0) {
+        if (!err->code) {
+            *err = e;
+            odbk_err_prefix(err, "storage '%s'", s->name);
+        }
+        if (!out->gc_error)
+            out->gc_error = odbk_xasprintf("storage '%s': %s", s->name, e.msg);
+    }
+    /* a collection refused or stopped before deleting says so in its error alone */
+    if ((r == 0 && g.n_packs) || g.n_removed || g.n_failed) {
+        out->gc = odbk_xrealloc(out->gc, (out->n_gc + 1) * sizeof(*out->gc));
+        out->gc[out->n_gc++] = g;
+    } else {
+        odbk_gc_report_release(&g);
+    }
+}
+
+static void collect(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
+                    const struct odbk_prune_opts *opts, const struct odbk_prune_item *items, size_t n,
+                    struct store **stores, size_t *n_stores, struct odbk_prune_report *out, struct odbk_err *err)
+{
+    const char **gone = odbk_xcalloc(n + 1, sizeof(char *));
+    struct odbk_gc_opts go = {0};
+    size_t i, k, m = 0;
+    for (i = 0; i < n; i++)
+        if (items[i].action == ODBK_PRUNE_EXPIRE || items[i].action == ODBK_PRUNE_CLEAN)
+            gone[m++] = items[i].b.id;
+    go.dry_run = opts->dry_run;
+    go.gone = opts->dry_run ? gone : NULL;   /* a real run removed their manifests: storage says so */
+    for (i = 0; i < n; i++) {
+        int seen = 0, touched = 0;
+        struct store *s;
+        for (k = 0; k < i && !seen; k++)
+            seen = !strcmp(items[k].b.storage, items[i].b.storage);
+        if (seen)
+            continue;
+        for (k = 0; k < n; k++)
+            touched |= !strcmp(items[k].b.storage, items[i].b.storage) &&
+                       (items[k].action == ODBK_PRUNE_EXPIRE || items[k].action == ODBK_PRUNE_CLEAN);
+        s = store_get(cfg, cat, !opts->dry_run, stores, n_stores, env, items[i].b.storage);
+        collect_one(cat, s, env, &go, touched, out, err);
+    }
+    free(gone);
 }
 
 /* ---- one env ---- */
@@ -402,6 +491,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             if (!is_finished(&it->b) || (it->b.status == ODBK_BACKUP_COMPLETED && it->action == ODBK_PRUNE_KEEP))
                 continue;
             s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, it->b.storage);
+            store_list(s);
             if (s->failed) {
                 if (!err->code) {
                     *err = s->err;
@@ -452,6 +542,11 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         free(prefix);
     }
 
+    /* The packs no remaining backup references, in every storage of the env's rows (a dry run: those its
+     * removals would leave unreferenced). */
+    if (!opts->plan_only)
+        collect(cfg, cat, env, opts, items, n, &stores, &n_stores, out, err);
+
     /* Keep completed rows and rows with leftovers, newest first. */
     for (i = 0, k = 0; i < n; i++) {
         if (items[i].b.status == ODBK_BACKUP_COMPLETED || items[i].action == ODBK_PRUNE_CLEAN) {
@@ -487,7 +582,8 @@ out:
 /* ---- by hand ---- */
 
 int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
-                      const struct odbk_prune_opts *opts, struct odbk_prune_item *out, struct odbk_err *err)
+                      const struct odbk_prune_opts *opts, struct odbk_prune_item *out, struct odbk_gc_report *gc,
+                      struct odbk_err *err)
 {
     struct odbk_backup_filter f = {0};
     const char *envs[2] = {NULL, NULL};
@@ -498,6 +594,7 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
     char *why = NULL;
 
     memset(out, 0, sizeof(*out));
+    memset(gc, 0, sizeof(*gc));
     if (odbk_catalog_backup_get(cat, id, &out->b, err) < 0)
         return -1;
     if (!is_finished(&out->b)) {
@@ -541,11 +638,16 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
     }
     if (odbk_backup_storage_open(cfg, cat, out->b.storage, !opts->dry_run, &st, err) < 0)
         goto out;
-    if (opts->dry_run) {
-        r = 0;
+    if (!opts->dry_run && carry_out(cat, st, out, "delete", why, opts->force, err) < 0)
         goto out;
+    {   /* the packs only it referenced (a dry run: that would be) */
+        const char *gone[2] = {out->b.id, NULL};
+        struct odbk_gc_opts go = {0};
+        go.dry_run = opts->dry_run;
+        go.gone = opts->dry_run ? gone : NULL;
+        odbk_crash_point("gc-after-manifests");
+        r = odbk_gc_env(cat, st, out->b.storage, out->b.env, &go, gc, err) < 0 ? (opts->dry_run ? -1 : 1) : 0;
     }
-    r = carry_out(cat, st, out, "delete", why, opts->force, err);
 out:
     free(why);
     odbk_storage_close(st);

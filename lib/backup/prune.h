@@ -8,7 +8,9 @@
  * row is marked `expired` first (so nothing restores from a half-deleted backup), then its folder is
  * removed from storage, then an audit entry is written; the row stays as history.  Failed and expired
  * rows whose folder is still in storage (a run that died, a deletion that was interrupted) have their
- * leftovers removed; their rows stay as they are.  Rows still running are never touched.
+ * leftovers removed; their rows stay as they are.  Rows still running are never touched.  A removal
+ * deletes the manifest first.  Then each storage of the env's rows has its packs collected (backup/gc.h):
+ * those no remaining backup needs are deleted (a dry run lists them).
  *
  * Guards, all checked before anything is deleted:
  *   - an env whose effective policy has no rule: ODBK_E_CONFIG, nothing done (odbk_prune_policy);
@@ -21,6 +23,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "backup/gc.h"
 #include "catalog/catalog.h"
 #include "config/config.h"
 #include "policy/policy.h"
@@ -50,6 +53,12 @@ struct odbk_prune_report {
     size_t n_keep, n_expire, n_clean, n_failed;
     size_t n_swept;                 /* unfinished uploads older than a day aborted (S3 multipart debris) */
     char *sweep_warning;            /* why the sweep of unfinished uploads failed, or NULL (not an error) */
+    /* The packs collected (a dry run: that would be) once the removals are done, one report per storage of
+     * the env's rows that holds packs (backup/gc.h). */
+    struct odbk_gc_report *gc;
+    size_t n_gc;
+    char *gc_error;                 /* why a collection did not run or failed (also in the run's error), or NULL */
+    char *gc_warning;               /* a storage this run removed nothing from could not be opened, or NULL */
 };
 
 struct odbk_prune_opts {
@@ -75,11 +84,15 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
                    const struct odbk_prune_opts *opts, struct odbk_prune_report *out, struct odbk_err *err);
 void odbk_prune_report_release(struct odbk_prune_report *r);
 
-/* Delete one backup by hand (odbk-prune --backup): mark it expired, remove its files, audit "delete".
+/* Delete one backup by hand (odbk-prune --backup): mark it expired, remove its files (its manifest first),
+ * audit "delete", then collect the env's packs in its storage (*gc, release it: backup/gc.h).
  * A permanent backup or the env's newest completed backup needs opts->force; a running one is refused
- * (ODBK_E_TEMPFAIL).  A failed or expired row only has its leftover files removed.  *out describes it. */
+ * (ODBK_E_TEMPFAIL).  A failed or expired row only has its leftover files removed.  *out describes it.
+ * 0 done; 1 the backup deleted, its packs not collected (err says why: ODBK_E_TEMPFAIL while a backup of
+ * the env runs); -1 nothing deleted, or its deletion failed. */
 int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *id,
-                      const struct odbk_prune_opts *opts, struct odbk_prune_item *out, struct odbk_err *err);
+                      const struct odbk_prune_opts *opts, struct odbk_prune_item *out, struct odbk_gc_report *gc,
+                      struct odbk_err *err);
 void odbk_prune_item_release(struct odbk_prune_item *it);
 
 const char *odbk_prune_action_name(enum odbk_prune_action a);

@@ -334,22 +334,6 @@ void odbk_swap_release(struct odbk_swap *sw)
 
 /* ---- the next run ---- */
 
-static int pid_gone(long pid, const char *pid_start)
-{
-    char *start;
-    int gone;
-    if (pid <= 0)
-        return 1;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-        return 1;
-    if (!pid_start || !*pid_start)
-        return 0;
-    start = odbk_proc_start(pid);
-    gone = *start && strcmp(start, pid_start) != 0;   /* the pid runs another process now */
-    free(start);
-    return gone;
-}
-
 /* The server of a row: its env's conninfo from the config (which may hold the password the row does
  * not), else the row's own conninfo (a --new-db; the password from ~/.pgpass or PGPASSWORD). */
 static char *row_conninfo(const struct odbk_config *cfg, const struct odbk_restore_temp *t)
@@ -433,7 +417,7 @@ int odbk_restore_pending(struct odbk_catalog *cat, struct odbk_restore_temp **ou
     if (odbk_catalog_temp_list(cat, odbk_hostname(), &v, &all, err) < 0)
         return -1;
     for (i = 0; i < all; i++) {   /* keep the dead runs' rows, in order; a live restore is no leftover */
-        if (pid_gone(v[i].pid, v[i].pid_start))
+        if (odbk_pid_gone(v[i].pid, v[i].pid_start))
             v[k++] = v[i];
         else
             odbk_restore_temp_release(&v[i]);
@@ -465,7 +449,7 @@ int odbk_restore_recover(const struct odbk_config *cfg, struct odbk_catalog *cat
         int r;
         /* another program recovering it now (a live claim) is left alone; a dead one's claim is taken over,
          * and of two programs that both saw the row as free only one gets it */
-        if (t->claim_pid && !pid_gone(t->claim_pid, t->claim_start))
+        if (t->claim_pid && !odbk_pid_gone(t->claim_pid, t->claim_start))
             continue;
         if (!my_start)
             my_start = odbk_proc_start(me);

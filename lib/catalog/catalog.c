@@ -145,6 +145,18 @@ static const char *const migrations[] = {
     /* 10 → 11: odbk-download's links to an incremental backup's filestore: a removal may be due later (the
      * assembled file, when its links expire); 0 = now, every removal before */
     "ALTER TABLE removals ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;",
+    /* 11 → 12: who holds an env against its backups starting (the collection of its unreferenced packs):
+     * one row per env while held, with the holder's process and heartbeat, so that one that died is told
+     * from one at work as a running backup's row is (odbk_catalog_env_lock) */
+    "CREATE TABLE env_locks ("
+    "  env TEXT PRIMARY KEY,"
+    "  holder TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  pid_start TEXT NOT NULL DEFAULT '',"
+    "  acquired_at INTEGER NOT NULL,"
+    "  heartbeat_at INTEGER NOT NULL"
+    ");",
 };
 
 /* the migration that creates env_state: every env's row is computed as it runs */
@@ -597,45 +609,199 @@ int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backu
                         b, err) < 0 ? -1 : 0;
 }
 
-int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
-                                         struct odbk_backup *running, struct odbk_err *err)
+/* ---- env locks ---- */
+
+void odbk_env_lock_release(struct odbk_env_lock *l)
+{
+    if (!l)
+        return;
+    free(l->env);
+    free(l->holder);
+    free(l->host);
+    free(l->pid_start);
+    memset(l, 0, sizeof(*l));
+}
+
+int odbk_env_lock_alive(const struct odbk_env_lock *l, time_t now)
+{
+    /* a holder of this host is asked (its pid, and the start time against a pid reused); another host's
+     * cannot be: its heartbeat tells, as a running backup's does (odbk_backup_reap_stale) */
+    if (l->host && !strcmp(l->host, odbk_hostname()))
+        return !odbk_pid_gone(l->pid, l->pid_start);
+    return now - l->heartbeat_at < ODBK_RUN_STALE_SECONDS;
+}
+
+/* env's lock row into *l: 1 found, 0 none, -1 error.  Inside the caller's transaction. */
+static int lock_read(struct odbk_catalog *cat, const char *env, struct odbk_env_lock *l, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    memset(l, 0, sizeof(*l));
+    if (sqlite3_prepare_v2(cat->db, "SELECT env, holder, host, pid, pid_start, acquired_at, heartbeat_at FROM "
+                           "env_locks WHERE env = ?1", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        l->env = col_text(st, 0);
+        l->holder = col_text(st, 1);
+        l->host = col_text(st, 2);
+        l->pid = (long)sqlite3_column_int64(st, 3);
+        l->pid_start = col_text(st, 4);
+        l->acquired_at = (time_t)sqlite3_column_int64(st, 5);
+        l->heartbeat_at = (time_t)sqlite3_column_int64(st, 6);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot read the env's lock");
+}
+
+/* A live lock of env: 1 with *held set; a dead holder's row is removed (0); -1 error. */
+static int lock_live(struct odbk_catalog *cat, const char *env, struct odbk_env_lock *held, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = lock_read(cat, env, held, err);
+    if (rc <= 0)
+        return rc;
+    if (odbk_env_lock_alive(held, odbk_now()))
+        return 1;
+    odbk_env_lock_release(held);
+    if (sqlite3_prepare_v2(cat->db, "DELETE FROM env_locks WHERE env = ?1", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot remove a dead holder's lock");
+}
+
+/* The newest backup of env pending, in progress or uploading: 1 with *running set, 0 none, -1 error. */
+static int running_of(struct odbk_catalog *cat, const char *env, struct odbk_backup *running, struct odbk_err *err)
 {
     sqlite3_stmt *st;
     int rc, found = 0;
-    memset(running, 0, sizeof(*running));
-    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
-        return -1;
     if (sqlite3_prepare_v2(cat->db,
                            "SELECT " BACKUP_COLUMNS " FROM backups WHERE env = ?1 AND status IN ('pending', "
                            "'in_progress', 'uploading') ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sql_err(cat, err, "cannot prepare");
-        goto fail;
-    }
-    bind_text(st, 1, b->env);
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         if (read_backup(st, running, err) < 0) {
             sqlite3_finalize(st);
-            goto fail;
+            return -1;
         }
         found = 1;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        sql_err(cat, err, "cannot read running backups");
-        goto fail;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot read running backups");
+    return found;
+}
+
+int odbk_catalog_env_lock(struct odbk_catalog *cat, const char *env, const char *holder,
+                          struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    char *start;
+    int rc;
+    memset(running, 0, sizeof(*running));
+    memset(held, 0, sizeof(*held));
+    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if ((rc = lock_live(cat, env, held, err)) != 0)
+        goto end;
+    if ((rc = running_of(cat, env, running, err)) != 0) {
+        rc = rc < 0 ? -1 : 2;
+        goto end;
     }
-    if (!found && odbk_catalog_backup_insert(cat, b, err) < 0)
-        goto fail;
-    if (exec(cat, "COMMIT", err) < 0) {
+    if (sqlite3_prepare_v2(cat->db, "INSERT INTO env_locks (env, holder, host, pid, pid_start, acquired_at, "
+                           "heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)", -1, &st, NULL) != SQLITE_OK) {
+        rc = sql_err(cat, err, "cannot prepare");
+        goto end;
+    }
+    start = odbk_proc_start((long)getpid());
+    bind_text(st, 1, env);
+    bind_text(st, 2, holder);
+    bind_text(st, 3, odbk_hostname());
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid());
+    bind_text(st, 5, start);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)odbk_now());
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot take the env's lock");
+    sqlite3_finalize(st);
+    free(start);
+end:
+    if (rc < 0 || exec(cat, "COMMIT", err) < 0) {
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
         odbk_backup_release(running);
+        odbk_env_lock_release(held);
         return -1;
     }
-    return found;
+    if (rc != 2)
+        odbk_backup_release(running);
+    if (rc != 1)
+        odbk_env_lock_release(held);
+    return rc;
+}
+
+/* The statements of this process's lock of env: a heartbeat (UPDATE) or the release (DELETE). */
+static int lock_own(struct odbk_catalog *cat, const char *sql, int beat, const char *env, struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, odbk_hostname());
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
+    if (beat)
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(cat, err, "cannot write the env's lock");
+    return sqlite3_changes(cat->db) > 0;
+}
+
+int odbk_catalog_env_lock_beat(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    int r = lock_own(cat, "UPDATE env_locks SET heartbeat_at = ?4 WHERE env = ?1 AND host = ?2 AND pid = ?3",
+                     1, env, err);
+    if (r == 0)
+        return odbk_err_set(err, ODBK_E_TEMPFAIL, "the lock of environment '%s' was taken over (no heartbeat "
+                            "for %d minutes): stopped", env, ODBK_RUN_STALE_SECONDS / 60);
+    return r < 0 ? -1 : 0;
+}
+
+int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    return lock_own(cat, "DELETE FROM env_locks WHERE env = ?1 AND host = ?2 AND pid = ?3", 0, env, err) < 0 ? -1
+                                                                                                           : 0;
+}
+
+int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
+                                         struct odbk_backup *running, struct odbk_env_lock *held,
+                                         struct odbk_err *err)
+{
+    int rc;
+    memset(running, 0, sizeof(*running));
+    memset(held, 0, sizeof(*held));
+    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if ((rc = running_of(cat, b->env, running, err)) == 0 && (rc = lock_live(cat, b->env, held, err)) == 1)
+        rc = 2;
+    if (rc < 0)
+        goto fail;
+    if (!rc && odbk_catalog_backup_insert(cat, b, err) < 0)
+        goto fail;
+    if (exec(cat, "COMMIT", err) < 0)
+        goto fail;
+    return rc;
 fail:
     sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
     odbk_backup_release(running);
+    odbk_env_lock_release(held);
     return -1;
 }
 

@@ -104,11 +104,43 @@ int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err);
 int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err);
 
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
-/* Insert b unless its env already has a backup pending, in progress or uploading; the check and the
- * insert are one transaction, so two processes cannot both start.  On such a conflict returns 1 with
- * *running set to that backup's row (release it). */
+/* A run with neither a heartbeat nor a live process for this long is dead (running backups, env locks). */
+#define ODBK_RUN_STALE_SECONDS (30 * 60)
+
+/* An env held against its backups starting: the collection of its packs (lib/backup/gc.h) holds it while it
+ * decides what no backup references and deletes that, so that no backup starts from a pack being deleted. */
+struct odbk_env_lock {
+    char *env;
+    char *holder;        /* what holds it: "gc" */
+    char *host;          /* the host and process holding it, the process's start time (odbk_proc_start) */
+    long pid;
+    char *pid_start;
+    time_t acquired_at;
+    time_t heartbeat_at; /* odbk_catalog_env_lock_beat */
+};
+void odbk_env_lock_release(struct odbk_env_lock *l);
+/* Is the holder alive: a process of this host that still runs (the same pid and start time), or another
+ * host's lock with a heartbeat younger than ODBK_RUN_STALE_SECONDS? */
+int odbk_env_lock_alive(const struct odbk_env_lock *l, time_t now);
+/* Take env's lock for this process (holder names what for), one transaction: 0 taken; 1 refused, another
+ * live holder has it (*held set, release it); 2 refused, a backup of env is pending, in progress or
+ * uploading (*running set, release it); -1 error.  A dead holder's lock is taken over. */
+int odbk_catalog_env_lock(struct odbk_catalog *cat, const char *env, const char *holder,
+                          struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+/* This process still holds env's lock: its heartbeat, now.  ODBK_E_TEMPFAIL when it lost it (taken over
+ * once its heartbeat was stale): the holder must stop. */
+int odbk_catalog_env_lock_beat(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
+/* Give env's lock up (a lock this process does not hold is left alone). */
+int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
+
+/* Insert b unless its env already has a backup pending, in progress or uploading, or a live holder has
+ * its lock (odbk_catalog_env_lock; a dead holder's is removed); the checks and the insert are one
+ * transaction, so two processes cannot both start, nor a backup and a collection of the env's packs.  On
+ * a running backup returns 1 with *running set to its row, on a live lock 2 with *held set (release
+ * them). */
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
-                                         struct odbk_backup *running, struct odbk_err *err);
+                                         struct odbk_backup *running, struct odbk_env_lock *held,
+                                         struct odbk_err *err);
 /* Write every field of b over the row with b->id. */
 int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err);
 /* Rescan's import of a row read from a manifest: inserted (0) when its id is new; a known id's row is left as

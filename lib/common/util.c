@@ -294,6 +294,22 @@ void odbk_pause_point(const char *name)
     sleep(3);
 }
 
+int odbk_pid_gone(long pid, const char *pid_start)
+{
+    char *start;
+    int gone;
+    if (pid <= 0)
+        return 1;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    if (!pid_start || !*pid_start)
+        return 0;
+    start = odbk_proc_start(pid);
+    gone = *start && strcmp(start, pid_start) != 0;   /* the pid runs another process now */
+    free(start);
+    return gone;
+}
+
 time_t odbk_proc_started_at(long pid)
 {
     char *ticks = odbk_proc_start(pid), line[256];

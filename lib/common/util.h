@@ -68,6 +68,9 @@ void odbk_crash_point(const char *name);
 /* The start time of process pid (field 22 of /proc/PID/stat) as text, "" when it cannot be read: a pid
  * that runs again under the same number has another one.  Freed by the caller. */
 char *odbk_proc_start(long pid);
+/* Is process pid of this host gone: no such process, or (pid_start given, as odbk_proc_start gave it) the
+ * pid runs another process now?  A pid <= 0 is gone. */
+int odbk_pid_gone(long pid, const char *pid_start);
 /* When process pid started (wall clock, to the second), or 0 when it cannot be told. */
 time_t odbk_proc_started_at(long pid);
 

@@ -1,6 +1,7 @@
 /* test-catalog.c - the SQLite catalog: schema creation and reopening, backups, filters, status, audit. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
@@ -336,7 +337,8 @@ int main(void)
     {
         /* a catalog of before env_state: the migration computes every env's figures from its rows */
         char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; ALTER TABLE backups DROP COLUMN "
-                                   "added_bytes; ALTER TABLE removals DROP COLUMN due_at; PRAGMA user_version = 8' 2>/dev/null", path);
+                                   "added_bytes; ALTER TABLE removals DROP COLUMN due_at; DROP TABLE IF EXISTS "
+                                   "env_locks; PRAGMA user_version = 8' 2>/dev/null", path);
         if (system(cmd) == 0) {
             struct odbk_env_summary s;
             is_int(odbk_catalog_open(path, &cat, &err), 0, "an older catalog is migrated");
@@ -362,6 +364,80 @@ int main(void)
             ok(1, "# skip sqlite3 not installed");
         }
         free(cmd);
+    }
+    {
+        /* env locks: a collection of packs and a backup of one env exclude each other; a dead holder does not
+         * hold it forever */
+        struct odbk_backup running;
+        struct odbk_env_lock held;
+        pid_t child;
+        int status = 0;
+        is_int(odbk_catalog_open(path, &cat, &err), 0, "reopened for the env locks");
+        is_int(odbk_catalog_env_lock(cat, "locked", "gc", &running, &held, &err), 0, "a free env's lock is taken");
+        is_int(odbk_catalog_env_lock(cat, "locked", "gc", &running, &held, &err), 1, "a held lock is refused");
+        ok(held.pid == (long)getpid() && !strcmp(held.holder, "gc") && !strcmp(held.host, odbk_hostname()),
+           "naming its holder");
+        odbk_env_lock_release(&held);
+        fill(&b, "20260401T000000Z-aaaaaa", "locked", "", 1775001600, "pending");
+        is_int(odbk_catalog_backup_insert_exclusive(cat, &b, &running, &held, &err), 2,
+               "a backup of a held env is refused");
+        ok(held.pid == (long)getpid(), "naming the holder");
+        odbk_env_lock_release(&held);
+        is_int(odbk_catalog_backup_get(cat, "20260401T000000Z-aaaaaa", &got, &err), -1, "and not inserted");
+        odbk_err_clear(&err);
+        is_int(odbk_catalog_env_lock_beat(cat, "locked", &err), 0, "the holder's heartbeat");
+        is_int(odbk_catalog_env_unlock(cat, "locked", &err), 0, "given up");
+        is_int(odbk_catalog_backup_insert_exclusive(cat, &b, &running, &held, &err), 0, "then the backup starts");
+        is_int(odbk_catalog_env_lock(cat, "locked", "gc", &running, &held, &err), 2,
+               "and the lock is refused while it runs");
+        ok(running.id && !strcmp(running.id, "20260401T000000Z-aaaaaa"), "naming the backup");
+        odbk_backup_release(&running);
+        is_int(odbk_catalog_env_lock_beat(cat, "locked", &err), -1, "a lock not held has no heartbeat");
+        is_int(err.code, ODBK_E_TEMPFAIL, "the holder is told to stop");
+        odbk_err_clear(&err);
+        odbk_catalog_backup_set_status(cat, "20260401T000000Z-aaaaaa", ODBK_BACKUP_FAILED, "x", &err);
+        odbk_catalog_close(cat);
+        /* a holder killed with its lock: this host's dead pid frees it */
+        child = fork();
+        if (child == 0) {
+            struct odbk_catalog *c2;
+            struct odbk_err e2 = {0};
+            _exit(odbk_catalog_open(path, &c2, &e2) == 0 &&
+                  odbk_catalog_env_lock(c2, "locked", "gc", &running, &held, &e2) == 0 ? 0 : 1);
+        }
+        waitpid(child, &status, 0);
+        is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0, "a child took the lock and died with it");
+        odbk_catalog_open(path, &cat, &err);
+        fill(&b, "20260402T000000Z-bbbbbb", "locked", "", 1775088000, "pending");
+        is_int(odbk_catalog_backup_insert_exclusive(cat, &b, &running, &held, &err), 0,
+               "a dead holder's lock does not stop a backup");
+        odbk_catalog_backup_set_status(cat, "20260402T000000Z-bbbbbb", ODBK_BACKUP_FAILED, "x", &err);
+        is_int(odbk_catalog_env_lock(cat, "locked", "gc", &running, &held, &err), 0, "nor a collection");
+        odbk_catalog_env_unlock(cat, "locked", &err);
+        odbk_catalog_close(cat);
+        {   /* another host's lock: its heartbeat tells */
+            char *cmd = odbk_xasprintf("sqlite3 '%s' \"INSERT INTO env_locks VALUES ('far', 'gc', 'elsewhere', 1, '', "
+                                       "%lld, %lld)\" 2>/dev/null", path, (long long)odbk_now(), (long long)odbk_now());
+            if (system(cmd) == 0) {
+                odbk_catalog_open(path, &cat, &err);
+                is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 1,
+                       "another host's lock with a fresh heartbeat holds");
+                odbk_env_lock_release(&held);
+                odbk_catalog_close(cat);
+                free(cmd);
+                cmd = odbk_xasprintf("sqlite3 '%s' \"UPDATE env_locks SET heartbeat_at = %lld WHERE env = 'far'\" "
+                                     "2>/dev/null", path, (long long)odbk_now() - ODBK_RUN_STALE_SECONDS - 1);
+                ok(system(cmd) == 0, "its heartbeat made stale");
+                odbk_catalog_open(path, &cat, &err);
+                is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 0, "and then it is taken over");
+                odbk_catalog_close(cat);
+            } else {
+                ok(1, "# skip sqlite3 not installed");
+                ok(1, "# skip sqlite3 not installed");
+                ok(1, "# skip sqlite3 not installed");
+            }
+            free(cmd);
+        }
     }
     {
         /* a newer schema than this odbk knows is refused, not damaged */

@@ -95,6 +95,7 @@ int main(void)
     struct odbk_prune_opts o = {0};
     struct odbk_prune_report r;
     struct odbk_prune_item it;
+    struct odbk_gc_report gc;
     char *text, *catpath;
 
     plan(28);
@@ -167,21 +168,26 @@ int main(void)
     odbk_err_clear(&err);
 
     /* by hand */
-    ok(odbk_prune_backup(cfg, cat, "a5", &o, &it, &err) < 0 && err.code == ODBK_E_USAGE &&
+    ok(odbk_prune_backup(cfg, cat, "a5", &o, &it, &gc, &err) < 0 && err.code == ODBK_E_USAGE &&
        has_reason(&it, "newest"), "by hand: the newest needs --force");
     odbk_prune_item_release(&it);
+    odbk_gc_report_release(&gc);
     odbk_err_clear(&err);
-    ok(odbk_prune_backup(cfg, cat, "f2", &o, &it, &err) == 0 && it.action == ODBK_PRUNE_CLEAN && !exists("b", "f2"),
+    ok(odbk_prune_backup(cfg, cat, "f2", &o, &it, &gc, &err) == 0 && it.action == ODBK_PRUNE_CLEAN && !exists("b", "f2"),
        "by hand: a failed backup's leftovers");
     odbk_prune_item_release(&it);
-    ok(odbk_prune_backup(cfg, cat, "r1", &o, &it, &err) < 0 && err.code == ODBK_E_TEMPFAIL, "by hand: running refused");
+    odbk_gc_report_release(&gc);
+    ok(odbk_prune_backup(cfg, cat, "r1", &o, &it, &gc, &err) < 0 && err.code == ODBK_E_TEMPFAIL, "by hand: running refused");
     odbk_prune_item_release(&it);
+    odbk_gc_report_release(&gc);
     odbk_err_clear(&err);
-    ok(odbk_prune_backup(cfg, cat, "a4", &o, &it, &err) == 0 && !exists("a", "a4") && !strcmp(status("a4"), "expired"),
+    ok(odbk_prune_backup(cfg, cat, "a4", &o, &it, &gc, &err) == 0 && !exists("a", "a4") && !strcmp(status("a4"), "expired"),
        "by hand: an old backup");
     odbk_prune_item_release(&it);
-    ok(odbk_prune_backup(cfg, cat, "zz", &o, &it, &err) < 0 && err.code == ODBK_E_NOINPUT, "by hand: unknown id");
+    odbk_gc_report_release(&gc);
+    ok(odbk_prune_backup(cfg, cat, "zz", &o, &it, &gc, &err) < 0 && err.code == ODBK_E_NOINPUT, "by hand: unknown id");
     odbk_prune_item_release(&it);
+    odbk_gc_report_release(&gc);
 
     odbk_catalog_close(cat);
     odbk_config_free(cfg);
