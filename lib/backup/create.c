@@ -339,6 +339,10 @@ static int write_files(struct run *run, struct odbk_err *err)
         else
             free(why);
         w.parent = &run->parent;
+        if (odbk_interrupted()) {   /* a stop signal during the parent's list read: stop now, nothing stored */
+            odbk_pg_env_free(w.child_env);
+            return odbk_interrupt_err(err);
+        }
     }
     w.m = &run->m;
     run->m.database = run->b.database;

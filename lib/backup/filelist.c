@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backup/backup.h"
+#include "backup/run.h"
 #include "common/util.h"
 #include "storage/storage.h"
 
@@ -450,7 +451,8 @@ int odbk_filelist_read(struct odbk_storage *st, const struct odbk_manifest *m, s
                        struct odbk_err *err)
 {
     const struct odbk_manifest_file *f = odbk_manifest_file_by_role(m, "filelist");
-    struct odbk_writer *parser, *dec = NULL, *check;
+    static atomic_int never;   /* nothing else cancels it */
+    struct odbk_writer *parser, *dec = NULL, *check, *head;
     enum odbk_compression c = ODBK_COMPRESS_NONE;
     char *key;
     int r;
@@ -464,11 +466,13 @@ int odbk_filelist_read(struct odbk_storage *st, const struct odbk_manifest *m, s
     parser = odbk_filelist_parser_new(key, m, out);
     dec = c == ODBK_COMPRESS_NONE ? NULL : odbk_filter_decompress_new(c, parser);
     check = odbk_filter_verify_new(dec ? dec : parser, f->sha256, f->size, key);
-    r = odbk_storage_read(st, key, check, err);
+    head = odbk_filter_cancel_new(check, &never);   /* a stop signal ends the read at its next chunk */
+    r = odbk_storage_read(st, key, head, err);
     if (r == 0)
-        r = odbk_writer_finish(check, err);
+        r = odbk_writer_finish(head, err);
     else
-        odbk_writer_abort(check);
+        odbk_writer_abort(head);
+    odbk_writer_free(head);
     odbk_writer_free(check);
     odbk_writer_free(dec);
     odbk_writer_free(parser);

@@ -9,7 +9,8 @@
 # Failpoints (ODBK_FAILPOINT, lib/common/util.c): create-verify-sigterm raises SIGTERM as the read-back
 # starts, create-committed-sigterm once the row is completed; catalog-readonly makes the catalog refuse
 # every write from the completed row on; restore-swapped-sigterm raises SIGTERM once the swap is done.
-# The fake S3 (tests/fake/s3.py) fails the read-back's GETs.  Both storages have `verify = read` (the
+# The fake S3 (tests/fake/s3.py) fails the read-back's GETs (env fake: a full filestore, so that its
+# GETs are the read-back's only; env fakeinc: incremental, whose first GET is the parent's file list).  Both storages have `verify = read` (the
 # read-back; t3201 does the same for the store's confirmation, the default).
 . "$(dirname "$0")/test-lib.sh"
 test_description 'a backup whose manifest is stored is never deleted for a read-back or catalog fault'
@@ -30,6 +31,23 @@ verified_later() {
 	test "$(row "$1")" = "{\"status\":\"completed\",\"verified\":true,\"error\":null}"
 }
 disk_files() { find "$TRASH/storage/disk/prod/$1" -type f 2>/dev/null | wc -l; }
+# odbk-create ENV (stdout in id, stderr in err) with the fake's GETs trickling; SIGTERM a second after its
+# first GET: true when it exits 143 within 5 s
+term_while_get_trickles() {
+	local pid rc i t0 t1
+	state | jq "[.log[] | select(startswith(\"get \"))] | length" >gets.n &&
+	faults "[{\"op\": \"get\", \"trickle\": 20}]" &&
+	{ odbk-create "$1" >id 2>err & pid=$!; } &&
+	for i in $(seq 100); do
+		state | jq -e "[.log[] | select(startswith(\"get \"))] | length > $(cat gets.n)" >/dev/null && break
+		sleep 0.1
+	done &&
+	sleep 1 && t0=$(date +%s) && kill -TERM $pid &&
+	for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done &&
+	t1=$(date +%s) && { wait $pid; rc=$?; } ; faults "[]" &&
+	echo "# exit $rc after $((t1 - t0)) s" >&2 &&
+	test "$rc" = 143 && test $((t1 - t0)) -le 5
+}
 
 test_expect_success 'setup: env prod on disk, env fake on the fake S3 (2 retries), both verify = read' '
 	test -n "$URL" &&
@@ -37,7 +55,9 @@ test_expect_success 'setup: env prod on disk, env fake on the fake S3 (2 retries
 	odbk_conf prod "$FIXTURE_DB" "$FIXTURE_FS" &&
 	sed -i "/^\[storage disk\]\$/a verify = read" "$ODBK_CONFIG" &&
 	fake_s3_storage fake "verify = read" &&
-	printf "\n[env fake]\ndatabase = %s\nfilestore = %s\nstorage = fake\n" "$FIXTURE_DB" "$FIXTURE_FS" >>"$ODBK_CONFIG" &&
+	printf "\n[env fake]\ndatabase = %s\nfilestore = %s\nstorage = fake\nfilestore-mode = full\n" "$FIXTURE_DB" \
+		"$FIXTURE_FS" >>"$ODBK_CONFIG" &&
+	printf "\n[env fakeinc]\ndatabase = %s\nfilestore = %s\nstorage = fake\n" "$FIXTURE_DB" "$FIXTURE_FS" >>"$ODBK_CONFIG" &&
 	fingerprint "$FIXTURE_DB" "$FIXTURE_FS" >fp.src
 '
 
@@ -100,18 +120,7 @@ test_expect_success "S3: every read-back GET answered with $fault: exit 75, the 
 done
 
 test_expect_success 'S3: SIGTERM while a read-back GET trickles: it ends at once, exit 143, completed, not verified' '
-	state | jq "[.log[] | select(startswith(\"get \"))] | length" >gets.n &&
-	faults "[{\"op\": \"get\", \"trickle\": 20}]" &&
-	{ odbk-create fake >id 2>err & pid=$!; } &&
-	for i in $(seq 100); do
-		state | jq -e "[.log[] | select(startswith(\"get \"))] | length > $(cat gets.n 2>/dev/null || echo 0)" >/dev/null && break
-		sleep 0.1
-	done &&
-	sleep 1 && t0=$(date +%s) && kill -TERM $pid &&
-	for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done &&
-	t1=$(date +%s) && { wait $pid; rc=$?; } ; faults "[]" &&
-	echo "# exit $rc after $((t1 - t0)) s" >&2 &&
-	test "$rc" = 143 && test $((t1 - t0)) -le 5 &&
+	term_while_get_trickles fake &&
 	id=$(cat id) && test -n "$id" &&
 	test_grep "stopped during the read-back: backup $id is stored and complete, not verified" err &&
 	kept_not_verified "$id" &&
@@ -127,6 +136,15 @@ test_expect_success 'S3: a read-back GET answers one byte changed: a real mismat
 	odbk-list --json | jq -e ".[] | select(.id == \"$id\") | .status == \"failed\" and (.error | test(\"checksum mismatch\"))" &&
 	test_grep "verification after upload failed: checksum mismatch" err &&
 	test -z "$(fake_objects "$id")"
+'
+
+test_expect_success 'S3, incremental: SIGTERM while the parent'"'"'s file list GET trickles: exit 143 at once, nothing stored' '
+	odbk-create --quiet fakeinc >parent.id &&
+	state | jq -r "[.objects | keys[] | select(contains(\"/fakeinc/\"))] | sort | .[]" >objects.before &&
+	term_while_get_trickles fakeinc &&
+	test ! -s id &&
+	state | jq -r "[.objects | keys[] | select(contains(\"/fakeinc/\"))] | sort | .[]" >objects.after &&
+	test_cmp objects.before objects.after
 '
 
 test_expect_success 'odbk-restore: SIGTERM once the swap is done: exit 143, the restore stands and says so' '
