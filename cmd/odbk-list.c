@@ -128,8 +128,8 @@ static const char *verified_name(const struct odbk_backup *b)
 
 static void print_header(void)
 {
-    printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
-           "VERIFIED", "CREATED", "SIZE_MB", "STORAGE", "COMMENT");
+    printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9s %9s %-10s %s\n", "ID", "ENV", "PROJECT", "TYPE", "STATUS",
+           "VERIFIED", "CREATED", "SIZE_MB", "ADDED_MB", "STORAGE", "COMMENT");
 }
 
 /* A row of the table (the COMMENT column of a failed backup also says why it failed), or an element of
@@ -149,10 +149,10 @@ static int print_row(void *p, struct odbk_backup *b)
         if (!pr->n && pr->header)
             print_header();
         odbk_time_rfc3339(b->created_at, t);
-        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %-10s %s%s%s%s\n", b->id, b->env,
+        printf("%-24s %-12s %-10s %-11s %-11s %-8s %-20s %9.1f %9.1f %-10s %s%s%s%s\n", b->id, b->env,
                b->project && *b->project ? b->project : "-", odbk_type_name(b->type), odbk_status_name(b->status),
                verified_name(b), t,
-               (double)b->total_size / 1e6, b->storage, comment, b->error && *comment ? "  " : "",
+               (double)b->total_size / 1e6, (double)b->added_bytes / 1e6, b->storage, comment, b->error && *comment ? "  " : "",
                b->error ? "error: " : "", b->error ? b->error : "");
     }
     pr->n++;
@@ -343,6 +343,8 @@ static int show_backup(struct odbk_catalog *cat, const char *id, int json, struc
         field("finished", b.finished_at ? t : NULL);
         odbk_fmt_size(b.total_size, size);
         field("size", size);
+        odbk_fmt_size(b.added_bytes, size);
+        field("added", size);
         field("retention", odbk_tier_name(b.retention));
         field("comment", b.comment);
         field("host", b.host);
@@ -355,6 +357,10 @@ static int show_backup(struct odbk_catalog *cat, const char *id, int json, struc
                 odbk_fmt_size(m.files[i].size, size);
                 printf("  %-10s %10s  sha256:%s  %s\n", m.files[i].role, size, m.files[i].sha256,
                        m.files[i].name);
+            }
+            for (i = 0; i < m.n_packs; i++) {   /* an incremental filestore's packs, ENV/packs/NAME */
+                odbk_fmt_size(m.packs[i].size, size);
+                printf("  %-10s %10s  sha256:%s  packs/%s\n", "pack", size, m.packs[i].sha256, m.packs[i].name);
             }
         } else {
             printf("files:        - (%s)\n", b.manifest ? me.msg : "no manifest written");

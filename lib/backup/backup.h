@@ -145,8 +145,9 @@ void odbk_backup_to_manifest(const struct odbk_backup *b, struct odbk_manifest *
  * as stored, becomes its manifest).  The one manifest-to-record mapping. */
 void odbk_backup_from_manifest(const struct odbk_manifest *m, char *json, const char *storage, struct odbk_backup *b);
 /* b's sizes from the files m lists and its manifest's length: the filestore's (its tar, or its list and
- * every pack it references), the others' (the database), all of them with the manifest; has_filestore is
- * set when m lists a filestore file or a file list. */
+ * every pack it references), the others' (the database), all of them with the manifest; the bytes it added
+ * (its files, its manifest and the packs named after it); has_filestore is set when m lists a filestore
+ * file or a file list. */
 void odbk_backup_sizes(struct odbk_backup *b, const struct odbk_manifest *m, size_t manifest_len);
 /* 0 when `env` is an [env] of cfg or has backups in the catalog (an env since removed from the configuration
  * keeps its history); else ODBK_E_CONFIG "unknown environment" with a did-you-mean. */

@@ -225,7 +225,7 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
 }
 
 /* A run that died after storing its manifest made a complete backup: when the manifest is there and
- * every file it lists is stored with its size, the row becomes completed (not verified: nothing was
+ * every file it lists (and every pack, for an incremental filestore) is stored with its size, the row becomes completed (not verified: nothing was
  * read back; odbk-list --verify does that).  1 finished, 0 not complete, -1 the storage could not say. */
 static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, const struct odbk_backup *b,
                            struct odbk_err *err)
@@ -260,6 +260,17 @@ static int finish_complete(struct odbk_storage *st, struct odbk_catalog *cat, co
         if (s < 0)
             r = -1;
         else if (s == 1 || e.size != m.files[i].size)
+            r = 1;
+        free(e.path);
+    }
+    for (i = 0; i < m.n_packs && r == 0; i++) {   /* an incremental filestore: every pack its list needs */
+        struct odbk_storage_entry e = {0};
+        char *pkey = odbk_pack_key(b->env, m.packs[i].name);
+        int s = odbk_storage_stat(st, pkey, &e, err);
+        free(pkey);
+        if (s < 0)
+            r = -1;
+        else if (s == 1 || e.size != m.packs[i].size)
             r = 1;
         free(e.path);
     }
@@ -452,6 +463,9 @@ struct cJSON *odbk_backup_json(const struct odbk_backup *b)
         cJSON_AddNullToObject(o, "finished_at");
     }
     cJSON_AddNumberToObject(o, "size", (double)b->total_size);
+    /* what a restore reads (an incremental filestore: every pack it references), and what it added */
+    cJSON_AddNumberToObject(o, "size_bytes", (double)b->total_size);
+    cJSON_AddNumberToObject(o, "added_bytes", (double)b->added_bytes);
     cJSON_AddNumberToObject(o, "db_size", (double)b->db_size);
     cJSON_AddNumberToObject(o, "filestore_size", (double)b->fs_size);
     cJSON_AddBoolToObject(o, "has_filestore", b->has_filestore);

@@ -376,11 +376,36 @@ static int put_manifest(struct run *run, struct odbk_err *err)
 
 /* ---- the read-back ---- */
 
-static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, const struct odbk_manifest_file *f,
+/* The stored objects of the backup being made, for its verification: its files, then the packs it made
+ * (an incremental filestore: the parent's were verified when they were made).  *key malloc'd; 0 past
+ * the last. */
+static int stored_object(const struct run *run, size_t i, const struct odbk_manifest_file **f,
+                         struct odbk_manifest_file *pack, char **key)
+{
+    size_t k;
+    if (i < run->m.n_files) {
+        *f = &run->m.files[i];
+        *key = odbk_backup_file_key(run->b.env, run->b.id, (*f)->name);
+        return 1;
+    }
+    for (i -= run->m.n_files, k = 0; k < run->m.n_packs; k++)
+        if (odbk_pack_of(run->m.packs[k].name, run->b.id) && i-- == 0) {
+            memset(pack, 0, sizeof(*pack));
+            pack->name = run->m.packs[k].name;
+            pack->role = "pack";
+            pack->size = run->m.packs[k].size;
+            pack->sha256 = (char *)run->m.packs[k].sha256;
+            *f = pack;
+            *key = odbk_pack_key(run->b.env, pack->name);
+            return 1;
+        }
+    return 0;
+}
+
+static int verify_file(struct odbk_storage *st, const char *key, const struct odbk_manifest_file *f,
                        const struct odbk_report *report, struct odbk_err *err)
 {
     static atomic_int never;   /* the read-back is one chain: only a stop signal cancels it */
-    char *key = odbk_backup_file_key(b->env, b->id, f->name);
     struct odbk_writer *null = odbk_sink_null_new();
     struct odbk_writer *sha = odbk_filter_verify_new(null, f->sha256, f->size, key), *head;
     /* progress of the read-back, as "verify database", "verify filestore" */
@@ -394,7 +419,6 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
     odbk_report_phase_end(&v, r == 0, err->msg);
     odbk_writer_free_chain(head);
     free(phase);
-    free(key);
     return r;
 }
 
@@ -403,10 +427,13 @@ static int verify_file(struct odbk_storage *st, const struct odbk_backup *b, con
 static int confirm_files(struct run *run, struct odbk_err *err)
 {
     enum odbk_confirm least = ODBK_CONFIRM_CHECKSUM;
+    const struct odbk_manifest_file *f;
+    struct odbk_manifest_file pack;
+    char *key;
     size_t i;
-    for (i = 0; i < run->m.n_files && !odbk_interrupted(); i++) {
-        const struct odbk_manifest_file *f = &run->m.files[i];
-        char *key = odbk_backup_file_key(run->b.env, run->b.id, f->name), *note = NULL;
+    int more = 1;
+    for (i = 0; !odbk_interrupted() && (more = stored_object(run, i, &f, &pack, &key)); i++) {
+        char *note = NULL;
         enum odbk_confirm level;
         int r = odbk_storage_confirm(run->st, key, f->size, &level, &note, err);
         free(key);
@@ -420,7 +447,7 @@ static int confirm_files(struct run *run, struct odbk_err *err)
                                             run->st->name);
         free(note);
     }
-    if (i < run->m.n_files)
+    if (more)
         return odbk_interrupt_err(err);
     run->b.verified = least == ODBK_CONFIRM_CHECKSUM ? ODBK_VERIFIED_CHECKSUM
                       : least == ODBK_CONFIRM_SIZE ? ODBK_VERIFIED_SIZE : ODBK_VERIFIED_NO;
@@ -430,10 +457,16 @@ static int confirm_files(struct run *run, struct odbk_err *err)
 /* Read every file back; -1 with the first file's error. */
 static int read_files(struct run *run, struct odbk_err *err)
 {
+    const struct odbk_manifest_file *f;
+    struct odbk_manifest_file pack;
+    char *key;
     size_t i;
-    for (i = 0; i < run->m.n_files; i++)
-        if (verify_file(run->st, &run->b, &run->m.files[i], run->report, err) < 0)
+    for (i = 0; stored_object(run, i, &f, &pack, &key); i++) {
+        int r = verify_file(run->st, key, f, run->report, err);
+        free(key);
+        if (r < 0)
             return -1;
+    }
     run->b.verified = ODBK_VERIFIED_READ;
     return 0;
 }

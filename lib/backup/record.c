@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "backup/incr.h"
 #include "common/util.h"
 
 void odbk_backup_to_manifest(const struct odbk_backup *b, struct odbk_manifest *m)
@@ -43,6 +44,8 @@ void odbk_backup_sizes(struct odbk_backup *b, const struct odbk_manifest *m, siz
         b->fs_size += m->packs[k].size;
         b->total_size += m->packs[k].size;
     }
+    /* what it cost: its own files, its manifest, the packs it made (the others are its parents') */
+    b->added_bytes = odbk_incr_added_bytes(m) + manifest_len;
 }
 
 void odbk_backup_from_manifest(const struct odbk_manifest *m, char *json, const char *storage, struct odbk_backup *b)

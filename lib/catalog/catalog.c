@@ -122,7 +122,7 @@ static const char *const migrations[] = {
     "ALTER TABLE restore_temps ADD COLUMN old_ino INTEGER NOT NULL DEFAULT 0;",
     /* 7 → 8: the key id of an encrypted storage's backup (storage.h), which passphrase restores it */
     "ALTER TABLE backups ADD COLUMN key_id TEXT NOT NULL DEFAULT '';",
-    /* 10 → 11 (ENV_STATE_STEP): each env's figures, kept up to date in the transaction of every write of its
+    /* 8 → 9 (ENV_STATE_STEP): each env's figures, kept up to date in the transaction of every write of its
      * backup rows and of its failed scheduled attempts (refresh_env_state), so that states, compliance and
      * --due over 10,000 envs read 10,000 small rows, not each env's backups; filled once by the migration */
     "CREATE TABLE env_state ("
@@ -138,7 +138,11 @@ static const char *const migrations[] = {
     "  schedule_failures INTEGER NOT NULL DEFAULT 0,"
     "  schedule_failed_at INTEGER NOT NULL DEFAULT 0"
     ");",
-    /* issue 14, odbk-download's links to an incremental backup's filestore: a removal may be due later (the
+    /* 9 → 10: the bytes a backup added to its storage (an incremental filestore shares the packs of the
+     * env's backups: its total size says what a restore reads, not what it cost) */
+    "ALTER TABLE backups ADD COLUMN added_bytes INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE backups SET added_bytes = total_size;",   /* every backup before it stored its own files only */
+    /* 10 → 11: odbk-download's links to an incremental backup's filestore: a removal may be due later (the
      * assembled file, when its links expire); 0 = now, every removal before */
     "ALTER TABLE removals ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;",
 };
@@ -400,13 +404,13 @@ void odbk_catalog_close(struct odbk_catalog *cat)
 #define BACKUP_COLUMNS                                                                                     \
     "id, uuid, env, project, database, storage, type, format, compression, status, verified, created_at, " \
     "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
-    "heartbeat_at, odoo_version, pg_version, manifest, key_id"
+    "heartbeat_at, odoo_version, pg_version, manifest, key_id, added_bytes"
 
 /* BACKUP_COLUMNS with NULL in the manifest's place (read_backup reads it as NULL) */
 #define BACKUP_COLUMNS_NO_MANIFEST                                                                         \
     "id, uuid, env, project, database, storage, type, format, compression, status, verified, created_at, " \
     "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
-    "heartbeat_at, odoo_version, pg_version, NULL, key_id"
+    "heartbeat_at, odoo_version, pg_version, NULL, key_id, added_bytes"
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -445,6 +449,7 @@ static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
     bind_text(st, 25, b->pg_version ? b->pg_version : "");
     bind_text(st, 26, b->manifest);
     bind_text(st, 27, b->key_id ? b->key_id : "");
+    sqlite3_bind_int64(st, 28, (sqlite3_int64)b->added_bytes);
 }
 
 static char *col_text(sqlite3_stmt *st, int i)
@@ -488,6 +493,7 @@ static int read_backup(sqlite3_stmt *st, struct odbk_backup *b, struct odbk_err 
     b->pg_version = col_text(st, 24);
     b->manifest = col_text(st, 25);
     b->key_id = col_text(st, 26);
+    b->added_bytes = (uint64_t)sqlite3_column_int64(st, 27);
     if (col_enum(st, 6, &odbk_vocab_type, &type, err) < 0 || col_enum(st, 7, &odbk_vocab_format, &format, err) < 0 ||
         col_enum(st, 9, &odbk_vocab_status, &status, err) < 0 ||
         odbk_tier_parse((const char *)sqlite3_column_text(st, 18), &b->retention, ODBK_E_DATA, err) < 0) {
@@ -587,7 +593,7 @@ out:
 int odbk_catalog_backup_insert(struct odbk_catalog *cat, const struct odbk_backup *b, struct odbk_err *err)
 {
     return write_backup(cat, "INSERT INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+                        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
                         b, err) < 0 ? -1 : 0;
 }
 
@@ -668,7 +674,7 @@ int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backu
         return rc;
     if ((rc = write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
                            "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-                           "?24, ?25, ?26, ?27)",
+                           "?24, ?25, ?26, ?27, ?28)",
                            b, err)) < 0)
         return -1;
     if (rc == 1) {
@@ -690,7 +696,8 @@ int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backu
                         "type = ?7, format = ?8, compression = ?9, status = ?10, verified = ?11, created_at = ?12, "
                         "finished_at = ?13, db_size = ?14, fs_size = ?15, total_size = ?16, has_filestore = ?17, "
                         "comment = ?18, retention = ?19, error = ?20, host = ?21, pid = ?22, heartbeat_at = ?23, "
-                        "odoo_version = ?24, pg_version = ?25, manifest = ?26, key_id = ?27 WHERE id = ?1",
+                        "odoo_version = ?24, pg_version = ?25, manifest = ?26, key_id = ?27, "
+                        "added_bytes = ?28 WHERE id = ?1",
                         b, err) < 0 ? -1 : 0;
 }
 

@@ -48,7 +48,9 @@ struct odbk_backup {
     time_t finished_at;  /* 0 while running */
     uint64_t db_size;    /* stored bytes of the database file */
     uint64_t fs_size;    /* stored bytes of the filestore file (0 without filestore) */
-    uint64_t total_size; /* stored bytes of every file, manifest included */
+    uint64_t total_size; /* stored bytes of every file, manifest included (an incremental filestore: every
+                          * pack it references too, what a restore reads) */
+    uint64_t added_bytes; /* stored bytes it added: its files, manifest included, and the packs it made */
     int has_filestore;
     char *comment;
     enum odbk_retention_tier retention;

@@ -75,6 +75,18 @@ test_expect_success 'a second backup of the unchanged filestore adds only its da
 	list_of $ID2 | cut -d" " -f1-3,6- >l2 && cut -d" " -f1-3,6- list1 >l1 && test_cmp l1 l2
 '
 
+test_expect_success 'odbk-list: SIZE_MB what a restore reads, ADDED_MB what it added; --json size_bytes, added_bytes' '
+	odbk-list prod --json >l.json &&
+	own1=$(find "$ST/$ID1" -type f -printf "%s\n" | awk "{s += \$1} END {print s}") &&
+	own2=$(find "$ST/$ID2" -type f -printf "%s\n" | awk "{s += \$1} END {print s}") &&
+	packs=$(find "$ST/packs" -type f -printf "%s\n" | awk "{s += \$1} END {print s}") &&
+	jq -e ".[] | select(.id == \"$ID2\") | .added_bytes == $own2 and .size_bytes == $own2 + $packs and .size == .size_bytes" l.json &&
+	jq -e ".[] | select(.id == \"$ID1\") | .added_bytes == $own1 + $packs and .size_bytes == $own1 + $packs" l.json &&
+	odbk-list prod >table && head -1 table | grep -q " SIZE_MB  ADDED_MB " &&
+	grep "^$ID2 " table | awk "{print \$9}" >added2 && test "$(cat added2)" = "$(awk "BEGIN {printf \"%.1f\", $own2 / 1e6}")" &&
+	odbk-list --backup $ID1 >show && grep -q "^added " show && grep -q "^  pack .* packs/$ID1-000001.tar.gz\$" show
+'
+
 test_expect_success 'it reads no attachment, only the checklist/ file (the grow-while-read failpoint appends to what is read)' '
 	ODBK_FAILPOINT=grow-while-read:1 odbk-create prod >id3 && ID3=$(cat id3) &&
 	(cd "$FS" && find . -type f -printf "%P %s\n" | sort) >sizes.now &&

@@ -39,6 +39,8 @@ int main(void)
 
     is_int(odbk_catalog_open(path, &cat, &err), 0, "a new catalog is created, with its directory");
     fill(&b, "20260101T000000Z-aaaaaa", "prod", "acme", 1767225600, "completed");
+    b.total_size = 5000;
+    b.added_bytes = 1234;
     is_int(odbk_catalog_backup_insert(cat, &b, &err), 0, "insert");
     fill(&b, "20260102T000000Z-bbbbbb", "prod", "acme", 1767312000, "failed");
     odbk_catalog_backup_insert(cat, &b, &err);
@@ -68,6 +70,7 @@ int main(void)
 
     is_int(odbk_catalog_backup_get(cat, "20260101T000000Z-aaaaaa", &got, &err), 0, "get by id");
     is_str(got.env, "prod", "with its fields");
+    ok(got.total_size == 5000 && got.added_bytes == 1234, "its size and the bytes it added");
     is_int((int)got.created_at, 1767225600, "and its time");
     odbk_backup_release(&got);
     is_int(odbk_catalog_backup_get(cat, "20260102", &got, &err), 0, "get by a unique prefix");
@@ -332,7 +335,8 @@ int main(void)
 
     {
         /* a catalog of before env_state: the migration computes every env's figures from its rows */
-        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; ALTER TABLE removals DROP COLUMN due_at; PRAGMA user_version = 8' 2>/dev/null", path);
+        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; ALTER TABLE backups DROP COLUMN "
+                                   "added_bytes; ALTER TABLE removals DROP COLUMN due_at; PRAGMA user_version = 8' 2>/dev/null", path);
         if (system(cmd) == 0) {
             struct odbk_env_summary s;
             is_int(odbk_catalog_open(path, &cat, &err), 0, "an older catalog is migrated");
@@ -345,8 +349,14 @@ int main(void)
             odbk_catalog_env_summary(cat, "nobackup", &s, &err);
             ok(s.schedule_failures == 1, "an env with failed attempts only too");
             odbk_env_summary_release(&s);
+            is_int(odbk_catalog_backup_get(cat, "20260101T000000Z-aaaaaa", &got, &err), 0, "a migrated row");
+            ok(got.added_bytes == got.total_size && got.total_size == 5000,
+               "added_bytes of a backup of before: its size (it stored its own files only)");
+            odbk_backup_release(&got);
             odbk_catalog_close(cat);
         } else {
+            ok(1, "# skip sqlite3 not installed");
+            ok(1, "# skip sqlite3 not installed");
             ok(1, "# skip sqlite3 not installed");
             ok(1, "# skip sqlite3 not installed");
             ok(1, "# skip sqlite3 not installed");
