@@ -60,6 +60,8 @@ for kind in disk s3 sftp ftp; do
 			odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-'$kind'$n" --confirm RESTORE >/dev/null &&
 			diff -r state$n "$TRASH/fs-'$kind'$n" || return 1
 		done &&
+		odbk-restore --test "$b2" >test.out &&
+		grep -E "^\(filestore files\) +([0-9]+) +\1  ok$" test.out && ! grep MISMATCH test.out &&
 		odbk-download "$b3" --output dl-'$kind' >/dev/null &&
 		mkdir x-'$kind' && tar xzf dl-'$kind'/backup-$b3-filestore.tar.gz -C x-'$kind' && diff -r state3 x-'$kind'
 	'
