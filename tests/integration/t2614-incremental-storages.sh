@@ -2,7 +2,8 @@
 # Real incremental backups (odbk-create, filestore-mode = incremental) restored from every kind of storage:
 # local disk, S3, SFTP and FTP.  Three backups of a filestore that changes between them (files added, one
 # removed); each restores to exactly the filestore it was made of, from its own list over packs of three
-# backups; odbk-download --output assembles the same tree.
+# backups, after a rescan that rebuilt the catalog from storage alone (sizes: the later backups added less
+# than they hold); odbk-download --output assembles the same tree.
 . "$(dirname "$0")/test-lib.sh"
 test_description 'incremental backups restored from local, S3, SFTP and FTP storage'
 require_service pg
@@ -48,12 +49,19 @@ for kind in disk s3 sftp ftp; do
 		rm -rf "$SRC_FS" && cp -a state2 "$SRC_FS" && b2=$(odbk-create via'$kind' --quiet) &&
 		rm -rf "$SRC_FS" && cp -a state3 "$SRC_FS" && b3=$(odbk-create via'$kind' --quiet) &&
 		if [ '$kind' = disk ]; then test $(ls "$TRASH/storage/disk/viadisk/packs" | wc -l) = 3 || return 1; fi &&
+		rm -f "$ODBK_CATALOG" && odbk-list --rescan --storage '$kind' >/dev/null &&
+		odbk-list via'$kind' --json >l.json &&
+		jq -e --arg b1 $b1 --arg b2 $b2 --arg b3 $b3 "map({(.id): .}) | add |
+			(.[\$b2].added_bytes < .[\$b2].size_bytes) and (.[\$b3].added_bytes < .[\$b3].size_bytes) and
+			(.[\$b1].size_bytes < .[\$b3].size_bytes)" l.json >/dev/null &&
 		for n in 3 2 1; do
 			eval id=\$b$n &&
 			db=$(test_db r'$kind'$n) &&
 			odbk-restore "$id" --db-owner "$TEST_OWNER" --new-db "$db" --filestore "$TRASH/fs-'$kind'$n" --confirm RESTORE >/dev/null &&
 			diff -r state$n "$TRASH/fs-'$kind'$n" || return 1
 		done &&
+		odbk-restore --test "$b2" >test.out &&
+		grep -E "^\(filestore files\) +([0-9]+) +\1  ok$" test.out && ! grep MISMATCH test.out &&
 		odbk-download "$b3" --output dl-'$kind' >/dev/null &&
 		mkdir x-'$kind' && tar xzf dl-'$kind'/backup-$b3-filestore.tar.gz -C x-'$kind' && diff -r state3 x-'$kind'
 	'
