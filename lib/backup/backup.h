@@ -49,6 +49,8 @@ struct odbk_create_opts {
                                      * ODBK_VERIFY_STORE/_READ/_NONE */
     odbk_backup_progress_cb progress;
     void *progress_ctx;
+    time_t due_since;          /* --due (odbk_backup_create_due sets it): the fire time the backup is for;
+                                * another host's backup of it, running or made since, is a skip (2) */
 };
 
 /* Make one backup of env; on success (0) *out is its catalog row (release with odbk_backup_release), its
@@ -56,7 +58,9 @@ struct odbk_create_opts {
  * (one line: the id, the cause, the fix) what is left: after its manifest was stored the verification
  * (the store's confirmation or the read-back) was ended by a stop signal or a store that did not answer
  * (ODBK_E_TEMPFAIL: completed, not verified), or the catalog could not record it (ODBK_E_IO: stored and
- * complete, its row left uploading for the reaper or odbk-list --rescan).  -1: failed, nothing kept. */
+ * complete, its row left uploading for the reaper or odbk-list --rescan).  -1: failed, nothing kept.
+ * 2 (with due_since): skipped, nothing made, err saying why: a backup of the env runs (any host), a
+ * collection holds it, or a scheduled backup since due_since is there (another host made it). */
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
@@ -68,6 +72,7 @@ struct odbk_create_outcome {
                                           * (backup set: odbk_backup_create returned 1), or NULL */
     const struct odbk_err *notify_err;   /* the env's notification failed (a warning), or NULL */
     const struct odbk_err *record_err;   /* the failed attempt could not be recorded (a warning), or NULL */
+    const struct odbk_err *skipped;      /* --due: not backed up, and why (another host has it), or NULL */
 };
 typedef void (*odbk_create_outcome_cb)(void *ctx, const struct odbk_create_outcome *o);
 

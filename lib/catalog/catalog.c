@@ -20,6 +20,16 @@ struct odbk_catalog {
 };
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
+static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *what);
+
+/* env's key, until the transaction ends: one host at a time checks and writes an env's rows */
+static int lock_env(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    char *key = odbk_xasprintf("env %s", env);
+    int r = odbk_db_lock_key(cat->db, key);
+    free(key);
+    return r < 0 ? sql_err(cat, err, "cannot lock the env") : 0;
+}
 static void bind_text(struct odbk_db_stmt *st, int i, const char *s);
 
 /* Forward migrations: migrations[i] brings the schema from version i to i + 1.  Never edit a released
@@ -211,11 +221,11 @@ static int refresh_dirty(struct odbk_catalog *cat, int refresh, struct odbk_err 
     int r = 0;
     if (refresh && cat->n_dirty)
         qsort(cat->dirty, cat->n_dirty, sizeof(*cat->dirty), cmp_str);
-    for (i = 0; i < cat->n_dirty; i++) {
-        if (refresh && r == 0 && (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1])))
+    for (i = 0; refresh && r == 0 && i < cat->n_dirty; i++)
+        if (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1]))
             r = refresh_env_state(cat, cat->dirty[i], err);
+    for (i = 0; i < cat->n_dirty; i++)   /* freed after: the loop above compares each with the one before */
         free(cat->dirty[i]);
-    }
     cat->n_dirty = 0;
     return r;
 }
@@ -304,6 +314,10 @@ static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct o
 {
     struct odbk_db_stmt *st;
     int rc;
+    /* the writers of one env's figures take turns (PostgreSQL: each reads the rows the one before
+     * committed; SQLite's write transaction is the only one already) */
+    if (env && lock_env(cat, env, err) < 0)
+        return -1;
     if (odbk_db_prepare(cat->db,
                            env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env")
                                : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
@@ -318,20 +332,37 @@ static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct o
 
 /* The steps from the catalog's version on, in one transaction holding the schema's key (two hosts opening a
  * new catalog at once: the second waits, then finds it migrated). */
+static int migrate_held(struct odbk_catalog *cat, int *versionp, struct odbk_err *err);
+
 static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
 {
-    int version = 0, i;
-    const char *extra;
+    int version = 0, r;
     if (odbk_db_schema_version(cat->db, &version) < 0)
         return sql_err(cat, err, "cannot read the schema version");
     if (version == SCHEMA_VERSION)
         return 0;
+    if (odbk_db_hold(cat->db, "odbk schema") < 0)
+        return sql_err(cat, err, "cannot lock the schema");
+    r = migrate_held(cat, &version, err);
+    odbk_db_release(cat->db, "odbk schema");
+    return r;
+}
+
+static int migrate_held(struct odbk_catalog *cat, int *versionp, struct odbk_err *err)
+{
+    int version, i;
+    const char *extra;
     if (begin(cat, err) < 0)
         return -1;
-    if (odbk_db_lock_key(cat->db, "odbk schema") < 0 || odbk_db_schema_version(cat->db, &version) < 0) {
+    if (odbk_db_schema_version(cat->db, versionp) < 0) {
         sql_err(cat, err, "cannot read the schema version");
         odbk_db_rollback(cat->db);
         return -1;
+    }
+    version = *versionp;
+    if (version == SCHEMA_VERSION) {   /* another host migrated it meanwhile */
+        odbk_db_rollback(cat->db);
+        return 0;
     }
     if (version > SCHEMA_VERSION) {
         odbk_db_rollback(cat->db);
@@ -358,15 +389,26 @@ static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
 
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err)
 {
+    return odbk_catalog_open_secret(path, NULL, out, err);
+}
+
+int odbk_catalog_open_secret(const char *path, const char *password, struct odbk_catalog **out,
+                             struct odbk_err *err)
+{
     struct odbk_catalog *cat = odbk_xcalloc(1, sizeof(*cat));
     *out = NULL;
-    cat->path = odbk_xstrdup(path);
-    if (odbk_db_open(path, &cat->db, err) < 0 || migrate(cat, err) < 0) {
+    cat->path = odbk_db_redact(path);
+    if (odbk_db_open(path, password, &cat->db, err) < 0 || migrate(cat, err) < 0) {
         odbk_catalog_close(cat);
         return -1;
     }
     *out = cat;
     return 0;
+}
+
+int odbk_catalog_is_shared(const char *path)
+{
+    return odbk_db_is_pg(path);
 }
 
 void odbk_catalog_close(struct odbk_catalog *cat)
@@ -675,7 +717,7 @@ int odbk_catalog_env_lock(struct odbk_catalog *cat, const char *env, const char 
     memset(held, 0, sizeof(*held));
     if (begin(cat, err) < 0)
         return -1;
-    if ((rc = lock_live(cat, env, held, err)) != 0)
+    if ((rc = lock_env(cat, env, err)) != 0 || (rc = lock_live(cat, env, held, err)) != 0)
         goto end;
     if ((rc = running_of(cat, env, running, err)) != 0) {
         rc = rc < 0 ? -1 : 2;
@@ -745,17 +787,54 @@ int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct od
                                                                                                            : 0;
 }
 
+/* A scheduled backup of env made at or after since, completed or expired: 1, 0 none, -1 error. */
+static int done_since(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "SELECT 1 FROM backups WHERE env = ?1 AND status IN ('completed', 'expired') AND "
+                        "type = 'scheduled' AND created_at >= ?2 LIMIT 1", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    odbk_db_bind_int64(st, 2, (int64_t)since);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
+        return 1;
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the env's backups");
+}
+
+int odbk_catalog_due_taken(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err)
+{
+    struct odbk_backup running;
+    int rc = running_of(cat, env, &running, err);
+    if (rc == 1)
+        odbk_backup_release(&running);
+    if (rc == 0 && since)
+        rc = done_since(cat, env, since, err);
+    return rc;
+}
+
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
                                          struct odbk_backup *running, struct odbk_env_lock *held,
                                          struct odbk_err *err)
+{
+    return odbk_catalog_backup_insert_due(cat, b, 0, running, held, err);
+}
+
+int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                                   struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
 {
     int rc;
     memset(running, 0, sizeof(*running));
     memset(held, 0, sizeof(*held));
     if (begin(cat, err) < 0)
         return -1;
-    if ((rc = running_of(cat, b->env, running, err)) == 0 && (rc = lock_live(cat, b->env, held, err)) == 1)
+    if ((rc = lock_env(cat, b->env, err)) == 0 && (rc = running_of(cat, b->env, running, err)) == 0 &&
+        (rc = lock_live(cat, b->env, held, err)) == 1)
         rc = 2;
+    if (rc == 0 && since && (rc = done_since(cat, b->env, since, err)) == 1)
+        rc = 3;
     if (rc < 0)
         goto fail;
     if (!rc && odbk_catalog_backup_insert(cat, b, err) < 0)

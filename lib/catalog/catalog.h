@@ -94,8 +94,14 @@ struct odbk_audit {
     char *detail;
 };
 
-/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path. */
+/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path: a file
+ * (SQLite), or a postgresql:// URL (PostgreSQL: a catalog shared by many hosts), with password (NULL:
+ * libpq's own, ~/.pgpass); messages name it without its password. */
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err);
+int odbk_catalog_open_secret(const char *path, const char *password, struct odbk_catalog **out,
+                             struct odbk_err *err);
+/* path names a catalog many hosts share (PostgreSQL), not a file of this host. */
+int odbk_catalog_is_shared(const char *path);
 void odbk_catalog_close(struct odbk_catalog *cat);
 /* Many writes as one transaction (rescan's imports): begin, then end with commit = 1 (or 0 to roll the
  * writes since begin back).  Only plain writes in between: the calls that take their own transaction
@@ -138,6 +144,14 @@ int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct od
  * transaction, so two processes cannot both start, nor a backup and a collection of the env's packs.  On
  * a running backup returns 1 with *running set to its row, on a live lock 2 with *held set (release
  * them). */
+/* The same for --due's backup of a schedule that fired at `since`: also 3 when a scheduled backup of the
+ * env made since then is completed (or expired since) -- another host made it.  On PostgreSQL the checks
+ * and the insert hold the env's advisory lock: hosts take turns. */
+int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                                   struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+/* Without a lock, before the work that precedes the insert: 1 when insert_due would refuse env now for a
+ * backup running or one made since `since` (another host took it), 0 when not, -1 error. */
+int odbk_catalog_due_taken(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err);
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
                                          struct odbk_backup *running, struct odbk_env_lock *held,
                                          struct odbk_err *err);

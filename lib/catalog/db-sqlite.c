@@ -229,6 +229,12 @@ static int s_lock_key(struct odbk_db *db, const char *key)
     return 0;
 }
 
+static int s_hold(struct odbk_db *db, const char *key, int on)
+{
+    (void)db, (void)key, (void)on;
+    return 0;
+}
+
 static const char *s_migration_extra(const struct odbk_db *db, int step)
 {
     (void)db, (void)step;
@@ -238,5 +244,5 @@ static const char *s_migration_extra(const struct odbk_db *db, int step)
 static const struct odbk_db_ops ops = {
     s_close, s_errkind, s_errmsg, s_retryable, s_exec, s_prepare, s_bind_text, s_bind_int64, s_step,
     s_column_text, s_column_int64, s_column_is_null, s_finalize, s_changes, s_begin, s_commit, s_rollback,
-    s_in_tx, s_lock_key, s_schema_version, s_set_schema_version, s_migration_extra, s_readonly,
+    s_in_tx, s_lock_key, s_hold, s_schema_version, s_set_schema_version, s_migration_extra, s_readonly,
 };

@@ -8,9 +8,9 @@ int odbk_db_is_pg(const char *target)
     return target && (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11));
 }
 
-int odbk_db_open(const char *target, struct odbk_db **out, struct odbk_err *err)
+int odbk_db_open(const char *target, const char *password, struct odbk_db **out, struct odbk_err *err)
 {
-    return odbk_db_sqlite_open(target, out, err);
+    return odbk_db_is_pg(target) ? odbk_db_pg_open(target, password, out, err) : odbk_db_sqlite_open(target, out, err);
 }
 
 void odbk_db_close(struct odbk_db *db)
@@ -50,6 +50,8 @@ int odbk_db_commit(struct odbk_db *db) { return db->ops->commit(db); }
 void odbk_db_rollback(struct odbk_db *db) { db->ops->rollback(db); }
 int odbk_db_in_tx(const struct odbk_db *db) { return db->ops->in_tx(db); }
 int odbk_db_lock_key(struct odbk_db *db, const char *key) { return db->ops->lock_key(db, key); }
+int odbk_db_hold(struct odbk_db *db, const char *key) { return db->ops->hold(db, key, 1); }
+void odbk_db_release(struct odbk_db *db, const char *key) { db->ops->hold(db, key, 0); }
 int odbk_db_schema_version(struct odbk_db *db, int *version) { return db->ops->schema_version(db, version); }
 int odbk_db_set_schema_version(struct odbk_db *db, int version) { return db->ops->set_schema_version(db, version); }
 
