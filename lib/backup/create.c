@@ -121,6 +121,7 @@ struct run {
     struct odbk_heartbeat hb;
     enum odbk_compression comp;
     int with_fs, row_written;
+    int incremental;               /* its filestore went into packs (a failure leaves the env's storage due) */
     struct odbk_err left;          /* after the manifest: what the read-back left undone (code 0: nothing) */
     char sv[32], odoo_pg[16];
     char *pg_dump, *dump_version, *tables_json, *manifest_json;
@@ -333,6 +334,7 @@ static int write_files(struct run *run, struct odbk_err *err)
         !run->env.filestore_full) {
         char *why = NULL;
         w.incremental = 1;
+        run->incremental = 1;
         odbk_incr_parent_find(run->cat, run->st, run->env.name, run->b.storage, &run->parent, &why);
         if (why && !run->b.warning)
             run->b.warning = why;
@@ -543,12 +545,16 @@ static int commit(struct run *run, struct odbk_err *err)
 }
 
 /* Record b as failed with the reason: its row is new (insert) when the run failed before it started,
- * and then nothing was stored (st NULL); otherwise its objects are removed first. */
+ * and then nothing was stored (st NULL); otherwise its objects are removed first.  A run that wrote packs
+ * (incremental) leaves its env's storage due for a collection first: what the removal misses (an upload
+ * the store kept, a removal that failed) is then looked for by the next prune. */
 static void fail_backup(struct odbk_catalog *cat, struct odbk_storage *st, struct odbk_backup *b,
-                        const struct odbk_err *why, int new_row)
+                        const struct odbk_err *why, int new_row, int incremental)
 {
     struct odbk_err e2 = {0};
     struct odbk_audit a = {0};
+    if (st && incremental)
+        odbk_catalog_gc_due_set(cat, b->env, b->storage, &e2);
     if (st)
         odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
     b->status = ODBK_BACKUP_FAILED;
@@ -662,7 +668,7 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
 fail:
     if (odbk_interrupted())   /* whatever broke first (a child may have had the signal too), this is why */
         odbk_interrupt_err(err);
-    fail_backup(cat, run.row_written ? run.st : NULL, &run.b, err, !run.row_written);
+    fail_backup(cat, run.row_written ? run.st : NULL, &run.b, err, !run.row_written, run.incremental);
 out:
     run_release(&run);
     return r;
