@@ -17,9 +17,17 @@ size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalo
     for (i = 0; i < n && !odbk_interrupted(); i++) {
         struct odbk_backup b;
         struct odbk_err e = {0}, ne = {0}, re = {0};
-        struct odbk_create_outcome out = {envs[i], NULL, NULL, NULL, NULL};
+        struct odbk_create_outcome out = {envs[i], NULL, NULL, NULL, NULL, 0};
         time_t started = odbk_now();
         int made = odbk_backup_create(cfg, cat, envs[i], opts, &b, &e);
+        if (made == 2 && scheduled) {   /* a collection holds the env: due again at the next run */
+            out.deferred = 1;
+            out.err = &e;
+            cb(ctx, &out);
+            continue;
+        }
+        if (made == 2)   /* asked by name: a failure to start, as a running backup of the env is */
+            made = -1;
         if (odbk_notify_backup(cfg, envs[i], made < 0 ? NULL : &b, &e, started, &ne) < 0)
             out.notify_err = &ne;
         if (made < 0 && scheduled && odbk_schedule_record_failure(cat, envs[i], NULL, e.msg, &re) < 0)

@@ -254,14 +254,14 @@ static int insert_row(struct run *run, struct odbk_err *err)
     int c = odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, &held, err);
     if (c < 0)
         return 1;
-    if (c == 2) {
+    if (c == 2) {   /* 2: held by a collection (odbk_backup_create returns 2: not started) */
         odbk_time_rfc3339(held.acquired_at, since);
         odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' is held by odbk-prune collecting its unreferenced "
                      "packs (pid %ld on %s, since %s)", run->env.name, held.pid, held.host, since);
         odbk_err_hint(err, "try again once it is done; a holder that died is told by its pid (this host) or "
                       "after %d minutes without a heartbeat", ODBK_RUN_STALE_SECONDS / 60);
         odbk_env_lock_release(&held);
-        return 1;
+        return 2;
     }
     if (c == 1) {
         odbk_time_rfc3339(running.created_at, since);
@@ -626,8 +626,10 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
     new_row(&run);
     if (prepare(cfg, &run, err) < 0)
         goto fail;
-    if ((c = insert_row(&run, err)) > 0)
+    if ((c = insert_row(&run, err)) > 0) {
+        r = c == 2 ? 2 : -1;   /* nothing recorded, nothing stored */
         goto out;
+    }
     if (c < 0 || write_files(&run, err) < 0)
         goto fail;
 
@@ -681,6 +683,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     int r;
     odbk_report_run_begin(&report, o->progress, o->progress_ctx, env_name, NULL);
     r = create(cfg, cat, env_name, o, &report, out, err);
-    odbk_report_run_end(&report, r < 0 ? -1 : 0, r >= 0 ? out->total_size : 0, err);   /* 1: made, stored */
+    /* 1: made, stored; 2: not started */
+    odbk_report_run_end(&report, r < 0 || r == 2 ? -1 : 0, r == 0 || r == 1 ? out->total_size : 0, err);
     return r;
 }
