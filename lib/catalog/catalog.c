@@ -164,6 +164,20 @@ static const char *const migrations[] = {
     "  acquired_at INTEGER NOT NULL,"
     "  heartbeat_at INTEGER NOT NULL"
     ");",
+    /* 12 -> 13: the (env, storage) pairs whose storage holds something to collect or look at (a backup's
+     * files deleted, an incremental create failed after writing packs): odbk-prune reads storage for those
+     * only.  gen counts the times it was set, so that a collection clears only what it saw set before it
+     * began.  Portable SQL (a PostgreSQL catalog runs the same statements).  The pairs of rows that are
+     * failed or expired are due once: the runs before this collected at every prune. */
+    "CREATE TABLE gc_due ("
+    "  env TEXT NOT NULL,"
+    "  storage TEXT NOT NULL,"
+    "  gen INTEGER NOT NULL DEFAULT 1,"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (env, storage)"
+    ");"
+    "INSERT INTO gc_due (env, storage, gen, since) SELECT DISTINCT env, storage, 1, 0 FROM backups "
+    "WHERE status IN ('failed', 'expired');",
 };
 
 /* the migration that creates env_state: every env's row is computed as it runs */
@@ -1381,6 +1395,88 @@ void odbk_audit_list_free(struct odbk_audit *v, size_t n)
         free(v[i].detail);
     }
     free(v);
+}
+
+/* ---- collections due ---- */
+
+int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "INSERT INTO gc_due (env, storage, gen, since) VALUES (?1, ?2, 1, ?3) "
+                           "ON CONFLICT (env, storage) DO UPDATE SET gen = gc_due.gen + 1", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    odbk_db_bind_int64(st, 3, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record a collection due");
+}
+
+int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
+                            struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    *gen = 0;
+    if (odbk_db_prepare(cat->db, "SELECT gen FROM gc_due WHERE env = ?1 AND storage = ?2", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW)
+        *gen = odbk_db_column_int64(st, 0);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
+        return 1;
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the collections due");
+}
+
+int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
+                              struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "DELETE FROM gc_due WHERE env = ?1 AND storage = ?2 AND gen = ?3", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    odbk_db_bind_int64(st, 3, (int64_t)gen);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot clear a collection due");
+}
+
+int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
+                             struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    *storages = NULL;
+    *n = 0;
+    if (odbk_db_prepare(cat->db, "SELECT storage FROM gc_due WHERE env = ?1 ORDER BY storage", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        *storages = odbk_xrealloc(*storages, (*n + 1) * sizeof(char *));
+        (*storages)[(*n)++] = col_text(st, 0);
+    }
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_DONE)
+        return 0;
+    odbk_catalog_gc_due_list_free(*storages, *n);
+    *storages = NULL;
+    *n = 0;
+    return sql_err(cat, err, "cannot read the collections due");
+}
+
+void odbk_catalog_gc_due_list_free(char **storages, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        free(storages[i]);
+    free(storages);
 }
 
 /* ---- removals still owed ---- */

@@ -139,6 +139,22 @@ int odbk_catalog_env_lock_beat(struct odbk_catalog *cat, const char *env, struct
 /* Give env's lock up (a lock this process does not hold is left alone). */
 int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
 
+/* Collections due (gc_due): the (env, storage) pairs whose storage holds something odbk-prune is to look
+ * at, packs no backup may need any more or a deleted backup's leftovers (a backup's files deleted, an
+ * incremental create failed after writing packs).  A prune reads storage for the pairs due only.  Set
+ * (again) bumps the pair's generation; a collection reads it before it lists anything and clears the
+ * pair only if no one set it since (clear with the generation read: a later set survives). */
+int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err);
+/* 1 due (*gen its generation), 0 not, -1 error. */
+int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
+                            struct odbk_err *err);
+int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
+                              struct odbk_err *err);
+/* The storages of env due, sorted; free with odbk_catalog_gc_due_list_free. */
+int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
+                             struct odbk_err *err);
+void odbk_catalog_gc_due_list_free(char **storages, size_t n);
+
 /* Insert b unless its env already has a backup pending, in progress or uploading, or a live holder has
  * its lock (odbk_catalog_env_lock; a dead holder's is removed); the checks and the insert are one
  * transaction, so two processes cannot both start, nor a backup and a collection of the env's packs.  On
