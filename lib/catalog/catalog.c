@@ -157,6 +157,13 @@ static const char *const migrations[] = {
     "  acquired_at INTEGER NOT NULL,"
     "  heartbeat_at INTEGER NOT NULL"
     ");",
+    /* 12 → 13: each env's plan record (odbk_catalog_plan_record): the time span over which a real prune
+     * found its retention clean under a policy (nothing to expire, nothing left over), so that a dry run of
+     * --all plans only the envs whose record is stale; every write of the env's rows resets plan_until
+     * (ENV_STATE_SQL) in the write's own transaction */
+    "ALTER TABLE env_state ADD COLUMN plan_from INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE env_state ADD COLUMN plan_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE env_state ADD COLUMN plan_policy TEXT;",
 };
 
 /* the migration that creates env_state: every env's row is computed as it runs */
@@ -270,7 +277,7 @@ static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_er
  * the words SQLite and PostgreSQL share: the count of completed backups, the newest completed (created_at,
  * then insertion order), the newest failure at or after it, whether one runs, the newest scheduled
  * success (completed or expired since) and the failed scheduled attempts after it. */
-#define ENV_STATE_SQL(ENVS)                                                                                   \
+#define ENV_STATE_SQL(ENVS, RESET)                                                                            \
     "INSERT INTO env_state (env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, "        \
     "running, scheduled_at, schedule_failures, schedule_failed_at) "                                            \
     "SELECT s.env, s.completed, l.id, coalesce(l.created_at, 0), f.id, coalesce(f.created_at, 0), f.error, "   \
@@ -294,16 +301,18 @@ static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_er
     "WHERE true ON CONFLICT (env) DO UPDATE SET completed = excluded.completed, latest_id = excluded.latest_id, " \
     "latest_at = excluded.latest_at, failed_id = excluded.failed_id, failed_at = excluded.failed_at, "          \
     "failed_error = excluded.failed_error, running = excluded.running, scheduled_at = excluded.scheduled_at, "  \
-    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at"
+    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at" RESET
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
 {
     sqlite3_stmt *st;
     int rc;
     if (sqlite3_prepare_v2(cat->db,
-                           env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env")
+                           /* a write resets the env's plan record; the migration that fills the table (every
+                            * env, env NULL) runs before the record's columns exist */
+                           env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env", ", plan_until = 0")
                                : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
-                                               "NULL AND action = 'schedule'"),
+                                               "NULL AND action = 'schedule'", ""),
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(cat, err, "cannot prepare");
     if (env)
@@ -1077,6 +1086,40 @@ int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage
     return rc == SQLITE_ROW ? 0 : sql_err(cat, err, "cannot count backups");
 }
 
+int odbk_catalog_env_storages(struct odbk_catalog *cat, const char *env, unsigned statuses, char ***out, size_t *n,
+                              struct odbk_err *err)
+{
+    sqlite3_stmt *st;
+    char sql[512];
+    size_t len;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT DISTINCT storage FROM backups WHERE env = ?");
+    if (statuses)
+        len = in_names(sql, sizeof(sql), len, "status", statuses, &odbk_vocab_status);
+    snprintf(sql + len, sizeof(sql) - len, " ORDER BY storage");
+    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    if (statuses)
+        bind_names(st, 2, statuses, &odbk_vocab_status);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = odbk_xrealloc(*out, (*n + 1) * sizeof(char *));
+        (*out)[(*n)++] = col_text(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        while (*n)
+            free((*out)[--*n]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return sql_err(cat, err, "cannot list the env's storages");
+    }
+    return 0;
+}
+
 struct collect {
     struct odbk_backup *v;
     size_t n, cap;
@@ -1173,7 +1216,7 @@ static int query_ints(struct odbk_catalog *cat, const char *sql, const char *env
 
 #define ENV_STATE_COLUMNS                                                                                     \
     "env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, running, scheduled_at, "        \
-    "schedule_failures, schedule_failed_at"
+    "schedule_failures, schedule_failed_at, plan_from, plan_until, plan_policy"
 
 static void read_env_state(sqlite3_stmt *st, struct odbk_env_summary *s)
 {
@@ -1188,6 +1231,75 @@ static void read_env_state(sqlite3_stmt *st, struct odbk_env_summary *s)
     s->last_scheduled_success = (time_t)sqlite3_column_int64(st, 8);
     s->schedule_failures = (size_t)sqlite3_column_int64(st, 9);
     s->schedule_failed_at = (time_t)sqlite3_column_int64(st, 10);
+    s->plan_from = (time_t)sqlite3_column_int64(st, 11);
+    s->plan_until = (time_t)sqlite3_column_int64(st, 12);
+    s->plan_policy = col_text(st, 13);
+}
+
+static int cmp_id_status(const void *a, const void *b)
+{
+    return strcmp(((const struct odbk_plan_row *)a)->id, ((const struct odbk_plan_row *)b)->id);
+}
+
+int odbk_catalog_plan_record(struct odbk_catalog *cat, const char *env, const struct odbk_plan_row *rows,
+                             size_t n, time_t from, time_t until, const char *policy, int *written,
+                             struct odbk_err *err)
+{
+    struct odbk_plan_row *want = odbk_xcalloc(n ? n : 1, sizeof(*want));
+    sqlite3_stmt *st = NULL;
+    size_t seen = 0;
+    int rc, own, r = -1, same = 1;
+    *written = 0;
+    memcpy(want, rows, n * sizeof(*want));
+    qsort(want, n, sizeof(*want), cmp_id_status);
+    /* BEGIN IMMEDIATE: no other writer between the check of the rows and the record */
+    if (tx_begin(cat, &own, err) < 0) {
+        free(want);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(cat->db, "SELECT id, status FROM backups WHERE env = ?1 AND status <> 'expired'", -1,
+                           &st, NULL) != SQLITE_OK) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, env);
+    while (same && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct odbk_plan_row key = {(const char *)sqlite3_column_text(st, 0), 0}, *hit;
+        int status;
+        hit = key.id ? bsearch(&key, want, n, sizeof(*want), cmp_id_status) : NULL;
+        status = odbk_vocab_find(&odbk_vocab_status, (const char *)sqlite3_column_text(st, 1));
+        same = hit && (int)hit->status == status;
+        seen++;
+    }
+    if (same && rc != SQLITE_DONE) {
+        sql_err(cat, err, "cannot read the env's rows");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    r = 0;
+    if (!same || seen != n)   /* a row came, went or changed since the prune read them: no record */
+        goto out;
+    if (sqlite3_prepare_v2(cat->db, "UPDATE env_state SET plan_from = ?2, plan_until = ?3, plan_policy = ?4 "
+                                    "WHERE env = ?1", -1, &st, NULL) != SQLITE_OK) {
+        r = sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, env);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)until);
+    bind_text(st, 4, policy);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        r = sql_err(cat, err, "cannot write the env's plan record");
+    else
+        *written = sqlite3_changes(cat->db) > 0;
+out:
+    sqlite3_finalize(st);
+    free(want);
+    r = tx_end(cat, own, r, err);
+    if (r < 0)
+        *written = 0;
+    return r;
 }
 
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
@@ -1270,6 +1382,7 @@ void odbk_env_summary_release(struct odbk_env_summary *s)
     free(s->latest_id);
     free(s->failed_id);
     free(s->failed_error);
+    free(s->plan_policy);
     memset(s, 0, sizeof(*s));
 }
 
