@@ -29,6 +29,8 @@ struct odbk_progress_event {
     uint64_t expected;         /* 0 when unknown */
     int estimated;             /* expected is a guess (the previous backup's size), not a known size */
     const char *error;         /* FAILED: why, or NULL */
+    const char *unit;          /* NULL: bytes and expected count bytes; else things of that name, a static
+                                * string ("manifests": a rescan's manifests read of those listed) */
 };
 
 typedef void (*odbk_backup_progress_cb)(void *ctx, const struct odbk_progress_event *ev);
@@ -315,7 +317,8 @@ struct odbk_rescan_result {
 
 struct odbk_rescan_opts {
     const char *storage;                 /* only this storage (NULL: every storage of the config) */
-    odbk_backup_progress_cb progress;    /* each storage is a phase "rescan NAME", its bytes the manifests' */
+    odbk_backup_progress_cb progress;    /* each storage is a phase "rescan NAME": its manifests read of
+                                          * those listed (unit "manifests") */
     void *progress_ctx;
 };
 
