@@ -579,6 +579,7 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
 {
     struct odbk_db_stmt *st;
     int rc, own, r = -1;
+    int defer = cat->batch && !strncmp(sql, "INSERT", 6) && !strstr(sql, "ON CONFLICT");
     char *old_env = NULL;
     /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
      * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
@@ -593,13 +594,17 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
         goto out;
     }
     bind_backup(st, b);
-    rc = odbk_db_step(st);
+    if (defer) {   /* a batch's plain insert: its error, if any, fails the batch's end */
+        rc = odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE;
+    } else {
+        rc = odbk_db_step(st);
+    }
     odbk_db_finalize(st);
     if (rc != ODBK_DB_DONE) {
         sql_err(cat, err, "cannot write backup row");
         goto out;
     }
-    r = odbk_db_changes(cat->db);
+    r = defer ? 1 : (int)odbk_db_changes(cat->db);
     if (r > 0 && (env_written(cat, b->env, err) < 0 ||
                   (old_env && b->env && strcmp(old_env, b->env) && env_written(cat, old_env, err) < 0)))
         r = -1;
@@ -1179,7 +1184,7 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     bind_text(st, 9, a->options);
     bind_text(st, 10, a->result ? a->result : "ok");
     bind_text(st, 11, a->detail);
-    rc = odbk_db_step(st);
+    rc = cat->batch ? (odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE) : odbk_db_step(st);   /* as write_backup */
     odbk_db_finalize(st);
     if (rc != ODBK_DB_DONE)
         sql_err(cat, err, "cannot write audit entry");

@@ -297,6 +297,39 @@ static void contract(const char *path)
         odbk_catalog_env_summary(cat, "bt", &s, &err);
         ok(s.completed == 3 && !strcmp(s.latest_id, "20260311T000000Z-aaaaaa"), "a committed batch's rows counted");
         odbk_env_summary_release(&s);
+        /* plain inserts in a batch (PostgreSQL may send them without waiting): all there once committed; a
+         * duplicate id among them fails the batch's end, and nothing of it stays */
+        {
+            struct odbk_audit ba = {0};
+            ba.action = "create";
+            ba.env = "pipe";
+            is_int(odbk_catalog_batch_begin(cat, &err), 0, "a batch of plain inserts");
+            fill(&imp, "20260320T000000Z-aaaaaa", "pipe", "acme", 1773964800, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            odbk_catalog_audit_add(cat, &ba, &err);
+            fill(&imp, "20260321T000000Z-aaaaaa", "pipe", "acme", 1774051200, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "committed");
+            odbk_catalog_env_summary(cat, "pipe", &s, &err);
+            ok(s.completed == 2 && s.latest_id && !strcmp(s.latest_id, "20260321T000000Z-aaaaaa"), "its rows counted");
+            odbk_env_summary_release(&s);
+            odbk_catalog_batch_begin(cat, &err);
+            fill(&imp, "20260322T000000Z-aaaaaa", "pipe", "acme", 1774137600, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            fill(&imp, "20260321T000000Z-aaaaaa", "other", "acme", 1774051200, "completed");
+            {
+                int r_ins = odbk_catalog_backup_insert(cat, &imp, &err);   /* a known id */
+                int r_end = odbk_catalog_batch_end(cat, 1, &err);
+                ok(r_ins < 0 || r_end < 0, "a duplicate id in a batch is refused, at once or at the batch's end");
+                odbk_err_clear(&err);
+            }
+            odbk_catalog_backup_get(cat, "20260321T000000Z-aaaaaa", &got, &err);
+            is_str(got.env, "pipe", "the known row left as it was");
+            odbk_backup_release(&got);
+            odbk_catalog_env_summary(cat, "other", &s, &err);
+            ok(s.completed == 0, "nothing counted for the refused row");
+            odbk_env_summary_release(&s);
+        }
         /* failed scheduled attempts after the newest scheduled success */
         odbk_catalog_env_summary(cat, "stage", &s, &err);
         ok(s.schedule_failures == 2 && s.schedule_failed_at == 1767485000, "the failed attempts after the success");
