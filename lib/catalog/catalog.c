@@ -827,8 +827,26 @@ int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct 
     return odbk_catalog_backup_insert_due(cat, b, 0, running, held, err);
 }
 
+static int insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                      struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+
 int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
                                    struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
+{
+    int rc, attempt;
+    /* a deadlock or serialization failure PostgreSQL chose this transaction for: run it again (SQLite's
+     * busy waits are its busy timeout's) */
+    for (attempt = 0;; attempt++) {
+        rc = insert_due(cat, b, since, running, held, err);
+        if (rc >= 0 || attempt == 4 || odbk_db_engine(cat->db) != ODBK_DB_PG || !odbk_db_retryable(cat->db))
+            return rc;
+        odbk_err_clear(err);
+        usleep(20000u << attempt);
+    }
+}
+
+static int insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                      struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
 {
     int rc;
     memset(running, 0, sizeof(*running));
