@@ -602,6 +602,7 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
 {
     struct odbk_db_stmt *st;
     int rc, own, r = -1;
+    int defer = cat->batch && !strncmp(sql, "INSERT", 6) && !strstr(sql, "ON CONFLICT");
     char *old_env = NULL;
     /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
      * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
@@ -616,13 +617,17 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
         goto out;
     }
     bind_backup(st, b);
-    rc = odbk_db_step(st);
+    if (defer) {   /* a batch's plain insert: its error, if any, fails the batch's end */
+        rc = odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE;
+    } else {
+        rc = odbk_db_step(st);
+    }
     odbk_db_finalize(st);
     if (rc != ODBK_DB_DONE) {
         sql_err(cat, err, "cannot write backup row");
         goto out;
     }
-    r = odbk_db_changes(cat->db);
+    r = defer ? 1 : (int)odbk_db_changes(cat->db);
     if (r > 0 && (env_written(cat, b->env, err) < 0 ||
                   (old_env && b->env && strcmp(old_env, b->env) && env_written(cat, old_env, err) < 0)))
         r = -1;
@@ -845,8 +850,26 @@ int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct 
     return odbk_catalog_backup_insert_due(cat, b, 0, running, held, err);
 }
 
+static int insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                      struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+
 int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
                                    struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
+{
+    int rc, attempt;
+    /* a deadlock or serialization failure PostgreSQL chose this transaction for: run it again (SQLite's
+     * busy waits are its busy timeout's) */
+    for (attempt = 0;; attempt++) {
+        rc = insert_due(cat, b, since, running, held, err);
+        if (rc >= 0 || attempt == 4 || odbk_db_engine(cat->db) != ODBK_DB_PG || !odbk_db_retryable(cat->db))
+            return rc;
+        odbk_err_clear(err);
+        usleep(20000u << attempt);
+    }
+}
+
+static int insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                      struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
 {
     int rc;
     memset(running, 0, sizeof(*running));
@@ -1053,15 +1076,18 @@ static int bind_names(struct odbk_db_stmt *st, int bi, unsigned mask, const stru
     return bi;
 }
 
-int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
-                             void *ctx, struct odbk_err *err)
+/* One page of backup_each: the rows of f after (at, rowid) when after is set, at most limit (0: all), to
+ * cb; *n the rows read, *at and *rowid the last one's.  Returns 0, cb's stop value, or -1. */
+static int each_page(struct odbk_catalog *cat, const struct odbk_backup_filter *f, int after, int64_t *at,
+                     int64_t *rowid, size_t limit, size_t *n, odbk_backup_cb cb, void *ctx, struct odbk_err *err)
 {
     struct odbk_db_stmt *st;
     char sql[2048];
     size_t len, i;
     int rc, bi = 1, stop = 0;
+    *n = 0;
     /* without the manifest (2 KB a row, most of the table's pages) when not wanted: the same columns */
-    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM backups WHERE true",
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s, rowid FROM backups WHERE true",
                            f && f->no_manifest ? BACKUP_COLUMNS_NO_MANIFEST : BACKUP_COLUMNS);
     if (f && f->envs && f->envs[0]) {
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
@@ -1085,10 +1111,12 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at >= ?");
     if (f && f->until)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at <= ?");
+    if (after)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND (created_at, rowid) < (?, ?)");
     /* the index on created_at gives this order: no sort, rows come as they are read */
     len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, rowid DESC");
-    if (f && f->limit)
-        snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
+    if (limit)
+        snprintf(sql + len, sizeof(sql) - len, " LIMIT ?");
     if (odbk_db_prepare(cat->db, sql, &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     if (f && f->envs)
@@ -1111,12 +1139,21 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         odbk_db_bind_int64(st, bi++, (int64_t)f->since);
     if (f && f->until)
         odbk_db_bind_int64(st, bi++, (int64_t)f->until);
+    if (after) {
+        odbk_db_bind_int64(st, bi++, *at);
+        odbk_db_bind_int64(st, bi++, *rowid);
+    }
+    if (limit)
+        odbk_db_bind_int64(st, bi++, (int64_t)limit);
     while (!stop && (rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         struct odbk_backup b;
         if (read_backup(st, &b, err) < 0) {
             odbk_db_finalize(st);
             return -1;
         }
+        *at = (int64_t)b.created_at;
+        *rowid = odbk_db_column_int64(st, 28);
+        (*n)++;
         stop = cb(ctx, &b);
         odbk_backup_release(&b);
     }
@@ -1124,6 +1161,28 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
     if (stop)
         return stop;
     return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot list backups");
+}
+
+int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
+                             void *ctx, struct odbk_err *err)
+{
+    /* SQLite steps through its rows as they are read; libpq holds a statement's whole answer, so on
+     * PostgreSQL the rows come in pages of PAGE, each from where the one before ended (the order's index) */
+    const size_t PAGE = 5000;
+    size_t want = f && f->limit ? f->limit : 0, got = 0, n;
+    int64_t at = 0, rowid = 0;
+    int r, after = 0;
+    if (odbk_db_engine(cat->db) != ODBK_DB_PG)
+        return each_page(cat, f, 0, &at, &rowid, want, &n, cb, ctx, err);
+    for (;;) {
+        size_t lim = want && want - got < PAGE ? want - got : PAGE;
+        if ((r = each_page(cat, f, after, &at, &rowid, lim, &n, cb, ctx, err)) != 0)
+            return r;
+        got += n;
+        if (n < lim || (want && got >= want))
+            return 0;
+        after = 1;
+    }
 }
 
 int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err)
@@ -1236,7 +1295,7 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     bind_text(st, 9, a->options);
     bind_text(st, 10, a->result ? a->result : "ok");
     bind_text(st, 11, a->detail);
-    rc = odbk_db_step(st);
+    rc = cat->batch ? (odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE) : odbk_db_step(st);   /* as write_backup */
     odbk_db_finalize(st);
     if (rc != ODBK_DB_DONE)
         sql_err(cat, err, "cannot write audit entry");

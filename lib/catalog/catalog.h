@@ -105,7 +105,9 @@ int odbk_catalog_is_shared(const char *path);
 void odbk_catalog_close(struct odbk_catalog *cat);
 /* Many writes as one transaction (rescan's imports): begin, then end with commit = 1 (or 0 to roll the
  * writes since begin back).  Only plain writes in between: the calls that take their own transaction
- * (insert_exclusive, the restore journal) are not made inside one. */
+ * (insert_exclusive, the restore journal) are not made inside one.  A plain insert (backup_insert,
+ * audit_add) in a batch may be sent without waiting for its answer (PostgreSQL's pipeline): its error, a
+ * duplicate id, then fails the batch's end instead. */
 int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err);
 int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err);
 

@@ -14,6 +14,7 @@ struct odbk_db_ops {
     void (*bind_text)(struct odbk_db_stmt *st, int i, const char *s);
     void (*bind_int64)(struct odbk_db_stmt *st, int i, int64_t v);
     int (*step)(struct odbk_db_stmt *st);
+    int (*step_deferred)(struct odbk_db_stmt *st);
     const char *(*column_text)(struct odbk_db_stmt *st, int i);
     int64_t (*column_int64)(struct odbk_db_stmt *st, int i);
     int (*column_is_null)(struct odbk_db_stmt *st, int i);

@@ -32,6 +32,8 @@ struct pdb {
     int64_t changes;
     struct cached *cache;
     size_t n_cache;
+    int pending;           /* deferred statements sent, their results not read (pipeline mode) */
+    int pipe_failed;       /* one of them failed: its message kept, the transaction aborted */
 };
 
 struct pstmt {
@@ -173,6 +175,58 @@ static char *translate_ddl(const char *sql)
     return out;
 }
 
+/* Read the results of the deferred statements and leave pipeline mode: 0, or -1 when one failed (its
+ * message kept; PostgreSQL aborted the transaction). */
+static int drain(struct pdb *d)
+{
+    PGresult *res;
+    int r = 0;
+    if (!d->pending && PQpipelineStatus(d->c) == PQ_PIPELINE_OFF)
+        return d->pipe_failed ? -1 : 0;
+    if (PQpipelineSync(d->c) != 1) {
+        set_fail(d, PQerrorMessage(d->c), NULL);
+        r = -1;
+    }
+    while (r == 0) {
+        if (!(res = PQgetResult(d->c))) {
+            if (PQstatus(d->c) != CONNECTION_OK) {
+                set_fail(d, PQerrorMessage(d->c), NULL);
+                r = -1;
+            }
+            continue;   /* between two statements' results */
+        }
+        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (PQresultStatus(res) == PGRES_FATAL_ERROR && !d->pipe_failed) {
+            fail_res(d, res);
+            d->pipe_failed = 1;
+        } else if (PQresultStatus(res) == PGRES_FATAL_ERROR && PQstatus(d->c) != CONNECTION_OK) {
+            PQclear(res);
+            r = -1;
+            break;
+        }
+        PQclear(res);
+    }
+    d->pending = 0;
+    if (PQexitPipelineMode(d->c) != 1 && r == 0) {
+        set_fail(d, PQerrorMessage(d->c), NULL);
+        r = -1;
+    }
+    if (d->pipe_failed) {
+        d->pipe_failed = 0;   /* told once: the transaction's end says the rest */
+        return -1;
+    }
+    return r;
+}
+
+#define DRAIN(d, fail)                                                                                        \
+    do {                                                                                                      \
+        if (drain(d) < 0)                                                                                     \
+            return fail;                                                                                      \
+    } while (0)
+
 static void ignore_notice(void *arg, const char *message)
 {
     (void)arg, (void)message;   /* "relation already exists, skipping" & co: never printed */
@@ -279,9 +333,13 @@ static int check(struct pdb *d, PGresult *res)
 static int p_exec(struct odbk_db *db, const char *sql)
 {
     struct pdb *d = P(db);
-    char *t = translate_ddl(sql);
-    PGresult *res = PQexec(d->c, t);
-    int r = check(d, res);
+    char *t;
+    PGresult *res;
+    int r;
+    DRAIN(d, -1);
+    t = translate_ddl(sql);
+    res = PQexec(d->c, t);
+    r = check(d, res);
     PQclear(res);
     free(t);
     return r;
@@ -303,6 +361,11 @@ static int p_prepare(struct odbk_db *db, const char *sql, struct odbk_db_stmt **
         s->nparams = s->prep->nparams;
     } else {
         char *t = translate_params(sql, &s->nparams);
+        if (drain(d) < 0) {
+            free(t);
+            free(s);
+            return -1;
+        }
         if (d->n_cache < CACHE_MAX) {
             struct cached *c;
             PGresult *res;
@@ -355,6 +418,7 @@ static int p_step(struct odbk_db_stmt *st)
     if (!s->ran) {
         const char *const *vals = (const char *const *)s->vals;
         s->ran = 1;
+        DRAIN(d, -1);
         s->res = s->prep ? PQexecPrepared(d->c, s->prep->name, s->nparams, vals, NULL, NULL, 0)
                          : PQexecParams(d->c, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
         if (check(d, s->res) < 0)
@@ -370,6 +434,29 @@ static int p_step(struct odbk_db_stmt *st)
     }
     s->row = s->rows;
     return ODBK_DB_DONE;
+}
+
+static int p_step_deferred(struct odbk_db_stmt *st)
+{
+    struct pstmt *s = (struct pstmt *)st;
+    struct pdb *d = P(st->db);
+    const char *const *vals = (const char *const *)s->vals;
+    if (!s->prep || PQtransactionStatus(d->c) == PQTRANS_IDLE)   /* unnamed, or no transaction: at once */
+        return p_step(st) == ODBK_DB_DONE ? 0 : -1;
+    s->ran = 1;
+    if (PQpipelineStatus(d->c) == PQ_PIPELINE_OFF && PQenterPipelineMode(d->c) != 1) {
+        set_fail(d, PQerrorMessage(d->c), NULL);
+        return -1;
+    }
+    if (PQsendQueryPrepared(d->c, s->prep->name, s->nparams, vals, NULL, NULL, 0) != 1) {
+        set_fail(d, PQerrorMessage(d->c), NULL);
+        drain(d);
+        return -1;
+    }
+    /* a bounded pipeline: its results are read every thousand statements */
+    if (++d->pending >= 1000)
+        return drain(d);
+    return 0;
 }
 
 static int in_row(const struct pstmt *s, int i)
@@ -426,8 +513,14 @@ static int p_begin(struct odbk_db *db)
 static int p_commit(struct odbk_db *db)
 {
     struct pdb *d = P(db);
-    PGresult *res = PQexec(d->c, "COMMIT");
-    int r = check(d, res);
+    PGresult *res;
+    int r;
+    if (drain(d) < 0) {
+        PQclear(PQexec(d->c, "ROLLBACK"));
+        return -1;
+    }
+    res = PQexec(d->c, "COMMIT");
+    r = check(d, res);
     /* a transaction a failed statement aborted: PostgreSQL answers COMMIT with ROLLBACK */
     if (r == 0 && strcmp(PQcmdStatus(res), "COMMIT")) {
         set_fail(d, "the transaction was rolled back (a statement in it failed)", "25P02");
@@ -439,12 +532,14 @@ static int p_commit(struct odbk_db *db)
 
 static void p_rollback(struct odbk_db *db)
 {
+    drain(P(db));
     PQclear(PQexec(P(db)->c, "ROLLBACK"));
 }
 
 static int p_in_tx(const struct odbk_db *db)
 {
-    return PQtransactionStatus(PC(db)->c) != PQTRANS_IDLE;
+    /* statements in the pipeline: inside the transaction that sent them */
+    return PC(db)->pending || PQtransactionStatus(PC(db)->c) != PQTRANS_IDLE;
 }
 
 /* SELECT pg_advisory_*(class, hashtext(key)): 0 or -1 (1868850795: "odbk") */
@@ -524,11 +619,12 @@ static const char *p_migration_extra(const struct odbk_db *db, int step)
 
 static void p_readonly(struct odbk_db *db)
 {
+    drain(P(db));
     PQclear(PQexec(P(db)->c, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"));
 }
 
 static const struct odbk_db_ops ops = {
-    p_close, p_errkind, p_errmsg, p_retryable, p_exec, p_prepare, p_bind_text, p_bind_int64, p_step,
+    p_close, p_errkind, p_errmsg, p_retryable, p_exec, p_prepare, p_bind_text, p_bind_int64, p_step, p_step_deferred,
     p_column_text, p_column_int64, p_column_is_null, p_finalize, p_changes, p_begin, p_commit, p_rollback,
     p_in_tx, p_lock_key, p_hold, p_schema_version, p_set_schema_version, p_migration_extra, p_readonly,
 };

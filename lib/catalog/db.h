@@ -50,6 +50,10 @@ void odbk_db_bind_text(struct odbk_db_stmt *st, int i, const char *s);   /* NULL
 void odbk_db_bind_int64(struct odbk_db_stmt *st, int i, int64_t v);
 void odbk_db_bind_null(struct odbk_db_stmt *st, int i);
 int odbk_db_step(struct odbk_db_stmt *st);   /* ODBK_DB_ROW, ODBK_DB_DONE, or another value: an error */
+/* Inside a transaction, a statement whose answer the caller does not read (no rows, no changes): the
+ * engine may send it without waiting (PostgreSQL: libpq's pipeline, drained by the next statement that
+ * waits, or by the commit, which then fails with the first error).  0, or -1. */
+int odbk_db_step_deferred(struct odbk_db_stmt *st);
 const char *odbk_db_column_text(struct odbk_db_stmt *st, int i);   /* NULL when NULL; valid until the next step */
 int64_t odbk_db_column_int64(struct odbk_db_stmt *st, int i);     /* 0 when NULL */
 int odbk_db_column_is_null(struct odbk_db_stmt *st, int i);

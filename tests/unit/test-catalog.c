@@ -297,6 +297,72 @@ static void contract(const char *path)
         odbk_catalog_env_summary(cat, "bt", &s, &err);
         ok(s.completed == 3 && !strcmp(s.latest_id, "20260311T000000Z-aaaaaa"), "a committed batch's rows counted");
         odbk_env_summary_release(&s);
+        /* plain inserts in a batch (PostgreSQL may send them without waiting): all there once committed; a
+         * duplicate id among them fails the batch's end, and nothing of it stays */
+        {
+            struct odbk_audit ba = {0};
+            ba.action = "create";
+            ba.env = "pipe";
+            is_int(odbk_catalog_batch_begin(cat, &err), 0, "a batch of plain inserts");
+            fill(&imp, "20260320T000000Z-aaaaaa", "pipe", "acme", 1773964800, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            odbk_catalog_audit_add(cat, &ba, &err);
+            fill(&imp, "20260321T000000Z-aaaaaa", "pipe", "acme", 1774051200, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "committed");
+            odbk_catalog_env_summary(cat, "pipe", &s, &err);
+            ok(s.completed == 2 && s.latest_id && !strcmp(s.latest_id, "20260321T000000Z-aaaaaa"), "its rows counted");
+            odbk_env_summary_release(&s);
+            odbk_catalog_batch_begin(cat, &err);
+            fill(&imp, "20260322T000000Z-aaaaaa", "pipe", "acme", 1774137600, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            fill(&imp, "20260321T000000Z-aaaaaa", "other", "acme", 1774051200, "completed");
+            {
+                int r_ins = odbk_catalog_backup_insert(cat, &imp, &err);   /* a known id */
+                int r_end = odbk_catalog_batch_end(cat, 1, &err);
+                ok(r_ins < 0 || r_end < 0, "a duplicate id in a batch is refused, at once or at the batch's end");
+                odbk_err_clear(&err);
+            }
+            odbk_catalog_backup_get(cat, "20260321T000000Z-aaaaaa", &got, &err);
+            is_str(got.env, "pipe", "the known row left as it was");
+            odbk_backup_release(&got);
+            odbk_catalog_env_summary(cat, "other", &s, &err);
+            ok(s.completed == 0, "nothing counted for the refused row");
+            odbk_env_summary_release(&s);
+        }
+        /* more rows than a page of PostgreSQL's listing (5,000), many of one second: each once, in order */
+        {
+            const char *envs[] = {"many", NULL};
+            struct odbk_backup_filter mf = {0};
+            char id[40];
+            int i, sorted = 1, dup = 0;
+            odbk_catalog_batch_begin(cat, &err);
+            for (i = 0; i < 5003; i++) {
+                snprintf(id, sizeof(id), "20260401T000000Z-m%05d", i);
+                fill(&imp, id, "many", "acme", 1775001600 + (i < 4000 ? 0 : i), "completed");
+                imp.id = id;
+                odbk_catalog_backup_insert(cat, &imp, &err);
+            }
+            is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "5,003 rows in a batch");
+            mf.envs = envs;
+            mf.no_manifest = 1;
+            odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
+            is_int((int)n, 5003, "all listed");
+            for (i = 1; i < (int)n; i++) {
+                if (v[i].created_at > v[i - 1].created_at ||
+                    (v[i].created_at == v[i - 1].created_at && strcmp(v[i].id, v[i - 1].id) > 0))
+                    sorted = 0;   /* ids grow with the insertion order: newest, then inserted last, first */
+                if (!strcmp(v[i].id, v[i - 1].id))
+                    dup = 1;
+            }
+            ok(sorted && !dup && n && !strcmp(v[0].id, "20260401T000000Z-m05002") &&
+                   !strcmp(v[n - 1].id, "20260401T000000Z-m00000"), "newest first, ties by insertion, each once");
+            odbk_backup_list_free(v, n);
+            mf.limit = 5001;
+            odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
+            ok(n == 5001 && !strcmp(v[5000].id, "20260401T000000Z-m00002"), "a limit past a page");
+            odbk_backup_list_free(v, n);
+        }
         /* failed scheduled attempts after the newest scheduled success */
         odbk_catalog_env_summary(cat, "stage", &s, &err);
         ok(s.schedule_failures == 2 && s.schedule_failed_at == 1767485000, "the failed attempts after the success");
