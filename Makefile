@@ -7,6 +7,8 @@
 #   make bench      odbk at its defaults against the pipelines and tools it replaces (tests/bench/run)
 #   make bench-catalog  per-env commands at 100-10,000 envs, and rescan of 10,000 manifests (local; S3 with the testbed)
 #                   (BENCH_BASE_BIN=DIR compares a build)
+#   make bench-retention  storage of the default retention over 400 nightly backups of a growing filestore
+#                   (incremental, local disk, faketime; the testbed's PostgreSQL), every kept backup restored
 #   make fuzz       libFuzzer targets tests/fuzz/fuzz-*.c (clang) into build-fuzz/, each run FUZZ_SECONDS
 #                   (60) from tests/fuzz/corpus/<target>/; not part of make check, which replays the corpus
 
@@ -95,6 +97,9 @@ bench-catalog: all
 	tests/bench/catalog
 	tests/bench/rescan
 
+bench-retention: all
+	tests/bench/retention
+
 # ---------------------------------------------------------------- fuzzing
 # The library built by clang with -fsanitize=fuzzer-no-link,address,undefined into build-fuzz/, each target
 # linked with -fsanitize=fuzzer.  A run starts from the corpus folder and adds what it finds there (new
@@ -142,5 +147,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all check test asan deps demo bench bench-catalog fuzz fuzz-build lint-man lint install clean
+.PHONY: all check test asan deps demo bench bench-catalog bench-retention fuzz fuzz-build lint-man lint install clean
 .SECONDARY:

@@ -675,6 +675,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     f.envs = envs;
     f.no_manifest = opts->plan_only || opts->dry_run;   /* what is removed is read from storage, not planned */
     f.statuses = NOT_EXPIRED;
+    f.by_status = 1;
     if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
         goto out;
 
@@ -713,6 +714,7 @@ not_failed:
             rows = NULL;
             n = 0;
             f.statuses = 0;
+            f.by_status = 0;
             if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
                 goto out;
         }

@@ -78,6 +78,9 @@ struct odbk_backup_filter {
     time_t since, until;     /* created_at within [since, until] (0: unbounded) */
     size_t limit;            /* 0: no limit */
     int no_manifest;         /* leave the manifest column unread (NULL): listings that plan, not restore */
+    int by_status;           /* few rows of these statuses among an env's many (its rows not expired): read
+                              * through the (env, status) index and sorted, not in the created_at index's
+                              * order; the same order either way */
 };
 
 struct odbk_audit {
