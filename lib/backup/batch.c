@@ -17,11 +17,12 @@ size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalo
     for (i = 0; i < n && !odbk_interrupted(); i++) {
         struct odbk_backup b;
         struct odbk_err e = {0}, ne = {0}, re = {0};
-        struct odbk_create_outcome out = {envs[i], NULL, NULL, NULL, NULL, NULL};
+        struct odbk_create_outcome out = {envs[i], NULL, NULL, NULL, NULL, NULL, 0};
         time_t started = odbk_now();
         int made = odbk_backup_create(cfg, cat, envs[i], opts, &b, &e);
-        if (made == 2) {   /* --due: another host's (odbk_backup_create) */
+        if (made == 2 || made == 3) {   /* --due: another host's (2), or held by a collection (3) */
             out.skipped = &e;
+            out.deferred = made == 3;
             cb(ctx, &out);
             continue;
         }

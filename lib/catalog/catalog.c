@@ -164,6 +164,27 @@ static const char *const migrations[] = {
     "  acquired_at INTEGER NOT NULL,"
     "  heartbeat_at INTEGER NOT NULL"
     ");",
+    /* 12 -> 13: the (env, storage) pairs whose storage holds something to collect or look at (a backup's
+     * files deleted, an incremental create failed after writing packs): odbk-prune reads storage for those
+     * only.  gen counts the times it was set, so that a collection clears only what it saw set before it
+     * began.  Portable SQL (a PostgreSQL catalog runs the same statements).  The pairs of rows that are
+     * failed or expired are due once: the runs before this collected at every prune. */
+    "CREATE TABLE gc_due ("
+    "  env TEXT NOT NULL,"
+    "  storage TEXT NOT NULL,"
+    "  gen INTEGER NOT NULL DEFAULT 1,"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (env, storage)"
+    ");"
+    "INSERT INTO gc_due (env, storage, gen, since) SELECT DISTINCT env, storage, 1, 0 FROM backups "
+    "WHERE status IN ('failed', 'expired');",
+    /* 13 → 14: each env's plan record (odbk_catalog_plan_record): the time span over which a real prune
+     * found its retention clean under a policy (nothing to expire, nothing left over), so that a dry run of
+     * --all plans only the envs whose record is stale; every write of the env's rows resets plan_until
+     * (ENV_STATE_SQL) in the write's own transaction */
+    "ALTER TABLE env_state ADD COLUMN plan_from INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE env_state ADD COLUMN plan_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE env_state ADD COLUMN plan_policy TEXT;",
 };
 
 /* the migration that creates env_state: every env's row is computed as it runs */
@@ -284,7 +305,7 @@ static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_er
  * the words SQLite and PostgreSQL share: the count of completed backups, the newest completed (created_at,
  * then insertion order), the newest failure at or after it, whether one runs, the newest scheduled
  * success (completed or expired since) and the failed scheduled attempts after it. */
-#define ENV_STATE_SQL(ENVS)                                                                                   \
+#define ENV_STATE_SQL(ENVS, RESET)                                                                            \
     "INSERT INTO env_state (env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, "        \
     "running, scheduled_at, schedule_failures, schedule_failed_at) "                                            \
     "SELECT s.env, s.completed, l.id, coalesce(l.created_at, 0), f.id, coalesce(f.created_at, 0), f.error, "   \
@@ -308,7 +329,7 @@ static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_er
     "WHERE true ON CONFLICT (env) DO UPDATE SET completed = excluded.completed, latest_id = excluded.latest_id, " \
     "latest_at = excluded.latest_at, failed_id = excluded.failed_id, failed_at = excluded.failed_at, "          \
     "failed_error = excluded.failed_error, running = excluded.running, scheduled_at = excluded.scheduled_at, "  \
-    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at"
+    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at" RESET
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
 {
@@ -319,9 +340,11 @@ static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct o
     if (env && lock_env(cat, env, err) < 0)
         return -1;
     if (odbk_db_prepare(cat->db,
-                           env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env")
-                               : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
-                                               "NULL AND action = 'schedule'"), &st) < 0)
+                        /* a write resets the env's plan record; the migration that fills the table (every
+                         * env, env NULL) runs before the record's columns exist */
+                        env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env", ", plan_until = 0")
+                            : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
+                                            "NULL AND action = 'schedule'", ""), &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     if (env)
         bind_text(st, 1, env);
@@ -1178,6 +1201,40 @@ int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage
     return rc == ODBK_DB_ROW ? 0 : sql_err(cat, err, "cannot count backups");
 }
 
+int odbk_catalog_env_storages(struct odbk_catalog *cat, const char *env, unsigned statuses, char ***out, size_t *n,
+                              struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    char sql[512];
+    size_t len;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT DISTINCT storage FROM backups WHERE env = ?1");
+    if (statuses)
+        len = in_names(sql, sizeof(sql), len, "status", statuses, &odbk_vocab_status);
+    snprintf(sql + len, sizeof(sql) - len, " ORDER BY storage");
+    if (odbk_db_prepare(cat->db, sql, &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    if (statuses)
+        bind_names(st, 2, statuses, &odbk_vocab_status);
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        *out = odbk_xrealloc(*out, (*n + 1) * sizeof(char *));
+        (*out)[(*n)++] = col_text(st, 0);
+    }
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
+        while (*n)
+            free((*out)[--*n]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return sql_err(cat, err, "cannot list the env's storages");
+    }
+    return 0;
+}
+
 struct collect {
     struct odbk_backup *v;
     size_t n, cap;
@@ -1272,7 +1329,7 @@ static int query_ints(struct odbk_catalog *cat, const char *sql, const char *env
 
 #define ENV_STATE_COLUMNS                                                                                     \
     "env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, running, scheduled_at, "        \
-    "schedule_failures, schedule_failed_at"
+    "schedule_failures, schedule_failed_at, plan_from, plan_until, plan_policy"
 
 static void read_env_state(struct odbk_db_stmt *st, struct odbk_env_summary *s)
 {
@@ -1287,6 +1344,84 @@ static void read_env_state(struct odbk_db_stmt *st, struct odbk_env_summary *s)
     s->last_scheduled_success = (time_t)odbk_db_column_int64(st, 8);
     s->schedule_failures = (size_t)odbk_db_column_int64(st, 9);
     s->schedule_failed_at = (time_t)odbk_db_column_int64(st, 10);
+    s->plan_from = (time_t)odbk_db_column_int64(st, 11);
+    s->plan_until = (time_t)odbk_db_column_int64(st, 12);
+    s->plan_policy = col_text(st, 13);
+}
+
+static int cmp_id_status(const void *a, const void *b)
+{
+    return strcmp(((const struct odbk_plan_row *)a)->id, ((const struct odbk_plan_row *)b)->id);
+}
+
+int odbk_catalog_plan_record(struct odbk_catalog *cat, const char *env, const struct odbk_plan_row *rows,
+                             size_t n, time_t from, time_t until, const char *policy, int *written,
+                             struct odbk_err *err)
+{
+    struct odbk_plan_row *want;
+    struct odbk_db_stmt *st = NULL;
+    size_t seen = 0;
+    int rc, r = -1, same = 1;
+    *written = 0;
+    if (odbk_db_in_tx(cat->db))   /* inside another transaction: it could not be undone alone */
+        return 0;
+    if (begin(cat, err) < 0)
+        return -1;
+    want = odbk_xcalloc(n ? n : 1, sizeof(*want));
+    memcpy(want, rows, n * sizeof(*want));
+    qsort(want, n, sizeof(*want), cmp_id_status);
+    /* The record first: its row is then this transaction's, so a writer of the env's rows that refreshes it
+     * comes after (and resets it) or came before, and its rows are seen below. */
+    if (odbk_db_prepare(cat->db, "UPDATE env_state SET plan_from = ?2, plan_until = ?3, plan_policy = ?4 "
+                                 "WHERE env = ?1", &st) < 0) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, env);
+    odbk_db_bind_int64(st, 2, (int64_t)from);
+    odbk_db_bind_int64(st, 3, (int64_t)until);
+    bind_text(st, 4, policy);
+    if (odbk_db_step(st) != ODBK_DB_DONE) {
+        sql_err(cat, err, "cannot write the env's plan record");
+        goto out;
+    }
+    odbk_db_finalize(st);
+    st = NULL;
+    if (odbk_db_changes(cat->db) <= 0) {   /* no env_state row: nothing to record */
+        r = 0;
+        goto out;
+    }
+    if (odbk_db_prepare(cat->db, "SELECT id, status FROM backups WHERE env = ?1 AND status <> 'expired'", &st) < 0) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, env);
+    while (same && (rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        struct odbk_plan_row key = {odbk_db_column_text(st, 0), 0}, *hit;
+        const char *name = odbk_db_column_text(st, 1);
+        hit = key.id ? bsearch(&key, want, n, sizeof(*want), cmp_id_status) : NULL;
+        same = hit && name && (int)hit->status == odbk_vocab_find(&odbk_vocab_status, name);
+        seen++;
+    }
+    if (same && rc != ODBK_DB_DONE) {
+        sql_err(cat, err, "cannot read the env's rows");
+        goto out;
+    }
+    r = 0;
+    if (!same || seen != n)   /* a row came, went or changed since the prune read them: no record */
+        goto out;
+    odbk_db_finalize(st);
+    st = NULL;
+    free(want);
+    if (commit(cat, err) < 0)
+        return -1;
+    *written = 1;
+    return 0;
+out:
+    odbk_db_finalize(st);
+    free(want);
+    odbk_db_rollback(cat->db);
+    return r;
 }
 
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
@@ -1368,6 +1503,7 @@ void odbk_env_summary_release(struct odbk_env_summary *s)
     free(s->latest_id);
     free(s->failed_id);
     free(s->failed_error);
+    free(s->plan_policy);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1442,6 +1578,88 @@ void odbk_audit_list_free(struct odbk_audit *v, size_t n)
         free(v[i].detail);
     }
     free(v);
+}
+
+/* ---- collections due ---- */
+
+int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "INSERT INTO gc_due (env, storage, gen, since) VALUES (?1, ?2, 1, ?3) "
+                           "ON CONFLICT (env, storage) DO UPDATE SET gen = gc_due.gen + 1", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    odbk_db_bind_int64(st, 3, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record a collection due");
+}
+
+int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
+                            struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    *gen = 0;
+    if (odbk_db_prepare(cat->db, "SELECT gen FROM gc_due WHERE env = ?1 AND storage = ?2", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW)
+        *gen = odbk_db_column_int64(st, 0);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
+        return 1;
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the collections due");
+}
+
+int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
+                              struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "DELETE FROM gc_due WHERE env = ?1 AND storage = ?2 AND gen = ?3", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    odbk_db_bind_int64(st, 3, (int64_t)gen);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot clear a collection due");
+}
+
+int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
+                             struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    *storages = NULL;
+    *n = 0;
+    if (odbk_db_prepare(cat->db, "SELECT storage FROM gc_due WHERE env = ?1 ORDER BY storage", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        *storages = odbk_xrealloc(*storages, (*n + 1) * sizeof(char *));
+        (*storages)[(*n)++] = col_text(st, 0);
+    }
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_DONE)
+        return 0;
+    odbk_catalog_gc_due_list_free(*storages, *n);
+    *storages = NULL;
+    *n = 0;
+    return sql_err(cat, err, "cannot read the collections due");
+}
+
+void odbk_catalog_gc_due_list_free(char **storages, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        free(storages[i]);
+    free(storages);
 }
 
 /* ---- removals still owed ---- */

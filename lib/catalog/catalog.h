@@ -141,6 +141,22 @@ int odbk_catalog_env_lock_beat(struct odbk_catalog *cat, const char *env, struct
 /* Give env's lock up (a lock this process does not hold is left alone). */
 int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
 
+/* Collections due (gc_due): the (env, storage) pairs whose storage holds something odbk-prune is to look
+ * at, packs no backup may need any more or a deleted backup's leftovers (a backup's files deleted, an
+ * incremental create failed after writing packs).  A prune reads storage for the pairs due only.  Set
+ * (again) bumps the pair's generation; a collection reads it before it lists anything and clears the
+ * pair only if no one set it since (clear with the generation read: a later set survives). */
+int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err);
+/* 1 due (*gen its generation), 0 not, -1 error. */
+int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
+                            struct odbk_err *err);
+int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
+                              struct odbk_err *err);
+/* The storages of env due, sorted; free with odbk_catalog_gc_due_list_free. */
+int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
+                             struct odbk_err *err);
+void odbk_catalog_gc_due_list_free(char **storages, size_t n);
+
 /* Insert b unless its env already has a backup pending, in progress or uploading, or a live holder has
  * its lock (odbk_catalog_env_lock; a dead holder's is removed); the checks and the insert are one
  * transaction, so two processes cannot both start, nor a backup and a collection of the env's packs.  On
@@ -172,6 +188,10 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
 /* Newest first. */
 int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
                              struct odbk_backup **out, size_t *n, struct odbk_err *err);
+/* The storages env's rows of these statuses (ODBK_ONLY masks; 0 any) are in, each once, sorted: *out and
+ * its strings are the caller's. */
+int odbk_catalog_env_storages(struct odbk_catalog *cat, const char *env, unsigned statuses, char ***out, size_t *n,
+                              struct odbk_err *err);
 /* How many completed backups the catalog knows in storage (the storage marker's check). */
 int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err);
 /* The same rows, one at a time as the database returns them (memory independent of their number): cb gets
@@ -197,6 +217,11 @@ struct odbk_env_summary {
     time_t last_scheduled_success; /* the newest scheduled backup completed (or expired since), or 0 */
     size_t schedule_failures;      /* failed scheduled attempts (audit) after last_scheduled_success */
     time_t schedule_failed_at;     /* the newest of them, or 0 */
+    /* The plan record (odbk_catalog_plan_record): a real prune found the env's retention clean under the
+     * policy plan_policy (odbk_retention_policy_describe()) for every time in [plan_from, plan_until);
+     * plan_until is 0 (stale) from any write of the env's rows on. */
+    time_t plan_from, plan_until;
+    char *plan_policy;
 };
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
                              struct odbk_err *err);
@@ -210,6 +235,18 @@ struct odbk_env_summaries {
 int odbk_catalog_env_summaries(struct odbk_catalog *cat, struct odbk_env_summaries *out, struct odbk_err *err);
 const struct odbk_env_summary *odbk_env_summaries_find(const struct odbk_env_summaries *all, const char *env);
 void odbk_env_summaries_release(struct odbk_env_summaries *all);
+/* One row of an env as a plan record checks it: id and status. */
+struct odbk_plan_row {
+    const char *id;
+    enum odbk_backup_status status;
+};
+/* Record that env's retention is clean under policy for every time in [from, until) (odbk-prune after a
+ * run that left nothing to expire or clean), in one transaction, and only when the env's rows that are not
+ * expired are still exactly rows[0..n-1] (ids and statuses): a row another process wrote since the prune
+ * read them leaves the record stale (*written 0).  Any later write of the env's rows makes it stale. */
+int odbk_catalog_plan_record(struct odbk_catalog *cat, const char *env, const struct odbk_plan_row *rows,
+                             size_t n, time_t from, time_t until, const char *policy, int *written,
+                             struct odbk_err *err);
 /* The failed scheduled attempts of env (audit action "schedule", result "failed") after `after`: how many,
  * and the newest one's time (0 if none). */
 int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, time_t after, size_t *count,

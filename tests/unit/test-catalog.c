@@ -429,9 +429,9 @@ static void contract(const char *path)
     {
         /* a catalog of before env_state: the migration computes every env's figures from its rows */
         int back = raw(path, "DROP TABLE env_state; ALTER TABLE backups DROP COLUMN added_bytes; ALTER TABLE removals "
-                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; PRAGMA user_version = 8",
+                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; DROP TABLE IF EXISTS gc_due; PRAGMA user_version = 8",
                        "DROP TABLE env_state; ALTER TABLE backups DROP COLUMN added_bytes; ALTER TABLE removals "
-                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; UPDATE schema_version SET version = 8");
+                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; DROP TABLE IF EXISTS gc_due; UPDATE schema_version SET version = 8");
         is_int(back, 0, "the catalog taken back to schema 8");
         {
             struct odbk_env_summary s;
@@ -449,8 +449,36 @@ static void contract(const char *path)
             ok(got.added_bytes == got.total_size && got.total_size == 5000,
                "added_bytes of a backup of before: its size (it stored its own files only)");
             odbk_backup_release(&got);
+            {   /* the storage of a failed row is due once (the runs before collected at every prune) */
+                int64_t gen = 0;
+                int due = -1;
+                if (odbk_catalog_backup_get(cat, "20260105T000000Z-ffffff", &got, &err) == 0)
+                    due = odbk_catalog_gc_due_get(cat, "stage", got.storage, &gen, &err);
+                ok(due == 1 && gen == 1, "the storage of a failed backup of before is due");
+                odbk_backup_release(&got);
+            }
             odbk_catalog_close(cat);
         }
+    }
+    {
+        /* collections due: a set after a collection read the generation survives its clear */
+        int64_t gen = 0, gen2 = 0;
+        char **due_v = NULL;
+        size_t n_due = 0;
+        is_int(odbk_catalog_open(path, &cat, &err), 0, "reopened for the collections due");
+        is_int(odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen, &err), 0, "a pair never set is not due");
+        ok(odbk_catalog_gc_due_set(cat, "gcenv", "s1", &err) == 0 && odbk_catalog_gc_due_set(cat, "gcenv", "s2", &err) == 0 &&
+               odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen, &err) == 1, "set: due");
+        ok(odbk_catalog_gc_due_set(cat, "gcenv", "s1", &err) == 0 &&
+               odbk_catalog_gc_due_clear(cat, "gcenv", "s1", gen, &err) == 0 &&
+               odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen2, &err) == 1 && gen2 == gen + 1,
+           "set again after the generation was read: the clear leaves it due");
+        ok(odbk_catalog_gc_due_clear(cat, "gcenv", "s1", gen2, &err) == 0 &&
+               odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen, &err) == 0, "cleared with its generation: not due");
+        ok(odbk_catalog_gc_due_list(cat, "gcenv", &due_v, &n_due, &err) == 0 && n_due == 1 && !strcmp(due_v[0], "s2"),
+           "the env's storages due listed");
+        odbk_catalog_gc_due_list_free(due_v, n_due);
+        odbk_catalog_close(cat);
     }
     {
         /* env locks: a collection of packs and a backup of one env exclude each other; a dead holder does not
