@@ -351,7 +351,9 @@ static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct o
         return sql_err(cat, err, "cannot prepare");
     if (env)
         bind_text(st, 1, env);
-    rc = odbk_db_step(st);
+    /* one env's: in the write's transaction, nothing read back (PostgreSQL pipelines it with the lock
+     * before it: a batch's end sends its envs' refreshes without waiting for each; the commit tells) */
+    rc = env ? (odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE) : odbk_db_step(st);
     odbk_db_finalize(st);
     return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot update the env's figures");
 }

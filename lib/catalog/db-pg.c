@@ -557,7 +557,15 @@ static int advisory(struct odbk_db *db, const char *sql, const char *key)
 
 static int p_lock_key(struct odbk_db *db, const char *key)
 {
-    return advisory(db, "SELECT pg_advisory_xact_lock(1868850795, hashtext(?1))", key);
+    struct odbk_db_stmt *st;
+    int r;
+    /* nothing to read back: pipelined, the statements after it run once the server granted it */
+    if (p_prepare(db, "SELECT pg_advisory_xact_lock(1868850795, hashtext(?1))", &st) < 0)
+        return -1;
+    p_bind_text(st, 1, key);
+    r = p_step_deferred(st);
+    p_finalize(st);
+    return r;
 }
 
 static int p_hold(struct odbk_db *db, const char *key, int on)
