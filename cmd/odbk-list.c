@@ -407,7 +407,9 @@ int main(int argc, char **argv)
     if (c.rescan) {
         struct odbk_rescan_result rr;
         struct odbk_rescan_opts ro = {c.f.storage, NULL, NULL};
-        struct odbk_progress *progress = odbk_progress_new(common.progress, common.quiet);
+        /* on a terminal only, and never over --json's output unless asked for by name */
+        struct odbk_progress *progress = odbk_progress_new(
+            common.json && common.progress == ODBK_PROGRESS_AUTO ? ODBK_PROGRESS_NONE : common.progress, common.quiet);
         char failed[48] = "";
         size_t k;
         if (c.init_storage && odbk_backup_storage_init(ss.cfg, c.init_storage, &err) < 0) {

@@ -14,7 +14,7 @@
 #include "common/util.h"
 #include "notify/notify.h"
 
-enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE, O_COLLECT, O_ENV, O_STORAGE };
+enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE, O_COLLECT, O_ENV, O_STORAGE, O_VERBOSE };
 
 static const struct odbk_opt opts[] = {
     {"all", 'a', NULL, "prune every environment of the config", O_ALL, NULL},
@@ -27,6 +27,8 @@ static const struct odbk_opt opts[] = {
      O_COLLECT, NULL},
     {"env", 'e', "ENV", "this environment (same as naming it as an operand)", O_ENV, &odbk_vocab_env},
     {"storage", 's', "NAME", "with --collect, only in this storage", O_STORAGE, &odbk_vocab_storage},
+    {"verbose", 'v', NULL, "with --all --dry-run, every env's whole plan instead of one line an env", O_VERBOSE,
+     NULL},
     {0},
 };
 
@@ -39,7 +41,7 @@ static const struct odbk_cli cli = {
 
 struct ctx {
     struct odbk_prune_opts o;
-    int all, collect;
+    int all, collect, verbose;
     const char *backup, *storage;
     const char **envs;   /* --env */
     size_t n_envs;
@@ -60,6 +62,7 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
         c->envs = odbk_xrealloc(c->envs, (c->n_envs + 1) * sizeof(char *));
         c->envs[c->n_envs++] = arg;
         break;
+    case O_VERBOSE: c->verbose = 1; break;
     }
     return 0;
 }
@@ -146,6 +149,24 @@ static void print_plan(const struct odbk_prune_report *r)
     }
 }
 
+/* The plan of --all --dry-run, one line an env: what it would do, not each backup.  An env answered from
+ * its plan record prints what its plan would: every completed backup kept, nothing else. */
+static void print_summary(const struct odbk_prune_report *r)
+{
+    size_t i, packs = 0;
+    uint64_t bytes = 0;
+    for (i = 0; i < r->n_gc; i++) {
+        packs += r->gc[i].n_removed;
+        bytes += r->gc[i].bytes_removed;
+    }
+    if (r->skipped) {
+        printf("%s: %s [skipped]\n  %s\n", r->env, r->policy ? r->policy : "", r->skipped);
+        return;
+    }
+    printf("%s: %zu kept, %zu to expire, %zu to clean, %zu pack%s to delete (%.1f MB)\n", r->env, r->n_keep,
+           r->n_expire, r->n_clean, packs, packs == 1 ? "" : "s", (double)bytes / 1e6);
+}
+
 /* Tell the env's notification channels what this run deleted (or that it failed); a notification that
  * fails is a warning and never changes prune's result. */
 static void notify_prune(const struct odbk_config *cfg, const char *env, const struct odbk_prune_report *r,
@@ -172,6 +193,13 @@ static void keep_first(struct odbk_err *first, const struct odbk_err *e)
         *first = *e;
     else
         odbk_err_print(e, cli.prog, stderr);
+}
+
+/* the first problem becomes the run's error, the others are printed as they come */
+static void on_policy_problem(void *ctx, const char *env, const struct odbk_err *e)
+{
+    (void)env;
+    keep_first(ctx, e);
 }
 
 /* --collect: each env's packs collected now (no retention), what went printed as a prune's are. */
@@ -224,10 +252,12 @@ int main(int argc, char **argv)
     struct odbk_err err = {0}, first = {0};
     struct odbk_session ss = {0};
     const char **envs = NULL;
-;
+    struct odbk_env_summaries records = {0};
+    struct odbk_retention_policy *policies = NULL;
+    char **policy_texts = NULL;
     cJSON *json = NULL;
     size_t n = 0, i;
-    int arg0, bad = 0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
+    int summary = 0, arg0, bad = 0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
     if (rc != 0) {
         free(c.envs);
         return rc > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
@@ -293,16 +323,7 @@ int main(int argc, char **argv)
         goto out;
     }
     /* Every policy first: a config problem anywhere deletes nothing anywhere. */
-    for (i = 0; i < n; i++) {
-        struct odbk_retention_policy rules;
-        struct odbk_err e = {0};
-        if (odbk_prune_policy(ss.cfg, envs[i], &rules, &e) < 0) {
-            if (!bad++)
-                first = e;
-            else
-                odbk_err_print(&e, cli.prog, stderr);
-        }
-    }
+    bad = (int)odbk_prune_policies(ss.cfg, envs, n, &policies, &policy_texts, on_policy_problem, &first);
     if (bad) {
         err = first;
         if (bad > 1)
@@ -310,6 +331,13 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* --all --dry-run prints one line an env and answers clean envs from their plan records (read at once) */
+    summary = c.all && c.o.dry_run && !common.json && !c.verbose;
+    if (summary) {
+        if (odbk_catalog_env_summaries(ss.cat, &records, &err) < 0)
+            goto out;
+        c.o.records = &records;
+    }
     if (common.json)
         json = cJSON_CreateArray();
     for (i = 0; i < n; i++) {
@@ -317,12 +345,17 @@ int main(int argc, char **argv)
         struct odbk_err e = {0};
         size_t k;
         time_t started = odbk_now();
-        int ok = odbk_prune_env(ss.cfg, ss.cat, envs[i], &c.o, &r, &e) == 0;
+        int ok;
+        c.o.policy = &policies[i];
+        c.o.policy_text = policy_texts[i];
+        ok = odbk_prune_env(ss.cfg, ss.cat, envs[i], &c.o, &r, &e) == 0;
         if (!c.o.dry_run)
             notify_prune(ss.cfg, envs[i], &r, ok ? NULL : &e, started);
         if (r.env && (r.policy || r.skipped)) {
             if (common.json) {
                 cJSON_AddItemToArray(json, report_json(&r, c.o.dry_run));
+            } else if (summary) {
+                print_summary(&r);
             } else if (c.o.dry_run) {
                 print_plan(&r);
                 print_gc(r.env, r.gc, r.n_gc, 1, common.quiet);
@@ -362,8 +395,13 @@ out:
         free(s);
         cJSON_Delete(json);
     }
+    for (i = 0; policy_texts && i < n; i++)
+        free(policy_texts[i]);
+    free(policy_texts);
+    free(policies);
     free(envs);
     free(c.envs);
+    odbk_env_summaries_release(&records);
     odbk_session_close(&ss);
     return odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
 usage:

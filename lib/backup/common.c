@@ -782,7 +782,6 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     struct odbk_backup *batch = odbk_xcalloc(RESCAN_BATCH, sizeof(*batch));
     pthread_t threads[RESCAN_READERS];
     size_t i, n_batch = 0, n_threads = 0;
-    uint64_t bytes = 0, expected = 0;
     struct timespec shown;
     char *phase = odbk_xasprintf("rescan %s", name);
     int r, found = res->found;
@@ -791,7 +790,7 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     pthread_mutex_init(&sc.mu, NULL);
     pthread_cond_init(&sc.ready, NULL);
     pthread_cond_init(&sc.room, NULL);
-    odbk_report_event(report, phase, ODBK_PHASE_STARTED, 0, 0, 0, NULL);
+    odbk_report_count(report, phase, ODBK_PHASE_STARTED, 0, 0, "manifests", NULL);
     r = odbk_backup_storage_open(cfg, cat, name, 1, &sc.st, err);
     if (r == 0)
         r = odbk_storage_list(sc.st, "", listing_cb, &sc.rs, err);
@@ -800,10 +799,9 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     if (r == 0) {
         sc.keys = odbk_xcalloc(sc.rs.n ? sc.rs.n : 1, sizeof(*sc.keys));
         for (i = 0; i < sc.rs.n; i++)
-            if (ends_with(sc.rs.objs[i].path, "-manifest.json") && !in_packs(sc.rs.objs[i].path)) {
+            if (ends_with(sc.rs.objs[i].path, "-manifest.json") && !in_packs(sc.rs.objs[i].path))
                 sc.keys[sc.n_keys++] = i;
-                expected += sc.rs.objs[i].size;
-            }
+        odbk_report_count(report, phase, ODBK_PHASE_RUNNING, 0, sc.n_keys, "manifests", NULL);   /* listed */
         sc.slots = odbk_xcalloc(RESCAN_WINDOW, sizeof(*sc.slots));
         for (i = 0; i < RESCAN_READERS && i < sc.n_keys; i++, n_threads++)
             if (pthread_create(&threads[i], NULL, reader, &sc) != 0)
@@ -831,7 +829,6 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
         sc.taken = i + 1;
         pthread_cond_broadcast(&sc.room);
         pthread_mutex_unlock(&sc.mu);
-        bytes += e->size;
         if (n_batch == RESCAN_BATCH || i + 1 == sc.n_keys) {
             r = import_batch(cat, name, batch, n_batch, res, err);
             *catalog_failed = r < 0;
@@ -839,7 +836,7 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
                 odbk_backup_release(&batch[--n_batch]);
         }
         if (report && seconds_since(&shown) >= 0.2) {   /* a redraw per manifest would cost more than its read */
-            odbk_report_event(report, phase, ODBK_PHASE_RUNNING, bytes, expected, 0, NULL);
+            odbk_report_count(report, phase, ODBK_PHASE_RUNNING, i + 1, sc.n_keys, "manifests", NULL);
             clock_gettime(CLOCK_MONOTONIC, &shown);
         }
     }
@@ -857,8 +854,8 @@ static int rescan_storage(const struct odbk_config *cfg, struct odbk_catalog *ca
     }
     if (r == 0 && res->found > found)   /* it holds odbk backups: its marker, if its open found none */
         r = odbk_backup_storage_mark(sc.st, err);
-    odbk_report_event(report, phase, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, bytes, expected, 0,
-                      r == 0 ? NULL : err->msg);
+    odbk_report_count(report, phase, r == 0 ? ODBK_PHASE_FINISHED : ODBK_PHASE_FAILED, sc.taken, sc.n_keys,
+                      "manifests", r == 0 ? NULL : err->msg);
     for (i = 0; i < sc.rs.n; i++)
         free(sc.rs.objs[i].path);
     free(sc.rs.objs);

@@ -251,17 +251,24 @@ static int insert_row(struct run *run, struct odbk_err *err)
     struct odbk_backup running;
     struct odbk_env_lock held;
     char since[32];
-    int c = odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, &held, err);
+    int c = run->o->due_since ? odbk_catalog_backup_insert_due(run->cat, &run->b, run->o->due_since, &running, &held, err)
+                              : odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, &held, err);
     if (c < 0)
         return 1;
-    if (c == 2) {   /* 2: held by a collection (odbk_backup_create returns 2: not started) */
+    if (c == 3) {
+        odbk_time_rfc3339(run->o->due_since, since);
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' has its scheduled backup of %s already (another host)",
+                     run->env.name, since);
+        return 2;
+    }
+    if (c == 2) {
         odbk_time_rfc3339(held.acquired_at, since);
         odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' is held by odbk-prune collecting its unreferenced "
                      "packs (pid %ld on %s, since %s)", run->env.name, held.pid, held.host, since);
         odbk_err_hint(err, "try again once it is done; a holder that died is told by its pid (this host) or "
                       "after %d minutes without a heartbeat", ODBK_RUN_STALE_SECONDS / 60);
         odbk_env_lock_release(&held);
-        return 2;
+        return run->o->due_since ? 3 : 1;   /* --due: deferred (odbk_backup_create returns 3) */
     }
     if (c == 1) {
         odbk_time_rfc3339(running.created_at, since);
@@ -270,7 +277,7 @@ static int insert_row(struct run *run, struct odbk_err *err)
         odbk_err_hint(err, "wait for it to finish; a run that died is cleaned up after 30 minutes without a "
                       "heartbeat");
         odbk_backup_release(&running);
-        return 1;
+        return run->o->due_since ? 2 : 1;
     }
     run->row_written = 1;
     odbk_heartbeat_start(&run->hb, run->cat, run->b.id);
@@ -623,11 +630,22 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
         odbk_err_hint(err, "add 'storage = NAME' to [env %s], or pass --storage NAME", run.env.name);
         goto out;
     }
+    if (o->due_since && (c = odbk_catalog_due_taken(cat, env_name, o->due_since, err)) != 0) {
+        if (c > 0) {   /* another host runs it or made it: nothing to prepare (insert_row checks again) */
+            char since[32];
+            odbk_time_rfc3339(o->due_since, since);
+            odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' has its scheduled backup of %s running or made "
+                         "already (another host)", env_name, since);
+            r = 2;
+        }
+        goto out;
+    }
     new_row(&run);
     if (prepare(cfg, &run, err) < 0)
         goto fail;
     if ((c = insert_row(&run, err)) > 0) {
-        r = c == 2 ? 2 : -1;   /* nothing recorded, nothing stored */
+        if (c == 2 || c == 3)   /* --due: another host has it, or a collection holds it: not a failure */
+            r = c;
         goto out;
     }
     if (c < 0 || write_files(&run, err) < 0)
@@ -683,7 +701,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     int r;
     odbk_report_run_begin(&report, o->progress, o->progress_ctx, env_name, NULL);
     r = create(cfg, cat, env_name, o, &report, out, err);
-    /* 1: made, stored; 2: not started */
-    odbk_report_run_end(&report, r < 0 || r == 2 ? -1 : 0, r == 0 || r == 1 ? out->total_size : 0, err);
+    /* 1: made, stored; 2, 3: skipped, deferred (not failures) */
+    odbk_report_run_end(&report, r < 0 ? -1 : 0, r == 0 || r == 1 ? out->total_size : 0, err);
     return r;
 }

@@ -103,6 +103,42 @@ int odbk_prune_policy(const struct odbk_config *cfg, const char *env, struct odb
     return 0;
 }
 
+size_t odbk_prune_policies(const struct odbk_config *cfg, const char *const *envs, size_t n,
+                           struct odbk_retention_policy **rules, char ***text, odbk_prune_policy_cb report, void *ctx)
+{
+    struct odbk_retention_policy org;
+    char *org_text = NULL;
+    size_t i, bad = 0;
+    int have_org = 0;
+    *rules = odbk_xcalloc(n ? n : 1, sizeof(**rules));
+    *text = odbk_xcalloc(n ? n : 1, sizeof(char *));
+    for (i = 0; i < n; i++) {
+        struct odbk_err e = {0};
+        struct odbk_env env;
+        int shared = !odbk_config_find(cfg, "policy", envs[i]);
+        if (shared && have_org) {   /* the env's section still checked, as odbk_prune_policy does */
+            if (odbk_config_env(cfg, envs[i], &env, &e) == 0) {
+                odbk_env_release(&env);
+                (*rules)[i] = org;
+                (*text)[i] = odbk_xstrdup(org_text);
+                continue;
+            }
+        } else if (odbk_prune_policy(cfg, envs[i], &(*rules)[i], &e) == 0) {
+            (*text)[i] = odbk_retention_policy_describe(&(*rules)[i]);
+            if (shared) {
+                org = (*rules)[i];
+                org_text = (*text)[i];
+                have_org = 1;
+            }
+            continue;
+        }
+        bad++;
+        if (report)
+            report(ctx, envs[i], &e);
+    }
+    return bad;
+}
+
 static void add_reason(struct odbk_prune_item *it, const char *r)
 {
     it->reasons = odbk_xrealloc(it->reasons, (it->n_reasons + 1) * sizeof(char *));
@@ -411,6 +447,138 @@ static int latest_failed(const struct odbk_backup *rows, size_t n, const struct 
     return 0;
 }
 
+/* rows of every status but expired (the history rows planning does not need) */
+#define NOT_EXPIRED (ODBK_ONLY(ODBK_BACKUP_PENDING) | ODBK_ONLY(ODBK_BACKUP_IN_PROGRESS) |                      \
+                     ODBK_ONLY(ODBK_BACKUP_UPLOADING) | ODBK_ONLY(ODBK_BACKUP_COMPLETED) |                       \
+                     ODBK_ONLY(ODBK_BACKUP_FAILED))
+
+/* Without the expired rows, the newest finished row read may be a failed one older than an expired row
+ * (the newest completed backup deleted by hand): the newest finished row of every status decides. */
+static int latest_failed_really(struct odbk_catalog *cat, const char *env, int *failed, struct odbk_err *err)
+{
+    struct odbk_backup_filter f = {0};
+    const char *envs[2] = {env, NULL};
+    struct odbk_backup *rows = NULL;
+    size_t n = 0;
+    f.envs = envs;
+    f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED) | ODBK_ONLY(ODBK_BACKUP_FAILED) | ODBK_ONLY(ODBK_BACKUP_EXPIRED);
+    f.limit = 1;
+    f.no_manifest = 1;
+    if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
+        return -1;
+    *failed = n && rows[0].status == ODBK_BACKUP_FAILED;
+    odbk_backup_list_free(rows, n);
+    return 0;
+}
+
+static int has_id(const struct odbk_backup *rows, size_t n, const char *id)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!strcmp(rows[i].id, id))
+            return 1;
+    return 0;
+}
+
+/* Does a storage of env's expired rows (names[0..n-1]) hold the folder of one (an interrupted deletion's
+ * leftovers)?  Each is opened and listed once (stores); one that fails says so when the plan looks at it. */
+static int expired_leftovers(const struct odbk_config *cfg, struct odbk_catalog *cat, int may_write, const char *env,
+                             char **names, size_t n, const struct odbk_backup *rows, size_t n_rows,
+                             struct store **stores, size_t *n_stores)
+{
+    size_t i, k;
+    for (i = 0; i < n; i++) {
+        struct store *s = store_get(cfg, cat, may_write, stores, n_stores, env, names[i]);
+        store_list(s);
+        for (k = 0; !s->failed && k < s->n_folders; k++) {
+            struct odbk_backup b;
+            struct odbk_err e = {0};
+            int hit;
+            if (has_id(rows, n_rows, s->folders[k]) || odbk_catalog_backup_get(cat, s->folders[k], &b, &e) < 0)
+                continue;
+            hit = !strcmp(b.id, s->folders[k]) && !strcmp(b.env, env) && b.status == ODBK_BACKUP_EXPIRED;
+            odbk_backup_release(&b);
+            if (hit)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The record key of a policy: its description, and restic 0.16's oldest clause when left out. */
+static char *record_key(const struct odbk_retention_policy *rules, const char *described)
+{
+    return odbk_xasprintf("%s%s", described, rules->no_keep_oldest ? " [no keep-oldest]" : "");
+}
+
+/* After a real run: when nothing failed and every completed row left is kept by the plan at now, record
+ * the env clean until its plan could change (the rows that are not expired are what the record checks). */
+static void record_plan(struct odbk_catalog *cat, const char *env, const struct odbk_retention_policy *rules,
+                        const char *key, const struct odbk_prune_item *items, size_t n, time_t now,
+                        struct odbk_prune_report *out)
+{
+    struct odbk_plan_row *rows = odbk_xcalloc(n ? n : 1, sizeof(*rows));
+    struct odbk_retention_item *ri = odbk_xcalloc(n ? n : 1, sizeof(*ri));
+    char **storages = odbk_xcalloc(n ? n : 1, sizeof(char *));
+    struct odbk_retention_plan *plan = NULL;
+    struct odbk_err e = {0};
+    size_t i, j, k, m = 0, ns = 0;
+    time_t until = ODBK_RETENTION_FOREVER;
+    int clean = 1, written = 0;
+    for (i = 0; i < n; i++) {
+        const struct odbk_prune_item *it = &items[i];
+        if (it->b.status == ODBK_BACKUP_COMPLETED && it->action == ODBK_PRUNE_EXPIRE) {
+            clean &= it->done;
+            continue;   /* expired now */
+        }
+        clean &= !it->error;
+        if (it->b.status == ODBK_BACKUP_EXPIRED)
+            continue;   /* history (its leftovers removed) */
+        rows[m].id = it->b.id;
+        rows[m++].status = it->b.status;
+        if (it->b.status == ODBK_BACKUP_COMPLETED) {
+            for (k = 0; k < ns && strcmp(storages[k], it->b.storage); k++)
+                ;
+            if (k == ns)
+                storages[ns++] = it->b.storage;
+        }
+    }
+    /* the plan of what is left, group by group, at now: every row kept, and how long that lasts */
+    for (k = 0; clean && k < ns; k++) {
+        size_t g = 0;
+        for (i = 0; i < n; i++) {
+            const struct odbk_backup *b = &items[i].b;
+            if (b->status != ODBK_BACKUP_COMPLETED || items[i].action != ODBK_PRUNE_KEEP || strcmp(b->storage, storages[k]))
+                continue;
+            memset(&ri[g], 0, sizeof(ri[g]));
+            ri[g].time = b->created_at;
+            ri[g].completed = 1;
+            ri[g].id = b->id;
+            ri[g].tier = b->retention;
+            g++;
+        }
+        if (odbk_retention_plan(rules, ri, g, now, &plan, &e) < 0) {
+            clean = 0;
+            break;
+        }
+        for (j = 0; j < plan->n; j++)
+            clean &= plan->d[j].keep;
+        odbk_retention_plan_free(plan);
+        plan = NULL;
+        time_t u = odbk_retention_stable_until(rules, ri, g, now);
+        if (u < until)
+            until = u;
+    }
+    if (clean && until > now && odbk_catalog_plan_record(cat, env, rows, m, now, until, key, &written, &e) == 0 &&
+        written) {
+        out->recorded = 1;
+        out->recorded_until = until;
+    }
+    free(rows);
+    free(ri);
+    free(storages);
+}
+
 static int plan_group(const struct odbk_retention_policy *rules, struct odbk_prune_item *items, size_t n,
                       const char *storage, time_t now, struct odbk_err *err)
 {
@@ -456,10 +624,11 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     struct odbk_prune_item *items = NULL;
     struct store *stores = NULL;
     char **due = NULL;
-    size_t n = 0, n_stores = 0, n_due = 0, i, k;
+    size_t n = 0, n_stores = 0, n_due = 0, i, k, n_xstorages = 0;
     const struct odbk_backup *latest = NULL;
     time_t now = opts->now ? opts->now : odbk_now();
-    int r = -1;
+    char **xstorages = NULL, *key = NULL;   /* the storages of the expired rows; the plan record's key */
+    int r = -1, forced = 0;
 
     memset(out, 0, sizeof(*out));
     out->env = odbk_xstrdup(env);
@@ -480,24 +649,73 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             return -1;
         rules = p.retention;
         odbk_policy_release(&p);
+    } else if (opts->policy) {
+        rules = *opts->policy;
     } else if (odbk_prune_policy(cfg, env, &rules, err) < 0) {
         return -1;
     }
-    out->policy = odbk_retention_policy_describe(&rules);
+    out->policy = !opts->rules && !opts->plan_only && opts->policy && opts->policy_text
+                      ? odbk_xstrdup(opts->policy_text) : odbk_retention_policy_describe(&rules);
+    key = record_key(&rules, out->policy);
 
+    /* a dry run of an env whose plan record covers now under this policy: the plan it stands for */
+    if (opts->dry_run && opts->records && !opts->rules && !opts->plan_only) {
+        const struct odbk_env_summary *rec = odbk_env_summaries_find(opts->records, env);
+        if (rec && rec->plan_policy && !strcmp(rec->plan_policy, key) && rec->plan_from <= now &&
+            now < rec->plan_until) {
+            out->from_record = 1;
+            out->n_keep = rec->completed;
+            free(key);
+            return 0;
+        }
+    }
+
+    /* The rows that are not expired: the expired ones are history, unless a storage still holds one's
+     * folder (then every row, as the plan lists those leftovers in their place). */
     f.envs = envs;
     f.no_manifest = opts->plan_only || opts->dry_run;   /* what is removed is read from storage, not planned */
+    f.statuses = NOT_EXPIRED;
     if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
-        return -1;
+        goto out;
 
-    if (!opts->plan_only && !opts->force && latest_failed(rows, n, &latest)) {
+    if (!opts->plan_only && latest_failed(rows, n, &latest)) {
+        int failed = 0;
         char t[32];
+        if (latest_failed_really(cat, env, &failed, err) < 0)
+            goto out;
+        forced = failed && opts->force;
+        if (!failed || forced)
+            goto not_failed;
         odbk_time_rfc3339(latest->created_at, t);
         out->skipped = odbk_xasprintf("the latest backup run of '%s' (%s, %s) failed%s%s", env, latest->id, t,
                                       latest->error ? ": " : "", latest->error ? latest->error : "");
         odbk_err_set(err, ODBK_E_FAILED, "%s; nothing pruned in '%s'", out->skipped, env);
         odbk_err_hint(err, "fix what makes backups fail first, or pass --force to prune anyway");
         goto out;
+    }
+not_failed:
+    /* The storages due (a deletion or a failed run left something there): only they are read for leftovers, so
+     * a prune that removes nothing reads no storage; of the storages of the expired rows (not read), those. */
+    if (!opts->plan_only && odbk_catalog_gc_due_list(cat, env, &due, &n_due, err) < 0)
+        goto out;
+    if (!opts->plan_only) {
+        if (odbk_catalog_env_storages(cat, env, ODBK_ONLY(ODBK_BACKUP_EXPIRED), &xstorages, &n_xstorages, err) < 0)
+            goto out;
+        for (i = 0, k = 0; i < n_xstorages; i++) {
+            if (has_name(due, n_due, xstorages[i]))
+                xstorages[k++] = xstorages[i];
+            else
+                free(xstorages[i]);
+        }
+        n_xstorages = k;
+        if (expired_leftovers(cfg, cat, !opts->dry_run, env, xstorages, n_xstorages, rows, n, &stores, &n_stores)) {
+            odbk_backup_list_free(rows, n);
+            rows = NULL;
+            n = 0;
+            f.statuses = 0;
+            if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0)
+                goto out;
+        }
     }
 
     /* Every row becomes an item (rows are moved, not copied); unwanted ones are dropped at the end. */
@@ -530,10 +748,7 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         }
 
     /* Storage: which folders exist, the leftovers of failed and expired rows, looked for only in the
-     * storages due (a deletion or a failed run left something there: a prune that removes nothing reads no
-     * storage). */
-    if (!opts->plan_only && odbk_catalog_gc_due_list(cat, env, &due, &n_due, err) < 0)
-        goto out;
+     * storages due. */
     if (!opts->plan_only) {
         for (i = 0; i < n; i++) {
             struct odbk_prune_item *it = &items[i];
@@ -555,6 +770,14 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             }
             if (it->b.status != ODBK_BACKUP_COMPLETED && store_has(s, it->b.id))
                 it->action = ODBK_PRUNE_CLEAN;
+        }
+        /* the storages of the expired rows not read: one that could not be listed fails the run as if */
+        for (i = 0; i < n_xstorages && !err->code; i++) {
+            struct store *s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, xstorages[i]);
+            if (s->failed) {
+                *err = s->err;
+                odbk_err_prefix(err, "storage '%s'", s->name);
+            }
         }
     }
 
@@ -594,6 +817,11 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             *err = de;
     }
 
+    /* a run the latest-run guard let through by --force is no record: a run without it would refuse */
+    if (!opts->plan_only && !opts->dry_run && !opts->rules && !err->code && !out->gc_error && !out->gc_warning &&
+        !out->sweep_warning && !forced)
+        record_plan(cat, env, &rules, key, items, n, now, out);
+
     /* Keep completed rows and rows with leftovers, newest first. */
     for (i = 0, k = 0; i < n; i++) {
         if (items[i].b.status == ODBK_BACKUP_COMPLETED || items[i].action == ODBK_PRUNE_CLEAN) {
@@ -624,6 +852,10 @@ out:
         odbk_backup_list_free(rows, n);
     stores_free(stores, n_stores);
     odbk_catalog_gc_due_list_free(due, n_due);
+    for (i = 0; i < n_xstorages; i++)
+        free(xstorages[i]);
+    free(xstorages);
+    free(key);
     return r;
 }
 

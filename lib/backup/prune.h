@@ -59,6 +59,11 @@ struct odbk_prune_report {
     size_t n_gc;
     char *gc_error;                 /* why a collection did not run or failed (also in the run's error), or NULL */
     char *gc_warning;               /* a storage this run removed nothing from could not be opened, or NULL */
+    /* A dry run answered from the env's plan record (opts->records): the env's retention is clean, every
+     * completed backup kept (n_keep of them), nothing to expire or clean, no pack to delete; no items. */
+    int from_record;
+    int recorded;                   /* a real run wrote the env's plan record (clean until recorded_until) */
+    time_t recorded_until;
 };
 
 struct odbk_prune_opts {
@@ -69,14 +74,34 @@ struct odbk_prune_opts {
      * timezone takes the env's. */
     const struct odbk_retention_policy *rules;
     time_t now;      /* 0: odbk_now() */
+    /* A dry run's plan records (odbk_catalog_env_summaries), or NULL: an env whose record covers now under
+     * its policy is answered from it (report->from_record) without reading its rows or its storage. */
+    const struct odbk_env_summaries *records;
+    /* The env's effective retention as odbk_prune_policies found it (policy, and its description), or NULL:
+     * odbk_prune_env then reads it from the config itself. */
+    const struct odbk_retention_policy *policy;
+    const char *policy_text;
 };
+
+/* The effective retention of many envs (odbk_prune_policy of each), the organization's computed once for
+ * every env without a [policy ENV] of its own: rules[i] and text[i] (odbk_retention_policy_describe; the
+ * caller frees the n strings and both arrays), or for an env that has a problem text[i] NULL and a report
+ * (each env's error, in order).  Returns the number of envs with a problem. */
+typedef void (*odbk_prune_policy_cb)(void *ctx, const char *env, const struct odbk_err *e);
+size_t odbk_prune_policies(const struct odbk_config *cfg, const char *const *envs, size_t n,
+                           struct odbk_retention_policy **rules, char ***text, odbk_prune_policy_cb report, void *ctx);
 
 /* The effective retention of env, refusing an empty one (ODBK_E_CONFIG naming the env); config errors
  * name file:line.  Call it for every env before pruning any, so that a bad config deletes nothing. */
 int odbk_prune_policy(const struct odbk_config *cfg, const char *env, struct odbk_retention_policy *out,
                       struct odbk_err *err);
 
-/* Plan and (unless dry_run/plan_only) carry out the retention of env.  *out is filled whenever the env's
+/* Plan and (unless dry_run/plan_only) carry out the retention of env.  The planning reads the env's rows
+ * that are not expired (through the (env, status) index) and, where storage is looked at, the expired rows
+ * only when a storage holds the folder of one (leftovers).  A real run that leaves the env clean (nothing
+ * failed, every completed backup kept, no pack left to collect) writes the env's plan record
+ * (odbk_catalog_plan_record) with the time its plan stays clean until (odbk_retention_stable_until); a dry
+ * run with opts->records uses it, and its counts are those of the plan it stands for.   *out is filled whenever the env's
  * rows could be read, even on failure (then it says what was done).  Returns -1 with err when the env
  * was skipped (ODBK_E_FAILED: latest run failed), a guard refused, or any deletion failed (the first
  * failure; every item with a failure has its error). */

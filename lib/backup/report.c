@@ -29,8 +29,8 @@ void odbk_report_release(struct odbk_report *r)
     set(&r->backup_id, NULL);
 }
 
-void odbk_report_event(const struct odbk_report *r, const char *phase, enum odbk_progress_status status,
-                       uint64_t bytes, uint64_t expected, int estimated, const char *error)
+static void send(const struct odbk_report *r, const char *phase, enum odbk_progress_status status, uint64_t bytes,
+                 uint64_t expected, int estimated, const char *unit, const char *error)
 {
     struct odbk_progress_event ev = {0};
     if (!r || !r->cb)
@@ -42,8 +42,21 @@ void odbk_report_event(const struct odbk_report *r, const char *phase, enum odbk
     ev.bytes = bytes;
     ev.expected = expected;
     ev.estimated = estimated;
+    ev.unit = unit;
     ev.error = error;
     r->cb(r->ctx, &ev);
+}
+
+void odbk_report_event(const struct odbk_report *r, const char *phase, enum odbk_progress_status status,
+                       uint64_t bytes, uint64_t expected, int estimated, const char *error)
+{
+    send(r, phase, status, bytes, expected, estimated, NULL, error);
+}
+
+void odbk_report_count(const struct odbk_report *r, const char *phase, enum odbk_progress_status status,
+                       uint64_t done, uint64_t total, const char *unit, const char *error)
+{
+    send(r, phase, status, done, total, 0, unit, error);
 }
 
 void odbk_report_run_begin(struct odbk_report *r, odbk_backup_progress_cb cb, void *ctx, const char *env,

@@ -29,6 +29,10 @@ int odbk_report_run_end(struct odbk_report *r, int rc, uint64_t bytes, const str
 void odbk_report_event(const struct odbk_report *r, const char *phase, enum odbk_progress_status status,
                        uint64_t bytes, uint64_t expected, int estimated, const char *error);
 
+/* The same, counting things of unit (a static string, "manifests"), not bytes. */
+void odbk_report_count(const struct odbk_report *r, const char *phase, enum odbk_progress_status status,
+                       uint64_t done, uint64_t total, const char *unit, const char *error);
+
 /* A phase fed by a writer chain: started when the filter is made, running as bytes pass it. */
 struct odbk_report_phase {
     const struct odbk_report *report;

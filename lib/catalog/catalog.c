@@ -1,20 +1,17 @@
-/* catalog.c - every SQL statement of odbk: schema, migrations, backups, audit log (SQLite). */
+/* catalog.c - every SQL statement of odbk: schema, migrations, backups, audit log, through db.h (one SQL
+ * text for SQLite and PostgreSQL). */
 #include "catalog/catalog.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "catalog/db.h"
 #include "common/util.h"
 
 struct odbk_catalog {
-    sqlite3 *db;
+    struct odbk_db *db;
     char *path;
     int batch;            /* inside odbk_catalog_batch_begin/end: env_state refreshed at its end */
     char **dirty;         /* the envs written in the batch (repeats allowed), their env_state rows to refresh */
@@ -23,7 +20,17 @@ struct odbk_catalog {
 };
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
-static void bind_text(sqlite3_stmt *st, int i, const char *s);
+static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *what);
+
+/* env's key, until the transaction ends: one host at a time checks and writes an env's rows */
+static int lock_env(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    char *key = odbk_xasprintf("env %s", env);
+    int r = odbk_db_lock_key(cat->db, key);
+    free(key);
+    return r < 0 ? sql_err(cat, err, "cannot lock the env") : 0;
+}
+static void bind_text(struct odbk_db_stmt *st, int i, const char *s);
 
 /* Forward migrations: migrations[i] brings the schema from version i to i + 1.  Never edit a released
  * step; append a new one. */
@@ -62,7 +69,7 @@ static const char *const migrations[] = {
     "CREATE TABLE audit ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  at INTEGER NOT NULL,"
-    "  user TEXT NOT NULL DEFAULT '',"
+    "  \"user\" TEXT NOT NULL DEFAULT '',"
     "  host TEXT NOT NULL DEFAULT '',"
     "  action TEXT NOT NULL,"
     "  backup_id TEXT,"
@@ -171,6 +178,13 @@ static const char *const migrations[] = {
     ");"
     "INSERT INTO gc_due (env, storage, gen, since) SELECT DISTINCT env, storage, 1, 0 FROM backups "
     "WHERE status IN ('failed', 'expired');",
+    /* 13 → 14: each env's plan record (odbk_catalog_plan_record): the time span over which a real prune
+     * found its retention clean under a policy (nothing to expire, nothing left over), so that a dry run of
+     * --all plans only the envs whose record is stale; every write of the env's rows resets plan_until
+     * (ENV_STATE_SQL) in the write's own transaction */
+    "ALTER TABLE env_state ADD COLUMN plan_from INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE env_state ADD COLUMN plan_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE env_state ADD COLUMN plan_policy TEXT;",
 };
 
 /* the migration that creates env_state: every env's row is computed as it runs */
@@ -180,15 +194,8 @@ static const char *const migrations[] = {
 
 static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *what)
 {
-    int code = sqlite3_errcode(cat->db);
-    enum odbk_errcode k = ODBK_E_IO;
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-        k = ODBK_E_TEMPFAIL;
-    else if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_AUTH)
-        k = ODBK_E_PERM;
-    else if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
-        k = ODBK_E_DATA;
-    odbk_err_set(err, k, "catalog '%s': %s: %s", cat->path, what, sqlite3_errmsg(cat->db));
+    enum odbk_errcode k = odbk_db_errkind(cat->db);
+    odbk_err_set(err, k, "catalog '%s': %s: %s", cat->path, what, odbk_db_errmsg(cat->db));
     if (k == ODBK_E_TEMPFAIL)
         odbk_err_hint(err, "another odbk process holds the catalog; try again");
     return -1;
@@ -196,14 +203,28 @@ static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *w
 
 static int exec(struct odbk_catalog *cat, const char *sql, struct odbk_err *err)
 {
-    if (sqlite3_exec(cat->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    if (odbk_db_exec(cat->db, sql) < 0)
         return sql_err(cat, err, "cannot run statement");
+    return 0;
+}
+
+static int begin(struct odbk_catalog *cat, struct odbk_err *err)
+{
+    if (odbk_db_begin(cat->db) < 0)
+        return sql_err(cat, err, "cannot begin a transaction");
+    return 0;
+}
+
+static int commit(struct odbk_catalog *cat, struct odbk_err *err)
+{
+    if (odbk_db_commit(cat->db) < 0)
+        return sql_err(cat, err, "cannot commit");
     return 0;
 }
 
 int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err)
 {
-    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+    if (begin(cat, err) < 0)
         return -1;
     cat->batch = 1;
     return 0;
@@ -221,35 +242,35 @@ static int refresh_dirty(struct odbk_catalog *cat, int refresh, struct odbk_err 
     int r = 0;
     if (refresh && cat->n_dirty)
         qsort(cat->dirty, cat->n_dirty, sizeof(*cat->dirty), cmp_str);
-    for (i = 0; i < cat->n_dirty; i++) {
-        if (refresh && r == 0 && (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1])))
+    for (i = 0; refresh && r == 0 && i < cat->n_dirty; i++)
+        if (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1]))
             r = refresh_env_state(cat, cat->dirty[i], err);
+    for (i = 0; i < cat->n_dirty; i++)   /* freed after: the loop above compares each with the one before */
         free(cat->dirty[i]);
-    }
     cat->n_dirty = 0;
     return r;
 }
 
-int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err)
+int odbk_catalog_batch_end(struct odbk_catalog *cat, int keep, struct odbk_err *err)
 {
     int r = 0;
     cat->batch = 0;
-    if (commit && refresh_dirty(cat, 1, err) < 0)
-        commit = 0, r = -1;
+    if (keep && refresh_dirty(cat, 1, err) < 0)
+        keep = 0, r = -1;
     refresh_dirty(cat, 0, NULL);
-    if (!commit) {
-        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!keep) {
+        odbk_db_rollback(cat->db);
         return r;
     }
-    return exec(cat, "COMMIT", err);
+    return commit(cat, err);
 }
 
 /* A write and the env_state it changes as one transaction: begin one unless already inside one (a batch,
  * insert_exclusive's); end it with the write's outcome r (0 commit, -1 roll back). */
 static int tx_begin(struct odbk_catalog *cat, int *own, struct odbk_err *err)
 {
-    *own = sqlite3_get_autocommit(cat->db);
-    return *own ? exec(cat, "BEGIN IMMEDIATE", err) : 0;
+    *own = !odbk_db_in_tx(cat->db);
+    return *own ? begin(cat, err) : 0;
 }
 
 static int tx_end(struct odbk_catalog *cat, int own, int r, struct odbk_err *err)
@@ -257,10 +278,10 @@ static int tx_end(struct odbk_catalog *cat, int own, int r, struct odbk_err *err
     if (!own)
         return r;
     if (r < 0) {
-        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        odbk_db_rollback(cat->db);
         return -1;
     }
-    return exec(cat, "COMMIT", err);
+    return commit(cat, err);
 }
 
 /* env's rows changed: its env_state row is refreshed now, or at the end of the batch */
@@ -284,7 +305,7 @@ static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_er
  * the words SQLite and PostgreSQL share: the count of completed backups, the newest completed (created_at,
  * then insertion order), the newest failure at or after it, whether one runs, the newest scheduled
  * success (completed or expired since) and the failed scheduled attempts after it. */
-#define ENV_STATE_SQL(ENVS)                                                                                   \
+#define ENV_STATE_SQL(ENVS, RESET)                                                                            \
     "INSERT INTO env_state (env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, "        \
     "running, scheduled_at, schedule_failures, schedule_failed_at) "                                            \
     "SELECT s.env, s.completed, l.id, coalesce(l.created_at, 0), f.id, coalesce(f.created_at, 0), f.error, "   \
@@ -308,110 +329,109 @@ static int env_written(struct odbk_catalog *cat, const char *env, struct odbk_er
     "WHERE true ON CONFLICT (env) DO UPDATE SET completed = excluded.completed, latest_id = excluded.latest_id, " \
     "latest_at = excluded.latest_at, failed_id = excluded.failed_id, failed_at = excluded.failed_at, "          \
     "failed_error = excluded.failed_error, running = excluded.running, scheduled_at = excluded.scheduled_at, "  \
-    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at"
+    "schedule_failures = excluded.schedule_failures, schedule_failed_at = excluded.schedule_failed_at" RESET
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db,
-                           env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env")
-                               : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
-                                               "NULL AND action = 'schedule'"),
-                           -1, &st, NULL) != SQLITE_OK)
+    /* the writers of one env's figures take turns (PostgreSQL: each reads the rows the one before
+     * committed; SQLite's write transaction is the only one already) */
+    if (env && lock_env(cat, env, err) < 0)
+        return -1;
+    if (odbk_db_prepare(cat->db,
+                        /* a write resets the env's plan record; the migration that fills the table (every
+                         * env, env NULL) runs before the record's columns exist */
+                        env ? ENV_STATE_SQL("SELECT CAST(?1 AS TEXT) AS env", ", plan_until = 0")
+                            : ENV_STATE_SQL("SELECT env FROM backups UNION SELECT env FROM audit WHERE env IS NOT "
+                                            "NULL AND action = 'schedule'", ""), &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     if (env)
         bind_text(st, 1, env);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot update the env's figures");
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot update the env's figures");
 }
 
-static int mkdir_parents(const char *path, struct odbk_err *err)
-{
-    char *dir = odbk_xstrdup(path), *p;
-    for (p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            odbk_err_sys(err, ODBK_E_IO, "cannot create directory '%s' for the catalog", dir);
-            free(dir);
-            return -1;
-        }
-        *p = '/';
-    }
-    free(dir);
-    return 0;
-}
+/* The steps from the catalog's version on, in one transaction holding the schema's key (two hosts opening a
+ * new catalog at once: the second waits, then finds it migrated). */
+static int migrate_held(struct odbk_catalog *cat, int *versionp, struct odbk_err *err);
 
 static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
-    int version = 0, i;
-    if (sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    int version = 0, r;
+    if (odbk_db_schema_version(cat->db, &version) < 0)
         return sql_err(cat, err, "cannot read the schema version");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if (version == SCHEMA_VERSION)
+        return 0;
+    if (odbk_db_hold(cat->db, "odbk schema") < 0)
+        return sql_err(cat, err, "cannot lock the schema");
+    r = migrate_held(cat, &version, err);
+    odbk_db_release(cat->db, "odbk schema");
+    return r;
+}
+
+static int migrate_held(struct odbk_catalog *cat, int *versionp, struct odbk_err *err)
+{
+    int version, i;
+    const char *extra;
+    if (begin(cat, err) < 0)
+        return -1;
+    if (odbk_db_schema_version(cat->db, versionp) < 0) {
+        sql_err(cat, err, "cannot read the schema version");
+        odbk_db_rollback(cat->db);
+        return -1;
+    }
+    version = *versionp;
+    if (version == SCHEMA_VERSION) {   /* another host migrated it meanwhile */
+        odbk_db_rollback(cat->db);
+        return 0;
+    }
     if (version > SCHEMA_VERSION) {
+        odbk_db_rollback(cat->db);
         odbk_err_set(err, ODBK_E_CONFIG, "catalog '%s' has schema version %d, newer than this odbk knows (%d)",
                      cat->path, version, SCHEMA_VERSION);
         odbk_err_hint(err, "upgrade odbk on this host");
         return -1;
     }
     for (i = version; i < SCHEMA_VERSION; i++) {
-        char pragma[64];
-        if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
-            return -1;
-        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
-        if (exec(cat, migrations[i], err) < 0 || (i == ENV_STATE_STEP && refresh_env_state(cat, NULL, err) < 0) ||
-            exec(cat, pragma, err) < 0) {
-            sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        if (exec(cat, migrations[i], err) < 0 || ((extra = odbk_db_migration_extra(cat->db, i)) && exec(cat, extra, err) < 0) ||
+            (i == ENV_STATE_STEP && refresh_env_state(cat, NULL, err) < 0)) {
+            odbk_db_rollback(cat->db);
             odbk_err_prefix(err, "schema migration %d to %d", i, i + 1);
             return -1;
         }
-        if (exec(cat, "COMMIT", err) < 0)
-            return -1;
     }
-    return 0;
+    if (odbk_db_set_schema_version(cat->db, SCHEMA_VERSION) < 0) {
+        sql_err(cat, err, "cannot write the schema version");
+        odbk_db_rollback(cat->db);
+        return -1;
+    }
+    return commit(cat, err);
 }
 
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err)
 {
+    return odbk_catalog_open_secret(path, NULL, out, err);
+}
+
+int odbk_catalog_open_secret(const char *path, const char *password, struct odbk_catalog **out,
+                             struct odbk_err *err)
+{
     struct odbk_catalog *cat = odbk_xcalloc(1, sizeof(*cat));
-    int fd;
     *out = NULL;
-    cat->path = odbk_xstrdup(path);
-    if (mkdir_parents(path, err) < 0)
-        goto fail;
-    /* create it private before SQLite does (its default follows the umask) */
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        odbk_err_sys(err, ODBK_E_IO, "cannot open catalog '%s'", path);
-        goto fail;
+    cat->path = odbk_db_redact(path);
+    if (odbk_db_open(path, password, &cat->db, err) < 0 || migrate(cat, err) < 0) {
+        odbk_catalog_close(cat);
+        return -1;
     }
-    close(fd);
-    if (sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        if (cat->db)
-            sql_err(cat, err, "cannot open");
-        else
-            odbk_err_set(err, ODBK_E_IO, "cannot open catalog '%s'", path);
-        goto fail;
-    }
-    sqlite3_busy_timeout(cat->db, 30000);
-    if (exec(cat, "PRAGMA journal_mode = WAL", err) < 0 || exec(cat, "PRAGMA synchronous = NORMAL", err) < 0 ||
-        exec(cat, "PRAGMA foreign_keys = ON", err) < 0) {
-        odbk_err_hint(err, "is '%s' an odbk catalog? (--catalog FILE, $ODBK_CATALOG)", path);
-        goto fail;
-    }
-    if (migrate(cat, err) < 0)
-        goto fail;
     *out = cat;
     return 0;
-fail:
-    odbk_catalog_close(cat);
-    return -1;
+}
+
+int odbk_catalog_is_shared(const char *path)
+{
+    return odbk_db_is_pg(path);
 }
 
 void odbk_catalog_close(struct odbk_catalog *cat)
@@ -420,7 +440,7 @@ void odbk_catalog_close(struct odbk_catalog *cat)
         return;
     refresh_dirty(cat, 0, NULL);
     free(cat->dirty);
-    sqlite3_close(cat->db);
+    odbk_db_close(cat->db);
     free(cat->path);
     free(cat);
 }
@@ -438,15 +458,12 @@ void odbk_catalog_close(struct odbk_catalog *cat)
     "finished_at, db_size, fs_size, total_size, has_filestore, comment, retention, error, host, pid, "     \
     "heartbeat_at, odoo_version, pg_version, NULL, key_id, added_bytes"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+static void bind_text(struct odbk_db_stmt *st, int i, const char *s)
 {
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
+    odbk_db_bind_text(st, i, s);
 }
 
-static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
+static void bind_backup(struct odbk_db_stmt *st, const struct odbk_backup *b)
 {
     bind_text(st, 1, b->id);
     bind_text(st, 2, b->uuid);
@@ -458,40 +475,40 @@ static void bind_backup(sqlite3_stmt *st, const struct odbk_backup *b)
     bind_text(st, 8, odbk_format_name(b->format));
     bind_text(st, 9, b->compression);
     bind_text(st, 10, odbk_status_name(b->status));
-    sqlite3_bind_int(st, 11, b->verified);
-    sqlite3_bind_int64(st, 12, (sqlite3_int64)b->created_at);
-    sqlite3_bind_int64(st, 13, (sqlite3_int64)b->finished_at);
-    sqlite3_bind_int64(st, 14, (sqlite3_int64)b->db_size);
-    sqlite3_bind_int64(st, 15, (sqlite3_int64)b->fs_size);
-    sqlite3_bind_int64(st, 16, (sqlite3_int64)b->total_size);
-    sqlite3_bind_int(st, 17, b->has_filestore);
+    odbk_db_bind_int64(st, 11, b->verified);
+    odbk_db_bind_int64(st, 12, (int64_t)b->created_at);
+    odbk_db_bind_int64(st, 13, (int64_t)b->finished_at);
+    odbk_db_bind_int64(st, 14, (int64_t)b->db_size);
+    odbk_db_bind_int64(st, 15, (int64_t)b->fs_size);
+    odbk_db_bind_int64(st, 16, (int64_t)b->total_size);
+    odbk_db_bind_int64(st, 17, b->has_filestore);
     bind_text(st, 18, b->comment ? b->comment : "");
     bind_text(st, 19, odbk_tier_name(b->retention));
     bind_text(st, 20, b->error);
     bind_text(st, 21, b->host ? b->host : "");
-    sqlite3_bind_int64(st, 22, b->pid);
-    sqlite3_bind_int64(st, 23, (sqlite3_int64)b->heartbeat_at);
+    odbk_db_bind_int64(st, 22, b->pid);
+    odbk_db_bind_int64(st, 23, (int64_t)b->heartbeat_at);
     bind_text(st, 24, b->odoo_version ? b->odoo_version : "");
     bind_text(st, 25, b->pg_version ? b->pg_version : "");
     bind_text(st, 26, b->manifest);
     bind_text(st, 27, b->key_id ? b->key_id : "");
-    sqlite3_bind_int64(st, 28, (sqlite3_int64)b->added_bytes);
+    odbk_db_bind_int64(st, 28, (int64_t)b->added_bytes);
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
+static char *col_text(struct odbk_db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? odbk_xstrdup((const char *)t) : NULL;
+    const char *t = odbk_db_column_text(st, i);
+    return t ? odbk_xstrdup(t) : NULL;
 }
 
 /* A name column into an enum: a name this version does not know (a newer odbk wrote the row) is an error. */
-static int col_enum(sqlite3_stmt *st, int i, const struct odbk_vocab *v, int *out, struct odbk_err *err)
+static int col_enum(struct odbk_db_stmt *st, int i, const struct odbk_vocab *v, int *out, struct odbk_err *err)
 {
-    return odbk_vocab_parse(v, (const char *)sqlite3_column_text(st, i), out, ODBK_E_DATA, err);
+    return odbk_vocab_parse(v, odbk_db_column_text(st, i), out, ODBK_E_DATA, err);
 }
 
 /* The row at st into b (released on failure). */
-static int read_backup(sqlite3_stmt *st, struct odbk_backup *b, struct odbk_err *err)
+static int read_backup(struct odbk_db_stmt *st, struct odbk_backup *b, struct odbk_err *err)
 {
     int type = 0, format = 0, status = 0;
     memset(b, 0, sizeof(*b));
@@ -502,27 +519,27 @@ static int read_backup(sqlite3_stmt *st, struct odbk_backup *b, struct odbk_err 
     b->database = col_text(st, 4);
     b->storage = col_text(st, 5);
     b->compression = col_text(st, 8);
-    b->verified = sqlite3_column_int(st, 10);
-    b->created_at = (time_t)sqlite3_column_int64(st, 11);
-    b->finished_at = (time_t)sqlite3_column_int64(st, 12);
-    b->db_size = (uint64_t)sqlite3_column_int64(st, 13);
-    b->fs_size = (uint64_t)sqlite3_column_int64(st, 14);
-    b->total_size = (uint64_t)sqlite3_column_int64(st, 15);
-    b->has_filestore = sqlite3_column_int(st, 16);
+    b->verified = (int)odbk_db_column_int64(st, 10);
+    b->created_at = (time_t)odbk_db_column_int64(st, 11);
+    b->finished_at = (time_t)odbk_db_column_int64(st, 12);
+    b->db_size = (uint64_t)odbk_db_column_int64(st, 13);
+    b->fs_size = (uint64_t)odbk_db_column_int64(st, 14);
+    b->total_size = (uint64_t)odbk_db_column_int64(st, 15);
+    b->has_filestore = (int)odbk_db_column_int64(st, 16);
     b->comment = col_text(st, 17);
 
     b->error = col_text(st, 19);
     b->host = col_text(st, 20);
-    b->pid = (long)sqlite3_column_int64(st, 21);
-    b->heartbeat_at = (time_t)sqlite3_column_int64(st, 22);
+    b->pid = (long)odbk_db_column_int64(st, 21);
+    b->heartbeat_at = (time_t)odbk_db_column_int64(st, 22);
     b->odoo_version = col_text(st, 23);
     b->pg_version = col_text(st, 24);
     b->manifest = col_text(st, 25);
     b->key_id = col_text(st, 26);
-    b->added_bytes = (uint64_t)sqlite3_column_int64(st, 27);
+    b->added_bytes = (uint64_t)odbk_db_column_int64(st, 27);
     if (col_enum(st, 6, &odbk_vocab_type, &type, err) < 0 || col_enum(st, 7, &odbk_vocab_format, &format, err) < 0 ||
         col_enum(st, 9, &odbk_vocab_status, &status, err) < 0 ||
-        odbk_tier_parse((const char *)sqlite3_column_text(st, 18), &b->retention, ODBK_E_DATA, err) < 0) {
+        odbk_tier_parse(odbk_db_column_text(st, 18), &b->retention, ODBK_E_DATA, err) < 0) {
         odbk_err_prefix(err, "backup '%s' in the catalog", b->id ? b->id : "");
         odbk_err_hint(err, "a newer odbk wrote it: upgrade odbk");
         odbk_backup_release(b);
@@ -567,14 +584,14 @@ void odbk_backup_list_free(struct odbk_backup *v, size_t n)
 /* The env of the row with id, or NULL (malloc'd). */
 static char *env_of(struct odbk_catalog *cat, const char *id)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     char *env = NULL;
-    if (sqlite3_prepare_v2(cat->db, "SELECT env FROM backups WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT env FROM backups WHERE id = ?1", &st) < 0)
         return NULL;
     bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (odbk_db_step(st) == ODBK_DB_ROW)
         env = col_text(st, 0);
-    sqlite3_finalize(st);
+    odbk_db_finalize(st);
     return env;
 }
 
@@ -583,29 +600,29 @@ static char *env_of(struct odbk_catalog *cat, const char *id)
 static int write_backup(struct odbk_catalog *cat, const char *sql, const struct odbk_backup *b,
                         struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc, own, r = -1;
     char *old_env = NULL;
     /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
      * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
     if (b->status == ODBK_BACKUP_COMPLETED && odbk_failpoint("catalog-readonly"))
-        sqlite3_exec(cat->db, "PRAGMA query_only = ON", NULL, NULL, NULL);
+        odbk_db_readonly(cat->db);
     if (tx_begin(cat, &own, err) < 0)
         return -1;
     if (!strncmp(sql, "UPDATE", 6))
         old_env = env_of(cat, b->id);
-    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (odbk_db_prepare(cat->db, sql, &st) < 0) {
         sql_err(cat, err, "cannot prepare");
         goto out;
     }
     bind_backup(st, b);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
         sql_err(cat, err, "cannot write backup row");
         goto out;
     }
-    r = sqlite3_changes(cat->db);
+    r = odbk_db_changes(cat->db);
     if (r > 0 && (env_written(cat, b->env, err) < 0 ||
                   (old_env && b->env && strcmp(old_env, b->env) && env_written(cat, old_env, err) < 0)))
         r = -1;
@@ -648,68 +665,67 @@ int odbk_env_lock_alive(const struct odbk_env_lock *l, time_t now)
 /* env's lock row into *l: 1 found, 0 none, -1 error.  Inside the caller's transaction. */
 static int lock_read(struct odbk_catalog *cat, const char *env, struct odbk_env_lock *l, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     memset(l, 0, sizeof(*l));
-    if (sqlite3_prepare_v2(cat->db, "SELECT env, holder, host, pid, pid_start, acquired_at, heartbeat_at FROM "
-                           "env_locks WHERE env = ?1", -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT env, holder, host, pid, pid_start, acquired_at, heartbeat_at FROM "
+                           "env_locks WHERE env = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW) {
         l->env = col_text(st, 0);
         l->holder = col_text(st, 1);
         l->host = col_text(st, 2);
-        l->pid = (long)sqlite3_column_int64(st, 3);
+        l->pid = (long)odbk_db_column_int64(st, 3);
         l->pid_start = col_text(st, 4);
-        l->acquired_at = (time_t)sqlite3_column_int64(st, 5);
-        l->heartbeat_at = (time_t)sqlite3_column_int64(st, 6);
+        l->acquired_at = (time_t)odbk_db_column_int64(st, 5);
+        l->heartbeat_at = (time_t)odbk_db_column_int64(st, 6);
     }
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot read the env's lock");
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the env's lock");
 }
 
 /* A live lock of env: 1 with *held set; a dead holder's row is removed (0); -1 error. */
 static int lock_live(struct odbk_catalog *cat, const char *env, struct odbk_env_lock *held, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc = lock_read(cat, env, held, err);
     if (rc <= 0)
         return rc;
     if (odbk_env_lock_alive(held, odbk_now()))
         return 1;
     odbk_env_lock_release(held);
-    if (sqlite3_prepare_v2(cat->db, "DELETE FROM env_locks WHERE env = ?1", -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "DELETE FROM env_locks WHERE env = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot remove a dead holder's lock");
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot remove a dead holder's lock");
 }
 
 /* The newest backup of env pending, in progress or uploading: 1 with *running set, 0 none, -1 error. */
 static int running_of(struct odbk_catalog *cat, const char *env, struct odbk_backup *running, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc, found = 0;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "SELECT " BACKUP_COLUMNS " FROM backups WHERE env = ?1 AND status IN ('pending', "
-                           "'in_progress', 'uploading') ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "'in_progress', 'uploading') ORDER BY created_at DESC, rowid DESC LIMIT 1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW) {
         if (read_backup(st, running, err) < 0) {
-            sqlite3_finalize(st);
+            odbk_db_finalize(st);
             return -1;
         }
         found = 1;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_ROW && rc != ODBK_DB_DONE)
         return sql_err(cat, err, "cannot read running backups");
     return found;
 }
@@ -717,21 +733,21 @@ static int running_of(struct odbk_catalog *cat, const char *env, struct odbk_bac
 int odbk_catalog_env_lock(struct odbk_catalog *cat, const char *env, const char *holder,
                           struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     char *start;
     int rc;
     memset(running, 0, sizeof(*running));
     memset(held, 0, sizeof(*held));
-    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+    if (begin(cat, err) < 0)
         return -1;
-    if ((rc = lock_live(cat, env, held, err)) != 0)
+    if ((rc = lock_env(cat, env, err)) != 0 || (rc = lock_live(cat, env, held, err)) != 0)
         goto end;
     if ((rc = running_of(cat, env, running, err)) != 0) {
         rc = rc < 0 ? -1 : 2;
         goto end;
     }
-    if (sqlite3_prepare_v2(cat->db, "INSERT INTO env_locks (env, holder, host, pid, pid_start, acquired_at, "
-                           "heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)", -1, &st, NULL) != SQLITE_OK) {
+    if (odbk_db_prepare(cat->db, "INSERT INTO env_locks (env, holder, host, pid, pid_start, acquired_at, "
+                           "heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)", &st) < 0) {
         rc = sql_err(cat, err, "cannot prepare");
         goto end;
     }
@@ -739,15 +755,15 @@ int odbk_catalog_env_lock(struct odbk_catalog *cat, const char *env, const char 
     bind_text(st, 1, env);
     bind_text(st, 2, holder);
     bind_text(st, 3, odbk_hostname());
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid());
+    odbk_db_bind_int64(st, 4, (int64_t)getpid());
     bind_text(st, 5, start);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)odbk_now());
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot take the env's lock");
-    sqlite3_finalize(st);
+    odbk_db_bind_int64(st, 6, (int64_t)odbk_now());
+    rc = odbk_db_step(st) == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot take the env's lock");
+    odbk_db_finalize(st);
     free(start);
 end:
-    if (rc < 0 || exec(cat, "COMMIT", err) < 0) {
-        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc < 0 || commit(cat, err) < 0) {
+        odbk_db_rollback(cat->db);
         odbk_backup_release(running);
         odbk_env_lock_release(held);
         return -1;
@@ -762,20 +778,20 @@ end:
 /* The statements of this process's lock of env: a heartbeat (UPDATE) or the release (DELETE). */
 static int lock_own(struct odbk_catalog *cat, const char *sql, int beat, const char *env, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, sql, &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
     bind_text(st, 2, odbk_hostname());
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
+    odbk_db_bind_int64(st, 3, (int64_t)getpid());
     if (beat)
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+        odbk_db_bind_int64(st, 4, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE)
         return sql_err(cat, err, "cannot write the env's lock");
-    return sqlite3_changes(cat->db) > 0;
+    return odbk_db_changes(cat->db) > 0;
 }
 
 int odbk_catalog_env_lock_beat(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
@@ -794,26 +810,63 @@ int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct od
                                                                                                            : 0;
 }
 
+/* A scheduled backup of env made at or after since, completed or expired: 1, 0 none, -1 error. */
+static int done_since(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "SELECT 1 FROM backups WHERE env = ?1 AND status IN ('completed', 'expired') AND "
+                        "type = 'scheduled' AND created_at >= ?2 LIMIT 1", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    odbk_db_bind_int64(st, 2, (int64_t)since);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
+        return 1;
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the env's backups");
+}
+
+int odbk_catalog_due_taken(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err)
+{
+    struct odbk_backup running;
+    int rc = running_of(cat, env, &running, err);
+    if (rc == 1)
+        odbk_backup_release(&running);
+    if (rc == 0 && since)
+        rc = done_since(cat, env, since, err);
+    return rc;
+}
+
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
                                          struct odbk_backup *running, struct odbk_env_lock *held,
                                          struct odbk_err *err)
 {
+    return odbk_catalog_backup_insert_due(cat, b, 0, running, held, err);
+}
+
+int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                                   struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
+{
     int rc;
     memset(running, 0, sizeof(*running));
     memset(held, 0, sizeof(*held));
-    if (exec(cat, "BEGIN IMMEDIATE", err) < 0)
+    if (begin(cat, err) < 0)
         return -1;
-    if ((rc = running_of(cat, b->env, running, err)) == 0 && (rc = lock_live(cat, b->env, held, err)) == 1)
+    if ((rc = lock_env(cat, b->env, err)) == 0 && (rc = running_of(cat, b->env, running, err)) == 0 &&
+        (rc = lock_live(cat, b->env, held, err)) == 1)
         rc = 2;
+    if (rc == 0 && since && (rc = done_since(cat, b->env, since, err)) == 1)
+        rc = 3;
     if (rc < 0)
         goto fail;
     if (!rc && odbk_catalog_backup_insert(cat, b, err) < 0)
         goto fail;
-    if (exec(cat, "COMMIT", err) < 0)
+    if (commit(cat, err) < 0)
         goto fail;
     return rc;
 fail:
-    sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    odbk_db_rollback(cat->db);
     odbk_backup_release(running);
     odbk_env_lock_release(held);
     return -1;
@@ -823,22 +876,22 @@ fail:
 static int import_known(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
                         struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db, "SELECT storage, manifest IS ?2 FROM backups WHERE id = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT storage, CASE WHEN manifest IS NOT DISTINCT FROM ?2 THEN 1 ELSE 0 END "
+                        "FROM backups WHERE id = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, b->id);
     bind_text(st, 2, b->manifest);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW) {
         *storage = col_text(st, 0);
-        *same = sqlite3_column_int(st, 1);
+        *same = (int)odbk_db_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot read backup");
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read backup");
 }
 
 int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backup *b, char **storage, int *same,
@@ -852,9 +905,9 @@ int odbk_catalog_backup_import(struct odbk_catalog *cat, const struct odbk_backu
      * tried first: the lookup after a known id, the insert (which ignores a known id) after a new one. */
     if (cat->import_known && (rc = import_known(cat, b, storage, same, err)) != 0)
         return rc;
-    if ((rc = write_backup(cat, "INSERT OR IGNORE INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+    if ((rc = write_backup(cat, "INSERT INTO backups (" BACKUP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
                            "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-                           "?24, ?25, ?26, ?27, ?28)",
+                           "?24, ?25, ?26, ?27, ?28) ON CONFLICT DO NOTHING",
                            b, err)) < 0)
         return -1;
     if (rc == 1) {
@@ -884,31 +937,30 @@ int odbk_catalog_backup_update(struct odbk_catalog *cat, const struct odbk_backu
 int odbk_catalog_backup_set_status(struct odbk_catalog *cat, const char *id, enum odbk_backup_status status,
                                    const char *error, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc, own, r = -1;
     char *env = NULL;
     if (tx_begin(cat, &own, err) < 0)
         return -1;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "UPDATE backups SET status = ?2, error = COALESCE(?3, error), "
                            "finished_at = CASE WHEN ?2 IN ('completed', 'failed') AND finished_at = 0 "
-                           "THEN ?4 ELSE finished_at END WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "THEN ?4 ELSE finished_at END WHERE id = ?1", &st) < 0) {
         sql_err(cat, err, "cannot prepare");
         goto out;
     }
     bind_text(st, 1, id);
     bind_text(st, 2, odbk_status_name(status));
     bind_text(st, 3, error);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    odbk_db_bind_int64(st, 4, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
         sql_err(cat, err, "cannot update backup status");
         goto out;
     }
     r = 0;
-    if (sqlite3_changes(cat->db) > 0 && (env = env_of(cat, id)) && env_written(cat, env, err) < 0)
+    if (odbk_db_changes(cat->db) > 0 && (env = env_of(cat, id)) && env_written(cat, env, err) < 0)
         r = -1;
 out:
     free(env);
@@ -917,22 +969,21 @@ out:
 
 int odbk_catalog_heartbeat(struct odbk_catalog *cat, const char *id, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db, "UPDATE backups SET heartbeat_at = ?2 WHERE id = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "UPDATE backups SET heartbeat_at = ?2 WHERE id = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)odbk_now());
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot write heartbeat");
+    odbk_db_bind_int64(st, 2, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot write heartbeat");
 }
 
 int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odbk_backup *out,
                             struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc, n = 0, pass, bad = 0;
     char *upper = odbk_xasprintf("%s\x7f", id);   /* ids are ASCII: [id, id DEL) holds every id starting so */
     memset(out, 0, sizeof(*out));
@@ -941,29 +992,28 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
     for (pass = 0; pass < 2 && n == 0; pass++) {
         if (pass == 1 && strlen(id) < 8)
             break;
-        if (sqlite3_prepare_v2(cat->db,
+        if (odbk_db_prepare(cat->db,
                                pass ? "SELECT " BACKUP_COLUMNS " FROM backups WHERE id >= ?1 AND id < ?2 ORDER BY id "
                                       "LIMIT 2"
-                                    : "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1",
-                               -1, &st, NULL) != SQLITE_OK) {
+                                    : "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?1", &st) < 0) {
             free(upper);
             return sql_err(cat, err, "cannot prepare");
         }
         bind_text(st, 1, id);
         if (pass)
             bind_text(st, 2, upper);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
             if (n++ == 0 && read_backup(st, out, err) < 0) {
                 bad = 1;
                 break;
             }
         }
-        sqlite3_finalize(st);
+        odbk_db_finalize(st);
         if (bad) {
             free(upper);
             return -1;
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != ODBK_DB_DONE) {
             if (n)
                 odbk_backup_release(out);
             free(upper);
@@ -994,7 +1044,7 @@ static size_t in_names(char *sql, size_t size, size_t len, const char *column, u
 }
 
 /* The names of in_names' placeholders, from index bi; returns the next index. */
-static int bind_names(sqlite3_stmt *st, int bi, unsigned mask, const struct odbk_vocab *v)
+static int bind_names(struct odbk_db_stmt *st, int bi, unsigned mask, const struct odbk_vocab *v)
 {
     int i;
     for (i = 0; odbk_vocab_name(v, i); i++)
@@ -1006,12 +1056,12 @@ static int bind_names(sqlite3_stmt *st, int bi, unsigned mask, const struct odbk
 int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
                              void *ctx, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     char sql[2048];
     size_t len, i;
     int rc, bi = 1, stop = 0;
     /* without the manifest (2 KB a row, most of the table's pages) when not wanted: the same columns */
-    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM backups WHERE 1",
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM backups WHERE true",
                            f && f->no_manifest ? BACKUP_COLUMNS_NO_MANIFEST : BACKUP_COLUMNS);
     if (f && f->envs && f->envs[0]) {
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
@@ -1029,8 +1079,8 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND storage = ?");
     if (f && f->search)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-                                " AND (instr(lower(env), lower(?)) OR instr(lower(project), lower(?)) "
-                                "OR instr(lower(database), lower(?)))");
+                                " AND (instr(lower(env), lower(?)) > 0 OR instr(lower(project), lower(?)) > 0 "
+                                "OR instr(lower(database), lower(?)) > 0)");
     if (f && f->since)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at >= ?");
     if (f && f->until)
@@ -1039,7 +1089,7 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
     len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at DESC, rowid DESC");
     if (f && f->limit)
         snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
-    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, sql, &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     if (f && f->envs)
         for (i = 0; f->envs[i] && i < 100; i++)
@@ -1058,37 +1108,70 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         bind_text(st, bi++, f->search);
     }
     if (f && f->since)
-        sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->since);
+        odbk_db_bind_int64(st, bi++, (int64_t)f->since);
     if (f && f->until)
-        sqlite3_bind_int64(st, bi++, (sqlite3_int64)f->until);
-    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        odbk_db_bind_int64(st, bi++, (int64_t)f->until);
+    while (!stop && (rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         struct odbk_backup b;
         if (read_backup(st, &b, err) < 0) {
-            sqlite3_finalize(st);
+            odbk_db_finalize(st);
             return -1;
         }
         stop = cb(ctx, &b);
         odbk_backup_release(&b);
     }
-    sqlite3_finalize(st);
+    odbk_db_finalize(st);
     if (stop)
         return stop;
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot list backups");
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot list backups");
 }
 
 int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     *n = 0;
-    if (sqlite3_prepare_v2(cat->db, "SELECT count(*) FROM backups WHERE storage = ?1 AND status = 'completed'", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT count(*) FROM backups WHERE storage = ?1 AND status = 'completed'", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, storage);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *n = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : sql_err(cat, err, "cannot count backups");
+    if ((rc = odbk_db_step(st)) == ODBK_DB_ROW)
+        *n = (size_t)odbk_db_column_int64(st, 0);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_ROW ? 0 : sql_err(cat, err, "cannot count backups");
+}
+
+int odbk_catalog_env_storages(struct odbk_catalog *cat, const char *env, unsigned statuses, char ***out, size_t *n,
+                              struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    char sql[512];
+    size_t len;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT DISTINCT storage FROM backups WHERE env = ?1");
+    if (statuses)
+        len = in_names(sql, sizeof(sql), len, "status", statuses, &odbk_vocab_status);
+    snprintf(sql + len, sizeof(sql) - len, " ORDER BY storage");
+    if (odbk_db_prepare(cat->db, sql, &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    if (statuses)
+        bind_names(st, 2, statuses, &odbk_vocab_status);
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        *out = odbk_xrealloc(*out, (*n + 1) * sizeof(char *));
+        (*out)[(*n)++] = col_text(st, 0);
+    }
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
+        while (*n)
+            free((*out)[--*n]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return sql_err(cat, err, "cannot list the env's storages");
+    }
+    return 0;
 }
 
 struct collect {
@@ -1127,7 +1210,7 @@ int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_
 
 int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc, own, r = -1;
     const char *user = a->user;
     if (!user) {
@@ -1136,14 +1219,13 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     }
     if (tx_begin(cat, &own, err) < 0)
         return -1;
-    if (sqlite3_prepare_v2(cat->db,
-                           "INSERT INTO audit (at, user, host, action, backup_id, env, source, target, options, "
-                           "result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (odbk_db_prepare(cat->db,
+                           "INSERT INTO audit (at, \"user\", host, action, backup_id, env, source, target, options, "
+                           "result, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st) < 0) {
         sql_err(cat, err, "cannot prepare");
         return tx_end(cat, own, -1, err);
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(a->at ? a->at : odbk_now()));
+    odbk_db_bind_int64(st, 1, (int64_t)(a->at ? a->at : odbk_now()));
     bind_text(st, 2, user);
     bind_text(st, 3, a->host ? a->host : odbk_hostname());
     bind_text(st, 4, a->action);
@@ -1154,9 +1236,9 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     bind_text(st, 9, a->options);
     bind_text(st, 10, a->result ? a->result : "ok");
     bind_text(st, 11, a->detail);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE)
         sql_err(cat, err, "cannot write audit entry");
     else   /* a failed scheduled attempt counts in its env's figures */
         r = a->action && !strcmp(a->action, "schedule") ? env_written(cat, a->env, err) : 0;
@@ -1167,57 +1249,133 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
 static int query_ints(struct odbk_catalog *cat, const char *sql, const char *env, int64_t arg, int64_t *out,
                       int n, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc, i;
     for (i = 0; i < n; i++)
         out[i] = 0;
-    if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, sql, &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    if (sqlite3_bind_parameter_count(st) >= 2)
-        sqlite3_bind_int64(st, 2, arg);
-    rc = sqlite3_step(st);
-    for (i = 0; rc == SQLITE_ROW && i < n; i++)
-        out[i] = sqlite3_column_int64(st, i);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    odbk_db_bind_int64(st, 2, arg);
+    rc = odbk_db_step(st);
+    for (i = 0; rc == ODBK_DB_ROW && i < n; i++)
+        out[i] = odbk_db_column_int64(st, i);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_ROW && rc != ODBK_DB_DONE)
         return sql_err(cat, err, "cannot read");
     return 0;
 }
 
 #define ENV_STATE_COLUMNS                                                                                     \
     "env, completed, latest_id, latest_at, failed_id, failed_at, failed_error, running, scheduled_at, "        \
-    "schedule_failures, schedule_failed_at"
+    "schedule_failures, schedule_failed_at, plan_from, plan_until, plan_policy"
 
-static void read_env_state(sqlite3_stmt *st, struct odbk_env_summary *s)
+static void read_env_state(struct odbk_db_stmt *st, struct odbk_env_summary *s)
 {
     s->env = col_text(st, 0);
-    s->completed = (size_t)sqlite3_column_int64(st, 1);
+    s->completed = (size_t)odbk_db_column_int64(st, 1);
     s->latest_id = col_text(st, 2);
-    s->latest_at = (time_t)sqlite3_column_int64(st, 3);
+    s->latest_at = (time_t)odbk_db_column_int64(st, 3);
     s->failed_id = col_text(st, 4);
-    s->failed_at = (time_t)sqlite3_column_int64(st, 5);
+    s->failed_at = (time_t)odbk_db_column_int64(st, 5);
     s->failed_error = col_text(st, 6);
-    s->running = sqlite3_column_int64(st, 7) != 0;
-    s->last_scheduled_success = (time_t)sqlite3_column_int64(st, 8);
-    s->schedule_failures = (size_t)sqlite3_column_int64(st, 9);
-    s->schedule_failed_at = (time_t)sqlite3_column_int64(st, 10);
+    s->running = odbk_db_column_int64(st, 7) != 0;
+    s->last_scheduled_success = (time_t)odbk_db_column_int64(st, 8);
+    s->schedule_failures = (size_t)odbk_db_column_int64(st, 9);
+    s->schedule_failed_at = (time_t)odbk_db_column_int64(st, 10);
+    s->plan_from = (time_t)odbk_db_column_int64(st, 11);
+    s->plan_until = (time_t)odbk_db_column_int64(st, 12);
+    s->plan_policy = col_text(st, 13);
+}
+
+static int cmp_id_status(const void *a, const void *b)
+{
+    return strcmp(((const struct odbk_plan_row *)a)->id, ((const struct odbk_plan_row *)b)->id);
+}
+
+int odbk_catalog_plan_record(struct odbk_catalog *cat, const char *env, const struct odbk_plan_row *rows,
+                             size_t n, time_t from, time_t until, const char *policy, int *written,
+                             struct odbk_err *err)
+{
+    struct odbk_plan_row *want;
+    struct odbk_db_stmt *st = NULL;
+    size_t seen = 0;
+    int rc, r = -1, same = 1;
+    *written = 0;
+    if (odbk_db_in_tx(cat->db))   /* inside another transaction: it could not be undone alone */
+        return 0;
+    if (begin(cat, err) < 0)
+        return -1;
+    want = odbk_xcalloc(n ? n : 1, sizeof(*want));
+    memcpy(want, rows, n * sizeof(*want));
+    qsort(want, n, sizeof(*want), cmp_id_status);
+    /* The record first: its row is then this transaction's, so a writer of the env's rows that refreshes it
+     * comes after (and resets it) or came before, and its rows are seen below. */
+    if (odbk_db_prepare(cat->db, "UPDATE env_state SET plan_from = ?2, plan_until = ?3, plan_policy = ?4 "
+                                 "WHERE env = ?1", &st) < 0) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, env);
+    odbk_db_bind_int64(st, 2, (int64_t)from);
+    odbk_db_bind_int64(st, 3, (int64_t)until);
+    bind_text(st, 4, policy);
+    if (odbk_db_step(st) != ODBK_DB_DONE) {
+        sql_err(cat, err, "cannot write the env's plan record");
+        goto out;
+    }
+    odbk_db_finalize(st);
+    st = NULL;
+    if (odbk_db_changes(cat->db) <= 0) {   /* no env_state row: nothing to record */
+        r = 0;
+        goto out;
+    }
+    if (odbk_db_prepare(cat->db, "SELECT id, status FROM backups WHERE env = ?1 AND status <> 'expired'", &st) < 0) {
+        sql_err(cat, err, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, env);
+    while (same && (rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        struct odbk_plan_row key = {odbk_db_column_text(st, 0), 0}, *hit;
+        const char *name = odbk_db_column_text(st, 1);
+        hit = key.id ? bsearch(&key, want, n, sizeof(*want), cmp_id_status) : NULL;
+        same = hit && name && (int)hit->status == odbk_vocab_find(&odbk_vocab_status, name);
+        seen++;
+    }
+    if (same && rc != ODBK_DB_DONE) {
+        sql_err(cat, err, "cannot read the env's rows");
+        goto out;
+    }
+    r = 0;
+    if (!same || seen != n)   /* a row came, went or changed since the prune read them: no record */
+        goto out;
+    odbk_db_finalize(st);
+    st = NULL;
+    free(want);
+    if (commit(cat, err) < 0)
+        return -1;
+    *written = 1;
+    return 0;
+out:
+    odbk_db_finalize(st);
+    free(want);
+    odbk_db_rollback(cat->db);
+    return r;
 }
 
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
                              struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     memset(s, 0, sizeof(*s));
-    if (sqlite3_prepare_v2(cat->db, "SELECT " ENV_STATE_COLUMNS " FROM env_state WHERE env = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT " ENV_STATE_COLUMNS " FROM env_state WHERE env = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if ((rc = odbk_db_step(st)) == ODBK_DB_ROW)
         read_env_state(st, s);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_ROW && rc != ODBK_DB_DONE)
         return sql_err(cat, err, "cannot read the env's figures");
     return 0;
 }
@@ -1229,13 +1387,13 @@ static int cmp_summary(const void *a, const void *b)
 
 int odbk_catalog_env_summaries(struct odbk_catalog *cat, struct odbk_env_summaries *out, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     size_t cap = 0;
     int rc;
     memset(out, 0, sizeof(*out));
-    if (sqlite3_prepare_v2(cat->db, "SELECT " ENV_STATE_COLUMNS " FROM env_state", -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT " ENV_STATE_COLUMNS " FROM env_state", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         if (out->n == cap) {
             cap = cap ? cap * 2 : 256;
             out->v = odbk_xrealloc(out->v, cap * sizeof(*out->v));
@@ -1247,8 +1405,8 @@ int odbk_catalog_env_summaries(struct odbk_catalog *cat, struct odbk_env_summari
         else
             odbk_env_summary_release(&out->v[out->n]);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
         odbk_env_summaries_release(out);
         return sql_err(cat, err, "cannot read the envs' figures");
     }
@@ -1284,6 +1442,7 @@ void odbk_env_summary_release(struct odbk_env_summary *s)
     free(s->latest_id);
     free(s->failed_id);
     free(s->failed_error);
+    free(s->plan_policy);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1302,26 +1461,25 @@ int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, ti
 int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct odbk_audit **out, size_t *n,
                             struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     size_t cap = 0;
     int rc;
     struct odbk_audit *v = NULL;
-#define AUDIT_COLUMNS "SELECT at, user, host, action, backup_id, env, source, target, options, result, detail "
-    if (sqlite3_prepare_v2(cat->db,
+#define AUDIT_COLUMNS "SELECT at, \"user\", host, action, backup_id, env, source, target, options, result, detail "
+    if (odbk_db_prepare(cat->db,
                            env ? AUDIT_COLUMNS "FROM audit WHERE env = ?1 ORDER BY at DESC, id DESC" /* audit_env_at */
-                               : AUDIT_COLUMNS "FROM audit WHERE ?1 IS NULL ORDER BY at DESC, id DESC",
-                           -1, &st, NULL) != SQLITE_OK)
+                               : AUDIT_COLUMNS "FROM audit WHERE CAST(?1 AS TEXT) IS NULL ORDER BY at DESC, id DESC", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
     *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         struct odbk_audit *a;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             v = odbk_xrealloc(v, cap * sizeof(*v));
         }
         a = &v[(*n)++];
-        a->at = (time_t)sqlite3_column_int64(st, 0);
+        a->at = (time_t)odbk_db_column_int64(st, 0);
         a->user = col_text(st, 1);
         a->host = col_text(st, 2);
         a->action = col_text(st, 3);
@@ -1333,8 +1491,8 @@ int odbk_catalog_audit_list(struct odbk_catalog *cat, const char *env, struct od
         a->result = col_text(st, 9);
         a->detail = col_text(st, 10);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
         odbk_audit_list_free(v, *n);
         *n = 0;
         return sql_err(cat, err, "cannot list the audit log");
@@ -1365,74 +1523,69 @@ void odbk_audit_list_free(struct odbk_audit *v, size_t n)
 
 int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db,
-                           "INSERT INTO gc_due (env, storage, gen, since) VALUES (?1, ?2, 1, ?3) "
-                           "ON CONFLICT (env, storage) DO UPDATE SET gen = gc_due.gen + 1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "INSERT INTO gc_due (env, storage, gen, since) VALUES (?1, ?2, 1, ?3) "
+                           "ON CONFLICT (env, storage) DO UPDATE SET gen = gc_due.gen + 1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
     bind_text(st, 2, storage);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)odbk_now());
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record a collection due");
+    odbk_db_bind_int64(st, 3, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record a collection due");
 }
 
 int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
                             struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     *gen = 0;
-    if (sqlite3_prepare_v2(cat->db, "SELECT gen FROM gc_due WHERE env = ?1 AND storage = ?2", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT gen FROM gc_due WHERE env = ?1 AND storage = ?2", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
     bind_text(st, 2, storage);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *gen = (int64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW)
+        *gen = odbk_db_column_int64(st, 0);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot read the collections due");
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the collections due");
 }
 
 int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
                               struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db, "DELETE FROM gc_due WHERE env = ?1 AND storage = ?2 AND gen = ?3", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "DELETE FROM gc_due WHERE env = ?1 AND storage = ?2 AND gen = ?3", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
     bind_text(st, 2, storage);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)gen);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot clear a collection due");
+    odbk_db_bind_int64(st, 3, (int64_t)gen);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot clear a collection due");
 }
 
 int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
                              struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     *storages = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(cat->db, "SELECT storage FROM gc_due WHERE env = ?1 ORDER BY storage", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "SELECT storage FROM gc_due WHERE env = ?1 ORDER BY storage", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, env);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         *storages = odbk_xrealloc(*storages, (*n + 1) * sizeof(char *));
         (*storages)[(*n)++] = col_text(st, 0);
     }
-    sqlite3_finalize(st);
-    if (rc == SQLITE_DONE)
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_DONE)
         return 0;
     odbk_catalog_gc_due_list_free(*storages, *n);
     *storages = NULL;
@@ -1453,75 +1606,71 @@ void odbk_catalog_gc_due_list_free(char **storages, size_t n)
 int odbk_catalog_removal_add(struct odbk_catalog *cat, const char *storage, const char *prefix,
                              const char *backup_id, const char *error, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "INSERT INTO removals (storage, prefix, backup_id, added_at, tried_at, error) "
                            "VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (storage, prefix) DO UPDATE SET "
-                           "tried_at = ?4, attempts = attempts + 1, error = ?5",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "tried_at = ?4, attempts = removals.attempts + 1, error = ?5", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, storage);
     bind_text(st, 2, prefix);
     bind_text(st, 3, backup_id);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
+    odbk_db_bind_int64(st, 4, (int64_t)odbk_now());
     bind_text(st, 5, error);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record a removal to retry");
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record a removal to retry");
 }
 
 int odbk_catalog_removal_due(struct odbk_catalog *cat, const char *storage, const char *prefix,
                              const char *backup_id, time_t due_at, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     /* a later due time wins: a link made earlier must not lose its file before it expires */
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "INSERT INTO removals (storage, prefix, backup_id, added_at, attempts, due_at) "
                            "VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (storage, prefix) DO UPDATE SET "
-                           "due_at = CASE WHEN removals.due_at < ?5 THEN ?5 ELSE removals.due_at END",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "due_at = CASE WHEN removals.due_at < ?5 THEN ?5 ELSE removals.due_at END", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, storage);
     bind_text(st, 2, prefix);
     bind_text(st, 3, backup_id);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)odbk_now());
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)due_at);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record a removal");
+    odbk_db_bind_int64(st, 4, (int64_t)odbk_now());
+    odbk_db_bind_int64(st, 5, (int64_t)due_at);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record a removal");
 }
 
 int odbk_catalog_removal_done(struct odbk_catalog *cat, const char *storage, const char *prefix,
                               struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db, "DELETE FROM removals WHERE storage = ?1 AND prefix = ?2", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "DELETE FROM removals WHERE storage = ?1 AND prefix = ?2", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, storage);
     bind_text(st, 2, prefix);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot clear a removal");
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot clear a removal");
 }
 
 int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **out, size_t *n, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     size_t cap = 0;
     int rc;
     struct odbk_removal *v = NULL;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "SELECT storage, prefix, backup_id, added_at, attempts, error FROM removals "
-                           "WHERE due_at <= ?1 ORDER BY added_at, storage, prefix",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "WHERE due_at <= ?1 ORDER BY added_at, storage, prefix", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)odbk_now());
+    odbk_db_bind_int64(st, 1, (int64_t)odbk_now());
     *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         struct odbk_removal *r;
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
@@ -1531,12 +1680,12 @@ int odbk_catalog_removal_list(struct odbk_catalog *cat, struct odbk_removal **ou
         r->storage = col_text(st, 0);
         r->prefix = col_text(st, 1);
         r->backup_id = col_text(st, 2);
-        r->added_at = (time_t)sqlite3_column_int64(st, 3);
-        r->attempts = sqlite3_column_int(st, 4);
+        r->added_at = (time_t)odbk_db_column_int64(st, 3);
+        r->attempts = (int)odbk_db_column_int64(st, 4);
         r->error = col_text(st, 5);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
         odbk_removal_list_free(v, *n);
         *n = 0;
         return sql_err(cat, err, "cannot list the removals to retry");
@@ -1561,18 +1710,17 @@ void odbk_removal_list_free(struct odbk_removal *v, size_t n)
 
 int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "INSERT INTO restore_temps (host, pid, pid_start, created_at, pg, target_db, target_dir, "
                            "tmp_db, tmp_dir, old_db, old_dir, step, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                           "?10, ?11, ?12, ?13)",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "?10, ?11, ?12, ?13) RETURNING id", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, t->host);
-    sqlite3_bind_int64(st, 2, t->pid);
+    odbk_db_bind_int64(st, 2, t->pid);
     bind_text(st, 3, t->pid_start ? t->pid_start : "");
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)(t->created_at ? t->created_at : odbk_now()));
+    odbk_db_bind_int64(st, 4, (int64_t)(t->created_at ? t->created_at : odbk_now()));
     bind_text(st, 5, t->pg ? t->pg : "");
     bind_text(st, 6, t->target_db);
     bind_text(st, 7, t->target_dir);
@@ -1580,80 +1728,78 @@ int odbk_catalog_temp_add(struct odbk_catalog *cat, struct odbk_restore_temp *t,
     bind_text(st, 9, t->tmp_dir);
     bind_text(st, 10, t->old_db);
     bind_text(st, 11, t->old_dir);
-    sqlite3_bind_int(st, 12, t->step);
+    odbk_db_bind_int64(st, 12, t->step);
     bind_text(st, 13, t->env);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    if ((rc = odbk_db_step(st)) == ODBK_DB_ROW)
+        t->id = (long long)odbk_db_column_int64(st, 0);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_ROW)
         return sql_err(cat, err, "cannot record the restore's temporaries");
-    t->id = (long long)sqlite3_last_insert_rowid(cat->db);
     return 0;
 }
 
 int odbk_catalog_temp_update(struct odbk_catalog *cat, const struct odbk_restore_temp *t, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "UPDATE restore_temps SET target_dir = ?2, tmp_dir = ?3, old_db = ?4, old_dir = ?5, "
-                           "step = ?6, tmp_dev = ?7, tmp_ino = ?8, old_dev = ?9, old_ino = ?10 WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "step = ?6, tmp_dev = ?7, tmp_ino = ?8, old_dev = ?9, old_ino = ?10 WHERE id = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
-    sqlite3_bind_int64(st, 1, t->id);
+    odbk_db_bind_int64(st, 1, t->id);
     bind_text(st, 2, t->target_dir);
     bind_text(st, 3, t->tmp_dir);
     bind_text(st, 4, t->old_db);
     bind_text(st, 5, t->old_dir);
-    sqlite3_bind_int(st, 6, t->step);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)t->tmp_dev);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)t->tmp_ino);
-    sqlite3_bind_int64(st, 9, (sqlite3_int64)t->old_dev);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)t->old_ino);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot record the swap's progress");
+    odbk_db_bind_int64(st, 6, t->step);
+    odbk_db_bind_int64(st, 7, (int64_t)t->tmp_dev);
+    odbk_db_bind_int64(st, 8, (int64_t)t->tmp_ino);
+    odbk_db_bind_int64(st, 9, (int64_t)t->old_dev);
+    odbk_db_bind_int64(st, 10, (int64_t)t->old_ino);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record the swap's progress");
 }
 
 int odbk_catalog_temp_delete(struct odbk_catalog *cat, long long id, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(cat->db, "DELETE FROM restore_temps WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+    if (odbk_db_prepare(cat->db, "DELETE FROM restore_temps WHERE id = ?1", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_err(cat, err, "cannot clear the restore's temporaries");
+    odbk_db_bind_int64(st, 1, id);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot clear the restore's temporaries");
 }
 
 int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct odbk_restore_temp **out, size_t *n,
                            struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     size_t cap = 0;
     int rc;
     struct odbk_restore_temp *v = NULL;
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "SELECT id, host, pid, pid_start, created_at, pg, target_db, target_dir, tmp_db, tmp_dir, "
                            "old_db, old_dir, step, env, claim_pid, claim_start, tmp_dev, tmp_ino, old_dev, old_ino "
                            "FROM restore_temps WHERE host = ?1 "
-                           "ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "ORDER BY id", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     bind_text(st, 1, host);
     *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         struct odbk_restore_temp *t;
         if (*n == cap) {
             cap = cap ? cap * 2 : 4;
             v = odbk_xrealloc(v, cap * sizeof(*v));
         }
         t = &v[(*n)++];
-        t->id = (long long)sqlite3_column_int64(st, 0);
+        t->id = (long long)odbk_db_column_int64(st, 0);
         t->host = col_text(st, 1);
-        t->pid = (long)sqlite3_column_int64(st, 2);
+        t->pid = (long)odbk_db_column_int64(st, 2);
         t->pid_start = col_text(st, 3);
-        t->created_at = (time_t)sqlite3_column_int64(st, 4);
+        t->created_at = (time_t)odbk_db_column_int64(st, 4);
         t->pg = col_text(st, 5);
         t->target_db = col_text(st, 6);
         t->target_dir = col_text(st, 7);
@@ -1661,17 +1807,17 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
         t->tmp_dir = col_text(st, 9);
         t->old_db = col_text(st, 10);
         t->old_dir = col_text(st, 11);
-        t->step = sqlite3_column_int(st, 12);
+        t->step = (int)odbk_db_column_int64(st, 12);
         t->env = col_text(st, 13);
-        t->claim_pid = (long)sqlite3_column_int64(st, 14);
+        t->claim_pid = (long)odbk_db_column_int64(st, 14);
         t->claim_start = col_text(st, 15);
-        t->tmp_dev = (unsigned long long)sqlite3_column_int64(st, 16);
-        t->tmp_ino = (unsigned long long)sqlite3_column_int64(st, 17);
-        t->old_dev = (unsigned long long)sqlite3_column_int64(st, 18);
-        t->old_ino = (unsigned long long)sqlite3_column_int64(st, 19);
+        t->tmp_dev = (unsigned long long)odbk_db_column_int64(st, 16);
+        t->tmp_ino = (unsigned long long)odbk_db_column_int64(st, 17);
+        t->old_dev = (unsigned long long)odbk_db_column_int64(st, 18);
+        t->old_ino = (unsigned long long)odbk_db_column_int64(st, 19);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE) {
         odbk_restore_temp_list_free(v, *n);
         *n = 0;
         return sql_err(cat, err, "cannot list the restores' temporaries");
@@ -1683,36 +1829,35 @@ int odbk_catalog_temp_list(struct odbk_catalog *cat, const char *host, struct od
 int odbk_catalog_temp_claim(struct odbk_catalog *cat, const struct odbk_restore_temp *t, long pid,
                             const char *pid_start, struct odbk_err *err)
 {
-    sqlite3_stmt *st;
+    struct odbk_db_stmt *st;
     int rc;
     /* compare and set in one statement: of two programs that saw the same claim, one changes the row */
-    if (sqlite3_prepare_v2(cat->db,
+    if (odbk_db_prepare(cat->db,
                            "UPDATE restore_temps SET claim_pid = ?2, claim_start = ?3 WHERE id = ?1 AND "
-                           "coalesce(claim_pid, 0) = ?4 AND coalesce(claim_start, '') = ?5",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "coalesce(claim_pid, 0) = ?4 AND coalesce(claim_start, '') = ?5", &st) < 0)
         return sql_err(cat, err, "cannot prepare");
-    sqlite3_bind_int64(st, 1, t->id);
-    sqlite3_bind_int64(st, 2, pid);
+    odbk_db_bind_int64(st, 1, t->id);
+    odbk_db_bind_int64(st, 2, pid);
     bind_text(st, 3, pid_start ? pid_start : "");
-    sqlite3_bind_int64(st, 4, t->claim_pid);
+    odbk_db_bind_int64(st, 4, t->claim_pid);
     bind_text(st, 5, t->claim_start ? t->claim_start : "");
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc != ODBK_DB_DONE)
         return sql_err(cat, err, "cannot claim the restore's temporaries");
-    return sqlite3_changes(cat->db) == 1;
+    return odbk_db_changes(cat->db) == 1;
 }
 
 void odbk_catalog_temp_unclaim(struct odbk_catalog *cat, long long id, long pid)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(cat->db, "UPDATE restore_temps SET claim_pid = NULL, claim_start = NULL WHERE id = ?1 "
-                           "AND claim_pid = ?2", -1, &st, NULL) != SQLITE_OK)
+    struct odbk_db_stmt *st;
+    if (odbk_db_prepare(cat->db, "UPDATE restore_temps SET claim_pid = NULL, claim_start = NULL WHERE id = ?1 "
+                           "AND claim_pid = ?2", &st) < 0)
         return;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, pid);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    odbk_db_bind_int64(st, 1, id);
+    odbk_db_bind_int64(st, 2, pid);
+    odbk_db_step(st);
+    odbk_db_finalize(st);
 }
 
 void odbk_restore_temp_release(struct odbk_restore_temp *t)

@@ -94,8 +94,14 @@ struct odbk_audit {
     char *detail;
 };
 
-/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path. */
+/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path: a file
+ * (SQLite), or a postgresql:// URL (PostgreSQL: a catalog shared by many hosts), with password (NULL:
+ * libpq's own, ~/.pgpass); messages name it without its password. */
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err);
+int odbk_catalog_open_secret(const char *path, const char *password, struct odbk_catalog **out,
+                             struct odbk_err *err);
+/* path names a catalog many hosts share (PostgreSQL), not a file of this host. */
+int odbk_catalog_is_shared(const char *path);
 void odbk_catalog_close(struct odbk_catalog *cat);
 /* Many writes as one transaction (rescan's imports): begin, then end with commit = 1 (or 0 to roll the
  * writes since begin back).  Only plain writes in between: the calls that take their own transaction
@@ -154,6 +160,14 @@ void odbk_catalog_gc_due_list_free(char **storages, size_t n);
  * transaction, so two processes cannot both start, nor a backup and a collection of the env's packs.  On
  * a running backup returns 1 with *running set to its row, on a live lock 2 with *held set (release
  * them). */
+/* The same for --due's backup of a schedule that fired at `since`: also 3 when a scheduled backup of the
+ * env made since then is completed (or expired since) -- another host made it.  On PostgreSQL the checks
+ * and the insert hold the env's advisory lock: hosts take turns. */
+int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                                   struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+/* Without a lock, before the work that precedes the insert: 1 when insert_due would refuse env now for a
+ * backup running or one made since `since` (another host took it), 0 when not, -1 error. */
+int odbk_catalog_due_taken(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err);
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
                                          struct odbk_backup *running, struct odbk_env_lock *held,
                                          struct odbk_err *err);
@@ -172,6 +186,10 @@ int odbk_catalog_backup_get(struct odbk_catalog *cat, const char *id, struct odb
 /* Newest first. */
 int odbk_catalog_backup_list(struct odbk_catalog *cat, const struct odbk_backup_filter *f,
                              struct odbk_backup **out, size_t *n, struct odbk_err *err);
+/* The storages env's rows of these statuses (ODBK_ONLY masks; 0 any) are in, each once, sorted: *out and
+ * its strings are the caller's. */
+int odbk_catalog_env_storages(struct odbk_catalog *cat, const char *env, unsigned statuses, char ***out, size_t *n,
+                              struct odbk_err *err);
 /* How many completed backups the catalog knows in storage (the storage marker's check). */
 int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err);
 /* The same rows, one at a time as the database returns them (memory independent of their number): cb gets
@@ -197,6 +215,11 @@ struct odbk_env_summary {
     time_t last_scheduled_success; /* the newest scheduled backup completed (or expired since), or 0 */
     size_t schedule_failures;      /* failed scheduled attempts (audit) after last_scheduled_success */
     time_t schedule_failed_at;     /* the newest of them, or 0 */
+    /* The plan record (odbk_catalog_plan_record): a real prune found the env's retention clean under the
+     * policy plan_policy (odbk_retention_policy_describe()) for every time in [plan_from, plan_until);
+     * plan_until is 0 (stale) from any write of the env's rows on. */
+    time_t plan_from, plan_until;
+    char *plan_policy;
 };
 int odbk_catalog_env_summary(struct odbk_catalog *cat, const char *env, struct odbk_env_summary *s,
                              struct odbk_err *err);
@@ -210,6 +233,18 @@ struct odbk_env_summaries {
 int odbk_catalog_env_summaries(struct odbk_catalog *cat, struct odbk_env_summaries *out, struct odbk_err *err);
 const struct odbk_env_summary *odbk_env_summaries_find(const struct odbk_env_summaries *all, const char *env);
 void odbk_env_summaries_release(struct odbk_env_summaries *all);
+/* One row of an env as a plan record checks it: id and status. */
+struct odbk_plan_row {
+    const char *id;
+    enum odbk_backup_status status;
+};
+/* Record that env's retention is clean under policy for every time in [from, until) (odbk-prune after a
+ * run that left nothing to expire or clean), in one transaction, and only when the env's rows that are not
+ * expired are still exactly rows[0..n-1] (ids and statuses): a row another process wrote since the prune
+ * read them leaves the record stale (*written 0).  Any later write of the env's rows makes it stale. */
+int odbk_catalog_plan_record(struct odbk_catalog *cat, const char *env, const struct odbk_plan_row *rows,
+                             size_t n, time_t from, time_t until, const char *policy, int *written,
+                             struct odbk_err *err);
 /* The failed scheduled attempts of env (audit action "schedule", result "failed") after `after`: how many,
  * and the newest one's time (0 if none). */
 int odbk_catalog_schedule_failures(struct odbk_catalog *cat, const char *env, time_t after, size_t *count,

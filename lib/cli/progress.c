@@ -24,6 +24,7 @@ struct phase {
     int open;                  /* started, not yet finished or failed */
     uint64_t bytes, expected;
     int estimated;
+    const char *unit;          /* NULL bytes, else the event's unit (a static string) */
     struct timespec start;
 };
 
@@ -57,15 +58,25 @@ static void fmt_duration(double s, char out[16])
         snprintf(out, 16, "%ldh%02ldm", v / 3600, v % 3600 / 60);
 }
 
-/* The figures at a level of detail: 0 all, then without the rate, the total, the ETA, the bytes. */
+/* a count of things: "1234", the unit after the total (or after the count when the total goes) */
+static void fmt_count(uint64_t n, char out[32])
+{
+    snprintf(out, 32, "%llu", (unsigned long long)n);
+}
+
+/* The figures at a level of detail: 0 all, then without the rate, the total, the ETA, the bytes.  With a
+ * unit, counts of it ("120 of 10000 manifests  850/s"), not bytes. */
 static size_t figures(char *out, size_t size, int level, uint64_t bytes, uint64_t expected, int estimated,
-                      double seconds)
+                      double seconds, const char *unit)
 {
     char b[32], t[32], r[32], eta[16], pc[16];
     const char *tilde = estimated ? "~" : "";
     double rate = seconds > 0.2 ? (double)bytes / seconds : 0;
     size_t len = 0;
-    odbk_fmt_size(bytes, b);
+    if (unit)
+        fmt_count(bytes, b);
+    else
+        odbk_fmt_size(bytes, b);
     out[0] = 0;
     if (expected) {
         uint64_t pct = bytes >= expected ? 100 : bytes * 100 / expected;
@@ -77,11 +88,19 @@ static size_t figures(char *out, size_t size, int level, uint64_t bytes, uint64_
     if (level < 4 || !expected)
         len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "  " : "", b);
     if (expected && level < 2) {
-        odbk_fmt_size(expected, t);
+        if (unit)
+            fmt_count(expected, t);
+        else
+            odbk_fmt_size(expected, t);
         len += (size_t)snprintf(out + len, size - len, " of %s%s", tilde, t);
     }
+    if (unit && (level < 4 || !expected))
+        len += (size_t)snprintf(out + len, size - len, " %s", unit);
     if (rate > 0 && level < 1) {
-        odbk_fmt_size((uint64_t)rate, r);
+        if (unit)
+            snprintf(r, sizeof(r), "%.0f", rate);
+        else
+            odbk_fmt_size((uint64_t)rate, r);
         len += (size_t)snprintf(out + len, size - len, "  %s/s", r);
     }
     if (expected && rate > 0 && bytes < expected && level < 3) {
@@ -106,7 +125,7 @@ static void printable(char *dst, size_t size, const char *s)
 /* odbk_progress_line with a bar of at most bar_max; *bar_room: how wide the bar could have been */
 static size_t format_line(char *buf, size_t size, int width, size_t pad, size_t bar_max, size_t *bar_room,
                           const char *env, const char *phase, uint64_t bytes, uint64_t expected, int estimated,
-                          double seconds)
+                          double seconds, const char *unit)
 {
     char e[64], ph[64], fig[128], label[160];
     size_t avail = width > 1 ? (size_t)width - 1 : 1, fl = 0, pl, budget, len;
@@ -116,7 +135,7 @@ static size_t format_line(char *buf, size_t size, int width, size_t pad, size_t 
     pl = strlen(ph);
     /* the most figures beside the whole phase name; the env name gives way first */
     for (level = 0; level <= 4; level++) {
-        fl = figures(fig, sizeof(fig), level, bytes, expected, estimated, seconds);
+        fl = figures(fig, sizeof(fig), level, bytes, expected, estimated, seconds, unit);
         if (pl + 2 + fl <= avail)
             break;
     }
@@ -164,7 +183,8 @@ size_t odbk_progress_line(char *buf, size_t size, int width, size_t pad, const c
                           uint64_t bytes, uint64_t expected, int estimated, double seconds)
 {
     size_t room;
-    return format_line(buf, size, width, pad, BAR_MAX, &room, env, phase, bytes, expected, estimated, seconds);
+    return format_line(buf, size, width, pad, BAR_MAX, &room, env, phase, bytes, expected, estimated, seconds,
+                       NULL);
 }
 
 /* ---- the bar on the terminal ---- */
@@ -215,7 +235,7 @@ static void draw(struct odbk_progress *p)
         if (p->ph[i].open && !has_open_child(p, &p->ph[i]) && p->ph[i].expected) {
             const struct phase *ph = &p->ph[i];
             format_line(line, sizeof(line), cols, pad, 0, &room, p->env, ph->name, ph->bytes, ph->expected,
-                        ph->estimated, since(&ph->start));
+                        ph->estimated, since(&ph->start), ph->unit);
             bar = room < bar ? room : bar;
         }
     for (i = 0; i < p->n && n < max; i++) {
@@ -223,7 +243,7 @@ static void draw(struct odbk_progress *p)
         if (!ph->open || has_open_child(p, ph))
             continue;
         format_line(line, sizeof(line), cols, pad, bar, &room, p->env, ph->name, ph->bytes, ph->expected,
-                    ph->estimated, since(&ph->start));
+                    ph->estimated, since(&ph->start), ph->unit);
         len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", n ? "\n" : "", line);
         n++;
     }
@@ -257,7 +277,7 @@ static const char *status_name(enum odbk_progress_status s)
 }
 
 static void json_line(const struct odbk_progress_event *ev, const char *phase, enum odbk_progress_status st,
-                      uint64_t bytes, uint64_t expected, int estimated, double elapsed)
+                      uint64_t bytes, uint64_t expected, int estimated, double elapsed, const char *unit)
 {
     cJSON *o = cJSON_CreateObject();
     char *s;
@@ -277,6 +297,8 @@ static void json_line(const struct odbk_progress_event *ev, const char *phase, e
     cJSON_AddNumberToObject(o, "bytes", (double)bytes);
     cJSON_AddNumberToObject(o, "expected", (double)expected);
     cJSON_AddBoolToObject(o, "estimated", estimated);
+    if (unit)   /* bytes and expected count these, not bytes */
+        cJSON_AddStringToObject(o, "unit", unit);
     cJSON_AddNumberToObject(o, "elapsed", (double)(long long)(elapsed * 10 + 0.5) / 10);
     if (st == ODBK_PHASE_FAILED && ev->error)
         cJSON_AddStringToObject(o, "error", ev->error);
@@ -336,7 +358,7 @@ static void end_children(struct odbk_progress *p, const struct odbk_progress_eve
             continue;
         ph->open = 0;
         if (p->mode == ODBK_PROGRESS_JSON)
-            json_line(ev, ph->name, st, ph->bytes, ph->expected, ph->estimated, since(&ph->start));
+            json_line(ev, ph->name, st, ph->bytes, ph->expected, ph->estimated, since(&ph->start), ph->unit);
     }
 }
 
@@ -364,12 +386,13 @@ void odbk_progress_event(void *ctx, const struct odbk_progress_event *ev)
         ph->bytes = ev->bytes;
         ph->expected = ev->expected;
         ph->estimated = ev->estimated;
+        ph->unit = ev->unit;
     }
     elapsed = since(ph ? &ph->start : &p->run_start);
     free(p->env);
     p->env = ev->env ? odbk_xstrdup(ev->env) : NULL;
     if (p->mode == ODBK_PROGRESS_JSON)
-        json_line(ev, ev->phase, ev->status, ev->bytes, ev->expected, ev->estimated, elapsed);
+        json_line(ev, ev->phase, ev->status, ev->bytes, ev->expected, ev->estimated, elapsed, ev->unit);
     else if (!ev->phase && ev->status != ODBK_PHASE_STARTED && ev->status != ODBK_PHASE_RUNNING)
         clear_locked(p);   /* the run is over: what the program prints next gets a clean line */
     else

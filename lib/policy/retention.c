@@ -281,6 +281,55 @@ void odbk_retention_plan_free(struct odbk_retention_plan *plan)
     free(plan);
 }
 
+/* d at its longest, in seconds, with the slack of DST and zone changes */
+static time_t longest(const struct odbk_duration *d)
+{
+    return (time_t)(((long long)d->years * 366 + (long long)d->months * 31 + (long long)d->weeks * 7 + d->days) *
+                        86400 + (long long)d->hours * 3600 + 3 * 3600);
+}
+
+time_t odbk_retention_stable_until(const struct odbk_retention_policy *p, const struct odbk_retention_item *items,
+                                   size_t n, time_t now)
+{
+    const char *zone = p->timezone[0] ? p->timezone : "UTC";
+    time_t until = ODBK_RETENTION_FOREVER;
+    struct odbk_err e = {0};
+    if (odbk_tz_check(zone, &e) < 0)
+        return now;
+    odbk_tz_enter(zone);
+    for (size_t i = 0; i < n; i++) {
+        const struct odbk_retention_item *it = &items[i];
+        enum odbk_retention_tier tier = it->tier;
+        if (!it->completed)
+            continue;
+        if (it->time >= now && it->time < until)
+            until = it->time;
+        if (!it->permanent && tier >= ODBK_TIER_DAILY && tier <= ODBK_TIER_YEARLY) {
+            int r = ODBK_PERIOD_DAILY + (tier - ODBK_TIER_DAILY);
+            const struct odbk_duration *dur = odbk_duration_is_zero(&p->within[r]) ? &tier_default[tier]
+                                                                                    : &p->within[r];
+            time_t lo = now, hi = it->time + longest(dur);
+            /* kept by its tier while it->time > before(t, dur), which only ends as t grows: the first t where
+             * it does not hold, by bisection between now (holds) and the duration at its longest (does not) */
+            if (!(it->time > odbk_duration_before(now, dur)))
+                continue;
+            if (hi <= lo)
+                hi = lo + 1;
+            while (hi - lo > 1) {
+                time_t mid = lo + (hi - lo) / 2;
+                if (it->time > odbk_duration_before(mid, dur))
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            if (hi < until)
+                until = hi;
+        }
+    }
+    odbk_tz_leave();
+    return until < now ? now : until;
+}
+
 const struct odbk_retention_decision *odbk_retention_plan_find(const struct odbk_retention_plan *plan,
                                                                size_t index)
 {

@@ -106,6 +106,17 @@ int odbk_retention_parse_count(const char *s, int *out, struct odbk_err *err);
 int odbk_retention_plan(const struct odbk_retention_policy *p, const struct odbk_retention_item *items,
                         size_t n, time_t now, struct odbk_retention_plan **out, struct odbk_err *err);
 void odbk_retention_plan_free(struct odbk_retention_plan *plan);
+/* No end: 9999-12-31T23:59:59Z. */
+#define ODBK_RETENTION_FOREVER ((time_t)253402300799LL)
+/* How long the plan of these items at `now` stays what it is with no item added or changed: a time T > now
+ * (or now itself) such that for every time in [now, T) the plan keeps and drops the same items for the
+ * same reasons.  Count rules and windows do not move with the clock (windows count back from the newest
+ * backup); what does is a future-dated item, which becomes the windows' reference once its time is past
+ * (T <= its time), and a tier keep, which ends a tier's duration after the item's creation (T <= that end,
+ * found on the zone's wall clock).  Without
+ * either, ODBK_RETENTION_FOREVER.  The same zone as odbk_retention_plan (its check is the caller's). */
+time_t odbk_retention_stable_until(const struct odbk_retention_policy *p, const struct odbk_retention_item *items,
+                                   size_t n, time_t now);
 /* The decision for items[index], or NULL. */
 const struct odbk_retention_decision *odbk_retention_plan_find(const struct odbk_retention_plan *plan,
                                                                size_t index);

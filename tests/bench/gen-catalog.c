@@ -1,6 +1,6 @@
 /* gen-catalog - `make bench-catalog`'s synthetic organization, made through the catalog module itself.
  *
- *   odbk-gen-catalog DIR ENVS BACKUPS NOW [CATALOG]
+ *   odbk-gen-catalog [--steady] DIR ENVS BACKUPS NOW [CATALOG]
  *
  * Writes DIR/odbk.conf (one local [storage disk] at DIR/store, an organization [policy] @daily in
  * Europe/Brussels, ENVS [env cNNNNN] sections; every 10th env has a [policy] of its own in America/New_York,
@@ -14,6 +14,12 @@
  * failed (a pg_dump error, no manifest), those older than 35 days expired, about 1 % manual with a comment
  * and a tier; 1.5 audit rows per backup (create, and every other one a schedule or prune entry).  Seeded:
  * the same arguments give the same rows.  Exit 0, 64 on bad arguments, or the catalog's error code.
+ *
+ * --steady: the catalog a nightly odbk-prune leaves instead (every env pruned under its own policy, as the
+ * config just written gives it: odbk_prune_policy, odbk_retention_plan at NOW over its completed backups):
+ * what no rule keeps is expired, the rest completed; failed rows stay failed.  A history that was never
+ * pruned (the default) keeps 35 days completed, whatever the policy says.  Prune's plan of a steady env
+ * expires nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +28,10 @@
 #include <sys/stat.h>
 
 #include "backup/backup.h"
+#include "backup/prune.h"
 #include "catalog/catalog.h"
+#include "config/config.h"
+#include "policy/retention.h"
 #include "common/util.h"
 #include "odoo/manifest.h"
 
@@ -124,6 +133,45 @@ static char *manifest_of(const struct odbk_backup *b)
     return json;
 }
 
+/* --steady: which of an env's backups (k = 0 newest, one a day back from now - 60 s; failed[k] not
+ * completed) its policy keeps at now; the rest are expired.  keep[k] 1 for a kept one. */
+static int steady_keep(const struct odbk_config *cfg, const char *env, long per, long long now, const int *failed,
+                       const int *manual, int *keep, struct odbk_err *err)
+{
+    struct odbk_retention_policy rules;
+    struct odbk_retention_item *it = odbk_xcalloc((size_t)per, sizeof(*it));
+    size_t *map = odbk_xcalloc((size_t)per, sizeof(*map));
+    struct odbk_retention_plan *plan = NULL;
+    size_t m = 0, i;
+    long k;
+    for (k = 0; k < per; k++)
+        keep[k] = 1;
+    if (odbk_prune_policy(cfg, env, &rules, err) < 0) {   /* no rule: prune refuses it, all stay */
+        odbk_err_clear(err);
+        goto out;
+    }
+    for (k = 0; k < per; k++) {
+        if (failed[k])
+            continue;
+        it[m].time = (time_t)(now - 60 - k * 86400);
+        it[m].completed = 1;
+        it[m].tier = manual[k] ? ODBK_TIER_MONTHLY : ODBK_TIER_NONE;
+        map[m++] = (size_t)k;
+    }
+    if (odbk_retention_plan(&rules, it, m, (time_t)now, &plan, err) < 0) {
+        free(it);
+        free(map);
+        return -1;
+    }
+    for (i = 0; i < plan->n; i++)
+        keep[map[plan->d[i].index]] = plan->d[i].keep;
+    odbk_retention_plan_free(plan);
+out:
+    free(it);
+    free(map);
+    return 0;
+}
+
 static int fail(struct odbk_err *err)
 {
     fprintf(stderr, "odbk-gen-catalog: %s\n", err->msg);
@@ -135,12 +183,17 @@ int main(int argc, char **argv)
     struct odbk_catalog *cat = NULL;
     struct odbk_err err = {0};
     char *path;
+    struct odbk_config *cfg = NULL;
     long envs, per, i, k, rows = 0;
     long long backups, now;
-    int rc = 0;
+    int rc = 0, steady = argc > 1 && !strcmp(argv[1], "--steady"), *failed_k = NULL, *manual_k = NULL, *keep_k = NULL;
+    if (steady) {
+        argv++;
+        argc--;
+    }
     if (argc < 5 || argc > 6 || (envs = atol(argv[2])) <= 0 || envs > 99999 || (backups = atoll(argv[3])) <= 0 ||
         (now = atoll(argv[4])) <= 0) {
-        fprintf(stderr, "usage: odbk-gen-catalog DIR ENVS(1-99999) BACKUPS NOW(epoch) [CATALOG]\n");
+        fprintf(stderr, "usage: odbk-gen-catalog [--steady] DIR ENVS(1-99999) BACKUPS NOW(epoch) [CATALOG]\n");
         return 64;
     }
     per = (long)(backups / envs) > 0 ? (long)(backups / envs) : 1;
@@ -150,6 +203,16 @@ int main(int argc, char **argv)
     }
     if (!write_config(argv[1], envs))
         return 73;
+    if (steady) {
+        char *conf = odbk_xasprintf("%s/odbk.conf", argv[1]);
+        int r = odbk_config_parse_file(conf, &cfg, &err);
+        free(conf);
+        if (r < 0)
+            return fail(&err);
+        failed_k = odbk_xcalloc((size_t)per, sizeof(int));
+        manual_k = odbk_xcalloc((size_t)per, sizeof(int));
+        keep_k = odbk_xcalloc((size_t)per, sizeof(int));
+    }
     path = argc == 6 ? odbk_xstrdup(argv[5]) : odbk_xasprintf("%s/catalog.db", argv[1]);
     if (odbk_catalog_open(path, &cat, &err) < 0) {
         free(path);
@@ -159,13 +222,22 @@ int main(int argc, char **argv)
         char env[16], project[16];
         snprintf(env, sizeof(env), "c%05ld", i);
         snprintf(project, sizeof(project), "p%04ld", i / 3);
+        if (steady) {   /* the env's runs first, then what its policy keeps of them */
+            for (k = 0; k < per; k++) {
+                failed_k[k] = k > 0 && next_rand() % 100 < 2;
+                manual_k[k] = !failed_k[k] && k > 0 && next_rand() % 100 < 1;
+            }
+            if (steady_keep(cfg, env, per, now, failed_k, manual_k, keep_k, &err) < 0)
+                goto sql_fail;
+        }
         for (k = 0; k < per; k++) {
             struct odbk_backup b;
             struct odbk_audit a;
             char id[40], uuid[40], h[33], suffix[8];
             time_t t = (time_t)(now - 60 - k * 86400);
             struct tm tm;
-            int failed = k > 0 && next_rand() % 100 < 2, manual = !failed && k > 0 && next_rand() % 100 < 1;
+            int failed = steady ? failed_k[k] : k > 0 && next_rand() % 100 < 2;
+            int manual = steady ? manual_k[k] : !failed && k > 0 && next_rand() % 100 < 1;
             if (rows % BATCH == 0 && odbk_catalog_batch_begin(cat, &err) < 0)
                 goto sql_fail;
             gmtime_r(&t, &tm);
@@ -186,7 +258,8 @@ int main(int argc, char **argv)
             b.format = ODBK_FORMAT_ODBK;
             b.compression = "gzip";
             b.status = failed ? ODBK_BACKUP_FAILED
-                              : k * 86400L > 35 * 86400L ? ODBK_BACKUP_EXPIRED : ODBK_BACKUP_COMPLETED;
+                       : steady ? (keep_k[k] ? ODBK_BACKUP_COMPLETED : ODBK_BACKUP_EXPIRED)
+                       : k * 86400L > 35 * 86400L ? ODBK_BACKUP_EXPIRED : ODBK_BACKUP_COMPLETED;
             b.verified = failed ? ODBK_VERIFIED_NO : ODBK_VERIFIED_CHECKSUM;
             b.created_at = t;
             b.finished_at = t + 60;
@@ -240,6 +313,10 @@ sql_fail:
     rc = fail(&err);
 out:
     odbk_catalog_close(cat);
+    odbk_config_free(cfg);
+    free(failed_k);
+    free(manual_k);
+    free(keep_k);
     free(path);
     return rc;
 }

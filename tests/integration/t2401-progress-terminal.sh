@@ -109,7 +109,7 @@ test_expect_success 'a restore over the env: its safety backup and its load, lab
 	grep -E "^odbk-restore: safety backup of the previous state: " restore.final
 '
 
-test_expect_success 'odbk-list --rescan of a slow store on a terminal: a bar per storage, gone at the end' '
+test_expect_success 'odbk-list --rescan of a slow store on a terminal: a bar per storage (manifests read of those listed), gone at the end' '
 	test_when_finished "tmux_ kill-server 2>/dev/null || :" &&
 	fake_s3_start && fake_s3_storage slow && fake_s3_put_manifests old 24 &&
 	faults "[{\"op\": \"get\", \"trickle\": 1}]" &&
@@ -117,7 +117,7 @@ test_expect_success 'odbk-list --rescan of a slow store on a terminal: a bar per
 	faults "[]" &&
 	test "$(cat rescan.rc)" = 0 &&
 	check_screens rescan &&
-	cat rescan.snap.* | grep -E "^rescan slow  .*[0-9]+%  [0-9.]+ [kKMG]?B of [0-9.]+ [kKMG]?B" &&
+	cat rescan.snap.* | grep -E "^rescan slow  .*[0-9]+%  [0-9]+ of 24 manifests" &&
 	! grep -E "^rescan slow " rescan.final &&
 	grep -E "^odbk-list: 24 backups found in storage \(24 new\)" rescan.final
 '

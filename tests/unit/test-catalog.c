@@ -1,8 +1,13 @@
-/* test-catalog.c - the SQLite catalog: schema creation and reopening, backups, filters, status, audit. */
+/* test-catalog.c - the catalog's contract, run on SQLite and on PostgreSQL (the testbed's: $PGHOST, $PGPORT,
+ * a fresh database per run; skipped when none answers): schema creation and reopening, backups, filters,
+ * status, audit, env figures, removals, env locks, migrations. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "catalog/catalog.h"
 #include "common/util.h"
@@ -26,19 +31,40 @@ static void fill(struct odbk_backup *b, const char *id, const char *env, const c
     b->comment = "c";
 }
 
-int main(void)
+/* SQL straight into the catalog at path (what another program or an older odbk left there): 0 or -1. */
+static int raw(const char *path, const char *sqlite_sql, const char *pg_sql)
 {
-    char dir[] = "/tmp/odbk-test-catalog.XXXXXX";
-    char *path;
+    int r = -1;
+    if (odbk_catalog_is_shared(path)) {
+        PGconn *c = PQconnectdb(path);
+        PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, pg_sql) : NULL;
+        r = res && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+        if (r < 0)
+            diag("raw: %s", PQerrorMessage(c));
+        PQclear(res);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sqlite_sql, NULL, NULL, NULL) == SQLITE_OK)
+            r = 0;
+        else
+            diag("raw: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+    }
+    return r;
+}
+
+static void contract(const char *path)
+{
     struct odbk_catalog *cat;
     struct odbk_err err = {0};
     struct odbk_backup b, got, *v;
     struct odbk_backup_filter f = {0};
     size_t n;
-    mkdtemp(dir);
-    path = odbk_xasprintf("%s/sub/catalog.db", dir);
 
-    is_int(odbk_catalog_open(path, &cat, &err), 0, "a new catalog is created, with its directory");
+    if (odbk_catalog_open(path, &cat, &err) < 0)
+        diag("%s", err.msg);
+    ok(cat != NULL, "a new catalog is created (SQLite: with its directory)");
     fill(&b, "20260101T000000Z-aaaaaa", "prod", "acme", 1767225600, "completed");
     b.total_size = 5000;
     b.added_bytes = 1234;
@@ -336,10 +362,12 @@ int main(void)
 
     {
         /* a catalog of before env_state: the migration computes every env's figures from its rows */
-        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; ALTER TABLE backups DROP COLUMN "
-                                   "added_bytes; ALTER TABLE removals DROP COLUMN due_at; DROP TABLE IF EXISTS "
-                                   "env_locks; DROP TABLE IF EXISTS gc_due; PRAGMA user_version = 8' 2>/dev/null", path);
-        if (system(cmd) == 0) {
+        int back = raw(path, "DROP TABLE env_state; ALTER TABLE backups DROP COLUMN added_bytes; ALTER TABLE removals "
+                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; DROP TABLE IF EXISTS gc_due; PRAGMA user_version = 8",
+                       "DROP TABLE env_state; ALTER TABLE backups DROP COLUMN added_bytes; ALTER TABLE removals "
+                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; DROP TABLE IF EXISTS gc_due; UPDATE schema_version SET version = 8");
+        is_int(back, 0, "the catalog taken back to schema 8");
+        {
             struct odbk_env_summary s;
             is_int(odbk_catalog_open(path, &cat, &err), 0, "an older catalog is migrated");
             odbk_catalog_env_summary(cat, "stage", &s, &err);
@@ -364,15 +392,7 @@ int main(void)
                 odbk_backup_release(&got);
             }
             odbk_catalog_close(cat);
-        } else {
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
         }
-        free(cmd);
     }
     {
         /* collections due: a set after a collection read the generation survives its clear */
@@ -445,41 +465,81 @@ int main(void)
         odbk_catalog_env_unlock(cat, "locked", &err);
         odbk_catalog_close(cat);
         {   /* another host's lock: its heartbeat tells */
-            char *cmd = odbk_xasprintf("sqlite3 '%s' \"INSERT INTO env_locks VALUES ('far', 'gc', 'elsewhere', 1, '', "
-                                       "%lld, %lld)\" 2>/dev/null", path, (long long)odbk_now(), (long long)odbk_now());
-            if (system(cmd) == 0) {
-                odbk_catalog_open(path, &cat, &err);
-                is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 1,
-                       "another host's lock with a fresh heartbeat holds");
-                odbk_env_lock_release(&held);
-                odbk_catalog_close(cat);
-                free(cmd);
-                cmd = odbk_xasprintf("sqlite3 '%s' \"UPDATE env_locks SET heartbeat_at = %lld WHERE env = 'far'\" "
-                                     "2>/dev/null", path, (long long)odbk_now() - ODBK_RUN_STALE_SECONDS - 1);
-                ok(system(cmd) == 0, "its heartbeat made stale");
-                odbk_catalog_open(path, &cat, &err);
-                is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 0, "and then it is taken over");
-                odbk_catalog_close(cat);
-            } else {
-                ok(1, "# skip sqlite3 not installed");
-                ok(1, "# skip sqlite3 not installed");
-                ok(1, "# skip sqlite3 not installed");
-            }
-            free(cmd);
+            char *sql = odbk_xasprintf("INSERT INTO env_locks VALUES ('far', 'gc', 'elsewhere', 1, '', %lld, %lld)",
+                                       (long long)odbk_now(), (long long)odbk_now());
+            is_int(raw(path, sql, sql), 0, "another host's lock written");
+            odbk_catalog_open(path, &cat, &err);
+            is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 1,
+                   "another host's lock with a fresh heartbeat holds");
+            odbk_env_lock_release(&held);
+            odbk_catalog_close(cat);
+            free(sql);
+            sql = odbk_xasprintf("UPDATE env_locks SET heartbeat_at = %lld WHERE env = 'far'",
+                                 (long long)odbk_now() - ODBK_RUN_STALE_SECONDS - 1);
+            ok(raw(path, sql, sql) == 0, "its heartbeat made stale");
+            odbk_catalog_open(path, &cat, &err);
+            is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 0, "and then it is taken over");
+            odbk_catalog_close(cat);
+            free(sql);
         }
     }
     {
         /* a newer schema than this odbk knows is refused, not damaged */
-        char *cmd = odbk_xasprintf("sqlite3 '%s' 'PRAGMA user_version = 99' 2>/dev/null", path);
-        if (system(cmd) == 0) {
-            is_int(odbk_catalog_open(path, &cat, &err), -1, "a catalog from a newer odbk is refused");
-            ok(strstr(err.msg, "newer") != NULL, "saying so");
-        } else {
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-        }
-        free(cmd);
+        is_int(raw(path, "PRAGMA user_version = 99", "UPDATE schema_version SET version = 99"), 0,
+               "a newer schema version written");
+        is_int(odbk_catalog_open(path, &cat, &err), -1, "a catalog from a newer odbk is refused");
+        ok(strstr(err.msg, "newer") != NULL, "saying so");
     }
+}
+
+/* A fresh database on the testbed's PostgreSQL for the contract: its URL, or NULL (none answers). */
+static char *pg_database(char *name, size_t size)
+{
+    const char *host = getenv("PGHOST"), *port = getenv("PGPORT");
+    char *admin, *sql;
+    PGconn *c;
+    PGresult *res;
+    int ok_ = 0;
+    if (!host || !port)
+        return NULL;
+    snprintf(name, size, "odbk_test_catalog_%ld", (long)getpid());
+    admin = odbk_xasprintf("host=%s port=%s dbname=postgres connect_timeout=5", host, port);
+    c = PQconnectdb(admin);
+    free(admin);
+    if (PQstatus(c) == CONNECTION_OK) {
+        sql = odbk_xasprintf("CREATE DATABASE %s", name);
+        res = PQexec(c, sql);
+        ok_ = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok_)
+            diag("cannot create %s: %s", name, PQerrorMessage(c));
+        PQclear(res);
+        free(sql);
+    }
+    PQfinish(c);
+    return ok_ ? odbk_xasprintf("postgresql://%s:%s/%s", host, port, name) : NULL;
+}
+
+static void pg_drop(const char *name)
+{
+    char *admin = odbk_xasprintf("host=%s port=%s dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    char *sql = odbk_xasprintf("DROP DATABASE IF EXISTS %s", name);
+    PGconn *c = PQconnectdb(admin);
+    if (!getenv("ODBK_TEST_KEEP"))
+        PQclear(PQexec(c, sql));
+    PQfinish(c);
+    free(sql);
+    free(admin);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/odbk-test-catalog.XXXXXX";
+    char name[64];
+    char *path, *url;
+    mkdtemp(dir);
+    path = odbk_xasprintf("%s/sub/catalog.db", dir);
+    diag("SQLite: %s", path);
+    contract(path);
     {
         char *cmd = odbk_xasprintf("rm -rf '%s'", dir);
         if (system(cmd) != 0)
@@ -487,5 +547,13 @@ int main(void)
         free(cmd);
     }
     free(path);
+    if ((url = pg_database(name, sizeof(name)))) {
+        diag("PostgreSQL: %s", url);
+        contract(url);
+        pg_drop(name);
+        free(url);
+    } else {
+        ok(1, "# skip no PostgreSQL reachable ($PGHOST, $PGPORT): the contract not run on PostgreSQL");
+    }
     return done_testing();
 }

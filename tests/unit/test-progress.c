@@ -62,7 +62,7 @@ static char *capture_stderr(void (*f)(void *), void *arg)
 static void ev(struct odbk_progress *p, const char *phase, enum odbk_progress_status st, uint64_t bytes,
                uint64_t expected)
 {
-    struct odbk_progress_event e = {"prod", "20260102T030405Z-1a2b3c", phase, st, bytes, expected, 1, NULL};
+    struct odbk_progress_event e = {"prod", "20260102T030405Z-1a2b3c", phase, st, bytes, expected, 1, NULL, NULL};
     if (st == ODBK_PHASE_FAILED)
         e.error = "pg_dump: \"quoted\" failure";
     odbk_progress_event(p, &e);
