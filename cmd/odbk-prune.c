@@ -106,6 +106,12 @@ static void print_gc(const char *env, const struct odbk_gc_report *g, size_t n, 
                     g[i].storage, g[i].n_removed, g[i].n_removed == 1 ? "" : "s",
                     dry_run ? "would be deleted" : "deleted", (double)g[i].bytes_removed / 1e6, g[i].n_live,
                     g[i].n_failed ? ", some deletions failed" : "");
+        if (!quiet && g[i].n_aborted)
+            fprintf(stderr, "%s: %s: %s: %d unfinished upload%s of such packs aborted\n", cli.prog, env,
+                    g[i].storage, g[i].n_aborted, g[i].n_aborted == 1 ? "" : "s");
+        if (g[i].sweep_warning)
+            fprintf(stderr, "%s: warning: %s: %s: unfinished uploads of packs not swept: %s\n", cli.prog, env,
+                    g[i].storage, g[i].sweep_warning);
     }
 }
 

@@ -244,6 +244,25 @@ static int pack_live(const struct live *lv, const char *name, size_t len, time_t
     return !names_has(&lv->known, id) && !is_gone(lv, id) && id_time(id) > now - UNKNOWN_GRACE;
 }
 
+/* An unfinished upload under <env>/packs/ is kept when its pack would be (pack_live), or it is no pack's. */
+struct upload_ctx {
+    const struct live *lv;
+    const char *packs_prefix;
+    size_t packs_len;
+    time_t now;
+};
+
+static int upload_keep(void *ctx, const char *key, time_t initiated)
+{
+    const struct upload_ctx *u = ctx;
+    size_t len;
+    (void)initiated;
+    if (strncmp(key, u->packs_prefix, u->packs_len) || strchr(key + u->packs_len, '/'))
+        return 1;
+    len = pack_part(key + u->packs_len);
+    return !len || pack_live(u->lv, key + u->packs_len, len, u->now);
+}
+
 void odbk_gc_report_release(struct odbk_gc_report *r)
 {
     size_t i;
@@ -253,6 +272,7 @@ void odbk_gc_report_release(struct odbk_gc_report *r)
         free(r->removed[i].name);
     free(r->removed);
     free(r->storage);
+    free(r->sweep_warning);
     memset(r, 0, sizeof(*r));
 }
 
@@ -305,7 +325,9 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
     }
     out->n_packs = l.n_packs;
     out->n_foreign = l.n_foreign;
-    if (!l.n_packs) {   /* nothing to collect: no lock taken, no backup of the env kept waiting */
+    /* nothing to collect: no lock taken, no backup of the env kept waiting (a store that keeps unfinished
+     * uploads is looked at under the lock all the same: a run killed in its first pack leaves only that) */
+    if (!l.n_packs && (opts->dry_run || !odbk_storage_has_sweep(st))) {
         r = 0;
         goto done;
     }
@@ -328,7 +350,8 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
 
     /* what is live: the manifests in storage, then the catalog's rows */
     folder = odbk_xasprintf("%s/", env);
-    if (odbk_storage_list(st, folder, manifest_cb, &l, err) < 0) {
+    /* no pack: no manifest can reference one (only unfinished uploads are looked at) */
+    if (l.n_packs && odbk_storage_list(st, folder, manifest_cb, &l, err) < 0) {
         odbk_err_prefix(err, "packs of '%s' not collected: cannot list %s", env, folder);
         goto out;
     }
@@ -386,6 +409,12 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
         out->bytes_removed += p->size;
         p->name = NULL;
     }
+    if (!opts->dry_run && !err->code) {   /* still held: an unfinished upload of a dead pack has no writer */
+        struct upload_ctx u = {&lv, prefix, l.packs_len, now};
+        struct odbk_err se = {0};
+        if (odbk_storage_sweep_keep(st, prefix, now + 86400, upload_keep, &u, &out->n_aborted, &se) < 0)
+            out->sweep_warning = odbk_xstrdup(se.msg);
+    }
     odbk_crash_point("gc-end");
     if (err->code)
         goto out;
@@ -427,5 +456,6 @@ struct cJSON *odbk_gc_report_json(const struct odbk_gc_report *r)
     cJSON_AddItemToObject(o, "removed", arr);
     cJSON_AddNumberToObject(o, "bytes_removed", (double)r->bytes_removed);
     cJSON_AddNumberToObject(o, "failed", (double)r->n_failed);
+    cJSON_AddNumberToObject(o, "uploads_aborted", (double)r->n_aborted);
     return o;
 }

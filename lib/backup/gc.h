@@ -12,7 +12,9 @@
  *      them), of every completed row of the env in this storage (the catalog's copy), every pack of a
  *      backup still running, and every pack of an id the catalog does not know made in the last 24 hours
  *      (another host's backup in flight);
- *   4. every other pack is deleted; then the lock is given up, and the pair (env, storage) is no longer due
+ *   4. every other pack is deleted, and every unfinished upload under <env>/packs/ (S3 multipart: a run
+ *      killed mid-pack) of a pack that is not live by the same rules, whatever its age: while the env is
+ *      held no backup of it runs, so such an upload can have no writer; then the lock is given up, and the pair (env, storage) is no longer due
  *      (catalog.h's gc_due: cleared with the generation read before step 2, so that a deletion recorded
  *      meanwhile keeps it due for the next prune).
  * A pack partly referenced is kept whole.  Any manifest that cannot be read or checked stops the
@@ -44,6 +46,8 @@ struct odbk_gc_report {
     uint64_t bytes_removed;
     size_t n_failed;               /* deletions that failed (kept, the next run tries again) */
     size_t n_foreign;              /* objects under <env>/packs/ that are no pack's: left alone */
+    int n_aborted;                 /* unfinished uploads of packs no backup needs aborted (S3 multipart) */
+    char *sweep_warning;           /* why they could not be listed or aborted (not an error), or NULL */
 };
 
 struct odbk_gc_opts {
@@ -60,7 +64,8 @@ struct odbk_gc_opts {
 int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *storage, const char *env,
                 const struct odbk_gc_opts *opts, struct odbk_gc_report *out, struct odbk_err *err);
 void odbk_gc_report_release(struct odbk_gc_report *r);
-/* A report as JSON (odbk-prune(1)): storage, found, kept, removed [{name, size}], bytes_removed, failed. */
+/* A report as JSON (odbk-prune(1)): storage, found, kept, removed [{name, size}], bytes_removed, failed,
+ * uploads_aborted. */
 struct cJSON;
 struct cJSON *odbk_gc_report_json(const struct odbk_gc_report *r);
 

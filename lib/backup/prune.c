@@ -359,7 +359,7 @@ static void collect_one(struct odbk_catalog *cat, struct store *s, const char *e
             out->gc_error = odbk_xasprintf("storage '%s': %s", s->name, e.msg);
     }
     /* a collection refused or stopped before deleting says so in its error alone */
-    if ((r == 0 && g.n_packs) || g.n_removed || g.n_failed) {
+    if ((r == 0 && g.n_packs) || g.n_removed || g.n_failed || g.n_aborted) {
         out->gc = odbk_xrealloc(out->gc, (out->n_gc + 1) * sizeof(*out->gc));
         out->gc[out->n_gc++] = g;
     } else {

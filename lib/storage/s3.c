@@ -430,10 +430,12 @@ static int s3_remove(struct odbk_storage *st, const char *path, struct odbk_err 
 /* Abort the multipart uploads under prefix that were initiated before older_than.  Such uploads are left
  * when a run dies or the answer to CreateMultipartUpload was lost (the writer never learnt the upload's
  * id); the store keeps, and bills, their parts until they are aborted. */
-static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err)
+static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, odbk_storage_sweep_keep_cb keep,
+                    void *keep_ctx, int *n, struct odbk_err *err)
 {
     struct odbk_s3 *s = st->priv;
     char *full = odbk_s3_full_key(s, prefix ? prefix : ""), *eprefix = odbk_s3_uri_encode(full, 0);
+    size_t base = strlen(full) - strlen(prefix ? prefix : "");   /* the storage's own prefix in a full key */
     char *key_marker = NULL, *id_marker = NULL;
     int r = 0, more;
     pthread_mutex_lock(&s->misc_mu);
@@ -466,7 +468,8 @@ static int s3_sweep(struct odbk_storage *st, const char *prefix, time_t older_th
                 id = odbk_s3_xml_next(&q, u1, "UploadId");
                 q = u0;
                 when = odbk_s3_xml_next(&q, u1, "Initiated");
-                if (key && id && when && odbk_time_parse_rfc3339(when, &t) == 0 && t < older_than) {
+                if (key && id && when && odbk_time_parse_rfc3339(when, &t) == 0 && t < older_than &&
+                    !(keep && strlen(key) >= base && keep(keep_ctx, key + base, t))) {
                     struct odbk_s3_req del = {0};
                     char *eid = odbk_s3_uri_encode(id, 0), *dq = odbk_xasprintf("uploadId=%s", eid);
                     del.method = "DELETE";

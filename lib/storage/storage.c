@@ -669,11 +669,22 @@ int odbk_storage_presign(struct odbk_storage *st, const char *path, long seconds
     return st->driver->presign(st, path, seconds, url, err);
 }
 
+int odbk_storage_has_sweep(const struct odbk_storage *st)
+{
+    return st->driver->sweep && !st->bare;
+}
+
+int odbk_storage_sweep_keep(struct odbk_storage *st, const char *prefix, time_t older_than,
+                            odbk_storage_sweep_keep_cb keep, void *keep_ctx, int *n, struct odbk_err *err)
+{
+    *n = 0;
+    return st->driver->sweep && !st->bare ? st->driver->sweep(st, prefix, older_than, keep, keep_ctx, n, err) : 0;
+}
+
 int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n,
                        struct odbk_err *err)
 {
-    *n = 0;
-    return st->driver->sweep && !st->bare ? st->driver->sweep(st, prefix, older_than, n, err) : 0;
+    return odbk_storage_sweep_keep(st, prefix, older_than, NULL, NULL, n, err);
 }
 
 int odbk_storage_put(struct odbk_storage *st, const char *path, const void *buf, size_t len,

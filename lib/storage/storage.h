@@ -61,6 +61,9 @@ struct odbk_storage_entry {
 
 /* Called once per object by list(); return non-zero to stop (list then returns that value). */
 typedef int (*odbk_storage_list_cb)(void *ctx, const struct odbk_storage_entry *e);
+/* A sweep's question about one unfinished upload (key as the storage names it, when it began): nonzero
+ * keeps it. */
+typedef int (*odbk_storage_sweep_keep_cb)(void *ctx, const char *key, time_t initiated);
 
 struct odbk_storage;
 
@@ -112,8 +115,10 @@ struct odbk_storage_driver {
      * directories the removal leaves empty, up to the root. */
     int (*remove)(struct odbk_storage *st, const char *path, struct odbk_err *err);
     /* Optional: remove the debris of uploads that never finished and that ordinary listing does not show
-     * (S3: multipart uploads under prefix initiated before older_than); *n counts what was removed. */
-    int (*sweep)(struct odbk_storage *st, const char *prefix, time_t older_than, int *n, struct odbk_err *err);
+     * (S3: multipart uploads under prefix initiated before older_than, and that keep, when given, does not
+     * keep: odbk_storage_sweep_keep); *n counts what was removed. */
+    int (*sweep)(struct odbk_storage *st, const char *prefix, time_t older_than, odbk_storage_sweep_keep_cb keep,
+                 void *keep_ctx, int *n, struct odbk_err *err);
     /* Optional (ODBK_STORAGE_F_PRESIGN): an URL valid for `seconds`, malloc'd into *url. */
     int (*presign)(struct odbk_storage *st, const char *path, long seconds, char **url, struct odbk_err *err);
 
@@ -198,7 +203,11 @@ int odbk_storage_list(struct odbk_storage *st, const char *prefix, odbk_storage_
 int odbk_storage_remove(struct odbk_storage *st, const char *path, struct odbk_err *err);
 int odbk_storage_presign(struct odbk_storage *st, const char *path, long seconds, char **url,
                          struct odbk_err *err);
+/* Does the store keep unfinished uploads a sweep can remove (S3)? */
+int odbk_storage_has_sweep(const struct odbk_storage *st);
 /* The driver's sweep, if it has one (else 0 and *n = 0). */
+int odbk_storage_sweep_keep(struct odbk_storage *st, const char *prefix, time_t older_than,
+                            odbk_storage_sweep_keep_cb keep, void *keep_ctx, int *n, struct odbk_err *err);
 int odbk_storage_sweep(struct odbk_storage *st, const char *prefix, time_t older_than, int *n,
                        struct odbk_err *err);
 /* Ask the store what it holds under path, just written with `size` bytes by this process, and compare:
