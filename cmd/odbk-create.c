@@ -109,6 +109,14 @@ static void on_outcome(void *p, const struct odbk_create_outcome *out)
     struct run *r = p;
     const struct odbk_backup *b = out->backup;
     odbk_progress_clear(r->progress);   /* the run's end took the bar off; nothing may print beside it */
+    if (out->skipped) {   /* --due: another host of the catalog has it, or a collection holds it (deferred) */
+        if (!r->common->quiet && out->deferred)
+            fprintf(stderr, "%s: %s: deferred: %s; due again at the next run\n", cli.prog, out->env,
+                    out->skipped->msg);
+        else if (!r->common->quiet)
+            fprintf(stderr, "%s: %s: skipped: %s\n", cli.prog, out->env, out->skipped->msg);
+        return;
+    }
     if (out->notify_err)
         fprintf(stderr, "%s: warning: %s: notification failed: %s\n", cli.prog, out->env, out->notify_err->msg);
     if (out->record_err)

@@ -14,7 +14,7 @@
 #include "common/util.h"
 #include "notify/notify.h"
 
-enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE, O_VERBOSE };
+enum { O_ALL = 1, O_DRY_RUN, O_BACKUP, O_FORCE, O_COLLECT, O_ENV, O_STORAGE, O_VERBOSE };
 
 static const struct odbk_opt opts[] = {
     {"all", 'a', NULL, "prune every environment of the config", O_ALL, NULL},
@@ -23,21 +23,28 @@ static const struct odbk_opt opts[] = {
      &odbk_vocab_backup},
     {"force", 'f', NULL, "prune even when the latest run failed; with --backup, delete a permanent or the newest "
      "backup", O_FORCE, NULL},
+    {"collect", 0, NULL, "only collect the packs no backup needs, now, whether or not a deletion made it due",
+     O_COLLECT, NULL},
+    {"env", 'e', "ENV", "this environment (same as naming it as an operand)", O_ENV, &odbk_vocab_env},
+    {"storage", 's', "NAME", "with --collect, only in this storage", O_STORAGE, &odbk_vocab_storage},
     {"verbose", 'v', NULL, "with --all --dry-run, every env's whole plan instead of one line an env", O_VERBOSE,
      NULL},
     {0},
 };
 
 static const struct odbk_cli cli = {
-    "odbk-prune", "[options] ENV...\n[options] --all\n[options] --backup ID [--force]",
+    "odbk-prune", "[options] ENV...\n[options] --all\n[options] --backup ID [--force]\n"
+    "[options] --collect ENV...|--all [--storage NAME]",
     "Apply each environment's retention policy: mark expired what no rule keeps and delete its files, then the "
     "packs no remaining backup needs.", opts,
     ODBK_CLI_JSON, &odbk_vocab_env, NULL};
 
 struct ctx {
     struct odbk_prune_opts o;
-    int all, verbose;
-    const char *backup;
+    int all, collect, verbose;
+    const char *backup, *storage;
+    const char **envs;   /* --env */
+    size_t n_envs;
 };
 
 static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
@@ -49,6 +56,12 @@ static int on_opt(void *p, int id, const char *arg, struct odbk_err *err)
     case O_DRY_RUN: c->o.dry_run = 1; break;
     case O_BACKUP: c->backup = arg; break;
     case O_FORCE: c->o.force = 1; break;
+    case O_COLLECT: c->collect = 1; break;
+    case O_STORAGE: c->storage = arg; break;
+    case O_ENV:
+        c->envs = odbk_xrealloc(c->envs, (c->n_envs + 1) * sizeof(char *));
+        c->envs[c->n_envs++] = arg;
+        break;
     case O_VERBOSE: c->verbose = 1; break;
     }
     return 0;
@@ -167,15 +180,63 @@ static void notify_prune(const struct odbk_config *cfg, const char *env, const s
     free(ids);
 }
 
-/* the first problem becomes the run's error, the others are printed as they come */
-static void on_policy_problem(void *ctx, const char *env, const struct odbk_err *e)
+/* The first failure of a run over envs is its error; the later ones are printed as they come. */
+static void keep_first(struct odbk_err *first, const struct odbk_err *e)
 {
-    struct odbk_err *first = ctx;
-    (void)env;
     if (!first->code)
         *first = *e;
     else
         odbk_err_print(e, cli.prog, stderr);
+}
+
+/* the first problem becomes the run's error, the others are printed as they come */
+static void on_policy_problem(void *ctx, const char *env, const struct odbk_err *e)
+{
+    (void)env;
+    keep_first(ctx, e);
+}
+
+/* --collect: each env's packs collected now (no retention), what went printed as a prune's are. */
+static void collect_envs(struct odbk_session *ss, const struct ctx *c, const struct odbk_cli_common *common,
+                         const char **envs, size_t n, cJSON **json, struct odbk_err *err)
+{
+    struct odbk_err first = {0};
+    size_t i, k;
+    if (common->json)
+        *json = cJSON_CreateArray();
+    for (i = 0; i < n; i++) {
+        struct odbk_prune_report r;
+        struct odbk_err e = {0};
+        int ok = odbk_prune_collect(ss->cfg, ss->cat, envs[i], c->storage, &c->o, &r, &e) == 0;
+        if (common->json) {
+            cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+            cJSON_AddStringToObject(o, "env", envs[i]);
+            cJSON_AddBoolToObject(o, "dry_run", c->o.dry_run);
+            cJSON_AddNumberToObject(o, "swept", (double)r.n_swept);
+            for (k = 0; k < r.n_gc; k++)
+                cJSON_AddItemToArray(arr, odbk_gc_report_json(&r.gc[k]));
+            cJSON_AddItemToObject(o, "packs", arr);
+            if (ok)
+                cJSON_AddNullToObject(o, "error");
+            else
+                cJSON_AddStringToObject(o, "error", e.msg);
+            cJSON_AddItemToArray(*json, o);
+        } else {
+            print_gc(envs[i], r.gc, r.n_gc, c->o.dry_run, common->quiet);
+            if (!common->quiet && !r.n_gc && ok)
+                fprintf(stderr, "%s: %s: no packs\n", cli.prog, envs[i]);
+            if (!common->quiet && r.n_swept)
+                fprintf(stderr, "%s: %s: %zu unfinished uploads aborted\n", cli.prog, envs[i], r.n_swept);
+            if (r.sweep_warning)
+                fprintf(stderr, "%s: warning: %s: unfinished uploads not swept: %s\n", cli.prog, envs[i],
+                        r.sweep_warning);
+            fflush(stdout);
+        }
+        odbk_prune_report_release(&r);
+        if (!ok)
+            keep_first(&first, &e);
+    }
+    *err = first;
 }
 
 int main(int argc, char **argv)
@@ -191,20 +252,33 @@ int main(int argc, char **argv)
     cJSON *json = NULL;
     size_t n = 0, i;
     int summary = 0, arg0, bad = 0, rc = odbk_cli_parse(&cli, argc, argv, &common, on_opt, &c, &arg0, &err);
-    if (rc != 0)
+    if (rc != 0) {
+        free(c.envs);
         return rc > 0 ? 0 : odbk_cli_exit(&cli, -1, &err);
-    if (c.backup && (c.all || arg0 < argc)) {
+    }
+    for (; arg0 < argc; arg0++) {   /* operands and --env alike */
+        c.envs = odbk_xrealloc(c.envs, (c.n_envs + 1) * sizeof(char *));
+        c.envs[c.n_envs++] = argv[arg0];
+    }
+    if (c.collect && (c.backup || c.o.force)) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--collect deletes no backup: it takes no --backup and no --force");
+        goto usage;
+    }
+    if (c.storage && !c.collect) {
+        odbk_err_set(&err, ODBK_E_USAGE, "--storage selects where --collect looks: pass --collect too");
+        goto usage;
+    }
+    if (c.backup && (c.all || c.n_envs)) {
         odbk_err_set(&err, ODBK_E_USAGE, "--backup deletes one backup: it takes no environment and no --all");
-        return odbk_cli_exit(&cli, -1, &err);
+        goto usage;
     }
-    if (!c.backup && !c.all && arg0 >= argc) {
+    if (!c.backup && !c.all && !c.n_envs) {
         odbk_err_set(&err, ODBK_E_USAGE, "name the environments to prune, or pass --all");
-        odbk_err_hint(&err, "see odbk-prune --help");
-        return odbk_cli_exit(&cli, -1, &err);
+        goto usage;
     }
-    if (c.all && arg0 < argc) {
+    if (c.all && c.n_envs) {
         odbk_err_set(&err, ODBK_E_USAGE, "--all and environment names exclude each other");
-        return odbk_cli_exit(&cli, -1, &err);
+        goto usage;
     }
     /* a dry run changes nothing; else runs that died become failed first, so that their leftovers go and the
      * latest-run guard sees them */
@@ -236,8 +310,12 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (odbk_config_select_envs(ss.cfg, c.all, argv + arg0, (size_t)(argc - arg0), &envs, &n, &err) < 0)
+    if (odbk_config_select_envs(ss.cfg, c.all, (char *const *)c.envs, c.n_envs, &envs, &n, &err) < 0)
         goto out;
+    if (c.collect) {
+        collect_envs(&ss, &c, &common, envs, n, &json, &err);
+        goto out;
+    }
     /* Every policy first: a config problem anywhere deletes nothing anywhere. */
     bad = (int)odbk_prune_policies(ss.cfg, envs, n, &policies, &policy_texts, on_policy_problem, &first);
     if (bad) {
@@ -300,12 +378,8 @@ int main(int argc, char **argv)
         if (r.gc_warning && !common.json)
             fprintf(stderr, "%s: warning: %s: packs not collected: %s\n", cli.prog, envs[i], r.gc_warning);
         odbk_prune_report_release(&r);
-        if (!ok) {
-            if (!first.code)
-                first = e;
-            else
-                odbk_err_print(&e, cli.prog, stderr);
-        }
+        if (!ok)
+            keep_first(&first, &e);
     }
     err = first;
 out:
@@ -320,7 +394,13 @@ out:
     free(policy_texts);
     free(policies);
     free(envs);
+    free(c.envs);
     odbk_env_summaries_release(&records);
     odbk_session_close(&ss);
     return odbk_cli_exit(&cli, err.code ? -1 : 0, &err);
+usage:
+    free(c.envs);
+    if (!err.hint[0])
+        odbk_err_hint(&err, "see odbk-prune --help");
+    return odbk_cli_exit(&cli, -1, &err);
 }

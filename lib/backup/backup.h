@@ -51,6 +51,8 @@ struct odbk_create_opts {
                                      * ODBK_VERIFY_STORE/_READ/_NONE */
     odbk_backup_progress_cb progress;
     void *progress_ctx;
+    time_t due_since;          /* --due (odbk_backup_create_due sets it): the fire time the backup is for;
+                                * another host's backup of it, running or made since, is a skip (2) */
 };
 
 /* Make one backup of env; on success (0) *out is its catalog row (release with odbk_backup_release), its
@@ -58,7 +60,10 @@ struct odbk_create_opts {
  * (one line: the id, the cause, the fix) what is left: after its manifest was stored the verification
  * (the store's confirmation or the read-back) was ended by a stop signal or a store that did not answer
  * (ODBK_E_TEMPFAIL: completed, not verified), or the catalog could not record it (ODBK_E_IO: stored and
- * complete, its row left uploading for the reaper or odbk-list --rescan).  -1: failed, nothing kept. */
+ * complete, its row left uploading for the reaper or odbk-list --rescan).  -1: failed, nothing kept.
+ * With due_since, nothing made, err saying why: 2 skipped, a backup of the env runs (any host) or a
+ * scheduled backup since due_since is there (another host made it); 3 deferred, a collection of the env's
+ * packs holds it (odbk-prune; ODBK_E_TEMPFAIL): the env stays due.  Asked for by name, a held env is -1. */
 int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                        const struct odbk_create_opts *opts, struct odbk_backup *out, struct odbk_err *err);
 
@@ -70,12 +75,17 @@ struct odbk_create_outcome {
                                           * (backup set: odbk_backup_create returned 1), or NULL */
     const struct odbk_err *notify_err;   /* the env's notification failed (a warning), or NULL */
     const struct odbk_err *record_err;   /* the failed attempt could not be recorded (a warning), or NULL */
+    const struct odbk_err *skipped;      /* --due: not backed up, and why (another host has it), or NULL */
+    /* with skipped: a collection of the env's packs held it (odbk_backup_create returned 3): no failure
+     * (not counted, not notified, not recorded for the back-off); the env stays due, the next run makes it */
+    int deferred;
 };
 typedef void (*odbk_create_outcome_cb)(void *ctx, const struct odbk_create_outcome *o);
 
 /* Back up each of envs in turn until a stop signal, each with opts, and notify the env's channels of each result; cb hears every outcome and a failure
- * does not stop the run.  With `scheduled`, a failed attempt is recorded for the retry backoff.  Returns
- * the number that failed or were made but not fully done. */
+ * does not stop the run.  With `scheduled`, a failed attempt is recorded for the retry backoff, and an env
+ * held by a collection of its packs is deferred (outcome.deferred), no failure.  Returns the number that
+ * failed or were made but not fully done. */
 size_t odbk_backup_create_each(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *const *envs,
                                size_t n, struct odbk_create_opts *opts, int scheduled, odbk_create_outcome_cb cb,
                                void *ctx);

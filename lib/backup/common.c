@@ -189,6 +189,21 @@ int odbk_backup_remove_objects(struct odbk_catalog *cat, struct odbk_storage *st
     return r;
 }
 
+/* A backup's folder (ENV/ID/) or its packs (ENV/packs/ID-) removed late: packs it referenced may be
+ * garbage now, so its env's storage is due for a collection. */
+static void due_after_removal(struct odbk_catalog *cat, const struct odbk_removal *r)
+{
+    const char *slash = strchr(r->prefix, '/');
+    size_t len = strlen(r->prefix);
+    struct odbk_err ignored = {0};
+    char *env;
+    if (!r->backup_id || !slash || slash == r->prefix || !len || (r->prefix[len - 1] != '/' && r->prefix[len - 1] != '-'))
+        return;
+    env = odbk_xstrndup(r->prefix, (size_t)(slash - r->prefix));
+    odbk_catalog_gc_due_set(cat, env, r->storage, &ignored);
+    free(env);
+}
+
 int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalog *cat, struct odbk_err *err)
 {
     struct odbk_removal *v = NULL;
@@ -208,6 +223,7 @@ int odbk_backup_retry_removals(const struct odbk_config *cfg, struct odbk_catalo
         if (odbk_backup_storage_open(cfg, cat, v[i].storage, 1, &st, &e2) == 0 && odbk_storage_remove_prefix(st, v[i].prefix, &e2) == 0 &&
             odbk_storage_sweep(st, v[i].prefix, odbk_now() + 86400, &swept, &e2) == 0) {
             odbk_catalog_removal_done(cat, v[i].storage, v[i].prefix, &e2);
+            due_after_removal(cat, &v[i]);
             a.action = "remove";
             a.backup_id = v[i].backup_id;
             a.target = v[i].storage;
@@ -337,7 +353,8 @@ int odbk_backup_reap_stale(const struct odbk_config *cfg, struct odbk_catalog *c
                 free(why);
                 continue;
             }
-            if (!complete) {
+            if (!complete) {   /* a killed run may have left packs, or debris the removal misses */
+                odbk_catalog_gc_due_set(cat, b->env, b->storage, &e2);
                 odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
                 odbk_catalog_backup_set_status(cat, b->id, ODBK_BACKUP_FAILED, why, &e2);
             }

@@ -121,6 +121,7 @@ struct run {
     struct odbk_heartbeat hb;
     enum odbk_compression comp;
     int with_fs, row_written;
+    int incremental;               /* its filestore went into packs (a failure leaves the env's storage due) */
     struct odbk_err left;          /* after the manifest: what the read-back left undone (code 0: nothing) */
     char sv[32], odoo_pg[16];
     char *pg_dump, *dump_version, *tables_json, *manifest_json;
@@ -250,9 +251,16 @@ static int insert_row(struct run *run, struct odbk_err *err)
     struct odbk_backup running;
     struct odbk_env_lock held;
     char since[32];
-    int c = odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, &held, err);
+    int c = run->o->due_since ? odbk_catalog_backup_insert_due(run->cat, &run->b, run->o->due_since, &running, &held, err)
+                              : odbk_catalog_backup_insert_exclusive(run->cat, &run->b, &running, &held, err);
     if (c < 0)
         return 1;
+    if (c == 3) {
+        odbk_time_rfc3339(run->o->due_since, since);
+        odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' has its scheduled backup of %s already (another host)",
+                     run->env.name, since);
+        return 2;
+    }
     if (c == 2) {
         odbk_time_rfc3339(held.acquired_at, since);
         odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' is held by odbk-prune collecting its unreferenced "
@@ -260,7 +268,7 @@ static int insert_row(struct run *run, struct odbk_err *err)
         odbk_err_hint(err, "try again once it is done; a holder that died is told by its pid (this host) or "
                       "after %d minutes without a heartbeat", ODBK_RUN_STALE_SECONDS / 60);
         odbk_env_lock_release(&held);
-        return 1;
+        return run->o->due_since ? 3 : 1;   /* --due: deferred (odbk_backup_create returns 3) */
     }
     if (c == 1) {
         odbk_time_rfc3339(running.created_at, since);
@@ -269,7 +277,7 @@ static int insert_row(struct run *run, struct odbk_err *err)
         odbk_err_hint(err, "wait for it to finish; a run that died is cleaned up after 30 minutes without a "
                       "heartbeat");
         odbk_backup_release(&running);
-        return 1;
+        return run->o->due_since ? 2 : 1;
     }
     run->row_written = 1;
     odbk_heartbeat_start(&run->hb, run->cat, run->b.id);
@@ -333,6 +341,7 @@ static int write_files(struct run *run, struct odbk_err *err)
         !run->env.filestore_full) {
         char *why = NULL;
         w.incremental = 1;
+        run->incremental = 1;
         odbk_incr_parent_find(run->cat, run->st, run->env.name, run->b.storage, &run->parent, &why);
         if (why && !run->b.warning)
             run->b.warning = why;
@@ -543,12 +552,16 @@ static int commit(struct run *run, struct odbk_err *err)
 }
 
 /* Record b as failed with the reason: its row is new (insert) when the run failed before it started,
- * and then nothing was stored (st NULL); otherwise its objects are removed first. */
+ * and then nothing was stored (st NULL); otherwise its objects are removed first.  A run that wrote packs
+ * (incremental) leaves its env's storage due for a collection first: what the removal misses (an upload
+ * the store kept, a removal that failed) is then looked for by the next prune. */
 static void fail_backup(struct odbk_catalog *cat, struct odbk_storage *st, struct odbk_backup *b,
-                        const struct odbk_err *why, int new_row)
+                        const struct odbk_err *why, int new_row, int incremental)
 {
     struct odbk_err e2 = {0};
     struct odbk_audit a = {0};
+    if (st && incremental)
+        odbk_catalog_gc_due_set(cat, b->env, b->storage, &e2);
     if (st)
         odbk_backup_remove_objects(cat, st, b->storage, b->env, b->id, &e2);
     b->status = ODBK_BACKUP_FAILED;
@@ -617,11 +630,24 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
         odbk_err_hint(err, "add 'storage = NAME' to [env %s], or pass --storage NAME", run.env.name);
         goto out;
     }
+    if (o->due_since && (c = odbk_catalog_due_taken(cat, env_name, o->due_since, err)) != 0) {
+        if (c > 0) {   /* another host runs it or made it: nothing to prepare (insert_row checks again) */
+            char since[32];
+            odbk_time_rfc3339(o->due_since, since);
+            odbk_err_set(err, ODBK_E_TEMPFAIL, "environment '%s' has its scheduled backup of %s running or made "
+                         "already (another host)", env_name, since);
+            r = 2;
+        }
+        goto out;
+    }
     new_row(&run);
     if (prepare(cfg, &run, err) < 0)
         goto fail;
-    if ((c = insert_row(&run, err)) > 0)
+    if ((c = insert_row(&run, err)) > 0) {
+        if (c == 2 || c == 3)   /* --due: another host has it, or a collection holds it: not a failure */
+            r = c;
         goto out;
+    }
     if (c < 0 || write_files(&run, err) < 0)
         goto fail;
 
@@ -662,7 +688,7 @@ static int create(const struct odbk_config *cfg, struct odbk_catalog *cat, const
 fail:
     if (odbk_interrupted())   /* whatever broke first (a child may have had the signal too), this is why */
         odbk_interrupt_err(err);
-    fail_backup(cat, run.row_written ? run.st : NULL, &run.b, err, !run.row_written);
+    fail_backup(cat, run.row_written ? run.st : NULL, &run.b, err, !run.row_written, run.incremental);
 out:
     run_release(&run);
     return r;
@@ -675,6 +701,7 @@ int odbk_backup_create(const struct odbk_config *cfg, struct odbk_catalog *cat, 
     int r;
     odbk_report_run_begin(&report, o->progress, o->progress_ctx, env_name, NULL);
     r = create(cfg, cat, env_name, o, &report, out, err);
-    odbk_report_run_end(&report, r < 0 ? -1 : 0, r >= 0 ? out->total_size : 0, err);   /* 1: made, stored */
+    /* 1: made, stored; 2, 3: skipped, deferred (not failures) */
+    odbk_report_run_end(&report, r < 0 ? -1 : 0, r == 0 || r == 1 ? out->total_size : 0, err);
     return r;
 }

@@ -282,7 +282,8 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
     const char *envs[2] = {env, NULL};
     char *prefix = NULL, *folder = NULL;
     time_t now = odbk_now(), beat = now;
-    int locked = 0, r = -1;
+    int locked = 0, r = -1, due = 0;
+    int64_t gen = 0;
     size_t i;
 
     memset(out, 0, sizeof(*out));
@@ -295,6 +296,9 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
     prefix = odbk_packs_prefix(env);
     l.packs_prefix = prefix;
     l.packs_len = strlen(prefix);
+    /* the pair's generation before anything is listed: a deletion recorded since keeps it due */
+    if (!opts->dry_run && (due = odbk_catalog_gc_due_get(cat, env, storage, &gen, err)) < 0)
+        goto out;
     if (odbk_storage_list(st, prefix, pack_cb, &l, err) < 0) {
         odbk_err_prefix(err, "packs of '%s' not collected: cannot list %s", env, prefix);
         goto out;
@@ -303,7 +307,7 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
     out->n_foreign = l.n_foreign;
     if (!l.n_packs) {   /* nothing to collect: no lock taken, no backup of the env kept waiting */
         r = 0;
-        goto out;
+        goto done;
     }
     /* The packs listed so far may be deleted once the env is held: any backup that could reference them
      * has finished (its manifest is read below) or still runs (the lock is refused). */
@@ -383,7 +387,13 @@ int odbk_gc_env(struct odbk_catalog *cat, struct odbk_storage *st, const char *s
         p->name = NULL;
     }
     odbk_crash_point("gc-end");
-    r = err->code ? -1 : 0;
+    if (err->code)
+        goto out;
+    r = 0;
+done:
+    /* collected: no longer due, unless a deletion was recorded since the generation was read */
+    if (due > 0 && odbk_catalog_gc_due_clear(cat, env, storage, gen, err) < 0)
+        r = -1;
 out:
     if (locked) {
         struct odbk_err ue = {0};

@@ -12,7 +12,9 @@
  *      them), of every completed row of the env in this storage (the catalog's copy), every pack of a
  *      backup still running, and every pack of an id the catalog does not know made in the last 24 hours
  *      (another host's backup in flight);
- *   4. every other pack is deleted; then the lock is given up.
+ *   4. every other pack is deleted; then the lock is given up, and the pair (env, storage) is no longer due
+ *      (catalog.h's gc_due: cleared with the generation read before step 2, so that a deletion recorded
+ *      meanwhile keeps it due for the next prune).
  * A pack partly referenced is kept whole.  Any manifest that cannot be read or checked stops the
  * collection before anything is deleted: the live set is not known without it.  A crash at any step
  * leaves garbage only, which the next collection deletes: a kept backup never loses a pack.

@@ -311,7 +311,13 @@ static int carry_out(struct odbk_catalog *cat, struct odbk_storage *st, struct o
     if (it->action == ODBK_PRUNE_EXPIRE &&
         odbk_catalog_backup_set_status(cat, it->b.id, ODBK_BACKUP_EXPIRED, NULL, &e) < 0)
         r = -1;
+    /* its storage due before anything goes (a crash from here on leaves it due) and again once gone (a
+     * collection that read the pair's generation before the manifest went keeps it due) */
+    if (r == 0 && odbk_catalog_gc_due_set(cat, it->b.env, it->b.storage, &e) < 0)
+        r = -1;
     if (r == 0 && (remove_manifest(st, &it->b, &e) < 0 || odbk_storage_remove_prefix(st, folder, &e) < 0))
+        r = -1;
+    if (r == 0 && odbk_catalog_gc_due_set(cat, it->b.env, it->b.storage, &e) < 0)
         r = -1;
     if (r == 0) {
         it->done = 1;
@@ -361,41 +367,70 @@ static void collect_one(struct odbk_catalog *cat, struct store *s, const char *e
     }
 }
 
+/* Is name one of v's? */
+static int has_name(char *const *v, size_t n, const char *name)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!strcmp(v[i], name))
+            return 1;
+    return 0;
+}
+
+/* The storages of env to look at: those due (odbk_catalog_gc_due_list; a real run's removals made theirs
+ * due), and in a dry run those its removals would touch.  Sorted, no repeats. */
+static int storages_due(struct odbk_catalog *cat, const char *env, const struct odbk_prune_opts *opts,
+                        const struct odbk_prune_item *items, size_t n, char ***out, size_t *n_out,
+                        struct odbk_err *err)
+{
+    size_t i;
+    if (odbk_catalog_gc_due_list(cat, env, out, n_out, err) < 0)
+        return -1;
+    for (i = 0; opts->dry_run && i < n; i++)
+        if ((items[i].action == ODBK_PRUNE_EXPIRE || items[i].action == ODBK_PRUNE_CLEAN) &&
+            !has_name(*out, *n_out, items[i].b.storage)) {
+            *out = odbk_xrealloc(*out, (*n_out + 1) * sizeof(char *));
+            (*out)[(*n_out)++] = odbk_xstrdup(items[i].b.storage);
+        }
+    return 0;
+}
+
+/* The debris of uploads that never finished, then the packs no remaining backup references, in each
+ * storage of names (a dry run: the packs its removals would leave unreferenced, nothing swept). */
 static void collect(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env,
                     const struct odbk_prune_opts *opts, const struct odbk_prune_item *items, size_t n,
-                    const char *const *more, size_t n_more, struct store **stores, size_t *n_stores,
+                    char *const *names, size_t n_names, struct store **stores, size_t *n_stores,
                     struct odbk_prune_report *out, struct odbk_err *err)
 {
     const char **gone = odbk_xcalloc(n + 1, sizeof(char *));
     struct odbk_gc_opts go = {0};
+    time_t now = opts->now ? opts->now : odbk_now();
+    char *prefix = odbk_xasprintf("%s/", env);
     size_t i, k, m = 0;
     for (i = 0; i < n; i++)
         if (items[i].action == ODBK_PRUNE_EXPIRE || items[i].action == ODBK_PRUNE_CLEAN)
             gone[m++] = items[i].b.id;
     go.dry_run = opts->dry_run;
     go.gone = opts->dry_run ? gone : NULL;   /* a real run removed their manifests: storage says so */
-    for (i = 0; i < n; i++) {
-        int seen = 0, touched = 0;
-        struct store *s;
-        for (k = 0; k < i && !seen; k++)
-            seen = !strcmp(items[k].b.storage, items[i].b.storage);
-        if (seen)
-            continue;
+    for (i = 0; i < n_names; i++) {
+        int touched = 0;
+        struct store *s = store_get(cfg, cat, !opts->dry_run, stores, n_stores, env, names[i]);
         for (k = 0; k < n; k++)
-            touched |= !strcmp(items[k].b.storage, items[i].b.storage) &&
+            touched |= !strcmp(items[k].b.storage, names[i]) &&
                        (items[k].action == ODBK_PRUNE_EXPIRE || items[k].action == ODBK_PRUNE_CLEAN);
-        s = store_get(cfg, cat, !opts->dry_run, stores, n_stores, env, items[i].b.storage);
+        /* Debris no row knows of: uploads of this env that never finished (a run killed mid-upload, or an
+         * upload whose creation answer was lost), older than a day so that no running upload is touched. */
+        if (!opts->dry_run && !s->failed && !s->swept) {
+            struct odbk_err se = {0};
+            int swept = 0;
+            s->swept = 1;
+            if (odbk_storage_sweep(s->st, prefix, now - 86400, &swept, &se) < 0 && !out->sweep_warning)
+                out->sweep_warning = odbk_xstrdup(se.msg);
+            out->n_swept += (size_t)swept;
+        }
         collect_one(cat, s, env, &go, touched, out, err);
     }
-    /* the storages only expired rows not read are in (sorted, each once): this run removed nothing there */
-    for (i = 0; i < n_more; i++) {
-        int seen = 0;
-        for (k = 0; k < n && !seen; k++)
-            seen = !strcmp(items[k].b.storage, more[i]);
-        if (!seen)
-            collect_one(cat, store_get(cfg, cat, !opts->dry_run, stores, n_stores, env, more[i]), env, &go, 0, out,
-                        err);
-    }
+    free(prefix);
     free(gone);
 }
 
@@ -588,7 +623,8 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
     struct odbk_backup *rows = NULL;
     struct odbk_prune_item *items = NULL;
     struct store *stores = NULL;
-    size_t n = 0, n_stores = 0, i, k, n_xstorages = 0;
+    char **due = NULL;
+    size_t n = 0, n_stores = 0, n_due = 0, i, k, n_xstorages = 0;
     const struct odbk_backup *latest = NULL;
     time_t now = opts->now ? opts->now : odbk_now();
     char **xstorages = NULL, *key = NULL;   /* the storages of the expired rows; the plan record's key */
@@ -659,9 +695,20 @@ int odbk_prune_env(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
         goto out;
     }
 not_failed:
+    /* The storages due (a deletion or a failed run left something there): only they are read for leftovers, so
+     * a prune that removes nothing reads no storage; of the storages of the expired rows (not read), those. */
+    if (!opts->plan_only && odbk_catalog_gc_due_list(cat, env, &due, &n_due, err) < 0)
+        goto out;
     if (!opts->plan_only) {
         if (odbk_catalog_env_storages(cat, env, ODBK_ONLY(ODBK_BACKUP_EXPIRED), &xstorages, &n_xstorages, err) < 0)
             goto out;
+        for (i = 0, k = 0; i < n_xstorages; i++) {
+            if (has_name(due, n_due, xstorages[i]))
+                xstorages[k++] = xstorages[i];
+            else
+                free(xstorages[i]);
+        }
+        n_xstorages = k;
         if (expired_leftovers(cfg, cat, !opts->dry_run, env, xstorages, n_xstorages, rows, n, &stores, &n_stores)) {
             odbk_backup_list_free(rows, n);
             rows = NULL;
@@ -702,12 +749,15 @@ not_failed:
             break;
         }
 
-    /* Storage: which folders exist, the leftovers of failed and expired rows. */
+    /* Storage: which folders exist, the leftovers of failed and expired rows, looked for only in the
+     * storages due. */
     if (!opts->plan_only) {
         for (i = 0; i < n; i++) {
             struct odbk_prune_item *it = &items[i];
             struct store *s;
             if (!is_finished(&it->b) || (it->b.status == ODBK_BACKUP_COMPLETED && it->action == ODBK_PRUNE_KEEP))
+                continue;
+            if (it->b.status != ODBK_BACKUP_COMPLETED && !has_name(due, n_due, it->b.storage))
                 continue;
             s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, it->b.storage);
             store_list(s);
@@ -751,30 +801,23 @@ not_failed:
         }
     }
 
-    /* Debris no row knows of: uploads of this env that never finished (a run killed mid-upload, or an
-     * upload whose creation answer was lost), older than a day so that no running upload is touched. */
-    if (!opts->plan_only && !opts->dry_run) {
-        char *prefix = odbk_xasprintf("%s/", env);
-        for (i = 0; i < n + n_xstorages; i++) {
-            struct store *s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env,
-                                        i < n ? items[i].b.storage : xstorages[i - n]);
-            struct odbk_err se = {0};
-            int swept = 0;
-            if (s->failed || s->swept)
-                continue;
-            s->swept = 1;
-            if (odbk_storage_sweep(s->st, prefix, now - 86400, &swept, &se) < 0 && !out->sweep_warning)
-                out->sweep_warning = odbk_xstrdup(se.msg);
-            out->n_swept += (size_t)swept;
-        }
-        free(prefix);
+    /* The storages due (a real run's removals made theirs due): unfinished uploads swept, then the packs no
+     * remaining backup references collected (a dry run: those its removals would leave unreferenced). */
+    if (!opts->plan_only) {
+        odbk_catalog_gc_due_list_free(due, n_due);
+        due = NULL;
+        n_due = 0;
+        if (storages_due(cat, env, opts, items, n, &due, &n_due, err) < 0)
+            goto out;
+        collect(cfg, cat, env, opts, items, n, due, n_due, &stores, &n_stores, out, err);
     }
-
-    /* The packs no remaining backup references, in every storage of the env's rows (a dry run: those its
-     * removals would leave unreferenced). */
-    if (!opts->plan_only)
-        collect(cfg, cat, env, opts, items, n, (const char *const *)xstorages, n_xstorages, &stores, &n_stores, out,
-                err);
+    /* a removal that failed: its storage stays due (the collection may have cleared it meanwhile) */
+    for (i = 0; !opts->plan_only && !opts->dry_run && i < n; i++) {
+        struct odbk_err de = {0};
+        if (items[i].error && (items[i].action == ODBK_PRUNE_EXPIRE || items[i].action == ODBK_PRUNE_CLEAN) &&
+            odbk_catalog_gc_due_set(cat, env, items[i].b.storage, &de) < 0 && !err->code)
+            *err = de;
+    }
 
     /* a run the latest-run guard let through by --force is no record: a run without it would refuse */
     if (!opts->plan_only && !opts->dry_run && !opts->rules && !err->code && !out->gc_error && !out->gc_warning &&
@@ -810,6 +853,7 @@ out:
     if (rows)
         odbk_backup_list_free(rows, n);
     stores_free(stores, n_stores);
+    odbk_catalog_gc_due_list_free(due, n_due);
     for (i = 0; i < n_xstorages; i++)
         free(xstorages[i]);
     free(xstorages);
@@ -890,4 +934,66 @@ out:
     free(why);
     odbk_storage_close(st);
     return r;
+}
+
+/* ---- a collection now ---- */
+
+static void add_name(char ***v, size_t *n, const char *name)
+{
+    if (!name || has_name(*v, *n, name))
+        return;
+    *v = odbk_xrealloc(*v, (*n + 1) * sizeof(char *));
+    (*v)[(*n)++] = odbk_xstrdup(name);
+}
+
+int odbk_prune_collect(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env, const char *storage,
+                       const struct odbk_prune_opts *opts, struct odbk_prune_report *out, struct odbk_err *err)
+{
+    struct odbk_backup_filter f = {0};
+    const char *envs[2] = {env, NULL};
+    struct odbk_backup *rows = NULL;
+    struct store *stores = NULL;
+    char **names = NULL;
+    size_t n = 0, n_stores = 0, n_names = 0, i;
+    struct odbk_env e;
+
+    memset(out, 0, sizeof(*out));
+    out->env = odbk_xstrdup(env);
+    if (odbk_config_env(cfg, env, &e, err) < 0)
+        return -1;
+    if (storage) {
+        add_name(&names, &n_names, storage);
+    } else {
+        if (odbk_catalog_gc_due_list(cat, env, &names, &n_names, err) < 0) {
+            odbk_env_release(&e);
+            return -1;
+        }
+        add_name(&names, &n_names, e.storage);
+        f.envs = envs;
+        f.no_manifest = 1;
+        if (odbk_catalog_backup_list(cat, &f, &rows, &n, err) < 0) {
+            odbk_env_release(&e);
+            odbk_catalog_gc_due_list_free(names, n_names);
+            return -1;
+        }
+        for (i = 0; i < n; i++)
+            add_name(&names, &n_names, rows[i].storage);
+        odbk_backup_list_free(rows, n);
+    }
+    odbk_env_release(&e);
+    if (!n_names) {
+        odbk_err_set(err, ODBK_E_CONFIG, "environment '%s' has no storage and no backup: nothing to collect", env);
+        odbk_err_hint(err, "name the storage with --storage NAME");
+        return -1;
+    }
+    collect(cfg, cat, env, opts, NULL, 0, names, n_names, &stores, &n_stores, out, err);
+    /* a storage that would not open: collect_one made it a warning (nothing was removed from it) */
+    if (out->gc_warning && !err->code) {
+        odbk_err_set(err, ODBK_E_UNAVAILABLE, "packs of '%s' not collected: %s", env, out->gc_warning);
+        free(out->gc_warning);
+        out->gc_warning = NULL;
+    }
+    stores_free(stores, n_stores);
+    odbk_catalog_gc_due_list_free(names, n_names);
+    return err->code ? -1 : 0;
 }

@@ -120,6 +120,15 @@ int odbk_prune_backup(const struct odbk_config *cfg, struct odbk_catalog *cat, c
                       struct odbk_err *err);
 void odbk_prune_item_release(struct odbk_prune_item *it);
 
+/* odbk-prune --collect: collect env's packs now, whatever the catalog says is due (packs a crashed run or
+ * another host left, a catalog lost and rebuilt), in storage, or (NULL) in every storage of the env's rows,
+ * the env's own and those due; unfinished uploads under the env older than a day are swept first (not in a
+ * dry run: it lists what would go).  No retention is applied.  *out's env, gc, n_swept, sweep_warning and
+ * gc_error are filled; -1 with err when a storage could not be opened or a collection failed or was
+ * refused (ODBK_E_TEMPFAIL: a backup of env runs). */
+int odbk_prune_collect(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env, const char *storage,
+                       const struct odbk_prune_opts *opts, struct odbk_prune_report *out, struct odbk_err *err);
+
 const char *odbk_prune_action_name(enum odbk_prune_action a);
 /* odbk-policy check: every problem of the config (odbk_policy_check_config) and every env whose policy
  * has no rule (odbk-prune refuses those), each message once (an organization problem is found once per

@@ -774,7 +774,7 @@ static int restore(const struct odbk_config *cfg, struct odbk_catalog *cat, cons
             co.progress_ctx = &safety;
         }
         int made = odbk_backup_create(cfg, cat, t.env, &co, &sb, err);
-        if (made < 0) {
+        if (made < 0 || made == 2) {   /* 2: not started, a collection holds the env */
             odbk_err_prefix(err, "the safety backup of '%s' failed, nothing was restored", t.env);
             odbk_err_hint(err, "fix the cause, or pass --no-safety-backup to restore without one");
             goto fail;

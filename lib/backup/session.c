@@ -84,9 +84,18 @@ int odbk_session_open(struct odbk_session *s, const char *config, const char *ca
         goto fail;
     if (flags & ODBK_SESSION_NO_CATALOG)
         return 0;
-    s->catalog_path = odbk_config_catalog_path(catalog);
-    if (odbk_catalog_open(s->catalog_path, &s->cat, err) < 0)
-        goto fail;
+    {
+        char *password = NULL;
+        int r = odbk_config_catalog(s->cfg, catalog, &s->catalog_path, &password, err);
+        if (r == 0)
+            r = odbk_catalog_open_secret(s->catalog_path, password, &s->cat, err);
+        if (password) {
+            explicit_bzero(password, strlen(password));
+            free(password);
+        }
+        if (r < 0)
+            goto fail;
+    }
     if (flags & ODBK_SESSION_INTERRUPT)
         odbk_interrupt_install();
     /* the leftovers of failed runs that could not be removed then, and killed restores: not errors of this

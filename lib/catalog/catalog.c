@@ -20,6 +20,16 @@ struct odbk_catalog {
 };
 
 static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
+static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *what);
+
+/* env's key, until the transaction ends: one host at a time checks and writes an env's rows */
+static int lock_env(struct odbk_catalog *cat, const char *env, struct odbk_err *err)
+{
+    char *key = odbk_xasprintf("env %s", env);
+    int r = odbk_db_lock_key(cat->db, key);
+    free(key);
+    return r < 0 ? sql_err(cat, err, "cannot lock the env") : 0;
+}
 static void bind_text(struct odbk_db_stmt *st, int i, const char *s);
 
 /* Forward migrations: migrations[i] brings the schema from version i to i + 1.  Never edit a released
@@ -154,14 +164,28 @@ static const char *const migrations[] = {
     "  acquired_at INTEGER NOT NULL,"
     "  heartbeat_at INTEGER NOT NULL"
     ");",
-    /* 12 → 13: each env's plan record (odbk_catalog_plan_record): the time span over which a real prune
+    /* 12 → 13: the (env, storage) pairs whose storage holds something to collect or look at (a backup's
+     * files deleted, an incremental create failed after writing packs): odbk-prune reads storage for those
+     * only.  gen counts the times it was set, so that a collection clears only what it saw set before it
+     * began.  Portable SQL (a PostgreSQL catalog runs the same statements).  The pairs of rows that are
+     * failed or expired are due once: the runs before this collected at every prune. */
+    "CREATE TABLE gc_due ("
+    "  env TEXT NOT NULL,"
+    "  storage TEXT NOT NULL,"
+    "  gen INTEGER NOT NULL DEFAULT 1,"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (env, storage)"
+    ");"
+    "INSERT INTO gc_due (env, storage, gen, since) SELECT DISTINCT env, storage, 1, 0 FROM backups "
+    "WHERE status IN ('failed', 'expired');",
+    /* 13 → 14: each env's plan record (odbk_catalog_plan_record): the time span over which a real prune
      * found its retention clean under a policy (nothing to expire, nothing left over), so that a dry run of
      * --all plans only the envs whose record is stale; every write of the env's rows resets plan_until
      * (ENV_STATE_SQL) in the write's own transaction */
     "ALTER TABLE env_state ADD COLUMN plan_from INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE env_state ADD COLUMN plan_until INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE env_state ADD COLUMN plan_policy TEXT;",
-    /* 13 → 14: the storages of an env's rows of a status from the index alone (prune asks where its expired
+    /* 14 → 15: the storages of an env's rows of a status from the index alone (prune asks where its expired
      * rows are, whose table rows, manifests inline, are most of the catalog's pages) */
     "CREATE INDEX IF NOT EXISTS backups_env_status_storage ON backups(env, status, storage);",
 };
@@ -221,11 +245,11 @@ static int refresh_dirty(struct odbk_catalog *cat, int refresh, struct odbk_err 
     int r = 0;
     if (refresh && cat->n_dirty)
         qsort(cat->dirty, cat->n_dirty, sizeof(*cat->dirty), cmp_str);
-    for (i = 0; i < cat->n_dirty; i++) {
-        if (refresh && r == 0 && (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1])))
+    for (i = 0; refresh && r == 0 && i < cat->n_dirty; i++)
+        if (i == 0 || strcmp(cat->dirty[i], cat->dirty[i - 1]))
             r = refresh_env_state(cat, cat->dirty[i], err);
+    for (i = 0; i < cat->n_dirty; i++)   /* freed after: the loop above compares each with the one before */
         free(cat->dirty[i]);
-    }
     cat->n_dirty = 0;
     return r;
 }
@@ -314,6 +338,10 @@ static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct o
 {
     struct odbk_db_stmt *st;
     int rc;
+    /* the writers of one env's figures take turns (PostgreSQL: each reads the rows the one before
+     * committed; SQLite's write transaction is the only one already) */
+    if (env && lock_env(cat, env, err) < 0)
+        return -1;
     if (odbk_db_prepare(cat->db,
                         /* a write resets the env's plan record; the migration that fills the table (every
                          * env, env NULL) runs before the record's columns exist */
@@ -330,20 +358,37 @@ static int refresh_env_state(struct odbk_catalog *cat, const char *env, struct o
 
 /* The steps from the catalog's version on, in one transaction holding the schema's key (two hosts opening a
  * new catalog at once: the second waits, then finds it migrated). */
+static int migrate_held(struct odbk_catalog *cat, int *versionp, struct odbk_err *err);
+
 static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
 {
-    int version = 0, i;
-    const char *extra;
+    int version = 0, r;
     if (odbk_db_schema_version(cat->db, &version) < 0)
         return sql_err(cat, err, "cannot read the schema version");
     if (version == SCHEMA_VERSION)
         return 0;
+    if (odbk_db_hold(cat->db, "odbk schema") < 0)
+        return sql_err(cat, err, "cannot lock the schema");
+    r = migrate_held(cat, &version, err);
+    odbk_db_release(cat->db, "odbk schema");
+    return r;
+}
+
+static int migrate_held(struct odbk_catalog *cat, int *versionp, struct odbk_err *err)
+{
+    int version, i;
+    const char *extra;
     if (begin(cat, err) < 0)
         return -1;
-    if (odbk_db_lock_key(cat->db, "odbk schema") < 0 || odbk_db_schema_version(cat->db, &version) < 0) {
+    if (odbk_db_schema_version(cat->db, versionp) < 0) {
         sql_err(cat, err, "cannot read the schema version");
         odbk_db_rollback(cat->db);
         return -1;
+    }
+    version = *versionp;
+    if (version == SCHEMA_VERSION) {   /* another host migrated it meanwhile */
+        odbk_db_rollback(cat->db);
+        return 0;
     }
     if (version > SCHEMA_VERSION) {
         odbk_db_rollback(cat->db);
@@ -370,15 +415,26 @@ static int migrate(struct odbk_catalog *cat, struct odbk_err *err)
 
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err)
 {
+    return odbk_catalog_open_secret(path, NULL, out, err);
+}
+
+int odbk_catalog_open_secret(const char *path, const char *password, struct odbk_catalog **out,
+                             struct odbk_err *err)
+{
     struct odbk_catalog *cat = odbk_xcalloc(1, sizeof(*cat));
     *out = NULL;
-    cat->path = odbk_xstrdup(path);
-    if (odbk_db_open(path, &cat->db, err) < 0 || migrate(cat, err) < 0) {
+    cat->path = odbk_db_redact(path);
+    if (odbk_db_open(path, password, &cat->db, err) < 0 || migrate(cat, err) < 0) {
         odbk_catalog_close(cat);
         return -1;
     }
     *out = cat;
     return 0;
+}
+
+int odbk_catalog_is_shared(const char *path)
+{
+    return odbk_db_is_pg(path);
 }
 
 void odbk_catalog_close(struct odbk_catalog *cat)
@@ -549,6 +605,7 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
 {
     struct odbk_db_stmt *st;
     int rc, own, r = -1;
+    int defer = cat->batch && !strncmp(sql, "INSERT", 6) && !strstr(sql, "ON CONFLICT");
     char *old_env = NULL;
     /* test-only: from the first write of a completed row on, the catalog refuses every write (SQLite's
      * own "attempt to write a readonly database"), as a full disk or a lock held for too long would */
@@ -563,13 +620,17 @@ static int write_backup(struct odbk_catalog *cat, const char *sql, const struct 
         goto out;
     }
     bind_backup(st, b);
-    rc = odbk_db_step(st);
+    if (defer) {   /* a batch's plain insert: its error, if any, fails the batch's end */
+        rc = odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE;
+    } else {
+        rc = odbk_db_step(st);
+    }
     odbk_db_finalize(st);
     if (rc != ODBK_DB_DONE) {
         sql_err(cat, err, "cannot write backup row");
         goto out;
     }
-    r = odbk_db_changes(cat->db);
+    r = defer ? 1 : (int)odbk_db_changes(cat->db);
     if (r > 0 && (env_written(cat, b->env, err) < 0 ||
                   (old_env && b->env && strcmp(old_env, b->env) && env_written(cat, old_env, err) < 0)))
         r = -1;
@@ -687,7 +748,7 @@ int odbk_catalog_env_lock(struct odbk_catalog *cat, const char *env, const char 
     memset(held, 0, sizeof(*held));
     if (begin(cat, err) < 0)
         return -1;
-    if ((rc = lock_live(cat, env, held, err)) != 0)
+    if ((rc = lock_env(cat, env, err)) != 0 || (rc = lock_live(cat, env, held, err)) != 0)
         goto end;
     if ((rc = running_of(cat, env, running, err)) != 0) {
         rc = rc < 0 ? -1 : 2;
@@ -757,17 +818,72 @@ int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct od
                                                                                                            : 0;
 }
 
+/* A scheduled backup of env made at or after since, completed or expired: 1, 0 none, -1 error. */
+static int done_since(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "SELECT 1 FROM backups WHERE env = ?1 AND status IN ('completed', 'expired') AND "
+                        "type = 'scheduled' AND created_at >= ?2 LIMIT 1", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    odbk_db_bind_int64(st, 2, (int64_t)since);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
+        return 1;
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the env's backups");
+}
+
+int odbk_catalog_due_taken(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err)
+{
+    struct odbk_backup running;
+    int rc = running_of(cat, env, &running, err);
+    if (rc == 1)
+        odbk_backup_release(&running);
+    if (rc == 0 && since)
+        rc = done_since(cat, env, since, err);
+    return rc;
+}
+
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
                                          struct odbk_backup *running, struct odbk_env_lock *held,
                                          struct odbk_err *err)
+{
+    return odbk_catalog_backup_insert_due(cat, b, 0, running, held, err);
+}
+
+static int insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                      struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+
+int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                                   struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
+{
+    int rc, attempt;
+    /* a deadlock or serialization failure PostgreSQL chose this transaction for: run it again (SQLite's
+     * busy waits are its busy timeout's) */
+    for (attempt = 0;; attempt++) {
+        rc = insert_due(cat, b, since, running, held, err);
+        if (rc >= 0 || attempt == 4 || odbk_db_engine(cat->db) != ODBK_DB_PG || !odbk_db_retryable(cat->db))
+            return rc;
+        odbk_err_clear(err);
+        usleep(20000u << attempt);
+    }
+}
+
+static int insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                      struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err)
 {
     int rc;
     memset(running, 0, sizeof(*running));
     memset(held, 0, sizeof(*held));
     if (begin(cat, err) < 0)
         return -1;
-    if ((rc = running_of(cat, b->env, running, err)) == 0 && (rc = lock_live(cat, b->env, held, err)) == 1)
+    if ((rc = lock_env(cat, b->env, err)) == 0 && (rc = running_of(cat, b->env, running, err)) == 0 &&
+        (rc = lock_live(cat, b->env, held, err)) == 1)
         rc = 2;
+    if (rc == 0 && since && (rc = done_since(cat, b->env, since, err)) == 1)
+        rc = 3;
     if (rc < 0)
         goto fail;
     if (!rc && odbk_catalog_backup_insert(cat, b, err) < 0)
@@ -963,15 +1079,18 @@ static int bind_names(struct odbk_db_stmt *st, int bi, unsigned mask, const stru
     return bi;
 }
 
-int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
-                             void *ctx, struct odbk_err *err)
+/* One page of backup_each: the rows of f after (at, rowid) when after is set, at most limit (0: all), to
+ * cb; *n the rows read, *at and *rowid the last one's.  Returns 0, cb's stop value, or -1. */
+static int each_page(struct odbk_catalog *cat, const struct odbk_backup_filter *f, int after, int64_t *at,
+                     int64_t *rowid, size_t limit, size_t *n, odbk_backup_cb cb, void *ctx, struct odbk_err *err)
 {
     struct odbk_db_stmt *st;
     char sql[2048];
     size_t len, i;
     int rc, bi = 1, stop = 0;
+    *n = 0;
     /* without the manifest (2 KB a row, most of the table's pages) when not wanted: the same columns */
-    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM backups WHERE true",
+    len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s, rowid FROM backups WHERE true",
                            f && f->no_manifest ? BACKUP_COLUMNS_NO_MANIFEST : BACKUP_COLUMNS);
     if (f && f->envs && f->envs[0]) {
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND env IN (");
@@ -995,13 +1114,15 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at >= ?");
     if (f && f->until)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND created_at <= ?");
+    if (after)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND (created_at, rowid) < (?, ?)");
     /* the index on created_at gives this order: no sort, rows come as they are read; by_status: the same
      * order of an expression no index gives, so that the (env, status) index finds the few rows and they
      * are sorted (an env's history would be read through (env, created_at) only to be filtered out) */
     len += (size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY created_at%s DESC, rowid DESC",
                             f && f->by_status ? " + 0" : "");
-    if (f && f->limit)
-        snprintf(sql + len, sizeof(sql) - len, " LIMIT %zu", f->limit);
+    if (limit)
+        snprintf(sql + len, sizeof(sql) - len, " LIMIT ?");
     if (odbk_db_prepare(cat->db, sql, &st) < 0)
         return sql_err(cat, err, "cannot prepare");
     if (f && f->envs)
@@ -1024,12 +1145,21 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
         odbk_db_bind_int64(st, bi++, (int64_t)f->since);
     if (f && f->until)
         odbk_db_bind_int64(st, bi++, (int64_t)f->until);
+    if (after) {
+        odbk_db_bind_int64(st, bi++, *at);
+        odbk_db_bind_int64(st, bi++, *rowid);
+    }
+    if (limit)
+        odbk_db_bind_int64(st, bi++, (int64_t)limit);
     while (!stop && (rc = odbk_db_step(st)) == ODBK_DB_ROW) {
         struct odbk_backup b;
         if (read_backup(st, &b, err) < 0) {
             odbk_db_finalize(st);
             return -1;
         }
+        *at = (int64_t)b.created_at;
+        *rowid = odbk_db_column_int64(st, 28);
+        (*n)++;
         stop = cb(ctx, &b);
         odbk_backup_release(&b);
     }
@@ -1037,6 +1167,28 @@ int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_
     if (stop)
         return stop;
     return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot list backups");
+}
+
+int odbk_catalog_backup_each(struct odbk_catalog *cat, const struct odbk_backup_filter *f, odbk_backup_cb cb,
+                             void *ctx, struct odbk_err *err)
+{
+    /* SQLite steps through its rows as they are read; libpq holds a statement's whole answer, so on
+     * PostgreSQL the rows come in pages of PAGE, each from where the one before ended (the order's index) */
+    const size_t PAGE = 5000;
+    size_t want = f && f->limit ? f->limit : 0, got = 0, n;
+    int64_t at = 0, rowid = 0;
+    int r, after = 0;
+    if (odbk_db_engine(cat->db) != ODBK_DB_PG)
+        return each_page(cat, f, 0, &at, &rowid, want, &n, cb, ctx, err);
+    for (;;) {
+        size_t lim = want && want - got < PAGE ? want - got : PAGE;
+        if ((r = each_page(cat, f, after, &at, &rowid, lim, &n, cb, ctx, err)) != 0)
+            return r;
+        got += n;
+        if (n < lim || (want && got >= want))
+            return 0;
+        after = 1;
+    }
 }
 
 int odbk_catalog_storage_completed(struct odbk_catalog *cat, const char *storage, size_t *n, struct odbk_err *err)
@@ -1149,7 +1301,7 @@ int odbk_catalog_audit_add(struct odbk_catalog *cat, const struct odbk_audit *a,
     bind_text(st, 9, a->options);
     bind_text(st, 10, a->result ? a->result : "ok");
     bind_text(st, 11, a->detail);
-    rc = odbk_db_step(st);
+    rc = cat->batch ? (odbk_db_step_deferred(st) < 0 ? -1 : ODBK_DB_DONE) : odbk_db_step(st);   /* as write_backup */
     odbk_db_finalize(st);
     if (rc != ODBK_DB_DONE)
         sql_err(cat, err, "cannot write audit entry");
@@ -1430,6 +1582,88 @@ void odbk_audit_list_free(struct odbk_audit *v, size_t n)
         free(v[i].detail);
     }
     free(v);
+}
+
+/* ---- collections due ---- */
+
+int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "INSERT INTO gc_due (env, storage, gen, since) VALUES (?1, ?2, 1, ?3) "
+                           "ON CONFLICT (env, storage) DO UPDATE SET gen = gc_due.gen + 1", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    odbk_db_bind_int64(st, 3, (int64_t)odbk_now());
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot record a collection due");
+}
+
+int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
+                            struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    *gen = 0;
+    if (odbk_db_prepare(cat->db, "SELECT gen FROM gc_due WHERE env = ?1 AND storage = ?2", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    rc = odbk_db_step(st);
+    if (rc == ODBK_DB_ROW)
+        *gen = odbk_db_column_int64(st, 0);
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_ROW)
+        return 1;
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot read the collections due");
+}
+
+int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
+                              struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    if (odbk_db_prepare(cat->db, "DELETE FROM gc_due WHERE env = ?1 AND storage = ?2 AND gen = ?3", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    bind_text(st, 2, storage);
+    odbk_db_bind_int64(st, 3, (int64_t)gen);
+    rc = odbk_db_step(st);
+    odbk_db_finalize(st);
+    return rc == ODBK_DB_DONE ? 0 : sql_err(cat, err, "cannot clear a collection due");
+}
+
+int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
+                             struct odbk_err *err)
+{
+    struct odbk_db_stmt *st;
+    int rc;
+    *storages = NULL;
+    *n = 0;
+    if (odbk_db_prepare(cat->db, "SELECT storage FROM gc_due WHERE env = ?1 ORDER BY storage", &st) < 0)
+        return sql_err(cat, err, "cannot prepare");
+    bind_text(st, 1, env);
+    while ((rc = odbk_db_step(st)) == ODBK_DB_ROW) {
+        *storages = odbk_xrealloc(*storages, (*n + 1) * sizeof(char *));
+        (*storages)[(*n)++] = col_text(st, 0);
+    }
+    odbk_db_finalize(st);
+    if (rc == ODBK_DB_DONE)
+        return 0;
+    odbk_catalog_gc_due_list_free(*storages, *n);
+    *storages = NULL;
+    *n = 0;
+    return sql_err(cat, err, "cannot read the collections due");
+}
+
+void odbk_catalog_gc_due_list_free(char **storages, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        free(storages[i]);
+    free(storages);
 }
 
 /* ---- removals still owed ---- */

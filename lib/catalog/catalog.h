@@ -97,12 +97,20 @@ struct odbk_audit {
     char *detail;
 };
 
-/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path. */
+/* Open (creating the file and its directory, mode 0600/0700) and migrate the catalog at path: a file
+ * (SQLite), or a postgresql:// URL (PostgreSQL: a catalog shared by many hosts), with password (NULL:
+ * libpq's own, ~/.pgpass); messages name it without its password. */
 int odbk_catalog_open(const char *path, struct odbk_catalog **out, struct odbk_err *err);
+int odbk_catalog_open_secret(const char *path, const char *password, struct odbk_catalog **out,
+                             struct odbk_err *err);
+/* path names a catalog many hosts share (PostgreSQL), not a file of this host. */
+int odbk_catalog_is_shared(const char *path);
 void odbk_catalog_close(struct odbk_catalog *cat);
 /* Many writes as one transaction (rescan's imports): begin, then end with commit = 1 (or 0 to roll the
  * writes since begin back).  Only plain writes in between: the calls that take their own transaction
- * (insert_exclusive, the restore journal) are not made inside one. */
+ * (insert_exclusive, the restore journal) are not made inside one.  A plain insert (backup_insert,
+ * audit_add) in a batch may be sent without waiting for its answer (PostgreSQL's pipeline): its error, a
+ * duplicate id, then fails the batch's end instead. */
 int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err);
 int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err);
 
@@ -136,11 +144,35 @@ int odbk_catalog_env_lock_beat(struct odbk_catalog *cat, const char *env, struct
 /* Give env's lock up (a lock this process does not hold is left alone). */
 int odbk_catalog_env_unlock(struct odbk_catalog *cat, const char *env, struct odbk_err *err);
 
+/* Collections due (gc_due): the (env, storage) pairs whose storage holds something odbk-prune is to look
+ * at, packs no backup may need any more or a deleted backup's leftovers (a backup's files deleted, an
+ * incremental create failed after writing packs).  A prune reads storage for the pairs due only.  Set
+ * (again) bumps the pair's generation; a collection reads it before it lists anything and clears the
+ * pair only if no one set it since (clear with the generation read: a later set survives). */
+int odbk_catalog_gc_due_set(struct odbk_catalog *cat, const char *env, const char *storage, struct odbk_err *err);
+/* 1 due (*gen its generation), 0 not, -1 error. */
+int odbk_catalog_gc_due_get(struct odbk_catalog *cat, const char *env, const char *storage, int64_t *gen,
+                            struct odbk_err *err);
+int odbk_catalog_gc_due_clear(struct odbk_catalog *cat, const char *env, const char *storage, int64_t gen,
+                              struct odbk_err *err);
+/* The storages of env due, sorted; free with odbk_catalog_gc_due_list_free. */
+int odbk_catalog_gc_due_list(struct odbk_catalog *cat, const char *env, char ***storages, size_t *n,
+                             struct odbk_err *err);
+void odbk_catalog_gc_due_list_free(char **storages, size_t n);
+
 /* Insert b unless its env already has a backup pending, in progress or uploading, or a live holder has
  * its lock (odbk_catalog_env_lock; a dead holder's is removed); the checks and the insert are one
  * transaction, so two processes cannot both start, nor a backup and a collection of the env's packs.  On
  * a running backup returns 1 with *running set to its row, on a live lock 2 with *held set (release
  * them). */
+/* The same for --due's backup of a schedule that fired at `since`: also 3 when a scheduled backup of the
+ * env made since then is completed (or expired since) -- another host made it.  On PostgreSQL the checks
+ * and the insert hold the env's advisory lock: hosts take turns. */
+int odbk_catalog_backup_insert_due(struct odbk_catalog *cat, const struct odbk_backup *b, time_t since,
+                                   struct odbk_backup *running, struct odbk_env_lock *held, struct odbk_err *err);
+/* Without a lock, before the work that precedes the insert: 1 when insert_due would refuse env now for a
+ * backup running or one made since `since` (another host took it), 0 when not, -1 error. */
+int odbk_catalog_due_taken(struct odbk_catalog *cat, const char *env, time_t since, struct odbk_err *err);
 int odbk_catalog_backup_insert_exclusive(struct odbk_catalog *cat, const struct odbk_backup *b,
                                          struct odbk_backup *running, struct odbk_env_lock *held,
                                          struct odbk_err *err);

@@ -14,6 +14,7 @@ struct odbk_db_ops {
     void (*bind_text)(struct odbk_db_stmt *st, int i, const char *s);
     void (*bind_int64)(struct odbk_db_stmt *st, int i, int64_t v);
     int (*step)(struct odbk_db_stmt *st);
+    int (*step_deferred)(struct odbk_db_stmt *st);
     const char *(*column_text)(struct odbk_db_stmt *st, int i);
     int64_t (*column_int64)(struct odbk_db_stmt *st, int i);
     int (*column_is_null)(struct odbk_db_stmt *st, int i);
@@ -24,6 +25,7 @@ struct odbk_db_ops {
     void (*rollback)(struct odbk_db *db);
     int (*in_tx)(const struct odbk_db *db);
     int (*lock_key)(struct odbk_db *db, const char *key);
+    int (*hold)(struct odbk_db *db, const char *key, int on);
     int (*schema_version)(struct odbk_db *db, int *version);
     int (*set_schema_version)(struct odbk_db *db, int version);
     const char *(*migration_extra)(const struct odbk_db *db, int step);
@@ -41,6 +43,6 @@ struct odbk_db_stmt {
 };
 
 int odbk_db_sqlite_open(const char *path, struct odbk_db **out, struct odbk_err *err);
-int odbk_db_pg_open(const char *url, struct odbk_db **out, struct odbk_err *err);
+int odbk_db_pg_open(const char *url, const char *password, struct odbk_db **out, struct odbk_err *err);
 
 #endif

@@ -151,6 +151,11 @@ static int s_step(struct odbk_db_stmt *st)
     return rc == SQLITE_ROW ? ODBK_DB_ROW : rc == SQLITE_DONE ? ODBK_DB_DONE : -1;
 }
 
+static int s_step_deferred(struct odbk_db_stmt *st)
+{
+    return s_step(st) == ODBK_DB_DONE ? 0 : -1;
+}
+
 static const char *s_column_text(struct odbk_db_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(ST(st), i);
@@ -229,6 +234,12 @@ static int s_lock_key(struct odbk_db *db, const char *key)
     return 0;
 }
 
+static int s_hold(struct odbk_db *db, const char *key, int on)
+{
+    (void)db, (void)key, (void)on;
+    return 0;
+}
+
 static const char *s_migration_extra(const struct odbk_db *db, int step)
 {
     (void)db, (void)step;
@@ -236,7 +247,7 @@ static const char *s_migration_extra(const struct odbk_db *db, int step)
 }
 
 static const struct odbk_db_ops ops = {
-    s_close, s_errkind, s_errmsg, s_retryable, s_exec, s_prepare, s_bind_text, s_bind_int64, s_step,
+    s_close, s_errkind, s_errmsg, s_retryable, s_exec, s_prepare, s_bind_text, s_bind_int64, s_step, s_step_deferred,
     s_column_text, s_column_int64, s_column_is_null, s_finalize, s_changes, s_begin, s_commit, s_rollback,
-    s_in_tx, s_lock_key, s_schema_version, s_set_schema_version, s_migration_extra, s_readonly,
+    s_in_tx, s_lock_key, s_hold, s_schema_version, s_set_schema_version, s_migration_extra, s_readonly,
 };

@@ -8,9 +8,9 @@ int odbk_db_is_pg(const char *target)
     return target && (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11));
 }
 
-int odbk_db_open(const char *target, struct odbk_db **out, struct odbk_err *err)
+int odbk_db_open(const char *target, const char *password, struct odbk_db **out, struct odbk_err *err)
 {
-    return odbk_db_sqlite_open(target, out, err);
+    return odbk_db_is_pg(target) ? odbk_db_pg_open(target, password, out, err) : odbk_db_sqlite_open(target, out, err);
 }
 
 void odbk_db_close(struct odbk_db *db)
@@ -34,6 +34,7 @@ void odbk_db_bind_text(struct odbk_db_stmt *st, int i, const char *s) { st->db->
 void odbk_db_bind_int64(struct odbk_db_stmt *st, int i, int64_t v) { st->db->ops->bind_int64(st, i, v); }
 void odbk_db_bind_null(struct odbk_db_stmt *st, int i) { st->db->ops->bind_text(st, i, NULL); }
 int odbk_db_step(struct odbk_db_stmt *st) { return st->db->ops->step(st); }
+int odbk_db_step_deferred(struct odbk_db_stmt *st) { return st->db->ops->step_deferred(st); }
 const char *odbk_db_column_text(struct odbk_db_stmt *st, int i) { return st->db->ops->column_text(st, i); }
 int64_t odbk_db_column_int64(struct odbk_db_stmt *st, int i) { return st->db->ops->column_int64(st, i); }
 int odbk_db_column_is_null(struct odbk_db_stmt *st, int i) { return st->db->ops->column_is_null(st, i); }
@@ -50,6 +51,8 @@ int odbk_db_commit(struct odbk_db *db) { return db->ops->commit(db); }
 void odbk_db_rollback(struct odbk_db *db) { db->ops->rollback(db); }
 int odbk_db_in_tx(const struct odbk_db *db) { return db->ops->in_tx(db); }
 int odbk_db_lock_key(struct odbk_db *db, const char *key) { return db->ops->lock_key(db, key); }
+int odbk_db_hold(struct odbk_db *db, const char *key) { return db->ops->hold(db, key, 1); }
+void odbk_db_release(struct odbk_db *db, const char *key) { db->ops->hold(db, key, 0); }
 int odbk_db_schema_version(struct odbk_db *db, int *version) { return db->ops->schema_version(db, version); }
 int odbk_db_set_schema_version(struct odbk_db *db, int version) { return db->ops->set_schema_version(db, version); }
 

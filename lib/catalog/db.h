@@ -27,8 +27,11 @@ enum odbk_db_engine { ODBK_DB_SQLITE, ODBK_DB_PG };
 /* A catalog's target is PostgreSQL's when it is a postgresql:// or postgres:// URL. */
 int odbk_db_is_pg(const char *target);
 
-/* Open target (a file, or a PostgreSQL URL): 0, or -1 with err set (never naming a password). */
-int odbk_db_open(const char *target, struct odbk_db **out, struct odbk_err *err);
+/* Open target (a file, or a PostgreSQL URL with password, NULL: libpq's own, ~/.pgpass): 0, or -1 with err
+ * set (never naming a password). */
+int odbk_db_open(const char *target, const char *password, struct odbk_db **out, struct odbk_err *err);
+/* target as messages may show it: a URL without its password (malloc'd). */
+char *odbk_db_redact(const char *target);
 void odbk_db_close(struct odbk_db *db);
 enum odbk_db_engine odbk_db_engine(const struct odbk_db *db);
 
@@ -47,6 +50,10 @@ void odbk_db_bind_text(struct odbk_db_stmt *st, int i, const char *s);   /* NULL
 void odbk_db_bind_int64(struct odbk_db_stmt *st, int i, int64_t v);
 void odbk_db_bind_null(struct odbk_db_stmt *st, int i);
 int odbk_db_step(struct odbk_db_stmt *st);   /* ODBK_DB_ROW, ODBK_DB_DONE, or another value: an error */
+/* Inside a transaction, a statement whose answer the caller does not read (no rows, no changes): the
+ * engine may send it without waiting (PostgreSQL: libpq's pipeline, drained by the next statement that
+ * waits, or by the commit, which then fails with the first error).  0, or -1. */
+int odbk_db_step_deferred(struct odbk_db_stmt *st);
 const char *odbk_db_column_text(struct odbk_db_stmt *st, int i);   /* NULL when NULL; valid until the next step */
 int64_t odbk_db_column_int64(struct odbk_db_stmt *st, int i);     /* 0 when NULL */
 int odbk_db_column_is_null(struct odbk_db_stmt *st, int i);
@@ -66,8 +73,14 @@ int odbk_db_in_tx(const struct odbk_db *db);
  * excludes every other writer).  0 or -1. */
 int odbk_db_lock_key(struct odbk_db *db, const char *key);
 
-/* The schema version (0: a new catalog) and its update (inside the migration's transaction, which holds
- * odbk_db_lock_key of the schema: two hosts opening a new catalog at once do not both migrate). */
+/* key held by this connection until odbk_db_release, across transactions (PostgreSQL: pg_advisory_lock,
+ * taken before the migration's transaction begins, so that the transaction sees what the holder before
+ * committed, its catalog too; SQLite: nothing, BEGIN IMMEDIATE is the lock). */
+int odbk_db_hold(struct odbk_db *db, const char *key);
+void odbk_db_release(struct odbk_db *db, const char *key);
+
+/* The schema version (0: a new catalog) and its update (inside the migration's transaction, with
+ * odbk_db_hold of the schema: two hosts opening a new catalog at once do not both migrate). */
 int odbk_db_schema_version(struct odbk_db *db, int *version);
 int odbk_db_set_schema_version(struct odbk_db *db, int version);
 /* SQL the engine runs after migration step i (what it needs that the other has by itself), or NULL. */

@@ -26,8 +26,9 @@ enum {
 const struct odbk_opt odbk_cli_common_opts[] = {
     {"config", 'c', "FILE", "configuration file (default: $ODBK_CONFIG, ~/.config/odbk/odbk.conf, "
      "/etc/odbk/odbk.conf)", COMMON_CONFIG, &odbk_vocab_file},
-    {"catalog", 0, "FILE", "catalog database (default: $ODBK_CATALOG, ~/.local/state/odbk/catalog.db, "
-     "/var/lib/odbk/catalog.db)", COMMON_CATALOG, &odbk_vocab_file},
+    {"catalog", 0, "FILE", "catalog: a SQLite file or a postgresql:// URL (default: $ODBK_CATALOG, "
+     "[catalog] in odbk.conf, ~/.local/state/odbk/catalog.db, /var/lib/odbk/catalog.db)", COMMON_CATALOG,
+     &odbk_vocab_file},
     {"json", 0, NULL, "print data as JSON", COMMON_JSON, NULL},
     {"progress", 0, "MODE", "progress on stderr: {} (auto: a bar on a terminal)", COMMON_PROGRESS,
      &odbk_vocab_progress},

@@ -112,7 +112,7 @@ static void print_backups(const struct line *l)
     size_t n = 0, i;
     f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
     f.limit = 1000;
-    if (access(path, R_OK) == 0 && odbk_catalog_open(path, &cat, &err) == 0 &&
+    if ((odbk_catalog_is_shared(path) || access(path, R_OK) == 0) && odbk_catalog_open(path, &cat, &err) == 0 &&
         odbk_catalog_backup_list(cat, &f, &v, &n, &err) == 0)
         for (i = 0; i < n; i++)
             put(v[i].id);

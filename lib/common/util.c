@@ -348,12 +348,18 @@ char *odbk_proc_start(long pid)
     return odbk_xstrndup(p, strcspn(p, " "));
 }
 
+static char hostname[256];
+
 const char *odbk_hostname(void)
 {
-    static char name[256];
-    if (!name[0] && gethostname(name, sizeof(name) - 1) != 0)
-        strcpy(name, "localhost");
-    return name;
+    if (!hostname[0] && gethostname(hostname, sizeof(hostname) - 1) != 0)
+        strcpy(hostname, "localhost");
+    return hostname;
+}
+
+void odbk_set_hostname(const char *name)
+{
+    snprintf(hostname, sizeof(hostname), "%s", name);
 }
 
 /* ---- trees by file descriptor: nothing below the top is ever reached again by its path ---- */

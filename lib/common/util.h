@@ -76,6 +76,9 @@ time_t odbk_proc_started_at(long pid);
 
 /* The host name of this machine (static storage). */
 const char *odbk_hostname(void);
+/* The host name odbk records and compares from now on ([catalog] host = NAME: several hosts of one
+ * catalog on one machine). */
+void odbk_set_hostname(const char *name);
 
 
 

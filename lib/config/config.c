@@ -39,7 +39,7 @@ static void strip_comment(char *s)
     }
 }
 
-static const char *const section_kinds[] = {"storage", "policy", "env", NULL};
+static const char *const section_kinds[] = {"storage", "policy", "env", "catalog", NULL};
 
 void odbk_config_free(struct odbk_config *cfg)
 {
@@ -177,7 +177,7 @@ int odbk_config_parse_text(const char *text, size_t size, const char *file, stru
                 const char *dym = odbk_did_you_mean(kind, section_kinds);
                 odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: unknown section kind '%s'%s%s%s", file, lineno, kind,
                              dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
-                odbk_err_hint(err, "sections are [storage NAME], [env NAME], [policy] and [policy ENV]");
+                odbk_err_hint(err, "sections are [storage NAME], [env NAME], [policy], [policy ENV] and [catalog]");
                 free(buf);
                 goto fail;
             }
@@ -193,7 +193,7 @@ int odbk_config_parse_text(const char *text, size_t size, const char *file, stru
                 free(buf);
                 goto fail;
             }
-            if (!name && strcmp(kind, "policy")) {
+            if (!name && strcmp(kind, "policy") && strcmp(kind, "catalog")) {
                 odbk_err_set(err, ODBK_E_CONFIG, "%s:%d: [%s] needs a name, as in [%s NAME]", file, lineno,
                              kind, kind);
                 free(buf);
@@ -804,6 +804,50 @@ int odbk_config_select_envs(const struct odbk_config *cfg, int all, char *const 
         (*out)[i] = names[i];
     }
     *count = n;
+    return 0;
+}
+
+static const char *const catalog_keys[] = {"catalog", "host", "password", "password-file", NULL};
+
+/* postgresql://user:PASSWORD@host/... or ?password=...: a URL that holds a password */
+static int url_has_password(const char *url)
+{
+    const char *a = strstr(url, "://"), *at, *colon, *slash;
+    if (!a)
+        return 0;
+    a += 3;
+    at = strchr(a, '@');
+    colon = strchr(a, ':');
+    slash = strchr(a, '/');
+    if (at && colon && colon < at && (!slash || at < slash))
+        return 1;
+    return strstr(url, "?password=") || strstr(url, "&password=");
+}
+
+int odbk_config_catalog(const struct odbk_config *cfg, const char *explicit_path, char **path, char **password,
+                        struct odbk_err *err)
+{
+    const struct odbk_config_section *sec = odbk_config_find(cfg, "catalog", NULL);
+    const char *v;
+    *path = *password = NULL;
+    if (sec && odbk_config_check_keys(sec, catalog_keys, err) < 0)
+        return -1;
+    if (explicit_path && *explicit_path && !strncmp(explicit_path, "postgres", 8) && url_has_password(explicit_path)) {
+        odbk_err_set(err, ODBK_E_USAGE, "--catalog: a password in the URL is seen by every user of this host");
+        odbk_err_hint(err, "put it in ~/.pgpass (PGPASSFILE), or 'password-file =' in [catalog] of odbk.conf");
+        return -1;
+    }
+    if (sec) {
+        if ((v = odbk_config_get(sec, "host")) && *v)
+            odbk_set_hostname(v);
+        if (odbk_config_secret(sec, "password", NULL, password, err) < 0)
+            return -1;
+    }
+    v = sec ? odbk_config_get(sec, "catalog") : NULL;
+    *path = (explicit_path && *explicit_path) || (odbk_getenv("ODBK_CATALOG") && *odbk_getenv("ODBK_CATALOG")) ||
+                    !v || !*v
+                ? odbk_config_catalog_path(explicit_path)
+                : odbk_xstrdup(v);
     return 0;
 }
 

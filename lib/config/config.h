@@ -133,5 +133,11 @@ int odbk_config_select_envs(const struct odbk_config *cfg, int all, char *const 
 /* Default catalog path: explicit, $ODBK_CATALOG, $XDG_STATE_HOME/odbk/catalog.db (non-root, falling
  * back to ~/.local/state), /var/lib/odbk/catalog.db.  malloc'd. */
 char *odbk_config_catalog_path(const char *explicit_path);
+/* The catalog a program opens: --catalog (explicit_path), else $ODBK_CATALOG, else [catalog] catalog =,
+ * else the default file (odbk_config_catalog_path); *password the [catalog] password (or password-file),
+ * NULL when none (libpq's ~/.pgpass then).  A --catalog URL holding a password is refused (64): a command
+ * line is seen by every user.  [catalog] host = NAME is the host name odbk records from then on. */
+int odbk_config_catalog(const struct odbk_config *cfg, const char *explicit_path, char **path, char **password,
+                        struct odbk_err *err);
 
 #endif

@@ -29,7 +29,8 @@ void odbk_s3_pool_destroy(struct odbk_s3_pool *p);
 /* A buffer of `size` bytes, a free one of that size if any; waits while the budget is spent (unless size
  * fits in twice itself: a part larger than the budget still gets two buffers). */
 unsigned char *odbk_s3_pool_get(struct odbk_s3_pool *p, size_t size);
-/* Give back a buffer of `size` bytes from odbk_s3_pool_get() (kept for reuse, still charged); NULL: none. */
+/* Give back a buffer of `size` bytes from odbk_s3_pool_get() (kept for reuse, still charged, while the pool is
+ * within its budget; else freed and uncharged); NULL: none. */
 void odbk_s3_pool_put(struct odbk_s3_pool *p, unsigned char *buf, size_t size);
 /* A writer's own buffer grew or shrank (or was freed: new_size 0) by itself: charge it, never waiting. */
 void odbk_s3_pool_resize(struct odbk_s3_pool *p, size_t old_size, size_t new_size);

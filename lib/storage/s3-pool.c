@@ -6,9 +6,11 @@
  * 64 KiB, so that small files stay small) is charged without waiting: a writer can always start, and a
  * writer only waits for a further buffer while it has a part in flight, whose buffer comes back when that
  * part is sent or fails.  So waiting never deadlocks, even when one thread feeds several writers.  A buffer
- * that comes back is kept for reuse (the next part of any writer of that part size) rather than freed;
- * free buffers of another size are freed to make room.  A part larger than the budget may still have two
- * buffers (one filling, one in flight). */
+ * that comes back is kept for reuse (the next part of any writer of that part size) rather than freed,
+ * unless the pool is over its budget then (writers' first buffers, charged without waiting, or a part
+ * larger than the budget): then it is freed, so that the buffers kept never exceed the budget however many
+ * writers came and went (an incremental backup opens one writer per pack).  Free buffers of another size are freed to make room.  A part
+ * larger than the budget may still have two buffers (one filling, one in flight). */
 #include "storage/s3-internal.h"
 
 #include <stdlib.h>
@@ -79,6 +81,15 @@ void odbk_s3_pool_put(struct odbk_s3_pool *p, unsigned char *buf, size_t size)
     if (!buf)
         return;
     pthread_mutex_lock(&p->mu);
+    if (p->used > p->budget) {
+        /* over the budget (a part larger than it, or writers' first buffers charged without waiting):
+         * keeping it would hold memory no later get may charge anew; free it */
+        free(buf);
+        p->used -= size;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
     if (p->n_free == p->free_cap) {
         p->free_cap = p->free_cap ? 2 * p->free_cap : 8;
         p->free = odbk_xrealloc(p->free, p->free_cap * sizeof(*p->free));

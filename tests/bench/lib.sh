@@ -38,6 +38,14 @@ bench_table() {
     if grep -q '|FAILED ' "$3"; then BENCH_FAILED=1; fi
 }
 
+# PostgreSQL catalogs (the testbed's environment: PGHOST, PGPORT, PGUSER, PGPASSWORD, PG_SUPERUSER...):
+# pg_new DB makes a fresh database DB owned by $PGUSER, pg_url DB its URL (no password: libpq's
+# PGPASSWORD), pg_admin CMD... runs a client tool as the superuser
+pg_admin() { PGUSER=${PG_SUPERUSER:-$PGUSER} PGPASSWORD=${PG_SUPERPASSWORD:-$PGPASSWORD} PGDATABASE=postgres "$@"; }
+pg_url() { printf 'postgresql://%s@%s:%s/%s' "$PGUSER" "$PGHOST" "$PGPORT" "$1"; }
+pg_new() { pg_admin dropdb --if-exists "$1" 2>/dev/null && pg_admin createdb -O "$PGUSER" "$1"; }
+pg_testbed() { [ "${BENCH_PG:-1}" != 0 ] && [ -n "${PGHOST:-}" ] && [ -n "${PGPORT:-}" ] && command -v createdb >/dev/null; }
+
 bench_done() {
     if [ "$BENCH_FAILED" != 0 ]; then
         echo "bench: some runs FAILED (see above): their figures are not measurements" >&2

@@ -53,9 +53,11 @@ for type in disk s3 sftp; do
 		gc_kept_backups_whole $r3 $r4
 	'
 
-	test_expect_success "$P" "$type: a prune with nothing to collect deletes nothing more" '
+	test_expect_success "$P" "$type: a prune that expires nothing collects nothing; --collect finds nothing more" '
 		gc_packs >before &&
 		odbk-prune prod >out 2>err &&
+		test_grep ! "unreferenced" err &&
+		odbk-prune --collect prod >out 2>err &&
 		test_grep "0 unreferenced packs deleted" err &&
 		gc_packs >after && test_cmp before after
 	'
@@ -66,12 +68,12 @@ for type in disk s3 sftp; do
 		jq ".packs += [{\"name\": \"../../$r3/backup-$r3-manifest.json\", \"size\": 1, \"sha256\": \"$(printf %064d 0)\"}]" m4.json |
 			gc_store put "prod/$r4/backup-$r4-manifest.json" &&
 		gc_packs >before &&
-		test_exit_code 65 odbk-prune prod >out 2>err &&
+		test_exit_code 65 odbk-prune --collect prod >out 2>err &&
 		test_grep "prod/$r4/backup-$r4-manifest.json" err &&
 		test_grep "nothing was deleted" err &&
 		gc_packs >after && test_cmp before after &&
 		gc_store put "prod/$r4/backup-$r4-manifest.json" <m4.json &&
-		odbk-prune prod 2>err &&
+		odbk-prune --collect prod 2>err &&
 		test_grep "1 unreferenced pack deleted" err
 	'
 

@@ -48,13 +48,13 @@ for type in disk s3; do
 		esac
 		test_expect_success "$P" "$type: killed at $fp: kept backups whole, a backup not held up, the garbage collected next" '
 			for n in 2 3 4; do gc_put_pack "$r2-00000$n.tar.gz" || return 1; done &&
-			test_exit_code 137 env ODBK_FAILPOINT='"$fp"' odbk-prune prod >out 2>err &&
+			test_exit_code 137 env ODBK_FAILPOINT='"$fp"' odbk-prune --collect prod >out 2>err &&
 			gc_kept_backups_whole $r3 $r4 &&
 			test "$(gc_packs | grep -c "^$r2-")" = '"$left"' &&
 			test "$(locks)" = 1 &&
 			odbk-create --quiet --no-filestore prod >id &&
 			test "$(locks)" = 0 &&
-			odbk-prune prod 2>err &&
+			odbk-prune --collect prod 2>err &&
 			test_grep "'"$left"' unreferenced packs? deleted" err &&
 			gc_expect_kept >expect && gc_packs >actual && test_cmp expect actual &&
 			gc_kept_backups_whole $r3 $r4 &&

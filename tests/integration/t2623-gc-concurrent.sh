@@ -53,7 +53,7 @@ for type in disk s3; do
 		rm -f ready &&
 		{ ODBK_FAILPOINT=pause-before-read:1 ODBK_FAILPOINT_READY=$TRASH/ready odbk-create --quiet prod >id 2>create.err & pid=$!; } &&
 		wait_ready ready &&
-		test_exit_code 75 odbk-prune prod >out 2>err &&
+		test_exit_code 75 odbk-prune --collect prod >out 2>err &&
 		test_grep "packs of .prod. not collected: backup [0-9a-fTZ-]+ of it is running \(pid $pid " err &&
 		gc_packs >after && test_cmp before after &&
 		wait $pid && r5=$(cat id) &&
@@ -68,9 +68,9 @@ for type in disk s3; do
 	test_expect_success "$P" "$type: two prunes at once: one collects, the other is told and deletes nothing" '
 		gc_put_pack "$r2-000006.tar.gz" &&
 		rm -f ready &&
-		{ ODBK_FAILPOINT=gc-locked ODBK_FAILPOINT_READY=$TRASH/ready odbk-prune prod >prune.out 2>prune.err & pid=$!; } &&
+		{ ODBK_FAILPOINT=gc-locked ODBK_FAILPOINT_READY=$TRASH/ready odbk-prune --collect prod >prune.out 2>prune.err & pid=$!; } &&
 		wait_ready ready &&
-		test_exit_code 75 odbk-prune prod >out 2>err &&
+		test_exit_code 75 odbk-prune --collect prod >out 2>err &&
 		test_grep "packs of .prod. not collected: another odbk-prune holds it \(pid $pid " err &&
 		test "$(gc_packs | grep -c "^$r2-000006")" = 1 &&
 		wait $pid &&
@@ -86,7 +86,7 @@ for type in disk s3; do
 		rm -f ready &&
 		{ ODBK_FAILPOINT=pause-before-read:1 ODBK_FAILPOINT_READY=$TRASH/ready odbk-create --quiet other >other.id 2>other.err & pid=$!; } &&
 		wait_ready ready &&
-		odbk-prune prod >out 2>err &&
+		odbk-prune --collect prod >out 2>err &&
 		test "$(sqlite3 "$ODBK_CATALOG" "select status from backups where env = '\''other'\''")" = in_progress &&
 		test_grep "1 unreferenced pack deleted" err &&
 		test "$(gc_packs | grep -c "^$r2-")" = 0 &&

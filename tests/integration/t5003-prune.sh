@@ -153,6 +153,7 @@ test_expect_code 66 '--backup with an unknown id: input missing' '
 test_expect_success 'an env whose latest run failed is left alone (exit 1), unless --force' '
 	d8=$(at "2026-01-08 03:00:00" odbk-create --quiet prod) &&
 	sqlite3 "$ODBK_CATALOG" "update backups set status = '\''failed'\'', error = '\''disk full'\'' where id = '\''$d8'\''" &&
+	sqlite3 "$ODBK_CATALOG" "insert into gc_due (env, storage, since) select env, storage, 0 from backups where id = '\''$d8'\''" &&
 	snapshot before &&
 	test_exit_code 1 at "2026-02-01 12:00:00" odbk-prune prod >out 2>err &&
 	test_grep "latest backup run of .prod. \($d8.*failed: disk full" err &&

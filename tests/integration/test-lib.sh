@@ -458,6 +458,11 @@ odbk_conf() {
     [ "$storage" = disk ] || odbk_conf_storage "$storage" || return 1
     odbk_conf_env "$env" "$db" "$fs" "$storage" || return 1
     export ODBK_CONFIG=$ODBK_CONF ODBK_CATALOG=$TRASH/catalog.db
+    if [ "${ODBK_TEST_CATALOG:-}" = postgresql ]; then   # the script's catalog in a database of its own
+        sql postgres "DROP DATABASE IF EXISTS \"$(test_db catalog)\"" >/dev/null 2>&1
+        sql postgres "CREATE DATABASE \"$(test_db catalog)\"" || return 1
+        export ODBK_CATALOG="postgresql://$PGUSER@$PGHOST:$PGPORT/$(test_db catalog)"
+    fi
 }
 
 # odbk_conf_env ENV DB FILESTORE STORAGE: append an [env] section, its filestore-mode

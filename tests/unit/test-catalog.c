@@ -1,8 +1,13 @@
-/* test-catalog.c - the SQLite catalog: schema creation and reopening, backups, filters, status, audit. */
+/* test-catalog.c - the catalog's contract, run on SQLite and on PostgreSQL (the testbed's: $PGHOST, $PGPORT,
+ * a fresh database per run; skipped when none answers): schema creation and reopening, backups, filters,
+ * status, audit, env figures, removals, env locks, migrations. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "catalog/catalog.h"
 #include "common/util.h"
@@ -26,19 +31,40 @@ static void fill(struct odbk_backup *b, const char *id, const char *env, const c
     b->comment = "c";
 }
 
-int main(void)
+/* SQL straight into the catalog at path (what another program or an older odbk left there): 0 or -1. */
+static int raw(const char *path, const char *sqlite_sql, const char *pg_sql)
 {
-    char dir[] = "/tmp/odbk-test-catalog.XXXXXX";
-    char *path;
+    int r = -1;
+    if (odbk_catalog_is_shared(path)) {
+        PGconn *c = PQconnectdb(path);
+        PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, pg_sql) : NULL;
+        r = res && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+        if (r < 0)
+            diag("raw: %s", PQerrorMessage(c));
+        PQclear(res);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sqlite_sql, NULL, NULL, NULL) == SQLITE_OK)
+            r = 0;
+        else
+            diag("raw: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+    }
+    return r;
+}
+
+static void contract(const char *path)
+{
     struct odbk_catalog *cat;
     struct odbk_err err = {0};
     struct odbk_backup b, got, *v;
     struct odbk_backup_filter f = {0};
     size_t n;
-    mkdtemp(dir);
-    path = odbk_xasprintf("%s/sub/catalog.db", dir);
 
-    is_int(odbk_catalog_open(path, &cat, &err), 0, "a new catalog is created, with its directory");
+    if (odbk_catalog_open(path, &cat, &err) < 0)
+        diag("%s", err.msg);
+    ok(cat != NULL, "a new catalog is created (SQLite: with its directory)");
     fill(&b, "20260101T000000Z-aaaaaa", "prod", "acme", 1767225600, "completed");
     b.total_size = 5000;
     b.added_bytes = 1234;
@@ -271,6 +297,72 @@ int main(void)
         odbk_catalog_env_summary(cat, "bt", &s, &err);
         ok(s.completed == 3 && !strcmp(s.latest_id, "20260311T000000Z-aaaaaa"), "a committed batch's rows counted");
         odbk_env_summary_release(&s);
+        /* plain inserts in a batch (PostgreSQL may send them without waiting): all there once committed; a
+         * duplicate id among them fails the batch's end, and nothing of it stays */
+        {
+            struct odbk_audit ba = {0};
+            ba.action = "create";
+            ba.env = "pipe";
+            is_int(odbk_catalog_batch_begin(cat, &err), 0, "a batch of plain inserts");
+            fill(&imp, "20260320T000000Z-aaaaaa", "pipe", "acme", 1773964800, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            odbk_catalog_audit_add(cat, &ba, &err);
+            fill(&imp, "20260321T000000Z-aaaaaa", "pipe", "acme", 1774051200, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "committed");
+            odbk_catalog_env_summary(cat, "pipe", &s, &err);
+            ok(s.completed == 2 && s.latest_id && !strcmp(s.latest_id, "20260321T000000Z-aaaaaa"), "its rows counted");
+            odbk_env_summary_release(&s);
+            odbk_catalog_batch_begin(cat, &err);
+            fill(&imp, "20260322T000000Z-aaaaaa", "pipe", "acme", 1774137600, "completed");
+            odbk_catalog_backup_insert(cat, &imp, &err);
+            fill(&imp, "20260321T000000Z-aaaaaa", "other", "acme", 1774051200, "completed");
+            {
+                int r_ins = odbk_catalog_backup_insert(cat, &imp, &err);   /* a known id */
+                int r_end = odbk_catalog_batch_end(cat, 1, &err);
+                ok(r_ins < 0 || r_end < 0, "a duplicate id in a batch is refused, at once or at the batch's end");
+                odbk_err_clear(&err);
+            }
+            odbk_catalog_backup_get(cat, "20260321T000000Z-aaaaaa", &got, &err);
+            is_str(got.env, "pipe", "the known row left as it was");
+            odbk_backup_release(&got);
+            odbk_catalog_env_summary(cat, "other", &s, &err);
+            ok(s.completed == 0, "nothing counted for the refused row");
+            odbk_env_summary_release(&s);
+        }
+        /* more rows than a page of PostgreSQL's listing (5,000), many of one second: each once, in order */
+        {
+            const char *envs[] = {"many", NULL};
+            struct odbk_backup_filter mf = {0};
+            char id[40];
+            int i, sorted = 1, dup = 0;
+            odbk_catalog_batch_begin(cat, &err);
+            for (i = 0; i < 5003; i++) {
+                snprintf(id, sizeof(id), "20260401T000000Z-m%05d", i);
+                fill(&imp, id, "many", "acme", 1775001600 + (i < 4000 ? 0 : i), "completed");
+                imp.id = id;
+                odbk_catalog_backup_insert(cat, &imp, &err);
+            }
+            is_int(odbk_catalog_batch_end(cat, 1, &err), 0, "5,003 rows in a batch");
+            mf.envs = envs;
+            mf.no_manifest = 1;
+            odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
+            is_int((int)n, 5003, "all listed");
+            for (i = 1; i < (int)n; i++) {
+                if (v[i].created_at > v[i - 1].created_at ||
+                    (v[i].created_at == v[i - 1].created_at && strcmp(v[i].id, v[i - 1].id) > 0))
+                    sorted = 0;   /* ids grow with the insertion order: newest, then inserted last, first */
+                if (!strcmp(v[i].id, v[i - 1].id))
+                    dup = 1;
+            }
+            ok(sorted && !dup && n && !strcmp(v[0].id, "20260401T000000Z-m05002") &&
+                   !strcmp(v[n - 1].id, "20260401T000000Z-m00000"), "newest first, ties by insertion, each once");
+            odbk_backup_list_free(v, n);
+            mf.limit = 5001;
+            odbk_catalog_backup_list(cat, &mf, &v, &n, &err);
+            ok(n == 5001 && !strcmp(v[5000].id, "20260401T000000Z-m00002"), "a limit past a page");
+            odbk_backup_list_free(v, n);
+        }
         /* failed scheduled attempts after the newest scheduled success */
         odbk_catalog_env_summary(cat, "stage", &s, &err);
         ok(s.schedule_failures == 2 && s.schedule_failed_at == 1767485000, "the failed attempts after the success");
@@ -336,10 +428,12 @@ int main(void)
 
     {
         /* a catalog of before env_state: the migration computes every env's figures from its rows */
-        char *cmd = odbk_xasprintf("sqlite3 '%s' 'DROP TABLE env_state; ALTER TABLE backups DROP COLUMN "
-                                   "added_bytes; ALTER TABLE removals DROP COLUMN due_at; DROP TABLE IF EXISTS "
-                                   "env_locks; PRAGMA user_version = 8' 2>/dev/null", path);
-        if (system(cmd) == 0) {
+        int back = raw(path, "DROP TABLE env_state; ALTER TABLE backups DROP COLUMN added_bytes; ALTER TABLE removals "
+                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; DROP TABLE IF EXISTS gc_due; PRAGMA user_version = 8",
+                       "DROP TABLE env_state; ALTER TABLE backups DROP COLUMN added_bytes; ALTER TABLE removals "
+                       "DROP COLUMN due_at; DROP TABLE IF EXISTS env_locks; DROP TABLE IF EXISTS gc_due; UPDATE schema_version SET version = 8");
+        is_int(back, 0, "the catalog taken back to schema 8");
+        {
             struct odbk_env_summary s;
             is_int(odbk_catalog_open(path, &cat, &err), 0, "an older catalog is migrated");
             odbk_catalog_env_summary(cat, "stage", &s, &err);
@@ -355,15 +449,36 @@ int main(void)
             ok(got.added_bytes == got.total_size && got.total_size == 5000,
                "added_bytes of a backup of before: its size (it stored its own files only)");
             odbk_backup_release(&got);
+            {   /* the storage of a failed row is due once (the runs before collected at every prune) */
+                int64_t gen = 0;
+                int due = -1;
+                if (odbk_catalog_backup_get(cat, "20260105T000000Z-ffffff", &got, &err) == 0)
+                    due = odbk_catalog_gc_due_get(cat, "stage", got.storage, &gen, &err);
+                ok(due == 1 && gen == 1, "the storage of a failed backup of before is due");
+                odbk_backup_release(&got);
+            }
             odbk_catalog_close(cat);
-        } else {
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
         }
-        free(cmd);
+    }
+    {
+        /* collections due: a set after a collection read the generation survives its clear */
+        int64_t gen = 0, gen2 = 0;
+        char **due_v = NULL;
+        size_t n_due = 0;
+        is_int(odbk_catalog_open(path, &cat, &err), 0, "reopened for the collections due");
+        is_int(odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen, &err), 0, "a pair never set is not due");
+        ok(odbk_catalog_gc_due_set(cat, "gcenv", "s1", &err) == 0 && odbk_catalog_gc_due_set(cat, "gcenv", "s2", &err) == 0 &&
+               odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen, &err) == 1, "set: due");
+        ok(odbk_catalog_gc_due_set(cat, "gcenv", "s1", &err) == 0 &&
+               odbk_catalog_gc_due_clear(cat, "gcenv", "s1", gen, &err) == 0 &&
+               odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen2, &err) == 1 && gen2 == gen + 1,
+           "set again after the generation was read: the clear leaves it due");
+        ok(odbk_catalog_gc_due_clear(cat, "gcenv", "s1", gen2, &err) == 0 &&
+               odbk_catalog_gc_due_get(cat, "gcenv", "s1", &gen, &err) == 0, "cleared with its generation: not due");
+        ok(odbk_catalog_gc_due_list(cat, "gcenv", &due_v, &n_due, &err) == 0 && n_due == 1 && !strcmp(due_v[0], "s2"),
+           "the env's storages due listed");
+        odbk_catalog_gc_due_list_free(due_v, n_due);
+        odbk_catalog_close(cat);
     }
     {
         /* env locks: a collection of packs and a backup of one env exclude each other; a dead holder does not
@@ -416,41 +531,81 @@ int main(void)
         odbk_catalog_env_unlock(cat, "locked", &err);
         odbk_catalog_close(cat);
         {   /* another host's lock: its heartbeat tells */
-            char *cmd = odbk_xasprintf("sqlite3 '%s' \"INSERT INTO env_locks VALUES ('far', 'gc', 'elsewhere', 1, '', "
-                                       "%lld, %lld)\" 2>/dev/null", path, (long long)odbk_now(), (long long)odbk_now());
-            if (system(cmd) == 0) {
-                odbk_catalog_open(path, &cat, &err);
-                is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 1,
-                       "another host's lock with a fresh heartbeat holds");
-                odbk_env_lock_release(&held);
-                odbk_catalog_close(cat);
-                free(cmd);
-                cmd = odbk_xasprintf("sqlite3 '%s' \"UPDATE env_locks SET heartbeat_at = %lld WHERE env = 'far'\" "
-                                     "2>/dev/null", path, (long long)odbk_now() - ODBK_RUN_STALE_SECONDS - 1);
-                ok(system(cmd) == 0, "its heartbeat made stale");
-                odbk_catalog_open(path, &cat, &err);
-                is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 0, "and then it is taken over");
-                odbk_catalog_close(cat);
-            } else {
-                ok(1, "# skip sqlite3 not installed");
-                ok(1, "# skip sqlite3 not installed");
-                ok(1, "# skip sqlite3 not installed");
-            }
-            free(cmd);
+            char *sql = odbk_xasprintf("INSERT INTO env_locks VALUES ('far', 'gc', 'elsewhere', 1, '', %lld, %lld)",
+                                       (long long)odbk_now(), (long long)odbk_now());
+            is_int(raw(path, sql, sql), 0, "another host's lock written");
+            odbk_catalog_open(path, &cat, &err);
+            is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 1,
+                   "another host's lock with a fresh heartbeat holds");
+            odbk_env_lock_release(&held);
+            odbk_catalog_close(cat);
+            free(sql);
+            sql = odbk_xasprintf("UPDATE env_locks SET heartbeat_at = %lld WHERE env = 'far'",
+                                 (long long)odbk_now() - ODBK_RUN_STALE_SECONDS - 1);
+            ok(raw(path, sql, sql) == 0, "its heartbeat made stale");
+            odbk_catalog_open(path, &cat, &err);
+            is_int(odbk_catalog_env_lock(cat, "far", "gc", &running, &held, &err), 0, "and then it is taken over");
+            odbk_catalog_close(cat);
+            free(sql);
         }
     }
     {
         /* a newer schema than this odbk knows is refused, not damaged */
-        char *cmd = odbk_xasprintf("sqlite3 '%s' 'PRAGMA user_version = 99' 2>/dev/null", path);
-        if (system(cmd) == 0) {
-            is_int(odbk_catalog_open(path, &cat, &err), -1, "a catalog from a newer odbk is refused");
-            ok(strstr(err.msg, "newer") != NULL, "saying so");
-        } else {
-            ok(1, "# skip sqlite3 not installed");
-            ok(1, "# skip sqlite3 not installed");
-        }
-        free(cmd);
+        is_int(raw(path, "PRAGMA user_version = 99", "UPDATE schema_version SET version = 99"), 0,
+               "a newer schema version written");
+        is_int(odbk_catalog_open(path, &cat, &err), -1, "a catalog from a newer odbk is refused");
+        ok(strstr(err.msg, "newer") != NULL, "saying so");
     }
+}
+
+/* A fresh database on the testbed's PostgreSQL for the contract: its URL, or NULL (none answers). */
+static char *pg_database(char *name, size_t size)
+{
+    const char *host = getenv("PGHOST"), *port = getenv("PGPORT");
+    char *admin, *sql;
+    PGconn *c;
+    PGresult *res;
+    int ok_ = 0;
+    if (!host || !port)
+        return NULL;
+    snprintf(name, size, "odbk_test_catalog_%ld", (long)getpid());
+    admin = odbk_xasprintf("host=%s port=%s dbname=postgres connect_timeout=5", host, port);
+    c = PQconnectdb(admin);
+    free(admin);
+    if (PQstatus(c) == CONNECTION_OK) {
+        sql = odbk_xasprintf("CREATE DATABASE %s", name);
+        res = PQexec(c, sql);
+        ok_ = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok_)
+            diag("cannot create %s: %s", name, PQerrorMessage(c));
+        PQclear(res);
+        free(sql);
+    }
+    PQfinish(c);
+    return ok_ ? odbk_xasprintf("postgresql://%s:%s/%s", host, port, name) : NULL;
+}
+
+static void pg_drop(const char *name)
+{
+    char *admin = odbk_xasprintf("host=%s port=%s dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    char *sql = odbk_xasprintf("DROP DATABASE IF EXISTS %s", name);
+    PGconn *c = PQconnectdb(admin);
+    if (!getenv("ODBK_TEST_KEEP"))
+        PQclear(PQexec(c, sql));
+    PQfinish(c);
+    free(sql);
+    free(admin);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/odbk-test-catalog.XXXXXX";
+    char name[64];
+    char *path, *url;
+    mkdtemp(dir);
+    path = odbk_xasprintf("%s/sub/catalog.db", dir);
+    diag("SQLite: %s", path);
+    contract(path);
     {
         char *cmd = odbk_xasprintf("rm -rf '%s'", dir);
         if (system(cmd) != 0)
@@ -458,5 +613,13 @@ int main(void)
         free(cmd);
     }
     free(path);
+    if ((url = pg_database(name, sizeof(name)))) {
+        diag("PostgreSQL: %s", url);
+        contract(url);
+        pg_drop(name);
+        free(url);
+    } else {
+        ok(1, "# skip no PostgreSQL reachable ($PGHOST, $PGPORT): the contract not run on PostgreSQL");
+    }
     return done_testing();
 }

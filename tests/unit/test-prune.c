@@ -98,7 +98,7 @@ int main(void)
     struct odbk_gc_report gc;
     char *text, *catpath;
 
-    plan(28);
+    plan(29);
     if (!mkdtemp(dir))
         return 1;
     text = odbk_xasprintf("[storage a]\ntype = local\npath = %s/a\n\n[storage b]\ntype = local\npath = %s/b\n\n"
@@ -139,6 +139,12 @@ int main(void)
 
     o.plan_only = 0;
     o.dry_run = 1;
+    ok(odbk_prune_env(cfg, cat, "prod", &o, &r, &err) == 0 && r.n_clean == 0,
+       "dry run, no storage due: leftovers not looked for");
+    odbk_prune_report_release(&r);
+    /* the failed run and the interrupted deletion left their storages due (the runs do: create.c, prune.c) */
+    odbk_catalog_gc_due_set(cat, "prod", "a", &err);
+    odbk_catalog_gc_due_set(cat, "prod", "b", &err);
     ok(odbk_prune_env(cfg, cat, "prod", &o, &r, &err) == 0, "dry run");
     is_int(r.n_clean, 2, "dry run: the leftovers of f1 and e1");
     ok(find(&r, "r1") == NULL && find(&r, "e2") == NULL, "dry run: running and history rows are not listed");

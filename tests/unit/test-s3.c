@@ -204,6 +204,22 @@ static void pool(void)
     ok(a && b, "a part larger than the budget still gets two buffers");
     odbk_s3_pool_put(&p, a, 4 * MIB);
     odbk_s3_pool_put(&p, b, 4 * MIB);
+    is_int(p.used, 0, "parts larger than the budget are freed when they come back, not kept");
+    is_int(p.n_free, 0, "... and none is on the free list");
+    odbk_s3_pool_destroy(&p);
+
+    /* writers come and go (one per pack): each one's first buffer is charged without waiting, by resize,
+     * and comes back to the pool like the others; the pool must not keep one more per writer */
+    odbk_s3_pool_init(&p, 2 * MIB);
+    for (i = 0; i < 20; i++) {
+        unsigned char *own = odbk_xmalloc(MIB);
+        odbk_s3_pool_resize(&p, 0, MIB);         /* the first buffer, grown to a part */
+        a = odbk_s3_pool_get(&p, MIB);           /* the next part's buffer, while the first is in flight */
+        odbk_s3_pool_put(&p, own, MIB);          /* part 1 sent */
+        odbk_s3_pool_put(&p, a, MIB);            /* the last part sent */
+    }
+    is_int(p.used, 2 * MIB, "20 writers in turn: buffers coming back over the budget are freed (2 MiB kept)");
+    ok(p.n_free <= 2, "at most the budget's buffers on the free list");
     odbk_s3_pool_destroy(&p);
 
     odbk_s3_pool_init(&p, 3 * MIB);
