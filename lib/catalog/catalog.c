@@ -14,6 +14,7 @@ struct odbk_catalog {
     struct odbk_db *db;
     char *path;
     int batch;            /* inside odbk_catalog_batch_begin/end: env_state refreshed at its end */
+    int batch_failed;     /* a statement of the batch failed: its end rolls back (as PostgreSQL's would) */
     char **dirty;         /* the envs written in the batch (repeats allowed), their env_state rows to refresh */
     size_t n_dirty, cap_dirty;
     int import_known;     /* the last import found its id known: the next tries the lookup first */
@@ -199,6 +200,7 @@ static int sql_err(struct odbk_catalog *cat, struct odbk_err *err, const char *w
 {
     enum odbk_errcode k = odbk_db_errkind(cat->db);
     odbk_err_set(err, k, "catalog '%s': %s: %s", cat->path, what, odbk_db_errmsg(cat->db));
+    cat->batch_failed |= cat->batch;
     if (k == ODBK_E_TEMPFAIL)
         odbk_err_hint(err, "another odbk process holds the catalog; try again");
     return -1;
@@ -230,6 +232,7 @@ int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err)
     if (begin(cat, err) < 0)
         return -1;
     cat->batch = 1;
+    cat->batch_failed = 0;
     return 0;
 }
 
@@ -258,6 +261,10 @@ int odbk_catalog_batch_end(struct odbk_catalog *cat, int keep, struct odbk_err *
 {
     int r = 0;
     cat->batch = 0;
+    if (keep && cat->batch_failed) {   /* SQLite answered at once; the batch is all or nothing on both */
+        odbk_err_set(err, ODBK_E_IO, "catalog '%s': a write of the batch failed: nothing of it kept", cat->path);
+        keep = 0, r = -1;
+    }
     if (keep && refresh_dirty(cat, 1, err) < 0)
         keep = 0, r = -1;
     refresh_dirty(cat, 0, NULL);

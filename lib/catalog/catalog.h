@@ -110,7 +110,8 @@ void odbk_catalog_close(struct odbk_catalog *cat);
  * writes since begin back).  Only plain writes in between: the calls that take their own transaction
  * (insert_exclusive, the restore journal) are not made inside one.  A plain insert (backup_insert,
  * audit_add) in a batch may be sent without waiting for its answer (PostgreSQL's pipeline): its error, a
- * duplicate id, then fails the batch's end instead. */
+ * duplicate id, then fails the batch's end instead.  On either engine a batch is all or nothing: after
+ * any failed statement in it, its end rolls back and fails. */
 int odbk_catalog_batch_begin(struct odbk_catalog *cat, struct odbk_err *err);
 int odbk_catalog_batch_end(struct odbk_catalog *cat, int commit, struct odbk_err *err);
 

@@ -17,7 +17,6 @@ struct odbk_db_ops {
     int (*step_deferred)(struct odbk_db_stmt *st);
     const char *(*column_text)(struct odbk_db_stmt *st, int i);
     int64_t (*column_int64)(struct odbk_db_stmt *st, int i);
-    int (*column_is_null)(struct odbk_db_stmt *st, int i);
     void (*finalize)(struct odbk_db_stmt *st);
     int64_t (*changes)(struct odbk_db *db);
     int (*begin)(struct odbk_db *db);

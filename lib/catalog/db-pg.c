@@ -133,7 +133,7 @@ static char *translate_ddl(const char *sql)
         {"TEXT", "TEXT COLLATE \"C\""},
     };
     size_t len = strlen(sql), o = 0, i;
-    char *out = odbk_xmalloc(len * 3 + 1);
+    char *out = odbk_xmalloc(len * 4 + 1);   /* TEXT (4 bytes at least) grows the most: to 16 */
     const char *p = sql, *stmt = sql;
     char q = 0;
     while (*p) {
@@ -234,24 +234,34 @@ static void ignore_notice(void *arg, const char *message)
 
 char *odbk_db_redact(const char *target)
 {
-    /* postgresql://user:secret@host/db?password=x -> postgresql://user@host/db */
-    char *s = odbk_xstrdup(target), *scheme = strstr(s, "://"), *at, *colon, *q;
+    /* postgresql://user:secret@host/db?a=1&password=x -> postgresql://user@host/db?a=1: the user info's
+     * password (before the host, so only up to the first '/') and every query parameter named password */
+    char *s = odbk_xstrdup(target), *scheme = strstr(s, "://"), *auth, *end, *at, *colon, *q, *in, *o;
     if (!scheme)
         return s;
-    at = strchr(scheme + 3, '@');
-    colon = strchr(scheme + 3, ':');
-    if (at && colon && colon < at && !memchr(scheme + 3, '/', (size_t)(colon - scheme - 3)))
+    auth = scheme + 3;
+    end = auth + strcspn(auth, "/?");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon)
         memmove(colon, at, strlen(at) + 1);
-    if ((q = strchr(s, '?'))) {
-        char *pw = strstr(q, "password=");
-        if (pw && (pw[-1] == '?' || pw[-1] == '&')) {
-            char *end = strchr(pw, '&');
-            if (end)
-                memmove(pw, end + 1, strlen(end + 1) + 1);
-            else
-                pw[-1] = '\0';
+    if (!(q = strchr(s, '?')))
+        return s;
+    for (in = o = q + 1; *in;) {
+        size_t n = strcspn(in, "&");
+        if (n >= 9 && !strncmp(in, "password=", 9)) {
+            in += n + (in[n] == '&');
+            continue;
         }
+        if (o != q + 1)
+            *o++ = '&';
+        memmove(o, in, n);
+        o += n;
+        in += n + (in[n] == '&');
     }
+    *o = '\0';
+    if (o == q + 1)
+        *q = '\0';
     return s;
 }
 
@@ -482,12 +492,6 @@ static int64_t p_column_int64(struct odbk_db_stmt *st, int i)
     return strtoll(v, NULL, 10);
 }
 
-static int p_column_is_null(struct odbk_db_stmt *st, int i)
-{
-    struct pstmt *s = (struct pstmt *)st;
-    return !in_row(s, i) || PQgetisnull(s->res, s->row, i);
-}
-
 static void p_finalize(struct odbk_db_stmt *st)
 {
     struct pstmt *s = (struct pstmt *)st;
@@ -633,6 +637,6 @@ static void p_readonly(struct odbk_db *db)
 
 static const struct odbk_db_ops ops = {
     p_close, p_errkind, p_errmsg, p_retryable, p_exec, p_prepare, p_bind_text, p_bind_int64, p_step, p_step_deferred,
-    p_column_text, p_column_int64, p_column_is_null, p_finalize, p_changes, p_begin, p_commit, p_rollback,
+    p_column_text, p_column_int64, p_finalize, p_changes, p_begin, p_commit, p_rollback,
     p_in_tx, p_lock_key, p_hold, p_schema_version, p_set_schema_version, p_migration_extra, p_readonly,
 };

@@ -166,11 +166,6 @@ static int64_t s_column_int64(struct odbk_db_stmt *st, int i)
     return (int64_t)sqlite3_column_int64(ST(st), i);
 }
 
-static int s_column_is_null(struct odbk_db_stmt *st, int i)
-{
-    return sqlite3_column_type(ST(st), i) == SQLITE_NULL;
-}
-
 static void s_finalize(struct odbk_db_stmt *st)
 {
     sqlite3_finalize(ST(st));
@@ -248,6 +243,6 @@ static const char *s_migration_extra(const struct odbk_db *db, int step)
 
 static const struct odbk_db_ops ops = {
     s_close, s_errkind, s_errmsg, s_retryable, s_exec, s_prepare, s_bind_text, s_bind_int64, s_step, s_step_deferred,
-    s_column_text, s_column_int64, s_column_is_null, s_finalize, s_changes, s_begin, s_commit, s_rollback,
+    s_column_text, s_column_int64, s_finalize, s_changes, s_begin, s_commit, s_rollback,
     s_in_tx, s_lock_key, s_hold, s_schema_version, s_set_schema_version, s_migration_extra, s_readonly,
 };

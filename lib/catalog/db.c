@@ -32,12 +32,10 @@ int odbk_db_prepare(struct odbk_db *db, const char *sql, struct odbk_db_stmt **o
 
 void odbk_db_bind_text(struct odbk_db_stmt *st, int i, const char *s) { st->db->ops->bind_text(st, i, s); }
 void odbk_db_bind_int64(struct odbk_db_stmt *st, int i, int64_t v) { st->db->ops->bind_int64(st, i, v); }
-void odbk_db_bind_null(struct odbk_db_stmt *st, int i) { st->db->ops->bind_text(st, i, NULL); }
 int odbk_db_step(struct odbk_db_stmt *st) { return st->db->ops->step(st); }
 int odbk_db_step_deferred(struct odbk_db_stmt *st) { return st->db->ops->step_deferred(st); }
 const char *odbk_db_column_text(struct odbk_db_stmt *st, int i) { return st->db->ops->column_text(st, i); }
 int64_t odbk_db_column_int64(struct odbk_db_stmt *st, int i) { return st->db->ops->column_int64(st, i); }
-int odbk_db_column_is_null(struct odbk_db_stmt *st, int i) { return st->db->ops->column_is_null(st, i); }
 
 void odbk_db_finalize(struct odbk_db_stmt *st)
 {

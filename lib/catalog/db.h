@@ -48,7 +48,6 @@ int odbk_db_exec(struct odbk_db *db, const char *sql);
 int odbk_db_prepare(struct odbk_db *db, const char *sql, struct odbk_db_stmt **out);
 void odbk_db_bind_text(struct odbk_db_stmt *st, int i, const char *s);   /* NULL binds NULL */
 void odbk_db_bind_int64(struct odbk_db_stmt *st, int i, int64_t v);
-void odbk_db_bind_null(struct odbk_db_stmt *st, int i);
 int odbk_db_step(struct odbk_db_stmt *st);   /* ODBK_DB_ROW, ODBK_DB_DONE, or another value: an error */
 /* Inside a transaction, a statement whose answer the caller does not read (no rows, no changes): the
  * engine may send it without waiting (PostgreSQL: libpq's pipeline, drained by the next statement that
@@ -56,7 +55,6 @@ int odbk_db_step(struct odbk_db_stmt *st);   /* ODBK_DB_ROW, ODBK_DB_DONE, or an
 int odbk_db_step_deferred(struct odbk_db_stmt *st);
 const char *odbk_db_column_text(struct odbk_db_stmt *st, int i);   /* NULL when NULL; valid until the next step */
 int64_t odbk_db_column_int64(struct odbk_db_stmt *st, int i);     /* 0 when NULL */
-int odbk_db_column_is_null(struct odbk_db_stmt *st, int i);
 void odbk_db_finalize(struct odbk_db_stmt *st);   /* NULL is a no-op */
 /* The rows the last INSERT/UPDATE/DELETE changed. */
 int64_t odbk_db_changes(struct odbk_db *db);

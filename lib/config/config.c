@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/db.h"
 #include "common/userspec.h"
 #include "common/util.h"
 #include "odoo/odooconf.h"
@@ -809,19 +810,14 @@ int odbk_config_select_envs(const struct odbk_config *cfg, int all, char *const 
 
 static const char *const catalog_keys[] = {"catalog", "host", "password", "password-file", NULL};
 
-/* postgresql://user:PASSWORD@host/... or ?password=...: a URL that holds a password */
+/* postgresql://user:PASSWORD@host/... or ?password=...: a URL that holds a password (what its redaction,
+ * the one parser of such URLs, takes out) */
 static int url_has_password(const char *url)
 {
-    const char *a = strstr(url, "://"), *at, *colon, *slash;
-    if (!a)
-        return 0;
-    a += 3;
-    at = strchr(a, '@');
-    colon = strchr(a, ':');
-    slash = strchr(a, '/');
-    if (at && colon && colon < at && (!slash || at < slash))
-        return 1;
-    return strstr(url, "?password=") || strstr(url, "&password=");
+    char *shown = odbk_db_redact(url);
+    int has = strcmp(shown, url) != 0;
+    free(shown);
+    return has;
 }
 
 int odbk_config_catalog(const struct odbk_config *cfg, const char *explicit_path, char **path, char **password,
@@ -832,7 +828,7 @@ int odbk_config_catalog(const struct odbk_config *cfg, const char *explicit_path
     *path = *password = NULL;
     if (sec && odbk_config_check_keys(sec, catalog_keys, err) < 0)
         return -1;
-    if (explicit_path && *explicit_path && !strncmp(explicit_path, "postgres", 8) && url_has_password(explicit_path)) {
+    if (explicit_path && *explicit_path && odbk_db_is_pg(explicit_path) && url_has_password(explicit_path)) {
         odbk_err_set(err, ODBK_E_USAGE, "--catalog: a password in the URL is seen by every user of this host");
         odbk_err_hint(err, "put it in ~/.pgpass (PGPASSFILE), or 'password-file =' in [catalog] of odbk.conf");
         return -1;

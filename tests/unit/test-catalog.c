@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "catalog/catalog.h"
+#include "catalog/db.h"
 #include "common/util.h"
 #include "tap.h"
 
@@ -329,6 +330,12 @@ static void contract(const char *path)
             odbk_catalog_env_summary(cat, "other", &s, &err);
             ok(s.completed == 0, "nothing counted for the refused row");
             odbk_env_summary_release(&s);
+            ok(odbk_catalog_backup_get(cat, "20260322T000000Z-aaaaaa", &got, &err) < 0,
+               "the refused batch's other row is not there either (rolled back)");
+            odbk_err_clear(&err);
+            odbk_catalog_env_summary(cat, "pipe", &s, &err);
+            ok(s.completed == 2, "its env counts its committed rows only");
+            odbk_env_summary_release(&s);
         }
         /* more rows than a page of PostgreSQL's listing (5,000), many of one second: each once, in order */
         {
@@ -597,12 +604,33 @@ static void pg_drop(const char *name)
     free(admin);
 }
 
+/* A catalog URL as messages show it: no password left, whatever its place; nothing else changed. */
+static void redaction(void)
+{
+    static const char *const cases[][2] = {
+        {"postgresql://u:secret@h/db", "postgresql://u@h/db"},
+        {"postgresql://u@h/db?password=secret", "postgresql://u@h/db"},
+        {"postgresql://h/db?sslpassword=a&password=secret", "postgresql://h/db?sslpassword=a"},
+        {"postgresql://h/db?password=s1&sslmode=require&password=s2", "postgresql://h/db?sslmode=require"},
+        {"postgresql://h:5432/db?application_name=a@b", "postgresql://h:5432/db?application_name=a@b"},
+        {"postgres://u:p%40ss@h:5432/db", "postgres://u@h:5432/db"},
+        {"/var/lib/odbk/catalog.db", "/var/lib/odbk/catalog.db"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = odbk_db_redact(cases[i][0]);
+        is_str(got, cases[i][1], cases[i][1]);
+        free(got);
+    }
+}
+
 int main(void)
 {
     char dir[] = "/tmp/odbk-test-catalog.XXXXXX";
     char name[64];
     char *path, *url;
     mkdtemp(dir);
+    redaction();
     path = odbk_xasprintf("%s/sub/catalog.db", dir);
     diag("SQLite: %s", path);
     contract(path);
