@@ -101,7 +101,8 @@ static void print_names(const struct odbk_config *cfg, const char *kind)
 }
 
 /* Backup ids: the completed backups of the catalog, newest first; nothing when there is no catalog yet
- * (completing never creates one). */
+ * (completing never creates one), nor for a PostgreSQL catalog (a key press never waits on a server, and
+ * never migrates one). */
 static void print_backups(const struct line *l)
 {
     struct odbk_catalog *cat = NULL;
@@ -112,7 +113,7 @@ static void print_backups(const struct line *l)
     size_t n = 0, i;
     f.statuses = ODBK_ONLY(ODBK_BACKUP_COMPLETED);
     f.limit = 1000;
-    if ((odbk_catalog_is_shared(path) || access(path, R_OK) == 0) && odbk_catalog_open(path, &cat, &err) == 0 &&
+    if (!odbk_catalog_is_shared(path) && access(path, R_OK) == 0 && odbk_catalog_open(path, &cat, &err) == 0 &&
         odbk_catalog_backup_list(cat, &f, &v, &n, &err) == 0)
         for (i = 0; i < n; i++)
             put(v[i].id);
