@@ -367,18 +367,17 @@ static void collect_one(struct odbk_catalog *cat, struct store *s, const char *e
     }
 }
 
-/* Is name one of v's? */
-static int has_name(char *const *v, size_t n, const char *name)
+/* name appended to v unless it is there already (or NULL) */
+static void add_name(char ***v, size_t *n, const char *name)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!strcmp(v[i], name))
-            return 1;
-    return 0;
+    if (!name || odbk_str_in(*v, *n, name))
+        return;
+    *v = odbk_xrealloc(*v, (*n + 1) * sizeof(char *));
+    (*v)[(*n)++] = odbk_xstrdup(name);
 }
 
 /* The storages of env to look at: those due (odbk_catalog_gc_due_list; a real run's removals made theirs
- * due), and in a dry run those its removals would touch.  Sorted, no repeats. */
+ * due), and in a dry run those its removals would touch; no repeats. */
 static int storages_due(struct odbk_catalog *cat, const char *env, const struct odbk_prune_opts *opts,
                         const struct odbk_prune_item *items, size_t n, char ***out, size_t *n_out,
                         struct odbk_err *err)
@@ -387,11 +386,8 @@ static int storages_due(struct odbk_catalog *cat, const char *env, const struct 
     if (odbk_catalog_gc_due_list(cat, env, out, n_out, err) < 0)
         return -1;
     for (i = 0; opts->dry_run && i < n; i++)
-        if ((items[i].action == ODBK_PRUNE_EXPIRE || items[i].action == ODBK_PRUNE_CLEAN) &&
-            !has_name(*out, *n_out, items[i].b.storage)) {
-            *out = odbk_xrealloc(*out, (*n_out + 1) * sizeof(char *));
-            (*out)[(*n_out)++] = odbk_xstrdup(items[i].b.storage);
-        }
+        if (items[i].action == ODBK_PRUNE_EXPIRE || items[i].action == ODBK_PRUNE_CLEAN)
+            add_name(out, n_out, items[i].b.storage);
     return 0;
 }
 
@@ -703,7 +699,7 @@ not_failed:
         if (odbk_catalog_env_storages(cat, env, ODBK_ONLY(ODBK_BACKUP_EXPIRED), &xstorages, &n_xstorages, err) < 0)
             goto out;
         for (i = 0, k = 0; i < n_xstorages; i++) {
-            if (has_name(due, n_due, xstorages[i]))
+            if (odbk_str_in(due, n_due, xstorages[i]))
                 xstorages[k++] = xstorages[i];
             else
                 free(xstorages[i]);
@@ -757,7 +753,7 @@ not_failed:
             struct store *s;
             if (!is_finished(&it->b) || (it->b.status == ODBK_BACKUP_COMPLETED && it->action == ODBK_PRUNE_KEEP))
                 continue;
-            if (it->b.status != ODBK_BACKUP_COMPLETED && !has_name(due, n_due, it->b.storage))
+            if (it->b.status != ODBK_BACKUP_COMPLETED && !odbk_str_in(due, n_due, it->b.storage))
                 continue;
             s = store_get(cfg, cat, !opts->dry_run, &stores, &n_stores, env, it->b.storage);
             store_list(s);
@@ -937,14 +933,6 @@ out:
 }
 
 /* ---- a collection now ---- */
-
-static void add_name(char ***v, size_t *n, const char *name)
-{
-    if (!name || has_name(*v, *n, name))
-        return;
-    *v = odbk_xrealloc(*v, (*n + 1) * sizeof(char *));
-    (*v)[(*n)++] = odbk_xstrdup(name);
-}
 
 int odbk_prune_collect(const struct odbk_config *cfg, struct odbk_catalog *cat, const char *env, const char *storage,
                        const struct odbk_prune_opts *opts, struct odbk_prune_report *out, struct odbk_err *err)

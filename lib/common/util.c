@@ -205,6 +205,15 @@ int odbk_edit_distance(const char *a, const char *b)
     return r;
 }
 
+int odbk_str_in(char *const *v, size_t n, const char *s)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!strcmp(v[i], s))
+            return 1;
+    return 0;
+}
+
 const char *odbk_did_you_mean(const char *word, const char *const *candidates)
 {
     const char *best = NULL;

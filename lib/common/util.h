@@ -37,6 +37,8 @@ void odbk_fmt_size(uint64_t n, char buf[32]);
 int odbk_edit_distance(const char *a, const char *b);
 /* The closest candidate to word (distance ≤ 2, or a prefix), or NULL. */
 const char *odbk_did_you_mean(const char *word, const char *const *candidates);
+/* Is s one of the n strings of v? */
+int odbk_str_in(char *const *v, size_t n, const char *s);
 
 /* Is s a safe single path component (no '/', not "." or "..", not empty, printable)? */
 int odbk_name_is_safe(const char *s);

@@ -650,15 +650,6 @@ static void list_add(char ***v, size_t *n, const char *s)
     (*v)[*n] = NULL;
 }
 
-static int list_has(char *const *v, size_t n, const char *s)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!strcmp(v[i], s))
-            return 1;
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -767,7 +758,7 @@ int odbk_odoo_neutralize(PGconn *c, const char *addons_path, struct odbk_neutral
     for (i = 0; i < sizeof(neutralize) / sizeof(neutralize[0]); i++) {
         const struct stmt *s = &neutralize[i];
         int a;
-        if (s->module && !list_has(want, n_want, s->module))
+        if (s->module && !odbk_str_in(want, n_want, s->module))
             continue;
         if ((a = applies(c, s, err)) < 0)
             goto fail;
@@ -779,7 +770,7 @@ int odbk_odoo_neutralize(PGconn *c, const char *addons_path, struct odbk_neutral
             goto fail;
         }
         rep->statements++;
-        if (s->module && !list_has(rep->builtin, rep->n_builtin, s->module))
+        if (s->module && !odbk_str_in(rep->builtin, rep->n_builtin, s->module))
             list_add(&rep->builtin, &rep->n_builtin, s->module);
     }
     if (odbk_pg_exec(c, "COMMIT", err) < 0)
