@@ -51,6 +51,7 @@ test_expect_success 'stderr not a terminal: no progress at all' '
 test_expect_success 'on a terminal with --json: no progress over the data' '
 	fresh &&
 	on_tty json.out odbk-list --rescan --storage slow --json &&
+	test "$(odbk-list --json | jq length)" = "$N" &&
 	test_grep ! "of $N manifests" json.out &&
 	test_grep ! "$(printf "\033")\[J" json.out
 '
